@@ -1,0 +1,62 @@
+//! Waiting estimates: from the queue ahead, the counters open for the service and the service's
+//! recent service times (the configured target until the day has some).
+
+use super::rules::{Rules, ServiceId};
+use super::state::State;
+
+/// Average service time of a service in seconds.
+pub fn average_service_secs(rules: &Rules, state: &State, service: &ServiceId) -> f64 {
+    let recent = state.services.get(service).map(|d| &d.recent_service_secs);
+    match recent {
+        Some(r) if !r.is_empty() => r.iter().sum::<i64>() as f64 / r.len() as f64,
+        _ => rules
+            .services
+            .get(service)
+            .map_or(600.0, |s| s.target_service.num_seconds() as f64),
+    }
+}
+
+/// Counters open now that would call a ticket of this service and class.
+pub fn open_counters(state: &State, service: &ServiceId, priority: bool) -> u32 {
+    state
+        .counters
+        .values()
+        .filter(|c| c.is_open() && c.services.contains(service) && (priority || !c.priority_only))
+        .count() as u32
+}
+
+/// Minutes until a ticket with `ahead` tickets before it is called; `None` when no counter that
+/// serves it is open.
+pub fn eta_minutes(rules: &Rules, state: &State, service: &ServiceId, ahead: u32, priority: bool) -> Option<u32> {
+    let counters = open_counters(state, service, priority);
+    if counters == 0 {
+        return None;
+    }
+    let secs = f64::from(ahead) * average_service_secs(rules, state, service) / f64::from(counters);
+    Some((secs / 60.0).ceil() as u32)
+}
+
+/// Ahead-counts of every waiting ticket in the service's queue, in call order.
+pub fn queue_positions(state: &State, service: &ServiceId) -> Vec<(super::state::TicketId, u32)> {
+    let Some(day) = state.services.get(service) else { return vec![] };
+    day.queue.iter().enumerate().map(|(i, k)| (k.id, i as u32)).collect()
+}
+
+/// How many waiting tickets of its service are ahead of a given waiting ticket.
+pub fn ahead_of(state: &State, ticket: super::state::TicketId) -> Option<u32> {
+    let t = state.ticket(ticket)?;
+    if t.status != protocol::TicketStatus::Waiting {
+        return None;
+    }
+    if let Some(c) = t.for_counter {
+        let q = state.directed.get(&c)?;
+        return Some(q.iter().take_while(|k| k.id != ticket).count() as u32);
+    }
+    let day = state.services.get(&t.service)?;
+    let key = t.queue_key();
+    // A new normal ticket is last: answer without walking the queue.
+    if day.queue.last() == Some(&key) {
+        return Some(day.queue.len() as u32 - 1);
+    }
+    Some(day.queue.range(..key).count() as u32)
+}

@@ -1,0 +1,3 @@
+//! The hub: the only truth of a centre. See `docs/ARCHITECTURE.md` for the map.
+
+pub mod core;

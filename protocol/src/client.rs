@@ -1,0 +1,373 @@
+//! The reconnecting hub client every app shares.
+//!
+//! One background task owns the WebSocket. It says `hello` (with `resume_from` once it has seen
+//! events), passes the welcome and every event to the app in order, reconnects with backoff when
+//! the link drops or a `seq` gap shows, and resends unanswered commands with their original ids so
+//! the hub's idempotency turns a retry into "the same reply again".
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, timeout};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::wire::{
+    ClientMessage, Command, ErrorBody, ErrorCode, EventFrame, Hello, PROTOCOL_VERSION, Role,
+    ServerMessage, Snapshot,
+};
+
+/// How to reach and identify to the hub.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `ws://host:port/ws`
+    pub url: String,
+    pub role: Role,
+    pub device: String,
+    pub token: String,
+    /// First retry delay; doubles up to `backoff_max`, with jitter so a room of kiosks does not
+    /// reconnect in lockstep after a hub restart.
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    /// A link that has said nothing for this long is considered dead (the hub pings every 15 s).
+    pub idle_timeout: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(
+        url: impl Into<String>,
+        role: Role,
+        device: impl Into<String>,
+        token: impl Into<String>,
+    ) -> Self {
+        ClientConfig {
+            url: url.into(),
+            role,
+            device: device.into(),
+            token: token.into(),
+            backoff_min: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(40),
+        }
+    }
+}
+
+/// What the client tells the app, in order.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// Connected with a full state: replace everything you show with it.
+    Snapshot { seq: u64, snapshot: Box<Snapshot> },
+    /// Connected again and the hub is replaying what was missed: keep your state, events follow.
+    Resumed { seq: u64 },
+    /// The next event, `seq` exactly one more than the previous one.
+    Event(Box<EventFrame>),
+    /// The link is down; the client keeps retrying. Show "offline" and keep the last state.
+    Offline { reason: String },
+    /// The hub refused this device (bad token or role). Retried slowly in case the hub's
+    /// configuration is being fixed.
+    Refused { error: ErrorBody },
+}
+
+/// Why a command did not succeed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CommandError {
+    /// The hub answered `ok: false`.
+    #[error("{}: {}", .0.code_str(), .0.message)]
+    Rejected(ErrorBody),
+    /// The client task has ended (the app is shutting down).
+    #[error("the hub client has stopped")]
+    Stopped,
+}
+
+impl CommandError {
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            CommandError::Rejected(e) => Some(e.code),
+            CommandError::Stopped => None,
+        }
+    }
+}
+
+impl ErrorBody {
+    pub fn code_str(&self) -> String {
+        serde_json::to_value(self.code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+struct Request {
+    id: String,
+    text: String,
+    respond: oneshot::Sender<Result<serde_json::Value, CommandError>>,
+}
+
+/// Handle to the client task. Cheap to clone; the task ends when every handle is dropped.
+#[derive(Clone)]
+pub struct HubClient {
+    requests: mpsc::UnboundedSender<Request>,
+    device: String,
+}
+
+impl HubClient {
+    /// Starts the client task. Updates arrive on the returned receiver.
+    pub fn connect(config: ClientConfig) -> (HubClient, mpsc::UnboundedReceiver<Update>) {
+        let (req_tx, req_rx) = mpsc::unbounded_channel();
+        let (upd_tx, upd_rx) = mpsc::unbounded_channel();
+        let device = config.device.clone();
+        tokio::spawn(run(config, req_rx, upd_tx));
+        (
+            HubClient {
+                requests: req_tx,
+                device,
+            },
+            upd_rx,
+        )
+    }
+
+    /// A fresh idempotency id: `device:random`. Keep it to retry the same action.
+    pub fn new_command_id(&self) -> String {
+        format!("{}:{:016x}", self.device, rand::random::<u64>())
+    }
+
+    /// Sends a command with a fresh id and waits for the hub's reply, across reconnects.
+    pub async fn send(&self, command: Command) -> Result<serde_json::Value, CommandError> {
+        let id = self.new_command_id();
+        self.send_with_id(id, command).await
+    }
+
+    /// Sends a command with the given id. Sending the same id again (say, after the app was
+    /// restarted) gets the hub's first reply again and has no second effect.
+    pub async fn send_with_id(
+        &self,
+        id: String,
+        command: Command,
+    ) -> Result<serde_json::Value, CommandError> {
+        let text = serde_json::to_string(&command.to_message(id.clone()))
+            .map_err(|_| CommandError::Stopped)?;
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send(Request {
+                id,
+                text,
+                respond: tx,
+            })
+            .map_err(|_| CommandError::Stopped)?;
+        rx.await.map_err(|_| CommandError::Stopped)?
+    }
+}
+
+type Pending = HashMap<String, (String, Vec<oneshot::Sender<Result<serde_json::Value, CommandError>>>)>;
+
+enum LinkEnd {
+    /// The app dropped every handle: stop.
+    Stop,
+    /// Reconnect after the given reason.
+    Retry(String),
+    Refused(ErrorBody),
+}
+
+async fn run(
+    config: ClientConfig,
+    mut requests: mpsc::UnboundedReceiver<Request>,
+    updates: mpsc::UnboundedSender<Update>,
+) {
+    let mut last_seq: Option<u64> = None;
+    let mut pending: Pending = HashMap::new();
+    let mut backoff = config.backoff_min;
+    // "Offline" is said once per outage, not once per failed attempt.
+    let mut offline_told = false;
+    loop {
+        let mut welcomed = false;
+        let end = link(
+            &config,
+            &mut requests,
+            &updates,
+            &mut last_seq,
+            &mut pending,
+            &mut welcomed,
+        )
+        .await;
+        if welcomed {
+            offline_told = false;
+            backoff = config.backoff_min;
+        }
+        match end {
+            LinkEnd::Stop => return,
+            LinkEnd::Retry(reason) => {
+                if !offline_told {
+                    tracing::warn!(device = %config.device, %reason, "hub link down");
+                    if updates.send(Update::Offline { reason }).is_err() {
+                        return;
+                    }
+                    offline_told = true;
+                }
+            }
+            LinkEnd::Refused(error) => {
+                tracing::error!(device = %config.device, message = %error.message, "hub refused this device");
+                if updates.send(Update::Refused { error }).is_err() {
+                    return;
+                }
+                offline_told = true;
+                backoff = config.backoff_max;
+            }
+        }
+        // Wait out the backoff while still accepting commands (they are sent on reconnect).
+        let spread = backoff.as_millis() as u64 / 2 + 1;
+        let wake = Instant::now() + backoff + Duration::from_millis(rand::random::<u64>() % spread);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(wake) => break,
+                req = requests.recv() => match req {
+                    Some(r) => add_pending(&mut pending, r),
+                    None => return,
+                },
+            }
+        }
+        backoff = (backoff * 2).min(config.backoff_max);
+    }
+}
+
+fn add_pending(pending: &mut Pending, r: Request) {
+    pending
+        .entry(r.id)
+        .or_insert_with(|| (r.text, Vec::new()))
+        .1
+        .push(r.respond);
+}
+
+async fn link(
+    config: &ClientConfig,
+    requests: &mut mpsc::UnboundedReceiver<Request>,
+    updates: &mpsc::UnboundedSender<Update>,
+    last_seq: &mut Option<u64>,
+    pending: &mut Pending,
+    welcomed: &mut bool,
+) -> LinkEnd {
+    let connect = timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(config.url.as_str()),
+    )
+    .await;
+    let mut ws = match connect {
+        Ok(Ok((ws, _))) => ws,
+        Ok(Err(e)) => return LinkEnd::Retry(format!("cannot connect: {e}")),
+        Err(_) => return LinkEnd::Retry("connection timed out".into()),
+    };
+    let hello = ClientMessage::Hello(Hello {
+        protocol: PROTOCOL_VERSION,
+        role: config.role,
+        device: config.device.clone(),
+        token: config.token.clone(),
+        resume_from: *last_seq,
+    });
+    let Ok(hello) = serde_json::to_string(&hello) else {
+        return LinkEnd::Stop;
+    };
+    if let Err(e) = ws.send(Message::text(hello)).await {
+        return LinkEnd::Retry(format!("cannot say hello: {e}"));
+    }
+
+    let mut last_heard = Instant::now();
+    let mut ping = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        let idle_deadline = last_heard + config.idle_timeout;
+        tokio::select! {
+            req = requests.recv() => {
+                let Some(req) = req else { return LinkEnd::Stop };
+                let text = req.text.clone();
+                let fresh = !pending.contains_key(&req.id);
+                add_pending(pending, req);
+                if *welcomed && fresh && ws.send(Message::text(text)).await.is_err() {
+                    return LinkEnd::Retry("send failed".into());
+                }
+            }
+            _ = ping.tick() => {
+                if ws.send(Message::Ping(Default::default())).await.is_err() {
+                    return LinkEnd::Retry("ping failed".into());
+                }
+            }
+            _ = tokio::time::sleep_until(idle_deadline) => {
+                return LinkEnd::Retry("the hub stopped answering".into());
+            }
+            msg = ws.next() => {
+                last_heard = Instant::now();
+                let text = match msg {
+                    None => return LinkEnd::Retry("connection closed".into()),
+                    Some(Err(e)) => return LinkEnd::Retry(format!("connection error: {e}")),
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Close(frame))) => {
+                        let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
+                        return LinkEnd::Retry(format!("closed by hub: {reason}"));
+                    }
+                    Some(Ok(_)) => continue,
+                };
+                let Ok(msg) = serde_json::from_str::<ServerMessage>(text.as_str()) else {
+                    tracing::warn!("unreadable message from hub ignored");
+                    continue;
+                };
+                match msg {
+                    ServerMessage::Welcome(w) => {
+                        *welcomed = true;
+                        match w.snapshot {
+                            Some(snapshot) => {
+                                *last_seq = Some(w.seq);
+                                if updates.send(Update::Snapshot { seq: w.seq, snapshot }).is_err() {
+                                    return LinkEnd::Stop;
+                                }
+                            }
+                            None => {
+                                *last_seq = Some(w.seq);
+                                if updates.send(Update::Resumed { seq: w.seq }).is_err() {
+                                    return LinkEnd::Stop;
+                                }
+                            }
+                        }
+                        for (text, _) in pending.values() {
+                            if ws.send(Message::text(text.clone())).await.is_err() {
+                                return LinkEnd::Retry("send failed".into());
+                            }
+                        }
+                    }
+                    ServerMessage::Event(frame) => {
+                        let expected = last_seq.map(|s| s + 1);
+                        match expected {
+                            Some(e) if frame.seq < e => continue, // already applied
+                            Some(e) if frame.seq > e => {
+                                return LinkEnd::Retry(format!("missed events {e}..{}", frame.seq));
+                            }
+                            _ => {}
+                        }
+                        *last_seq = Some(frame.seq);
+                        if updates.send(Update::Event(Box::new(frame))).is_err() {
+                            return LinkEnd::Stop;
+                        }
+                    }
+                    ServerMessage::Reply(reply) => {
+                        if let Some((_, waiters)) = pending.remove(&reply.id) {
+                            let outcome = if reply.ok {
+                                Ok(reply.result.unwrap_or(serde_json::Value::Null))
+                            } else {
+                                Err(CommandError::Rejected(reply.error.unwrap_or(ErrorBody {
+                                    code: ErrorCode::Unknown,
+                                    message: "the hub gave no reason".into(),
+                                })))
+                            };
+                            for w in waiters {
+                                let _ = w.send(outcome.clone());
+                            }
+                        }
+                    }
+                    ServerMessage::Error(error) => {
+                        if !*welcomed && matches!(error.code, ErrorCode::Unauthorized | ErrorCode::Forbidden | ErrorCode::BadRequest) {
+                            return LinkEnd::Refused(error);
+                        }
+                        tracing::warn!(code = %error.code_str(), message = %error.message, "hub error");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,519 @@
+//! The messages that cross the WebSocket, exactly as `docs/PROTOCOL.md` describes them.
+//!
+//! Every type here ignores unknown fields when read, so newer hubs and older clients (and the
+//! reverse) keep understanding each other.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The hub refuses any WebSocket message larger than this.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Time as it travels: RFC 3339 with the centre's offset.
+pub type WireTime = DateTime<FixedOffset>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Kiosk,
+    Counter,
+    Display,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Kiosk => "kiosk",
+            Role::Counter => "counter",
+            Role::Display => "display",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+// ---------------------------------------------------------------- client → hub
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    Hello(Hello),
+    Cmd(CommandMessage),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol: u32,
+    pub role: Role,
+    pub device: String,
+    pub token: String,
+    /// The last event `seq` this client applied; absent on a first connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_from: Option<u64>,
+}
+
+/// A command as it travels. `cmd` stays a string here so that an unknown command can be
+/// answered with a precise error instead of a generic parse failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandMessage {
+    /// Chosen by the client; the idempotency key of the command for this device and service day.
+    pub id: String,
+    pub cmd: String,
+    #[serde(default)]
+    pub args: serde_json::Value,
+}
+
+/// Reference to a ticket in a command: its id (number) or its printed number (string).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TicketRef {
+    Id(u64),
+    Number(String),
+}
+
+/// Every command the hub knows, with its arguments. Serialises to `{"cmd": …, "args": {…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", content = "args", rename_all = "snake_case")]
+pub enum Command {
+    IssueTicket {
+        service: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<String>,
+    },
+    Login {
+        counter: u32,
+        staff: String,
+        pin: String,
+    },
+    Logout {},
+    CallNext {},
+    Recall {},
+    CallTicket {
+        number: String,
+    },
+    StartServing {},
+    Finish {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rating: Option<u8>,
+    },
+    NoShow {},
+    Transfer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counter: Option<u32>,
+    },
+    Pause {},
+    Resume {},
+    Rate {
+        ticket: TicketRef,
+        rating: u8,
+    },
+    DeviceStatus {
+        status: String,
+    },
+    CancelTicket {
+        ticket: TicketRef,
+    },
+    SetCounterServices {
+        counter: u32,
+        services: Vec<String>,
+    },
+    SetServiceOpen {
+        service: String,
+        open: bool,
+    },
+    CloseCounter {
+        counter: u32,
+    },
+}
+
+impl Command {
+    /// The wire name of the command (`"issue_ticket"`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::IssueTicket { .. } => "issue_ticket",
+            Command::Login { .. } => "login",
+            Command::Logout {} => "logout",
+            Command::CallNext {} => "call_next",
+            Command::Recall {} => "recall",
+            Command::CallTicket { .. } => "call_ticket",
+            Command::StartServing {} => "start_serving",
+            Command::Finish { .. } => "finish",
+            Command::NoShow {} => "no_show",
+            Command::Transfer { .. } => "transfer",
+            Command::Pause {} => "pause",
+            Command::Resume {} => "resume",
+            Command::Rate { .. } => "rate",
+            Command::DeviceStatus { .. } => "device_status",
+            Command::CancelTicket { .. } => "cancel_ticket",
+            Command::SetCounterServices { .. } => "set_counter_services",
+            Command::SetServiceOpen { .. } => "set_service_open",
+            Command::CloseCounter { .. } => "close_counter",
+        }
+    }
+
+    /// Reads the typed command out of a wire command. Missing or `null` args count as `{}`.
+    pub fn from_message(msg: &CommandMessage) -> Result<Command, CommandParseError> {
+        let args = match &msg.args {
+            serde_json::Value::Null => serde_json::Value::Object(Default::default()),
+            other => other.clone(),
+        };
+        let tagged = serde_json::json!({ "cmd": msg.cmd, "args": args });
+        serde_json::from_value(tagged).map_err(|e| {
+            if KNOWN_COMMANDS.contains(&msg.cmd.as_str()) {
+                CommandParseError::BadArgs(e.to_string())
+            } else {
+                CommandParseError::Unknown(msg.cmd.clone())
+            }
+        })
+    }
+
+    /// Builds the wire form of this command with the given idempotency id.
+    pub fn to_message(&self, id: impl Into<String>) -> ClientMessage {
+        let value = serde_json::to_value(self).unwrap_or_default();
+        ClientMessage::Cmd(CommandMessage {
+            id: id.into(),
+            cmd: self.name().to_string(),
+            args: value
+                .get("args")
+                .cloned()
+                .unwrap_or(serde_json::Value::Object(Default::default())),
+        })
+    }
+}
+
+/// The names of every command, for telling an unknown command from bad arguments.
+pub const KNOWN_COMMANDS: &[&str] = &[
+    "issue_ticket",
+    "login",
+    "logout",
+    "call_next",
+    "recall",
+    "call_ticket",
+    "start_serving",
+    "finish",
+    "no_show",
+    "transfer",
+    "pause",
+    "resume",
+    "rate",
+    "device_status",
+    "cancel_ticket",
+    "set_counter_services",
+    "set_service_open",
+    "close_counter",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandParseError {
+    #[error("unknown command {0:?}")]
+    Unknown(String),
+    #[error("bad arguments: {0}")]
+    BadArgs(String),
+}
+
+// ---------------------------------------------------------------- hub → client
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Welcome(Welcome),
+    Event(EventFrame),
+    Reply(Reply),
+    Error(ErrorBody),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// With a snapshot: the seq the snapshot reflects. With `replay`: the client's `resume_from`.
+    pub seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Box<Snapshot>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replay: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventFrame {
+    pub seq: u64,
+    pub at: WireTime,
+    pub event: EventBody,
+}
+
+/// Kinds of event. Unknown kinds from a newer hub read as `Unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    TicketIssued,
+    TicketCalled,
+    TicketServing,
+    TicketFinished,
+    TicketNoShow,
+    TicketTransferred,
+    TicketOverdue,
+    TicketCancelled,
+    TicketRated,
+    CounterChanged,
+    ServiceChanged,
+    DayStarted,
+    DeviceStatus,
+    #[serde(other)]
+    Unknown,
+}
+
+/// What happened, carrying the state that changed so a client can apply it without hub logic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventBody {
+    pub kind: EventKind,
+    /// The ticket after the change (ticket events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<Ticket>,
+    /// The counter after the change (calls, finishes, counter_changed …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter: Option<CounterView>,
+    /// The figures of every service whose figures changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceView>,
+    /// `ticket_called`: true when this is a recall.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall: Option<bool>,
+    /// `ticket_overdue`: `waiting` or `serving`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// `counter_changed`: what changed (`opened`, `closed`, `paused`, `resumed`, `services`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    /// `ticket_transferred`: where the ticket came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_counter: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_service: Option<String>,
+    /// `device_status`: the device and its new status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `day_started`: the complete state of the new service day; replace everything with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Box<Snapshot>>,
+    /// Who caused it (audit trail): device and, for counters, staff code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Actor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub device: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub id: String,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Unauthorized,
+    Forbidden,
+    BadRequest,
+    UnknownCommand,
+    UnknownService,
+    UnknownCounter,
+    ServiceClosed,
+    DailyLimitReached,
+    QueueEmpty,
+    NotFound,
+    InvalidState,
+    RateLimited,
+    Internal,
+    #[serde(other)]
+    Unknown,
+}
+
+// ---------------------------------------------------------------- state views
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    Waiting,
+    Called,
+    Serving,
+    Done,
+    NoShow,
+    Transferred,
+    Cancelled,
+    Expired,
+}
+
+impl TicketStatus {
+    /// Still in the queue or at a counter.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            TicketStatus::Waiting | TicketStatus::Called | TicketStatus::Serving
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: u64,
+    pub number: String,
+    pub service: String,
+    pub priority: Option<String>,
+    pub status: TicketStatus,
+    pub issued_at: WireTime,
+    #[serde(default)]
+    pub called_at: Option<WireTime>,
+    #[serde(default)]
+    pub serving_at: Option<WireTime>,
+    #[serde(default)]
+    pub finished_at: Option<WireTime>,
+    #[serde(default)]
+    pub counter: Option<u32>,
+    #[serde(default)]
+    pub staff: Option<String>,
+    /// Overdue in its current phase (waiting past the target wait, or in service past the target).
+    #[serde(default)]
+    pub overdue: bool,
+    /// Waiting tickets that will be called before this one in its service (approximate).
+    #[serde(default)]
+    pub ahead: Option<u32>,
+    #[serde(default)]
+    pub eta_min: Option<u32>,
+    #[serde(default)]
+    pub recalls: u32,
+    #[serde(default)]
+    pub rating: Option<u8>,
+    /// Token of the ticket's tracking page; only in the issuing reply and for admins.
+    #[serde(default)]
+    pub track: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterState {
+    Closed,
+    Open,
+    Paused,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CounterView {
+    pub number: u32,
+    pub name: String,
+    pub state: CounterState,
+    /// Services in the counter's order of preference.
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub priority_only: bool,
+    #[serde(default)]
+    pub staff: Option<String>,
+    #[serde(default)]
+    pub staff_name: Option<String>,
+    #[serde(default)]
+    pub device: Option<String>,
+    #[serde(default)]
+    pub current: Option<Ticket>,
+    #[serde(default)]
+    pub served_today: u32,
+    #[serde(default)]
+    pub no_shows_today: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceState {
+    Open,
+    Closed,
+    SoldOut,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceView {
+    pub id: String,
+    pub name_vi: String,
+    pub name_en: String,
+    pub prefix: String,
+    pub state: ServiceState,
+    /// Same as `state == "open"`: tickets can be issued now.
+    pub open: bool,
+    pub waiting: u32,
+    pub overdue: u32,
+    /// Estimated wait of a ticket issued now; `null` when no counter serving it is open.
+    pub eta_min: Option<u32>,
+    pub issued_today: u32,
+    pub target_wait_min: u32,
+    pub target_service_min: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryView {
+    pub id: String,
+    pub name_vi: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CenterView {
+    pub name: String,
+    pub name_en: String,
+    /// Local date of the current service day, `YYYY-MM-DD`.
+    pub service_day: String,
+    pub timezone: String,
+    pub now: WireTime,
+    #[serde(default)]
+    pub notice: String,
+    /// Base URL of the hub as citizens' phones reach it (tracking pages), if configured.
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallView {
+    pub ticket: u64,
+    pub number: String,
+    pub service: String,
+    pub counter: u32,
+    pub at: WireTime,
+    #[serde(default)]
+    pub recall: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub device: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub center: CenterView,
+    pub categories: Vec<CategoryView>,
+    pub services: Vec<ServiceView>,
+    pub counters: Vec<CounterView>,
+    /// Waiting tickets in the order the hub would call them within each service.
+    pub waiting: Vec<Ticket>,
+    /// Newest first.
+    pub recent_calls: Vec<CallView>,
+    #[serde(default)]
+    pub devices: Vec<DeviceView>,
+}
