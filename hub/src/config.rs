@@ -1,0 +1,579 @@
+//! The centre's configuration: one TOML file, read and checked at start.
+//!
+//! A bad file is refused with the file, the line and the reason. Texts are normalised to NFC so
+//! Vietnamese names compare and print the same whatever editor wrote them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use chrono::{NaiveTime, TimeDelta};
+use chrono_tz::Tz;
+use protocol::Role;
+use serde::Deserialize;
+use toml::Spanned;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::core::rules::{REQUIRED_CATEGORIES, parse_minute};
+use crate::core::{Category, CounterNo, CounterRule, Hours, Rules, ServiceId, ServiceRule};
+
+/// The demo centre, built into the binary so `hub` runs from anywhere.
+pub const DEMO_CONFIG: &str = include_str!("../../assets/demo-center.toml");
+pub const DEMO_CONFIG_NAME: &str = "assets/demo-center.toml";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{file}{}: {reason}", .line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub rules: Rules,
+    pub center: CenterInfo,
+    pub devices: BTreeMap<String, Device>,
+    pub staff: BTreeMap<String, Staff>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone)]
+pub struct CenterInfo {
+    pub name: String,
+    pub name_en: String,
+    pub timezone: String,
+    pub notice: String,
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub role: Role,
+    pub token: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub name: String,
+    /// Argon2 PHC string; the PIN itself is never stored.
+    pub pin_hash: String,
+}
+
+/// Protection of the hub against floods, per connection.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Messages a connection may send at once before being slowed down.
+    pub burst: u32,
+    /// Messages per second a connection may sustain.
+    pub per_second: u32,
+    /// Connections the hub accepts at once.
+    pub max_connections: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            burst: 500,
+            per_second: 200,
+            max_connections: 4096,
+        }
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            line: None,
+            reason: format!("cannot read: {e}"),
+        })?;
+        Config::parse(&text, &file)
+    }
+
+    pub fn demo() -> Result<Config, ConfigError> {
+        Config::parse(DEMO_CONFIG, DEMO_CONFIG_NAME)
+    }
+
+    /// True when any device still uses a `demo-…` token: fine on a laptop, dangerous on a LAN.
+    pub fn uses_demo_tokens(&self) -> bool {
+        self.devices.values().any(|d| d.token.starts_with("demo-"))
+    }
+
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let err = |span: Option<std::ops::Range<usize>>, reason: String| ConfigError {
+            file: file.to_string(),
+            line: span.map(|s| line_of(text, s.start)),
+            reason,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            err(e.span(), e.message().to_string())
+        })?;
+        build(raw, &err)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).unwrap_or(text).matches('\n').count() + 1
+}
+
+fn nfc(s: &str) -> String {
+    s.trim().nfc().collect()
+}
+
+// ------------------------------------------------------------------ the file as written
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    center: RawCenter,
+    #[serde(default)]
+    rules: RawRules,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default, rename = "priority")]
+    priorities: Vec<Spanned<RawCategory>>,
+    #[serde(rename = "service")]
+    services: Vec<Spanned<RawService>>,
+    #[serde(rename = "counter")]
+    counters: Vec<Spanned<RawCounter>>,
+    #[serde(default, rename = "device")]
+    devices: Vec<Spanned<RawDevice>>,
+    #[serde(default)]
+    staff: Vec<Spanned<RawStaff>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCenter {
+    name: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default = "default_tz", deserialize_with = "de_tz")]
+    timezone: (Tz, String),
+    #[serde(default = "midnight", deserialize_with = "de_time")]
+    day_starts_at: NaiveTime,
+    #[serde(default = "always", deserialize_with = "de_hours")]
+    hours: Hours,
+    #[serde(default)]
+    notice: String,
+    #[serde(default)]
+    public_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    #[serde(default = "three")]
+    max_priority_in_row: Spanned<u32>,
+    #[serde(default = "two")]
+    recalls_before_no_show: u32,
+    #[serde(default = "yes")]
+    transfer_keeps_place: bool,
+    #[serde(default = "ten")]
+    eta_window: usize,
+}
+
+impl Default for RawRules {
+    fn default() -> Self {
+        RawRules {
+            max_priority_in_row: three(),
+            recalls_before_no_show: two(),
+            transfer_keeps_place: true,
+            eta_window: ten(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    burst: Option<u32>,
+    per_second: Option<u32>,
+    max_connections: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    id: String,
+    name_vi: String,
+    #[serde(default)]
+    name_en: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    id: String,
+    name_vi: String,
+    #[serde(default)]
+    name_en: String,
+    prefix: String,
+    #[serde(default = "one")]
+    first_number: u32,
+    #[serde(default = "max_number")]
+    last_number: u32,
+    #[serde(default)]
+    daily_limit: Option<u32>,
+    target_wait_min: u32,
+    target_service_min: u32,
+    #[serde(default, deserialize_with = "de_opt_hours")]
+    hours: Option<Hours>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCounter {
+    number: u32,
+    #[serde(default)]
+    name: String,
+    services: Vec<Spanned<String>>,
+    #[serde(default)]
+    priority_only: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDevice {
+    id: String,
+    role: Role,
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStaff {
+    code: String,
+    name: String,
+    #[serde(deserialize_with = "de_pin_hash")]
+    pin_hash: String,
+}
+
+fn default_tz() -> (Tz, String) {
+    (chrono_tz::Asia::Ho_Chi_Minh, "Asia/Ho_Chi_Minh".into())
+}
+fn midnight() -> NaiveTime {
+    NaiveTime::MIN
+}
+fn always() -> Hours {
+    Hours::always()
+}
+fn three() -> Spanned<u32> {
+    Spanned::new(0..0, 3)
+}
+fn two() -> u32 {
+    2
+}
+fn ten() -> usize {
+    10
+}
+fn one() -> u32 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn max_number() -> u32 {
+    9999
+}
+
+fn de_tz<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(Tz, String), D::Error> {
+    let s = String::deserialize(d)?;
+    let tz: Tz = s
+        .parse()
+        .map_err(|_| serde::de::Error::custom(format!("unknown time zone {s:?} (e.g. Asia/Ho_Chi_Minh)")))?;
+    Ok((tz, s))
+}
+
+fn de_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+    let s = String::deserialize(d)?;
+    let m = parse_minute(&s).map_err(serde::de::Error::custom)?;
+    NaiveTime::from_num_seconds_from_midnight_opt(m * 60, 0)
+        .filter(|_| m < 24 * 60)
+        .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a time of day")))
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn de_hours<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Hours, D::Error> {
+    let lines = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    };
+    Hours::parse_lines(&lines).map_err(serde::de::Error::custom)
+}
+
+fn de_opt_hours<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Hours>, D::Error> {
+    de_hours(d).map(Some)
+}
+
+fn de_pin_hash<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    argon2::PasswordHash::new(&s).map_err(|_| {
+        serde::de::Error::custom("pin_hash is not an Argon2 hash; make one with `hub hash-pin`")
+    })?;
+    Ok(s)
+}
+
+// ------------------------------------------------------------------ checks
+
+fn valid_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn build(
+    raw: RawConfig,
+    err: &dyn Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
+) -> Result<Config, ConfigError> {
+    // Priority categories: the three the law requires always exist.
+    let mut categories: Vec<Category> = Vec::new();
+    for p in &raw.priorities {
+        let span = Some(p.span());
+        let p = p.get_ref();
+        if !valid_id(&p.id) {
+            return Err(err(span, format!("priority id {:?} must be letters, digits, - or _", p.id)));
+        }
+        if categories.iter().any(|c| c.id == p.id) {
+            return Err(err(span, format!("priority category {:?} is defined twice", p.id)));
+        }
+        categories.push(Category { id: p.id.clone(), name_vi: nfc(&p.name_vi), name_en: nfc(&p.name_en) });
+    }
+    for (i, (id, vi, en)) in REQUIRED_CATEGORIES.iter().enumerate() {
+        if !categories.iter().any(|c| c.id == *id) {
+            categories.insert(i.min(categories.len()), Category { id: id.to_string(), name_vi: vi.to_string(), name_en: en.to_string() });
+        }
+    }
+
+    let mut services = BTreeMap::new();
+    let mut service_order = Vec::new();
+    let mut prefixes = BTreeSet::new();
+    for s in &raw.services {
+        let span = Some(s.span());
+        let s = s.get_ref();
+        if !valid_id(&s.id) {
+            return Err(err(span, format!("service id {:?} must be letters, digits, - or _", s.id)));
+        }
+        let id = ServiceId(s.id.clone());
+        if services.contains_key(&id) {
+            return Err(err(span, format!("service {:?} is defined twice", s.id)));
+        }
+        if nfc(&s.name_vi).is_empty() {
+            return Err(err(span, format!("service {:?} needs a Vietnamese name (name_vi)", s.id)));
+        }
+        if s.prefix.len() > 3 || !s.prefix.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(err(span, format!("service {:?}: prefix {:?} must be 0 to 3 capital letters", s.id, s.prefix)));
+        }
+        if !prefixes.insert(s.prefix.clone()) {
+            return Err(err(span, format!("service {:?}: prefix {:?} is already used by another service, numbers would clash", s.id, s.prefix)));
+        }
+        if s.first_number == 0 || s.first_number > s.last_number || s.last_number > 99_999 {
+            return Err(err(span, format!("service {:?}: numbers must run from 1 up to at most 99999, first ≤ last", s.id)));
+        }
+        if s.target_wait_min == 0 || s.target_service_min == 0 {
+            return Err(err(span, format!("service {:?}: target times must be at least one minute", s.id)));
+        }
+        service_order.push(id.clone());
+        services.insert(
+            id.clone(),
+            ServiceRule {
+                id,
+                name_vi: nfc(&s.name_vi),
+                name_en: nfc(&s.name_en),
+                prefix: s.prefix.clone(),
+                first_number: s.first_number,
+                last_number: s.last_number,
+                daily_limit: s.daily_limit,
+                target_wait: TimeDelta::minutes(i64::from(s.target_wait_min)),
+                target_service: TimeDelta::minutes(i64::from(s.target_service_min)),
+                hours: s.hours.clone(),
+            },
+        );
+    }
+    if services.is_empty() {
+        return Err(err(None, "at least one [[service]] is needed".into()));
+    }
+
+    let mut counters = BTreeMap::new();
+    for c in &raw.counters {
+        let span = Some(c.span());
+        let c = c.get_ref();
+        let number = CounterNo(c.number);
+        if c.number == 0 {
+            return Err(err(span, "counter numbers start at 1".into()));
+        }
+        if counters.contains_key(&number) {
+            return Err(err(span, format!("counter {} is defined twice", c.number)));
+        }
+        if c.services.is_empty() {
+            return Err(err(span, format!("counter {} serves no service", c.number)));
+        }
+        let mut list: Vec<ServiceId> = Vec::new();
+        for s in &c.services {
+            let id = ServiceId(s.get_ref().clone());
+            if !services.contains_key(&id) {
+                return Err(err(Some(s.span()), format!("counter {} serves unknown service {:?}", c.number, s.get_ref())));
+            }
+            if list.contains(&id) {
+                return Err(err(Some(s.span()), format!("counter {} lists service {:?} twice", c.number, s.get_ref())));
+            }
+            list.push(id);
+        }
+        let name = if c.name.trim().is_empty() { format!("Quầy {}", c.number) } else { nfc(&c.name) };
+        counters.insert(number, CounterRule { number, name, services: list, priority_only: c.priority_only });
+    }
+    if counters.is_empty() {
+        return Err(err(None, "at least one [[counter]] is needed".into()));
+    }
+
+    let mut devices = BTreeMap::new();
+    for d in &raw.devices {
+        let span = Some(d.span());
+        let d = d.get_ref();
+        if !valid_id(&d.id) {
+            return Err(err(span, format!("device id {:?} must be letters, digits, - or _", d.id)));
+        }
+        if d.token.len() < 8 {
+            return Err(err(span, format!("device {:?}: token must be at least 8 characters", d.id)));
+        }
+        if devices.insert(d.id.clone(), Device { role: d.role, token: d.token.clone() }).is_some() {
+            return Err(err(span, format!("device {:?} is defined twice", d.id)));
+        }
+    }
+
+    let mut staff = BTreeMap::new();
+    for s in &raw.staff {
+        let span = Some(s.span());
+        let s = s.get_ref();
+        if !valid_id(&s.code) {
+            return Err(err(span, format!("staff code {:?} must be letters, digits, - or _", s.code)));
+        }
+        if staff.insert(s.code.clone(), Staff { name: nfc(&s.name), pin_hash: s.pin_hash.clone() }).is_some() {
+            return Err(err(span, format!("staff {:?} is defined twice", s.code)));
+        }
+    }
+
+    if *raw.rules.max_priority_in_row.get_ref() == 0 {
+        return Err(err(Some(raw.rules.max_priority_in_row.span()), "max_priority_in_row must be at least 1, or normal tickets would never be overtaken fairly".into()));
+    }
+    let defaults = Limits::default();
+    let limits = Limits {
+        burst: raw.limits.burst.unwrap_or(defaults.burst).max(1),
+        per_second: raw.limits.per_second.unwrap_or(defaults.per_second).max(1),
+        max_connections: raw.limits.max_connections.unwrap_or(defaults.max_connections).max(1),
+    };
+    let staff_names = staff.iter().map(|(k, v)| (k.clone(), v.name.clone())).collect();
+    let rules = Rules {
+        tz: raw.center.timezone.0,
+        day_start: raw.center.day_starts_at,
+        hours: raw.center.hours,
+        services,
+        service_order,
+        counters,
+        categories,
+        staff_names,
+        max_priority_in_row: *raw.rules.max_priority_in_row.get_ref(),
+        recalls_before_no_show: raw.rules.recalls_before_no_show,
+        transfer_keeps_place: raw.rules.transfer_keeps_place,
+        eta_window: raw.rules.eta_window.max(1),
+        recent_calls: 12,
+    };
+    Ok(Config {
+        rules,
+        center: CenterInfo {
+            name: nfc(&raw.center.name),
+            name_en: nfc(&raw.center.name_en),
+            timezone: raw.center.timezone.1,
+            notice: nfc(&raw.center.notice),
+            public_url: raw.center.public_url.map(|u| u.trim_end_matches('/').to_string()),
+        },
+        devices,
+        staff,
+        limits,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_centre_loads() {
+        let c = Config::demo().expect("demo config is valid");
+        assert!(c.rules.services.len() >= 6);
+        assert_eq!(c.rules.counters.len(), 8);
+        assert!(c.devices.contains_key("kiosk-1") && c.devices.contains_key("admin"));
+        assert_eq!(c.devices["counter-8"].token, "demo-counter-8");
+        assert!(c.staff.contains_key("nv08"));
+        assert!(c.uses_demo_tokens());
+        for id in ["elderly", "pregnant", "disabled"] {
+            assert!(c.rules.category(id).is_some(), "{id}");
+        }
+        assert_eq!(c.rules.tz, chrono_tz::Asia::Ho_Chi_Minh);
+    }
+
+    const MINIMAL: &str = r#"
+[center]
+name = "Trung tâm thử"
+
+[[service]]
+id = "TP"
+name_vi = "Tư pháp"
+prefix = "A"
+target_wait_min = 20
+target_service_min = 10
+
+[[counter]]
+number = 1
+services = ["TP"]
+"#;
+
+    fn check_error(extra: &str, replace: Option<(&str, &str)>, line: usize, needle: &str) {
+        let mut text = MINIMAL.to_string();
+        if let Some((a, b)) = replace {
+            text = text.replace(a, b);
+        }
+        text.push_str(extra);
+        let e = Config::parse(&text, "centre.toml").expect_err(needle);
+        assert_eq!(e.file, "centre.toml");
+        assert_eq!(e.line, Some(line), "{e}");
+        assert!(e.reason.contains(needle), "{e}");
+        assert!(e.to_string().starts_with(&format!("centre.toml:{line}: ")), "{e}");
+    }
+
+    #[test]
+    fn a_minimal_file_gets_sensible_defaults() {
+        let c = Config::parse(MINIMAL, "centre.toml").expect("valid");
+        assert_eq!(c.rules.max_priority_in_row, 3);
+        assert_eq!(c.rules.recalls_before_no_show, 2);
+        assert_eq!(c.rules.counters[&CounterNo(1)].name, "Quầy 1");
+        assert_eq!(c.center.timezone, "Asia/Ho_Chi_Minh");
+        assert_eq!(c.rules.categories.len(), 3);
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_line_and_reason() {
+        check_error("", Some(("services = [\"TP\"]", "services = [\"XX\"]")), 14, "unknown service \"XX\"");
+        check_error("", Some(("name = \"Trung tâm thử\"", "name = \"Trung tâm thử\"\ntimezone = \"Mars/Olympus\"")), 4, "unknown time zone");
+        check_error("", Some(("prefix = \"A\"", "prefix = \"A\"\ncolour = \"red\"")), 9, "unknown field `colour`");
+        check_error("\n[[counter]]\nnumber = 1\nservices = [\"TP\"]\n", None, 16, "counter 1 is defined twice");
+        check_error("\n[[staff]]\ncode = \"nv01\"\nname = \"A\"\npin_hash = \"1234\"\n", None, 19, "not an Argon2 hash");
+        check_error("\n[rules]\nmax_priority_in_row = 0\n", None, 17, "at least 1");
+        check_error("", Some(("target_wait_min = 20", "target_wait_min = \"twenty\"")), 9, "invalid type");
+        check_error("", Some(("name = \"Trung tâm thử\"", "name = \"Trung tâm thử\"\nhours = \"mon-fri 7:30-25:00\"")), 4, "not a time");
+        check_error("\n[[device]]\nid = \"kiosk-1\"\nrole = \"printer\"\ntoken = \"long-enough\"\n", None, 18, "unknown variant");
+    }
+
+    #[test]
+    fn names_are_normalised_to_nfc() {
+        // "Tư pháp" typed with combining marks (NFD).
+        let text = MINIMAL.replace("Tư pháp", "Tu\u{31b} pha\u{301}p");
+        let c = Config::parse(&text, "x.toml").expect("valid");
+        assert_eq!(c.rules.services[&ServiceId("TP".into())].name_vi, "Tư pháp");
+    }
+}
