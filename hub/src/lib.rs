@@ -3,3 +3,106 @@
 pub mod auth;
 pub mod config;
 pub mod core;
+pub mod engine;
+pub mod server;
+pub mod store;
+pub mod views;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, watch};
+
+use crate::config::Config;
+use crate::engine::{Clock, SystemClock};
+
+/// A running hub: its address, and the switch that stops it.
+pub struct Hub {
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Hub {
+    /// Opens the database, rebuilds the state and starts serving on `listen` (port 0 picks one).
+    pub async fn start(config: Config, db: &Path, listen: SocketAddr) -> anyhow::Result<Hub> {
+        Hub::start_with_clock(config, db, listen, Arc::new(SystemClock)).await
+    }
+
+    pub async fn start_with_clock(
+        config: Config,
+        db: &Path,
+        listen: SocketAddr,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Hub> {
+        let config = Arc::new(config);
+        let engine = engine::start(config.clone(), db, clock)?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let app = server::AppState {
+            config: config.clone(),
+            engine: engine.clone(),
+            shutdown: shutdown_rx.clone(),
+            connections: Arc::new(Semaphore::new(config.limits.max_connections as usize)),
+        };
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(server::run_timer(engine, shutdown_rx.clone()));
+        let mut stop = shutdown_rx;
+        let router = server::router(app).into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        Ok(Hub { addr, shutdown: shutdown_tx, task })
+    }
+
+    /// Stops accepting, closes every connection with "hub is stopping", and waits.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await??;
+        Ok(())
+    }
+
+    /// Serves until the process gets SIGTERM or Ctrl-C.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Loads the configuration: the given file, or the built-in demo centre.
+pub fn load_config(path: Option<&Path>) -> Result<Config, config::ConfigError> {
+    match path {
+        Some(p) => Config::load(p),
+        None => Config::demo(),
+    }
+}

@@ -40,7 +40,6 @@ pub struct Ticket {
     pub overdue_service: bool,
     pub rating: Option<u8>,
     pub track: String,
-    pub issued_by: String,
 }
 
 impl Ticket {
@@ -442,7 +441,6 @@ impl State {
                     overdue_service: false,
                     rating: None,
                     track: track.clone(),
-                    issued_by: String::new(),
                 };
                 self.next_ticket_id = self.next_ticket_id.max(ticket + 1);
                 let day = self.services.entry(service.clone()).or_default();

@@ -1,0 +1,423 @@
+//! The engine: the one thread that owns the state and the database.
+//!
+//! Requests arrive on a channel. The engine takes all that are waiting (a batch), runs them
+//! through the core one after the other, writes the resulting events, ticket rows and replies in
+//! **one** transaction (group commit), and only then answers and broadcasts. Connections that join
+//! are answered after the commit too, so a snapshot never shows anything not yet on disk.
+//!
+//! **Architecture invariant:** only this thread mutates the state or writes the database.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::ws::Utf8Bytes;
+use chrono::{DateTime, NaiveDate, Utc};
+use protocol::{self as p, Command, ErrorCode, Role};
+use rand::Rng;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::config::Config;
+use crate::core::{self, Actor, Context, Event, State, Subject, TicketId};
+use crate::store::{Batch, Recorded, Store, StoreError};
+use crate::views::{Before, Views};
+
+/// Where the time comes from. The real hub uses the system clock; tests may use another.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// How many recent event frames are kept in memory for `resume_from` replays.
+const RING: usize = 20_000;
+/// Largest batch of requests committed together.
+const MAX_BATCH: usize = 1024;
+
+pub enum Request {
+    Command {
+        actor: Actor,
+        id: String,
+        command: Command,
+        respond: oneshot::Sender<Utf8Bytes>,
+    },
+    Join {
+        role: Role,
+        resume_from: Option<u64>,
+        respond: oneshot::Sender<Joined>,
+    },
+    /// Time has reached the next deadline: announce overdue tickets, a new day, openings.
+    Tick,
+}
+
+/// What a connection gets when it joins: the frames to send first, then the live events.
+pub struct Joined {
+    pub frames: Vec<Utf8Bytes>,
+    pub events: broadcast::Receiver<Utf8Bytes>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub seq: u64,
+    pub day: NaiveDate,
+}
+
+/// The handle the server holds.
+#[derive(Clone)]
+pub struct EngineHandle {
+    pub requests: mpsc::Sender<Request>,
+    pub health: watch::Receiver<Health>,
+    pub deadline: watch::Receiver<DateTime<Utc>>,
+}
+
+struct Engine {
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    state: State,
+    store: Store,
+    seq: u64,
+    /// Replies of today's commands by (device, command id): the idempotency memory.
+    replies: HashMap<(String, String), Utf8Bytes>,
+    ring: VecDeque<(u64, Utf8Bytes)>,
+    events: broadcast::Sender<Utf8Bytes>,
+    health: watch::Sender<Health>,
+    deadline: watch::Sender<DateTime<Utc>>,
+    snapshot_cache: Option<(u64, bool, Instant, Utf8Bytes)>,
+}
+
+/// Opens the database, rebuilds the state, and starts the engine thread.
+pub fn start(config: Arc<Config>, db: &Path, clock: Arc<dyn Clock>) -> Result<EngineHandle, StoreError> {
+    let store = Store::open(db)?;
+    let now = clock.now();
+    let rules = &config.rules;
+    let mut seq = store.last_seq()?;
+    let records = store.current_day_events()?;
+    let mut state = match records.first().map(|r| &r.event) {
+        Some(Event::DayStarted { day, next_ticket_id, sessions }) => State::new_day(rules, *day, *next_ticket_id, sessions),
+        _ => State::new_day(rules, rules.service_day(now), 1, &[]),
+    };
+    for r in &records {
+        state.evolve(rules, r.at, &r.event);
+    }
+    let started = Instant::now();
+    let replies = store
+        .replies(state.day)?
+        .into_iter()
+        .map(|(k, v)| (k, Utf8Bytes::from(v)))
+        .collect();
+    let ring: VecDeque<(u64, Utf8Bytes)> = store
+        .wire_after(seq.saturating_sub(RING as u64), RING)?
+        .into_iter()
+        .map(|(s, w)| (s, Utf8Bytes::from(w)))
+        .collect();
+    let (events, _) = broadcast::channel(4096);
+    let (health_tx, health_rx) = watch::channel(Health { seq, day: state.day });
+    let (deadline_tx, deadline_rx) = watch::channel(now);
+    let (req_tx, req_rx) = mpsc::channel(8192);
+    let fresh = seq == 0;
+    let mut engine = Engine {
+        config: config.clone(),
+        clock,
+        state,
+        store,
+        seq,
+        replies,
+        ring,
+        events,
+        health: health_tx,
+        deadline: deadline_tx,
+        snapshot_cache: None,
+    };
+    if fresh {
+        // Every log begins with the day it was started on.
+        let day = engine.state.day;
+        let start = Event::DayStarted { day, next_ticket_id: 1, sessions: vec![] };
+        engine.process(vec![], Some(start))?;
+        seq = engine.seq;
+    } else {
+        engine.process(vec![], None)?;
+    }
+    tracing::info!(seq, day = %engine.state.day, replayed = records.len(), ms = started.elapsed().as_millis() as u64, "state rebuilt");
+    std::thread::Builder::new()
+        .name("hub-engine".into())
+        .spawn(move || engine.run(req_rx))
+        .map_err(|e| StoreError::Sql(rusqlite::Error::InvalidParameterName(e.to_string())))?;
+    Ok(EngineHandle { requests: req_tx, health: health_rx, deadline: deadline_rx })
+}
+
+fn reply_text(reply: &p::Reply) -> Utf8Bytes {
+    let msg = p::ServerMessage::Reply(reply.clone());
+    Utf8Bytes::from(serde_json::to_string(&msg).unwrap_or_default())
+}
+
+pub fn error_reply(id: &str, code: ErrorCode, message: impl Into<String>) -> Utf8Bytes {
+    reply_text(&p::Reply {
+        id: id.to_string(),
+        ok: false,
+        result: None,
+        error: Some(p::ErrorBody { code, message: message.into() }),
+    })
+}
+
+fn fresh_track() -> String {
+    rand::rng().sample_iter(rand::distr::Alphanumeric).take(20).map(char::from).collect()
+}
+
+impl Engine {
+    fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+        while let Some(first) = requests.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match requests.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            // A bug must not take the centre down: drop the batch (its callers get `internal`),
+            // rebuild from what is on disk, and carry on.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.process(batch, None)));
+            let failed = match outcome {
+                Ok(Ok(())) => false,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "batch not committed");
+                    true
+                }
+                Err(_) => {
+                    tracing::error!("engine panicked while processing a batch");
+                    true
+                }
+            };
+            if failed && let Err(e) = self.reload() {
+                tracing::error!(error = %e, "cannot rebuild the state from the database; stopping");
+                return;
+            }
+        }
+        tracing::info!("engine stopped");
+    }
+
+    /// Rebuilds the in-memory state from the database after a failed batch.
+    fn reload(&mut self) -> Result<(), StoreError> {
+        let rules = &self.config.rules;
+        self.seq = self.store.last_seq()?;
+        let records = self.store.current_day_events()?;
+        let mut state = match records.first().map(|r| &r.event) {
+            Some(Event::DayStarted { day, next_ticket_id, sessions }) => State::new_day(rules, *day, *next_ticket_id, sessions),
+            _ => State::new_day(rules, self.state.day, self.state.next_ticket_id, &[]),
+        };
+        for r in &records {
+            state.evolve(rules, r.at, &r.event);
+        }
+        self.state = state;
+        self.replies = self.store.replies(self.state.day)?.into_iter().map(|(k, v)| (k, Utf8Bytes::from(v))).collect();
+        self.ring.retain(|(s, _)| *s <= self.seq);
+        self.snapshot_cache = None;
+        Ok(())
+    }
+
+    fn process(&mut self, batch: Vec<Request>, first_event: Option<Event>) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut out = Batch::default();
+        let mut frames: Vec<(u64, Utf8Bytes)> = Vec::new();
+        let mut touched: BTreeSet<TicketId> = BTreeSet::new();
+        let mut answers: Vec<(oneshot::Sender<Utf8Bytes>, String, Utf8Bytes)> = Vec::new();
+        let mut joins = Vec::new();
+        let seq_before = self.seq;
+        let hub = Actor { device: "hub".into(), role: Role::Admin };
+
+        if let Some(e) = first_event {
+            self.apply(now, &hub, None, e, &mut out, &mut frames, &mut touched);
+        }
+        // Time first: a new day or an overdue ticket is decided before today's commands.
+        for _ in 0..2 {
+            let due = core::tick(&self.config.rules, &self.state, now);
+            if due.is_empty() {
+                break;
+            }
+            for e in due {
+                self.apply(now, &hub, None, e, &mut out, &mut frames, &mut touched);
+            }
+        }
+
+        for request in batch {
+            match request {
+                Request::Command { actor, id, command, respond } => {
+                    let key = (actor.device.clone(), id.clone());
+                    if let Some(previous) = self.replies.get(&key) {
+                        answers.push((respond, id, previous.clone()));
+                        continue;
+                    }
+                    let reply = self.execute(now, &actor, &id, &command, &mut out, &mut frames, &mut touched);
+                    out.replies.push((self.state.day, key.0.clone(), key.1.clone(), reply.as_str().to_string()));
+                    self.replies.insert(key, reply.clone());
+                    answers.push((respond, id, reply));
+                }
+                Request::Join { role, resume_from, respond } => joins.push((role, resume_from, respond)),
+                Request::Tick => {}
+            }
+        }
+
+        for id in touched {
+            if let Some(t) = self.state.ticket(id) {
+                out.tickets.push((self.state.day, t.clone()));
+            }
+        }
+        if let Err(e) = self.store.commit(&out) {
+            // Nothing of this batch is durable: nobody may hear of it.
+            self.seq = seq_before;
+            for (respond, id, _) in answers {
+                let _ = respond.send(error_reply(&id, ErrorCode::Internal, "the hub could not save this; try again"));
+            }
+            return Err(e);
+        }
+        for (seq, frame) in frames {
+            self.ring.push_back((seq, frame.clone()));
+            let _ = self.events.send(frame);
+        }
+        while self.ring.len() > RING {
+            self.ring.pop_front();
+        }
+        for (respond, _, reply) in answers {
+            let _ = respond.send(reply);
+        }
+        for (role, resume_from, respond) in joins {
+            let joined = self.join(role, resume_from, now);
+            let _ = respond.send(joined);
+        }
+        self.health.send_if_modified(|h| {
+            let new = Health { seq: self.seq, day: self.state.day };
+            let changed = *h != new;
+            *h = new;
+            changed
+        });
+        let next = core::next_deadline(&self.config.rules, &self.state, now);
+        self.deadline.send_if_modified(|d| {
+            let changed = *d != next;
+            *d = next;
+            changed
+        });
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn execute(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        id: &str,
+        command: &Command,
+        out: &mut Batch,
+        frames: &mut Vec<(u64, Utf8Bytes)>,
+        touched: &mut BTreeSet<TicketId>,
+    ) -> Utf8Bytes {
+        let track = fresh_track();
+        let cx = Context { now, fresh_track: &track };
+        let staff = match command {
+            Command::Login { staff, .. } => Some(staff.clone()),
+            _ => self.state.counter_of_device(&actor.device).and_then(|c| c.session.as_ref().map(|s| s.staff.clone())),
+        };
+        match core::decide(&self.config.rules, &self.state, actor, command, cx) {
+            Err(rejection) => {
+                tracing::info!(device = %actor.device, cmd = command.name(), code = ?rejection.code, "command rejected");
+                error_reply(id, rejection.code, rejection.message)
+            }
+            Ok(decision) => {
+                for e in decision.events {
+                    self.apply(now, actor, staff.clone(), e, out, frames, touched);
+                }
+                let views = Views { rules: &self.config.rules, center: &self.config.center, state: &self.state, now };
+                let with_track = matches!(actor.role, Role::Kiosk | Role::Admin);
+                let result = match decision.subject {
+                    Subject::Ticket(t) => self
+                        .state
+                        .ticket(t)
+                        .map(|t| serde_json::json!({ "ticket": views.ticket(t, with_track) })),
+                    Subject::Counter(c) => views.counter(c).map(|c| serde_json::json!({ "counter": c })),
+                    Subject::Nothing => None,
+                };
+                reply_text(&p::Reply {
+                    id: id.to_string(),
+                    ok: true,
+                    result: Some(result.unwrap_or_else(|| serde_json::json!({}))),
+                    error: None,
+                })
+            }
+        }
+    }
+
+    /// Applies one event: evolve the state, record it, and prepare its wire frame.
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        staff: Option<String>,
+        event: Event,
+        out: &mut Batch,
+        frames: &mut Vec<(u64, Utf8Bytes)>,
+        touched: &mut BTreeSet<TicketId>,
+    ) {
+        let before = match event.ticket().and_then(|id| self.state.ticket(id)) {
+            Some(t) => Before { service: Some(t.service.clone()), counter: t.counter },
+            None => Before::default(),
+        };
+        if let Event::DayStarted { .. } = event
+            && self.seq > 0
+        {
+            // `tick` runs first in a batch, so no ticket of the old day is pending here; what
+            // still waits is marked expired in the ticket table by the same commit.
+            out.expire_day = Some(self.state.day);
+            self.replies.clear();
+        }
+        self.state.evolve(&self.config.rules, now, &event);
+        self.seq += 1;
+        if let Some(id) = event.ticket() {
+            touched.insert(id);
+        }
+        let rec = Recorded { seq: self.seq, at: now, day: self.state.day, device: actor.device.clone(), staff, event };
+        let views = Views { rules: &self.config.rules, center: &self.config.center, state: &self.state, now };
+        let frame = p::ServerMessage::Event(views.event(&rec, &before));
+        let text = serde_json::to_string(&frame).unwrap_or_default();
+        out.events.push((rec, text.clone()));
+        frames.push((self.seq, Utf8Bytes::from(text)));
+    }
+
+    fn join(&mut self, role: Role, resume_from: Option<u64>, now: DateTime<Utc>) -> Joined {
+        let events = self.events.subscribe();
+        if let Some(from) = resume_from
+            && from <= self.seq
+        {
+            let covered = from == self.seq || self.ring.front().is_some_and(|(s, _)| *s <= from + 1);
+            if covered {
+                let welcome = p::ServerMessage::Welcome(p::Welcome { seq: from, snapshot: None, replay: true });
+                let mut frames = vec![Utf8Bytes::from(serde_json::to_string(&welcome).unwrap_or_default())];
+                let start = self.ring.partition_point(|(s, _)| *s <= from);
+                frames.extend(self.ring.range(start..).map(|(_, f)| f.clone()));
+                return Joined { frames, events };
+            }
+        }
+        let admin = role == Role::Admin;
+        if let Some((seq, a, made, text)) = &self.snapshot_cache
+            && *seq == self.seq
+            && *a == admin
+            && made.elapsed().as_secs() < 1
+        {
+            return Joined { frames: vec![text.clone()], events };
+        }
+        let views = Views { rules: &self.config.rules, center: &self.config.center, state: &self.state, now };
+        let welcome = p::ServerMessage::Welcome(p::Welcome {
+            seq: self.seq,
+            snapshot: Some(Box::new(views.snapshot(admin))),
+            replay: false,
+        });
+        let text = Utf8Bytes::from(serde_json::to_string(&welcome).unwrap_or_default());
+        self.snapshot_cache = Some((self.seq, admin, Instant::now(), text.clone()));
+        Joined { frames: vec![text], events }
+    }
+}

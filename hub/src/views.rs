@@ -1,0 +1,258 @@
+//! The state as clients see it: tickets, counters, services, snapshots and wire events.
+
+use chrono::{DateTime, Utc};
+use protocol as p;
+
+use crate::config::CenterInfo;
+use crate::core::estimate::{ahead_of, eta_minutes};
+use crate::core::{CounterNo, Event, Rules, ServiceId, State, Ticket};
+use crate::store::Recorded;
+
+pub struct Views<'a> {
+    pub rules: &'a Rules,
+    pub center: &'a CenterInfo,
+    pub state: &'a State,
+    pub now: DateTime<Utc>,
+}
+
+/// What an event touched before it was applied, so its wire form can show both sides.
+#[derive(Debug, Default, Clone)]
+pub struct Before {
+    pub service: Option<ServiceId>,
+    pub counter: Option<CounterNo>,
+}
+
+impl Views<'_> {
+    pub fn time(&self, t: DateTime<Utc>) -> p::WireTime {
+        t.with_timezone(&self.rules.tz).fixed_offset()
+    }
+
+    pub fn ticket(&self, t: &Ticket, with_track: bool) -> p::Ticket {
+        let ahead = ahead_of(self.state, t.id);
+        let eta_min = ahead.and_then(|a| eta_minutes(self.rules, self.state, &t.service, a, t.is_priority()));
+        p::Ticket {
+            id: t.id,
+            number: t.label.clone(),
+            service: t.service.0.clone(),
+            priority: t.priority.clone(),
+            status: t.status,
+            issued_at: self.time(t.issued_at),
+            called_at: t.called_at.map(|x| self.time(x)),
+            serving_at: t.serving_at.map(|x| self.time(x)),
+            finished_at: t.finished_at.map(|x| self.time(x)),
+            counter: t.counter.map(|c| c.0),
+            staff: t.staff.clone(),
+            overdue: t.overdue_now(),
+            ahead,
+            eta_min,
+            recalls: t.recalls,
+            rating: t.rating,
+            track: with_track.then(|| t.track.clone()),
+        }
+    }
+
+    pub fn counter(&self, n: CounterNo) -> Option<p::CounterView> {
+        let c = self.state.counters.get(&n)?;
+        let rule = self.rules.counters.get(&n)?;
+        let state = match (&c.session, c.paused) {
+            (None, _) => p::CounterState::Closed,
+            (Some(_), true) => p::CounterState::Paused,
+            (Some(_), false) => p::CounterState::Open,
+        };
+        Some(p::CounterView {
+            number: n.0,
+            name: rule.name.clone(),
+            state,
+            services: c.services.iter().map(|s| s.0.clone()).collect(),
+            priority_only: c.priority_only,
+            staff: c.session.as_ref().map(|s| s.staff.clone()),
+            staff_name: c.session.as_ref().and_then(|s| self.rules.staff_names.get(&s.staff).cloned()),
+            device: c.session.as_ref().map(|s| s.device.clone()),
+            current: c.current.and_then(|id| self.state.ticket(id)).map(|t| self.ticket(t, false)),
+            served_today: c.served_today,
+            no_shows_today: c.no_shows_today,
+        })
+    }
+
+    pub fn service(&self, id: &ServiceId) -> Option<p::ServiceView> {
+        let rule = self.rules.services.get(id)?;
+        let day = self.state.services.get(id)?;
+        let sold_out = day.next_number > rule.last_number || rule.daily_limit.is_some_and(|l| day.issued >= l);
+        let state = if day.admin_closed || !day.hours_open {
+            p::ServiceState::Closed
+        } else if sold_out {
+            p::ServiceState::SoldOut
+        } else {
+            p::ServiceState::Open
+        };
+        let waiting = self.state.waiting_count(id);
+        Some(p::ServiceView {
+            id: id.0.clone(),
+            name_vi: rule.name_vi.clone(),
+            name_en: rule.name_en.clone(),
+            prefix: rule.prefix.clone(),
+            state,
+            open: state == p::ServiceState::Open,
+            waiting,
+            overdue: day.overdue_waiting,
+            eta_min: eta_minutes(self.rules, self.state, id, waiting, false),
+            issued_today: day.issued,
+            target_wait_min: rule.target_wait.num_minutes() as u32,
+            target_service_min: rule.target_service.num_minutes() as u32,
+        })
+    }
+
+    pub fn snapshot(&self, admin: bool) -> p::Snapshot {
+        let services: Vec<p::ServiceView> =
+            self.rules.service_order.iter().filter_map(|id| self.service(id)).collect();
+        let mut waiting = Vec::new();
+        for id in &self.rules.service_order {
+            let Some(day) = self.state.services.get(id) else { continue };
+            for (ahead, key) in day.queue.iter().enumerate() {
+                if let Some(t) = self.state.ticket(key.id) {
+                    let mut v = self.ticket(t, admin);
+                    // Positions come from the walk itself: no per-ticket search.
+                    v.ahead = Some(ahead as u32);
+                    v.eta_min = eta_minutes(self.rules, self.state, id, ahead as u32, t.is_priority());
+                    waiting.push(v);
+                }
+            }
+        }
+        for q in self.state.directed.values() {
+            for key in q {
+                if let Some(t) = self.state.ticket(key.id) {
+                    waiting.push(self.ticket(t, admin));
+                }
+            }
+        }
+        let recent_calls = self
+            .state
+            .recent_calls
+            .iter()
+            .filter_map(|c| {
+                let t = self.state.ticket(c.ticket)?;
+                Some(p::CallView {
+                    ticket: t.id,
+                    number: t.label.clone(),
+                    service: t.service.0.clone(),
+                    counter: c.counter.0,
+                    at: self.time(c.at),
+                    recall: c.recall,
+                })
+            })
+            .collect();
+        p::Snapshot {
+            center: p::CenterView {
+                name: self.center.name.clone(),
+                name_en: self.center.name_en.clone(),
+                service_day: self.state.day.to_string(),
+                timezone: self.center.timezone.clone(),
+                now: self.time(self.now),
+                notice: self.center.notice.clone(),
+                public_url: self.center.public_url.clone(),
+            },
+            categories: self
+                .rules
+                .categories
+                .iter()
+                .map(|c| p::CategoryView { id: c.id.clone(), name_vi: c.name_vi.clone(), name_en: c.name_en.clone() })
+                .collect(),
+            services,
+            counters: self.rules.counters.keys().filter_map(|n| self.counter(*n)).collect(),
+            waiting,
+            recent_calls,
+            devices: if admin {
+                self.state
+                    .device_status
+                    .iter()
+                    .map(|(d, s)| p::DeviceView { device: d.clone(), status: s.clone() })
+                    .collect()
+            } else {
+                vec![]
+            },
+        }
+    }
+
+    /// The wire form of an event just applied.
+    pub fn event(&self, rec: &Recorded, before: &Before) -> p::EventFrame {
+        let kind = serde_json::from_value(serde_json::Value::String(rec.event.kind().to_string()))
+            .unwrap_or(p::EventKind::Unknown);
+        let mut body = p::EventBody {
+            kind,
+            ticket: None,
+            counter: None,
+            services: vec![],
+            recall: None,
+            phase: None,
+            change: None,
+            from_counter: None,
+            from_service: None,
+            device: None,
+            status: None,
+            snapshot: None,
+            by: Some(p::Actor { device: rec.device.clone(), staff: rec.staff.clone() }),
+        };
+        let mut services: Vec<ServiceId> = Vec::new();
+        let mut counter = before.counter;
+        if let Some(id) = rec.event.ticket()
+            && let Some(t) = self.state.ticket(id)
+        {
+            body.ticket = Some(self.ticket(t, false));
+            services.push(t.service.clone());
+            counter = counter.or(t.counter);
+        }
+        match &rec.event {
+            Event::TicketCalled { recall, counter: c, .. } => {
+                body.recall = Some(*recall);
+                counter = Some(*c);
+            }
+            Event::TicketOverdue { phase, .. } => {
+                body.phase = Some(match phase {
+                    crate::core::Phase::Waiting => "waiting".into(),
+                    crate::core::Phase::Serving => "serving".into(),
+                });
+            }
+            Event::TicketTransferred { .. } => {
+                body.from_counter = before.counter.map(|c| c.0);
+                body.from_service = before.service.as_ref().map(|s| s.0.clone());
+            }
+            Event::CounterOpened { counter: c, .. }
+            | Event::CounterClosed { counter: c }
+            | Event::CounterPaused { counter: c }
+            | Event::CounterResumed { counter: c }
+            | Event::CounterServicesSet { counter: c, .. } => {
+                counter = Some(*c);
+                body.change = Some(
+                    match &rec.event {
+                        Event::CounterOpened { .. } => "opened",
+                        Event::CounterClosed { .. } => "closed",
+                        Event::CounterPaused { .. } => "paused",
+                        Event::CounterResumed { .. } => "resumed",
+                        _ => "services",
+                    }
+                    .into(),
+                );
+                // Opening or closing a counter changes the estimates of what it serves.
+                if let Some(cs) = self.state.counters.get(c) {
+                    services.extend(cs.services.iter().cloned());
+                }
+            }
+            Event::ServiceChanged { service, .. } => services.push(service.clone()),
+            Event::DayStarted { .. } => body.snapshot = Some(Box::new(self.snapshot(false))),
+            Event::DeviceStatus { device, status } => {
+                body.device = Some(device.clone());
+                body.status = Some(status.clone());
+            }
+            _ => {}
+        }
+        if let Some(s) = &before.service
+            && !services.contains(s)
+        {
+            services.push(s.clone());
+        }
+        services.dedup();
+        body.services = services.iter().filter_map(|s| self.service(s)).collect();
+        body.counter = counter.and_then(|c| self.counter(c));
+        p::EventFrame { seq: rec.seq, at: self.time(rec.at), event: body }
+    }
+}
