@@ -134,12 +134,8 @@ pub fn decide(
         C::Finish { rating } => {
             let rating = check_rating(*rating)?;
             let (_, t) = current(state, actor, &[TicketStatus::Called, TicketStatus::Serving], "finish")?;
-            let mut events = Vec::new();
-            if state.ticket(t).is_some_and(|t| t.status == TicketStatus::Called) {
-                events.push(Event::TicketServing { ticket: t });
-            }
-            events.push(Event::TicketFinished { ticket: t, rating });
-            done(events, Subject::Ticket(t))
+            // Finishing a ticket that was never started counts its service from the call.
+            done(vec![Event::TicketFinished { ticket: t, rating }], Subject::Ticket(t))
         }
         C::NoShow {} => {
             let (_, t) = current(state, actor, &[TicketStatus::Called], "mark as no-show")?;

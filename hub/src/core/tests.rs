@@ -1,0 +1,636 @@
+//! Rule tests for the core: given a centre and some events, when a command, then events or a
+//! rejection. Plus properties (proptest) over random days.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use proptest::prelude::*;
+use protocol::{Command, ErrorCode, Role, TicketStatus};
+
+use super::*;
+use crate::config::Config;
+
+const CENTRE: &str = r#"
+[center]
+name = "Trung tâm thử nghiệm"
+
+[rules]
+max_priority_in_row = 3
+recalls_before_no_show = 2
+
+[[service]]
+id = "TP"
+name_vi = "Tư pháp – Hộ tịch"
+prefix = "A"
+first_number = 1001
+last_number = 1999
+target_wait_min = 20
+target_service_min = 10
+
+[[service]]
+id = "GT"
+name_vi = "Giao thông vận tải"
+prefix = "B"
+first_number = 1
+last_number = 3
+target_wait_min = 30
+target_service_min = 5
+
+[[service]]
+id = "DD"
+name_vi = "Đất đai"
+prefix = "C"
+daily_limit = 50
+target_wait_min = 45
+target_service_min = 20
+hours = "mon-fri 07:30-11:30 13:30-17:00"
+
+[[counter]]
+number = 1
+services = ["TP", "GT"]
+
+[[counter]]
+number = 2
+services = ["GT", "TP", "DD"]
+
+[[counter]]
+number = 3
+services = ["TP", "GT", "DD"]
+priority_only = true
+
+[[staff]]
+code = "nv01"
+name = "Nguyễn Thị Lan"
+pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$Dzyz1c0rBAzOUMGZzrr6ng$tT0o18Iy8DmLKA4/SGfytkinMzWPpFqtOBg6lQl7+9Q"
+
+[[staff]]
+code = "nv02"
+name = "Trần Văn Hùng"
+pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$Dzyz1c0rBAzOUMGZzrr6ng$tT0o18Iy8DmLKA4/SGfytkinMzWPpFqtOBg6lQl7+9Q"
+
+[[staff]]
+code = "nv03"
+name = "Lê Thị Mai"
+pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$Dzyz1c0rBAzOUMGZzrr6ng$tT0o18Iy8DmLKA4/SGfytkinMzWPpFqtOBg6lQl7+9Q"
+"#;
+
+fn rules() -> Rules {
+    Config::parse(CENTRE, "test.toml").expect("test centre").rules
+}
+
+/// Monday 2026-11-23, 09:00 in Hanoi.
+fn monday_morning() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-23T09:00:00+07:00").expect("time").with_timezone(&Utc)
+}
+
+/// A centre, its state and a clock: commands go through `decide` then `evolve`, as in the hub.
+struct World {
+    rules: Rules,
+    state: State,
+    now: DateTime<Utc>,
+    log: Vec<(DateTime<Utc>, Event)>,
+    tracks: u64,
+}
+
+fn kiosk() -> Actor {
+    Actor { device: "kiosk-1".into(), role: Role::Kiosk }
+}
+
+fn counter(n: u32) -> Actor {
+    Actor { device: format!("counter-{n}"), role: Role::Counter }
+}
+
+impl World {
+    fn new() -> World {
+        let rules = rules();
+        let now = monday_morning();
+        let day = rules.service_day(now);
+        let start = Event::DayStarted { day, next_ticket_id: 1, sessions: vec![] };
+        let mut w = World { state: State::new_day(&rules, day, 1, &[]), rules, now, log: vec![], tracks: 0 };
+        w.apply(start);
+        w
+    }
+
+    fn apply(&mut self, e: Event) {
+        self.state.evolve(&self.rules, self.now, &e);
+        self.log.push((self.now, e));
+    }
+
+    fn run(&mut self, actor: &Actor, command: Command) -> Result<Decision, Rejection> {
+        self.tracks += 1;
+        let track = format!("track{}", self.tracks);
+        let d = decide(&self.rules, &self.state, actor, &command, Context { now: self.now, fresh_track: &track })?;
+        for e in d.events.clone() {
+            self.apply(e);
+        }
+        Ok(d)
+    }
+
+    fn tick(&mut self) -> Vec<Event> {
+        let events = tick(&self.rules, &self.state, self.now);
+        for e in events.clone() {
+            self.apply(e);
+        }
+        events
+    }
+
+    fn advance(&mut self, minutes: i64) {
+        self.now += TimeDelta::minutes(minutes);
+    }
+
+    fn issue(&mut self, service: &str, priority: Option<&str>) -> String {
+        let d = self
+            .run(&kiosk(), Command::IssueTicket { service: service.into(), priority: priority.map(str::to_string) })
+            .expect("issue");
+        let Subject::Ticket(id) = d.subject else { panic!("issue returns a ticket") };
+        self.label(id)
+    }
+
+    fn label(&self, id: TicketId) -> String {
+        self.state.ticket(id).expect("ticket").label.clone()
+    }
+
+    fn login(&mut self, n: u32) {
+        let staff = format!("nv0{n}");
+        self.run(&counter(n), Command::Login { counter: n, staff, pin: String::new() }).expect("login");
+    }
+
+    /// Finishes what the counter serves and calls the next; the label, or the rejection code.
+    fn next(&mut self, n: u32) -> Result<String, ErrorCode> {
+        if let Some(id) = self.state.counters[&CounterNo(n)].current {
+            if self.state.ticket(id).is_some_and(|t| t.status == TicketStatus::Called) {
+                self.run(&counter(n), Command::StartServing {}).map_err(|r| r.code)?;
+            }
+        }
+        let d = self.run(&counter(n), Command::CallNext {}).map_err(|r| r.code)?;
+        let Subject::Ticket(id) = d.subject else { panic!("call returns a ticket") };
+        Ok(self.label(id))
+    }
+
+    fn rejects(&mut self, actor: &Actor, command: Command) -> ErrorCode {
+        self.run(actor, command).expect_err("rejected").code
+    }
+}
+
+#[test]
+fn numbers_run_per_service_from_the_configured_start() {
+    let mut w = World::new();
+    assert_eq!(w.issue("TP", None), "A1001");
+    assert_eq!(w.issue("TP", Some("elderly")), "A1002");
+    assert_eq!(w.issue("GT", None), "B1");
+    assert_eq!(w.issue("TP", None), "A1003");
+}
+
+#[test]
+fn a_used_up_range_or_daily_limit_stops_issuing() {
+    let mut w = World::new();
+    for _ in 0..3 {
+        w.issue("GT", None);
+    }
+    let code = w.rejects(&kiosk(), Command::IssueTicket { service: "GT".into(), priority: None });
+    assert_eq!(code, ErrorCode::DailyLimitReached);
+}
+
+#[test]
+fn unknown_services_and_categories_are_refused() {
+    let mut w = World::new();
+    assert_eq!(w.rejects(&kiosk(), Command::IssueTicket { service: "XX".into(), priority: None }), ErrorCode::UnknownService);
+    assert_eq!(
+        w.rejects(&kiosk(), Command::IssueTicket { service: "TP".into(), priority: Some("vip".into()) }),
+        ErrorCode::BadRequest
+    );
+}
+
+#[test]
+fn services_close_outside_their_hours() {
+    let mut w = World::new();
+    w.now = DateTime::parse_from_rfc3339("2026-11-23T12:00:00+07:00").expect("t").with_timezone(&Utc);
+    assert_eq!(w.rejects(&kiosk(), Command::IssueTicket { service: "DD".into(), priority: None }), ErrorCode::ServiceClosed);
+    // The tick announces the closing; at 13:30 it opens again.
+    let events = w.tick();
+    assert!(events.contains(&Event::ServiceChanged { service: ServiceId("DD".into()), admin_closed: false, hours_open: false }));
+    w.now = DateTime::parse_from_rfc3339("2026-11-23T13:30:00+07:00").expect("t").with_timezone(&Utc);
+    let events = w.tick();
+    assert!(events.contains(&Event::ServiceChanged { service: ServiceId("DD".into()), admin_closed: false, hours_open: true }));
+    assert_eq!(w.issue("DD", None), "C0001");
+}
+
+#[test]
+fn roles_are_enforced() {
+    let mut w = World::new();
+    w.issue("TP", None);
+    assert_eq!(w.rejects(&kiosk(), Command::CallNext {}), ErrorCode::Forbidden);
+    let display = Actor { device: "display-1".into(), role: Role::Display };
+    assert_eq!(w.rejects(&display, Command::IssueTicket { service: "TP".into(), priority: None }), ErrorCode::Forbidden);
+    // A counter that has not logged in cannot call.
+    assert_eq!(w.rejects(&counter(1), Command::CallNext {}), ErrorCode::Forbidden);
+    let admin = Actor { device: "admin".into(), role: Role::Admin };
+    assert_eq!(w.rejects(&admin, Command::CallNext {}), ErrorCode::Forbidden);
+}
+
+#[test]
+fn priority_first_but_never_more_than_three_in_a_row_while_normals_wait() {
+    let mut w = World::new();
+    w.login(1);
+    let normals: Vec<String> = (0..3).map(|_| w.issue("TP", None)).collect();
+    let priorities: Vec<String> = (0..5).map(|_| w.issue("TP", Some("elderly"))).collect();
+    let calls: Vec<String> = (0..8).map(|_| w.next(1).expect("a ticket")).collect();
+    let expected = [
+        &priorities[0], &priorities[1], &priorities[2], &normals[0],
+        &priorities[3], &priorities[4], &normals[1], &normals[2],
+    ];
+    assert_eq!(calls.iter().collect::<Vec<_>>(), expected);
+    assert_eq!(w.next(1), Err(ErrorCode::QueueEmpty));
+}
+
+#[test]
+fn priority_calls_without_normals_waiting_do_not_count() {
+    let mut w = World::new();
+    w.login(1);
+    for _ in 0..4 {
+        w.issue("TP", Some("pregnant"));
+    }
+    for _ in 0..3 {
+        w.next(1).expect("priority");
+    }
+    let normal = w.issue("TP", None);
+    let p = w.state.tickets().filter(|t| t.status == TicketStatus::Waiting && t.is_priority()).count();
+    assert_eq!(p, 1);
+    // The streak restarted when no normal was waiting: the last priority still goes first.
+    assert_ne!(w.next(1).expect("call"), normal);
+    assert_eq!(w.next(1).expect("call"), normal);
+}
+
+#[test]
+fn the_counter_order_of_preference_decides_between_services() {
+    let mut w = World::new();
+    w.login(1);
+    w.login(2);
+    let a = w.issue("TP", None);
+    let b = w.issue("GT", None);
+    // Counter 2 prefers GT even though the TP ticket is older.
+    assert_eq!(w.next(2).expect("call"), b);
+    assert_eq!(w.next(1).expect("call"), a);
+}
+
+#[test]
+fn a_priority_only_counter_never_takes_normal_tickets() {
+    let mut w = World::new();
+    w.login(3);
+    w.issue("TP", None);
+    assert_eq!(w.next(3), Err(ErrorCode::QueueEmpty));
+    let p = w.issue("GT", Some("disabled"));
+    assert_eq!(w.next(3).expect("call"), p);
+}
+
+#[test]
+fn no_show_needs_the_configured_recalls() {
+    let mut w = World::new();
+    w.login(1);
+    w.issue("TP", None);
+    w.next(1).expect("call");
+    assert_eq!(w.rejects(&counter(1), Command::NoShow {}), ErrorCode::InvalidState);
+    w.run(&counter(1), Command::Recall {}).expect("recall");
+    assert_eq!(w.rejects(&counter(1), Command::NoShow {}), ErrorCode::InvalidState);
+    w.run(&counter(1), Command::Recall {}).expect("recall");
+    w.run(&counter(1), Command::NoShow {}).expect("no-show");
+    assert_eq!(w.state.counters[&CounterNo(1)].no_shows_today, 1);
+    assert!(w.state.counters[&CounterNo(1)].current.is_none());
+}
+
+#[test]
+fn calling_again_while_a_citizen_is_called_but_not_served_is_refused() {
+    let mut w = World::new();
+    w.login(1);
+    w.issue("TP", None);
+    w.issue("TP", None);
+    w.run(&counter(1), Command::CallNext {}).expect("call");
+    assert_eq!(w.rejects(&counter(1), Command::CallNext {}), ErrorCode::InvalidState);
+    // Once serving, calling next finishes the current one first.
+    w.run(&counter(1), Command::StartServing {}).expect("start");
+    let d = w.run(&counter(1), Command::CallNext {}).expect("call");
+    assert!(matches!(d.events[0], Event::TicketFinished { .. }));
+    assert_eq!(w.state.counters[&CounterNo(1)].served_today, 1);
+}
+
+#[test]
+fn a_late_citizen_can_be_called_by_number_after_a_no_show() {
+    let mut w = World::new();
+    w.login(1);
+    let a = w.issue("TP", None);
+    w.next(1).expect("call");
+    w.run(&counter(1), Command::Recall {}).expect("recall");
+    w.run(&counter(1), Command::Recall {}).expect("recall");
+    w.run(&counter(1), Command::NoShow {}).expect("no-show");
+    let d = w.run(&counter(1), Command::CallTicket { number: a.to_lowercase() }).expect("call by number");
+    let Subject::Ticket(id) = d.subject else { panic!() };
+    assert_eq!(w.state.ticket(id).expect("t").status, TicketStatus::Called);
+    assert_eq!(w.rejects(&counter(2), Command::CallTicket { number: "A9999".into() }), ErrorCode::Forbidden);
+    w.login(2);
+    assert_eq!(w.rejects(&counter(2), Command::CallTicket { number: "A1999".into() }), ErrorCode::NotFound);
+}
+
+#[test]
+fn transfer_to_a_service_keeps_the_place_and_to_a_counter_goes_first_there() {
+    let mut w = World::new();
+    w.login(1);
+    w.login(2);
+    let first = w.issue("TP", None);
+    w.advance(1);
+    let gt = w.issue("GT", None);
+    assert_eq!(w.next(1).expect("call"), first);
+    // The TP citizen also needs transport: moved to GT, ahead of the later GT ticket.
+    w.run(&counter(1), Command::Transfer { service: Some("GT".into()), counter: None }).expect("transfer");
+    assert_eq!(w.next(2).expect("call"), first);
+    w.run(&counter(2), Command::Transfer { service: None, counter: Some(1) }).expect("transfer to counter 1");
+    let elderly = w.issue("TP", Some("elderly"));
+    // Counter 1 takes the ticket sent to it before anything else, even a priority one.
+    assert_eq!(w.next(1).expect("call"), first);
+    assert_eq!(w.next(2).expect("call"), elderly);
+    assert_eq!(w.next(2).expect("call"), gt);
+    assert_eq!(w.rejects(&counter(2), Command::Transfer { service: None, counter: Some(2) }), ErrorCode::BadRequest);
+}
+
+#[test]
+fn overdue_is_announced_once_when_the_target_passes() {
+    let mut w = World::new();
+    w.login(1);
+    w.issue("TP", None);
+    w.advance(19);
+    assert!(w.tick().is_empty());
+    assert!(next_deadline(&w.rules, &w.state, w.now) <= w.now + TimeDelta::minutes(1));
+    w.advance(2);
+    let events = w.tick();
+    assert!(matches!(events.as_slice(), [Event::TicketOverdue { phase: Phase::Waiting, .. }]), "{events:?}");
+    assert!(w.tick().is_empty());
+    assert_eq!(w.state.services[&ServiceId("TP".into())].overdue_waiting, 1);
+    w.next(1).expect("call");
+    assert_eq!(w.state.services[&ServiceId("TP".into())].overdue_waiting, 0);
+    w.run(&counter(1), Command::StartServing {}).expect("start");
+    w.advance(11);
+    let events = w.tick();
+    assert!(matches!(events.as_slice(), [Event::TicketOverdue { phase: Phase::Serving, .. }]), "{events:?}");
+}
+
+#[test]
+fn a_new_service_day_expires_what_waits_and_restarts_numbering() {
+    let mut w = World::new();
+    w.login(1);
+    w.issue("TP", None);
+    w.issue("TP", None);
+    w.next(1).expect("call");
+    w.now = DateTime::parse_from_rfc3339("2026-11-24T00:00:00+07:00").expect("t").with_timezone(&Utc);
+    let events = w.tick();
+    assert!(matches!(events.as_slice(), [Event::DayStarted { .. }]));
+    assert_eq!(w.state.day.to_string(), "2026-11-24");
+    assert_eq!(w.state.tickets().count(), 0);
+    assert_eq!(w.state.waiting_count(&ServiceId("TP".into())), 0);
+    // Ticket ids keep growing; numbers start again; the clerk is still logged in.
+    assert_eq!(w.issue("TP", None), "A1001");
+    assert_eq!(w.state.next_ticket_id, 4);
+    assert!(w.state.counters[&CounterNo(1)].session.is_some());
+}
+
+#[test]
+fn estimates_follow_the_queue_and_the_open_counters() {
+    let mut w = World::new();
+    let tp = ServiceId("TP".into());
+    w.issue("TP", None);
+    w.issue("TP", None);
+    w.issue("TP", None);
+    assert_eq!(estimate::eta_minutes(&w.rules, &w.state, &tp, 3, false), None);
+    w.login(1);
+    assert_eq!(estimate::eta_minutes(&w.rules, &w.state, &tp, 3, false), Some(30));
+    w.login(2);
+    assert_eq!(estimate::eta_minutes(&w.rules, &w.state, &tp, 3, false), Some(15));
+    // Recent service times replace the target once there are some: 4 minutes here.
+    w.next(1).expect("call");
+    w.advance(4);
+    w.run(&counter(1), Command::Finish { rating: Some(4) }).expect("finish");
+    assert_eq!(estimate::eta_minutes(&w.rules, &w.state, &tp, 3, false), Some(6));
+}
+
+#[test]
+fn login_moves_a_clerk_and_refuses_to_abandon_a_citizen() {
+    let mut w = World::new();
+    w.login(1);
+    w.issue("TP", None);
+    w.next(1).expect("call");
+    // nv01 tries to open counter 2 from the same device while a citizen stands at counter 1.
+    let code = w.rejects(&counter(1), Command::Login { counter: 2, staff: "nv01".into(), pin: String::new() });
+    assert_eq!(code, ErrorCode::InvalidState);
+    w.run(&counter(1), Command::Finish { rating: None }).expect("finish");
+    w.run(&counter(1), Command::Login { counter: 2, staff: "nv01".into(), pin: String::new() }).expect("move");
+    assert!(w.state.counters[&CounterNo(1)].session.is_none());
+    assert_eq!(w.state.counter_of_device("counter-1").map(|c| c.number), Some(CounterNo(2)));
+    w.run(&counter(1), Command::Logout {}).expect("logout");
+    assert!(w.state.counter_of_device("counter-1").is_none());
+}
+
+#[test]
+fn replaying_the_log_rebuilds_the_same_state() {
+    let mut w = World::new();
+    w.login(1);
+    w.login(3);
+    for i in 0..10 {
+        w.issue(if i % 4 == 0 { "GT" } else { "TP" }, (i % 3 == 1).then_some("elderly"));
+        w.advance(3);
+        if i % 2 == 0 {
+            let _ = w.next(1);
+            let _ = w.next(3);
+        }
+        w.tick();
+    }
+    let rebuilt = rebuild(&w);
+    assert_eq!(rebuilt, w.state);
+}
+
+fn rebuild(w: &World) -> State {
+    let Some((_, Event::DayStarted { day, next_ticket_id, sessions })) = w.log.first() else { panic!("log starts a day") };
+    let mut s = State::new_day(&w.rules, *day, *next_ticket_id, sessions);
+    for (at, e) in &w.log {
+        s.evolve(&w.rules, *at, e);
+    }
+    s
+}
+
+// ------------------------------------------------------------------ properties
+
+#[derive(Debug, Clone)]
+enum Op {
+    Issue { service: usize, priority: Option<usize> },
+    CallNext(u32),
+    Start(u32),
+    Finish(u32),
+    Recall(u32),
+    NoShow(u32),
+    Transfer { counter: u32, service: usize },
+    Pause(u32),
+    Resume(u32),
+    Wait(i64),
+}
+
+const SERVICES: [&str; 2] = ["TP", "GT"];
+const CATEGORIES: [&str; 3] = ["elderly", "pregnant", "disabled"];
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0..2usize, prop::option::weighted(0.4, 0..3usize)).prop_map(|(service, priority)| Op::Issue { service, priority }),
+        5 => (1..=3u32).prop_map(Op::CallNext),
+        2 => (1..=3u32).prop_map(Op::Start),
+        3 => (1..=3u32).prop_map(Op::Finish),
+        1 => (1..=3u32).prop_map(Op::Recall),
+        1 => (1..=3u32).prop_map(Op::NoShow),
+        1 => (1..=3u32, 0..2usize).prop_map(|(counter, service)| Op::Transfer { counter, service }),
+        1 => (1..=3u32).prop_map(Op::Pause),
+        1 => (1..=3u32).prop_map(Op::Resume),
+        2 => (1..30i64).prop_map(Op::Wait),
+    ]
+}
+
+/// Runs random operations, checking invariants after each; returns the world and its calls.
+fn play(ops: &[Op]) -> (World, Vec<(u32, TicketId, bool, bool)>) {
+    let mut w = World::new();
+    for n in 1..=3 {
+        w.login(n);
+    }
+    // (counter, ticket, priority, a normal ticket this counter may serve was waiting)
+    let mut calls = Vec::new();
+    for op in ops {
+        let (n, cmd) = match op {
+            Op::Issue { service, priority } => {
+                let _ = w.run(
+                    &kiosk(),
+                    Command::IssueTicket {
+                        service: SERVICES[*service].into(),
+                        priority: priority.map(|p| CATEGORIES[p].to_string()),
+                    },
+                );
+                continue;
+            }
+            Op::Wait(m) => {
+                w.advance(*m);
+                w.tick();
+                continue;
+            }
+            Op::CallNext(n) => (*n, Command::CallNext {}),
+            Op::Start(n) => (*n, Command::StartServing {}),
+            Op::Finish(n) => (*n, Command::Finish { rating: None }),
+            Op::Recall(n) => (*n, Command::Recall {}),
+            Op::NoShow(n) => (*n, Command::NoShow {}),
+            Op::Transfer { counter, service } => (*counter, Command::Transfer { service: Some(SERVICES[*service].into()), counter: None }),
+            Op::Pause(n) => (*n, Command::Pause {}),
+            Op::Resume(n) => (*n, Command::Resume {}),
+        };
+        let normal_waiting = w.state.normal_waiting_for(&w.state.counters[&CounterNo(n)]);
+        if let Ok(d) = w.run(&counter(n), cmd) {
+            for e in &d.events {
+                if let Event::TicketCalled { ticket, recall: false, .. } = e {
+                    let priority = w.state.ticket(*ticket).is_some_and(|t| t.is_priority());
+                    calls.push((n, *ticket, priority, normal_waiting));
+                }
+            }
+        }
+        check_invariants(&w);
+    }
+    (w, calls)
+}
+
+fn check_invariants(w: &World) {
+    // No ticket held by two counters, and each held ticket knows its counter.
+    let mut held = std::collections::BTreeSet::new();
+    for c in w.state.counters.values() {
+        if let Some(id) = c.current {
+            assert!(held.insert(id), "ticket {id} held by two counters");
+            let t = w.state.ticket(id).expect("held ticket exists");
+            assert_eq!(t.counter, Some(c.number));
+            assert!(matches!(t.status, TicketStatus::Called | TicketStatus::Serving));
+        }
+    }
+    // Queue indices agree with the tickets.
+    let waiting = w.state.tickets().filter(|t| t.status == TicketStatus::Waiting).count() as u32;
+    let indexed: u32 = w.state.services.keys().map(|s| w.state.waiting_count(s)).sum();
+    assert_eq!(waiting, indexed, "waiting tickets and queue index disagree");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn numbers_are_unique_within_the_day(ops in prop::collection::vec(op(), 1..150)) {
+        let (w, _) = play(&ops);
+        let mut labels: Vec<&str> = w.state.tickets().map(|t| t.label.as_str()).collect();
+        let n = labels.len();
+        labels.sort_unstable();
+        labels.dedup();
+        prop_assert_eq!(labels.len(), n);
+    }
+
+    #[test]
+    fn the_fairness_bound_holds_at_every_counter(ops in prop::collection::vec(op(), 1..200)) {
+        let (w, calls) = play(&ops);
+        for n in 1..=3u32 {
+            let mut streak = 0;
+            for (_, _, priority, normal_waiting) in calls.iter().filter(|c| c.0 == n) {
+                if *priority && *normal_waiting {
+                    streak += 1;
+                    prop_assert!(streak <= w.rules.max_priority_in_row, "counter {n}: {streak} priority calls in a row while normals waited");
+                } else {
+                    streak = 0;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn within_a_service_and_class_tickets_are_called_in_issue_order(ops in prop::collection::vec(op(), 1..200)) {
+        let (w, calls) = play(&ops);
+        let mut last: std::collections::BTreeMap<(ServiceId, bool), TicketId> = Default::default();
+        for (_, id, priority, _) in &calls {
+            let t = w.state.ticket(*id).expect("called ticket");
+            // A transferred ticket keeps its issue-time place in its new queue, so the order
+            // holds only for tickets that never moved.
+            if t.transfers > 0 {
+                continue;
+            }
+            let key = (t.service.clone(), *priority);
+            if let Some(prev) = last.get(&key) {
+                prop_assert!(prev < id, "{} called after a newer ticket of its class", t.label);
+            }
+            last.insert(key, *id);
+        }
+    }
+
+    #[test]
+    fn every_waiting_ticket_is_called_when_counters_keep_calling(ops in prop::collection::vec(op(), 1..150)) {
+        let (mut w, _) = play(&ops);
+        for n in 1..=3 {
+            let _ = w.run(&counter(n), Command::Resume {});
+        }
+        // Counters keep calling, clearing whoever stands before them, until none gets a ticket.
+        for _ in 0..1000 {
+            let mut any = false;
+            for n in 1..=3u32 {
+                if let Some(id) = w.state.counters[&CounterNo(n)].current {
+                    let status = w.state.ticket(id).map(|t| t.status);
+                    if status == Some(TicketStatus::Called) {
+                        w.run(&counter(n), Command::StartServing {}).expect("start");
+                    }
+                    w.run(&counter(n), Command::Finish { rating: None }).expect("finish");
+                }
+                if w.run(&counter(n), Command::CallNext {}).is_ok() {
+                    any = true;
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+        let left: Vec<&str> = w.state.tickets().filter(|t| t.status == TicketStatus::Waiting).map(|t| t.label.as_str()).collect();
+        prop_assert!(left.is_empty(), "still waiting: {left:?}");
+    }
+
+    #[test]
+    fn replay_rebuilds_the_state(ops in prop::collection::vec(op(), 1..120)) {
+        let (w, _) = play(&ops);
+        prop_assert_eq!(rebuild(&w), w.state);
+    }
+}
