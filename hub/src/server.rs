@@ -237,7 +237,10 @@ async fn session(app: AppState, socket: WebSocket, peer: SocketAddr) {
                         Some(id) => Message::Text(error_reply(&id, ErrorCode::RateLimited, "too many messages; slow down")),
                         None => error_frame(ErrorCode::RateLimited, "too many messages; slow down"),
                     };
-                    let _ = out_tx.try_send(msg);
+                    // Backpressure, not silence: every command gets its one reply.
+                    if out_tx.send(msg).await.is_err() {
+                        break (1011, "connection writer ended");
+                    }
                     continue;
                 }
                 refused_in_a_row = 0;
