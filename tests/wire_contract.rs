@@ -8,25 +8,35 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn start() -> (hub::Hub, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tmp");
     let config = hub::config::Config::demo().expect("demo");
-    let hub = hub::Hub::start(config, &dir.path().join("hub.db"), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("hub");
+    let hub = hub::Hub::start(
+        config,
+        &dir.path().join("hub.db"),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("hub");
     (hub, dir)
 }
 
 async fn open(addr: SocketAddr) -> Ws {
-    tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("connect").0
+    tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .expect("connect")
+        .0
 }
 
 async fn hello(addr: SocketAddr, role: &str, device: &str) -> Ws {
     let mut ws = open(addr).await;
     let hello = json!({"type": "hello", "protocol": 1, "role": role, "device": device, "token": format!("demo-{device}")});
-    ws.send(Message::text(hello.to_string())).await.expect("hello");
+    ws.send(Message::text(hello.to_string()))
+        .await
+        .expect("hello");
     let w = recv(&mut ws).await.expect("welcome");
     assert_eq!(w["type"], "welcome", "{w}");
     ws
@@ -35,8 +45,13 @@ async fn hello(addr: SocketAddr, role: &str, device: &str) -> Ws {
 /// The next JSON message, or `None` when the connection ends.
 async fn recv(ws: &mut Ws) -> Option<Value> {
     loop {
-        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("hub answers in time")? {
-            Ok(Message::Text(t)) => return Some(serde_json::from_str(t.as_str()).expect("hub sends JSON")),
+        match tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("hub answers in time")?
+        {
+            Ok(Message::Text(t)) => {
+                return Some(serde_json::from_str(t.as_str()).expect("hub sends JSON"));
+            }
             Ok(Message::Close(_)) | Err(_) => return None,
             Ok(_) => continue,
         }
@@ -62,7 +77,10 @@ async fn healthy(addr: SocketAddr) {
 }
 
 fn rand_id() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(7)
 }
 
 #[tokio::test]
@@ -70,9 +88,14 @@ async fn a_bad_token_gets_unauthorized_and_close_1008() {
     let (hub, _dir) = start().await;
     let mut ws = open(hub.addr).await;
     let hello = json!({"type": "hello", "protocol": 1, "role": "kiosk", "device": "kiosk-1", "token": "guess"});
-    ws.send(Message::text(hello.to_string())).await.expect("hello");
+    ws.send(Message::text(hello.to_string()))
+        .await
+        .expect("hello");
     let err = recv(&mut ws).await.expect("error");
-    assert_eq!((err["type"].as_str(), err["code"].as_str()), (Some("error"), Some("unauthorized")));
+    assert_eq!(
+        (err["type"].as_str(), err["code"].as_str()),
+        (Some("error"), Some("unauthorized"))
+    );
     let close = loop {
         match ws.next().await {
             Some(Ok(Message::Close(f))) => break f,
@@ -92,36 +115,66 @@ async fn malformed_unknown_and_oversize_messages_harm_nothing() {
 
     ws.send(Message::text("{not json")).await.expect("send");
     let m = recv(&mut ws).await.expect("error");
-    assert_eq!((m["type"].as_str(), m["code"].as_str()), (Some("error"), Some("bad_request")));
+    assert_eq!(
+        (m["type"].as_str(), m["code"].as_str()),
+        (Some("error"), Some("bad_request"))
+    );
 
-    ws.send(Message::text(json!({"type": "dance"}).to_string())).await.expect("send");
+    ws.send(Message::text(json!({"type": "dance"}).to_string()))
+        .await
+        .expect("send");
     let m = recv(&mut ws).await.expect("error");
     assert_eq!(m["code"], "bad_request");
     assert!(m["message"].as_str().is_some_and(|s| s.contains("dance")));
 
-    ws.send(Message::text(json!({"type": "cmd", "id": "k:1", "cmd": "fly", "args": {}}).to_string())).await.expect("send");
+    ws.send(Message::text(
+        json!({"type": "cmd", "id": "k:1", "cmd": "fly", "args": {}}).to_string(),
+    ))
+    .await
+    .expect("send");
     let m = reply_to(&mut ws, "k:1").await;
-    assert_eq!((m["ok"].as_bool(), m["error"]["code"].as_str()), (Some(false), Some("unknown_command")));
+    assert_eq!(
+        (m["ok"].as_bool(), m["error"]["code"].as_str()),
+        (Some(false), Some("unknown_command"))
+    );
 
-    ws.send(Message::text(json!({"type": "cmd", "id": "k:2", "cmd": "issue_ticket", "args": {"service": 5}}).to_string()))
-        .await
-        .expect("send");
-    assert_eq!(reply_to(&mut ws, "k:2").await["error"]["code"], "bad_request");
+    ws.send(Message::text(
+        json!({"type": "cmd", "id": "k:2", "cmd": "issue_ticket", "args": {"service": 5}})
+            .to_string(),
+    ))
+    .await
+    .expect("send");
+    assert_eq!(
+        reply_to(&mut ws, "k:2").await["error"]["code"],
+        "bad_request"
+    );
 
-    ws.send(Message::text(json!({"type": "cmd", "id": "k:3", "cmd": "issue_ticket", "args": {"service": "NOPE"}}).to_string()))
-        .await
-        .expect("send");
+    ws.send(Message::text(
+        json!({"type": "cmd", "id": "k:3", "cmd": "issue_ticket", "args": {"service": "NOPE"}})
+            .to_string(),
+    ))
+    .await
+    .expect("send");
     let m = reply_to(&mut ws, "k:3").await;
     assert_eq!(m["error"]["code"], "unknown_service");
-    assert!(m["error"]["message"].as_str().is_some_and(|s| s.contains("NOPE")));
+    assert!(
+        m["error"]["message"]
+            .as_str()
+            .is_some_and(|s| s.contains("NOPE"))
+    );
 
-    ws.send(Message::Binary(vec![1u8, 2, 3].into())).await.expect("send");
+    ws.send(Message::Binary(vec![1u8, 2, 3].into()))
+        .await
+        .expect("send");
     assert_eq!(recv(&mut ws).await.expect("error")["code"], "bad_request");
 
     // 2 MiB: the hub drops this connection and nothing else.
     let huge = json!({"type": "cmd", "id": "k:4", "cmd": "issue_ticket", "args": {"service": "x".repeat(2 << 20)}});
     let _ = ws.send(Message::text(huge.to_string())).await;
-    assert!(recv(&mut ws).await.is_none(), "the oversize connection is closed");
+    assert!(
+        recv(&mut ws).await.is_none(),
+        "the oversize connection is closed"
+    );
     healthy(hub.addr).await;
     hub.stop().await.expect("stop");
 }
@@ -149,7 +202,10 @@ async fn a_flood_is_rate_limited_and_the_hub_stays_up() {
         }
     }
     assert!(limited > 0, "no rate_limited replies among {replies}");
-    assert!(replies - limited >= 500, "the burst allowance was not honoured");
+    assert!(
+        replies - limited >= 500,
+        "the burst allowance was not honoured"
+    );
     healthy(hub.addr).await;
     hub.stop().await.expect("stop");
 }
@@ -159,7 +215,10 @@ async fn healthz_answers_with_json() {
     let (hub, _dir) = start().await;
     let mut stream = tokio::net::TcpStream::connect(hub.addr).await.expect("tcp");
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.expect("write");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
     let mut body = String::new();
     stream.read_to_string(&mut body).await.expect("read");
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");

@@ -25,7 +25,9 @@ pub fn pin_matches(config: &Config, staff: &str, pin: &str) -> bool {
     let Ok(hash) = PasswordHash::new(&s.pin_hash) else {
         return false;
     };
-    Argon2::default().verify_password(pin.as_bytes(), &hash).is_ok()
+    Argon2::default()
+        .verify_password(pin.as_bytes(), &hash)
+        .is_ok()
 }
 
 /// The Argon2id hash of a PIN, as the configuration stores it.

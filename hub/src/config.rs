@@ -106,9 +106,8 @@ impl Config {
             line: span.map(|s| line_of(text, s.start)),
             reason,
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            err(e.span(), e.message().to_string())
-        })?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| err(e.span(), e.message().to_string()))?;
         build(raw, &err)
     }
 }
@@ -280,9 +279,9 @@ fn max_number() -> u32 {
 
 fn de_tz<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(Tz, String), D::Error> {
     let s = String::deserialize(d)?;
-    let tz: Tz = s
-        .parse()
-        .map_err(|_| serde::de::Error::custom(format!("unknown time zone {s:?} (e.g. Asia/Ho_Chi_Minh)")))?;
+    let tz: Tz = s.parse().map_err(|_| {
+        serde::de::Error::custom(format!("unknown time zone {s:?} (e.g. Asia/Ho_Chi_Minh)"))
+    })?;
     Ok((tz, s))
 }
 
@@ -324,7 +323,10 @@ fn de_pin_hash<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Erro
 // ------------------------------------------------------------------ checks
 
 fn valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn build(
@@ -337,16 +339,33 @@ fn build(
         let span = Some(p.span());
         let p = p.get_ref();
         if !valid_id(&p.id) {
-            return Err(err(span, format!("priority id {:?} must be letters, digits, - or _", p.id)));
+            return Err(err(
+                span,
+                format!("priority id {:?} must be letters, digits, - or _", p.id),
+            ));
         }
         if categories.iter().any(|c| c.id == p.id) {
-            return Err(err(span, format!("priority category {:?} is defined twice", p.id)));
+            return Err(err(
+                span,
+                format!("priority category {:?} is defined twice", p.id),
+            ));
         }
-        categories.push(Category { id: p.id.clone(), name_vi: nfc(&p.name_vi), name_en: nfc(&p.name_en) });
+        categories.push(Category {
+            id: p.id.clone(),
+            name_vi: nfc(&p.name_vi),
+            name_en: nfc(&p.name_en),
+        });
     }
     for (i, (id, vi, en)) in REQUIRED_CATEGORIES.iter().enumerate() {
         if !categories.iter().any(|c| c.id == *id) {
-            categories.insert(i.min(categories.len()), Category { id: id.to_string(), name_vi: vi.to_string(), name_en: en.to_string() });
+            categories.insert(
+                i.min(categories.len()),
+                Category {
+                    id: id.to_string(),
+                    name_vi: vi.to_string(),
+                    name_en: en.to_string(),
+                },
+            );
         }
     }
 
@@ -357,26 +376,56 @@ fn build(
         let span = Some(s.span());
         let s = s.get_ref();
         if !valid_id(&s.id) {
-            return Err(err(span, format!("service id {:?} must be letters, digits, - or _", s.id)));
+            return Err(err(
+                span,
+                format!("service id {:?} must be letters, digits, - or _", s.id),
+            ));
         }
         let id = ServiceId(s.id.clone());
         if services.contains_key(&id) {
             return Err(err(span, format!("service {:?} is defined twice", s.id)));
         }
         if nfc(&s.name_vi).is_empty() {
-            return Err(err(span, format!("service {:?} needs a Vietnamese name (name_vi)", s.id)));
+            return Err(err(
+                span,
+                format!("service {:?} needs a Vietnamese name (name_vi)", s.id),
+            ));
         }
         if s.prefix.len() > 3 || !s.prefix.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(err(span, format!("service {:?}: prefix {:?} must be 0 to 3 capital letters", s.id, s.prefix)));
+            return Err(err(
+                span,
+                format!(
+                    "service {:?}: prefix {:?} must be 0 to 3 capital letters",
+                    s.id, s.prefix
+                ),
+            ));
         }
         if !prefixes.insert(s.prefix.clone()) {
-            return Err(err(span, format!("service {:?}: prefix {:?} is already used by another service, numbers would clash", s.id, s.prefix)));
+            return Err(err(
+                span,
+                format!(
+                    "service {:?}: prefix {:?} is already used by another service, numbers would clash",
+                    s.id, s.prefix
+                ),
+            ));
         }
         if s.first_number == 0 || s.first_number > s.last_number || s.last_number > 99_999 {
-            return Err(err(span, format!("service {:?}: numbers must run from 1 up to at most 99999, first ≤ last", s.id)));
+            return Err(err(
+                span,
+                format!(
+                    "service {:?}: numbers must run from 1 up to at most 99999, first ≤ last",
+                    s.id
+                ),
+            ));
         }
         if s.target_wait_min == 0 || s.target_service_min == 0 {
-            return Err(err(span, format!("service {:?}: target times must be at least one minute", s.id)));
+            return Err(err(
+                span,
+                format!(
+                    "service {:?}: target times must be at least one minute",
+                    s.id
+                ),
+            ));
         }
         service_order.push(id.clone());
         services.insert(
@@ -417,15 +466,37 @@ fn build(
         for s in &c.services {
             let id = ServiceId(s.get_ref().clone());
             if !services.contains_key(&id) {
-                return Err(err(Some(s.span()), format!("counter {} serves unknown service {:?}", c.number, s.get_ref())));
+                return Err(err(
+                    Some(s.span()),
+                    format!(
+                        "counter {} serves unknown service {:?}",
+                        c.number,
+                        s.get_ref()
+                    ),
+                ));
             }
             if list.contains(&id) {
-                return Err(err(Some(s.span()), format!("counter {} lists service {:?} twice", c.number, s.get_ref())));
+                return Err(err(
+                    Some(s.span()),
+                    format!("counter {} lists service {:?} twice", c.number, s.get_ref()),
+                ));
             }
             list.push(id);
         }
-        let name = if c.name.trim().is_empty() { format!("Quầy {}", c.number) } else { nfc(&c.name) };
-        counters.insert(number, CounterRule { number, name, services: list, priority_only: c.priority_only });
+        let name = if c.name.trim().is_empty() {
+            format!("Quầy {}", c.number)
+        } else {
+            nfc(&c.name)
+        };
+        counters.insert(
+            number,
+            CounterRule {
+                number,
+                name,
+                services: list,
+                priority_only: c.priority_only,
+            },
+        );
     }
     if counters.is_empty() {
         return Err(err(None, "at least one [[counter]] is needed".into()));
@@ -436,12 +507,27 @@ fn build(
         let span = Some(d.span());
         let d = d.get_ref();
         if !valid_id(&d.id) {
-            return Err(err(span, format!("device id {:?} must be letters, digits, - or _", d.id)));
+            return Err(err(
+                span,
+                format!("device id {:?} must be letters, digits, - or _", d.id),
+            ));
         }
         if d.token.len() < 8 {
-            return Err(err(span, format!("device {:?}: token must be at least 8 characters", d.id)));
+            return Err(err(
+                span,
+                format!("device {:?}: token must be at least 8 characters", d.id),
+            ));
         }
-        if devices.insert(d.id.clone(), Device { role: d.role, token: d.token.clone() }).is_some() {
+        if devices
+            .insert(
+                d.id.clone(),
+                Device {
+                    role: d.role,
+                    token: d.token.clone(),
+                },
+            )
+            .is_some()
+        {
             return Err(err(span, format!("device {:?} is defined twice", d.id)));
         }
     }
@@ -451,9 +537,21 @@ fn build(
         let span = Some(s.span());
         let s = s.get_ref();
         if !valid_id(&s.code) {
-            return Err(err(span, format!("staff code {:?} must be letters, digits, - or _", s.code)));
+            return Err(err(
+                span,
+                format!("staff code {:?} must be letters, digits, - or _", s.code),
+            ));
         }
-        if staff.insert(s.code.clone(), Staff { name: nfc(&s.name), pin_hash: s.pin_hash.clone() }).is_some() {
+        if staff
+            .insert(
+                s.code.clone(),
+                Staff {
+                    name: nfc(&s.name),
+                    pin_hash: s.pin_hash.clone(),
+                },
+            )
+            .is_some()
+        {
             return Err(err(span, format!("staff {:?} is defined twice", s.code)));
         }
     }
@@ -465,9 +563,16 @@ fn build(
     let limits = Limits {
         burst: raw.limits.burst.unwrap_or(defaults.burst).max(1),
         per_second: raw.limits.per_second.unwrap_or(defaults.per_second).max(1),
-        max_connections: raw.limits.max_connections.unwrap_or(defaults.max_connections).max(1),
+        max_connections: raw
+            .limits
+            .max_connections
+            .unwrap_or(defaults.max_connections)
+            .max(1),
     };
-    let staff_names = staff.iter().map(|(k, v)| (k.clone(), v.name.clone())).collect();
+    let staff_names = staff
+        .iter()
+        .map(|(k, v)| (k.clone(), v.name.clone()))
+        .collect();
     let rules = Rules {
         tz: raw.center.timezone.0,
         day_start: raw.center.day_starts_at,
@@ -490,7 +595,10 @@ fn build(
             name_en: nfc(&raw.center.name_en),
             timezone: raw.center.timezone.1,
             notice: nfc(&raw.center.notice),
-            public_url: raw.center.public_url.map(|u| u.trim_end_matches('/').to_string()),
+            public_url: raw
+                .center
+                .public_url
+                .map(|u| u.trim_end_matches('/').to_string()),
         },
         devices,
         staff,
@@ -543,7 +651,10 @@ services = ["TP"]
         assert_eq!(e.file, "centre.toml");
         assert_eq!(e.line, Some(line), "{e}");
         assert!(e.reason.contains(needle), "{e}");
-        assert!(e.to_string().starts_with(&format!("centre.toml:{line}: ")), "{e}");
+        assert!(
+            e.to_string().starts_with(&format!("centre.toml:{line}: ")),
+            "{e}"
+        );
     }
 
     #[test]
@@ -558,15 +669,66 @@ services = ["TP"]
 
     #[test]
     fn bad_files_are_refused_with_line_and_reason() {
-        check_error("", Some(("services = [\"TP\"]", "services = [\"XX\"]")), 14, "unknown service \"XX\"");
-        check_error("", Some(("name = \"Trung tâm thử\"", "name = \"Trung tâm thử\"\ntimezone = \"Mars/Olympus\"")), 4, "unknown time zone");
-        check_error("", Some(("prefix = \"A\"", "prefix = \"A\"\ncolour = \"red\"")), 9, "unknown field `colour`");
-        check_error("\n[[counter]]\nnumber = 1\nservices = [\"TP\"]\n", None, 16, "counter 1 is defined twice");
-        check_error("\n[[staff]]\ncode = \"nv01\"\nname = \"A\"\npin_hash = \"1234\"\n", None, 19, "not an Argon2 hash");
-        check_error("\n[rules]\nmax_priority_in_row = 0\n", None, 17, "at least 1");
-        check_error("", Some(("target_wait_min = 20", "target_wait_min = \"twenty\"")), 9, "invalid type");
-        check_error("", Some(("name = \"Trung tâm thử\"", "name = \"Trung tâm thử\"\nhours = \"mon-fri 7:30-25:00\"")), 4, "not a time");
-        check_error("\n[[device]]\nid = \"kiosk-1\"\nrole = \"printer\"\ntoken = \"long-enough\"\n", None, 18, "unknown variant");
+        check_error(
+            "",
+            Some(("services = [\"TP\"]", "services = [\"XX\"]")),
+            14,
+            "unknown service \"XX\"",
+        );
+        check_error(
+            "",
+            Some((
+                "name = \"Trung tâm thử\"",
+                "name = \"Trung tâm thử\"\ntimezone = \"Mars/Olympus\"",
+            )),
+            4,
+            "unknown time zone",
+        );
+        check_error(
+            "",
+            Some(("prefix = \"A\"", "prefix = \"A\"\ncolour = \"red\"")),
+            9,
+            "unknown field `colour`",
+        );
+        check_error(
+            "\n[[counter]]\nnumber = 1\nservices = [\"TP\"]\n",
+            None,
+            16,
+            "counter 1 is defined twice",
+        );
+        check_error(
+            "\n[[staff]]\ncode = \"nv01\"\nname = \"A\"\npin_hash = \"1234\"\n",
+            None,
+            19,
+            "not an Argon2 hash",
+        );
+        check_error(
+            "\n[rules]\nmax_priority_in_row = 0\n",
+            None,
+            17,
+            "at least 1",
+        );
+        check_error(
+            "",
+            Some(("target_wait_min = 20", "target_wait_min = \"twenty\"")),
+            9,
+            "invalid type",
+        );
+        check_error(
+            "",
+            Some((
+                "name = \"Trung tâm thử\"",
+                "name = \"Trung tâm thử\"\nhours = \"mon-fri 7:30-25:00\"",
+            )),
+            4,
+            "not a time",
+        );
+        check_error(
+            "\n[[device]]\nid = \"kiosk-1\"\nrole = \"printer\"\ntoken = \"long-enough\"\n",
+            None,
+            18,
+            "unknown variant",
+        );
     }
 
     #[test]

@@ -93,14 +93,22 @@ struct Engine {
 }
 
 /// Opens the database, rebuilds the state, and starts the engine thread.
-pub fn start(config: Arc<Config>, db: &Path, clock: Arc<dyn Clock>) -> Result<EngineHandle, StoreError> {
+pub fn start(
+    config: Arc<Config>,
+    db: &Path,
+    clock: Arc<dyn Clock>,
+) -> Result<EngineHandle, StoreError> {
     let store = Store::open(db)?;
     let now = clock.now();
     let rules = &config.rules;
     let mut seq = store.last_seq()?;
     let records = store.current_day_events()?;
     let mut state = match records.first().map(|r| &r.event) {
-        Some(Event::DayStarted { day, next_ticket_id, sessions }) => State::new_day(rules, *day, *next_ticket_id, sessions),
+        Some(Event::DayStarted {
+            day,
+            next_ticket_id,
+            sessions,
+        }) => State::new_day(rules, *day, *next_ticket_id, sessions),
         _ => State::new_day(rules, rules.service_day(now), 1, &[]),
     };
     for r in &records {
@@ -118,7 +126,10 @@ pub fn start(config: Arc<Config>, db: &Path, clock: Arc<dyn Clock>) -> Result<En
         .map(|(s, w)| (s, Utf8Bytes::from(w)))
         .collect();
     let (events, _) = broadcast::channel(4096);
-    let (health_tx, health_rx) = watch::channel(Health { seq, day: state.day });
+    let (health_tx, health_rx) = watch::channel(Health {
+        seq,
+        day: state.day,
+    });
     let (deadline_tx, deadline_rx) = watch::channel(now);
     let (req_tx, req_rx) = mpsc::channel(8192);
     let fresh = seq == 0;
@@ -138,7 +149,11 @@ pub fn start(config: Arc<Config>, db: &Path, clock: Arc<dyn Clock>) -> Result<En
     if fresh {
         // Every log begins with the day it was started on.
         let day = engine.state.day;
-        let start = Event::DayStarted { day, next_ticket_id: 1, sessions: vec![] };
+        let start = Event::DayStarted {
+            day,
+            next_ticket_id: 1,
+            sessions: vec![],
+        };
         engine.process(vec![], Some(start))?;
         seq = engine.seq;
     } else {
@@ -149,7 +164,11 @@ pub fn start(config: Arc<Config>, db: &Path, clock: Arc<dyn Clock>) -> Result<En
         .name("hub-engine".into())
         .spawn(move || engine.run(req_rx))
         .map_err(|e| StoreError::Sql(rusqlite::Error::InvalidParameterName(e.to_string())))?;
-    Ok(EngineHandle { requests: req_tx, health: health_rx, deadline: deadline_rx })
+    Ok(EngineHandle {
+        requests: req_tx,
+        health: health_rx,
+        deadline: deadline_rx,
+    })
 }
 
 fn reply_text(reply: &p::Reply) -> Utf8Bytes {
@@ -162,12 +181,19 @@ pub fn error_reply(id: &str, code: ErrorCode, message: impl Into<String>) -> Utf
         id: id.to_string(),
         ok: false,
         result: None,
-        error: Some(p::ErrorBody { code, message: message.into() }),
+        error: Some(p::ErrorBody {
+            code,
+            message: message.into(),
+        }),
     })
 }
 
 fn fresh_track() -> String {
-    rand::rng().sample_iter(rand::distr::Alphanumeric).take(20).map(char::from).collect()
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
 }
 
 impl Engine {
@@ -182,7 +208,9 @@ impl Engine {
             }
             // A bug must not take the centre down: drop the batch (its callers get `internal`),
             // rebuild from what is on disk, and carry on.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.process(batch, None)));
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.process(batch, None)
+            }));
             let failed = match outcome {
                 Ok(Ok(())) => false,
                 Ok(Err(e)) => {
@@ -208,20 +236,33 @@ impl Engine {
         self.seq = self.store.last_seq()?;
         let records = self.store.current_day_events()?;
         let mut state = match records.first().map(|r| &r.event) {
-            Some(Event::DayStarted { day, next_ticket_id, sessions }) => State::new_day(rules, *day, *next_ticket_id, sessions),
+            Some(Event::DayStarted {
+                day,
+                next_ticket_id,
+                sessions,
+            }) => State::new_day(rules, *day, *next_ticket_id, sessions),
             _ => State::new_day(rules, self.state.day, self.state.next_ticket_id, &[]),
         };
         for r in &records {
             state.evolve(rules, r.at, &r.event);
         }
         self.state = state;
-        self.replies = self.store.replies(self.state.day)?.into_iter().map(|(k, v)| (k, Utf8Bytes::from(v))).collect();
+        self.replies = self
+            .store
+            .replies(self.state.day)?
+            .into_iter()
+            .map(|(k, v)| (k, Utf8Bytes::from(v)))
+            .collect();
         self.ring.retain(|(s, _)| *s <= self.seq);
         self.snapshot_cache = None;
         Ok(())
     }
 
-    fn process(&mut self, batch: Vec<Request>, first_event: Option<Event>) -> Result<(), StoreError> {
+    fn process(
+        &mut self,
+        batch: Vec<Request>,
+        first_event: Option<Event>,
+    ) -> Result<(), StoreError> {
         let now = self.clock.now();
         let mut out = Batch::default();
         let mut frames: Vec<(u64, Utf8Bytes)> = Vec::new();
@@ -229,7 +270,10 @@ impl Engine {
         let mut answers: Vec<(oneshot::Sender<Utf8Bytes>, String, Utf8Bytes)> = Vec::new();
         let mut joins = Vec::new();
         let seq_before = self.seq;
-        let hub = Actor { device: "hub".into(), role: Role::Admin };
+        let hub = Actor {
+            device: "hub".into(),
+            role: Role::Admin,
+        };
 
         if let Some(e) = first_event {
             self.apply(now, &hub, None, e, &mut out, &mut frames, &mut touched);
@@ -247,18 +291,40 @@ impl Engine {
 
         for request in batch {
             match request {
-                Request::Command { actor, id, command, respond } => {
+                Request::Command {
+                    actor,
+                    id,
+                    command,
+                    respond,
+                } => {
                     let key = (actor.device.clone(), id.clone());
                     if let Some(previous) = self.replies.get(&key) {
                         answers.push((respond, id, previous.clone()));
                         continue;
                     }
-                    let reply = self.execute(now, &actor, &id, &command, &mut out, &mut frames, &mut touched);
-                    out.replies.push((self.state.day, key.0.clone(), key.1.clone(), reply.as_str().to_string()));
+                    let reply = self.execute(
+                        now,
+                        &actor,
+                        &id,
+                        &command,
+                        &mut out,
+                        &mut frames,
+                        &mut touched,
+                    );
+                    out.replies.push((
+                        self.state.day,
+                        key.0.clone(),
+                        key.1.clone(),
+                        reply.as_str().to_string(),
+                    ));
                     self.replies.insert(key, reply.clone());
                     answers.push((respond, id, reply));
                 }
-                Request::Join { role, resume_from, respond } => joins.push((role, resume_from, respond)),
+                Request::Join {
+                    role,
+                    resume_from,
+                    respond,
+                } => joins.push((role, resume_from, respond)),
                 Request::Tick => {}
             }
         }
@@ -272,7 +338,11 @@ impl Engine {
             // Nothing of this batch is durable: nobody may hear of it.
             self.seq = seq_before;
             for (respond, id, _) in answers {
-                let _ = respond.send(error_reply(&id, ErrorCode::Internal, "the hub could not save this; try again"));
+                let _ = respond.send(error_reply(
+                    &id,
+                    ErrorCode::Internal,
+                    "the hub could not save this; try again",
+                ));
             }
             return Err(e);
         }
@@ -291,7 +361,10 @@ impl Engine {
             let _ = respond.send(joined);
         }
         self.health.send_if_modified(|h| {
-            let new = Health { seq: self.seq, day: self.state.day };
+            let new = Health {
+                seq: self.seq,
+                day: self.state.day,
+            };
             let changed = *h != new;
             *h = new;
             changed
@@ -317,10 +390,16 @@ impl Engine {
         touched: &mut BTreeSet<TicketId>,
     ) -> Utf8Bytes {
         let track = fresh_track();
-        let cx = Context { now, fresh_track: &track };
+        let cx = Context {
+            now,
+            fresh_track: &track,
+        };
         let staff = match command {
             Command::Login { staff, .. } => Some(staff.clone()),
-            _ => self.state.counter_of_device(&actor.device).and_then(|c| c.session.as_ref().map(|s| s.staff.clone())),
+            _ => self
+                .state
+                .counter_of_device(&actor.device)
+                .and_then(|c| c.session.as_ref().map(|s| s.staff.clone())),
         };
         match core::decide(&self.config.rules, &self.state, actor, command, cx) {
             Err(rejection) => {
@@ -331,14 +410,21 @@ impl Engine {
                 for e in decision.events {
                     self.apply(now, actor, staff.clone(), e, out, frames, touched);
                 }
-                let views = Views { rules: &self.config.rules, center: &self.config.center, state: &self.state, now };
+                let views = Views {
+                    rules: &self.config.rules,
+                    center: &self.config.center,
+                    state: &self.state,
+                    now,
+                };
                 let with_track = matches!(actor.role, Role::Kiosk | Role::Admin);
                 let result = match decision.subject {
                     Subject::Ticket(t) => self
                         .state
                         .ticket(t)
                         .map(|t| serde_json::json!({ "ticket": views.ticket(t, with_track) })),
-                    Subject::Counter(c) => views.counter(c).map(|c| serde_json::json!({ "counter": c })),
+                    Subject::Counter(c) => views
+                        .counter(c)
+                        .map(|c| serde_json::json!({ "counter": c })),
                     Subject::Nothing => None,
                 };
                 reply_text(&p::Reply {
@@ -364,7 +450,10 @@ impl Engine {
         touched: &mut BTreeSet<TicketId>,
     ) {
         let before = match event.ticket().and_then(|id| self.state.ticket(id)) {
-            Some(t) => Before { service: Some(t.service.clone()), counter: t.counter },
+            Some(t) => Before {
+                service: Some(t.service.clone()),
+                counter: t.counter,
+            },
             None => Before::default(),
         };
         if let Event::DayStarted { .. } = event
@@ -380,9 +469,21 @@ impl Engine {
         if let Some(id) = event.ticket() {
             touched.insert(id);
         }
-        let rec = Recorded { seq: self.seq, at: now, day: self.state.day, device: actor.device.clone(), staff, event };
-        let views = Views { rules: &self.config.rules, center: &self.config.center, state: &self.state, now };
-        let frame = p::ServerMessage::Event(views.event(&rec, &before));
+        let rec = Recorded {
+            seq: self.seq,
+            at: now,
+            day: self.state.day,
+            device: actor.device.clone(),
+            staff,
+            event,
+        };
+        let views = Views {
+            rules: &self.config.rules,
+            center: &self.config.center,
+            state: &self.state,
+            now,
+        };
+        let frame = p::ServerMessage::Event(Box::new(views.event(&rec, &before)));
         let text = serde_json::to_string(&frame).unwrap_or_default();
         out.events.push((rec, text.clone()));
         frames.push((self.seq, Utf8Bytes::from(text)));
@@ -393,10 +494,17 @@ impl Engine {
         if let Some(from) = resume_from
             && from <= self.seq
         {
-            let covered = from == self.seq || self.ring.front().is_some_and(|(s, _)| *s <= from + 1);
+            let covered =
+                from == self.seq || self.ring.front().is_some_and(|(s, _)| *s <= from + 1);
             if covered {
-                let welcome = p::ServerMessage::Welcome(p::Welcome { seq: from, snapshot: None, replay: true });
-                let mut frames = vec![Utf8Bytes::from(serde_json::to_string(&welcome).unwrap_or_default())];
+                let welcome = p::ServerMessage::Welcome(p::Welcome {
+                    seq: from,
+                    snapshot: None,
+                    replay: true,
+                });
+                let mut frames = vec![Utf8Bytes::from(
+                    serde_json::to_string(&welcome).unwrap_or_default(),
+                )];
                 let start = self.ring.partition_point(|(s, _)| *s <= from);
                 frames.extend(self.ring.range(start..).map(|(_, f)| f.clone()));
                 return Joined { frames, events };
@@ -408,9 +516,17 @@ impl Engine {
             && *a == admin
             && made.elapsed().as_secs() < 1
         {
-            return Joined { frames: vec![text.clone()], events };
+            return Joined {
+                frames: vec![text.clone()],
+                events,
+            };
         }
-        let views = Views { rules: &self.config.rules, center: &self.config.center, state: &self.state, now };
+        let views = Views {
+            rules: &self.config.rules,
+            center: &self.config.center,
+            state: &self.state,
+            now,
+        };
         let welcome = p::ServerMessage::Welcome(p::Welcome {
             seq: self.seq,
             snapshot: Some(Box::new(views.snapshot(admin))),
@@ -418,6 +534,9 @@ impl Engine {
         });
         let text = Utf8Bytes::from(serde_json::to_string(&welcome).unwrap_or_default());
         self.snapshot_cache = Some((self.seq, admin, Instant::now(), text.clone()));
-        Joined { frames: vec![text], events }
+        Joined {
+            frames: vec![text],
+            events,
+        }
     }
 }

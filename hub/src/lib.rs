@@ -59,7 +59,11 @@ impl Hub {
                 })
                 .await
         });
-        Ok(Hub { addr, shutdown: shutdown_tx, task })
+        Ok(Hub {
+            addr,
+            shutdown: shutdown_tx,
+            task,
+        })
     }
 
     /// Stops accepting, closes every connection with "hub is stopping", and waits.
@@ -81,13 +85,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

@@ -8,7 +8,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "hub", version, about = "The queue hub of a public administration service centre")]
+#[command(
+    name = "hub",
+    version,
+    about = "The queue hub of a public administration service centre"
+)]
 struct Cli {
     /// Centre configuration (TOML). Default: the built-in demo centre (assets/demo-center.toml).
     #[arg(long, global = true)]
@@ -51,14 +55,25 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Sub::HashPin) = cli.command {
         let mut pin = String::new();
-        std::io::stdin().lock().read_line(&mut pin).context("reading the PIN")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut pin)
+            .context("reading the PIN")?;
         let pin = pin.trim();
-        anyhow::ensure!(pin.len() >= 4 && pin.chars().all(|c| c.is_ascii_digit()), "a PIN is at least 4 digits");
+        anyhow::ensure!(
+            pin.len() >= 4 && pin.chars().all(|c| c.is_ascii_digit()),
+            "a PIN is at least 4 digits"
+        );
         println!("{}", hub::auth::hash_pin(pin).map_err(anyhow::Error::msg)?);
         return Ok(());
     }
     let config = hub::load_config(cli.config.as_deref())?;
-    let source = cli.config.as_ref().map_or(hub::config::DEMO_CONFIG_NAME.to_string(), |p| p.display().to_string());
+    let source = cli
+        .config
+        .as_ref()
+        .map_or(hub::config::DEMO_CONFIG_NAME.to_string(), |p| {
+            p.display().to_string()
+        });
     if cli.check_config {
         println!(
             "{source}: ok — {} ({} services, {} counters, {} devices, {} staff)",
@@ -72,7 +87,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if config.uses_demo_tokens() {
         let banner = "!".repeat(78);
-        eprintln!("{banner}\n!! DEMO TOKENS: some devices use the public `demo-…` tokens of the demo centre.\n!! Anyone on this network can act as a kiosk, counter or admin. Change them before real use.\n{banner}");
+        eprintln!(
+            "{banner}\n!! DEMO TOKENS: some devices use the public `demo-…` tokens of the demo centre.\n!! Anyone on this network can act as a kiosk, counter or admin. Change them before real use.\n{banner}"
+        );
         tracing::warn!("running with demo device tokens");
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;

@@ -45,7 +45,11 @@ pub fn router(state: AppState) -> Router {
 async fn healthz(State(app): State<AppState>) -> Response {
     let h = app.engine.health.borrow().clone();
     if app.engine.requests.is_closed() {
-        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "engine stopped"}))).into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "engine stopped"})),
+        )
+            .into_response();
     }
     axum::Json(serde_json::json!({
         "status": "ok",
@@ -80,15 +84,23 @@ async fn ws_upgrade(
 }
 
 fn frame(msg: &p::ServerMessage) -> Message {
-    Message::Text(Utf8Bytes::from(serde_json::to_string(msg).unwrap_or_default()))
+    Message::Text(Utf8Bytes::from(
+        serde_json::to_string(msg).unwrap_or_default(),
+    ))
 }
 
 fn error_frame(code: ErrorCode, message: &str) -> Message {
-    frame(&p::ServerMessage::Error(p::ErrorBody { code, message: message.to_string() }))
+    frame(&p::ServerMessage::Error(p::ErrorBody {
+        code,
+        message: message.to_string(),
+    }))
 }
 
 fn close(code: u16, reason: &str) -> Message {
-    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason.to_string()) }))
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(reason.to_string()),
+    }))
 }
 
 /// Per-connection token bucket.
@@ -100,11 +112,16 @@ struct Bucket {
 
 impl Bucket {
     fn new(limits: Limits) -> Bucket {
-        Bucket { tokens: f64::from(limits.burst), last: Instant::now(), limits }
+        Bucket {
+            tokens: f64::from(limits.burst),
+            last: Instant::now(),
+            limits,
+        }
     }
     fn take(&mut self) -> bool {
         let now = Instant::now();
-        let refill = now.duration_since(self.last).as_secs_f64() * f64::from(self.limits.per_second);
+        let refill =
+            now.duration_since(self.last).as_secs_f64() * f64::from(self.limits.per_second);
         self.tokens = (self.tokens + refill).min(f64::from(self.limits.burst));
         self.last = now;
         if self.tokens >= 1.0 {
@@ -125,7 +142,12 @@ async fn session(app: AppState, socket: WebSocket, peer: SocketAddr) {
         Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<ClientMessage>(t.as_str()) {
             Ok(ClientMessage::Hello(h)) => h,
             _ => {
-                let _ = sink.send(error_frame(ErrorCode::BadRequest, "the first message must be a hello")).await;
+                let _ = sink
+                    .send(error_frame(
+                        ErrorCode::BadRequest,
+                        "the first message must be a hello",
+                    ))
+                    .await;
                 let _ = sink.send(close(1008, "hello expected")).await;
                 return;
             }
@@ -137,7 +159,11 @@ async fn session(app: AppState, socket: WebSocket, peer: SocketAddr) {
         }
     };
     if hello.protocol != p::PROTOCOL_VERSION {
-        let msg = format!("protocol {} is not supported; this hub speaks {}", hello.protocol, p::PROTOCOL_VERSION);
+        let msg = format!(
+            "protocol {} is not supported; this hub speaks {}",
+            hello.protocol,
+            p::PROTOCOL_VERSION
+        );
         let _ = sink.send(error_frame(ErrorCode::BadRequest, &msg)).await;
         let _ = sink.send(close(1008, "unsupported protocol")).await;
         return;
@@ -145,17 +171,29 @@ async fn session(app: AppState, socket: WebSocket, peer: SocketAddr) {
     if !auth::device_allowed(&app.config, &hello.device, hello.role, &hello.token) {
         // Log the device name the client claimed, never the token.
         tracing::warn!(%peer, device = %hello.device, role = hello.role.as_str(), "refused: bad device, role or token");
-        let _ = sink.send(error_frame(ErrorCode::Unauthorized, "unknown device, wrong role or wrong token")).await;
+        let _ = sink
+            .send(error_frame(
+                ErrorCode::Unauthorized,
+                "unknown device, wrong role or wrong token",
+            ))
+            .await;
         let _ = sink.send(close(1008, "unauthorized")).await;
         return;
     }
-    let actor = Actor { device: hello.device.clone(), role: hello.role };
+    let actor = Actor {
+        device: hello.device.clone(),
+        role: hello.role,
+    };
     let span = tracing::info_span!("conn", device = %actor.device, role = actor.role.as_str());
     let _enter = span.enter();
     tracing::info!(%peer, resume_from = ?hello.resume_from, "connected");
 
     let (tx, rx) = oneshot::channel();
-    let join = Request::Join { role: hello.role, resume_from: hello.resume_from, respond: tx };
+    let join = Request::Join {
+        role: hello.role,
+        resume_from: hello.resume_from,
+        respond: tx,
+    };
     if app.engine.requests.send(join).await.is_err() {
         let _ = sink.send(close(1011, "hub is stopping")).await;
         return;
@@ -259,7 +297,13 @@ fn command_id(text: &str) -> Option<String> {
     v.get("id")?.as_str().map(str::to_string)
 }
 
-async fn handle_text(app: &AppState, actor: &Actor, text: Utf8Bytes, out: &mpsc::Sender<Message>, failed_logins: &mut u32) {
+async fn handle_text(
+    app: &AppState,
+    actor: &Actor,
+    text: Utf8Bytes,
+    out: &mpsc::Sender<Message>,
+    failed_logins: &mut u32,
+) {
     let msg = match serde_json::from_str::<ClientMessage>(text.as_str()) {
         Ok(m) => m,
         Err(e) => {
@@ -269,9 +313,16 @@ async fn handle_text(app: &AppState, actor: &Actor, text: Utf8Bytes, out: &mpsc:
                 Some(id) => Message::Text(error_reply(&id, ErrorCode::BadRequest, reason)),
                 None => {
                     let t = serde_json::from_str::<serde_json::Value>(&text).ok();
-                    let kind = t.as_ref().and_then(|v| v.get("type")).and_then(|v| v.as_str()).map(str::to_string);
+                    let kind = t
+                        .as_ref()
+                        .and_then(|v| v.get("type"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string);
                     match kind {
-                        Some(k) if k != "hello" && k != "cmd" => error_frame(ErrorCode::BadRequest, &format!("unknown message type {k:?}")),
+                        Some(k) if k != "hello" && k != "cmd" => error_frame(
+                            ErrorCode::BadRequest,
+                            &format!("unknown message type {k:?}"),
+                        ),
                         _ => error_frame(ErrorCode::BadRequest, &reason),
                     }
                 }
@@ -282,23 +333,43 @@ async fn handle_text(app: &AppState, actor: &Actor, text: Utf8Bytes, out: &mpsc:
     };
     let cmd = match msg {
         ClientMessage::Hello(_) => {
-            let _ = out.send(error_frame(ErrorCode::BadRequest, "already said hello")).await;
+            let _ = out
+                .send(error_frame(ErrorCode::BadRequest, "already said hello"))
+                .await;
             return;
         }
         ClientMessage::Cmd(c) => c,
     };
     if cmd.id.is_empty() || cmd.id.len() > 128 {
-        let _ = out.send(Message::Text(error_reply(&cmd.id, ErrorCode::BadRequest, "a command id of 1 to 128 characters is required"))).await;
+        let _ = out
+            .send(Message::Text(error_reply(
+                &cmd.id,
+                ErrorCode::BadRequest,
+                "a command id of 1 to 128 characters is required",
+            )))
+            .await;
         return;
     }
     let command = match Command::from_message(&cmd) {
         Ok(c) => c,
         Err(p::wire::CommandParseError::Unknown(name)) => {
-            let _ = out.send(Message::Text(error_reply(&cmd.id, ErrorCode::UnknownCommand, format!("unknown command {name:?}")))).await;
+            let _ = out
+                .send(Message::Text(error_reply(
+                    &cmd.id,
+                    ErrorCode::UnknownCommand,
+                    format!("unknown command {name:?}"),
+                )))
+                .await;
             return;
         }
         Err(e) => {
-            let _ = out.send(Message::Text(error_reply(&cmd.id, ErrorCode::BadRequest, format!("{}: {e}", cmd.cmd)))).await;
+            let _ = out
+                .send(Message::Text(error_reply(
+                    &cmd.id,
+                    ErrorCode::BadRequest,
+                    format!("{}: {e}", cmd.cmd),
+                )))
+                .await;
             return;
         }
     };
@@ -306,25 +377,50 @@ async fn handle_text(app: &AppState, actor: &Actor, text: Utf8Bytes, out: &mpsc:
         && actor.role == Role::Counter
     {
         if *failed_logins >= 5 {
-            let _ = out.send(Message::Text(error_reply(&cmd.id, ErrorCode::RateLimited, "too many wrong PINs; reconnect and try again"))).await;
+            let _ = out
+                .send(Message::Text(error_reply(
+                    &cmd.id,
+                    ErrorCode::RateLimited,
+                    "too many wrong PINs; reconnect and try again",
+                )))
+                .await;
             return;
         }
         let config = app.config.clone();
         let (staff, pin) = (staff.clone(), pin.clone());
         let staff_code = staff.clone();
-        let ok = tokio::task::spawn_blocking(move || auth::pin_matches(&config, &staff, &pin)).await.unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || auth::pin_matches(&config, &staff, &pin))
+            .await
+            .unwrap_or(false);
         if !ok {
             *failed_logins += 1;
             tracing::warn!(staff = %staff_code, "login refused: wrong staff code or PIN");
-            let _ = out.send(Message::Text(error_reply(&cmd.id, ErrorCode::Unauthorized, "wrong staff code or PIN"))).await;
+            let _ = out
+                .send(Message::Text(error_reply(
+                    &cmd.id,
+                    ErrorCode::Unauthorized,
+                    "wrong staff code or PIN",
+                )))
+                .await;
             return;
         }
         *failed_logins = 0;
     }
     let (tx, rx) = oneshot::channel();
-    let request = Request::Command { actor: actor.clone(), id: cmd.id.clone(), command, respond: tx };
+    let request = Request::Command {
+        actor: actor.clone(),
+        id: cmd.id.clone(),
+        command,
+        respond: tx,
+    };
     if app.engine.requests.send(request).await.is_err() {
-        let _ = out.send(Message::Text(error_reply(&cmd.id, ErrorCode::Internal, "the hub is stopping"))).await;
+        let _ = out
+            .send(Message::Text(error_reply(
+                &cmd.id,
+                ErrorCode::Internal,
+                "the hub is stopping",
+            )))
+            .await;
         return;
     }
     // Wait for the reply off the read loop so pipelined commands share one commit.
@@ -333,7 +429,11 @@ async fn handle_text(app: &AppState, actor: &Actor, text: Utf8Bytes, out: &mpsc:
     tokio::spawn(async move {
         let reply = match rx.await {
             Ok(r) => r,
-            Err(_) => error_reply(&id, ErrorCode::Internal, "the hub could not process this; try again"),
+            Err(_) => error_reply(
+                &id,
+                ErrorCode::Internal,
+                "the hub could not process this; try again",
+            ),
         };
         let _ = out.send(Message::Text(reply)).await;
     });
@@ -344,7 +444,9 @@ pub async fn run_timer(engine: EngineHandle, mut shutdown: watch::Receiver<bool>
     let mut deadline = engine.deadline.clone();
     loop {
         let due = *deadline.borrow_and_update();
-        let wait = (due - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        let wait = (due - chrono::Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO);
         // Never sleep longer than a minute: the system clock may be set while we sleep.
         let wait = wait.min(Duration::from_secs(60)) + Duration::from_millis(5);
         tokio::select! {

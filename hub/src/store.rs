@@ -19,13 +19,25 @@ use crate::core::{Event, Ticket};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
-    Open { path: String, source: rusqlite::Error },
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
     #[error(
         "database {path} was written by a newer hub (schema {found}, this hub knows up to {known}); refusing to touch it"
     )]
-    TooNew { path: String, found: i64, known: i64 },
-    #[error("database {path} is damaged ({source}). It has been left as it is for inspection; start the hub with another --db and report it")]
-    Damaged { path: String, source: rusqlite::Error },
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error(
+        "database {path} is damaged ({source}). It has been left as it is for inspection; start the hub with another --db and report it"
+    )]
+    Damaged {
+        path: String,
+        source: rusqlite::Error,
+    },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("event {seq} in the database cannot be read: {reason}")]
@@ -58,7 +70,10 @@ pub struct Batch {
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.tickets.is_empty() && self.replies.is_empty() && self.expire_day.is_none()
+        self.events.is_empty()
+            && self.tickets.is_empty()
+            && self.replies.is_empty()
+            && self.expire_day.is_none()
     }
 }
 
@@ -121,29 +136,50 @@ impl Store {
         let name = path.display().to_string();
         let wrap = |source: rusqlite::Error| {
             if is_damage(&source) {
-                StoreError::Damaged { path: name.clone(), source }
+                StoreError::Damaged {
+                    path: name.clone(),
+                    source,
+                }
             } else {
-                StoreError::Open { path: name.clone(), source }
+                StoreError::Open {
+                    path: name.clone(),
+                    source,
+                }
             }
         };
         let mut conn = Connection::open(path).map_err(wrap)?;
         // PRAGMAs outside any transaction: WAL survives power loss with synchronous=FULL.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(wrap)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(wrap)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(wrap)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(wrap)?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(wrap)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(wrap)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(wrap)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(wrap)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(wrap)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(wrap)?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
-            return Err(StoreError::TooNew { path: name, found: version, known });
+            return Err(StoreError::TooNew {
+                path: name,
+                found: version,
+                known,
+            });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(wrap)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(wrap)?;
             tx.execute_batch(sql).map_err(wrap)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(wrap)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(wrap)?;
             tx.commit().map_err(wrap)?;
         }
-        let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(wrap)?;
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(wrap)?;
         if check != "ok" {
             return Err(StoreError::Damaged {
                 path: name,
@@ -154,24 +190,28 @@ impl Store {
     }
 
     pub fn last_seq(&self) -> Result<u64, StoreError> {
-        let seq: Option<i64> = self.conn.query_row("SELECT max(seq) FROM events", [], |r| r.get(0))?;
+        let seq: Option<i64> = self
+            .conn
+            .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))?;
         Ok(seq.unwrap_or(0) as u64)
     }
 
     /// The events of the current service day: from the last `day_started` on (or all of them
     /// when the log has none yet).
     pub fn current_day_events(&self) -> Result<Vec<Recorded>, StoreError> {
-        let from: Option<i64> = self
-            .conn
-            .query_row("SELECT max(seq) FROM events WHERE kind = 'day_started'", [], |r| r.get(0))?;
+        let from: Option<i64> = self.conn.query_row(
+            "SELECT max(seq) FROM events WHERE kind = 'day_started'",
+            [],
+            |r| r.get(0),
+        )?;
         self.events_from(from.unwrap_or(0) as u64)
     }
 
     /// Events with `seq >= from`, in order.
     pub fn events_from(&self, from: u64) -> Result<Vec<Recorded>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq, at, day, device, staff, body FROM events WHERE seq >= ?1 ORDER BY seq")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, at, day, device, staff, body FROM events WHERE seq >= ?1 ORDER BY seq",
+        )?;
         let rows = stmt.query_map([from as i64], |r| {
             Ok((
                 r.get::<_, i64>(0)? as u64,
@@ -186,25 +226,42 @@ impl Store {
         for row in rows {
             let (seq, at, day, device, staff, body) = row?;
             let bad = |reason: String| StoreError::BadEvent { seq, reason };
-            let at = DateTime::parse_from_rfc3339(&at).map_err(|e| bad(e.to_string()))?.with_timezone(&Utc);
+            let at = DateTime::parse_from_rfc3339(&at)
+                .map_err(|e| bad(e.to_string()))?
+                .with_timezone(&Utc);
             let day = day.parse::<NaiveDate>().map_err(|e| bad(e.to_string()))?;
             let event: Event = serde_json::from_str(&body).map_err(|e| bad(e.to_string()))?;
-            out.push(Recorded { seq, at, day, device, staff, event });
+            out.push(Recorded {
+                seq,
+                at,
+                day,
+                device,
+                staff,
+                event,
+            });
         }
         Ok(out)
     }
 
     /// The wire JSON of events after `after`, at most `limit` of them, for replays.
     pub fn wire_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT seq, wire FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-        let rows = stmt.query_map(params![after as i64, limit as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, wire FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![after as i64, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Replies of a service day, keyed by `(device, command id)`.
     pub fn replies(&self, day: NaiveDate) -> Result<HashMap<(String, String), String>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT device, id, reply FROM replies WHERE day = ?1")?;
-        let rows = stmt.query_map([day.to_string()], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT device, id, reply FROM replies WHERE day = ?1")?;
+        let rows = stmt.query_map([day.to_string()], |r| {
+            Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -212,7 +269,11 @@ impl Store {
     pub fn ticket_by_track(&self, track: &str) -> Result<Option<(NaiveDate, u64)>, StoreError> {
         let row: Option<(String, i64)> = self
             .conn
-            .query_row("SELECT day, id FROM tickets WHERE track = ?1", [track], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT day, id FROM tickets WHERE track = ?1",
+                [track],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
         Ok(row.and_then(|(d, id)| d.parse().ok().map(|d| (d, id as u64))))
     }
@@ -222,13 +283,18 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut ins = tx.prepare_cached(
                 "INSERT INTO events (seq, at, day, kind, device, staff, body, wire) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             for (r, wire) in &batch.events {
-                let body = serde_json::to_string(&r.event).map_err(|e| StoreError::BadEvent { seq: r.seq, reason: e.to_string() })?;
+                let body = serde_json::to_string(&r.event).map_err(|e| StoreError::BadEvent {
+                    seq: r.seq,
+                    reason: e.to_string(),
+                })?;
                 ins.execute(params![
                     r.seq as i64,
                     r.at.to_rfc3339(),
@@ -278,7 +344,9 @@ impl Store {
                     t.track,
                 ])?;
             }
-            let mut rep = tx.prepare_cached("INSERT OR IGNORE INTO replies (day, device, id, reply) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut rep = tx.prepare_cached(
+                "INSERT OR IGNORE INTO replies (day, device, id, reply) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for (day, device, id, reply) in &batch.replies {
                 rep.execute(params![day.to_string(), device, id, reply])?;
             }

@@ -29,7 +29,8 @@ impl Views<'_> {
 
     pub fn ticket(&self, t: &Ticket, with_track: bool) -> p::Ticket {
         let ahead = ahead_of(self.state, t.id);
-        let eta_min = ahead.and_then(|a| eta_minutes(self.rules, self.state, &t.service, a, t.is_priority()));
+        let eta_min =
+            ahead.and_then(|a| eta_minutes(self.rules, self.state, &t.service, a, t.is_priority()));
         p::Ticket {
             id: t.id,
             number: t.label.clone(),
@@ -66,9 +67,15 @@ impl Views<'_> {
             services: c.services.iter().map(|s| s.0.clone()).collect(),
             priority_only: c.priority_only,
             staff: c.session.as_ref().map(|s| s.staff.clone()),
-            staff_name: c.session.as_ref().and_then(|s| self.rules.staff_names.get(&s.staff).cloned()),
+            staff_name: c
+                .session
+                .as_ref()
+                .and_then(|s| self.rules.staff_names.get(&s.staff).cloned()),
             device: c.session.as_ref().map(|s| s.device.clone()),
-            current: c.current.and_then(|id| self.state.ticket(id)).map(|t| self.ticket(t, false)),
+            current: c
+                .current
+                .and_then(|id| self.state.ticket(id))
+                .map(|t| self.ticket(t, false)),
             served_today: c.served_today,
             no_shows_today: c.no_shows_today,
         })
@@ -77,7 +84,8 @@ impl Views<'_> {
     pub fn service(&self, id: &ServiceId) -> Option<p::ServiceView> {
         let rule = self.rules.services.get(id)?;
         let day = self.state.services.get(id)?;
-        let sold_out = day.next_number > rule.last_number || rule.daily_limit.is_some_and(|l| day.issued >= l);
+        let sold_out =
+            day.next_number > rule.last_number || rule.daily_limit.is_some_and(|l| day.issued >= l);
         let state = if day.admin_closed || !day.hours_open {
             p::ServiceState::Closed
         } else if sold_out {
@@ -103,17 +111,24 @@ impl Views<'_> {
     }
 
     pub fn snapshot(&self, admin: bool) -> p::Snapshot {
-        let services: Vec<p::ServiceView> =
-            self.rules.service_order.iter().filter_map(|id| self.service(id)).collect();
+        let services: Vec<p::ServiceView> = self
+            .rules
+            .service_order
+            .iter()
+            .filter_map(|id| self.service(id))
+            .collect();
         let mut waiting = Vec::new();
         for id in &self.rules.service_order {
-            let Some(day) = self.state.services.get(id) else { continue };
+            let Some(day) = self.state.services.get(id) else {
+                continue;
+            };
             for (ahead, key) in day.queue.iter().enumerate() {
                 if let Some(t) = self.state.ticket(key.id) {
                     let mut v = self.ticket(t, admin);
                     // Positions come from the walk itself: no per-ticket search.
                     v.ahead = Some(ahead as u32);
-                    v.eta_min = eta_minutes(self.rules, self.state, id, ahead as u32, t.is_priority());
+                    v.eta_min =
+                        eta_minutes(self.rules, self.state, id, ahead as u32, t.is_priority());
                     waiting.push(v);
                 }
             }
@@ -155,17 +170,29 @@ impl Views<'_> {
                 .rules
                 .categories
                 .iter()
-                .map(|c| p::CategoryView { id: c.id.clone(), name_vi: c.name_vi.clone(), name_en: c.name_en.clone() })
+                .map(|c| p::CategoryView {
+                    id: c.id.clone(),
+                    name_vi: c.name_vi.clone(),
+                    name_en: c.name_en.clone(),
+                })
                 .collect(),
             services,
-            counters: self.rules.counters.keys().filter_map(|n| self.counter(*n)).collect(),
+            counters: self
+                .rules
+                .counters
+                .keys()
+                .filter_map(|n| self.counter(*n))
+                .collect(),
             waiting,
             recent_calls,
             devices: if admin {
                 self.state
                     .device_status
                     .iter()
-                    .map(|(d, s)| p::DeviceView { device: d.clone(), status: s.clone() })
+                    .map(|(d, s)| p::DeviceView {
+                        device: d.clone(),
+                        status: s.clone(),
+                    })
                     .collect()
             } else {
                 vec![]
@@ -190,7 +217,10 @@ impl Views<'_> {
             device: None,
             status: None,
             snapshot: None,
-            by: Some(p::Actor { device: rec.device.clone(), staff: rec.staff.clone() }),
+            by: Some(p::Actor {
+                device: rec.device.clone(),
+                staff: rec.staff.clone(),
+            }),
         };
         let mut services: Vec<ServiceId> = Vec::new();
         let mut counter = before.counter;
@@ -202,7 +232,9 @@ impl Views<'_> {
             counter = counter.or(t.counter);
         }
         match &rec.event {
-            Event::TicketCalled { recall, counter: c, .. } => {
+            Event::TicketCalled {
+                recall, counter: c, ..
+            } => {
                 body.recall = Some(*recall);
                 counter = Some(*c);
             }
@@ -253,6 +285,10 @@ impl Views<'_> {
         services.dedup();
         body.services = services.iter().filter_map(|s| self.service(s)).collect();
         body.counter = counter.and_then(|c| self.counter(c));
-        p::EventFrame { seq: rec.seq, at: self.time(rec.at), event: body }
+        p::EventFrame {
+            seq: rec.seq,
+            at: self.time(rec.at),
+            event: body,
+        }
     }
 }

@@ -12,12 +12,18 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Starts the hub binary on a free port and returns it with its address, read from its log.
 fn spawn_hub(db: &std::path::Path) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hub"))
-        .args(["--db", db.to_str().expect("utf-8 path"), "--listen", "127.0.0.1:0"])
+        .args([
+            "--db",
+            db.to_str().expect("utf-8 path"),
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
@@ -27,7 +33,10 @@ fn spawn_hub(db: &std::path::Path) -> (Child, SocketAddr) {
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
     let addr = loop {
-        let line = lines.next().expect("hub prints its address").expect("readable log");
+        let line = lines
+            .next()
+            .expect("hub prints its address")
+            .expect("readable log");
         if let Some(rest) = line.split("ws://").nth(1) {
             let addr = rest.split('/').next().expect("address");
             break addr.parse().expect("socket address");
@@ -39,9 +48,13 @@ fn spawn_hub(db: &std::path::Path) -> (Child, SocketAddr) {
 }
 
 async fn connect(addr: SocketAddr, role: &str, device: &str) -> (Ws, Value) {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("connect");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .expect("connect");
     let hello = json!({"type": "hello", "protocol": 1, "role": role, "device": device, "token": format!("demo-{device}")});
-    ws.send(Message::text(hello.to_string())).await.expect("hello");
+    ws.send(Message::text(hello.to_string()))
+        .await
+        .expect("hello");
     let welcome = next_json(&mut ws).await.expect("welcome");
     assert_eq!(welcome["type"], "welcome");
     (ws, welcome)
@@ -49,7 +62,10 @@ async fn connect(addr: SocketAddr, role: &str, device: &str) -> (Ws, Value) {
 
 async fn next_json(ws: &mut Ws) -> Option<Value> {
     loop {
-        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.ok()?? {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .ok()??
+        {
             Ok(Message::Text(t)) => return serde_json::from_str(t.as_str()).ok(),
             Ok(Message::Close(_)) | Err(_) => return None,
             Ok(_) => continue,
@@ -73,7 +89,9 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_ticket() {
     let mut acked: BTreeMap<u64, String> = BTreeMap::new();
     let mut acked_ids: BTreeMap<String, u64> = BTreeMap::new();
     while acked.len() < 40 {
-        let Some(msg) = next_json(&mut ws).await else { break };
+        let Some(msg) = next_json(&mut ws).await else {
+            break;
+        };
         record(&msg, &mut acked, &mut acked_ids);
     }
     hub.kill().expect("SIGKILL");
@@ -82,7 +100,11 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_ticket() {
     while let Some(msg) = next_json(&mut ws).await {
         record(&msg, &mut acked, &mut acked_ids);
     }
-    assert!(acked.len() >= 40, "only {} acknowledged before the kill", acked.len());
+    assert!(
+        acked.len() >= 40,
+        "only {} acknowledged before the kill",
+        acked.len()
+    );
 
     let (mut hub, addr) = spawn_hub(&db);
     let (_, welcome) = connect(addr, "admin", "admin").await;
@@ -90,31 +112,49 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_ticket() {
         .as_array()
         .expect("waiting list")
         .iter()
-        .map(|t| (t["id"].as_u64().expect("id"), t["number"].as_str().expect("number").to_string()))
+        .map(|t| {
+            (
+                t["id"].as_u64().expect("id"),
+                t["number"].as_str().expect("number").to_string(),
+            )
+        })
         .collect();
     for (id, number) in &acked {
-        assert_eq!(waiting.get(id), Some(number), "acknowledged ticket {number} lost");
+        assert_eq!(
+            waiting.get(id),
+            Some(number),
+            "acknowledged ticket {number} lost"
+        );
     }
     // New tickets after the restart never reuse a number.
     let (mut kiosk, _) = connect(addr, "kiosk", "kiosk-2").await;
     let mut all: BTreeSet<String> = waiting.values().cloned().collect();
     for i in 0..10 {
         let cmd = json!({"type": "cmd", "id": format!("kiosk-2:after-{i}"), "cmd": "issue_ticket", "args": {"service": "TP"}});
-        kiosk.send(Message::text(cmd.to_string())).await.expect("send");
+        kiosk
+            .send(Message::text(cmd.to_string()))
+            .await
+            .expect("send");
         let reply = loop {
             let m = next_json(&mut kiosk).await.expect("reply");
             if m["type"] == "reply" {
                 break m;
             }
         };
-        let number = reply["result"]["ticket"]["number"].as_str().expect("number").to_string();
+        let number = reply["result"]["ticket"]["number"]
+            .as_str()
+            .expect("number")
+            .to_string();
         assert!(all.insert(number.clone()), "number {number} issued twice");
     }
     // A command id acknowledged before the crash still answers with its first ticket.
     let (cmd_id, ticket_id) = acked_ids.iter().next().expect("one acked");
-    let again = json!({"type": "cmd", "id": cmd_id, "cmd": "issue_ticket", "args": {"service": "TP"}});
+    let again =
+        json!({"type": "cmd", "id": cmd_id, "cmd": "issue_ticket", "args": {"service": "TP"}});
     let (mut k1, _) = connect(addr, "kiosk", "kiosk-1").await;
-    k1.send(Message::text(again.to_string())).await.expect("send");
+    k1.send(Message::text(again.to_string()))
+        .await
+        .expect("send");
     let reply = loop {
         let m = next_json(&mut k1).await.expect("reply");
         if m["type"] == "reply" {

@@ -6,7 +6,10 @@ use common::*;
 use protocol::{Command, ErrorCode, EventKind, Role, TicketStatus, Update};
 
 fn issue(service: &str, priority: Option<&str>) -> Command {
-    Command::IssueTicket { service: service.into(), priority: priority.map(str::to_string) }
+    Command::IssueTicket {
+        service: service.into(),
+        priority: priority.map(str::to_string),
+    }
 }
 
 #[tokio::test]
@@ -29,11 +32,22 @@ async fn the_snapshot_describes_the_centre() {
     let dir = tempfile::tempdir().expect("tmp");
     let hub = start_hub(&dir.path().join("hub.db")).await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
-    kiosk.send(issue("TP", Some("elderly"))).await.expect("issued");
+    kiosk
+        .send(issue("TP", Some("elderly")))
+        .await
+        .expect("issued");
     let (_, snap) = Client::connect(hub.addr, Role::Display, "display-1").await;
     assert_eq!(snap.center.timezone, "Asia/Ho_Chi_Minh");
-    assert!(snap.center.name.starts_with("Trung tâm Phục vụ hành chính công"));
-    assert!(snap.services.iter().any(|s| s.name_vi == "Tư pháp – Hộ tịch" && s.waiting == 1 && s.open));
+    assert!(
+        snap.center
+            .name
+            .starts_with("Trung tâm Phục vụ hành chính công")
+    );
+    assert!(
+        snap.services
+            .iter()
+            .any(|s| s.name_vi == "Tư pháp – Hộ tịch" && s.waiting == 1 && s.open)
+    );
     assert_eq!(snap.counters.len(), 8);
     assert_eq!(snap.waiting.len(), 1);
     assert_eq!(snap.waiting[0].priority.as_deref(), Some("elderly"));
@@ -66,7 +80,10 @@ async fn tickets_are_numbered_once_and_displays_see_every_one_in_order() {
         assert!(body.ticket.is_some_and(|t| t.track.is_none()));
         seqs.push(seq);
     }
-    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "contiguous seq: {seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "contiguous seq: {seqs:?}"
+    );
     hub.stop().await.expect("stop");
 }
 
@@ -77,8 +94,20 @@ async fn a_repeated_command_id_gets_the_same_reply_and_no_second_effect() {
     let (mut display, _) = Client::connect(hub.addr, Role::Display, "display-1").await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     let id = kiosk.hub.new_command_id();
-    let a = ticket_of(&kiosk.hub.send_with_id(id.clone(), issue("GTVT", None)).await.expect("first"));
-    let b = ticket_of(&kiosk.hub.send_with_id(id.clone(), issue("GTVT", None)).await.expect("again"));
+    let a = ticket_of(
+        &kiosk
+            .hub
+            .send_with_id(id.clone(), issue("GTVT", None))
+            .await
+            .expect("first"),
+    );
+    let b = ticket_of(
+        &kiosk
+            .hub
+            .send_with_id(id.clone(), issue("GTVT", None))
+            .await
+            .expect("again"),
+    );
     assert_eq!(a.id, b.id);
     assert_eq!(a.number, b.number);
     let c = ticket_of(&kiosk.send(issue("GTVT", None)).await.expect("another"));
@@ -100,13 +129,36 @@ async fn roles_pins_and_the_calling_order() {
     let (display, _) = Client::connect(hub.addr, Role::Display, "display-1").await;
     let (counter, _) = Client::connect(hub.addr, Role::Counter, "counter-2").await;
 
-    let forbidden = |r: Result<serde_json::Value, protocol::CommandError>| r.expect_err("refused").code();
-    assert_eq!(forbidden(kiosk.send(Command::CallNext {}).await), Some(ErrorCode::Forbidden));
-    assert_eq!(forbidden(display.send(issue("TP", None)).await), Some(ErrorCode::Forbidden));
-    assert_eq!(forbidden(kiosk.send(issue("NOPE", None)).await), Some(ErrorCode::UnknownService));
-    let wrong = counter.send(Command::Login { counter: 2, staff: "nv01".into(), pin: "0000".into() }).await;
+    let forbidden =
+        |r: Result<serde_json::Value, protocol::CommandError>| r.expect_err("refused").code();
+    assert_eq!(
+        forbidden(kiosk.send(Command::CallNext {}).await),
+        Some(ErrorCode::Forbidden)
+    );
+    assert_eq!(
+        forbidden(display.send(issue("TP", None)).await),
+        Some(ErrorCode::Forbidden)
+    );
+    assert_eq!(
+        forbidden(kiosk.send(issue("NOPE", None)).await),
+        Some(ErrorCode::UnknownService)
+    );
+    let wrong = counter
+        .send(Command::Login {
+            counter: 2,
+            staff: "nv01".into(),
+            pin: "0000".into(),
+        })
+        .await;
     assert_eq!(forbidden(wrong), Some(ErrorCode::Unauthorized));
-    let ok = counter.send(Command::Login { counter: 2, staff: "nv01".into(), pin: "1234".into() }).await.expect("login");
+    let ok = counter
+        .send(Command::Login {
+            counter: 2,
+            staff: "nv01".into(),
+            pin: "1234".into(),
+        })
+        .await
+        .expect("login");
     assert_eq!(ok["counter"]["staff_name"], "Nguyễn Thị Lan");
 
     // Counter 2 serves TP only. 3 normal, then 5 priority tickets.
@@ -116,14 +168,18 @@ async fn roles_pins_and_the_calling_order() {
     }
     let mut priorities = Vec::new();
     for _ in 0..5 {
-        priorities.push(ticket_of(&kiosk.send(issue("TP", Some("disabled"))).await.expect("p")).number);
+        priorities
+            .push(ticket_of(&kiosk.send(issue("TP", Some("disabled"))).await.expect("p")).number);
     }
     let mut calls = Vec::new();
     loop {
         match counter.send(Command::CallNext {}).await {
             Ok(r) => {
                 calls.push(ticket_of(&r).number);
-                counter.send(Command::Finish { rating: Some(4) }).await.expect("finish");
+                counter
+                    .send(Command::Finish { rating: Some(4) })
+                    .await
+                    .expect("finish");
             }
             Err(e) => {
                 assert_eq!(e.code(), Some(ErrorCode::QueueEmpty));
@@ -132,8 +188,14 @@ async fn roles_pins_and_the_calling_order() {
         }
     }
     let expected = vec![
-        priorities[0].clone(), priorities[1].clone(), priorities[2].clone(), normals[0].clone(),
-        priorities[3].clone(), priorities[4].clone(), normals[1].clone(), normals[2].clone(),
+        priorities[0].clone(),
+        priorities[1].clone(),
+        priorities[2].clone(),
+        normals[0].clone(),
+        priorities[3].clone(),
+        priorities[4].clone(),
+        normals[1].clone(),
+        normals[2].clone(),
     ];
     assert_eq!(calls, expected);
     hub.stop().await.expect("stop");
@@ -151,11 +213,24 @@ async fn resume_from_replays_what_was_missed_after_a_hub_restart() {
     let (seen, _) = display.event(EventKind::TicketIssued).await;
 
     hub.stop().await.expect("stop");
-    assert!(matches!(display.next_update().await, Update::Offline { .. }));
+    assert!(matches!(
+        display.next_update().await,
+        Update::Offline { .. }
+    ));
     let hub = start_hub_at(&db, addr).await;
     // The kiosk reconnects by itself; its next ticket continues the numbering.
-    let second = ticket_of(&kiosk.send(issue("TP", None)).await.expect("issued after restart"));
-    assert!(second.number > first.number, "{} after {}", second.number, first.number);
+    let second = ticket_of(
+        &kiosk
+            .send(issue("TP", None))
+            .await
+            .expect("issued after restart"),
+    );
+    assert!(
+        second.number > first.number,
+        "{} after {}",
+        second.number,
+        first.number
+    );
     assert!(second.id > first.id);
     // The display resumes from where it was and gets the missed event, not a new snapshot.
     loop {
@@ -163,7 +238,10 @@ async fn resume_from_replays_what_was_missed_after_a_hub_restart() {
             Update::Resumed { seq } => assert_eq!(seq, seen),
             Update::Event(f) if f.event.kind == EventKind::TicketIssued => {
                 assert_eq!(f.seq, seen + 1);
-                assert_eq!(f.event.ticket.map(|t| t.number), Some(second.number.clone()));
+                assert_eq!(
+                    f.event.ticket.map(|t| t.number),
+                    Some(second.number.clone())
+                );
                 break;
             }
             Update::Snapshot { .. } => panic!("expected a replay, not a snapshot"),
@@ -180,15 +258,33 @@ async fn a_clerk_works_a_ticket_through_recall_no_show_and_transfer() {
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     let (mut board, _) = Client::connect(hub.addr, Role::Display, "display-1").await;
     let (c1, _) = Client::connect(hub.addr, Role::Counter, "counter-1").await;
-    c1.send(Command::Login { counter: 1, staff: "nv01".into(), pin: "1234".into() }).await.expect("login");
+    c1.send(Command::Login {
+        counter: 1,
+        staff: "nv01".into(),
+        pin: "1234".into(),
+    })
+    .await
+    .expect("login");
     let a = ticket_of(&kiosk.send(issue("TP", None)).await.expect("a"));
     let b = ticket_of(&kiosk.send(issue("TP", None)).await.expect("b"));
 
     let called = ticket_of(&c1.send(Command::CallNext {}).await.expect("call"));
-    assert_eq!((called.number.as_str(), called.status, called.counter), (a.number.as_str(), TicketStatus::Called, Some(1)));
+    assert_eq!(
+        (called.number.as_str(), called.status, called.counter),
+        (a.number.as_str(), TicketStatus::Called, Some(1))
+    );
     let (_, ev) = board.event(EventKind::TicketCalled).await;
-    assert_eq!((ev.recall, ev.counter.map(|c| c.number)), (Some(false), Some(1)));
-    assert_eq!(c1.send(Command::NoShow {}).await.expect_err("too early").code(), Some(ErrorCode::InvalidState));
+    assert_eq!(
+        (ev.recall, ev.counter.map(|c| c.number)),
+        (Some(false), Some(1))
+    );
+    assert_eq!(
+        c1.send(Command::NoShow {})
+            .await
+            .expect_err("too early")
+            .code(),
+        Some(ErrorCode::InvalidState)
+    );
     c1.send(Command::Recall {}).await.expect("recall");
     let (_, ev) = board.event(EventKind::TicketCalled).await;
     assert_eq!(ev.recall, Some(true));
@@ -198,18 +294,42 @@ async fn a_clerk_works_a_ticket_through_recall_no_show_and_transfer() {
 
     ticket_of(&c1.send(Command::CallNext {}).await.expect("call b"));
     c1.send(Command::StartServing {}).await.expect("start");
-    let moved = ticket_of(&c1.send(Command::Transfer { service: Some("LDTBXH".into()), counter: None }).await.expect("transfer"));
-    assert_eq!((moved.number.as_str(), moved.service.as_str(), moved.status), (b.number.as_str(), "LDTBXH", TicketStatus::Waiting));
+    let moved = ticket_of(
+        &c1.send(Command::Transfer {
+            service: Some("LDTBXH".into()),
+            counter: None,
+        })
+        .await
+        .expect("transfer"),
+    );
+    assert_eq!(
+        (moved.number.as_str(), moved.service.as_str(), moved.status),
+        (b.number.as_str(), "LDTBXH", TicketStatus::Waiting)
+    );
     let (_, ev) = board.event(EventKind::TicketTransferred).await;
     assert_eq!(ev.from_service.as_deref(), Some("TP"));
-    assert!(ev.services.iter().any(|s| s.id == "LDTBXH" && s.waiting == 1));
+    assert!(
+        ev.services
+            .iter()
+            .any(|s| s.id == "LDTBXH" && s.waiting == 1)
+    );
     // Counter 1 also serves LDTBXH: it gets the ticket back under its new service.
     let again = ticket_of(&c1.send(Command::CallNext {}).await.expect("call again"));
     assert_eq!(again.number, b.number);
-    let done = ticket_of(&c1.send(Command::Finish { rating: Some(3) }).await.expect("finish"));
+    let done = ticket_of(
+        &c1.send(Command::Finish { rating: Some(3) })
+            .await
+            .expect("finish"),
+    );
     assert_eq!((done.status, done.rating), (TicketStatus::Done, Some(3)));
     let paused = c1.send(Command::Pause {}).await.expect("pause");
     assert_eq!(paused["counter"]["state"], "paused");
-    assert_eq!(c1.send(Command::CallNext {}).await.expect_err("paused").code(), Some(ErrorCode::InvalidState));
+    assert_eq!(
+        c1.send(Command::CallNext {})
+            .await
+            .expect_err("paused")
+            .code(),
+        Some(ErrorCode::InvalidState)
+    );
     hub.stop().await.expect("stop");
 }

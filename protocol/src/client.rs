@@ -159,7 +159,13 @@ impl HubClient {
     }
 }
 
-type Pending = HashMap<String, (String, Vec<oneshot::Sender<Result<serde_json::Value, CommandError>>>)>;
+type Pending = HashMap<
+    String,
+    (
+        String,
+        Vec<oneshot::Sender<Result<serde_json::Value, CommandError>>>,
+    ),
+>;
 
 enum LinkEnd {
     /// The app dropped every handle: stop.
@@ -341,7 +347,7 @@ async fn link(
                             _ => {}
                         }
                         *last_seq = Some(frame.seq);
-                        if updates.send(Update::Event(Box::new(frame))).is_err() {
+                        if updates.send(Update::Event(frame)).is_err() {
                             return LinkEnd::Stop;
                         }
                     }

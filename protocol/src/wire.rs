@@ -222,7 +222,7 @@ pub enum CommandParseError {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     Welcome(Welcome),
-    Event(EventFrame),
+    Event(Box<EventFrame>),
     Reply(Reply),
     Error(ErrorBody),
 }

@@ -25,7 +25,9 @@ pub fn tick(rules: &Rules, state: &State, now: DateTime<Utc>) -> Vec<Event> {
         .map(|&(_, ticket, phase)| Event::TicketOverdue { ticket, phase })
         .collect();
     for (id, rule) in &rules.services {
-        let Some(day) = state.services.get(id) else { continue };
+        let Some(day) = state.services.get(id) else {
+            continue;
+        };
         let open = rules.within_hours(rule, now);
         if open != day.hours_open {
             events.push(Event::ServiceChanged {
@@ -47,7 +49,8 @@ pub fn next_deadline(rules: &Rules, state: &State, now: DateTime<Utc>) -> DateTi
     if rules.has_hour_boundaries() {
         // Hours are given to the minute: look again at the start of the next minute.
         let secs = now.timestamp();
-        let next_minute = DateTime::from_timestamp(secs - secs.rem_euclid(60) + 60, 0).unwrap_or(now);
+        let next_minute =
+            DateTime::from_timestamp(secs - secs.rem_euclid(60) + 60, 0).unwrap_or(now);
         next = next.min(next_minute);
     }
     next.max(now - TimeDelta::seconds(1))

@@ -91,21 +91,32 @@ pub fn decide(
     }
     use Command as C;
     match command {
-        C::IssueTicket { service, priority } => issue(rules, state, actor, service, priority.as_deref(), cx),
+        C::IssueTicket { service, priority } => {
+            issue(rules, state, actor, service, priority.as_deref(), cx)
+        }
         C::Login { counter, staff, .. } => login(rules, state, actor, CounterNo(*counter), staff),
         C::Logout {} => {
             let c = own_counter(state, actor)?;
             if c.current.is_some() {
-                return reject(ErrorCode::InvalidState, "finish or transfer the current ticket before logging out");
+                return reject(
+                    ErrorCode::InvalidState,
+                    "finish or transfer the current ticket before logging out",
+                );
             }
-            done(vec![Event::CounterClosed { counter: c.number }], Subject::Counter(c.number))
+            done(
+                vec![Event::CounterClosed { counter: c.number }],
+                Subject::Counter(c.number),
+            )
         }
         C::CallNext {} => {
             let c = own_counter(state, actor)?;
             ensure_not_paused(c)?;
             let mut events = finish_in_service(state, c)?;
             let Some(next) = select_next(rules, state, c) else {
-                return reject(ErrorCode::QueueEmpty, "no ticket is waiting for this counter");
+                return reject(
+                    ErrorCode::QueueEmpty,
+                    "no ticket is waiting for this counter",
+                );
             };
             events.push(called(c, next, false));
             done(events, Subject::Ticket(next))
@@ -117,7 +128,10 @@ pub fn decide(
                 return reject(ErrorCode::NotFound, format!("no ticket {number} today"));
             };
             if !matches!(t.status, TicketStatus::Waiting | TicketStatus::NoShow) {
-                return reject(ErrorCode::InvalidState, format!("ticket {} is not waiting", t.label));
+                return reject(
+                    ErrorCode::InvalidState,
+                    format!("ticket {} is not waiting", t.label),
+                );
             }
             let mut events = finish_in_service(state, c)?;
             events.push(called(c, t.id, false));
@@ -133,9 +147,17 @@ pub fn decide(
         }
         C::Finish { rating } => {
             let rating = check_rating(*rating)?;
-            let (_, t) = current(state, actor, &[TicketStatus::Called, TicketStatus::Serving], "finish")?;
+            let (_, t) = current(
+                state,
+                actor,
+                &[TicketStatus::Called, TicketStatus::Serving],
+                "finish",
+            )?;
             // Finishing a ticket that was never started counts its service from the call.
-            done(vec![Event::TicketFinished { ticket: t, rating }], Subject::Ticket(t))
+            done(
+                vec![Event::TicketFinished { ticket: t, rating }],
+                Subject::Ticket(t),
+            )
         }
         C::NoShow {} => {
             let (_, t) = current(state, actor, &[TicketStatus::Called], "mark as no-show")?;
@@ -150,7 +172,12 @@ pub fn decide(
             done(vec![Event::TicketNoShow { ticket: t }], Subject::Ticket(t))
         }
         C::Transfer { service, counter } => {
-            let (c, t) = current(state, actor, &[TicketStatus::Called, TicketStatus::Serving], "transfer")?;
+            let (c, t) = current(
+                state,
+                actor,
+                &[TicketStatus::Called, TicketStatus::Serving],
+                "transfer",
+            )?;
             let ticket_service = state.ticket(t).map(|t| t.service.clone());
             let to_service = match service {
                 Some(s) => {
@@ -162,7 +189,12 @@ pub fn decide(
                 }
                 None => match (counter, ticket_service) {
                     (Some(_), Some(s)) => s,
-                    _ => return reject(ErrorCode::BadRequest, "transfer needs a service or a counter"),
+                    _ => {
+                        return reject(
+                            ErrorCode::BadRequest,
+                            "transfer needs a service or a counter",
+                        );
+                    }
                 },
             };
             let to_counter = match counter {
@@ -172,7 +204,10 @@ pub fn decide(
                         return reject(ErrorCode::UnknownCounter, format!("no counter {n}"));
                     }
                     if n == c.number {
-                        return reject(ErrorCode::BadRequest, "cannot transfer to the same counter");
+                        return reject(
+                            ErrorCode::BadRequest,
+                            "cannot transfer to the same counter",
+                        );
                     }
                     Some(n)
                 }
@@ -188,12 +223,20 @@ pub fn decide(
         }
         C::Pause {} => {
             let c = own_counter(state, actor)?;
-            let events = if c.paused { vec![] } else { vec![Event::CounterPaused { counter: c.number }] };
+            let events = if c.paused {
+                vec![]
+            } else {
+                vec![Event::CounterPaused { counter: c.number }]
+            };
             done(events, Subject::Counter(c.number))
         }
         C::Resume {} => {
             let c = own_counter(state, actor)?;
-            let events = if c.paused { vec![Event::CounterResumed { counter: c.number }] } else { vec![] };
+            let events = if c.paused {
+                vec![Event::CounterResumed { counter: c.number }]
+            } else {
+                vec![]
+            };
             done(events, Subject::Counter(c.number))
         }
         C::Rate { ticket, rating } => {
@@ -202,34 +245,60 @@ pub fn decide(
             };
             let t = find_ticket(state, ticket)?;
             if t.status != TicketStatus::Done {
-                return reject(ErrorCode::InvalidState, format!("ticket {} is not finished", t.label));
+                return reject(
+                    ErrorCode::InvalidState,
+                    format!("ticket {} is not finished", t.label),
+                );
             }
             if t.rating.is_some() {
-                return reject(ErrorCode::InvalidState, format!("ticket {} is already rated", t.label));
+                return reject(
+                    ErrorCode::InvalidState,
+                    format!("ticket {} is already rated", t.label),
+                );
             }
-            done(vec![Event::TicketRated { ticket: t.id, rating }], Subject::Ticket(t.id))
+            done(
+                vec![Event::TicketRated {
+                    ticket: t.id,
+                    rating,
+                }],
+                Subject::Ticket(t.id),
+            )
         }
         C::DeviceStatus { status } => {
             let valid = !status.is_empty()
                 && status.len() <= 40
-                && status.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                && status
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !valid {
-                return reject(ErrorCode::BadRequest, "status must be a short snake_case word such as paper_out");
+                return reject(
+                    ErrorCode::BadRequest,
+                    "status must be a short snake_case word such as paper_out",
+                );
             }
             let unchanged = state.device_status.get(&actor.device) == Some(status);
             let events = if unchanged {
                 vec![]
             } else {
-                vec![Event::DeviceStatus { device: actor.device.clone(), status: status.clone() }]
+                vec![Event::DeviceStatus {
+                    device: actor.device.clone(),
+                    status: status.clone(),
+                }]
             };
             done(events, Subject::Nothing)
         }
         C::CancelTicket { ticket } => {
             let t = find_ticket(state, ticket)?;
             if !matches!(t.status, TicketStatus::Waiting | TicketStatus::Called) {
-                return reject(ErrorCode::InvalidState, format!("ticket {} is no longer waiting", t.label));
+                return reject(
+                    ErrorCode::InvalidState,
+                    format!("ticket {} is no longer waiting", t.label),
+                );
             }
-            done(vec![Event::TicketCancelled { ticket: t.id }], Subject::Ticket(t.id))
+            done(
+                vec![Event::TicketCancelled { ticket: t.id }],
+                Subject::Ticket(t.id),
+            )
         }
         C::SetCounterServices { counter, services } => {
             let n = CounterNo(*counter);
@@ -248,19 +317,36 @@ pub fn decide(
                 ids.push(id);
             }
             if ids.is_empty() {
-                return reject(ErrorCode::BadRequest, "a counter serves at least one service");
+                return reject(
+                    ErrorCode::BadRequest,
+                    "a counter serves at least one service",
+                );
             }
-            done(vec![Event::CounterServicesSet { counter: n, services: ids }], Subject::Counter(n))
+            done(
+                vec![Event::CounterServicesSet {
+                    counter: n,
+                    services: ids,
+                }],
+                Subject::Counter(n),
+            )
         }
         C::SetServiceOpen { service, open } => {
             let id = ServiceId(service.clone());
-            let Some(day) = state.services.get(&id).filter(|_| rules.services.contains_key(&id)) else {
+            let Some(day) = state
+                .services
+                .get(&id)
+                .filter(|_| rules.services.contains_key(&id))
+            else {
                 return reject(ErrorCode::UnknownService, format!("no service {service:?}"));
             };
-            let events = if day.admin_closed == !*open {
+            let events = if day.admin_closed != *open {
                 vec![]
             } else {
-                vec![Event::ServiceChanged { service: id, admin_closed: !*open, hours_open: day.hours_open }]
+                vec![Event::ServiceChanged {
+                    service: id,
+                    admin_closed: !*open,
+                    hours_open: day.hours_open,
+                }]
             };
             done(events, Subject::Nothing)
         }
@@ -270,9 +356,16 @@ pub fn decide(
                 return reject(ErrorCode::UnknownCounter, format!("no counter {n}"));
             };
             if c.current.is_some() {
-                return reject(ErrorCode::InvalidState, "the counter still has a ticket; transfer or finish it first");
+                return reject(
+                    ErrorCode::InvalidState,
+                    "the counter still has a ticket; transfer or finish it first",
+                );
             }
-            let events = if c.session.is_some() { vec![Event::CounterClosed { counter: n }] } else { vec![] };
+            let events = if c.session.is_some() {
+                vec![Event::CounterClosed { counter: n }]
+            } else {
+                vec![]
+            };
             done(events, Subject::Counter(n))
         }
     }
@@ -283,13 +376,24 @@ fn done(events: Vec<Event>, subject: Subject) -> Result<Decision, Rejection> {
 }
 
 fn called(c: &Counter, ticket: TicketId, recall: bool) -> Event {
-    let staff = c.session.as_ref().map(|s| s.staff.clone()).unwrap_or_default();
-    Event::TicketCalled { ticket, counter: c.number, staff, recall }
+    let staff = c
+        .session
+        .as_ref()
+        .map(|s| s.staff.clone())
+        .unwrap_or_default();
+    Event::TicketCalled {
+        ticket,
+        counter: c.number,
+        staff,
+        recall,
+    }
 }
 
 fn check_rating(rating: Option<u8>) -> Result<Option<u8>, Rejection> {
     match rating {
-        Some(r) if !(1..=4).contains(&r) => reject(ErrorCode::BadRequest, "rating must be 1, 2, 3 or 4"),
+        Some(r) if !(1..=4).contains(&r) => {
+            reject(ErrorCode::BadRequest, "rating must be 1, 2, 3 or 4")
+        }
         r => Ok(r),
     }
 }
@@ -299,7 +403,10 @@ fn find_ticket<'a>(state: &'a State, r: &TicketRef) -> Result<&'a super::state::
         TicketRef::Id(id) => state.ticket(*id),
         TicketRef::Number(n) => state.ticket_by_label(n),
     };
-    found.ok_or(Rejection { code: ErrorCode::NotFound, message: "no such ticket today".into() })
+    found.ok_or(Rejection {
+        code: ErrorCode::NotFound,
+        message: "no such ticket today".into(),
+    })
 }
 
 fn own_counter<'a>(state: &'a State, actor: &Actor) -> Result<&'a Counter, Rejection> {
@@ -311,7 +418,10 @@ fn own_counter<'a>(state: &'a State, actor: &Actor) -> Result<&'a Counter, Rejec
 
 fn ensure_not_paused(c: &Counter) -> Result<(), Rejection> {
     if c.paused {
-        return reject(ErrorCode::InvalidState, "the counter is paused; resume it first");
+        return reject(
+            ErrorCode::InvalidState,
+            "the counter is paused; resume it first",
+        );
     }
     Ok(())
 }
@@ -325,10 +435,16 @@ fn current<'a>(
 ) -> Result<(&'a Counter, TicketId), Rejection> {
     let c = own_counter(state, actor)?;
     let Some(t) = c.current.and_then(|id| state.ticket(id)) else {
-        return reject(ErrorCode::InvalidState, format!("no current ticket to {what}"));
+        return reject(
+            ErrorCode::InvalidState,
+            format!("no current ticket to {what}"),
+        );
     };
     if !states.contains(&t.status) {
-        return reject(ErrorCode::InvalidState, format!("cannot {what} ticket {} now", t.label));
+        return reject(
+            ErrorCode::InvalidState,
+            format!("cannot {what} ticket {} now", t.label),
+        );
     }
     Ok((c, t.id))
 }
@@ -338,12 +454,16 @@ fn current<'a>(
 fn finish_in_service(state: &State, c: &Counter) -> Result<Vec<Event>, Rejection> {
     match c.current.and_then(|id| state.ticket(id)) {
         None => Ok(vec![]),
-        Some(t) if t.status == TicketStatus::Serving => {
-            Ok(vec![Event::TicketFinished { ticket: t.id, rating: None }])
-        }
+        Some(t) if t.status == TicketStatus::Serving => Ok(vec![Event::TicketFinished {
+            ticket: t.id,
+            rating: None,
+        }]),
         Some(t) => reject(
             ErrorCode::InvalidState,
-            format!("ticket {} was called and not served yet: recall it, start it or mark it no-show", t.label),
+            format!(
+                "ticket {} was called and not served yet: recall it, start it or mark it no-show",
+                t.label
+            ),
         ),
     }
 }
@@ -367,12 +487,18 @@ fn issue(
     }
     let day = state.services.get(&id);
     if day.is_some_and(|d| d.admin_closed) || !rules.within_hours(rule, cx.now) {
-        return reject(ErrorCode::ServiceClosed, format!("{} is closed now", rule.name_vi));
+        return reject(
+            ErrorCode::ServiceClosed,
+            format!("{} is closed now", rule.name_vi),
+        );
     }
     let next = day.map_or(rule.first_number, |d| d.next_number);
     let issued = day.map_or(0, |d| d.issued);
     if next > rule.last_number || rule.daily_limit.is_some_and(|l| issued >= l) {
-        return reject(ErrorCode::DailyLimitReached, format!("{}: no more numbers today", rule.name_vi));
+        return reject(
+            ErrorCode::DailyLimitReached,
+            format!("{}: no more numbers today", rule.name_vi),
+        );
     }
     let _ = actor;
     let ticket = state.next_ticket_id;
@@ -387,7 +513,13 @@ fn issue(
     done(vec![event], Subject::Ticket(ticket))
 }
 
-fn login(rules: &Rules, state: &State, actor: &Actor, counter: CounterNo, staff: &str) -> Result<Decision, Rejection> {
+fn login(
+    rules: &Rules,
+    state: &State,
+    actor: &Actor,
+    counter: CounterNo,
+    staff: &str,
+) -> Result<Decision, Rejection> {
     let Some(target) = state.counters.get(&counter) else {
         return reject(ErrorCode::UnknownCounter, format!("no counter {counter}"));
     };
@@ -396,13 +528,23 @@ fn login(rules: &Rules, state: &State, actor: &Actor, counter: CounterNo, staff:
     }
     let mut events = Vec::new();
     // The same clerk on the same device: nothing to do (a retried or repeated login).
-    if target.session.as_ref().is_some_and(|s| s.device == actor.device && s.staff == staff) {
+    if target
+        .session
+        .as_ref()
+        .is_some_and(|s| s.device == actor.device && s.staff == staff)
+    {
         return done(events, Subject::Counter(counter));
     }
     // Leaving another counter (this device's, or this clerk's elsewhere) closes it, unless a
     // citizen is still there.
     let mut others: Vec<&Counter> = Vec::new();
-    for other in [state.counter_of_device(&actor.device), state.counter_of_staff(staff)].into_iter().flatten() {
+    for other in [
+        state.counter_of_device(&actor.device),
+        state.counter_of_staff(staff),
+    ]
+    .into_iter()
+    .flatten()
+    {
         if other.number != counter && !others.iter().any(|o| o.number == other.number) {
             others.push(other);
         }
@@ -411,11 +553,20 @@ fn login(rules: &Rules, state: &State, actor: &Actor, counter: CounterNo, staff:
         if other.current.is_some() {
             return reject(
                 ErrorCode::InvalidState,
-                format!("counter {} still has a ticket; finish or transfer it first", other.number),
+                format!(
+                    "counter {} still has a ticket; finish or transfer it first",
+                    other.number
+                ),
             );
         }
-        events.push(Event::CounterClosed { counter: other.number });
+        events.push(Event::CounterClosed {
+            counter: other.number,
+        });
     }
-    events.push(Event::CounterOpened { counter, device: actor.device.clone(), staff: staff.to_string() });
+    events.push(Event::CounterOpened {
+        counter,
+        device: actor.device.clone(),
+        staff: staff.to_string(),
+    });
     done(events, Subject::Counter(counter))
 }

@@ -27,7 +27,13 @@ pub fn open_counters(state: &State, service: &ServiceId, priority: bool) -> u32 
 
 /// Minutes until a ticket with `ahead` tickets before it is called; `None` when no counter that
 /// serves it is open.
-pub fn eta_minutes(rules: &Rules, state: &State, service: &ServiceId, ahead: u32, priority: bool) -> Option<u32> {
+pub fn eta_minutes(
+    rules: &Rules,
+    state: &State,
+    service: &ServiceId,
+    ahead: u32,
+    priority: bool,
+) -> Option<u32> {
     let counters = open_counters(state, service, priority);
     if counters == 0 {
         return None;
@@ -38,8 +44,14 @@ pub fn eta_minutes(rules: &Rules, state: &State, service: &ServiceId, ahead: u32
 
 /// Ahead-counts of every waiting ticket in the service's queue, in call order.
 pub fn queue_positions(state: &State, service: &ServiceId) -> Vec<(super::state::TicketId, u32)> {
-    let Some(day) = state.services.get(service) else { return vec![] };
-    day.queue.iter().enumerate().map(|(i, k)| (k.id, i as u32)).collect()
+    let Some(day) = state.services.get(service) else {
+        return vec![];
+    };
+    day.queue
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.id, i as u32))
+        .collect()
 }
 
 /// How many waiting tickets of its service are ahead of a given waiting ticket.

@@ -113,7 +113,8 @@ impl Rules {
     /// The service day an instant belongs to: the local date, shifted back by the day start.
     pub fn service_day(&self, now: DateTime<Utc>) -> NaiveDate {
         let local = now.with_timezone(&self.tz).naive_local();
-        let since_midnight = TimeDelta::seconds(i64::from(self.day_start.num_seconds_from_midnight()));
+        let since_midnight =
+            TimeDelta::seconds(i64::from(self.day_start.num_seconds_from_midnight()));
         (local - since_midnight).date()
     }
 
@@ -143,7 +144,11 @@ impl Rules {
     /// True when any opening hours are not round-the-clock, so the core must look at the clock
     /// every minute to announce openings and closings.
     pub fn has_hour_boundaries(&self) -> bool {
-        !self.hours.is_always() || self.services.values().any(|s| s.hours.as_ref().is_some_and(|h| !h.is_always()))
+        !self.hours.is_always()
+            || self
+                .services
+                .values()
+                .any(|s| s.hours.as_ref().is_some_and(|h| !h.is_always()))
     }
 }
 
@@ -168,7 +173,9 @@ impl Hours {
     pub fn is_open(&self, local: chrono::NaiveDateTime) -> bool {
         let day = local.weekday().num_days_from_monday() as usize;
         let minute = local.hour() * 60 + local.minute();
-        self.days[day].iter().any(|&(s, e)| s <= minute && minute < e)
+        self.days[day]
+            .iter()
+            .any(|&(s, e)| s <= minute && minute < e)
     }
 
     /// Parses a list of lines, each `DAYS RANGE…` or the word `always`.
@@ -271,7 +278,11 @@ mod tests {
         assert!(!h.is_open(at("2026-11-28 14:00")));
         assert!(!h.is_open(at("2026-11-29 08:00")));
         assert!(!h.is_always());
-        assert!(Hours::parse_lines(&["mon-sun 00:00-24:00"]).expect("valid").is_always());
+        assert!(
+            Hours::parse_lines(&["mon-sun 00:00-24:00"])
+                .expect("valid")
+                .is_always()
+        );
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub fn select_next(rules: &Rules, state: &State, counter: &Counter) -> Option<Ti
     let mut best_priority: Option<(usize, QueueKey)> = None;
     let mut best_normal: Option<(usize, QueueKey)> = None;
     for (rank, service) in counter.services.iter().enumerate() {
-        let Some(queue) = state.services.get(service).map(|d| &d.queue) else { continue };
+        let Some(queue) = state.services.get(service).map(|d| &d.queue) else {
+            continue;
+        };
         if best_priority.is_none()
             && let Some(k) = queue.first().filter(|k| !k.normal)
         {
@@ -32,7 +34,13 @@ pub fn select_next(rules: &Rules, state: &State, counter: &Counter) -> Option<Ti
         {
             // The first normal key: the smallest key that is normal.
             let first_normal = queue
-                .range(QueueKey { normal: true, queued_at: chrono::DateTime::<chrono::Utc>::MIN_UTC, id: 0 }..)
+                .range(
+                    QueueKey {
+                        normal: true,
+                        queued_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+                        id: 0,
+                    }..,
+                )
                 .next()
                 .copied()
                 .unwrap_or(*k);
@@ -43,7 +51,9 @@ pub fn select_next(rules: &Rules, state: &State, counter: &Counter) -> Option<Ti
         return best_priority.map(|(_, k)| k.id);
     }
     match (best_priority, best_normal) {
-        (Some((_, p)), Some(_)) if counter.priority_streak < rules.max_priority_in_row => Some(p.id),
+        (Some((_, p)), Some(_)) if counter.priority_streak < rules.max_priority_in_row => {
+            Some(p.id)
+        }
         (_, Some((_, n))) => Some(n.id),
         (Some((_, p)), None) => Some(p.id),
         (None, None) => None,

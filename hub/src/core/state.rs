@@ -499,19 +499,23 @@ impl State {
                     t.serving_at = Some(at);
                     let target = rules.services.get(&t.service).map(|s| s.target_service);
                     if let Some(target) = target {
-                        self.deadlines.insert((at + target, *ticket, Phase::Serving));
+                        self.deadlines
+                            .insert((at + target, *ticket, Phase::Serving));
                     }
                 }
             }
             Event::TicketFinished { ticket, rating } => {
-                let Some(t) = self.tickets.get_mut(ticket) else { return };
+                let Some(t) = self.tickets.get_mut(ticket) else {
+                    return;
+                };
                 t.status = TicketStatus::Done;
                 t.finished_at = Some(at);
                 t.rating = *rating;
                 let started = t.serving_at.or(t.called_at).unwrap_or(at);
                 let (service, counter) = (t.service.clone(), t.counter);
                 if let Some(d) = self.services.get_mut(&service) {
-                    d.recent_service_secs.push_back((at - started).num_seconds().max(0));
+                    d.recent_service_secs
+                        .push_back((at - started).num_seconds().max(0));
                     while d.recent_service_secs.len() > rules.eta_window.max(1) {
                         d.recent_service_secs.pop_front();
                     }
@@ -519,15 +523,21 @@ impl State {
                 self.release(rules, *ticket, counter, |c| c.served_today += 1);
             }
             Event::TicketNoShow { ticket } => {
-                let Some(t) = self.tickets.get_mut(ticket) else { return };
+                let Some(t) = self.tickets.get_mut(ticket) else {
+                    return;
+                };
                 t.status = TicketStatus::NoShow;
                 t.finished_at = Some(at);
                 let counter = t.counter;
                 self.release(rules, *ticket, counter, |c| c.no_shows_today += 1);
             }
             Event::TicketCancelled { ticket } => {
-                let Some(t) = self.tickets.get(ticket) else { return };
-                let counter = t.counter.filter(|_| !matches!(t.status, TicketStatus::Waiting));
+                let Some(t) = self.tickets.get(ticket) else {
+                    return;
+                };
+                let counter = t
+                    .counter
+                    .filter(|_| !matches!(t.status, TicketStatus::Waiting));
                 self.dequeue(rules, *ticket);
                 self.release(rules, *ticket, counter, |_| {});
                 if let Some(t) = self.tickets.get_mut(ticket) {
@@ -541,9 +551,13 @@ impl State {
                 counter,
                 keep_place,
             } => {
-                let Some(from) = self.tickets.get(ticket).map(|t| t.counter) else { return };
+                let Some(from) = self.tickets.get(ticket).map(|t| t.counter) else {
+                    return;
+                };
                 self.release(rules, *ticket, from, |_| {});
-                let Some(t) = self.tickets.get_mut(ticket) else { return };
+                let Some(t) = self.tickets.get_mut(ticket) else {
+                    return;
+                };
                 t.status = TicketStatus::Waiting;
                 t.service = service.clone();
                 t.for_counter = *counter;
@@ -560,7 +574,9 @@ impl State {
                 self.enqueue(rules, *ticket);
             }
             Event::TicketOverdue { ticket, phase } => {
-                let Some(t) = self.tickets.get_mut(ticket) else { return };
+                let Some(t) = self.tickets.get_mut(ticket) else {
+                    return;
+                };
                 match phase {
                     Phase::Waiting => {
                         t.overdue_wait = true;
@@ -646,7 +662,9 @@ impl State {
 
     /// Puts a waiting ticket into its queue and arms its waiting deadline.
     fn enqueue(&mut self, rules: &Rules, id: TicketId) {
-        let Some(t) = self.tickets.get(&id) else { return };
+        let Some(t) = self.tickets.get(&id) else {
+            return;
+        };
         let key = t.queue_key();
         let service = t.service.clone();
         let overdue = t.overdue_wait;
@@ -664,20 +682,25 @@ impl State {
         if overdue {
             day.overdue_waiting += 1;
         } else if let Some(target) = target {
-            self.deadlines.insert((t.issued_at + target, id, Phase::Waiting));
+            self.deadlines
+                .insert((t.issued_at + target, id, Phase::Waiting));
         }
     }
 
     /// Takes a waiting ticket out of its queue (no-op when it is not waiting).
     fn dequeue(&mut self, rules: &Rules, id: TicketId) {
-        let Some(t) = self.tickets.get(&id) else { return };
+        let Some(t) = self.tickets.get(&id) else {
+            return;
+        };
         if t.status != TicketStatus::Waiting {
             return;
         }
         if let Some(key) = self.deadline_key(rules, id, Phase::Waiting) {
             self.deadlines.remove(&key);
         }
-        let Some(t) = self.tickets.get(&id) else { return };
+        let Some(t) = self.tickets.get(&id) else {
+            return;
+        };
         let key = t.queue_key();
         if let Some(day) = self.services.get_mut(&t.service) {
             match t.for_counter {

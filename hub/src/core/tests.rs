@@ -73,12 +73,16 @@ pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$Dzyz1c0rBAzOUMGZzrr6ng$tT0o18Iy8DmLKA
 "#;
 
 fn rules() -> Rules {
-    Config::parse(CENTRE, "test.toml").expect("test centre").rules
+    Config::parse(CENTRE, "test.toml")
+        .expect("test centre")
+        .rules
 }
 
 /// Monday 2026-11-23, 09:00 in Hanoi.
 fn monday_morning() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-23T09:00:00+07:00").expect("time").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-11-23T09:00:00+07:00")
+        .expect("time")
+        .with_timezone(&Utc)
 }
 
 /// A centre, its state and a clock: commands go through `decide` then `evolve`, as in the hub.
@@ -91,11 +95,17 @@ struct World {
 }
 
 fn kiosk() -> Actor {
-    Actor { device: "kiosk-1".into(), role: Role::Kiosk }
+    Actor {
+        device: "kiosk-1".into(),
+        role: Role::Kiosk,
+    }
 }
 
 fn counter(n: u32) -> Actor {
-    Actor { device: format!("counter-{n}"), role: Role::Counter }
+    Actor {
+        device: format!("counter-{n}"),
+        role: Role::Counter,
+    }
 }
 
 impl World {
@@ -103,8 +113,18 @@ impl World {
         let rules = rules();
         let now = monday_morning();
         let day = rules.service_day(now);
-        let start = Event::DayStarted { day, next_ticket_id: 1, sessions: vec![] };
-        let mut w = World { state: State::new_day(&rules, day, 1, &[]), rules, now, log: vec![], tracks: 0 };
+        let start = Event::DayStarted {
+            day,
+            next_ticket_id: 1,
+            sessions: vec![],
+        };
+        let mut w = World {
+            state: State::new_day(&rules, day, 1, &[]),
+            rules,
+            now,
+            log: vec![],
+            tracks: 0,
+        };
         w.apply(start);
         w
     }
@@ -117,7 +137,16 @@ impl World {
     fn run(&mut self, actor: &Actor, command: Command) -> Result<Decision, Rejection> {
         self.tracks += 1;
         let track = format!("track{}", self.tracks);
-        let d = decide(&self.rules, &self.state, actor, &command, Context { now: self.now, fresh_track: &track })?;
+        let d = decide(
+            &self.rules,
+            &self.state,
+            actor,
+            &command,
+            Context {
+                now: self.now,
+                fresh_track: &track,
+            },
+        )?;
         for e in d.events.clone() {
             self.apply(e);
         }
@@ -138,9 +167,17 @@ impl World {
 
     fn issue(&mut self, service: &str, priority: Option<&str>) -> String {
         let d = self
-            .run(&kiosk(), Command::IssueTicket { service: service.into(), priority: priority.map(str::to_string) })
+            .run(
+                &kiosk(),
+                Command::IssueTicket {
+                    service: service.into(),
+                    priority: priority.map(str::to_string),
+                },
+            )
             .expect("issue");
-        let Subject::Ticket(id) = d.subject else { panic!("issue returns a ticket") };
+        let Subject::Ticket(id) = d.subject else {
+            panic!("issue returns a ticket")
+        };
         self.label(id)
     }
 
@@ -150,18 +187,34 @@ impl World {
 
     fn login(&mut self, n: u32) {
         let staff = format!("nv0{n}");
-        self.run(&counter(n), Command::Login { counter: n, staff, pin: String::new() }).expect("login");
+        self.run(
+            &counter(n),
+            Command::Login {
+                counter: n,
+                staff,
+                pin: String::new(),
+            },
+        )
+        .expect("login");
     }
 
     /// Finishes what the counter serves and calls the next; the label, or the rejection code.
     fn next(&mut self, n: u32) -> Result<String, ErrorCode> {
-        if let Some(id) = self.state.counters[&CounterNo(n)].current {
-            if self.state.ticket(id).is_some_and(|t| t.status == TicketStatus::Called) {
-                self.run(&counter(n), Command::StartServing {}).map_err(|r| r.code)?;
-            }
+        if let Some(id) = self.state.counters[&CounterNo(n)].current
+            && self
+                .state
+                .ticket(id)
+                .is_some_and(|t| t.status == TicketStatus::Called)
+        {
+            self.run(&counter(n), Command::StartServing {})
+                .map_err(|r| r.code)?;
         }
-        let d = self.run(&counter(n), Command::CallNext {}).map_err(|r| r.code)?;
-        let Subject::Ticket(id) = d.subject else { panic!("call returns a ticket") };
+        let d = self
+            .run(&counter(n), Command::CallNext {})
+            .map_err(|r| r.code)?;
+        let Subject::Ticket(id) = d.subject else {
+            panic!("call returns a ticket")
+        };
         Ok(self.label(id))
     }
 
@@ -185,16 +238,37 @@ fn a_used_up_range_or_daily_limit_stops_issuing() {
     for _ in 0..3 {
         w.issue("GT", None);
     }
-    let code = w.rejects(&kiosk(), Command::IssueTicket { service: "GT".into(), priority: None });
+    let code = w.rejects(
+        &kiosk(),
+        Command::IssueTicket {
+            service: "GT".into(),
+            priority: None,
+        },
+    );
     assert_eq!(code, ErrorCode::DailyLimitReached);
 }
 
 #[test]
 fn unknown_services_and_categories_are_refused() {
     let mut w = World::new();
-    assert_eq!(w.rejects(&kiosk(), Command::IssueTicket { service: "XX".into(), priority: None }), ErrorCode::UnknownService);
     assert_eq!(
-        w.rejects(&kiosk(), Command::IssueTicket { service: "TP".into(), priority: Some("vip".into()) }),
+        w.rejects(
+            &kiosk(),
+            Command::IssueTicket {
+                service: "XX".into(),
+                priority: None
+            }
+        ),
+        ErrorCode::UnknownService
+    );
+    assert_eq!(
+        w.rejects(
+            &kiosk(),
+            Command::IssueTicket {
+                service: "TP".into(),
+                priority: Some("vip".into())
+            }
+        ),
         ErrorCode::BadRequest
     );
 }
@@ -202,14 +276,35 @@ fn unknown_services_and_categories_are_refused() {
 #[test]
 fn services_close_outside_their_hours() {
     let mut w = World::new();
-    w.now = DateTime::parse_from_rfc3339("2026-11-23T12:00:00+07:00").expect("t").with_timezone(&Utc);
-    assert_eq!(w.rejects(&kiosk(), Command::IssueTicket { service: "DD".into(), priority: None }), ErrorCode::ServiceClosed);
+    w.now = DateTime::parse_from_rfc3339("2026-11-23T12:00:00+07:00")
+        .expect("t")
+        .with_timezone(&Utc);
+    assert_eq!(
+        w.rejects(
+            &kiosk(),
+            Command::IssueTicket {
+                service: "DD".into(),
+                priority: None
+            }
+        ),
+        ErrorCode::ServiceClosed
+    );
     // The tick announces the closing; at 13:30 it opens again.
     let events = w.tick();
-    assert!(events.contains(&Event::ServiceChanged { service: ServiceId("DD".into()), admin_closed: false, hours_open: false }));
-    w.now = DateTime::parse_from_rfc3339("2026-11-23T13:30:00+07:00").expect("t").with_timezone(&Utc);
+    assert!(events.contains(&Event::ServiceChanged {
+        service: ServiceId("DD".into()),
+        admin_closed: false,
+        hours_open: false
+    }));
+    w.now = DateTime::parse_from_rfc3339("2026-11-23T13:30:00+07:00")
+        .expect("t")
+        .with_timezone(&Utc);
     let events = w.tick();
-    assert!(events.contains(&Event::ServiceChanged { service: ServiceId("DD".into()), admin_closed: false, hours_open: true }));
+    assert!(events.contains(&Event::ServiceChanged {
+        service: ServiceId("DD".into()),
+        admin_closed: false,
+        hours_open: true
+    }));
     assert_eq!(w.issue("DD", None), "C0001");
 }
 
@@ -217,13 +312,37 @@ fn services_close_outside_their_hours() {
 fn roles_are_enforced() {
     let mut w = World::new();
     w.issue("TP", None);
-    assert_eq!(w.rejects(&kiosk(), Command::CallNext {}), ErrorCode::Forbidden);
-    let display = Actor { device: "display-1".into(), role: Role::Display };
-    assert_eq!(w.rejects(&display, Command::IssueTicket { service: "TP".into(), priority: None }), ErrorCode::Forbidden);
+    assert_eq!(
+        w.rejects(&kiosk(), Command::CallNext {}),
+        ErrorCode::Forbidden
+    );
+    let display = Actor {
+        device: "display-1".into(),
+        role: Role::Display,
+    };
+    assert_eq!(
+        w.rejects(
+            &display,
+            Command::IssueTicket {
+                service: "TP".into(),
+                priority: None
+            }
+        ),
+        ErrorCode::Forbidden
+    );
     // A counter that has not logged in cannot call.
-    assert_eq!(w.rejects(&counter(1), Command::CallNext {}), ErrorCode::Forbidden);
-    let admin = Actor { device: "admin".into(), role: Role::Admin };
-    assert_eq!(w.rejects(&admin, Command::CallNext {}), ErrorCode::Forbidden);
+    assert_eq!(
+        w.rejects(&counter(1), Command::CallNext {}),
+        ErrorCode::Forbidden
+    );
+    let admin = Actor {
+        device: "admin".into(),
+        role: Role::Admin,
+    };
+    assert_eq!(
+        w.rejects(&admin, Command::CallNext {}),
+        ErrorCode::Forbidden
+    );
 }
 
 #[test]
@@ -234,8 +353,14 @@ fn priority_first_but_never_more_than_three_in_a_row_while_normals_wait() {
     let priorities: Vec<String> = (0..5).map(|_| w.issue("TP", Some("elderly"))).collect();
     let calls: Vec<String> = (0..8).map(|_| w.next(1).expect("a ticket")).collect();
     let expected = [
-        &priorities[0], &priorities[1], &priorities[2], &normals[0],
-        &priorities[3], &priorities[4], &normals[1], &normals[2],
+        &priorities[0],
+        &priorities[1],
+        &priorities[2],
+        &normals[0],
+        &priorities[3],
+        &priorities[4],
+        &normals[1],
+        &normals[2],
     ];
     assert_eq!(calls.iter().collect::<Vec<_>>(), expected);
     assert_eq!(w.next(1), Err(ErrorCode::QueueEmpty));
@@ -252,7 +377,11 @@ fn priority_calls_without_normals_waiting_do_not_count() {
         w.next(1).expect("priority");
     }
     let normal = w.issue("TP", None);
-    let p = w.state.tickets().filter(|t| t.status == TicketStatus::Waiting && t.is_priority()).count();
+    let p = w
+        .state
+        .tickets()
+        .filter(|t| t.status == TicketStatus::Waiting && t.is_priority())
+        .count();
     assert_eq!(p, 1);
     // The streak restarted when no normal was waiting: the last priority still goes first.
     assert_ne!(w.next(1).expect("call"), normal);
@@ -287,9 +416,15 @@ fn no_show_needs_the_configured_recalls() {
     w.login(1);
     w.issue("TP", None);
     w.next(1).expect("call");
-    assert_eq!(w.rejects(&counter(1), Command::NoShow {}), ErrorCode::InvalidState);
+    assert_eq!(
+        w.rejects(&counter(1), Command::NoShow {}),
+        ErrorCode::InvalidState
+    );
     w.run(&counter(1), Command::Recall {}).expect("recall");
-    assert_eq!(w.rejects(&counter(1), Command::NoShow {}), ErrorCode::InvalidState);
+    assert_eq!(
+        w.rejects(&counter(1), Command::NoShow {}),
+        ErrorCode::InvalidState
+    );
     w.run(&counter(1), Command::Recall {}).expect("recall");
     w.run(&counter(1), Command::NoShow {}).expect("no-show");
     assert_eq!(w.state.counters[&CounterNo(1)].no_shows_today, 1);
@@ -303,7 +438,10 @@ fn calling_again_while_a_citizen_is_called_but_not_served_is_refused() {
     w.issue("TP", None);
     w.issue("TP", None);
     w.run(&counter(1), Command::CallNext {}).expect("call");
-    assert_eq!(w.rejects(&counter(1), Command::CallNext {}), ErrorCode::InvalidState);
+    assert_eq!(
+        w.rejects(&counter(1), Command::CallNext {}),
+        ErrorCode::InvalidState
+    );
     // Once serving, calling next finishes the current one first.
     w.run(&counter(1), Command::StartServing {}).expect("start");
     let d = w.run(&counter(1), Command::CallNext {}).expect("call");
@@ -320,12 +458,37 @@ fn a_late_citizen_can_be_called_by_number_after_a_no_show() {
     w.run(&counter(1), Command::Recall {}).expect("recall");
     w.run(&counter(1), Command::Recall {}).expect("recall");
     w.run(&counter(1), Command::NoShow {}).expect("no-show");
-    let d = w.run(&counter(1), Command::CallTicket { number: a.to_lowercase() }).expect("call by number");
-    let Subject::Ticket(id) = d.subject else { panic!() };
+    let d = w
+        .run(
+            &counter(1),
+            Command::CallTicket {
+                number: a.to_lowercase(),
+            },
+        )
+        .expect("call by number");
+    let Subject::Ticket(id) = d.subject else {
+        panic!()
+    };
     assert_eq!(w.state.ticket(id).expect("t").status, TicketStatus::Called);
-    assert_eq!(w.rejects(&counter(2), Command::CallTicket { number: "A9999".into() }), ErrorCode::Forbidden);
+    assert_eq!(
+        w.rejects(
+            &counter(2),
+            Command::CallTicket {
+                number: "A9999".into()
+            }
+        ),
+        ErrorCode::Forbidden
+    );
     w.login(2);
-    assert_eq!(w.rejects(&counter(2), Command::CallTicket { number: "A1999".into() }), ErrorCode::NotFound);
+    assert_eq!(
+        w.rejects(
+            &counter(2),
+            Command::CallTicket {
+                number: "A1999".into()
+            }
+        ),
+        ErrorCode::NotFound
+    );
 }
 
 #[test]
@@ -338,15 +501,38 @@ fn transfer_to_a_service_keeps_the_place_and_to_a_counter_goes_first_there() {
     let gt = w.issue("GT", None);
     assert_eq!(w.next(1).expect("call"), first);
     // The TP citizen also needs transport: moved to GT, ahead of the later GT ticket.
-    w.run(&counter(1), Command::Transfer { service: Some("GT".into()), counter: None }).expect("transfer");
+    w.run(
+        &counter(1),
+        Command::Transfer {
+            service: Some("GT".into()),
+            counter: None,
+        },
+    )
+    .expect("transfer");
     assert_eq!(w.next(2).expect("call"), first);
-    w.run(&counter(2), Command::Transfer { service: None, counter: Some(1) }).expect("transfer to counter 1");
+    w.run(
+        &counter(2),
+        Command::Transfer {
+            service: None,
+            counter: Some(1),
+        },
+    )
+    .expect("transfer to counter 1");
     let elderly = w.issue("TP", Some("elderly"));
     // Counter 1 takes the ticket sent to it before anything else, even a priority one.
     assert_eq!(w.next(1).expect("call"), first);
     assert_eq!(w.next(2).expect("call"), elderly);
     assert_eq!(w.next(2).expect("call"), gt);
-    assert_eq!(w.rejects(&counter(2), Command::Transfer { service: None, counter: Some(2) }), ErrorCode::BadRequest);
+    assert_eq!(
+        w.rejects(
+            &counter(2),
+            Command::Transfer {
+                service: None,
+                counter: Some(2)
+            }
+        ),
+        ErrorCode::BadRequest
+    );
 }
 
 #[test]
@@ -359,7 +545,16 @@ fn overdue_is_announced_once_when_the_target_passes() {
     assert!(next_deadline(&w.rules, &w.state, w.now) <= w.now + TimeDelta::minutes(1));
     w.advance(2);
     let events = w.tick();
-    assert!(matches!(events.as_slice(), [Event::TicketOverdue { phase: Phase::Waiting, .. }]), "{events:?}");
+    assert!(
+        matches!(
+            events.as_slice(),
+            [Event::TicketOverdue {
+                phase: Phase::Waiting,
+                ..
+            }]
+        ),
+        "{events:?}"
+    );
     assert!(w.tick().is_empty());
     assert_eq!(w.state.services[&ServiceId("TP".into())].overdue_waiting, 1);
     w.next(1).expect("call");
@@ -367,7 +562,16 @@ fn overdue_is_announced_once_when_the_target_passes() {
     w.run(&counter(1), Command::StartServing {}).expect("start");
     w.advance(11);
     let events = w.tick();
-    assert!(matches!(events.as_slice(), [Event::TicketOverdue { phase: Phase::Serving, .. }]), "{events:?}");
+    assert!(
+        matches!(
+            events.as_slice(),
+            [Event::TicketOverdue {
+                phase: Phase::Serving,
+                ..
+            }]
+        ),
+        "{events:?}"
+    );
 }
 
 #[test]
@@ -377,7 +581,9 @@ fn a_new_service_day_expires_what_waits_and_restarts_numbering() {
     w.issue("TP", None);
     w.issue("TP", None);
     w.next(1).expect("call");
-    w.now = DateTime::parse_from_rfc3339("2026-11-24T00:00:00+07:00").expect("t").with_timezone(&Utc);
+    w.now = DateTime::parse_from_rfc3339("2026-11-24T00:00:00+07:00")
+        .expect("t")
+        .with_timezone(&Utc);
     let events = w.tick();
     assert!(matches!(events.as_slice(), [Event::DayStarted { .. }]));
     assert_eq!(w.state.day.to_string(), "2026-11-24");
@@ -396,16 +602,29 @@ fn estimates_follow_the_queue_and_the_open_counters() {
     w.issue("TP", None);
     w.issue("TP", None);
     w.issue("TP", None);
-    assert_eq!(estimate::eta_minutes(&w.rules, &w.state, &tp, 3, false), None);
+    assert_eq!(
+        estimate::eta_minutes(&w.rules, &w.state, &tp, 3, false),
+        None
+    );
     w.login(1);
-    assert_eq!(estimate::eta_minutes(&w.rules, &w.state, &tp, 3, false), Some(30));
+    assert_eq!(
+        estimate::eta_minutes(&w.rules, &w.state, &tp, 3, false),
+        Some(30)
+    );
     w.login(2);
-    assert_eq!(estimate::eta_minutes(&w.rules, &w.state, &tp, 3, false), Some(15));
+    assert_eq!(
+        estimate::eta_minutes(&w.rules, &w.state, &tp, 3, false),
+        Some(15)
+    );
     // Recent service times replace the target once there are some: 4 minutes here.
     w.next(1).expect("call");
     w.advance(4);
-    w.run(&counter(1), Command::Finish { rating: Some(4) }).expect("finish");
-    assert_eq!(estimate::eta_minutes(&w.rules, &w.state, &tp, 3, false), Some(6));
+    w.run(&counter(1), Command::Finish { rating: Some(4) })
+        .expect("finish");
+    assert_eq!(
+        estimate::eta_minutes(&w.rules, &w.state, &tp, 3, false),
+        Some(6)
+    );
 }
 
 #[test]
@@ -415,12 +634,31 @@ fn login_moves_a_clerk_and_refuses_to_abandon_a_citizen() {
     w.issue("TP", None);
     w.next(1).expect("call");
     // nv01 tries to open counter 2 from the same device while a citizen stands at counter 1.
-    let code = w.rejects(&counter(1), Command::Login { counter: 2, staff: "nv01".into(), pin: String::new() });
+    let code = w.rejects(
+        &counter(1),
+        Command::Login {
+            counter: 2,
+            staff: "nv01".into(),
+            pin: String::new(),
+        },
+    );
     assert_eq!(code, ErrorCode::InvalidState);
-    w.run(&counter(1), Command::Finish { rating: None }).expect("finish");
-    w.run(&counter(1), Command::Login { counter: 2, staff: "nv01".into(), pin: String::new() }).expect("move");
+    w.run(&counter(1), Command::Finish { rating: None })
+        .expect("finish");
+    w.run(
+        &counter(1),
+        Command::Login {
+            counter: 2,
+            staff: "nv01".into(),
+            pin: String::new(),
+        },
+    )
+    .expect("move");
     assert!(w.state.counters[&CounterNo(1)].session.is_none());
-    assert_eq!(w.state.counter_of_device("counter-1").map(|c| c.number), Some(CounterNo(2)));
+    assert_eq!(
+        w.state.counter_of_device("counter-1").map(|c| c.number),
+        Some(CounterNo(2))
+    );
     w.run(&counter(1), Command::Logout {}).expect("logout");
     assert!(w.state.counter_of_device("counter-1").is_none());
 }
@@ -431,7 +669,10 @@ fn replaying_the_log_rebuilds_the_same_state() {
     w.login(1);
     w.login(3);
     for i in 0..10 {
-        w.issue(if i % 4 == 0 { "GT" } else { "TP" }, (i % 3 == 1).then_some("elderly"));
+        w.issue(
+            if i % 4 == 0 { "GT" } else { "TP" },
+            (i % 3 == 1).then_some("elderly"),
+        );
         w.advance(3);
         if i % 2 == 0 {
             let _ = w.next(1);
@@ -444,7 +685,17 @@ fn replaying_the_log_rebuilds_the_same_state() {
 }
 
 fn rebuild(w: &World) -> State {
-    let Some((_, Event::DayStarted { day, next_ticket_id, sessions })) = w.log.first() else { panic!("log starts a day") };
+    let Some((
+        _,
+        Event::DayStarted {
+            day,
+            next_ticket_id,
+            sessions,
+        },
+    )) = w.log.first()
+    else {
+        panic!("log starts a day")
+    };
     let mut s = State::new_day(&w.rules, *day, *next_ticket_id, sessions);
     for (at, e) in &w.log {
         s.evolve(&w.rules, *at, e);
@@ -456,13 +707,19 @@ fn rebuild(w: &World) -> State {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Issue { service: usize, priority: Option<usize> },
+    Issue {
+        service: usize,
+        priority: Option<usize>,
+    },
     CallNext(u32),
     Start(u32),
     Finish(u32),
     Recall(u32),
     NoShow(u32),
-    Transfer { counter: u32, service: usize },
+    Transfer {
+        counter: u32,
+        service: usize,
+    },
     Pause(u32),
     Resume(u32),
     Wait(i64),
@@ -516,14 +773,25 @@ fn play(ops: &[Op]) -> (World, Vec<(u32, TicketId, bool, bool)>) {
             Op::Finish(n) => (*n, Command::Finish { rating: None }),
             Op::Recall(n) => (*n, Command::Recall {}),
             Op::NoShow(n) => (*n, Command::NoShow {}),
-            Op::Transfer { counter, service } => (*counter, Command::Transfer { service: Some(SERVICES[*service].into()), counter: None }),
+            Op::Transfer { counter, service } => (
+                *counter,
+                Command::Transfer {
+                    service: Some(SERVICES[*service].into()),
+                    counter: None,
+                },
+            ),
             Op::Pause(n) => (*n, Command::Pause {}),
             Op::Resume(n) => (*n, Command::Resume {}),
         };
         let normal_waiting = w.state.normal_waiting_for(&w.state.counters[&CounterNo(n)]);
         if let Ok(d) = w.run(&counter(n), cmd) {
             for e in &d.events {
-                if let Event::TicketCalled { ticket, recall: false, .. } = e {
+                if let Event::TicketCalled {
+                    ticket,
+                    recall: false,
+                    ..
+                } = e
+                {
                     let priority = w.state.ticket(*ticket).is_some_and(|t| t.is_priority());
                     calls.push((n, *ticket, priority, normal_waiting));
                 }
@@ -542,12 +810,24 @@ fn check_invariants(w: &World) {
             assert!(held.insert(id), "ticket {id} held by two counters");
             let t = w.state.ticket(id).expect("held ticket exists");
             assert_eq!(t.counter, Some(c.number));
-            assert!(matches!(t.status, TicketStatus::Called | TicketStatus::Serving));
+            assert!(matches!(
+                t.status,
+                TicketStatus::Called | TicketStatus::Serving
+            ));
         }
     }
     // Queue indices agree with the tickets.
-    let waiting = w.state.tickets().filter(|t| t.status == TicketStatus::Waiting).count() as u32;
-    let indexed: u32 = w.state.services.keys().map(|s| w.state.waiting_count(s)).sum();
+    let waiting = w
+        .state
+        .tickets()
+        .filter(|t| t.status == TicketStatus::Waiting)
+        .count() as u32;
+    let indexed: u32 = w
+        .state
+        .services
+        .keys()
+        .map(|s| w.state.waiting_count(s))
+        .sum();
     assert_eq!(waiting, indexed, "waiting tickets and queue index disagree");
 }
 

@@ -17,7 +17,9 @@ pub async fn start_hub(db: &Path) -> Hub {
 }
 
 pub async fn start_hub_at(db: &Path, addr: SocketAddr) -> Hub {
-    Hub::start(Config::demo().expect("demo config"), db, addr).await.expect("hub starts")
+    Hub::start(Config::demo().expect("demo config"), db, addr)
+        .await
+        .expect("hub starts")
 }
 
 pub fn url(addr: SocketAddr) -> String {
@@ -46,7 +48,10 @@ impl Client {
     }
 
     pub async fn next_update(&mut self) -> Update {
-        tokio::time::timeout(WAIT, self.updates.recv()).await.expect("an update in time").expect("client running")
+        tokio::time::timeout(WAIT, self.updates.recv())
+            .await
+            .expect("an update in time")
+            .expect("client running")
     }
 
     /// Waits for the next full snapshot, skipping anything else.
@@ -69,8 +74,13 @@ impl Client {
         }
     }
 
-    pub async fn send(&self, cmd: protocol::Command) -> Result<serde_json::Value, protocol::CommandError> {
-        tokio::time::timeout(WAIT, self.hub.send(cmd)).await.expect("reply in time")
+    pub async fn send(
+        &self,
+        cmd: protocol::Command,
+    ) -> Result<serde_json::Value, protocol::CommandError> {
+        tokio::time::timeout(WAIT, self.hub.send(cmd))
+            .await
+            .expect("reply in time")
     }
 }
 
