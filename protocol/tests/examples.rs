@@ -3,7 +3,9 @@
 
 use protocol::*;
 
-fn roundtrip<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(v: &T) {
+fn roundtrip<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(
+    v: &T,
+) {
     let text = serde_json::to_string(v).expect("serialise");
     let back: T = serde_json::from_str(&text).expect("read back");
     assert_eq!(&back, v);
@@ -15,23 +17,52 @@ fn hello() {
         r#"{"type": "hello", "protocol": 1, "role": "kiosk", "device": "kiosk-1", "token": "t0k3n", "resume_from": 41}"#,
     )
     .expect("hello");
-    let ClientMessage::Hello(h) = &m else { panic!("hello expected") };
-    assert_eq!((h.protocol, h.role, h.device.as_str(), h.resume_from), (1, Role::Kiosk, "kiosk-1", Some(41)));
+    let ClientMessage::Hello(h) = &m else {
+        panic!("hello expected")
+    };
+    assert_eq!(
+        (h.protocol, h.role, h.device.as_str(), h.resume_from),
+        (1, Role::Kiosk, "kiosk-1", Some(41))
+    );
     roundtrip(&m);
     // resume_from is optional.
-    let m: ClientMessage =
-        serde_json::from_str(r#"{"type":"hello","protocol":1,"role":"display","device":"d","token":"x"}"#).expect("hello");
-    assert!(matches!(m, ClientMessage::Hello(Hello { resume_from: None, .. })));
+    let m: ClientMessage = serde_json::from_str(
+        r#"{"type":"hello","protocol":1,"role":"display","device":"d","token":"x"}"#,
+    )
+    .expect("hello");
+    assert!(matches!(
+        m,
+        ClientMessage::Hello(Hello {
+            resume_from: None,
+            ..
+        })
+    ));
 }
 
 #[test]
 fn welcome_with_replay_and_error() {
-    let m: ServerMessage = serde_json::from_str(r#"{"type": "welcome", "seq": 41, "replay": true}"#).expect("welcome");
-    assert!(matches!(&m, ServerMessage::Welcome(Welcome { seq: 41, replay: true, snapshot: None })));
-    roundtrip(&m);
     let m: ServerMessage =
-        serde_json::from_str(r#"{"type": "error", "code": "unauthorized", "message": "bad token"}"#).expect("error");
-    assert!(matches!(m, ServerMessage::Error(ErrorBody { code: ErrorCode::Unauthorized, .. })));
+        serde_json::from_str(r#"{"type": "welcome", "seq": 41, "replay": true}"#).expect("welcome");
+    assert!(matches!(
+        &m,
+        ServerMessage::Welcome(Welcome {
+            seq: 41,
+            replay: true,
+            snapshot: None
+        })
+    ));
+    roundtrip(&m);
+    let m: ServerMessage = serde_json::from_str(
+        r#"{"type": "error", "code": "unauthorized", "message": "bad token"}"#,
+    )
+    .expect("error");
+    assert!(matches!(
+        m,
+        ServerMessage::Error(ErrorBody {
+            code: ErrorCode::Unauthorized,
+            ..
+        })
+    ));
 }
 
 const TICKET: &str = r#"{"id": 1234, "number": "A1005", "service": "TP", "priority": "elderly", "status": "waiting",
@@ -44,7 +75,10 @@ fn ticket() {
     assert_eq!(t.number, "A1005");
     assert_eq!(t.priority.as_deref(), Some("elderly"));
     assert_eq!(t.status, TicketStatus::Waiting);
-    assert_eq!((t.ahead, t.eta_min, t.track.as_deref()), (Some(6), Some(14), Some("k3J9xq")));
+    assert_eq!(
+        (t.ahead, t.eta_min, t.track.as_deref()),
+        (Some(6), Some(14), Some("k3J9xq"))
+    );
     assert_eq!(t.issued_at.offset().local_minus_utc(), 7 * 3600);
     roundtrip(&t);
 }
@@ -55,8 +89,13 @@ fn event_frame_and_unknown_kinds() {
         r#"{{"type": "event", "seq": 58, "at": "2026-11-22T08:03:11+07:00", "event": {{"kind": "ticket_called", "recall": false, "ticket": {TICKET}, "something_new": 1}}}}"#
     );
     let m: ServerMessage = serde_json::from_str(&text).expect("event");
-    let ServerMessage::Event(f) = &m else { panic!("event expected") };
-    assert_eq!((f.seq, f.event.kind, f.event.recall), (58, EventKind::TicketCalled, Some(false)));
+    let ServerMessage::Event(f) = &m else {
+        panic!("event expected")
+    };
+    assert_eq!(
+        (f.seq, f.event.kind, f.event.recall),
+        (58, EventKind::TicketCalled, Some(false))
+    );
     roundtrip(&m);
     let m: ServerMessage =
         serde_json::from_str(r#"{"type":"event","seq":1,"at":"2026-11-22T08:03:11+07:00","event":{"kind":"from_the_future"}}"#)
@@ -74,28 +113,62 @@ fn commands_and_replies() {
     let ClientMessage::Cmd(c) = &m else { panic!() };
     assert_eq!(
         Command::from_message(c),
-        Ok(Command::IssueTicket { service: "TP".into(), priority: Some("elderly".into()) })
+        Ok(Command::IssueTicket {
+            service: "TP".into(),
+            priority: Some("elderly".into())
+        })
     );
     // No args, null args and {} all mean "no arguments".
     for args in ["", r#","args":null"#, r#","args":{}"#] {
         let text = format!(r#"{{"type":"cmd","id":"c:1","cmd":"call_next"{args}}}"#);
-        let ClientMessage::Cmd(c) = serde_json::from_str(&text).expect("cmd") else { panic!() };
+        let ClientMessage::Cmd(c) = serde_json::from_str(&text).expect("cmd") else {
+            panic!()
+        };
         assert_eq!(Command::from_message(&c), Ok(Command::CallNext {}));
     }
-    let unknown = CommandMessage { id: "x".into(), cmd: "fly".into(), args: serde_json::json!({}) };
-    assert!(matches!(Command::from_message(&unknown), Err(wire::CommandParseError::Unknown(_))));
-    let bad = CommandMessage { id: "x".into(), cmd: "finish".into(), args: serde_json::json!({"rating": "great"}) };
-    assert!(matches!(Command::from_message(&bad), Err(wire::CommandParseError::BadArgs(_))));
+    let unknown = CommandMessage {
+        id: "x".into(),
+        cmd: "fly".into(),
+        args: serde_json::json!({}),
+    };
+    assert!(matches!(
+        Command::from_message(&unknown),
+        Err(wire::CommandParseError::Unknown(_))
+    ));
+    let bad = CommandMessage {
+        id: "x".into(),
+        cmd: "finish".into(),
+        args: serde_json::json!({"rating": "great"}),
+    };
+    assert!(matches!(
+        Command::from_message(&bad),
+        Err(wire::CommandParseError::BadArgs(_))
+    ));
     // Every command writes a message that reads back as itself.
     for cmd in [
-        Command::Login { counter: 3, staff: "nv03".into(), pin: "1234".into() },
-        Command::Transfer { service: Some("GTVT".into()), counter: None },
-        Command::Rate { ticket: TicketRef::Number("A1005".into()), rating: 4 },
-        Command::Rate { ticket: TicketRef::Id(7), rating: 1 },
+        Command::Login {
+            counter: 3,
+            staff: "nv03".into(),
+            pin: "1234".into(),
+        },
+        Command::Transfer {
+            service: Some("GTVT".into()),
+            counter: None,
+        },
+        Command::Rate {
+            ticket: TicketRef::Number("A1005".into()),
+            rating: 4,
+        },
+        Command::Rate {
+            ticket: TicketRef::Id(7),
+            rating: 1,
+        },
         Command::Finish { rating: None },
         Command::Pause {},
     ] {
-        let ClientMessage::Cmd(c) = cmd.to_message("id-1") else { panic!() };
+        let ClientMessage::Cmd(c) = cmd.to_message("id-1") else {
+            panic!()
+        };
         assert_eq!(c.cmd, cmd.name());
         assert_eq!(Command::from_message(&c), Ok(cmd));
     }
@@ -104,28 +177,44 @@ fn commands_and_replies() {
         r#"{{"type": "reply", "id": "kiosk-1:7f3a", "ok": true, "result": {{"ticket": {TICKET}}}}}"#
     ))
     .expect("reply");
-    let ServerMessage::Reply(r) = &ok else { panic!() };
+    let ServerMessage::Reply(r) = &ok else {
+        panic!()
+    };
     assert!(r.ok);
-    let t: Ticket = serde_json::from_value(r.result.as_ref().expect("result")["ticket"].clone()).expect("ticket");
+    let t: Ticket = serde_json::from_value(r.result.as_ref().expect("result")["ticket"].clone())
+        .expect("ticket");
     assert_eq!(t.id, 1234);
     let err: ServerMessage = serde_json::from_str(
         r#"{"type": "reply", "id": "kiosk-1:7f3a", "ok": false, "error": {"code": "service_closed", "message": "closed"}}"#,
     )
     .expect("reply");
-    let ServerMessage::Reply(r) = err else { panic!() };
+    let ServerMessage::Reply(r) = err else {
+        panic!()
+    };
     assert_eq!(r.error.map(|e| e.code), Some(ErrorCode::ServiceClosed));
     // Codes a newer hub may add still read.
-    let e: ErrorBody = serde_json::from_str(r#"{"code":"printer_on_fire","message":"?"}"#).expect("unknown code");
+    let e: ErrorBody =
+        serde_json::from_str(r#"{"code":"printer_on_fire","message":"?"}"#).expect("unknown code");
     assert_eq!(e.code, ErrorCode::Unknown);
 }
 
 #[test]
 fn every_error_code_of_the_contract_exists() {
     for code in [
-        "unauthorized", "forbidden", "bad_request", "unknown_service", "service_closed", "daily_limit_reached",
-        "queue_empty", "not_found", "invalid_state", "rate_limited", "internal",
+        "unauthorized",
+        "forbidden",
+        "bad_request",
+        "unknown_service",
+        "service_closed",
+        "daily_limit_reached",
+        "queue_empty",
+        "not_found",
+        "invalid_state",
+        "rate_limited",
+        "internal",
     ] {
-        let c: ErrorCode = serde_json::from_value(serde_json::Value::String(code.into())).expect("code");
+        let c: ErrorCode =
+            serde_json::from_value(serde_json::Value::String(code.into())).expect("code");
         assert_ne!(c, ErrorCode::Unknown, "{code}");
     }
 }
