@@ -491,7 +491,8 @@ impl Engine {
 
     fn join(&mut self, role: Role, resume_from: Option<u64>, now: DateTime<Utc>) -> Joined {
         let events = self.events.subscribe();
-        if let Some(from) = resume_from
+        // `resume_from: 0` means nothing was applied yet: a snapshot serves that client better.
+        if let Some(from) = resume_from.filter(|f| *f > 0)
             && from <= self.seq
         {
             let covered =

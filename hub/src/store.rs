@@ -369,3 +369,72 @@ pub fn status_str(s: protocol::TicketStatus) -> &'static str {
         S::Expired => "expired",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_a_newer_hub_is_refused_untouched() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("hub.db");
+        drop(Store::open(&path).expect("fresh"));
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.pragma_update(None, "user_version", 99).expect("bump");
+        }
+        match Store::open(&path) {
+            Err(StoreError::TooNew { found: 99, .. }) => {}
+            other => panic!("expected TooNew, got {:?}", other.map(|_| ())),
+        }
+        let conn = Connection::open(&path).expect("still there");
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, 99);
+    }
+
+    #[test]
+    fn a_damaged_file_is_reported_and_kept() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("hub.db");
+        let garbage =
+            b"this is not a database, it is a ticket ledger someone overwrote".repeat(100);
+        std::fs::write(&path, &garbage).expect("write");
+        let err = Store::open(&path).err().expect("refused");
+        assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
+        assert!(err.to_string().contains("left as it is"), "{err}");
+        assert_eq!(std::fs::read(&path).expect("kept"), garbage);
+    }
+
+    #[test]
+    fn a_reopened_database_keeps_its_schema_and_events() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("hub.db");
+        let day: NaiveDate = "2026-11-23".parse().expect("day");
+        let rec = Recorded {
+            seq: 1,
+            at: Utc::now(),
+            day,
+            device: "hub".into(),
+            staff: None,
+            event: Event::DayStarted {
+                day,
+                next_ticket_id: 1,
+                sessions: vec![],
+            },
+        };
+        let mut store = Store::open(&path).expect("open");
+        let batch = Batch {
+            events: vec![(rec, "{}".into())],
+            replies: vec![(day, "kiosk-1".into(), "k:1".into(), "{\"ok\":true}".into())],
+            ..Batch::default()
+        };
+        store.commit(&batch).expect("commit");
+        drop(store);
+        let store = Store::open(&path).expect("reopen");
+        assert_eq!(store.last_seq().expect("seq"), 1);
+        assert_eq!(store.current_day_events().expect("events").len(), 1);
+        assert_eq!(store.replies(day).expect("replies").len(), 1);
+    }
+}
