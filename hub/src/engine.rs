@@ -102,18 +102,7 @@ pub fn start(
     let now = clock.now();
     let rules = &config.rules;
     let mut seq = store.last_seq()?;
-    let records = store.current_day_events()?;
-    let mut state = match records.first().map(|r| &r.event) {
-        Some(Event::DayStarted {
-            day,
-            next_ticket_id,
-            sessions,
-        }) => State::new_day(rules, *day, *next_ticket_id, sessions),
-        _ => State::new_day(rules, rules.service_day(now), 1, &[]),
-    };
-    for r in &records {
-        state.evolve(rules, r.at, &r.event);
-    }
+    let (state, replayed) = rebuild(rules, &store, rules.service_day(now))?;
     let started = Instant::now();
     let replies = store
         .replies(state.day)?
@@ -159,7 +148,7 @@ pub fn start(
     } else {
         engine.process(vec![], None)?;
     }
-    tracing::info!(seq, day = %engine.state.day, replayed = records.len(), ms = started.elapsed().as_millis() as u64, "state rebuilt");
+    tracing::info!(seq, day = %engine.state.day, replayed, ms = started.elapsed().as_millis() as u64, "state rebuilt");
     std::thread::Builder::new()
         .name("hub-engine".into())
         .spawn(move || engine.run(req_rx))
@@ -169,6 +158,29 @@ pub fn start(
         health: health_rx,
         deadline: deadline_rx,
     })
+}
+
+/// The state of the current service day from the log: from its `day_started` (which carries the
+/// open counter sessions and the next ticket id), replaying every event since. Returns the state
+/// and how many events were replayed.
+fn rebuild(
+    rules: &crate::core::Rules,
+    store: &Store,
+    day_if_empty: NaiveDate,
+) -> Result<(State, usize), StoreError> {
+    let records = store.current_day_events()?;
+    let mut state = match records.first().map(|r| &r.event) {
+        Some(Event::DayStarted {
+            day,
+            next_ticket_id,
+            sessions,
+        }) => State::new_day(rules, *day, *next_ticket_id, sessions),
+        _ => State::new_day(rules, day_if_empty, 1, &[]),
+    };
+    for r in &records {
+        state.evolve(rules, r.at, &r.event);
+    }
+    Ok((state, records.len()))
 }
 
 fn reply_text(reply: &p::Reply) -> Utf8Bytes {
@@ -197,6 +209,15 @@ fn fresh_track() -> String {
 }
 
 impl Engine {
+    fn views(&self, now: DateTime<Utc>) -> Views<'_> {
+        Views {
+            rules: &self.config.rules,
+            center: &self.config.center,
+            state: &self.state,
+            now,
+        }
+    }
+
     fn run(mut self, mut requests: mpsc::Receiver<Request>) {
         while let Some(first) = requests.blocking_recv() {
             let mut batch = vec![first];
@@ -234,18 +255,7 @@ impl Engine {
     fn reload(&mut self) -> Result<(), StoreError> {
         let rules = &self.config.rules;
         self.seq = self.store.last_seq()?;
-        let records = self.store.current_day_events()?;
-        let mut state = match records.first().map(|r| &r.event) {
-            Some(Event::DayStarted {
-                day,
-                next_ticket_id,
-                sessions,
-            }) => State::new_day(rules, *day, *next_ticket_id, sessions),
-            _ => State::new_day(rules, self.state.day, self.state.next_ticket_id, &[]),
-        };
-        for r in &records {
-            state.evolve(rules, r.at, &r.event);
-        }
+        let (state, _) = rebuild(rules, &self.store, self.state.day)?;
         self.state = state;
         self.replies = self
             .store
@@ -410,12 +420,7 @@ impl Engine {
                 for e in decision.events {
                     self.apply(now, actor, staff.clone(), e, out, frames, touched);
                 }
-                let views = Views {
-                    rules: &self.config.rules,
-                    center: &self.config.center,
-                    state: &self.state,
-                    now,
-                };
+                let views = self.views(now);
                 let with_track = matches!(actor.role, Role::Kiosk | Role::Admin);
                 let result = match decision.subject {
                     Subject::Ticket(t) => self
@@ -477,12 +482,7 @@ impl Engine {
             staff,
             event,
         };
-        let views = Views {
-            rules: &self.config.rules,
-            center: &self.config.center,
-            state: &self.state,
-            now,
-        };
+        let views = self.views(now);
         let frame = p::ServerMessage::Event(Box::new(views.event(&rec, &before)));
         let text = serde_json::to_string(&frame).unwrap_or_default();
         out.events.push((rec, text.clone()));
@@ -522,12 +522,7 @@ impl Engine {
                 events,
             };
         }
-        let views = Views {
-            rules: &self.config.rules,
-            center: &self.config.center,
-            state: &self.state,
-            now,
-        };
+        let views = self.views(now);
         let welcome = p::ServerMessage::Welcome(p::Welcome {
             seq: self.seq,
             snapshot: Some(Box::new(views.snapshot(admin))),
