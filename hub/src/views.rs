@@ -78,6 +78,10 @@ impl Views<'_> {
                 .map(|t| self.ticket(t, false)),
             served_today: c.served_today,
             no_shows_today: c.no_shows_today,
+            avg_wait_sec: (c.calls_today > 0)
+                .then(|| (c.wait_secs_total / i64::from(c.calls_today)) as u32),
+            avg_service_sec: (c.served_today > 0)
+                .then(|| (c.service_secs_total / i64::from(c.served_today)) as u32),
         })
     }
 

@@ -2,7 +2,9 @@
 //! the kiosk, the counter client and the display board share.
 
 pub mod client;
+pub mod mirror;
 pub mod wire;
 
 pub use client::{ClientConfig, CommandError, HubClient, Update};
+pub use mirror::Mirror;
 pub use wire::*;

@@ -437,6 +437,12 @@ pub struct CounterView {
     pub served_today: u32,
     #[serde(default)]
     pub no_shows_today: u32,
+    /// Average wait (issue to call) of the tickets this counter called today, in seconds.
+    #[serde(default)]
+    pub avg_wait_sec: Option<u32>,
+    /// Average service time of the tickets this counter finished today, in seconds.
+    #[serde(default)]
+    pub avg_service_sec: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -92,6 +92,11 @@ pub struct Counter {
     pub priority_streak: u32,
     pub served_today: u32,
     pub no_shows_today: u32,
+    /// Sum of the waits (issue to first call) of tickets this counter called today, in seconds.
+    pub wait_secs_total: i64,
+    pub calls_today: u32,
+    /// Sum of service times of tickets this counter finished today, in seconds.
+    pub service_secs_total: i64,
 }
 
 impl Counter {
@@ -307,6 +312,9 @@ impl State {
                     priority_streak: 0,
                     served_today: 0,
                     no_shows_today: 0,
+                    wait_secs_total: 0,
+                    calls_today: 0,
+                    service_secs_total: 0,
                 };
                 (c.number, counter)
             })
@@ -463,6 +471,11 @@ impl State {
                     }
                 } else {
                     let was_priority = self.tickets.get(ticket).is_some_and(Ticket::is_priority);
+                    let first_wait = self
+                        .tickets
+                        .get(ticket)
+                        .filter(|t| t.status == TicketStatus::Waiting)
+                        .map(|t| (at - t.issued_at).num_seconds().max(0));
                     let normal_waiting = self
                         .counters
                         .get(counter)
@@ -475,6 +488,10 @@ impl State {
                             0
                         };
                         c.current = Some(*ticket);
+                        if let Some(w) = first_wait {
+                            c.wait_secs_total += w;
+                            c.calls_today += 1;
+                        }
                     }
                     if let Some(t) = self.tickets.get_mut(ticket) {
                         t.status = TicketStatus::Called;
@@ -513,6 +530,7 @@ impl State {
                 t.rating = *rating;
                 let started = t.serving_at.or(t.called_at).unwrap_or(at);
                 let (service, counter) = (t.service.clone(), t.counter);
+                let secs = (at - started).num_seconds().max(0);
                 if let Some(d) = self.services.get_mut(&service) {
                     d.recent_service_secs
                         .push_back((at - started).num_seconds().max(0));
@@ -520,7 +538,10 @@ impl State {
                         d.recent_service_secs.pop_front();
                     }
                 }
-                self.release(rules, *ticket, counter, |c| c.served_today += 1);
+                self.release(rules, *ticket, counter, |c| {
+                    c.served_today += 1;
+                    c.service_secs_total += secs;
+                });
             }
             Event::TicketNoShow { ticket } => {
                 let Some(t) = self.tickets.get_mut(ticket) else {

@@ -1,0 +1,148 @@
+//! A client's copy of the hub's state, kept up to date from the snapshot and the events.
+//!
+//! Every app draws from a `Mirror`. Applying an update needs no hub logic: each event carries the
+//! ticket, counter and service figures it changed.
+
+use crate::client::Update;
+use crate::wire::{
+    CallView, CategoryView, CenterView, CounterView, EventFrame, EventKind, ServiceView, Snapshot,
+    Ticket, TicketStatus,
+};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mirror {
+    /// Last event applied.
+    pub seq: u64,
+    /// False until the first snapshot, and while the link is down.
+    pub online: bool,
+    /// Set when the hub refused this device (bad token or role).
+    pub refused: Option<String>,
+    pub center: Option<CenterView>,
+    pub categories: Vec<CategoryView>,
+    pub services: Vec<ServiceView>,
+    pub counters: Vec<CounterView>,
+    /// Waiting tickets: priority first, then by issue time (the hub's order within a service).
+    pub waiting: Vec<Ticket>,
+    /// Newest first.
+    pub recent_calls: Vec<CallView>,
+}
+
+/// How many recent calls a mirror keeps.
+const RECENT_CALLS: usize = 12;
+
+impl Mirror {
+    /// Applies one update from the client. Returns the event frame if it was an event.
+    pub fn apply<'a>(&mut self, update: &'a Update) -> Option<&'a EventFrame> {
+        match update {
+            Update::Snapshot { seq, snapshot } => {
+                self.load(snapshot);
+                self.seq = *seq;
+                self.online = true;
+                self.refused = None;
+                None
+            }
+            Update::Resumed { seq } => {
+                self.seq = *seq;
+                self.online = true;
+                self.refused = None;
+                None
+            }
+            Update::Offline { .. } => {
+                self.online = false;
+                None
+            }
+            Update::Refused { error } => {
+                self.online = false;
+                self.refused = Some(error.message.clone());
+                None
+            }
+            Update::Event(frame) => {
+                self.apply_event(frame);
+                Some(frame)
+            }
+        }
+    }
+
+    fn load(&mut self, s: &Snapshot) {
+        self.center = Some(s.center.clone());
+        self.categories = s.categories.clone();
+        self.services = s.services.clone();
+        self.counters = s.counters.clone();
+        self.waiting = s.waiting.clone();
+        sort_waiting(&mut self.waiting);
+        self.recent_calls = s.recent_calls.clone();
+    }
+
+    pub fn apply_event(&mut self, frame: &EventFrame) {
+        self.seq = frame.seq;
+        let e = &frame.event;
+        if e.kind == EventKind::DayStarted {
+            if let Some(s) = &e.snapshot {
+                self.load(s);
+            }
+            return;
+        }
+        if let Some(t) = &e.ticket {
+            self.waiting.retain(|w| w.id != t.id);
+            if t.status == TicketStatus::Waiting {
+                self.waiting.push(t.clone());
+                sort_waiting(&mut self.waiting);
+            }
+            if e.kind == EventKind::TicketCalled
+                && let Some(counter) = t.counter
+            {
+                self.recent_calls.insert(
+                    0,
+                    CallView {
+                        ticket: t.id,
+                        number: t.number.clone(),
+                        service: t.service.clone(),
+                        counter,
+                        at: frame.at,
+                        recall: e.recall.unwrap_or(false),
+                    },
+                );
+                self.recent_calls.truncate(RECENT_CALLS);
+            }
+        }
+        if let Some(c) = &e.counter {
+            match self.counters.iter_mut().find(|x| x.number == c.number) {
+                Some(x) => *x = c.clone(),
+                None => self.counters.push(c.clone()),
+            }
+        }
+        for s in &e.services {
+            match self.services.iter_mut().find(|x| x.id == s.id) {
+                Some(x) => *x = s.clone(),
+                None => self.services.push(s.clone()),
+            }
+        }
+    }
+
+    pub fn service(&self, id: &str) -> Option<&ServiceView> {
+        self.services.iter().find(|s| s.id == id)
+    }
+
+    pub fn counter(&self, number: u32) -> Option<&CounterView> {
+        self.counters.iter().find(|c| c.number == number)
+    }
+
+    /// The counter a device holds open.
+    pub fn counter_of_device(&self, device: &str) -> Option<&CounterView> {
+        self.counters
+            .iter()
+            .find(|c| c.device.as_deref() == Some(device))
+    }
+
+    /// The name of a service in Vietnamese (or its id when unknown).
+    pub fn service_name(&self, id: &str) -> String {
+        self.service(id)
+            .map_or_else(|| id.to_string(), |s| s.name_vi.clone())
+    }
+}
+
+fn sort_waiting(w: &mut [Ticket]) {
+    w.sort_by(|a, b| {
+        (a.priority.is_none(), a.issued_at, a.id).cmp(&(b.priority.is_none(), b.issued_at, b.id))
+    });
+}
