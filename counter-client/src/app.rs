@@ -116,13 +116,13 @@ impl App {
         any
     }
 
-    /// Waits up to `timeout` for something to arrive, then applies it all (for tests and
-    /// the headless snapshot). Returns whether anything arrived.
+    /// Waits up to `timeout` for the next message and applies just that one, so a caller can
+    /// see every state in between (tests, the headless snapshot). Returns whether one arrived.
     pub fn pump_wait(&mut self, timeout: Duration) -> bool {
         match self.rx.recv_timeout(timeout) {
             Ok(m) => {
                 self.handle(m);
-                self.pump();
+                self.render();
                 true
             }
             Err(_) => false,
