@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use counter_client::AppWindow;
 use counter_client::app::{App, Options};
-use counter_client::{AppWindow, snapshot};
 use slint::ComponentHandle;
 
 #[derive(Parser)]
@@ -111,11 +111,7 @@ fn run_snapshot(
     runtime: tokio::runtime::Handle,
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let (w, h) = cli
-        .size
-        .split_once('x')
-        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
-        .context("--size must look like 1366x768")?;
+    let (w, h) = snapshot::parse_size(&cli.size).context("--size")?;
     let window = snapshot::install(w, h)?;
     let ui = AppWindow::new()?;
     let app = App::new(ui.clone_strong(), options, runtime);

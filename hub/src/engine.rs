@@ -502,6 +502,7 @@ impl Engine {
                     seq: from,
                     snapshot: None,
                     replay: true,
+                    head: Some(self.seq),
                 });
                 let mut frames = vec![Utf8Bytes::from(
                     serde_json::to_string(&welcome).unwrap_or_default(),
@@ -527,6 +528,7 @@ impl Engine {
             seq: self.seq,
             snapshot: Some(Box::new(views.snapshot(admin))),
             replay: false,
+            head: None,
         });
         let text = Utf8Bytes::from(serde_json::to_string(&welcome).unwrap_or_default());
         self.snapshot_cache = Some((self.seq, admin, Instant::now(), text.clone()));

@@ -235,7 +235,10 @@ async fn resume_from_replays_what_was_missed_after_a_hub_restart() {
     // The display resumes from where it was and gets the missed event, not a new snapshot.
     loop {
         match display.next_update().await {
-            Update::Resumed { seq } => assert_eq!(seq, seen),
+            Update::Resumed { seq, head } => {
+                assert_eq!(seq, seen);
+                assert!(head >= seq, "head {head} before resume point {seq}");
+            }
             Update::Event(f) if f.event.kind == EventKind::TicketIssued => {
                 assert_eq!(f.seq, seen + 1);
                 assert_eq!(

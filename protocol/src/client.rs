@@ -59,7 +59,8 @@ pub enum Update {
     /// Connected with a full state: replace everything you show with it.
     Snapshot { seq: u64, snapshot: Box<Snapshot> },
     /// Connected again and the hub is replaying what was missed: keep your state, events follow.
-    Resumed { seq: u64 },
+    /// Events up to `head` are catch-up, not news.
+    Resumed { seq: u64, head: u64 },
     /// The next event, `seq` exactly one more than the previous one.
     Event(Box<EventFrame>),
     /// The link is down; the client keeps retrying. Show "offline" and keep the last state.
@@ -326,7 +327,8 @@ async fn link(
                             }
                             None => {
                                 *last_seq = Some(w.seq);
-                                if updates.send(Update::Resumed { seq: w.seq }).is_err() {
+                                let head = w.head.unwrap_or(w.seq);
+                                if updates.send(Update::Resumed { seq: w.seq, head }).is_err() {
                                     return LinkEnd::Stop;
                                 }
                             }

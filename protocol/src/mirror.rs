@@ -41,7 +41,7 @@ impl Mirror {
                 self.refused = None;
                 None
             }
-            Update::Resumed { seq } => {
+            Update::Resumed { seq, .. } => {
                 self.seq = *seq;
                 self.online = true;
                 self.refused = None;

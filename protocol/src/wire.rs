@@ -235,6 +235,10 @@ pub struct Welcome {
     pub snapshot: Option<Box<Snapshot>>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replay: bool,
+    /// With `replay`: the hub's latest seq when the client joined. Events up to it are catch-up
+    /// (a board does not announce them again); later ones are live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

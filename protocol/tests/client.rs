@@ -113,7 +113,7 @@ async fn a_gap_makes_the_client_resume_and_an_unanswered_command_is_resent() {
     while seqs.len() < 2 {
         match next_update(&mut updates).await {
             Update::Event(f) => seqs.push(f.seq),
-            Update::Offline { .. } | Update::Resumed { seq: 2 } => {}
+            Update::Offline { .. } | Update::Resumed { seq: 2, .. } => {}
             other => panic!("unexpected {other:?}"),
         }
     }

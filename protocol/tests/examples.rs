@@ -48,7 +48,8 @@ fn welcome_with_replay_and_error() {
         ServerMessage::Welcome(Welcome {
             seq: 41,
             replay: true,
-            snapshot: None
+            snapshot: None,
+            head: None
         })
     ));
     roundtrip(&m);

@@ -1,5 +1,6 @@
-//! Rendering the window to a PNG without a display: a Slint platform whose only window is a
-//! software-rendered buffer.
+//! Rendering an app's window to a PNG without a display: a Slint platform whose only window is a
+//! software-rendered buffer. The kiosk, counter client and display board share it for their
+//! `--snapshot` option.
 
 use std::path::Path;
 use std::rc::Rc;
@@ -54,4 +55,23 @@ pub fn write_png(window: &MinimalSoftwareWindow, path: &Path) -> anyhow::Result<
     let bytes: Vec<u8> = pixels.iter().flat_map(|p| [p.r, p.g, p.b]).collect();
     writer.write_image_data(&bytes)?;
     Ok(())
+}
+
+/// Parses a screen size written as `WIDTHxHEIGHT`, e.g. `1920x1080`.
+pub fn parse_size(text: &str) -> anyhow::Result<(u32, u32)> {
+    text.split_once('x')
+        .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)))
+        .filter(|&(w, h): &(u32, u32)| (1..=8192).contains(&w) && (1..=8192).contains(&h))
+        .ok_or_else(|| anyhow::anyhow!("a size looks like 1920x1080, not {text:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes() {
+        assert_eq!(super::parse_size("1920x1080").ok(), Some((1920, 1080)));
+        assert!(super::parse_size("1920").is_err());
+        assert!(super::parse_size("0x10").is_err());
+        assert!(super::parse_size("axb").is_err());
+    }
 }
