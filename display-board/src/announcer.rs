@@ -98,8 +98,14 @@ impl Speaker for AplaySpeaker {
         if out.status.success() {
             Ok(())
         } else {
+            // ALSA explains at length; its last line says what failed.
             let why = String::from_utf8_lossy(&out.stderr);
-            Err(format!("aplay: {}", why.trim()))
+            let last = why
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("failed");
+            Err(format!("no sound device? {}", last.trim()))
         }
     }
 }

@@ -332,7 +332,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         std::fs::write(dir.path().join("ba.wav"), b"not a wav file").expect("write");
         let mut voice = Voice::new(Some(dir.path())).expect("voice");
-        let err = voice.clip("ba").err().expect("refused").to_string();
+        let err = voice.clip("ba").expect_err("refused").to_string();
         assert!(err.contains("ba.wav"), "{err}");
         assert!(Voice::new(Some(Path::new("/no/such/folder"))).is_err());
     }
