@@ -1,0 +1,312 @@
+//! The kiosk window, headless (Slint's testing backend), against a real hub: tapping through the
+//! screens issues exactly one ticket per press (also when tapped twice), the hub going down and
+//! coming back, the idle return, a CCCD scanned by a keyboard-like QR reader, a printer failure.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, NaiveDate};
+use i_slint_backend_testing::{AccessibleRole, ElementHandle};
+use kiosk::app::{App, Options};
+use kiosk::controller::{PrintState, Step};
+use kiosk::printer::PrinterSpec;
+use kiosk::{KioskAdapter, KioskWindow};
+use slint::ComponentHandle;
+use slint::platform::WindowEvent;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+struct Centre {
+    runtime: tokio::runtime::Runtime,
+    hub: Option<hub::Hub>,
+    addr: SocketAddr,
+    db: std::path::PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Centre {
+    fn new() -> Centre {
+        i_slint_backend_testing::init_no_event_loop();
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("hub.db");
+        let mut c = Centre {
+            runtime,
+            hub: None,
+            addr: "127.0.0.1:0".parse().expect("addr"),
+            db,
+            dir,
+        };
+        c.start_hub();
+        c
+    }
+
+    fn start_hub(&mut self) {
+        let hub = self
+            .runtime
+            .block_on(hub::Hub::start(
+                hub::config::Config::demo().expect("demo"),
+                &self.db,
+                self.addr,
+            ))
+            .expect("hub");
+        self.addr = hub.addr;
+        self.hub = Some(hub);
+    }
+
+    fn stop_hub(&mut self) {
+        if let Some(hub) = self.hub.take() {
+            self.runtime.block_on(hub.stop()).expect("stop");
+        }
+    }
+
+    fn kiosk(&self, printer: Option<PrinterSpec>) -> Rc<RefCell<App>> {
+        let ui = KioskWindow::new().expect("window");
+        ui.show().expect("show");
+        let options = Options {
+            hub: format!("ws://{}/ws", self.addr),
+            device: "kiosk-1".into(),
+            token: "demo-kiosk-1".into(),
+            printer,
+            idle: Duration::from_secs(20),
+            save_tickets: None,
+        };
+        let app = App::new(ui, options, self.runtime.handle().clone());
+        assert!(app.borrow_mut().pump_until(WAIT, |a| a.mirror.online));
+        app
+    }
+
+    fn file_printer(&self) -> PrinterSpec {
+        let path = self.dir.path().join("printer.bin");
+        PrinterSpec::parse(&format!("file:{}", path.display()), 80, false).expect("spec")
+    }
+}
+
+fn tap(app: &Rc<RefCell<App>>, label: &str) {
+    let ui = app.borrow().ui.clone_strong();
+    let button = ElementHandle::find_by_accessible_label(&ui, label)
+        .find(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .unwrap_or_else(|| panic!("no button {label:?}"));
+    button.invoke_accessible_default_action();
+}
+
+fn issued_today(app: &App, service: &str) -> u32 {
+    app.mirror.service(service).map_or(0, |s| s.issued_today)
+}
+
+#[test]
+fn tapping_through_issues_one_ticket_and_prints_it() {
+    let c = Centre::new();
+    let app = c.kiosk(Some(c.file_printer()));
+    let before = issued_today(&app.borrow(), "TP");
+    tap(&app, "Tư pháp – Hộ tịch");
+    assert!(matches!(app.borrow().ctrl.step, Step::Category { .. }));
+    assert_eq!(app.borrow().ui.global::<KioskAdapter>().get_step(), 1);
+    tap(&app, "Công dân");
+    let mut a = app.borrow_mut();
+    assert!(a.pump_until(WAIT, |a| {
+        a.ctrl
+            .issued
+            .as_ref()
+            .is_some_and(|i| i.print != PrintState::Printing)
+    }));
+    let issued = a.ctrl.issued.clone().expect("issued");
+    assert_eq!(issued.print, PrintState::Printed);
+    assert!(issued.ticket.number.starts_with('A'));
+    let adapter = a.ui.global::<KioskAdapter>();
+    assert_eq!(adapter.get_step(), 2);
+    assert_eq!(adapter.get_ticket_number().as_str(), issued.ticket.number);
+    assert!(a.pump_until(WAIT, |a| issued_today(a, "TP") == before + 1));
+    let printed = std::fs::read(c.dir.path().join("printer.bin")).expect("printed");
+    assert!(
+        printed.windows(3).any(|w| w == [0x1d, b'v', b'0']),
+        "a raster image"
+    );
+    assert_eq!(a.requests_sent, 1);
+}
+
+#[test]
+fn a_double_tap_makes_one_ticket() {
+    let c = Centre::new();
+    let app = c.kiosk(None);
+    let before = issued_today(&app.borrow(), "GTVT");
+    tap(&app, "Giao thông vận tải");
+    tap(&app, "Người cao tuổi (từ 60 tuổi)");
+    // The overlay is up and the tiles are disabled, but a fast finger may still land.
+    app.borrow_mut().choose_category("elderly");
+    app.borrow_mut().choose_category("");
+    let mut a = app.borrow_mut();
+    assert!(a.pump_until(WAIT, |a| a.ctrl.step == Step::Ticket));
+    assert_eq!(a.requests_sent, 1);
+    assert_eq!(
+        a.ctrl
+            .issued
+            .as_ref()
+            .and_then(|i| i.ticket.priority.clone()),
+        Some("elderly".into())
+    );
+    // Without a printer the screen says to remember the number.
+    assert_eq!(
+        a.ctrl.issued.as_ref().map(|i| i.print),
+        Some(PrintState::Failed)
+    );
+    assert!(a.pump_until(WAIT, |a| issued_today(a, "GTVT") == before + 1));
+}
+
+#[test]
+fn the_hub_down_and_back() {
+    let mut c = Centre::new();
+    let app = c.kiosk(None);
+    c.stop_hub();
+    assert!(app.borrow_mut().pump_until(WAIT, |a| !a.mirror.online));
+    let ui = app.borrow().ui.clone_strong();
+    assert!(
+        ElementHandle::find_by_accessible_label(&ui, "Mất kết nối")
+            .next()
+            .is_some()
+    );
+    // No number is invented: the tap does nothing.
+    app.borrow_mut().choose_service("TP");
+    assert_eq!(app.borrow().ctrl.step, Step::Services);
+    assert_eq!(app.borrow().requests_sent, 0);
+    c.start_hub();
+    assert!(
+        app.borrow_mut()
+            .pump_until(Duration::from_secs(20), |a| a.mirror.online)
+    );
+    tap(&app, "Tư pháp – Hộ tịch");
+    tap(&app, "Công dân");
+    assert!(
+        app.borrow_mut()
+            .pump_until(WAIT, |a| a.ctrl.step == Step::Ticket)
+    );
+}
+
+#[test]
+fn it_returns_to_the_services_when_left_alone() {
+    let c = Centre::new();
+    let app = c.kiosk(None);
+    tap(&app, "English");
+    tap(&app, "Land");
+    assert!(matches!(app.borrow().ctrl.step, Step::Category { .. }));
+    let mut a = app.borrow_mut();
+    a.tick_at(Instant::now() + Duration::from_secs(5));
+    assert!(matches!(a.ctrl.step, Step::Category { .. }));
+    a.tick_at(Instant::now() + Duration::from_secs(21));
+    assert_eq!(a.ctrl.step, Step::Services);
+    assert!(
+        !a.ui.global::<KioskAdapter>().get_english(),
+        "back in Vietnamese"
+    );
+}
+
+fn type_text(ui: &KioskWindow, text: &str) {
+    for ch in text.chars() {
+        let t: slint::SharedString = ch.to_string().into();
+        ui.window()
+            .dispatch_event(WindowEvent::KeyPressed { text: t.clone() });
+        ui.window()
+            .dispatch_event(WindowEvent::KeyReleased { text: t });
+    }
+}
+
+#[test]
+fn a_cccd_of_someone_sixty_selects_the_elderly_category() {
+    let c = Centre::new();
+    let app = c.kiosk(None);
+    let day = {
+        let a = app.borrow();
+        let d = &a.mirror.center.as_ref().expect("center").service_day;
+        NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("day")
+    };
+    let born = |years: i32| {
+        format!(
+            "{:02}{:02}{}",
+            day.day().min(28),
+            day.month(),
+            day.year() - years
+        )
+    };
+    let card =
+        |birth: String| format!("079066001234||Lê Văn C|{birth}|Nam|TP Hồ Chí Minh|10102021\n");
+    tap(&app, "Đất đai");
+    let ui = app.borrow().ui.clone_strong();
+    // 59: the kiosk says so and selects nothing; garbage: ignored.
+    type_text(&ui, &card(born(59)));
+    {
+        let a = app.borrow();
+        assert_eq!(a.requests_sent, 0);
+        assert!(a.ctrl.message.contains("60"), "{}", a.ctrl.message);
+    }
+    type_text(&ui, "not a card at all\n");
+    {
+        let a = app.borrow();
+        assert_eq!(a.requests_sent, 0);
+        assert!(matches!(a.ctrl.step, Step::Category { .. }));
+    }
+    // 60 on the service day (a birthday already passed this year or today): elderly.
+    type_text(&ui, &card(born(60)));
+    let mut a = app.borrow_mut();
+    assert_eq!(a.requests_sent, 1);
+    assert!(a.pump_until(WAIT, |a| a.ctrl.step == Step::Ticket));
+    assert_eq!(
+        a.ctrl
+            .issued
+            .as_ref()
+            .and_then(|i| i.ticket.priority.clone()),
+        Some("elderly".into())
+    );
+}
+
+#[test]
+fn a_printer_failure_asks_the_citizen_to_remember_the_number() {
+    let c = Centre::new();
+    let unreachable = PrinterSpec::parse("tcp:127.0.0.1:1", 80, false).expect("spec");
+    let app = c.kiosk(Some(unreachable));
+    tap(&app, "Xây dựng");
+    tap(&app, "Công dân");
+    let mut a = app.borrow_mut();
+    assert!(a.pump_until(WAIT, |a| {
+        a.ctrl
+            .issued
+            .as_ref()
+            .is_some_and(|i| i.print == PrintState::Failed)
+    }));
+    assert_eq!(a.ui.global::<KioskAdapter>().get_print_state(), 2);
+    drop(a);
+    // The hub hears of it: an admin sees the kiosk's printer offline.
+    let (_admin, mut updates) = {
+        let _inside = c.runtime.enter();
+        protocol::HubClient::connect(protocol::ClientConfig::new(
+            format!("ws://{}/ws", c.addr),
+            protocol::Role::Admin,
+            "admin",
+            "demo-admin",
+        ))
+    };
+    let reported = c.runtime.block_on(async {
+        tokio::time::timeout(WAIT, async {
+            while let Some(u) = updates.recv().await {
+                let seen = match &u {
+                    protocol::Update::Snapshot { snapshot, .. } => snapshot
+                        .devices
+                        .iter()
+                        .any(|d| d.device == "kiosk-1" && d.status == "printer_offline"),
+                    protocol::Update::Event(f) => {
+                        f.event.device.as_deref() == Some("kiosk-1")
+                            && f.event.status.as_deref() == Some("printer_offline")
+                    }
+                    _ => false,
+                };
+                if seen {
+                    return true;
+                }
+            }
+            false
+        })
+        .await
+    });
+    assert_eq!(reported, Ok(true));
+}
