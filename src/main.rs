@@ -1,42 +1,74 @@
-//! `cargo run --release`: the demo centre on this machine.
+//! `cargo run --release`: a whole demo centre on this machine.
 //!
-//! Today this is the hub with the demo configuration and its database in `demo-data/`; the
-//! kiosk, counter and display windows join it as their issues land.
+//! With a display: the hub, one kiosk, two counter clients and one display board, each in its own
+//! window of this one process, all stopped together by Ctrl-C (or by closing the last window).
+//! Without a display (or with `--headless`): the hub with simulated citizens and clerks at an
+//! accelerated pace, printing the centre's life as a readable log.
+
+mod headless;
+mod windows;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
+#[derive(Parser)]
+#[command(
+    name = "trung-tam",
+    version,
+    about = "A demo public administration service centre"
+)]
+struct Cli {
+    /// Where the hub listens.
+    #[arg(long, env = "HUB_LISTEN", default_value = "127.0.0.1:7878")]
+    listen: SocketAddr,
+    /// The demo's data folder (database, printed tickets).
+    #[arg(long, default_value = "demo-data")]
+    data: PathBuf,
+    /// Run the simulated centre in the terminal even when a display is available.
+    #[arg(long)]
+    headless: bool,
+    /// Headless: how many times faster than real time the simulated day runs.
+    #[arg(long, default_value_t = 30)]
+    speed: u32,
+    /// Headless: stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    seconds: Option<u64>,
+}
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trung-tam: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,hub=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let data = PathBuf::from("demo-data");
-    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
-    let db = data.join("hub.db");
-    let listen: SocketAddr = std::env::var("HUB_LISTEN")
-        .unwrap_or_else(|_| "127.0.0.1:7878".into())
-        .parse()
-        .context("HUB_LISTEN must be HOST:PORT")?;
-    let config = hub::config::Config::demo()?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let hub = hub::Hub::start(config, &db, listen).await?;
-        println!(
-            "\nDemo centre running — Trung tâm Phục vụ hành chính công (demo)\n\
-             \n  hub        ws://{addr}/ws   (health: http://{addr}/healthz)\
-             \n  database   {db}\
-             \n  devices    kiosk-1, kiosk-2, counter-1 … counter-8, display-1, display-2, admin\
-             \n             token = \"demo-\" + device name (e.g. demo-kiosk-1)\
-             \n  staff      nv01 … nv08, PIN 1234\
-             \n\nCtrl-C stops everything.\n",
-            addr = hub.addr,
-            db = db.display()
-        );
-        hub.run_until_signal().await
-    })
+    let cli = Cli::parse();
+    std::fs::create_dir_all(&cli.data)
+        .with_context(|| format!("creating {}", cli.data.display()))?;
+    let has_display = std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty());
+    if cli.headless || !has_display {
+        if !cli.headless {
+            println!(
+                "No display server found (DISPLAY is not set): running the centre headless, \
+                 with simulated citizens and clerks.\n"
+            );
+        }
+        return headless::run(&cli.data, cli.listen, cli.speed.clamp(1, 600), cli.seconds);
+    }
+    windows::run(&cli.data, cli.listen)
 }

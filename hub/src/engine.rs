@@ -55,6 +55,11 @@ pub enum Request {
     },
     /// Time has reached the next deadline: announce overdue tickets, a new day, openings.
     Tick,
+    /// A tracker's ticket, by its tracking code (`None`: unknown, or not of today).
+    Track {
+        track: String,
+        respond: oneshot::Sender<Option<p::Tracked>>,
+    },
 }
 
 /// What a connection gets when it joins: the frames to send first, then the live events.
@@ -73,6 +78,8 @@ pub struct Health {
 #[derive(Clone)]
 pub struct EngineHandle {
     pub requests: mpsc::Sender<Request>,
+    /// Every committed event frame (trackers listen here without joining).
+    pub events: broadcast::Sender<Utf8Bytes>,
     pub health: watch::Receiver<Health>,
     pub deadline: watch::Receiver<DateTime<Utc>>,
 }
@@ -115,6 +122,7 @@ pub fn start(
         .map(|(s, w)| (s, Utf8Bytes::from(w)))
         .collect();
     let (events, _) = broadcast::channel(4096);
+    let events_for_handle = events.clone();
     let (health_tx, health_rx) = watch::channel(Health {
         seq,
         day: state.day,
@@ -155,6 +163,7 @@ pub fn start(
         .map_err(|e| StoreError::Sql(rusqlite::Error::InvalidParameterName(e.to_string())))?;
     Ok(EngineHandle {
         requests: req_tx,
+        events: events_for_handle,
         health: health_rx,
         deadline: deadline_rx,
     })
@@ -279,6 +288,7 @@ impl Engine {
         let mut touched: BTreeSet<TicketId> = BTreeSet::new();
         let mut answers: Vec<(oneshot::Sender<Utf8Bytes>, String, Utf8Bytes)> = Vec::new();
         let mut joins = Vec::new();
+        let mut tracks = Vec::new();
         let seq_before = self.seq;
         let hub = Actor {
             device: "hub".into(),
@@ -336,6 +346,7 @@ impl Engine {
                     respond,
                 } => joins.push((role, resume_from, respond)),
                 Request::Tick => {}
+                Request::Track { track, respond } => tracks.push((track, respond)),
             }
         }
 
@@ -369,6 +380,9 @@ impl Engine {
         for (role, resume_from, respond) in joins {
             let joined = self.join(role, resume_from, now);
             let _ = respond.send(joined);
+        }
+        for (track, respond) in tracks {
+            let _ = respond.send(self.tracked(&track, now));
         }
         self.health.send_if_modified(|h| {
             let new = Health {
@@ -487,6 +501,30 @@ impl Engine {
         let text = serde_json::to_string(&frame).unwrap_or_default();
         out.events.push((rec, text.clone()));
         frames.push((self.seq, Utf8Bytes::from(text)));
+    }
+
+    /// The ticket with this tracking code, as its holder's phone may see it.
+    fn tracked(&self, track: &str, now: DateTime<Utc>) -> Option<p::Tracked> {
+        if track.is_empty() {
+            return None;
+        }
+        let t = self.state.tickets().find(|t| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                t.track.as_bytes(),
+                track.as_bytes(),
+            ))
+        })?;
+        let views = self.views(now);
+        let mut ticket = views.ticket(t, false);
+        ticket.staff = None;
+        let service = self.config.rules.services.get(&t.service);
+        Some(p::Tracked {
+            ticket,
+            service_vi: service.map(|s| s.name_vi.clone()).unwrap_or_default(),
+            service_en: service.map(|s| s.name_en.clone()).unwrap_or_default(),
+            center: self.config.center.name.clone(),
+            center_en: self.config.center.name_en.clone(),
+        })
     }
 
     fn join(&mut self, role: Role, resume_from: Option<u64>, now: DateTime<Utc>) -> Joined {

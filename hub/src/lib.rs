@@ -6,6 +6,7 @@ pub mod core;
 pub mod engine;
 pub mod server;
 pub mod store;
+pub mod tracker;
 pub mod views;
 
 use std::net::SocketAddr;

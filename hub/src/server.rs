@@ -1,4 +1,4 @@
-//! HTTP and WebSocket on one port: `/healthz` and `/ws`.
+//! HTTP and WebSocket on one port: `/healthz`, `/ws` and the tracking page `/t/{track}`.
 //!
 //! Each connection: `hello` within 5 s, then a loop that forwards live events, reads commands
 //! (checked against a token bucket, parsed, passed to the engine) and pings. Replies come back
@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/ws", get(ws_upgrade))
+        .route("/t/{track}", get(crate::tracker::page))
         .with_state(state)
 }
 
@@ -83,20 +84,20 @@ async fn ws_upgrade(
         })
 }
 
-fn frame(msg: &p::ServerMessage) -> Message {
+pub(crate) fn frame(msg: &p::ServerMessage) -> Message {
     Message::Text(Utf8Bytes::from(
         serde_json::to_string(msg).unwrap_or_default(),
     ))
 }
 
-fn error_frame(code: ErrorCode, message: &str) -> Message {
+pub(crate) fn error_frame(code: ErrorCode, message: &str) -> Message {
     frame(&p::ServerMessage::Error(p::ErrorBody {
         code,
         message: message.to_string(),
     }))
 }
 
-fn close(code: u16, reason: &str) -> Message {
+pub(crate) fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame {
         code,
         reason: Utf8Bytes::from(reason.to_string()),
@@ -166,6 +167,11 @@ async fn session(app: AppState, socket: WebSocket, peer: SocketAddr) {
         );
         let _ = sink.send(error_frame(ErrorCode::BadRequest, &msg)).await;
         let _ = sink.send(close(1008, "unsupported protocol")).await;
+        return;
+    }
+    if hello.role == Role::Tracker {
+        // A phone: its token is a ticket's tracking code, checked by the tracker itself.
+        crate::tracker::session(app, sink, stream, hello.token).await;
         return;
     }
     if !auth::device_allowed(&app.config, &hello.device, hello.role, &hello.token) {

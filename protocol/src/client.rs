@@ -368,6 +368,8 @@ async fn link(
                             }
                         }
                     }
+                    // Only trackers receive these; this client is not one.
+                    ServerMessage::Ticket(_) => continue,
                     ServerMessage::Error(error) => {
                         if !*welcomed && matches!(error.code, ErrorCode::Unauthorized | ErrorCode::Forbidden | ErrorCode::BadRequest) {
                             return LinkEnd::Refused(error);

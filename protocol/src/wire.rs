@@ -22,6 +22,8 @@ pub enum Role {
     Counter,
     Display,
     Admin,
+    /// A citizen's phone following one ticket (`token` is the ticket's tracking code).
+    Tracker,
 }
 
 impl Role {
@@ -31,6 +33,7 @@ impl Role {
             Role::Counter => "counter",
             Role::Display => "display",
             Role::Admin => "admin",
+            Role::Tracker => "tracker",
         }
     }
 }
@@ -225,6 +228,19 @@ pub enum ServerMessage {
     Event(Box<EventFrame>),
     Reply(Reply),
     Error(ErrorBody),
+    /// To a tracker: its ticket as it is now (sent on joining and whenever it changes).
+    Ticket(Box<Tracked>),
+}
+
+/// One ticket as its holder's phone sees it: nothing about any other ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tracked {
+    /// Without `track`, `staff` and `id`-independent details of other tickets.
+    pub ticket: Ticket,
+    pub service_vi: String,
+    pub service_en: String,
+    pub center: String,
+    pub center_en: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

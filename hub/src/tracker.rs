@@ -1,0 +1,131 @@
+//! A citizen's phone following one ticket: `GET /t/{track}` serves a small page (embedded in the
+//! binary, Vietnamese first, English toggle) that joins `/ws` with the `tracker` role and the
+//! ticket's tracking code as its token. A tracker sees that one ticket — number, service, status,
+//! people ahead, estimated wait, the counter when called — and nothing else; it sends nothing.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use protocol::{self as p, ErrorCode};
+use tokio::sync::oneshot;
+
+use crate::engine::Request;
+use crate::server::{AppState, close, error_frame, frame};
+
+const PAGE: &str = include_str!("track.html");
+const NOT_FOUND: &str = include_str!("track-not-found.html");
+
+/// How often a tracker's view is refreshed at most while events flow.
+const REFRESH: Duration = Duration::from_millis(500);
+
+/// The ticket behind a tracking code, as of the last commit.
+pub async fn lookup(app: &AppState, track: &str) -> Option<p::Tracked> {
+    // Codes are 20 letters and digits; anything else is not looked up at all.
+    if track.is_empty() || track.len() > 64 || !track.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let (tx, rx) = oneshot::channel();
+    app.engine
+        .requests
+        .send(Request::Track {
+            track: track.to_string(),
+            respond: tx,
+        })
+        .await
+        .ok()?;
+    rx.await.ok().flatten()
+}
+
+/// `GET /t/{track}`: the page, with the ticket as it is now, or a clear "not found" page.
+pub async fn page(State(app): State<AppState>, Path(track): Path<String>) -> Response {
+    let html = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    match lookup(&app, &track).await {
+        Some(t) => {
+            // Inside <script>: JSON with '<' escaped cannot end the script element.
+            let json = serde_json::to_string(&t)
+                .unwrap_or_else(|_| "null".into())
+                .replace('<', "\\u003c");
+            let token = serde_json::to_string(&track).unwrap_or_default();
+            let body = PAGE
+                .replace("/*TICKET*/null", &json)
+                .replace("/*TOKEN*/\"\"", &token);
+            (StatusCode::OK, html, body).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, html, NOT_FOUND).into_response(),
+    }
+}
+
+/// The WebSocket session of a tracker, after its hello.
+pub async fn session(
+    app: AppState,
+    mut sink: SplitSink<WebSocket, Message>,
+    mut stream: SplitStream<WebSocket>,
+    track: String,
+) {
+    let mut events = app.engine.events.subscribe();
+    let Some(mut last) = lookup(&app, &track).await else {
+        let _ = sink
+            .send(error_frame(
+                ErrorCode::NotFound,
+                "no ticket of today has this tracking code",
+            ))
+            .await;
+        let _ = sink.send(close(1008, "unknown ticket")).await;
+        return;
+    };
+    if sink
+        .send(frame(&p::ServerMessage::Ticket(Box::new(last.clone()))))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut shutdown = app.shutdown.clone();
+    let mut refresh = tokio::time::interval(REFRESH);
+    let mut ping = tokio::time::interval(Duration::from_secs(15));
+    let mut dirty = false;
+    let reason: (u16, &str) = loop {
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => dirty = true,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break (1001, "hub is stopping"),
+            },
+            _ = refresh.tick(), if dirty => {
+                dirty = false;
+                match lookup(&app, &track).await {
+                    Some(now) if now != last => {
+                        if sink.send(frame(&p::ServerMessage::Ticket(Box::new(now.clone())))).await.is_err() {
+                            return;
+                        }
+                        last = now;
+                    }
+                    Some(_) => {}
+                    // A new service day: yesterday's ticket is gone.
+                    None => break (1000, "the ticket has expired"),
+                }
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+            _ = shutdown.changed() => break (1001, "hub is stopping"),
+            msg = stream.next() => match msg {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(Message::Text(_) | Message::Binary(_))) => {
+                    let _ = sink.send(error_frame(ErrorCode::Forbidden, "a tracker only listens")).await;
+                }
+                Some(Ok(_)) => {}
+            },
+        }
+    };
+    let _ = sink.send(close(reason.0, reason.1)).await;
+}
