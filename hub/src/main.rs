@@ -17,8 +17,8 @@ struct Cli {
     /// Centre configuration (TOML). Default: the built-in demo centre (assets/demo-center.toml).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
-    /// SQLite database file; created when missing.
-    #[arg(long, default_value = "hub.db")]
+    /// SQLite database file; created when missing (read only by `report`).
+    #[arg(long, global = true, default_value = "hub.db")]
     db: PathBuf,
     /// Address to serve HTTP and WebSocket on.
     #[arg(long, default_value = "127.0.0.1:7878")]
@@ -34,6 +34,87 @@ struct Cli {
 enum Sub {
     /// Print the Argon2 hash of a PIN (read from standard input) for a [[staff]] entry.
     HashPin,
+    /// Figures for service days FROM..=TO from a hub's database (read-only, also while it runs).
+    Report {
+        /// First service day, YYYY-MM-DD.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last service day, YYYY-MM-DD (default: FROM).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value = "total")]
+        by: hub::report::By,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Run a day through the queue rules on a virtual clock and print the report and the queue
+    /// hour by hour. Deterministic for a seed.
+    Simulate {
+        /// Simulated hours from --start.
+        #[arg(long, default_value_t = 8.0)]
+        hours: f64,
+        /// Arrivals per hour: SERVICE=PER_HOUR (repeat; default 6 an hour for every service).
+        #[arg(long, value_parser = parse_arrival)]
+        arrivals: Vec<(String, f64)>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The simulated service day (a date: the rules' hours and weekdays apply).
+        #[arg(long, default_value = "2026-11-23")]
+        day: chrono::NaiveDate,
+        /// Local opening time.
+        #[arg(long, default_value = "07:30")]
+        start: chrono::NaiveTime,
+        /// Give a counter other services: N=SERVICE,SERVICE (repeat). "Moving a clerk".
+        #[arg(long, value_parser = parse_counter)]
+        counter: Vec<(u32, Vec<String>)>,
+        /// Counters without a clerk (repeat).
+        #[arg(long)]
+        close: Vec<u32>,
+        /// Share of priority tickets (0–1).
+        #[arg(long, default_value_t = 0.15)]
+        priority_share: f64,
+        /// Share of called citizens who do not come (0–1).
+        #[arg(long, default_value_t = 0.05)]
+        no_show_share: f64,
+        #[arg(long, value_enum, default_value = "service")]
+        by: hub::report::By,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Table,
+    Csv,
+}
+
+fn parse_arrival(s: &str) -> Result<(String, f64), String> {
+    let (service, rate) = s
+        .split_once('=')
+        .ok_or("use SERVICE=PER_HOUR, e.g. TP=12")?;
+    let rate: f64 = rate
+        .trim()
+        .parse()
+        .map_err(|_| format!("{rate:?} is not a number"))?;
+    Ok((service.trim().to_string(), rate))
+}
+
+fn parse_counter(s: &str) -> Result<(u32, Vec<String>), String> {
+    let (n, services) = s
+        .split_once('=')
+        .ok_or("use N=SERVICE,SERVICE, e.g. 5=TP,GTVT")?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{n:?} is not a counter number"))?;
+    let services: Vec<String> = services
+        .split(',')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect();
+    if services.is_empty() {
+        return Err("a counter needs at least one service".into());
+    }
+    Ok((n, services))
 }
 
 fn main() -> std::process::ExitCode {
@@ -68,6 +149,80 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let config = hub::load_config(cli.config.as_deref())?;
+    match cli.command {
+        Some(Sub::Report {
+            from,
+            to,
+            by,
+            format,
+        }) => {
+            let to = to.unwrap_or(from);
+            anyhow::ensure!(from <= to, "--from must not be after --to");
+            let today = config.rules.service_day(chrono::Utc::now());
+            let rows = hub::report::load(&cli.db, from, to, today)?;
+            let lines = hub::report::summarize(&rows, by);
+            match format {
+                Format::Table => {
+                    println!("{} — {from} … {to}\n", config.center.name);
+                    print!("{}", hub::report::table(&lines));
+                }
+                Format::Csv => print!("{}", hub::report::csv(&lines)),
+            }
+            return Ok(());
+        }
+        Some(Sub::Simulate {
+            hours,
+            arrivals,
+            seed,
+            day,
+            start,
+            counter,
+            close,
+            priority_share,
+            no_show_share,
+            by,
+        }) => {
+            let arrivals = if arrivals.is_empty() {
+                config
+                    .rules
+                    .services
+                    .keys()
+                    .map(|s| (s.0.clone(), 6.0))
+                    .collect()
+            } else {
+                arrivals
+            };
+            let options = hub::simulate::Options {
+                day,
+                start,
+                hours,
+                arrivals,
+                seed,
+                priority_share,
+                no_show_share,
+                counters: counter,
+                closed: close,
+            };
+            let outcome = hub::simulate::run(&config.rules, &options)?;
+            println!(
+                "{} — simulated {day} from {start} for {hours} h, seed {seed}\n",
+                config.center.name
+            );
+            print!(
+                "{}",
+                hub::report::table(&hub::report::summarize(&outcome.rows, by))
+            );
+            println!(
+                "\nHàng chờ theo giờ (số đang chờ cuối giờ / thời gian chờ TB của số lấy trong giờ):\n"
+            );
+            print!(
+                "{}",
+                hub::simulate::hours_table(&config.rules, &outcome.hours)
+            );
+            return Ok(());
+        }
+        _ => {}
+    }
     let source = cli
         .config
         .as_ref()

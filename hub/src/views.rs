@@ -201,6 +201,13 @@ impl Views<'_> {
             } else {
                 vec![]
             },
+            today: admin.then(|| {
+                let rows = crate::report::rows_of_day(self.state);
+                crate::report::summarize(&rows, crate::report::By::Total)
+                    .pop()
+                    .map(|(_, f)| f)
+                    .unwrap_or_default()
+            }),
         }
     }
 

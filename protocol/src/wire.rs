@@ -542,4 +542,23 @@ pub struct Snapshot {
     pub recent_calls: Vec<CallView>,
     #[serde(default)]
     pub devices: Vec<DeviceView>,
+    /// Admin only: today's figures so far, all services together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub today: Option<DayFigures>,
+}
+
+/// A report line: counts, times in minutes, the overdue share (0–1), the average rating (1–4).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DayFigures {
+    pub issued: u32,
+    pub served: u32,
+    pub no_shows: u32,
+    pub cancelled: u32,
+    pub expired: u32,
+    pub wait_avg_min: Option<f64>,
+    pub wait_p90_min: Option<f64>,
+    pub service_avg_min: Option<f64>,
+    pub service_p90_min: Option<f64>,
+    pub overdue_share: Option<f64>,
+    pub rating_avg: Option<f64>,
 }

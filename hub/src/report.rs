@@ -1,0 +1,418 @@
+//! Figures for managers: per service day range, in total or by service, counter or staff —
+//! issued, served, no-shows, cancelled, expired, waiting and service times (average and 90th
+//! percentile), the share of tickets that went overdue, the average rating.
+//!
+//! Days are service days in the centre's time zone (the `day` the hub stamped on each ticket), so
+//! a ticket issued at 23:50 and served after midnight counts once, on the day it was issued.
+//! The same `summarize` serves `hub report` (rows from the database) and `hub simulate` (rows
+//! from a simulated day).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use protocol::TicketStatus;
+
+/// One ticket, as much as a report needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub day: NaiveDate,
+    pub service: String,
+    pub counter: Option<u32>,
+    pub staff: Option<String>,
+    pub status: TicketStatus,
+    pub issued: DateTime<Utc>,
+    pub called: Option<DateTime<Utc>>,
+    pub serving: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    pub rating: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum By {
+    Total,
+    Service,
+    Counter,
+    Staff,
+}
+
+/// One line of figures (shared with the admin snapshot's `today`).
+pub use protocol::DayFigures as Figures;
+
+/// Today's tickets, as the report reads them.
+pub fn rows_of_day(state: &crate::core::State) -> Vec<Row> {
+    state
+        .tickets()
+        .map(|t| Row {
+            day: state.day,
+            service: t.service.0.clone(),
+            counter: t.counter.map(|c| c.0),
+            staff: t.staff.clone(),
+            status: t.status,
+            issued: t.issued_at,
+            called: t.called_at,
+            serving: t.serving_at,
+            finished: t.finished_at,
+            overdue: t.overdue_wait || t.overdue_service,
+            rating: t.rating,
+        })
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{path}: {message}")]
+    Database { path: String, message: String },
+}
+
+/// Reads the tickets of service days `from..=to`. Tickets of days before `today` that never
+/// finished count as expired (the hub expires them when the next day starts).
+pub fn load(
+    db: &Path,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> Result<Vec<Row>, ReportError> {
+    let fail = |e: rusqlite::Error| ReportError::Database {
+        path: db.display().to_string(),
+        message: e.to_string(),
+    };
+    if !db.is_file() {
+        return Err(ReportError::Database {
+            path: db.display().to_string(),
+            message: "no such database".into(),
+        });
+    }
+    // Read-only: a report never changes the hub's database, even while the hub runs.
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(fail)?;
+    let mut stmt = conn
+        .prepare(
+            "SELECT day, service, counter, staff, status, issued_at, called_at, serving_at,
+                    finished_at, overdue_wait, overdue_service, rating
+             FROM tickets WHERE day >= ?1 AND day <= ?2 ORDER BY id",
+        )
+        .map_err(fail)?;
+    let time = |s: Option<String>| {
+        s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let rows = stmt
+        .query_map([from.to_string(), to.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<u32>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+                r.get::<_, bool>(9)? || r.get::<_, bool>(10)?,
+                r.get::<_, Option<u8>>(11)?,
+            ))
+        })
+        .map_err(fail)?;
+    let mut out = vec![];
+    for row in rows {
+        let (
+            day,
+            service,
+            counter,
+            staff,
+            status,
+            issued,
+            called,
+            serving,
+            finished,
+            overdue,
+            rating,
+        ) = row.map_err(fail)?;
+        let (Ok(day), Some(issued)) = (day.parse::<NaiveDate>(), time(Some(issued))) else {
+            continue;
+        };
+        let mut status = parse_status(&status);
+        if day < today && status.is_active() {
+            status = TicketStatus::Expired;
+        }
+        out.push(Row {
+            day,
+            service,
+            counter,
+            staff,
+            status,
+            issued,
+            called: time(called),
+            serving: time(serving),
+            finished: time(finished),
+            overdue,
+            rating,
+        });
+    }
+    Ok(out)
+}
+
+fn parse_status(s: &str) -> TicketStatus {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .unwrap_or(TicketStatus::Expired)
+}
+
+/// The figures per group (sorted by key), then the total as the last line (key "Tổng").
+pub fn summarize(rows: &[Row], by: By) -> Vec<(String, Figures)> {
+    let mut groups: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
+    for r in rows {
+        let key = match by {
+            By::Total => continue,
+            By::Service => r.service.clone(),
+            By::Counter => r
+                .counter
+                .map_or_else(|| "—".into(), |c| format!("Quầy {c}")),
+            By::Staff => r.staff.clone().unwrap_or_else(|| "—".into()),
+        };
+        groups.entry(key).or_default().push(r);
+    }
+    let mut out: Vec<(String, Figures)> = groups
+        .into_iter()
+        .map(|(k, rows)| (k, figures(&rows)))
+        .collect();
+    out.push(("Tổng".into(), figures(&rows.iter().collect::<Vec<_>>())));
+    out
+}
+
+fn minutes(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
+    (b - a).num_milliseconds().max(0) as f64 / 60_000.0
+}
+
+fn figures(rows: &[&Row]) -> Figures {
+    let count = |s: TicketStatus| rows.iter().filter(|r| r.status == s).count() as u32;
+    let mut waits: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r.called.map(|c| minutes(r.issued, c)))
+        .collect();
+    let mut services: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.status == TicketStatus::Done)
+        .filter_map(|r| Some(minutes(r.serving?, r.finished?)))
+        .collect();
+    let ratings: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r.rating.map(f64::from))
+        .collect();
+    let issued = rows.len() as u32;
+    Figures {
+        issued,
+        served: count(TicketStatus::Done),
+        no_shows: count(TicketStatus::NoShow),
+        cancelled: count(TicketStatus::Cancelled),
+        expired: count(TicketStatus::Expired),
+        wait_avg_min: mean(&waits),
+        wait_p90_min: p90(&mut waits),
+        service_avg_min: mean(&services),
+        service_p90_min: p90(&mut services),
+        overdue_share: (issued > 0)
+            .then(|| rows.iter().filter(|r| r.overdue).count() as f64 / f64::from(issued)),
+        rating_avg: mean(&ratings),
+    }
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// The nearest-rank 90th percentile.
+fn p90(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let rank = (0.9 * v.len() as f64).ceil() as usize;
+    Some(v[rank.clamp(1, v.len()) - 1])
+}
+
+const HEADERS: [&str; 12] = [
+    "nhóm",
+    "cấp số",
+    "đã phục vụ",
+    "vắng mặt",
+    "hủy",
+    "hết hạn",
+    "chờ TB (ph)",
+    "chờ P90 (ph)",
+    "phục vụ TB (ph)",
+    "phục vụ P90 (ph)",
+    "quá hạn",
+    "đánh giá TB",
+];
+
+fn cells(key: &str, f: &Figures) -> Vec<String> {
+    let num = |x: Option<f64>| x.map_or_else(|| "—".into(), |v| format!("{v:.1}"));
+    vec![
+        key.to_string(),
+        f.issued.to_string(),
+        f.served.to_string(),
+        f.no_shows.to_string(),
+        f.cancelled.to_string(),
+        f.expired.to_string(),
+        num(f.wait_avg_min),
+        num(f.wait_p90_min),
+        num(f.service_avg_min),
+        num(f.service_p90_min),
+        f.overdue_share
+            .map_or_else(|| "—".into(), |s| format!("{:.0}%", s * 100.0)),
+        f.rating_avg
+            .map_or_else(|| "—".into(), |v| format!("{v:.2}")),
+    ]
+}
+
+/// A table for the terminal, columns aligned by characters (Vietnamese headers included).
+pub fn table(lines: &[(String, Figures)]) -> String {
+    let rows: Vec<Vec<String>> = std::iter::once(HEADERS.iter().map(|h| h.to_string()).collect())
+        .chain(lines.iter().map(|(k, f)| cells(k, f)))
+        .collect();
+    let widths: Vec<usize> = (0..HEADERS.len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for (n, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let pad = " ".repeat(widths[i] - c.chars().count());
+                if i == 0 {
+                    format!("{c}{pad}")
+                } else {
+                    format!("{pad}{c}")
+                }
+            })
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+        if n == 0 {
+            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// CSV with machine-friendly headers and plain numbers (minutes, shares 0–1).
+pub fn csv(lines: &[(String, Figures)]) -> String {
+    let mut out = String::from(
+        "group,issued,served,no_shows,cancelled,expired,wait_avg_min,wait_p90_min,service_avg_min,service_p90_min,overdue_share,rating_avg\n",
+    );
+    let num = |x: Option<f64>| x.map_or_else(String::new, |v| format!("{v:.2}"));
+    for (k, f) in lines {
+        let key = if k.contains([',', '"']) {
+            format!("\"{}\"", k.replace('"', "\"\""))
+        } else {
+            k.clone()
+        };
+        out.push_str(&format!(
+            "{key},{},{},{},{},{},{},{},{},{},{},{}\n",
+            f.issued,
+            f.served,
+            f.no_shows,
+            f.cancelled,
+            f.expired,
+            num(f.wait_avg_min),
+            num(f.wait_p90_min),
+            num(f.service_avg_min),
+            num(f.service_p90_min),
+            f.overdue_share
+                .map_or_else(String::new, |s| format!("{s:.3}")),
+            num(f.rating_avg),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hm: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(&format!("2026-11-23T{hm}:00+07:00"))
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    fn row(
+        service: &str,
+        status: TicketStatus,
+        issued: &str,
+        called: Option<&str>,
+        done: Option<(&str, &str)>,
+    ) -> Row {
+        Row {
+            day: NaiveDate::from_ymd_opt(2026, 11, 23).expect("day"),
+            service: service.into(),
+            counter: Some(1),
+            staff: Some("nv01".into()),
+            status,
+            issued: at(issued),
+            called: called.map(at),
+            serving: done.map(|d| at(d.0)),
+            finished: done.map(|d| at(d.1)),
+            overdue: false,
+            rating: done.map(|_| 4),
+        }
+    }
+
+    #[test]
+    fn figures_by_service_and_total() {
+        let rows = vec![
+            row(
+                "TP",
+                TicketStatus::Done,
+                "08:00",
+                Some("08:10"),
+                Some(("08:11", "08:21")),
+            ),
+            row(
+                "TP",
+                TicketStatus::Done,
+                "08:05",
+                Some("08:35"),
+                Some(("08:36", "08:41")),
+            ),
+            row("TP", TicketStatus::NoShow, "08:06", Some("08:50"), None),
+            row("DD", TicketStatus::Cancelled, "09:00", None, None),
+        ];
+        let lines = summarize(&rows, By::Service);
+        assert_eq!(
+            lines.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(),
+            ["DD", "TP", "Tổng"]
+        );
+        let tp = &lines[1].1;
+        assert_eq!((tp.issued, tp.served, tp.no_shows), (3, 2, 1));
+        // Waits 10, 30, 44 minutes: mean 28, P90 44. Service 10 and 5: mean 7.5, P90 10.
+        assert_eq!(tp.wait_avg_min, Some(28.0));
+        assert_eq!(tp.wait_p90_min, Some(44.0));
+        assert_eq!(tp.service_avg_min, Some(7.5));
+        assert_eq!(tp.service_p90_min, Some(10.0));
+        assert_eq!(tp.rating_avg, Some(4.0));
+        let total = &lines[2].1;
+        assert_eq!((total.issued, total.cancelled), (4, 1));
+        let text = table(&lines);
+        assert!(text.contains("Tổng") && text.contains("28.0"), "{text}");
+        let csv = csv(&lines);
+        assert!(
+            csv.lines()
+                .nth(2)
+                .is_some_and(|l| l.starts_with("TP,3,2,1,0,0,28.00,44.00,7.50,10.00")),
+            "{csv}"
+        );
+    }
+
+    #[test]
+    fn percentile_by_nearest_rank() {
+        assert_eq!(p90(&mut []), None);
+        assert_eq!(p90(&mut [5.0]), Some(5.0));
+        let mut v: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(p90(&mut v), Some(9.0));
+    }
+}
