@@ -2,14 +2,17 @@
 //!
 //! `CallWatcher` reads the hub's updates: every live `ticket_called` event that passes the board's
 //! filter is news — a recall too, since the citizen did not come the first time. What a board
-//! receives while catching up after a reconnection (events up to the `head` of a replay, or a
-//! snapshot) is not news: those calls were made while it was away and are only shown.
+//! receives while catching up after a reconnection (events up to the `head` of a replay) is not
+//! news when it is older than `STILL_NEWS`: those calls were made while it was away and are only
+//! shown. A call made during the few seconds of a reconnection is still said.
 //!
 //! `Announcer` owns a thread that renders each announcement and hands it to a `Speaker`, waiting
 //! for it to finish before the next: two calls never talk over each other.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use protocol::{EventKind, Update};
 
@@ -31,18 +34,31 @@ impl Announcement {
     }
 }
 
+/// A call missed while reconnecting is still said if it is at most this old: the citizen may
+/// not have looked at the screen yet. Older ones are only shown.
+pub const STILL_NEWS: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
 /// Decides which updates are news.
 #[derive(Debug, Default)]
 pub struct CallWatcher {
     /// Events up to this seq are catch-up.
     catch_up_until: u64,
+    /// The board's clock minus the hub's, measured at the last snapshot.
+    skew: chrono::TimeDelta,
 }
 
 impl CallWatcher {
-    pub fn on_update(&mut self, update: &Update, filter: &Filter) -> Option<Announcement> {
+    /// `now` is the board's clock.
+    pub fn on_update(
+        &mut self,
+        update: &Update,
+        filter: &Filter,
+        now: DateTime<Utc>,
+    ) -> Option<Announcement> {
         match update {
-            Update::Snapshot { seq, .. } => {
+            Update::Snapshot { seq, snapshot } => {
                 self.catch_up_until = *seq;
+                self.skew = now - snapshot.center.now.with_timezone(&Utc);
                 None
             }
             Update::Resumed { head, .. } => {
@@ -51,8 +67,14 @@ impl CallWatcher {
             }
             Update::Offline { .. } | Update::Refused { .. } => None,
             Update::Event(frame) => {
-                if frame.seq <= self.catch_up_until || frame.event.kind != EventKind::TicketCalled {
+                if frame.event.kind != EventKind::TicketCalled {
                     return None;
+                }
+                if frame.seq <= self.catch_up_until {
+                    let age = now - self.skew - frame.at.with_timezone(&Utc);
+                    if age > STILL_NEWS {
+                        return None;
+                    }
                 }
                 let ticket = frame.event.ticket.as_ref()?;
                 let counter = ticket.counter?;
@@ -195,9 +217,20 @@ mod tests {
 
     use super::*;
 
+    /// The board's clock in the tests: a minute after the calls below.
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T08:01:00+07:00")
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
     fn call(seq: u64, number: &str, counter: u32, recall: bool) -> Update {
+        call_at(seq, number, counter, recall, "08:00:00")
+    }
+
+    fn call_at(seq: u64, number: &str, counter: u32, recall: bool, hms: &str) -> Update {
         let text = format!(
-            r#"{{"type": "event", "seq": {seq}, "at": "2026-11-23T08:00:00+07:00",
+            r#"{{"type": "event", "seq": {seq}, "at": "2026-11-23T{hms}+07:00",
                 "event": {{"kind": "ticket_called", "recall": {recall},
                   "ticket": {{"id": {seq}, "number": "{number}", "service": "TP",
                     "status": "called", "issued_at": "2026-11-23T07:50:00+07:00",
@@ -214,28 +247,47 @@ mod tests {
         let mut w = CallWatcher::default();
         let all = Filter::default();
         assert_eq!(
-            w.on_update(&call(5, "A1001", 1, false), &all)
+            w.on_update(&call(5, "A1001", 1, false), &all, now())
                 .map(|a| a.label),
             Some("A1001".into())
         );
         let recall = w
-            .on_update(&call(6, "A1001", 1, true), &all)
+            .on_update(&call(6, "A1001", 1, true), &all, now())
             .expect("recall");
         assert!(recall.recall);
-        w.on_update(&Update::Offline { reason: "x".into() }, &all);
+        w.on_update(&Update::Offline { reason: "x".into() }, &all, now());
         // Back after a break: 7 and 8 happened meanwhile, 9 is live.
         assert_eq!(
-            w.on_update(&Update::Resumed { seq: 6, head: 8 }, &all),
+            w.on_update(&Update::Resumed { seq: 6, head: 8 }, &all, now()),
             None
         );
-        assert_eq!(w.on_update(&call(7, "A1002", 2, false), &all), None);
-        assert_eq!(w.on_update(&call(8, "A1003", 3, false), &all), None);
-        assert!(w.on_update(&call(9, "A1004", 3, false), &all).is_some());
+        assert_eq!(w.on_update(&call(7, "A1002", 2, false), &all, now()), None);
+        assert_eq!(w.on_update(&call(8, "A1003", 3, false), &all, now()), None);
+        // …but one made seconds ago, during the reconnection, is still said.
+        assert_eq!(
+            w.on_update(&Update::Resumed { seq: 8, head: 10 }, &all, now()),
+            None
+        );
+        assert!(
+            w.on_update(&call_at(9, "A1010", 3, false, "08:00:45"), &all, now())
+                .is_some()
+        );
+        assert!(
+            w.on_update(&call_at(10, "A1011", 3, false, "08:00:10"), &all, now())
+                .is_none()
+        );
+        assert!(
+            w.on_update(&call(11, "A1004", 3, false), &all, now())
+                .is_some()
+        );
         // A filtered board says only its own counters' calls.
         let only_two = Filter::parse(Some("2"), None).expect("filter");
-        assert_eq!(w.on_update(&call(10, "A1005", 3, false), &only_two), None);
+        assert_eq!(
+            w.on_update(&call(12, "A1005", 3, false), &only_two, now()),
+            None
+        );
         assert!(
-            w.on_update(&call(11, "A1006", 2, false), &only_two)
+            w.on_update(&call(13, "A1006", 2, false), &only_two, now())
                 .is_some()
         );
     }

@@ -102,7 +102,10 @@ impl App {
     }
 
     fn handle(&mut self, update: Update) {
-        if let Some(news) = self.watcher.on_update(&update, &self.board.filter) {
+        if let Some(news) = self
+            .watcher
+            .on_update(&update, &self.board.filter, chrono::Utc::now())
+        {
             self.board.flash(&news.label, Instant::now());
             if let Some(a) = &self.announcer {
                 a.announce(news.clone());

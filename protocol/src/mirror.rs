@@ -105,6 +105,20 @@ impl Mirror {
                 self.recent_calls.truncate(RECENT_CALLS);
             }
         }
+        // A counter shows the ticket it holds as the ticket is now (called → serving → done),
+        // also when the event carries only the ticket.
+        if let Some(t) = &e.ticket {
+            for c in &mut self.counters {
+                let holds = c.current.as_ref().is_some_and(|x| x.id == t.id);
+                let at_this = t.counter == Some(c.number)
+                    && matches!(t.status, TicketStatus::Called | TicketStatus::Serving);
+                if at_this {
+                    c.current = Some(t.clone());
+                } else if holds {
+                    c.current = None;
+                }
+            }
+        }
         if let Some(c) = &e.counter {
             match self.counters.iter_mut().find(|x| x.number == c.number) {
                 Some(x) => *x = c.clone(),
@@ -145,4 +159,51 @@ fn sort_waiting(w: &mut [Ticket]) {
     w.sort_by(|a, b| {
         (a.priority.is_none(), a.issued_at, a.id).cmp(&(b.priority.is_none(), b.issued_at, b.id))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::ServerMessage;
+
+    fn event(seq: u64, kind: &str, status: &str) -> Update {
+        let text = format!(
+            r#"{{"type": "event", "seq": {seq}, "at": "2026-11-23T09:00:00+07:00",
+                "event": {{"kind": "{kind}", "ticket": {{"id": 7, "number": "A1007",
+                  "service": "TP", "status": "{status}", "counter": 1,
+                  "issued_at": "2026-11-23T08:50:00+07:00"}}}}}}"#
+        );
+        match serde_json::from_str::<ServerMessage>(&text) {
+            Ok(ServerMessage::Event(f)) => Update::Event(f),
+            other => panic!("not an event: {other:?}"),
+        }
+    }
+
+    /// Events that carry only the ticket still move the counter's current ticket along.
+    #[test]
+    fn a_counter_follows_its_ticket() {
+        let mut m = Mirror::default();
+        let counter: CounterView = serde_json::from_value(serde_json::json!({
+            "number": 1, "name": "Quầy 1", "state": "open", "services": ["TP"],
+            "served_today": 0, "no_shows_today": 0
+        }))
+        .expect("counter");
+        m.counters.push(counter);
+        m.apply(&event(1, "ticket_called", "called"));
+        assert_eq!(
+            m.counter(1)
+                .and_then(|c| c.current.as_ref())
+                .map(|t| t.status),
+            Some(TicketStatus::Called)
+        );
+        m.apply(&event(2, "ticket_serving", "serving"));
+        assert_eq!(
+            m.counter(1)
+                .and_then(|c| c.current.as_ref())
+                .map(|t| t.status),
+            Some(TicketStatus::Serving)
+        );
+        m.apply(&event(3, "ticket_finished", "done"));
+        assert!(m.counter(1).is_some_and(|c| c.current.is_none()));
+    }
 }
