@@ -1,0 +1,278 @@
+//! A busy, unlucky day: kiosks issuing, clerks calling and serving, boards watching and new ones
+//! joining, clients dropping at random — and the real hub binary killed with SIGKILL and
+//! restarted several times. At the end every acknowledged ticket exists exactly once, no number
+//! was issued twice, and every board's copy of the state equals the hub's.
+//!
+//! Short by default (part of the test suite); `SOAK_SECONDS=600 cargo test -p hub --test soak`
+//! runs a longer day.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use protocol::{ClientConfig, Command, HubClient, Mirror, Role, Update};
+use rand::{Rng, SeedableRng};
+use tokio::sync::Notify;
+
+fn spawn_hub(db: &std::path::Path, listen: &str) -> (Child, SocketAddr) {
+    let mut child = Process::new(env!("CARGO_BIN_EXE_hub"))
+        .args(["--db", db.to_str().expect("utf-8 path"), "--listen", listen])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hub starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("hub prints its address").expect("log");
+        if let Some(rest) = line.split("ws://").nth(1) {
+            break rest
+                .split('/')
+                .next()
+                .expect("address")
+                .parse()
+                .expect("address");
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+fn config(addr: SocketAddr, role: Role, device: &str) -> ClientConfig {
+    let mut c = ClientConfig::new(
+        format!("ws://{addr}/ws"),
+        role,
+        device,
+        format!("demo-{device}"),
+    );
+    // Back quickly after each kill: the test is about correctness, not patience.
+    c.backoff_min = Duration::from_millis(20);
+    c.backoff_max = Duration::from_millis(300);
+    c
+}
+
+/// A board: a client and its mirror, fed by a task.
+struct Board {
+    _client: HubClient,
+    mirror: Arc<Mutex<Mirror>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn board(addr: SocketAddr, device: &str, changed: &Arc<Notify>) -> Board {
+    let (client, mut updates) = HubClient::connect(config(addr, Role::Display, device));
+    let mirror = Arc::new(Mutex::new(Mirror::default()));
+    let m = mirror.clone();
+    let changed = changed.clone();
+    let task = tokio::spawn(async move {
+        while let Some(u) = updates.recv().await {
+            m.lock().expect("mirror").apply(&u);
+            changed.notify_one();
+        }
+    });
+    Board {
+        _client: client,
+        mirror,
+        task,
+    }
+}
+
+/// What of a mirror must equal the hub's state.
+fn view(
+    m: &Mirror,
+) -> (
+    Vec<u64>,
+    BTreeMap<String, (u32, u32)>,
+    BTreeMap<u32, Option<(u64, String)>>,
+) {
+    let mut waiting: Vec<u64> = m.waiting.iter().map(|t| t.id).collect();
+    waiting.sort_unstable();
+    let services = m
+        .services
+        .iter()
+        .map(|s| (s.id.clone(), (s.waiting, s.issued_today)))
+        .collect();
+    let counters = m
+        .counters
+        .iter()
+        .map(|c| {
+            (
+                c.number,
+                c.current
+                    .as_ref()
+                    .map(|t| (t.id, format!("{:?}", t.status))),
+            )
+        })
+        .collect();
+    (waiting, services, counters)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_day_with_crashes_loses_nothing_and_every_board_agrees() {
+    let seconds: u64 = std::env::var("SOAK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    let kills = (seconds / 2).clamp(3, 200);
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("hub.db");
+    let (mut hub, addr) = spawn_hub(&db, "127.0.0.1:0");
+    let listen = addr.to_string();
+    let acked: Arc<Mutex<Vec<(u64, String)>>> = Arc::default();
+    let mut actors = vec![];
+
+    for k in 1..=2 {
+        let (client, updates) =
+            HubClient::connect(config(addr, Role::Kiosk, &format!("kiosk-{k}")));
+        let acked = acked.clone();
+        actors.push(tokio::spawn(async move {
+            let _keep = updates;
+            let services = ["TP", "GTVT", "DD", "BCCI"];
+            for i in 0.. {
+                let cmd = Command::IssueTicket {
+                    service: services[i % services.len()].into(),
+                    priority: (i % 5 == 0).then(|| "elderly".into()),
+                };
+                match client.send(cmd).await {
+                    Ok(v) => {
+                        let t = &v["ticket"];
+                        let id = t["id"].as_u64().expect("id");
+                        let number = t["number"].as_str().expect("number").to_string();
+                        acked.lock().expect("acked").push((id, number));
+                    }
+                    Err(protocol::CommandError::Stopped) => break,
+                    Err(_) => {}
+                }
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+        }));
+    }
+    for n in 1..=4u32 {
+        let (client, updates) =
+            HubClient::connect(config(addr, Role::Counter, &format!("counter-{n}")));
+        actors.push(tokio::spawn(async move {
+            let _keep = updates;
+            let login = Command::Login {
+                counter: n,
+                staff: format!("nv{n:02}"),
+                pin: "1234".into(),
+            };
+            while client.send(login.clone()).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            loop {
+                for cmd in [
+                    Command::CallNext {},
+                    Command::StartServing {},
+                    Command::Finish { rating: Some(4) },
+                ] {
+                    if let Err(protocol::CommandError::Stopped) = client.send(cmd).await {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }));
+    }
+    let changed = Arc::new(Notify::new());
+    let mut boards = vec![
+        board(addr, "display-1", &changed),
+        board(addr, "display-2", &changed),
+    ];
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seconds);
+    let started = Instant::now();
+    let mut killed = 0;
+    while started.elapsed() < Duration::from_secs(seconds) || killed < kills {
+        tokio::time::sleep(Duration::from_millis(rng.random_range(300..900))).await;
+        if killed < kills && rng.random_bool(0.6) {
+            hub.kill().expect("SIGKILL");
+            hub.wait().expect("reaped");
+            killed += 1;
+            tokio::time::sleep(Duration::from_millis(rng.random_range(0..200))).await;
+            hub = spawn_hub(&db, &listen).0;
+        } else {
+            // A board drops out and another joins.
+            let gone = boards.remove(rng.random_range(0..boards.len()));
+            gone.task.abort();
+            let device = if rng.random_bool(0.5) {
+                "display-1"
+            } else {
+                "display-2"
+            };
+            boards.push(board(addr, device, &changed));
+        }
+    }
+    for a in &actors {
+        a.abort();
+    }
+
+    // Quiet now: every board catches up with the hub, and sees what a fresh board sees.
+    let fresh = board(addr, "display-1", &changed);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let settled = loop {
+        let head = fresh.mirror.lock().expect("mirror").seq;
+        let seqs: Vec<u64> = boards
+            .iter()
+            .map(|b| b.mirror.lock().expect("mirror").seq)
+            .collect();
+        let online = fresh.mirror.lock().expect("mirror").online;
+        if online && head > 0 && seqs.iter().all(|s| *s == head) {
+            break true;
+        }
+        // Wait for the next update any board applies.
+        let left = deadline.saturating_duration_since(Instant::now());
+        if tokio::time::timeout(left, changed.notified())
+            .await
+            .is_err()
+        {
+            break false;
+        }
+    };
+    assert!(settled, "boards did not catch up with the hub");
+    let truth = view(&fresh.mirror.lock().expect("mirror"));
+    for b in &boards {
+        assert_eq!(
+            view(&b.mirror.lock().expect("mirror")),
+            truth,
+            "a board disagrees with the hub"
+        );
+    }
+    hub.kill().expect("kill");
+    let _ = hub.wait();
+
+    // Every acknowledged ticket exists exactly once, with its number; no number twice.
+    let acked = acked.lock().expect("acked").clone();
+    assert!(
+        acked.len() > 50,
+        "only {} tickets acknowledged",
+        acked.len()
+    );
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("database");
+    let mut stmt = conn
+        .prepare("SELECT id, number FROM tickets")
+        .expect("query");
+    let stored: Vec<(u64, String)> = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    let by_id: BTreeMap<u64, &String> = stored.iter().map(|(i, n)| (*i, n)).collect();
+    assert_eq!(by_id.len(), stored.len(), "a ticket id twice");
+    for (id, number) in &acked {
+        assert_eq!(
+            by_id.get(id),
+            Some(&number),
+            "acknowledged ticket {number} ({id})"
+        );
+    }
+    let numbers: BTreeSet<&String> = stored.iter().map(|(_, n)| n).collect();
+    assert_eq!(numbers.len(), stored.len(), "a number issued twice");
+    assert!(killed >= 3);
+}
