@@ -13,7 +13,7 @@ use std::process::{Child, Command as Process, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use protocol::{ClientConfig, Command, HubClient, Mirror, Role, Update};
+use protocol::{ClientConfig, Command, HubClient, Mirror, Role};
 use rand::{Rng, SeedableRng};
 use tokio::sync::Notify;
 
