@@ -81,14 +81,15 @@ fn board(addr: SocketAddr, device: &str, changed: &Arc<Notify>) -> Board {
     }
 }
 
-/// What of a mirror must equal the hub's state.
-fn view(
-    m: &Mirror,
-) -> (
+/// Waiting ticket ids; per service (waiting, issued today); per counter its current ticket.
+type View = (
     Vec<u64>,
     BTreeMap<String, (u32, u32)>,
     BTreeMap<u32, Option<(u64, String)>>,
-) {
+);
+
+/// What of a mirror must equal the hub's state.
+fn view(m: &Mirror) -> View {
     let mut waiting: Vec<u64> = m.waiting.iter().map(|t| t.id).collect();
     waiting.sort_unstable();
     let services = m
