@@ -56,6 +56,11 @@ impl Hub {
         let mut stop = shutdown_rx;
         let router = server::router(app).into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
+            // Small JSON frames both ways: send each at once (Nagle's delay would add ~40 ms to a
+            // reply waiting for the client's delayed ACK).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, router)
                 .with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|s| *s).await;

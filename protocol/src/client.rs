@@ -255,7 +255,7 @@ async fn link(
 ) -> LinkEnd {
     let connect = timeout(
         Duration::from_secs(5),
-        tokio_tungstenite::connect_async(config.url.as_str()),
+        tokio_tungstenite::connect_async_with_config(config.url.as_str(), None, true),
     )
     .await;
     let mut ws = match connect {

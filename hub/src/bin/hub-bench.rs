@@ -1,0 +1,514 @@
+//! `hub-bench`: measures the hub on this machine and prints the figures, beside the machine's
+//! own floor (an fsync, a loopback round trip).
+//!
+//! It starts the real `hub` binary (next to this one) on loopback with a fresh database and a
+//! benchmark centre (20 services, high rate limits, enough display devices), then measures:
+//! `issue_ticket` round trips, sustained tickets per second with K kiosks, `call_next` → received
+//! by N displays, the hub's resident memory with those N connections, and the restart time over a
+//! database of M events (generated in-process through the real engine).
+//!
+//! `cargo run --release -p hub --bin hub-bench -- [--displays 1000] [--kiosks 8] [--events 1000000]`
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser)]
+#[command(
+    name = "hub-bench",
+    about = "Measures the hub: latency, throughput, fan-out, memory, restart"
+)]
+struct Cli {
+    /// Display connections for the fan-out and memory figures.
+    #[arg(long, default_value_t = 1000)]
+    displays: usize,
+    /// Concurrent kiosks for the throughput figure.
+    #[arg(long, default_value_t = 8)]
+    kiosks: usize,
+    /// Seconds of sustained issuing.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Sequential issue_ticket round trips for the latency figure.
+    #[arg(long, default_value_t = 2000)]
+    round_trips: usize,
+    /// Events in the database for the restart figure (0: skip).
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// The hub binary (default: `hub` next to this program).
+    #[arg(long)]
+    hub: Option<PathBuf>,
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn show(name: &str, mut v: Vec<Duration>) {
+    v.sort_unstable();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{name:<44} p50 {:>7.3} ms   p99 {:>7.3} ms   max {:>7.3} ms   (n = {})",
+        ms(percentile(&v, 0.5)),
+        ms(percentile(&v, 0.99)),
+        ms(v.last().copied().unwrap_or_default()),
+        v.len()
+    );
+}
+
+/// The benchmark centre: 20 services of 99,999 numbers, no practical rate limit.
+fn bench_config(displays: usize, kiosks: usize) -> anyhow::Result<String> {
+    let pin = hub::auth::hash_pin("1234").map_err(anyhow::Error::msg)?;
+    let mut t = String::from(
+        "[center]\nname = \"Bench\"\nname_en = \"Bench\"\ntimezone = \"Asia/Ho_Chi_Minh\"\nhours = \"mon-sun 00:00-24:00\"\n\n\
+         [limits]\nburst = 1000000\nper_second = 1000000\nmax_connections = 20000\n\n",
+    );
+    for (i, prefix) in ('A'..='T').enumerate() {
+        t.push_str(&format!(
+            "[[service]]\nid = \"S{i:02}\"\nname_vi = \"Dịch vụ {i}\"\nname_en = \"Service {i}\"\nprefix = \"{prefix}\"\nfirst_number = 1\nlast_number = 99999\ntarget_wait_min = 30\ntarget_service_min = 10\n\n"
+        ));
+    }
+    t.push_str("[[counter]]\nnumber = 1\nservices = [\"S00\"]\n\n");
+    t.push_str(&format!(
+        "[[staff]]\ncode = \"nv01\"\nname = \"Bench\"\npin_hash = \"{pin}\"\n\n"
+    ));
+    t.push_str("[[device]]\nid = \"counter-1\"\nrole = \"counter\"\ntoken = \"bench-token\"\n\n");
+    for k in 1..=kiosks {
+        t.push_str(&format!(
+            "[[device]]\nid = \"kiosk-{k}\"\nrole = \"kiosk\"\ntoken = \"bench-token\"\n\n"
+        ));
+    }
+    for d in 1..=displays {
+        t.push_str(&format!(
+            "[[device]]\nid = \"display-{d}\"\nrole = \"display\"\ntoken = \"bench-token\"\n\n"
+        ));
+    }
+    Ok(t)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Starts the hub binary and waits until `/healthz` answers; returns it and the time that took.
+async fn start_hub(
+    bin: &Path,
+    config: &Path,
+    db: &Path,
+    addr: SocketAddr,
+) -> anyhow::Result<(Child, Duration)> {
+    let started = Instant::now();
+    let mut child = Process::new(bin)
+        .args(["--config"])
+        .arg(config)
+        .arg("--db")
+        .arg(db)
+        .args(["--listen", &addr.to_string()])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            anyhow::bail!("the hub exited at start-up: {status}");
+        }
+        if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
+                .await?;
+            let mut r = String::new();
+            s.read_to_string(&mut r).await?;
+            if r.starts_with("HTTP/1.1 200") {
+                return Ok((child, started.elapsed()));
+            }
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(300),
+            "the hub did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn connect(addr: SocketAddr, role: &str, device: &str) -> anyhow::Result<Ws> {
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/ws"), None, true).await?;
+    let hello = serde_json::json!({"type": "hello", "protocol": 1, "role": role, "device": device, "token": "bench-token"});
+    ws.send(Message::text(hello.to_string())).await?;
+    // The welcome (with its snapshot).
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t.as_str().contains("\"welcome\"") => return Ok(ws),
+            Some(Ok(_)) => continue,
+            _ => anyhow::bail!("no welcome for {device}"),
+        }
+    }
+}
+
+async fn reply(ws: &mut Ws) -> anyhow::Result<String> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t.as_str().starts_with("{\"type\":\"reply\"") => {
+                return Ok(t.to_string());
+            }
+            Some(Ok(_)) => continue,
+            _ => anyhow::bail!("connection lost"),
+        }
+    }
+}
+
+fn issue(id: &str, service: usize) -> Message {
+    Message::text(format!(
+        r#"{{"type":"cmd","id":"{id}","cmd":"issue_ticket","args":{{"service":"S{:02}"}}}}"#,
+        service % 20
+    ))
+}
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// The machine's floor: fsync of a small write, and a TCP round trip on loopback.
+async fn floor(dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join("fsync.bin");
+    let mut f = std::fs::File::create(&path)?;
+    let mut times = vec![];
+    for _ in 0..200 {
+        let t = Instant::now();
+        f.write_all(&[7u8; 4096])?;
+        f.sync_data()?;
+        times.push(t.elapsed());
+    }
+    show("floor: 4 KiB write + fdatasync", times);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        if let Ok((mut s, _)) = listener.accept().await {
+            let _ = s.set_nodelay(true);
+            let mut b = [0u8; 64];
+            while let Ok(n) = s.read(&mut b).await {
+                if n == 0 || s.write_all(&b[..n]).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.set_nodelay(true)?;
+    let mut times = vec![];
+    let mut b = [0u8; 64];
+    for _ in 0..2000 {
+        let t = Instant::now();
+        s.write_all(&[1u8; 64]).await?;
+        s.read_exact(&mut b).await?;
+        times.push(t.elapsed());
+    }
+    show("floor: loopback TCP round trip (64 B)", times);
+    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let bin = match &cli.hub {
+        Some(b) => b.clone(),
+        None => std::env::current_exe()?.with_file_name("hub"),
+    };
+    anyhow::ensure!(
+        bin.is_file(),
+        "no hub binary at {} (build it, or give --hub)",
+        bin.display()
+    );
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("bench.toml");
+    std::fs::write(&config, bench_config(cli.displays, cli.kiosks)?)?;
+    println!(
+        "hub-bench on {} CPUs — {}\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(
+                |c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
+                    .split(':')
+                    .nth(1)
+                    .unwrap_or("")
+                    .trim()
+                    .to_string())
+            )
+            .unwrap_or_default()
+    );
+    floor(dir.path()).await?;
+
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let db = dir.path().join("hub.db");
+    let (mut hub, _) = start_hub(&bin, &config, &db, addr).await?;
+
+    // 1. Round trips, one kiosk, one command at a time.
+    let mut ws = connect(addr, "kiosk", "kiosk-1").await?;
+    let mut times = vec![];
+    for i in 0..cli.round_trips {
+        let t = Instant::now();
+        ws.send(issue(&format!("rt-{i}"), i)).await?;
+        let r = reply(&mut ws).await?;
+        times.push(t.elapsed());
+        anyhow::ensure!(r.contains("\"ok\":true"), "refused: {r}");
+    }
+    show("issue_ticket round trip (after commit)", times);
+    drop(ws);
+
+    // 2. Sustained: K kiosks, each keeping 64 commands in flight.
+    let stop_at = Instant::now() + Duration::from_secs(cli.seconds);
+    let mut tasks = vec![];
+    for k in 1..=cli.kiosks {
+        let ws = connect(addr, "kiosk", &format!("kiosk-{k}")).await?;
+        tasks.push(tokio::spawn(async move {
+            let (mut tx, mut rx) = ws.split();
+            let mut sent = 0usize;
+            let mut done = 0usize;
+            for _ in 0..64 {
+                let _ = tx.send(issue(&format!("k{k}-{sent}"), sent + k)).await;
+                sent += 1;
+            }
+            while let Some(Ok(m)) = rx.next().await {
+                if let Message::Text(t) = m
+                    && t.as_str().starts_with("{\"type\":\"reply\"")
+                {
+                    done += 1;
+                    if Instant::now() < stop_at {
+                        let _ = tx.send(issue(&format!("k{k}-{sent}"), sent + k)).await;
+                        sent += 1;
+                    } else if done == sent {
+                        break;
+                    }
+                }
+            }
+            done
+        }));
+    }
+    let started = Instant::now();
+    let mut total = 0;
+    for t in tasks {
+        total += t.await?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{:<44} {:>9.0} tickets/s  ({total} in {secs:.1} s, {} kiosks × 64 in flight)",
+        "sustained issue_ticket",
+        total as f64 / secs,
+        cli.kiosks
+    );
+
+    // 3. Fan-out: N displays, call_next from one counter.
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(String, Instant)>();
+    let mut displays = vec![];
+    for d in 1..=cli.displays {
+        let ws = connect(addr, "display", &format!("display-{d}")).await?;
+        let seen = seen_tx.clone();
+        displays.push(tokio::spawn(async move {
+            let (_tx, mut rx) = ws.split();
+            while let Some(Ok(m)) = rx.next().await {
+                if let Message::Text(t) = m
+                    && t.as_str().contains("\"kind\":\"ticket_called\"")
+                {
+                    let now = Instant::now();
+                    let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap_or_default();
+                    let number = v["event"]["ticket"]["number"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let _ = seen.send((number, now));
+                }
+            }
+        }));
+    }
+    drop(seen_tx);
+    let rss = rss_kb(hub.id());
+    let mut counter = connect(addr, "counter", "counter-1").await?;
+    counter
+        .send(Message::text(r#"{"type":"cmd","id":"login","cmd":"login","args":{"counter":1,"staff":"nv01","pin":"1234"}}"#))
+        .await?;
+    reply(&mut counter).await?;
+    let rounds = 50;
+    let mut sent_at: HashMap<String, Instant> = HashMap::new();
+    let mut times = vec![];
+    for i in 0..rounds {
+        let t = Instant::now();
+        counter
+            .send(Message::text(format!(
+                r#"{{"type":"cmd","id":"call-{i}","cmd":"call_next","args":{{}}}}"#
+            )))
+            .await?;
+        let r = reply(&mut counter).await?;
+        let v: serde_json::Value = serde_json::from_str(&r)?;
+        let number = v["result"]["ticket"]["number"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        anyhow::ensure!(!number.is_empty(), "call_next refused: {r}");
+        sent_at.insert(number.clone(), t);
+        // Wait until every display has it, then serve so the next call is allowed.
+        let mut got = 0;
+        while got < cli.displays {
+            let Some((n, at)) = tokio::time::timeout(Duration::from_secs(30), seen_rx.recv())
+                .await
+                .ok()
+                .flatten()
+            else {
+                anyhow::bail!("displays stopped receiving");
+            };
+            if let Some(t0) = sent_at.get(&n) {
+                times.push(at - *t0);
+                if n == number {
+                    got += 1;
+                }
+            }
+        }
+        counter
+            .send(Message::text(format!(
+                r#"{{"type":"cmd","id":"start-{i}","cmd":"start_serving","args":{{}}}}"#
+            )))
+            .await?;
+        reply(&mut counter).await?;
+    }
+    show(
+        &format!("call_next → each of {} displays", cli.displays),
+        times,
+    );
+    println!(
+        "{:<44} {:>9.1} MB with {} display connections",
+        "hub resident memory (VmRSS)",
+        rss.unwrap_or(0) as f64 / 1024.0,
+        cli.displays
+    );
+    for d in displays {
+        d.abort();
+    }
+    let _ = hub.kill();
+    let _ = hub.wait();
+
+    // 5. Restart over a big database.
+    if cli.events > 0 {
+        let big = dir.path().join("big.db");
+        let made = Instant::now();
+        let (c, b, n) = (config.clone(), big.clone(), cli.events);
+        std::thread::spawn(move || generate(&c, &b, n))
+            .join()
+            .map_err(|_| anyhow::anyhow!("the generator panicked"))??;
+        println!(
+            "{:<44} {:>9.1} s   ({} events through the engine, {:.0} events/s)",
+            "generated restart database",
+            made.elapsed().as_secs_f64(),
+            cli.events,
+            cli.events as f64 / made.elapsed().as_secs_f64()
+        );
+        let size = std::fs::metadata(&big).map(|m| m.len()).unwrap_or(0);
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let (mut hub, took) = start_hub(&bin, &config, &big, addr).await?;
+        println!(
+            "{:<44} {:>9.3} s   (database {:.0} MB, to /healthz answering)",
+            format!("hub restart over {} events", cli.events),
+            took.as_secs_f64(),
+            size as f64 / 1e6
+        );
+        let _ = hub.kill();
+        let _ = hub.wait();
+    }
+    Ok(())
+}
+
+/// Fills a database with `events` issue events through the real engine, 2,000 tickets a day
+/// (a busy centre), so that a restart replays what a real one would: the last day's events.
+fn generate(config: &Path, db: &Path, events: u64) -> anyhow::Result<()> {
+    use hub::engine::{Clock, Request};
+    struct Manual(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+    impl Clock for Manual {
+        fn now(&self) -> chrono::DateTime<chrono::Utc> {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner())
+        }
+    }
+    let config = Arc::new(hub::config::Config::load(config)?);
+    let start = chrono::Utc::now() - chrono::TimeDelta::days((events / 2000 + 2) as i64);
+    let clock = Arc::new(Manual(std::sync::Mutex::new(start)));
+    let engine = hub::engine::start(config, db, clock.clone())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let actor = hub::core::Actor {
+            device: "kiosk-1".into(),
+            role: protocol::Role::Kiosk,
+        };
+        let mut waiting = std::collections::VecDeque::new();
+        let mut issued = 0u64;
+        while issued < events {
+            if issued > 0 && issued.is_multiple_of(2000) {
+                // Let the day's commands land, then move to the next morning.
+                while let Some(rx) = waiting.pop_front() {
+                    let _ = rx.await;
+                }
+                let mut now = clock.0.lock().unwrap_or_else(|e| e.into_inner());
+                *now += chrono::TimeDelta::days(1);
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            engine
+                .requests
+                .send(Request::Command {
+                    actor: actor.clone(),
+                    id: format!("gen-{issued}"),
+                    command: protocol::Command::IssueTicket {
+                        service: format!("S{:02}", issued % 20),
+                        priority: None,
+                    },
+                    respond: tx,
+                })
+                .await
+                .map_err(|_| anyhow::anyhow!("engine stopped"))?;
+            waiting.push_back(rx);
+            if waiting.len() > 4096
+                && let Some(rx) = waiting.pop_front()
+            {
+                let _ = rx.await;
+            }
+            issued += 1;
+        }
+        while let Some(rx) = waiting.pop_front() {
+            let _ = rx.await;
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(())
+}
