@@ -70,8 +70,12 @@ async fn ws_upgrade(
         tracing::warn!(%peer, "connection refused: too many connections");
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
     };
+    // Messages are small: 128 KiB read and write buffers per connection (the defaults) would be
+    // 256 MB for a thousand screens. Frames are still read and written whole, just in steps.
     ws.max_message_size(p::MAX_MESSAGE_BYTES)
         .max_frame_size(p::MAX_MESSAGE_BYTES)
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             // A panic stays inside this task: the connection ends, the hub goes on.
             let task = tokio::spawn(session(app, socket, peer));

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::core::{Event, Ticket};
 
@@ -120,6 +120,9 @@ const MIGRATIONS: &[&str] = &[
      ) WITHOUT ROWID;",
 ];
 
+/// Databases up to this size are fully checked before the hub serves.
+const CHECK_AT_START_BYTES: u64 = 64 * 1024 * 1024;
+
 pub struct Store {
     conn: Connection,
 }
@@ -177,13 +180,30 @@ impl Store {
                 .map_err(wrap)?;
             tx.commit().map_err(wrap)?;
         }
-        let check: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(wrap)?;
-        if check != "ok" {
-            return Err(StoreError::Damaged {
-                path: name,
-                source: rusqlite::Error::InvalidParameterName(check),
+        // A full check reads the whole file: at start-up for a database of up to a few months,
+        // in the background for a bigger one, so that a restart stays within a second. Damage in
+        // the pages the hub reads is still reported by SQLite itself when it reads them.
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if size <= CHECK_AT_START_BYTES {
+            let check: String = conn
+                .query_row("PRAGMA quick_check", [], |r| r.get(0))
+                .map_err(wrap)?;
+            if check != "ok" {
+                return Err(StoreError::Damaged {
+                    path: name,
+                    source: rusqlite::Error::InvalidParameterName(check),
+                });
+            }
+        } else {
+            let path = path.to_path_buf();
+            std::thread::spawn(move || {
+                let check = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .and_then(|c| c.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0)));
+                match check {
+                    Ok(ok) if ok == "ok" => tracing::info!("database check: ok"),
+                    Ok(problem) => tracing::error!(%problem, "DATABASE DAMAGED: restore a backup"),
+                    Err(e) => tracing::error!(error = %e, "database check failed"),
+                }
             });
         }
         Ok(Store { conn })

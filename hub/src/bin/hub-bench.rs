@@ -332,7 +332,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         cli.kiosks
     );
 
-    // 3. Fan-out: N displays, call_next from one counter.
+    // 3. Fan-out on a fresh hub with a centre's realistic queue (300 waiting): a display's
+    // snapshot carries the waiting list, and the sustained phase left tens of thousands.
+    let _ = hub.kill();
+    let _ = hub.wait();
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let (fresh, _) = start_hub(&bin, &config, &dir.path().join("fanout.db"), addr).await?;
+    hub = fresh;
+    let mut ws = connect(addr, "kiosk", "kiosk-1").await?;
+    for i in 0..300 {
+        ws.send(issue(&format!("q-{i}"), if i % 3 == 0 { 0 } else { i })).await?;
+        reply(&mut ws).await?;
+    }
+    drop(ws);
     let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(String, Instant)>();
     let mut displays = vec![];
     for d in 1..=cli.displays {
