@@ -341,7 +341,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     hub = fresh;
     let mut ws = connect(addr, "kiosk", "kiosk-1").await?;
     for i in 0..300 {
-        ws.send(issue(&format!("q-{i}"), if i % 3 == 0 { 0 } else { i })).await?;
+        ws.send(issue(&format!("q-{i}"), if i % 3 == 0 { 0 } else { i }))
+            .await?;
         reply(&mut ws).await?;
     }
     drop(ws);
