@@ -41,8 +41,10 @@ impl App {
         runtime: &tokio::runtime::Handle,
     ) -> App {
         let (tx, rx) = mpsc::channel();
-        let config =
+        let mut config =
             ClientConfig::new(&options.hub, Role::Display, &options.device, &options.token);
+        // A board shows counts per service, never the list of waiting tickets.
+        config.light = true;
         let (client, mut updates) = {
             let _inside = runtime.enter();
             HubClient::connect(config)

@@ -51,6 +51,8 @@ pub enum Request {
     Join {
         role: Role,
         resume_from: Option<u64>,
+        /// The client needs no `waiting` list in its snapshot.
+        light: bool,
         respond: oneshot::Sender<Joined>,
     },
     /// Time has reached the next deadline: announce overdue tickets, a new day, openings.
@@ -96,7 +98,7 @@ struct Engine {
     events: broadcast::Sender<Utf8Bytes>,
     health: watch::Sender<Health>,
     deadline: watch::Sender<DateTime<Utc>>,
-    snapshot_cache: Option<(u64, bool, Instant, Utf8Bytes)>,
+    snapshot_cache: Option<(u64, (bool, bool), Instant, Utf8Bytes)>,
 }
 
 /// Opens the database, rebuilds the state, and starts the engine thread.
@@ -343,8 +345,9 @@ impl Engine {
                 Request::Join {
                     role,
                     resume_from,
+                    light,
                     respond,
-                } => joins.push((role, resume_from, respond)),
+                } => joins.push((role, resume_from, light, respond)),
                 Request::Tick => {}
                 Request::Track { track, respond } => tracks.push((track, respond)),
             }
@@ -377,8 +380,8 @@ impl Engine {
         for (respond, _, reply) in answers {
             let _ = respond.send(reply);
         }
-        for (role, resume_from, respond) in joins {
-            let joined = self.join(role, resume_from, now);
+        for (role, resume_from, light, respond) in joins {
+            let joined = self.join(role, resume_from, light, now);
             let _ = respond.send(joined);
         }
         for (track, respond) in tracks {
@@ -527,7 +530,13 @@ impl Engine {
         })
     }
 
-    fn join(&mut self, role: Role, resume_from: Option<u64>, now: DateTime<Utc>) -> Joined {
+    fn join(
+        &mut self,
+        role: Role,
+        resume_from: Option<u64>,
+        light: bool,
+        now: DateTime<Utc>,
+    ) -> Joined {
         let events = self.events.subscribe();
         // `resume_from: 0` means nothing was applied yet: a snapshot serves that client better.
         if let Some(from) = resume_from.filter(|f| *f > 0)
@@ -551,9 +560,10 @@ impl Engine {
             }
         }
         let admin = role == Role::Admin;
+        let kind = (admin, light);
         if let Some((seq, a, made, text)) = &self.snapshot_cache
             && *seq == self.seq
-            && *a == admin
+            && *a == kind
             && made.elapsed().as_secs() < 1
         {
             return Joined {
@@ -564,12 +574,18 @@ impl Engine {
         let views = self.views(now);
         let welcome = p::ServerMessage::Welcome(p::Welcome {
             seq: self.seq,
-            snapshot: Some(Box::new(views.snapshot(admin))),
+            snapshot: Some(Box::new({
+                let mut snapshot = views.snapshot(admin);
+                if light {
+                    snapshot.waiting.clear();
+                }
+                snapshot
+            })),
             replay: false,
             head: None,
         });
         let text = Utf8Bytes::from(serde_json::to_string(&welcome).unwrap_or_default());
-        self.snapshot_cache = Some((self.seq, admin, Instant::now(), text.clone()));
+        self.snapshot_cache = Some((self.seq, kind, Instant::now(), text.clone()));
         Joined {
             frames: vec![text],
             events,

@@ -202,6 +202,7 @@ async fn session(app: AppState, socket: WebSocket, peer: SocketAddr) {
     let join = Request::Join {
         role: hello.role,
         resume_from: hello.resume_from,
+        light: hello.light,
         respond: tx,
     };
     if app.engine.requests.send(join).await.is_err() {

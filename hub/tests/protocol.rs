@@ -336,3 +336,33 @@ async fn a_clerk_works_a_ticket_through_recall_no_show_and_transfer() {
     );
     hub.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn a_light_snapshot_leaves_out_the_waiting_list_only() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    for _ in 0..2 {
+        kiosk.send(issue("TP", None)).await.expect("issued");
+    }
+    let mut config =
+        protocol::ClientConfig::new(url(hub.addr), Role::Display, "display-2", "demo-display-2");
+    config.light = true;
+    let (_light, mut updates) = protocol::HubClient::connect(config);
+    let snapshot = match tokio::time::timeout(WAIT, updates.recv()).await {
+        Ok(Some(Update::Snapshot { snapshot, .. })) => snapshot,
+        other => panic!("expected a snapshot, got {other:?}"),
+    };
+    assert!(snapshot.waiting.is_empty());
+    assert!(
+        snapshot
+            .services
+            .iter()
+            .any(|s| s.id == "TP" && s.waiting == 2),
+        "counts stay"
+    );
+    // Without asking, a board gets the list, as the shared protocol promises.
+    let (_, full) = Client::connect(hub.addr, Role::Display, "display-1").await;
+    assert_eq!(full.waiting.len(), 2);
+    hub.stop().await.expect("stop");
+}

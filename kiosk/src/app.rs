@@ -62,7 +62,10 @@ impl App {
         runtime: tokio::runtime::Handle,
     ) -> Rc<RefCell<App>> {
         let (tx, rx) = mpsc::channel();
-        let config = ClientConfig::new(&options.hub, Role::Kiosk, &options.device, &options.token);
+        let mut config =
+            ClientConfig::new(&options.hub, Role::Kiosk, &options.device, &options.token);
+        // A kiosk shows counts per service, never the list of waiting tickets.
+        config.light = true;
         let (client, mut updates) = {
             let _inside = runtime.enter();
             HubClient::connect(config)

@@ -32,6 +32,8 @@ pub struct ClientConfig {
     pub backoff_max: Duration,
     /// A link that has said nothing for this long is considered dead (the hub pings every 15 s).
     pub idle_timeout: Duration,
+    /// Ask for snapshots without the `waiting` list (boards and kiosks show counts only).
+    pub light: bool,
 }
 
 impl ClientConfig {
@@ -49,6 +51,7 @@ impl ClientConfig {
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(40),
+            light: false,
         }
     }
 }
@@ -269,6 +272,7 @@ async fn link(
         device: config.device.clone(),
         token: config.token.clone(),
         resume_from: *last_seq,
+        light: config.light,
     });
     let Ok(hello) = serde_json::to_string(&hello) else {
         return LinkEnd::Stop;

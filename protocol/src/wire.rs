@@ -56,6 +56,10 @@ pub struct Hello {
     /// The last event `seq` this client applied; absent on a first connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume_from: Option<u64>,
+    /// Optional: the client does not need the snapshot's `waiting` list (a board or kiosk shows
+    /// counts only). Saves memory and bandwidth with many screens.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub light: bool,
 }
 
 /// A command as it travels. `cmd` stays a string here so that an unknown command can be

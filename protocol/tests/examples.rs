@@ -34,6 +34,7 @@ fn hello() {
         m,
         ClientMessage::Hello(Hello {
             resume_from: None,
+            light: false,
             ..
         })
     ));

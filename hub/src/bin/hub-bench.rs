@@ -160,7 +160,9 @@ async fn start_hub(
 async fn connect(addr: SocketAddr, role: &str, device: &str) -> anyhow::Result<Ws> {
     let (mut ws, _) =
         tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/ws"), None, true).await?;
-    let hello = serde_json::json!({"type": "hello", "protocol": 1, "role": role, "device": device, "token": "bench-token"});
+    // Screens and kiosks ask for light snapshots (no waiting list), as the project's apps do.
+    let light = role != "counter";
+    let hello = serde_json::json!({"type": "hello", "protocol": 1, "role": role, "device": device, "token": "bench-token", "light": light});
     ws.send(Message::text(hello.to_string())).await?;
     // The welcome (with its snapshot).
     loop {
