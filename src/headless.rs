@@ -68,9 +68,14 @@ pub fn run(
             ))
         };
         // The observer prints the centre's life from the events a board would receive.
-        let (observer, updates) = connect(Role::Display, "display-2");
+        let (observer, mut updates) = connect(Role::Display, "display-2");
         clients.push(observer);
-        let log = tokio::spawn(narrate(updates));
+        // The board's first state before anyone acts, so the log misses nothing.
+        let first = tokio::time::timeout(Duration::from_secs(10), updates.recv())
+            .await
+            .ok()
+            .flatten();
+        let log = tokio::spawn(narrate(first, updates));
         // A client runs while its updates are received; these actors need none of them.
         let mut quiet = vec![];
         let (kiosk, kiosk_updates) = connect(Role::Kiosk, "kiosk-2");
@@ -192,10 +197,18 @@ async fn clerk_day(clerk: HubClient, n: u32, speed: u32) {
 }
 
 /// Prints one line per event worth telling.
-async fn narrate(mut updates: tokio::sync::mpsc::UnboundedReceiver<Update>) {
+async fn narrate(first: Option<Update>, mut updates: tokio::sync::mpsc::UnboundedReceiver<Update>) {
     let mut names = std::collections::HashMap::new();
     let mut categories = std::collections::HashMap::new();
-    while let Some(u) = updates.recv().await {
+    let mut pending = first;
+    loop {
+        let u = match pending.take() {
+            Some(u) => u,
+            None => match updates.recv().await {
+                Some(u) => u,
+                None => break,
+            },
+        };
         let frame = match &u {
             Update::Snapshot { snapshot, .. } => {
                 for s in &snapshot.services {
