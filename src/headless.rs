@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use protocol::{ClientConfig, Command, EventKind, HubClient, Role, TicketStatus, Update};
+use hub_client::{ClientConfig, HubClient, Update};
+use protocol::{Command, EventKind, Role, TicketStatus};
 use rand::Rng;
 
 /// Time running `speed` times faster than the wall clock, from now.

@@ -8,7 +8,8 @@ use std::rc::{Rc, Weak};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use protocol::{ClientConfig, Command, CommandError, HubClient, Mirror, Role, Update};
+use hub_client::{ClientConfig, CommandError, HubClient, Mirror, Update};
+use protocol::{Command, Role};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::controller::{Action, Controller, Screen};

@@ -2,7 +2,8 @@
 //! No Slint here: `adapter.rs` copies a `Screen` into the window.
 
 use chrono::{DateTime, FixedOffset};
-use protocol::{Command, CounterState, Mirror, Ticket, TicketStatus};
+use hub_client::Mirror;
+use protocol::{Command, CounterState, Ticket, TicketStatus};
 
 /// Everything a clerk can press.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +246,7 @@ impl Controller {
     }
 
     /// What to tell the clerk about a refused command.
-    pub fn explain(error: &protocol::CommandError) -> String {
+    pub fn explain(error: &hub_client::CommandError) -> String {
         use protocol::ErrorCode as E;
         match error.code() {
             Some(E::QueueEmpty) => "Không có ai đang chờ. / Nobody is waiting.".into(),
@@ -258,8 +259,8 @@ impl Controller {
             Some(E::NotFound) => "Không tìm thấy số này hôm nay. / No such number today.".into(),
             Some(E::InvalidState) | Some(E::UnknownCounter) | Some(E::UnknownService) => {
                 match error {
-                    protocol::CommandError::Rejected(e) => e.message.clone(),
-                    protocol::CommandError::Stopped => String::new(),
+                    hub_client::CommandError::Rejected(e) => e.message.clone(),
+                    hub_client::CommandError::Stopped => String::new(),
                 }
             }
             _ => error.to_string(),

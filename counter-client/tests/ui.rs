@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use counter_client::app::{App, Options};
 use counter_client::{AppWindow, CounterAdapter};
+use hub_client::{ClientConfig, HubClient};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
-use protocol::{ClientConfig, Command, HubClient, Role};
+use protocol::{Command, Role};
 use slint::ComponentHandle;
 use slint::platform::{Key, WindowEvent};
 
@@ -23,7 +24,7 @@ struct Centre {
     _dir: tempfile::TempDir,
     kiosk: HubClient,
     /// The kiosk client runs while someone holds its updates.
-    _kiosk_updates: tokio::sync::mpsc::UnboundedReceiver<protocol::Update>,
+    _kiosk_updates: tokio::sync::mpsc::UnboundedReceiver<hub_client::Update>,
 }
 
 impl Centre {

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use protocol::{EventKind, Update};
+use hub_client::Update;
+use protocol::EventKind;
 
 use crate::board::Filter;
 use crate::speech;

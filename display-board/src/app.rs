@@ -5,7 +5,8 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use protocol::{ClientConfig, HubClient, Role, Update};
+use hub_client::{ClientConfig, HubClient, Update};
+use protocol::Role;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::announcer::{Announcement, Announcer, CallWatcher};

@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, Utc};
-use protocol::{CallView, EventKind, Mirror, ServiceState, TicketStatus, Update};
+use hub_client::{Mirror, Update};
+use protocol::{CallView, EventKind, ServiceState, TicketStatus};
 
 /// How long the newest call flashes.
 pub const FLASH: Duration = Duration::from_secs(8);

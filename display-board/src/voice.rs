@@ -274,6 +274,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_word_has_a_clip_name_in_the_vocabulary() {
+        let vocabulary = VOCABULARY;
+        use crate::speech::{CALL_COUNTER, CALL_OPENING, number_words};
+        for n in (0..=20_000).chain([999_999_999, 1_000_005]) {
+            for word in number_words(n) {
+                assert!(vocabulary.contains(&word), "{word} ({n})");
+            }
+        }
+        for c in 'A'..='Z' {
+            assert!(vocabulary.contains(&c.to_string().as_str()), "{c}");
+        }
+        assert!(vocabulary.contains(&CALL_OPENING));
+        assert!(vocabulary.contains(&CALL_COUNTER));
+    }
+
+    #[test]
     fn every_word_of_the_vocabulary_is_built_in() {
         let mut voice = Voice::new(None).expect("voice");
         for name in VOCABULARY {

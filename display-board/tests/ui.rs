@@ -10,8 +10,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use display_board::app::{App, Options};
 use display_board::board::Filter;
 use display_board::{BoardAdapter, BoardWindow};
+use hub_client::{ClientConfig, HubClient, Update};
 use i_slint_backend_testing::ElementHandle;
-use protocol::{ClientConfig, Command, HubClient, Role, Update};
+use protocol::{Command, Role};
 use slint::{ComponentHandle, Model};
 
 const WAIT: Duration = Duration::from_secs(10);

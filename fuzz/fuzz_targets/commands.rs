@@ -10,15 +10,15 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use hub::config::Config;
-use hub::core::{self, Actor, Context, State};
-use hub::views::Views;
+use queue_core::{self as core, Actor, CenterInfo, Context, Rules, State, Views};
 use libfuzzer_sys::fuzz_target;
 use protocol::{ClientMessage, Command, Role};
 
-fn config() -> &'static Config {
-    static CONFIG: OnceLock<Config> = OnceLock::new();
-    CONFIG.get_or_init(|| Config::demo().expect("the demo configuration"))
+/// The core's sample centre: three services (one with hours and one with only three numbers),
+/// three counters (one for priority only).
+fn centre() -> &'static (Rules, CenterInfo) {
+    static CENTRE: OnceLock<(Rules, CenterInfo)> = OnceLock::new();
+    CENTRE.get_or_init(|| (queue_core::sample::rules(), queue_core::sample::center()))
 }
 
 fn actor(i: usize) -> Actor {
@@ -38,8 +38,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let config = config();
-    let rules = &config.rules;
+    let (rules, center) = centre();
     let mut now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-23T08:00:00+07:00")
         .expect("time")
         .with_timezone(&Utc);
@@ -86,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
         }
         let views = Views {
             rules,
-            center: &config.center,
+            center,
             state: &state,
             now,
         };

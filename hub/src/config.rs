@@ -13,8 +13,9 @@ use serde::Deserialize;
 use toml::Spanned;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::core::rules::{REQUIRED_CATEGORIES, parse_minute};
-use crate::core::{Category, CounterNo, CounterRule, Hours, Rules, ServiceId, ServiceRule};
+use queue_core::rules::{REQUIRED_CATEGORIES, parse_minute};
+pub use queue_core::views::CenterInfo;
+use queue_core::{Category, CounterNo, CounterRule, Hours, Rules, ServiceId, ServiceRule};
 
 /// The demo centre, built into the binary so `hub` runs from anywhere.
 pub const DEMO_CONFIG: &str = include_str!("../../assets/demo-center.toml");
@@ -35,15 +36,6 @@ pub struct Config {
     pub devices: BTreeMap<String, Device>,
     pub staff: BTreeMap<String, Staff>,
     pub limits: Limits,
-}
-
-#[derive(Debug, Clone)]
-pub struct CenterInfo {
-    pub name: String,
-    pub name_en: String,
-    pub timezone: String,
-    pub notice: String,
-    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]

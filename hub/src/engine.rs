@@ -19,9 +19,10 @@ use rand::Rng;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::config::Config;
-use crate::core::{self, Actor, Context, Event, State, Subject, TicketId};
+use crate::frames::{self, error_reply};
 use crate::store::{Batch, Recorded, Store, StoreError};
-use crate::views::{Before, Views};
+use queue_core::{self as core, Actor, Context, Event, State, Subject, TicketId};
+use queue_core::{Before, Views};
 
 /// Where the time comes from. The real hub uses the system clock; tests may use another.
 pub trait Clock: Send + Sync {
@@ -175,7 +176,7 @@ pub fn start(
 /// open counter sessions and the next ticket id), replaying every event since. Returns the state
 /// and how many events were replayed.
 fn rebuild(
-    rules: &crate::core::Rules,
+    rules: &queue_core::Rules,
     store: &Store,
     day_if_empty: NaiveDate,
 ) -> Result<(State, usize), StoreError> {
@@ -192,23 +193,6 @@ fn rebuild(
         state.evolve(rules, r.at, &r.event);
     }
     Ok((state, records.len()))
-}
-
-fn reply_text(reply: &p::Reply) -> Utf8Bytes {
-    let msg = p::ServerMessage::Reply(reply.clone());
-    Utf8Bytes::from(serde_json::to_string(&msg).unwrap_or_default())
-}
-
-pub fn error_reply(id: &str, code: ErrorCode, message: impl Into<String>) -> Utf8Bytes {
-    reply_text(&p::Reply {
-        id: id.to_string(),
-        ok: false,
-        result: None,
-        error: Some(p::ErrorBody {
-            code,
-            message: message.into(),
-        }),
-    })
 }
 
 fn fresh_track() -> String {
@@ -449,7 +433,7 @@ impl Engine {
                         .map(|c| serde_json::json!({ "counter": c })),
                     Subject::Nothing => None,
                 };
-                reply_text(&p::Reply {
+                frames::reply(p::Reply {
                     id: id.to_string(),
                     ok: true,
                     result: Some(result.unwrap_or_else(|| serde_json::json!({}))),

@@ -2,14 +2,12 @@
 
 pub mod auth;
 pub mod config;
-pub mod core;
 pub mod engine;
+pub mod frames;
 pub mod report;
 pub mod server;
 pub mod simulate;
 pub mod store;
-pub mod tracker;
-pub mod views;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -7,58 +7,12 @@
 //! The same `summarize` serves `hub report` (rows from the database) and `hub simulate` (rows
 //! from a simulated day).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use protocol::TicketStatus;
 
-/// One ticket, as much as a report needs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    pub day: NaiveDate,
-    pub service: String,
-    pub counter: Option<u32>,
-    pub staff: Option<String>,
-    pub status: TicketStatus,
-    pub issued: DateTime<Utc>,
-    pub called: Option<DateTime<Utc>>,
-    pub serving: Option<DateTime<Utc>>,
-    pub finished: Option<DateTime<Utc>>,
-    pub overdue: bool,
-    pub rating: Option<u8>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum By {
-    Total,
-    Service,
-    Counter,
-    Staff,
-}
-
-/// One line of figures (shared with the admin snapshot's `today`).
-pub use protocol::DayFigures as Figures;
-
-/// Today's tickets, as the report reads them.
-pub fn rows_of_day(state: &crate::core::State) -> Vec<Row> {
-    state
-        .tickets()
-        .map(|t| Row {
-            day: state.day,
-            service: t.service.0.clone(),
-            counter: t.counter.map(|c| c.0),
-            staff: t.staff.clone(),
-            status: t.status,
-            issued: t.issued_at,
-            called: t.called_at,
-            serving: t.serving_at,
-            finished: t.finished_at,
-            overdue: t.overdue_wait || t.overdue_service,
-            rating: t.rating,
-        })
-        .collect()
-}
+pub use queue_core::figures::{By, Figures, Row, rows_of_day, summarize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -158,78 +112,6 @@ pub fn load(
 fn parse_status(s: &str) -> TicketStatus {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .unwrap_or(TicketStatus::Expired)
-}
-
-/// The figures per group (sorted by key), then the total as the last line (key "Tổng").
-pub fn summarize(rows: &[Row], by: By) -> Vec<(String, Figures)> {
-    let mut groups: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
-    for r in rows {
-        let key = match by {
-            By::Total => continue,
-            By::Service => r.service.clone(),
-            By::Counter => r
-                .counter
-                .map_or_else(|| "—".into(), |c| format!("Quầy {c}")),
-            By::Staff => r.staff.clone().unwrap_or_else(|| "—".into()),
-        };
-        groups.entry(key).or_default().push(r);
-    }
-    let mut out: Vec<(String, Figures)> = groups
-        .into_iter()
-        .map(|(k, rows)| (k, figures(&rows)))
-        .collect();
-    out.push(("Tổng".into(), figures(&rows.iter().collect::<Vec<_>>())));
-    out
-}
-
-fn minutes(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
-    (b - a).num_milliseconds().max(0) as f64 / 60_000.0
-}
-
-fn figures(rows: &[&Row]) -> Figures {
-    let count = |s: TicketStatus| rows.iter().filter(|r| r.status == s).count() as u32;
-    let mut waits: Vec<f64> = rows
-        .iter()
-        .filter_map(|r| r.called.map(|c| minutes(r.issued, c)))
-        .collect();
-    let mut services: Vec<f64> = rows
-        .iter()
-        .filter(|r| r.status == TicketStatus::Done)
-        .filter_map(|r| Some(minutes(r.serving?, r.finished?)))
-        .collect();
-    let ratings: Vec<f64> = rows
-        .iter()
-        .filter_map(|r| r.rating.map(f64::from))
-        .collect();
-    let issued = rows.len() as u32;
-    Figures {
-        issued,
-        served: count(TicketStatus::Done),
-        no_shows: count(TicketStatus::NoShow),
-        cancelled: count(TicketStatus::Cancelled),
-        expired: count(TicketStatus::Expired),
-        wait_avg_min: mean(&waits),
-        wait_p90_min: p90(&mut waits),
-        service_avg_min: mean(&services),
-        service_p90_min: p90(&mut services),
-        overdue_share: (issued > 0)
-            .then(|| rows.iter().filter(|r| r.overdue).count() as f64 / f64::from(issued)),
-        rating_avg: mean(&ratings),
-    }
-}
-
-fn mean(v: &[f64]) -> Option<f64> {
-    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-}
-
-/// The nearest-rank 90th percentile.
-fn p90(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let rank = (0.9 * v.len() as f64).ceil() as usize;
-    Some(v[rank.clamp(1, v.len()) - 1])
 }
 
 const HEADERS: [&str; 12] = [
@@ -406,13 +288,5 @@ mod tests {
                 .is_some_and(|l| l.starts_with("TP,3,2,1,0,0,28.00,44.00,7.50,10.00")),
             "{csv}"
         );
-    }
-
-    #[test]
-    fn percentile_by_nearest_rank() {
-        assert_eq!(p90(&mut []), None);
-        assert_eq!(p90(&mut [5.0]), Some(5.0));
-        let mut v: Vec<f64> = (1..=10).map(f64::from).collect();
-        assert_eq!(p90(&mut v), Some(9.0));
     }
 }

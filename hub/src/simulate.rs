@@ -12,8 +12,8 @@ use protocol::{Command, Role, TicketStatus};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::core::{self, Actor, Context, CounterNo, Rules, ServiceId, State};
 use crate::report::Row;
+use queue_core::{self as core, Actor, Context, CounterNo, Rules, ServiceId, State};
 
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -14,7 +14,9 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::core::{Event, Ticket};
+use queue_core::Ticket;
+use queue_core::persisted;
+pub use queue_core::persisted::Recorded;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -42,17 +44,6 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("event {seq} in the database cannot be read: {reason}")]
     BadEvent { seq: u64, reason: String },
-}
-
-/// One event with its envelope, as written to the log.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub seq: u64,
-    pub at: DateTime<Utc>,
-    pub day: NaiveDate,
-    pub device: String,
-    pub staff: Option<String>,
-    pub event: Event,
 }
 
 /// Everything one group commit writes.
@@ -250,7 +241,7 @@ impl Store {
                 .map_err(|e| bad(e.to_string()))?
                 .with_timezone(&Utc);
             let day = day.parse::<NaiveDate>().map_err(|e| bad(e.to_string()))?;
-            let event: Event = serde_json::from_str(&body).map_err(|e| bad(e.to_string()))?;
+            let event = persisted::decode(&body).map_err(|e| bad(e.to_string()))?;
             out.push(Recorded {
                 seq,
                 at,
@@ -311,10 +302,7 @@ impl Store {
                 "INSERT INTO events (seq, at, day, kind, device, staff, body, wire) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             for (r, wire) in &batch.events {
-                let body = serde_json::to_string(&r.event).map_err(|e| StoreError::BadEvent {
-                    seq: r.seq,
-                    reason: e.to_string(),
-                })?;
+                let body = persisted::encode(&r.event);
                 ins.execute(params![
                     r.seq as i64,
                     r.at.to_rfc3339(),
@@ -438,7 +426,7 @@ mod tests {
             day,
             device: "hub".into(),
             staff: None,
-            event: Event::DayStarted {
+            event: queue_core::Event::DayStarted {
                 day,
                 next_ticket_id: 1,
                 sessions: vec![],

@@ -3,9 +3,8 @@
 //! contract only.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -15,36 +14,10 @@ use tokio_tungstenite::tungstenite::Message;
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Starts the hub binary on a free port and returns it with its address, read from its log.
+/// The hub binary on a free port with the demo centre.
 fn spawn_hub(db: &std::path::Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hub"))
-        .args([
-            "--db",
-            db.to_str().expect("utf-8 path"),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("hub starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("hub prints its address")
-            .expect("readable log");
-        if let Some(rest) = line.split("ws://").nth(1) {
-            let addr = rest.split('/').next().expect("address");
-            break addr.parse().expect("socket address");
-        }
-    };
-    // Keep draining the log so the hub never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
+    let hub = testkit::HubProcess::demo(std::path::Path::new(env!("CARGO_BIN_EXE_hub")), db);
+    (hub.child, hub.addr)
 }
 
 async fn connect(addr: SocketAddr, role: &str, device: &str) -> (Ws, Value) {

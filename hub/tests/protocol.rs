@@ -1,9 +1,8 @@
 //! The hub driven through the protocol crate's client, as the apps will drive it.
 
-mod common;
-
-use common::*;
-use protocol::{Command, ErrorCode, EventKind, Role, TicketStatus, Update};
+use hub_client::Update;
+use protocol::{Command, ErrorCode, EventKind, Role, TicketStatus};
+use testkit::*;
 
 fn issue(service: &str, priority: Option<&str>) -> Command {
     Command::IssueTicket {
@@ -130,7 +129,7 @@ async fn roles_pins_and_the_calling_order() {
     let (counter, _) = Client::connect(hub.addr, Role::Counter, "counter-2").await;
 
     let forbidden =
-        |r: Result<serde_json::Value, protocol::CommandError>| r.expect_err("refused").code();
+        |r: Result<serde_json::Value, hub_client::CommandError>| r.expect_err("refused").code();
     assert_eq!(
         forbidden(kiosk.send(Command::CallNext {}).await),
         Some(ErrorCode::Forbidden)
@@ -346,9 +345,9 @@ async fn a_light_snapshot_leaves_out_the_waiting_list_only() {
         kiosk.send(issue("TP", None)).await.expect("issued");
     }
     let mut config =
-        protocol::ClientConfig::new(url(hub.addr), Role::Display, "display-2", "demo-display-2");
+        hub_client::ClientConfig::new(url(hub.addr), Role::Display, "display-2", "demo-display-2");
     config.light = true;
-    let (_light, mut updates) = protocol::HubClient::connect(config);
+    let (_light, mut updates) = hub_client::HubClient::connect(config);
     let snapshot = match tokio::time::timeout(WAIT, updates.recv()).await {
         Ok(Some(Update::Snapshot { snapshot, .. })) => snapshot,
         other => panic!("expected a snapshot, got {other:?}"),

@@ -1,21 +1,11 @@
 //! `hub report` on a database filled by a scripted day — across a service-day boundary — gives the
 //! figures the script made; `hub simulate` repeats itself for a seed and answers "what if".
 
-mod common;
+use std::sync::Arc;
 
-use std::sync::{Arc, Mutex};
-
-use chrono::{DateTime, TimeDelta, Utc};
-use common::*;
+use chrono::TimeDelta;
 use protocol::{Command, Role};
-
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl hub::engine::Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock")
-    }
-}
+use testkit::*;
 
 fn hub_cli(args: &[&str]) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hub"))
@@ -35,11 +25,7 @@ async fn the_report_matches_a_scripted_day() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("hub.db");
     // Monday 5 January 2026, 09:00 in Hà Nội.
-    let clock = Arc::new(TestClock(Mutex::new(
-        DateTime::parse_from_rfc3339("2026-01-05T09:00:00+07:00")
-            .expect("time")
-            .with_timezone(&Utc),
-    )));
+    let clock = Arc::new(ManualClock::at("2026-01-05T09:00:00+07:00"));
     let hub = hub::Hub::start_with_clock(
         hub::config::Config::demo().expect("demo"),
         &db,
@@ -48,7 +34,7 @@ async fn the_report_matches_a_scripted_day() {
     )
     .await
     .expect("hub");
-    let advance = |m: i64| *clock.0.lock().expect("clock") += TimeDelta::minutes(m);
+    let advance = |m: i64| clock.advance(TimeDelta::minutes(m));
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     for _ in 0..5 {
         kiosk

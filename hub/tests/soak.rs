@@ -7,40 +7,22 @@
 //! runs a longer day.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command as Process, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use protocol::{ClientConfig, Command, HubClient, Mirror, Role};
+use hub_client::{ClientConfig, HubClient, Mirror};
+use protocol::{Command, Role};
 use rand::{Rng, SeedableRng};
 use tokio::sync::Notify;
 
+/// The hub binary at `listen` with the demo centre.
 fn spawn_hub(db: &std::path::Path, listen: &str) -> (Child, SocketAddr) {
-    let mut child = Process::new(env!("CARGO_BIN_EXE_hub"))
-        .args(["--db", db.to_str().expect("utf-8 path"), "--listen", listen])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("hub starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("hub prints its address").expect("log");
-        if let Some(rest) = line.split("ws://").nth(1) {
-            break rest
-                .split('/')
-                .next()
-                .expect("address")
-                .parse()
-                .expect("address");
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
+    let db = db.to_str().expect("utf-8 path");
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_hub"));
+    let hub = testkit::HubProcess::spawn(exe, &["--db", db, "--listen", listen]);
+    (hub.child, hub.addr)
 }
 
 fn config(addr: SocketAddr, role: Role, device: &str) -> ClientConfig {
@@ -145,7 +127,7 @@ async fn a_busy_day_with_crashes_loses_nothing_and_every_board_agrees() {
                         let number = t["number"].as_str().expect("number").to_string();
                         acked.lock().expect("acked").push((id, number));
                     }
-                    Err(protocol::CommandError::Stopped) => break,
+                    Err(hub_client::CommandError::Stopped) => break,
                     Err(_) => {}
                 }
                 tokio::time::sleep(Duration::from_millis(15)).await;
@@ -171,7 +153,7 @@ async fn a_busy_day_with_crashes_loses_nothing_and_every_board_agrees() {
                     Command::StartServing {},
                     Command::Finish { rating: Some(4) },
                 ] {
-                    if let Err(protocol::CommandError::Stopped) = client.send(cmd).await {
+                    if let Err(hub_client::CommandError::Stopped) = client.send(cmd).await {
                         return;
                     }
                     tokio::time::sleep(Duration::from_millis(20)).await;

@@ -1,14 +1,12 @@
 //! The tracking page and the tracker role: a phone sees its one ticket — the page, then live
 //! updates over the WebSocket — and a wrong code sees nothing of anyone.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::*;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{Command, Role, TicketStatus};
+use testkit::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 

@@ -9,9 +9,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use protocol::{
-    ClientConfig, Command, CommandError, ErrorCode, HubClient, Mirror, Role, Ticket, Update,
-};
+use hub_client::{ClientConfig, CommandError, HubClient, Mirror, Update};
+use protocol::{Command, ErrorCode, Role, Ticket};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::cccd::ScanBuffer;

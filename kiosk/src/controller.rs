@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use protocol::{Mirror, ServiceState, Ticket};
+use hub_client::Mirror;
+use protocol::{ServiceState, Ticket};
 
 use crate::cccd::{self, Decision};
 
@@ -258,7 +259,7 @@ mod tests {
         }))
         .expect("snapshot");
         let mut m = Mirror::default();
-        m.apply(&protocol::Update::Snapshot {
+        m.apply(&hub_client::Update::Snapshot {
             seq: 1,
             snapshot: Box::new(snapshot),
         });

@@ -279,7 +279,7 @@ fn a_printer_failure_asks_the_citizen_to_remember_the_number() {
     // The hub hears of it: an admin sees the kiosk's printer offline.
     let (_admin, mut updates) = {
         let _inside = c.runtime.enter();
-        protocol::HubClient::connect(protocol::ClientConfig::new(
+        hub_client::HubClient::connect(hub_client::ClientConfig::new(
             format!("ws://{}/ws", c.addr),
             protocol::Role::Admin,
             "admin",
@@ -290,11 +290,11 @@ fn a_printer_failure_asks_the_citizen_to_remember_the_number() {
         tokio::time::timeout(WAIT, async {
             while let Some(u) = updates.recv().await {
                 let seen = match &u {
-                    protocol::Update::Snapshot { snapshot, .. } => snapshot
+                    hub_client::Update::Snapshot { snapshot, .. } => snapshot
                         .devices
                         .iter()
                         .any(|d| d.device == "kiosk-1" && d.status == "printer_offline"),
-                    protocol::Update::Event(f) => {
+                    hub_client::Update::Event(f) => {
                         f.event.device.as_deref() == Some("kiosk-1")
                             && f.event.status.as_deref() == Some("printer_offline")
                     }

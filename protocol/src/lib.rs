@@ -1,10 +1,6 @@
-//! The hub's wire contract (`docs/PROTOCOL.md`) as Rust types, and the reconnecting client that
-//! the kiosk, the counter client and the display board share.
+//! The hub's wire contract (`docs/PROTOCOL.md`) as Rust types: plain data with serde, nothing
+//! that connects, spawns or reads a clock. The reconnecting client is in `hub-client`.
 
-pub mod client;
-pub mod mirror;
 pub mod wire;
 
-pub use client::{ClientConfig, CommandError, HubClient, Update};
-pub use mirror::Mirror;
 pub use wire::*;

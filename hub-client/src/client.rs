@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::wire::{
+use protocol::{
     ClientMessage, Command, ErrorBody, ErrorCode, EventFrame, Hello, PROTOCOL_VERSION, Role,
     ServerMessage, Snapshot,
 };
@@ -90,15 +90,6 @@ impl CommandError {
             CommandError::Rejected(e) => Some(e.code),
             CommandError::Stopped => None,
         }
-    }
-}
-
-impl ErrorBody {
-    pub fn code_str(&self) -> String {
-        serde_json::to_value(self.code)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_else(|| "unknown".into())
     }
 }
 

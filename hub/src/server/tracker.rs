@@ -3,30 +3,31 @@
 //! ticket's tracking code as its token. A tracker sees that one ticket — number, service, status,
 //! people ahead, estimated wait, the counter when called — and nothing else; it sends nothing.
 
-use std::time::Duration;
-
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::Message;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{self as p, ErrorCode};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::oneshot;
 
+use super::hello::{Sink, Stream};
+use super::limits::{MAX_TRACK_CODE, PING_EVERY, TRACKER_REFRESH};
+use super::state::AppState;
 use crate::engine::Request;
-use crate::server::{AppState, close, error_frame, frame};
+use crate::frames::{self, close};
 
 const PAGE: &str = include_str!("track.html");
 const NOT_FOUND: &str = include_str!("track-not-found.html");
 
-/// How often a tracker's view is refreshed at most while events flow.
-const REFRESH: Duration = Duration::from_millis(500);
-
 /// The ticket behind a tracking code, as of the last commit.
 pub async fn lookup(app: &AppState, track: &str) -> Option<p::Tracked> {
-    // Codes are 20 letters and digits; anything else is not looked up at all.
-    if track.is_empty() || track.len() > 64 || !track.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    // Codes are letters and digits; anything else is not looked up at all.
+    if track.is_empty()
+        || track.len() > MAX_TRACK_CODE
+        || !track.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
         return None;
     }
     let (tx, rx) = oneshot::channel();
@@ -64,16 +65,11 @@ pub async fn page(State(app): State<AppState>, Path(track): Path<String>) -> Res
 }
 
 /// The WebSocket session of a tracker, after its hello.
-pub async fn session(
-    app: AppState,
-    mut sink: SplitSink<WebSocket, Message>,
-    mut stream: SplitStream<WebSocket>,
-    track: String,
-) {
+pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: String) {
     let mut events = app.engine.events.subscribe();
     let Some(mut last) = lookup(&app, &track).await else {
         let _ = sink
-            .send(error_frame(
+            .send(frames::error(
                 ErrorCode::NotFound,
                 "no ticket of today has this tracking code",
             ))
@@ -82,27 +78,29 @@ pub async fn session(
         return;
     };
     if sink
-        .send(frame(&p::ServerMessage::Ticket(Box::new(last.clone()))))
+        .send(frames::message(&p::ServerMessage::Ticket(Box::new(
+            last.clone(),
+        ))))
         .await
         .is_err()
     {
         return;
     }
     let mut shutdown = app.shutdown.clone();
-    let mut refresh = tokio::time::interval(REFRESH);
-    let mut ping = tokio::time::interval(Duration::from_secs(15));
+    let mut refresh = tokio::time::interval(TRACKER_REFRESH);
+    let mut ping = tokio::time::interval(PING_EVERY);
     let mut dirty = false;
     let reason: (u16, &str) = loop {
         tokio::select! {
             ev = events.recv() => match ev {
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => dirty = true,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break (1001, "hub is stopping"),
+                Ok(_) | Err(RecvError::Lagged(_)) => dirty = true,
+                Err(RecvError::Closed) => break (1001, "hub is stopping"),
             },
             _ = refresh.tick(), if dirty => {
                 dirty = false;
                 match lookup(&app, &track).await {
                     Some(now) if now != last => {
-                        if sink.send(frame(&p::ServerMessage::Ticket(Box::new(now.clone())))).await.is_err() {
+                        if sink.send(frames::message(&p::ServerMessage::Ticket(Box::new(now.clone())))).await.is_err() {
                             return;
                         }
                         last = now;
@@ -121,7 +119,7 @@ pub async fn session(
             msg = stream.next() => match msg {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(Message::Text(_) | Message::Binary(_))) => {
-                    let _ = sink.send(error_frame(ErrorCode::Forbidden, "a tracker only listens")).await;
+                    let _ = sink.send(frames::error(ErrorCode::Forbidden, "a tracker only listens")).await;
                 }
                 Some(Ok(_)) => {}
             },

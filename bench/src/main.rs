@@ -7,7 +7,7 @@
 //! by N displays, the hub's resident memory with those N connections, and the restart time over a
 //! database of M events (generated in-process through the real engine).
 //!
-//! `cargo run --release -p hub --bin hub-bench -- [--displays 1000] [--kiosks 8] [--events 1000000]`
+//! `cargo build --release -p hub -p hub-bench && target/release/hub-bench [--displays 1000] [--kiosks 8] [--events 1000000]`
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -468,22 +468,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// Fills a database with `events` issue events through the real engine, 2,000 tickets a day
 /// (a busy centre), so that a restart replays what a real one would: the last day's events.
 fn generate(config: &Path, db: &Path, events: u64) -> anyhow::Result<()> {
-    use hub::engine::{Clock, Request};
-    struct Manual(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
-    impl Clock for Manual {
-        fn now(&self) -> chrono::DateTime<chrono::Utc> {
-            *self.0.lock().unwrap_or_else(|e| e.into_inner())
-        }
-    }
+    use hub::engine::Request;
     let config = Arc::new(hub::config::Config::load(config)?);
     let start = chrono::Utc::now() - chrono::TimeDelta::days((events / 2000 + 2) as i64);
-    let clock = Arc::new(Manual(std::sync::Mutex::new(start)));
+    let clock = Arc::new(testkit::ManualClock::new(start));
     let engine = hub::engine::start(config, db, clock.clone())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let actor = hub::core::Actor {
+        let actor = queue_core::Actor {
             device: "kiosk-1".into(),
             role: protocol::Role::Kiosk,
         };
@@ -495,8 +489,7 @@ fn generate(config: &Path, db: &Path, events: u64) -> anyhow::Result<()> {
                 while let Some(rx) = waiting.pop_front() {
                     let _ = rx.await;
                 }
-                let mut now = clock.0.lock().unwrap_or_else(|e| e.into_inner());
-                *now += chrono::TimeDelta::days(1);
+                clock.advance(chrono::TimeDelta::days(1));
             }
             let (tx, rx) = tokio::sync::oneshot::channel();
             engine

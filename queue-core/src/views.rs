@@ -3,10 +3,20 @@
 use chrono::{DateTime, Utc};
 use protocol as p;
 
-use crate::config::CenterInfo;
-use crate::core::estimate::{ahead_of, eta_minutes};
-use crate::core::{CounterNo, Event, Rules, ServiceId, State, Ticket};
-use crate::store::Recorded;
+use crate::estimate::{ahead_of, eta_minutes};
+use crate::persisted::Recorded;
+use crate::rules::{CounterNo, Rules, ServiceId};
+use crate::state::{Event, Phase, State, Ticket};
+
+/// What the screens say about the centre itself.
+#[derive(Debug, Clone)]
+pub struct CenterInfo {
+    pub name: String,
+    pub name_en: String,
+    pub timezone: String,
+    pub notice: String,
+    pub public_url: Option<String>,
+}
 
 pub struct Views<'a> {
     pub rules: &'a Rules,
@@ -202,8 +212,8 @@ impl Views<'_> {
                 vec![]
             },
             today: admin.then(|| {
-                let rows = crate::report::rows_of_day(self.state);
-                crate::report::summarize(&rows, crate::report::By::Total)
+                let rows = crate::figures::rows_of_day(self.state);
+                crate::figures::summarize(&rows, crate::figures::By::Total)
                     .pop()
                     .map(|(_, f)| f)
                     .unwrap_or_default()
@@ -251,8 +261,8 @@ impl Views<'_> {
             }
             Event::TicketOverdue { phase, .. } => {
                 body.phase = Some(match phase {
-                    crate::core::Phase::Waiting => "waiting".into(),
-                    crate::core::Phase::Serving => "serving".into(),
+                    Phase::Waiting => "waiting".into(),
+                    Phase::Serving => "serving".into(),
                 });
             }
             Event::TicketTransferred { .. } => {

@@ -1,38 +1,38 @@
-//! Helpers for tests that drive a real hub through the protocol crate.
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use hub::Hub;
-use hub::config::Config;
-use protocol::{ClientConfig, EventKind, HubClient, Role, Snapshot, Update};
+use hub_client::{ClientConfig, CommandError, HubClient, Update};
+use protocol::{EventBody, EventKind, Role, Snapshot, Ticket};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-pub const WAIT: Duration = Duration::from_secs(10);
+use crate::{WAIT, demo_config};
 
+/// A hub serving the demo centre on a free loopback port.
 pub async fn start_hub(db: &Path) -> Hub {
-    start_hub_at(db, "127.0.0.1:0".parse().expect("addr")).await
+    start_hub_at(db, SocketAddr::from(([127, 0, 0, 1], 0))).await
 }
 
+/// A hub serving the demo centre at `addr` (the same port again after a restart).
 pub async fn start_hub_at(db: &Path, addr: SocketAddr) -> Hub {
-    Hub::start(Config::demo().expect("demo config"), db, addr)
+    Hub::start(demo_config(), db, addr)
         .await
-        .expect("hub starts")
+        .expect("the hub starts")
 }
 
 pub fn url(addr: SocketAddr) -> String {
     format!("ws://{addr}/ws")
 }
 
-/// A connected client and what it has received.
+/// A connected protocol client and what it has received, for `async` tests.
 pub struct Client {
     pub hub: HubClient,
     pub updates: UnboundedReceiver<Update>,
 }
 
 impl Client {
+    /// Connects with the demo token and waits for the first snapshot.
     pub async fn connect(addr: SocketAddr, role: Role, device: &str) -> (Client, Snapshot) {
         let mut c = Client::connect_with_token(addr, role, device, &format!("demo-{device}"));
         let snap = c.snapshot().await;
@@ -41,6 +41,7 @@ impl Client {
 
     pub fn connect_with_token(addr: SocketAddr, role: Role, device: &str, token: &str) -> Client {
         let mut cfg = ClientConfig::new(url(addr), role, device, token);
+        // Back quickly after a restart: the tests are about correctness, not patience.
         cfg.backoff_min = Duration::from_millis(20);
         cfg.backoff_max = Duration::from_millis(200);
         let (hub, updates) = HubClient::connect(cfg);
@@ -64,7 +65,7 @@ impl Client {
     }
 
     /// Waits for the next event of a kind; returns its seq and body.
-    pub async fn event(&mut self, kind: EventKind) -> (u64, protocol::EventBody) {
+    pub async fn event(&mut self, kind: EventKind) -> (u64, EventBody) {
         loop {
             if let Update::Event(f) = self.next_update().await
                 && f.event.kind == kind
@@ -74,16 +75,14 @@ impl Client {
         }
     }
 
-    pub async fn send(
-        &self,
-        cmd: protocol::Command,
-    ) -> Result<serde_json::Value, protocol::CommandError> {
+    pub async fn send(&self, cmd: protocol::Command) -> Result<serde_json::Value, CommandError> {
         tokio::time::timeout(WAIT, self.hub.send(cmd))
             .await
             .expect("reply in time")
     }
 }
 
-pub fn ticket_of(result: &serde_json::Value) -> protocol::Ticket {
+/// The ticket in a command's result.
+pub fn ticket_of(result: &serde_json::Value) -> Ticket {
     serde_json::from_value(result["ticket"].clone()).expect("result carries a ticket")
 }

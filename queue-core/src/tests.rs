@@ -6,76 +6,9 @@ use proptest::prelude::*;
 use protocol::{Command, ErrorCode, Role, TicketStatus};
 
 use super::*;
-use crate::config::Config;
-
-const CENTRE: &str = r#"
-[center]
-name = "Trung tâm thử nghiệm"
-
-[rules]
-max_priority_in_row = 3
-recalls_before_no_show = 2
-
-[[service]]
-id = "TP"
-name_vi = "Tư pháp – Hộ tịch"
-prefix = "A"
-first_number = 1001
-last_number = 1999
-target_wait_min = 20
-target_service_min = 10
-
-[[service]]
-id = "GT"
-name_vi = "Giao thông vận tải"
-prefix = "B"
-first_number = 1
-last_number = 3
-target_wait_min = 30
-target_service_min = 5
-
-[[service]]
-id = "DD"
-name_vi = "Đất đai"
-prefix = "C"
-daily_limit = 50
-target_wait_min = 45
-target_service_min = 20
-hours = "mon-fri 07:30-11:30 13:30-17:00"
-
-[[counter]]
-number = 1
-services = ["TP", "GT"]
-
-[[counter]]
-number = 2
-services = ["GT", "TP", "DD"]
-
-[[counter]]
-number = 3
-services = ["TP", "GT", "DD"]
-priority_only = true
-
-[[staff]]
-code = "nv01"
-name = "Nguyễn Thị Lan"
-pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$Dzyz1c0rBAzOUMGZzrr6ng$tT0o18Iy8DmLKA4/SGfytkinMzWPpFqtOBg6lQl7+9Q"
-
-[[staff]]
-code = "nv02"
-name = "Trần Văn Hùng"
-pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$Dzyz1c0rBAzOUMGZzrr6ng$tT0o18Iy8DmLKA4/SGfytkinMzWPpFqtOBg6lQl7+9Q"
-
-[[staff]]
-code = "nv03"
-name = "Lê Thị Mai"
-pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$Dzyz1c0rBAzOUMGZzrr6ng$tT0o18Iy8DmLKA4/SGfytkinMzWPpFqtOBg6lQl7+9Q"
-"#;
 
 fn rules() -> Rules {
-    Config::parse(CENTRE, "test.toml")
-        .expect("test centre")
-        .rules
+    crate::sample::rules()
 }
 
 /// Monday 2026-11-23, 09:00 in Hanoi.

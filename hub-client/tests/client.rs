@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use hub_client::*;
 use protocol::*;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;

@@ -1,21 +1,31 @@
 //! The queue core: numbering, priority, calling, overdue and waiting estimates.
 //!
 //! **Architecture invariant:** nothing here does I/O or reads the clock. Time and randomness are
-//! arguments, so every rule is reproducible in tests, in the day simulator and on replay.
+//! arguments, so every rule is reproducible in tests, in the day simulator, on replay and under
+//! the fuzzer. The crate cannot break this by accident: it depends on no crate that can do I/O,
+//! and `scripts/check-deps` (run by CI) fails if one appears in its dependency tree.
+//!
 //! The shape is a decider: `decide(command, state) -> events`, `State::evolve(event)`, and
-//! `tick(now)` for what time alone causes.
+//! `tick(now)` for what time alone causes. `views` projects the state onto the wire types;
+//! `figures` turns ticket rows into managers' figures; `persisted` is the log's on-disk form.
 
 pub mod clock;
 pub mod decide;
 pub mod estimate;
+pub mod figures;
+pub mod persisted;
 pub mod rules;
+pub mod sample;
 pub mod select;
 pub mod state;
+pub mod views;
 
 #[cfg(test)]
 mod tests;
 
 pub use clock::{next_deadline, tick};
 pub use decide::{Actor, Context, Decision, Rejection, Subject, decide};
+pub use persisted::Recorded;
 pub use rules::{Category, CounterNo, CounterRule, Hours, Rules, ServiceId, ServiceRule};
 pub use state::{CarriedSession, Event, Phase, State, Ticket, TicketId};
+pub use views::{Before, CenterInfo, Views};

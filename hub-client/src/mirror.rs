@@ -4,7 +4,7 @@
 //! ticket, counter and service figures it changed.
 
 use crate::client::Update;
-use crate::wire::{
+use protocol::{
     CallView, CategoryView, CenterView, CounterView, EventFrame, EventKind, ServiceView, Snapshot,
     Ticket, TicketStatus,
 };
@@ -164,7 +164,7 @@ fn sort_waiting(w: &mut [Ticket]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::ServerMessage;
+    use protocol::ServerMessage;
 
     fn event(seq: u64, kind: &str, status: &str) -> Update {
         let text = format!(

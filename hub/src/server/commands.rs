@@ -1,0 +1,158 @@
+//! One text message from a device: parsed, checked (ids, staff PINs) and passed to the engine,
+//! or refused with the reason. The engine's answer is sent when it comes, off the read loop, so
+//! pipelined commands share one commit.
+
+use axum::extract::ws::{Message, Utf8Bytes};
+use protocol::{ClientMessage, Command, CommandParseError, ErrorCode, Role};
+use queue_core::Actor;
+use tokio::sync::{mpsc, oneshot};
+
+use super::limits::{MAX_COMMAND_ID, MAX_FAILED_LOGINS};
+use super::state::AppState;
+use crate::auth;
+use crate::engine::Request;
+use crate::frames;
+
+/// The `id` of a message that may not parse as a command, to address its refusal.
+pub fn command_id(text: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    v.get("id")?.as_str().map(str::to_string)
+}
+
+pub async fn handle(
+    app: &AppState,
+    actor: &Actor,
+    text: Utf8Bytes,
+    out: &mpsc::Sender<Message>,
+    failed_logins: &mut u32,
+) {
+    let (id, command) = match parse(&text) {
+        Ok(c) => c,
+        Err(refusal) => {
+            let _ = out.send(refusal).await;
+            return;
+        }
+    };
+    if let Command::Login { staff, pin, .. } = &command
+        && actor.role == Role::Counter
+        && let Err(refusal) = check_pin(app, &id, staff, pin, failed_logins).await
+    {
+        let _ = out.send(refusal).await;
+        return;
+    }
+    let (tx, rx) = oneshot::channel();
+    let request = Request::Command {
+        actor: actor.clone(),
+        id: id.clone(),
+        command,
+        respond: tx,
+    };
+    if app.engine.requests.send(request).await.is_err() {
+        let refusal = frames::error_reply(&id, ErrorCode::Internal, "the hub is stopping");
+        let _ = out.send(Message::Text(refusal)).await;
+        return;
+    }
+    let out = out.clone();
+    tokio::spawn(async move {
+        let reply = match rx.await {
+            Ok(r) => r,
+            Err(_) => frames::error_reply(
+                &id,
+                ErrorCode::Internal,
+                "the hub could not process this; try again",
+            ),
+        };
+        let _ = out.send(Message::Text(reply)).await;
+    });
+}
+
+/// The command in a message, or the frame that refuses it.
+fn parse(text: &str) -> Result<(String, Command), Message> {
+    let refuse =
+        |id: &str, code, message: String| Message::Text(frames::error_reply(id, code, message));
+    let msg = match serde_json::from_str::<ClientMessage>(text) {
+        Ok(m) => m,
+        Err(e) => return Err(unreadable(text, e)),
+    };
+    let cmd = match msg {
+        ClientMessage::Hello(_) => {
+            return Err(frames::error(ErrorCode::BadRequest, "already said hello"));
+        }
+        ClientMessage::Cmd(c) => c,
+    };
+    if cmd.id.is_empty() || cmd.id.len() > MAX_COMMAND_ID {
+        return Err(refuse(
+            &cmd.id,
+            ErrorCode::BadRequest,
+            format!("a command id of 1 to {MAX_COMMAND_ID} characters is required"),
+        ));
+    }
+    match Command::from_message(&cmd) {
+        Ok(c) => Ok((cmd.id, c)),
+        Err(CommandParseError::Unknown(name)) => Err(refuse(
+            &cmd.id,
+            ErrorCode::UnknownCommand,
+            format!("unknown command {name:?}"),
+        )),
+        Err(e) => Err(refuse(
+            &cmd.id,
+            ErrorCode::BadRequest,
+            format!("{}: {e}", cmd.cmd),
+        )),
+    }
+}
+
+/// The refusal of a message that is not a client message at all.
+fn unreadable(text: &str, e: serde_json::Error) -> Message {
+    let reason = format!("unreadable message: {e}");
+    if let Some(id) = command_id(text) {
+        return Message::Text(frames::error_reply(&id, ErrorCode::BadRequest, reason));
+    }
+    let value = serde_json::from_str::<serde_json::Value>(text).ok();
+    let kind = value
+        .as_ref()
+        .and_then(|v| v.get("type"))
+        .and_then(|v| v.as_str());
+    match kind {
+        Some(k) if k != "hello" && k != "cmd" => frames::error(
+            ErrorCode::BadRequest,
+            &format!("unknown message type {k:?}"),
+        ),
+        _ => frames::error(ErrorCode::BadRequest, &reason),
+    }
+}
+
+/// A counter's login: the PIN is checked here (Argon2, off the async threads), never in the
+/// engine, so the core and the log never see it.
+async fn check_pin(
+    app: &AppState,
+    id: &str,
+    staff: &str,
+    pin: &str,
+    failed_logins: &mut u32,
+) -> Result<(), Message> {
+    if *failed_logins >= MAX_FAILED_LOGINS {
+        return Err(Message::Text(frames::error_reply(
+            id,
+            ErrorCode::RateLimited,
+            "too many wrong PINs; reconnect and try again",
+        )));
+    }
+    let config = app.config.clone();
+    let (staff_code, pin) = (staff.to_string(), pin.to_string());
+    let checked = staff_code.clone();
+    let ok = tokio::task::spawn_blocking(move || auth::pin_matches(&config, &checked, &pin))
+        .await
+        .unwrap_or(false);
+    if !ok {
+        *failed_logins += 1;
+        tracing::warn!(staff = %staff_code, "login refused: wrong staff code or PIN");
+        return Err(Message::Text(frames::error_reply(
+            id,
+            ErrorCode::Unauthorized,
+            "wrong staff code or PIN",
+        )));
+    }
+    *failed_logins = 0;
+    Ok(())
+}

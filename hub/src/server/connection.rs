@@ -1,0 +1,191 @@
+//! A device's connection: after its hello, a loop that forwards live events, reads commands
+//! (through the token bucket to `commands`) and pings. One task owns the socket's writing half
+//! so replies, events and pings never interleave badly.
+
+use std::net::SocketAddr;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use protocol::{self as p, ErrorCode, Hello};
+use queue_core::Actor;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::commands::{self, command_id};
+use super::hello::{self, Greeting, Sink, Stream};
+use super::limits::{
+    MAX_REFUSED_IN_A_ROW, OUTBOX, PING_EVERY, READ_BUFFER, SILENCE_LIMIT, TokenBucket,
+};
+use super::state::AppState;
+use super::tracker;
+use crate::engine::Request;
+use crate::frames;
+
+/// `GET /ws`: takes a connection slot, then upgrades.
+pub async fn upgrade(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Ok(permit) = app.connections.clone().try_acquire_owned() else {
+        tracing::warn!(%peer, "connection refused: too many connections");
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
+    };
+    // Frames are read and written whole, just in small steps: 128 KiB buffers per connection
+    // (the defaults) would be 256 MB for a thousand screens.
+    ws.max_message_size(p::MAX_MESSAGE_BYTES)
+        .max_frame_size(p::MAX_MESSAGE_BYTES)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| async move {
+            // A panic stays inside this task: the connection ends, the hub goes on.
+            let task = tokio::spawn(run(app, socket, peer));
+            if let Err(e) = task.await
+                && e.is_panic()
+            {
+                tracing::error!(%peer, "connection task panicked");
+            }
+            drop(permit);
+        })
+}
+
+async fn run(app: AppState, socket: WebSocket, peer: SocketAddr) {
+    let (mut sink, mut stream) = socket.split();
+    match hello::greet(&app, &mut sink, &mut stream, peer).await {
+        None => {}
+        Some(Greeting::Tracker(code)) => tracker::session(app, sink, stream, code).await,
+        Some(Greeting::Device(hello)) => {
+            // The span is attached to the session's future, never held across an await: one
+            // connection's lines never appear inside another's.
+            let span =
+                tracing::info_span!("conn", device = %hello.device, role = hello.role.as_str());
+            session(app, sink, stream, peer, hello)
+                .instrument(span)
+                .await
+        }
+    }
+}
+
+async fn session(
+    app: AppState,
+    mut sink: Sink,
+    mut stream: Stream,
+    peer: SocketAddr,
+    hello: Hello,
+) {
+    let actor = Actor {
+        device: hello.device.clone(),
+        role: hello.role,
+    };
+    tracing::info!(%peer, resume_from = ?hello.resume_from, "connected");
+
+    let (tx, rx) = oneshot::channel();
+    let join = Request::Join {
+        role: hello.role,
+        resume_from: hello.resume_from,
+        light: hello.light,
+        respond: tx,
+    };
+    if app.engine.requests.send(join).await.is_err() {
+        let _ = sink.send(frames::close(1011, "hub is stopping")).await;
+        return;
+    }
+    let Ok(joined) = rx.await else {
+        let _ = sink.send(frames::close(1011, "hub is stopping")).await;
+        return;
+    };
+    let mut events = joined.events;
+
+    let (out_tx, mut out_rx) = mpsc::channel::<Message>(OUTBOX);
+    let writer = tokio::spawn(
+        async move {
+            while let Some(msg) = out_rx.recv().await {
+                let closing = matches!(msg, Message::Close(_));
+                if sink.send(msg).await.is_err() || closing {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        }
+        .in_current_span(),
+    );
+    for f in joined.frames {
+        if out_tx.send(Message::Text(f)).await.is_err() {
+            return;
+        }
+    }
+
+    let mut bucket = TokenBucket::new(app.config.limits);
+    let mut refused_in_a_row = 0u32;
+    let mut failed_logins = 0u32;
+    let mut shutdown = app.shutdown.clone();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    let reason: (u16, &str) = loop {
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Ok(f) => {
+                    // A client that cannot keep up is closed; it reconnects with resume_from.
+                    if out_tx.try_send(Message::Text(f)).is_err() {
+                        break (1013, "too slow: reconnect with resume_from");
+                    }
+                }
+                Err(RecvError::Lagged(_)) => break (1013, "too slow: reconnect with resume_from"),
+                Err(RecvError::Closed) => break (1001, "hub is stopping"),
+            },
+            _ = shutdown.changed() => break (1001, "hub is stopping"),
+            _ = ping.tick() => {
+                if last_heard.elapsed() > SILENCE_LIMIT {
+                    break (1001, "no answer to pings");
+                }
+                let _ = out_tx.try_send(Message::Ping(Default::default()));
+            }
+            msg = stream.next() => {
+                last_heard = Instant::now();
+                let text = match msg {
+                    None => break (1000, ""),
+                    Some(Err(e)) => {
+                        // Oversize frames end here, with the socket's own error.
+                        tracing::info!(error = %e, "connection error");
+                        break (1009, "message too big or broken");
+                    }
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Binary(_))) => {
+                        let _ = out_tx.send(frames::error(ErrorCode::BadRequest, "binary frames are refused; send JSON text")).await;
+                        continue;
+                    }
+                    Some(Ok(Message::Close(_))) => break (1000, ""),
+                    Some(Ok(_)) => continue,
+                };
+                if !bucket.take() {
+                    refused_in_a_row += 1;
+                    if refused_in_a_row > MAX_REFUSED_IN_A_ROW {
+                        tracing::warn!(%peer, "closed: flooding");
+                        break (1008, "too many messages");
+                    }
+                    let msg = match command_id(&text) {
+                        Some(id) => Message::Text(frames::error_reply(&id, ErrorCode::RateLimited, "too many messages; slow down")),
+                        None => frames::error(ErrorCode::RateLimited, "too many messages; slow down"),
+                    };
+                    // Backpressure, not silence: every command gets its one reply.
+                    if out_tx.send(msg).await.is_err() {
+                        break (1011, "connection writer ended");
+                    }
+                    continue;
+                }
+                refused_in_a_row = 0;
+                commands::handle(&app, &actor, text, &out_tx, &mut failed_logins).await;
+            }
+        }
+    };
+    let _ = out_tx.send(frames::close(reason.0, reason.1)).await;
+    drop(out_tx);
+    let _ = writer.await;
+    tracing::info!(code = reason.0, "disconnected");
+}

@@ -1,0 +1,85 @@
+//! The first message of a connection: who is there, and may they be.
+
+use std::net::SocketAddr;
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use protocol::{self as p, ClientMessage, ErrorCode, Hello, Role};
+use tokio::time::timeout;
+
+use super::limits::HELLO_TIMEOUT;
+use super::state::AppState;
+use crate::auth;
+use crate::frames;
+
+pub type Sink = SplitSink<WebSocket, Message>;
+pub type Stream = SplitStream<WebSocket>;
+
+/// Who said hello.
+pub enum Greeting {
+    /// A configured device with its token.
+    Device(Hello),
+    /// A citizen's phone, with the ticket's tracking code (checked by the tracker itself).
+    Tracker(String),
+}
+
+/// Reads and checks the hello. `None`: the connection was refused (and told why) or went away.
+pub async fn greet(
+    app: &AppState,
+    sink: &mut Sink,
+    stream: &mut Stream,
+    peer: SocketAddr,
+) -> Option<Greeting> {
+    let hello = match timeout(HELLO_TIMEOUT, stream.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<ClientMessage>(t.as_str()) {
+            Ok(ClientMessage::Hello(h)) => h,
+            _ => {
+                refuse(
+                    sink,
+                    ErrorCode::BadRequest,
+                    "the first message must be a hello",
+                    "hello expected",
+                )
+                .await;
+                return None;
+            }
+        },
+        Ok(_) => return None,
+        Err(_) => {
+            let _ = sink.send(frames::close(1008, "no hello within 5 s")).await;
+            return None;
+        }
+    };
+    if hello.protocol != p::PROTOCOL_VERSION {
+        let msg = format!(
+            "protocol {} is not supported; this hub speaks {}",
+            hello.protocol,
+            p::PROTOCOL_VERSION
+        );
+        refuse(sink, ErrorCode::BadRequest, &msg, "unsupported protocol").await;
+        return None;
+    }
+    if hello.role == Role::Tracker {
+        return Some(Greeting::Tracker(hello.token));
+    }
+    if !auth::device_allowed(&app.config, &hello.device, hello.role, &hello.token) {
+        // Log the device name the client claimed, never the token.
+        tracing::warn!(%peer, device = %hello.device, role = hello.role.as_str(), "refused: bad device, role or token");
+        refuse(
+            sink,
+            ErrorCode::Unauthorized,
+            "unknown device, wrong role or wrong token",
+            "unauthorized",
+        )
+        .await;
+        return None;
+    }
+    Some(Greeting::Device(hello))
+}
+
+/// Says why, then closes with 1008 (policy violation).
+async fn refuse(sink: &mut Sink, code: ErrorCode, message: &str, reason: &str) {
+    let _ = sink.send(frames::error(code, message)).await;
+    let _ = sink.send(frames::close(1008, reason)).await;
+}

@@ -1,0 +1,63 @@
+//! What one connection may do, and for how long the hub waits for it. Every number the
+//! connections share is named here, once.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::config::Limits;
+
+/// A new connection must say hello within this.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the hub pings a quiet connection.
+pub const PING_EVERY: Duration = Duration::from_secs(15);
+/// A connection that has sent nothing (not even a pong) for this long is gone.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+/// Refused (rate-limited) messages in a row before the connection is closed as a flood.
+pub const MAX_REFUSED_IN_A_ROW: u32 = 200;
+/// Wrong PINs on one connection before logins on it are refused.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+/// Longest command id a client may choose.
+pub const MAX_COMMAND_ID: usize = 128;
+/// Frames waiting to be written to one connection; a client that lets more pile up is too slow.
+pub const OUTBOX: usize = 1024;
+/// Read buffer of a connection: messages are small, and a thousand screens are connected.
+pub const READ_BUFFER: usize = 8 * 1024;
+/// The deadline timer never sleeps longer than this: the system clock may be set meanwhile.
+pub const TIMER_MAX_SLEEP: Duration = Duration::from_secs(60);
+/// A tracker's view is refreshed at most this often while events flow.
+pub const TRACKER_REFRESH: Duration = Duration::from_millis(500);
+/// Tracking codes are 20 letters and digits; anything longer is not looked up.
+pub const MAX_TRACK_CODE: usize = 64;
+
+/// A connection's token bucket: `burst` messages at once, `per_second` after that.
+pub struct TokenBucket {
+    tokens: f64,
+    last: Instant,
+    limits: Limits,
+}
+
+impl TokenBucket {
+    pub fn new(limits: Limits) -> TokenBucket {
+        TokenBucket {
+            tokens: f64::from(limits.burst),
+            last: Instant::now(),
+            limits,
+        }
+    }
+
+    /// Takes one token; false when the bucket is empty.
+    pub fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill =
+            now.duration_since(self.last).as_secs_f64() * f64::from(self.limits.per_second);
+        self.tokens = (self.tokens + refill).min(f64::from(self.limits.burst));
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! HTTP and WebSocket on one port: `/healthz`, `/ws` and the tracking page `/t/{track}`.
+//!
+//! - `state` — what every handler shares (configuration, engine, shutdown, connection cap);
+//! - `limits` — every number a connection lives by, named once, and the token bucket;
+//! - `hello` — the first message: protocol version, role, device and token;
+//! - `connection` — a device's session: forwards live events, reads commands, pings;
+//! - `commands` — one text message from a device → a command for the engine, or a refusal;
+//! - `tracker` — the citizen's tracking page and its one-ticket session;
+//! - `timer` — wakes the engine when its next deadline passes.
+//!
+//! Replies come back out of order with respect to events, which is allowed. A panic in one
+//! connection's task ends that connection only.
+
+mod commands;
+mod connection;
+mod hello;
+pub mod limits;
+mod state;
+mod timer;
+mod tracker;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+pub use state::AppState;
+pub use timer::run_timer;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/ws", get(connection::upgrade))
+        .route("/t/{track}", get(tracker::page))
+        .with_state(state)
+}
+
+async fn healthz(State(app): State<AppState>) -> Response {
+    let h = app.engine.health.borrow().clone();
+    if app.engine.requests.is_closed() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "engine stopped"})),
+        )
+            .into_response();
+    }
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "seq": h.seq,
+        "service_day": h.day.to_string(),
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
+}

@@ -1,0 +1,175 @@
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use hub::Hub;
+use hub_client::{ClientConfig, CommandError, HubClient, Update};
+use protocol::{Command, Role};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::{ManualClock, WAIT, demo_config, url};
+
+/// A real hub serving the demo centre, driven from synchronous test code: the apps' UI tests and
+/// the end-to-end tests run Slint on the test's thread and the hub on this runtime.
+pub struct Centre {
+    pub runtime: tokio::runtime::Runtime,
+    hub: Option<Hub>,
+    /// The hub's address; kept across restarts so clients reconnect to the same port.
+    pub addr: SocketAddr,
+    /// `None`: the system clock.
+    pub clock: Option<Arc<ManualClock>>,
+    dir: tempfile::TempDir,
+    /// Clients of the test itself (a kiosk issuing, a clerk calling), alive while held here.
+    clients: Vec<(HubClient, UnboundedReceiver<Update>)>,
+    kiosk: Option<usize>,
+}
+
+impl Centre {
+    /// A hub on the system clock.
+    pub fn new() -> Centre {
+        Centre::start(None)
+    }
+
+    /// A hub on a manual clock starting at `at`.
+    pub fn with_clock(at: DateTime<Utc>) -> Centre {
+        Centre::start(Some(Arc::new(ManualClock::new(at))))
+    }
+
+    fn start(clock: Option<Arc<ManualClock>>) -> Centre {
+        let mut centre = Centre {
+            runtime: tokio::runtime::Runtime::new().expect("a tokio runtime"),
+            hub: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            clock,
+            dir: tempfile::tempdir().expect("a temporary folder"),
+            clients: vec![],
+            kiosk: None,
+        };
+        centre.start_hub();
+        centre
+    }
+
+    /// The test's own folder (the database, printer files, tickets).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("hub.db")
+    }
+
+    pub fn url(&self) -> String {
+        url(self.addr)
+    }
+
+    pub fn runtime(&self) -> tokio::runtime::Handle {
+        self.runtime.handle().clone()
+    }
+
+    /// The manual clock (panics for a centre on the system clock: a mistake in the test).
+    pub fn clock(&self) -> &ManualClock {
+        self.clock
+            .as_deref()
+            .expect("this centre was made with_clock")
+    }
+
+    pub fn start_hub(&mut self) {
+        let db = self.db();
+        let started = match &self.clock {
+            Some(clock) => self.runtime.block_on(Hub::start_with_clock(
+                demo_config(),
+                &db,
+                self.addr,
+                clock.clone(),
+            )),
+            None => self
+                .runtime
+                .block_on(Hub::start(demo_config(), &db, self.addr)),
+        };
+        let hub = started.expect("the hub starts");
+        self.addr = hub.addr;
+        self.hub = Some(hub);
+    }
+
+    pub fn stop_hub(&mut self) {
+        if let Some(hub) = self.hub.take() {
+            self.runtime.block_on(hub.stop()).expect("the hub stops");
+        }
+    }
+
+    pub fn restart_hub(&mut self) {
+        self.stop_hub();
+        self.start_hub();
+    }
+
+    /// A protocol client with the demo token; returns its index for [`Centre::send`].
+    pub fn client(&mut self, role: Role, device: &str) -> usize {
+        let _inside = self.runtime.enter();
+        self.clients.push(HubClient::connect(ClientConfig::new(
+            self.url(),
+            role,
+            device,
+            format!("demo-{device}"),
+        )));
+        self.clients.len() - 1
+    }
+
+    /// Sends a command from one of the test's clients and waits for the answer.
+    pub fn try_send(&self, client: usize, cmd: Command) -> Result<serde_json::Value, CommandError> {
+        let c = &self.clients[client].0;
+        self.runtime
+            .block_on(async { tokio::time::timeout(WAIT, c.send(cmd)).await })
+            .expect("an answer in time")
+    }
+
+    /// Sends a command the hub must accept.
+    pub fn send(&self, client: usize, cmd: Command) -> serde_json::Value {
+        let name = cmd.name();
+        self.try_send(client, cmd)
+            .unwrap_or_else(|e| panic!("{name} refused: {e}"))
+    }
+
+    /// A clerk (`nvNN`, PIN 1234) logged in at `counter` from `counter-N`.
+    pub fn clerk(&mut self, counter: u32) -> usize {
+        let c = self.client(Role::Counter, &format!("counter-{counter}"));
+        self.send(
+            c,
+            Command::Login {
+                counter,
+                staff: format!("nv{counter:02}"),
+                pin: "1234".into(),
+            },
+        );
+        c
+    }
+
+    /// Issues a ticket from the test's own kiosk (`kiosk-2`) and returns its number.
+    pub fn issue(&mut self, service: &str, priority: Option<&str>) -> String {
+        let kiosk = match self.kiosk {
+            Some(k) => k,
+            None => {
+                let k = self.client(Role::Kiosk, "kiosk-2");
+                self.kiosk = Some(k);
+                k
+            }
+        };
+        let result = self.send(
+            kiosk,
+            Command::IssueTicket {
+                service: service.into(),
+                priority: priority.map(str::to_string),
+            },
+        );
+        result["ticket"]["number"]
+            .as_str()
+            .expect("the result carries the ticket's number")
+            .to_string()
+    }
+}
+
+impl Default for Centre {
+    fn default() -> Centre {
+        Centre::new()
+    }
+}
