@@ -56,8 +56,10 @@ pub fn run(
         let url = format!("ws://{}/ws", hub.addr);
         println!(
             "Demo centre (headless) — hub at {url}, database {}, time ×{speed}.\n\
-             Simulated: one kiosk, six counters (nv01–nv06), one lobby board. Ctrl-C stops.\n",
-            db.display()
+             Simulated: one kiosk, six counters (nv01–nv06), one lobby board. Ctrl-C stops.\n\
+             The hub's own log: {}\n",
+            db.display(),
+            data.join("hub.log").display()
         );
         let mut clients = vec![];
         let connect = |role: Role, device: &str| {

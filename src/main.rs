@@ -49,16 +49,13 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,hub=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     std::fs::create_dir_all(&cli.data)
         .with_context(|| format!("creating {}", cli.data.display()))?;
+    // The terminal tells the centre's story; the hub's and the apps' log lines go to a file
+    // beside the database, where an operator would look for them.
+    let log = cli.data.join("hub.log");
+    logging::init("info", logging::Output::File(&log))?;
     let has_display = std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
         || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty());
     if cli.headless || !has_display {

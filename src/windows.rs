@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
+use app_shell::{Connection, Pump};
 use slint::ComponentHandle;
 
 pub fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
@@ -26,9 +27,7 @@ pub fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     let kiosk_app = kiosk::app::App::new(
         kiosk_ui.clone_strong(),
         kiosk::app::Options {
-            hub: url.clone(),
-            device: "kiosk-1".into(),
-            token: "demo-kiosk-1".into(),
+            connection: Connection::demo(&url, "kiosk-1"),
             printer: Some(printer),
             idle: Duration::from_secs(20),
             save_tickets: Some(tickets.clone()),
@@ -46,9 +45,7 @@ pub fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
         let app = counter_client::app::App::new(
             ui.clone_strong(),
             counter_client::app::Options {
-                hub: url.clone(),
-                device: format!("counter-{n}"),
-                token: format!("demo-counter-{n}"),
+                connection: Connection::demo(&url, &format!("counter-{n}")),
                 ratings: false,
                 remember: Some(remember),
             },
@@ -66,9 +63,7 @@ pub fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     let board_app = std::rc::Rc::new(std::cell::RefCell::new(display_board::app::App::new(
         board_ui.clone_strong(),
         display_board::app::Options {
-            hub: url.clone(),
-            device: "display-1".into(),
-            token: "demo-display-1".into(),
+            connection: Connection::demo(&url, "display-1"),
             filter: Default::default(),
         },
         Some(announcer),
@@ -103,11 +98,13 @@ pub fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
          \n             Bảng hiển thị (the lobby screen; calls are announced if a sound device exists)\
          \n  hub        {url}   (health: http://{addr}/healthz)\
          \n  tickets    {tickets}/ (each printed ticket also saved as PNG)\
+         \n  log        {log}\
          \n  tracking   scan a ticket's QR code, or open http://{addr}/t/<code>\
          \n  more       counter-client --device counter-3, kiosk --device kiosk-2, display-board …\
          \n\nCtrl-C (or closing the windows) stops everything.\n",
         addr = hub.addr,
-        tickets = tickets.display()
+        tickets = tickets.display(),
+        log = data.join("hub.log").display()
     );
 
     let pump = slint::Timer::default();
@@ -115,7 +112,7 @@ pub fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     let board_for_pump = board_app.clone();
     pump.start(
         slint::TimerMode::Repeated,
-        Duration::from_millis(100),
+        app_shell::PUMP_EVERY,
         move || {
             kiosk_app.borrow_mut().pump();
             for app in &counters_for_pump {

@@ -4,176 +4,117 @@
 //! which counter; then a hub restart in the middle of the day, and a day rollover.
 
 use std::cell::RefCell;
-use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use app_shell::{Connection, Pump};
+use chrono::TimeDelta;
+use counter_client::controller::Action;
 use futures_util::{SinkExt, StreamExt};
 use slint::ComponentHandle;
+use testkit::{Centre, WAIT, monday_morning};
 use tokio_tungstenite::tungstenite::Message;
 
-const WAIT: Duration = Duration::from_secs(15);
-
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl hub::engine::Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock")
-    }
+/// A real hub on a manual clock (Monday 09:00 in Hà Nội), apps on Slint's testing backend.
+fn centre() -> Centre {
+    i_slint_backend_testing::init_no_event_loop();
+    Centre::with_clock(monday_morning())
 }
 
-struct Centre {
-    runtime: tokio::runtime::Runtime,
-    hub: Option<hub::Hub>,
-    addr: SocketAddr,
-    clock: Arc<TestClock>,
-    dir: tempfile::TempDir,
+/// The kiosk, printing to a file in the test's folder.
+fn kiosk(c: &Centre) -> Rc<RefCell<kiosk::app::App>> {
+    let ui = kiosk::KioskWindow::new().expect("kiosk window");
+    ui.show().expect("show");
+    let printer = kiosk::printer::PrinterSpec::parse(
+        &format!("file:{}", c.dir().join("ticket.bin").display()),
+        80,
+        false,
+    )
+    .expect("printer");
+    let app = kiosk::app::App::new(
+        ui,
+        kiosk::app::Options {
+            connection: Connection::demo(c.url(), "kiosk-1"),
+            printer: Some(printer),
+            idle: Duration::from_secs(20),
+            save_tickets: None,
+        },
+        c.runtime(),
+    );
+    assert!(app.borrow_mut().pump_until(WAIT, |a| a.mirror.online));
+    app
 }
 
-impl Centre {
-    fn new() -> Centre {
-        i_slint_backend_testing::init_no_event_loop();
-        let mut c = Centre {
-            runtime: tokio::runtime::Runtime::new().expect("runtime"),
-            hub: None,
-            addr: "127.0.0.1:0".parse().expect("addr"),
-            // Monday 23 November 2026, 09:00 in Hà Nội.
-            clock: Arc::new(TestClock(Mutex::new(
-                DateTime::parse_from_rfc3339("2026-11-23T09:00:00+07:00")
-                    .expect("time")
-                    .with_timezone(&Utc),
-            ))),
-            dir: tempfile::tempdir().expect("tmp"),
-        };
-        c.start_hub();
-        c
-    }
+/// Counter `n`, its clerk logged in through the login form.
+fn counter(c: &Centre, n: u32) -> Rc<RefCell<counter_client::app::App>> {
+    let ui = counter_client::AppWindow::new().expect("counter window");
+    ui.show().expect("show");
+    let app = counter_client::app::App::new(
+        ui,
+        counter_client::app::Options {
+            connection: Connection::demo(c.url(), &format!("counter-{n}")),
+            ratings: false,
+            remember: None,
+        },
+        c.runtime(),
+    );
+    let mut a = app.borrow_mut();
+    assert!(a.pump_until(WAIT, |a| a.mirror.online));
+    let adapter = a.ui.global::<counter_client::CounterAdapter>();
+    adapter.set_login_staff(format!("nv{n:02}").into());
+    adapter.set_login_pin("1234".into());
+    let index = a
+        .mirror
+        .counters
+        .iter()
+        .position(|c| c.number == n)
+        .expect("counter");
+    adapter.set_login_counter_index(index as i32);
+    a.login();
+    assert!(a.pump_until(WAIT, |a| a.screen().logged_in));
+    drop(a);
+    app
+}
 
-    fn start_hub(&mut self) {
-        let hub = self
-            .runtime
-            .block_on(hub::Hub::start_with_clock(
-                hub::config::Config::demo().expect("demo"),
-                &self.dir.path().join("hub.db"),
-                self.addr,
-                self.clock.clone(),
-            ))
-            .expect("hub");
-        self.addr = hub.addr;
-        self.hub = Some(hub);
-    }
+/// The lobby board, silent.
+fn board(c: &Centre) -> display_board::app::App {
+    let ui = display_board::BoardWindow::new().expect("board window");
+    ui.show().expect("show");
+    let mut app = display_board::app::App::new(
+        ui,
+        display_board::app::Options {
+            connection: Connection::demo(c.url(), "display-1"),
+            filter: Default::default(),
+        },
+        None,
+        &c.runtime(),
+    );
+    assert!(app.pump_until(WAIT, |a| a.board.mirror.online));
+    app
+}
 
-    fn restart_hub(&mut self) {
-        if let Some(hub) = self.hub.take() {
-            self.runtime.block_on(hub.stop()).expect("stop");
-        }
-        self.start_hub();
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    fn kiosk(&self) -> Rc<RefCell<kiosk::app::App>> {
-        let ui = kiosk::KioskWindow::new().expect("kiosk window");
-        ui.show().expect("show");
-        let printer = kiosk::printer::PrinterSpec::parse(
-            &format!("file:{}", self.dir.path().join("ticket.bin").display()),
-            80,
-            false,
-        )
-        .expect("printer");
-        let app = kiosk::app::App::new(
-            ui,
-            kiosk::app::Options {
-                hub: self.url(),
-                device: "kiosk-1".into(),
-                token: "demo-kiosk-1".into(),
-                printer: Some(printer),
-                idle: Duration::from_secs(20),
-                save_tickets: None,
-            },
-            self.runtime.handle().clone(),
-        );
-        assert!(app.borrow_mut().pump_until(WAIT, |a| a.mirror.online));
-        app
-    }
-
-    fn counter(&self, n: u32) -> Rc<RefCell<counter_client::app::App>> {
-        let ui = counter_client::AppWindow::new().expect("counter window");
-        ui.show().expect("show");
-        let app = counter_client::app::App::new(
-            ui,
-            counter_client::app::Options {
-                hub: self.url(),
-                device: format!("counter-{n}"),
-                token: format!("demo-counter-{n}"),
-                ratings: false,
-                remember: None,
-            },
-            self.runtime.handle().clone(),
-        );
-        let mut a = app.borrow_mut();
-        assert!(a.pump_until(WAIT, |a| a.mirror.online));
-        let adapter = a.ui.global::<counter_client::CounterAdapter>();
-        adapter.set_login_staff(format!("nv{n:02}").into());
-        adapter.set_login_pin("1234".into());
-        let index = a
-            .mirror
-            .counters
-            .iter()
-            .position(|c| c.number == n)
-            .expect("counter");
-        adapter.set_login_counter_index(index as i32);
-        a.login();
-        assert!(a.pump_until(WAIT, |a| a.screen().logged_in));
-        drop(a);
-        app
-    }
-
-    fn board(&self) -> display_board::app::App {
-        let ui = display_board::BoardWindow::new().expect("board window");
-        ui.show().expect("show");
-        let mut app = display_board::app::App::new(
-            ui,
-            display_board::app::Options {
-                hub: self.url(),
-                device: "display-1".into(),
-                token: "demo-display-1".into(),
-                filter: Default::default(),
-            },
-            None,
-            self.runtime.handle(),
-        );
-        assert!(app.pump_until(WAIT, |a| a.board.mirror.online));
-        app
-    }
-
-    /// What a phone on the tracking page receives first.
-    fn track(&self, code: &str) -> serde_json::Value {
-        let url = self.url();
-        let code = code.to_string();
-        self.runtime.block_on(async move {
-            let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("ws");
-            let hello = serde_json::json!({"type": "hello", "protocol": 1, "role": "tracker",
-                                           "device": "phone", "token": code});
-            ws.send(Message::text(hello.to_string()))
+/// What a phone on the tracking page receives first.
+fn tracking_page(c: &Centre, code: &str) -> serde_json::Value {
+    let url = c.url();
+    let code = code.to_string();
+    c.runtime.block_on(async move {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("ws");
+        let hello = serde_json::json!({"type": "hello", "protocol": 1, "role": "tracker",
+                                       "device": "phone", "token": code});
+        ws.send(Message::text(hello.to_string()))
+            .await
+            .expect("hello");
+        loop {
+            let m = tokio::time::timeout(WAIT, ws.next())
                 .await
-                .expect("hello");
-            loop {
-                let m = tokio::time::timeout(WAIT, ws.next())
-                    .await
-                    .expect("in time")
-                    .expect("open")
-                    .expect("readable");
-                if let Message::Text(t) = m {
-                    return serde_json::from_str(t.as_str()).expect("json");
-                }
+                .expect("in time")
+                .expect("open")
+                .expect("readable");
+            if let Message::Text(t) = m {
+                return serde_json::from_str(t.as_str()).expect("json");
             }
-        })
-    }
+        }
+    })
 }
 
 /// The kiosk, tapped by a citizen: service, then category. Returns the ticket.
@@ -206,7 +147,7 @@ fn call_next(clerk: &Rc<RefCell<counter_client::app::App>>) {
         !a.ctrl.busy && !s.waiting.is_empty() && s.enabled.call_next
     }));
     let before = a.screen().current.map(|t| t.number);
-    a.action("call_next");
+    a.press(Action::CallNext);
     assert!(a.ctrl.busy, "the press was sent");
     // The answer and the events may come in either order; finishing the one in service may show
     // an empty counter for a moment.
@@ -229,10 +170,10 @@ fn calling(board: &display_board::app::App) -> Vec<(String, i32)> {
 
 #[test]
 fn a_priority_citizen_is_called_shown_announced_and_tracked() {
-    let c = Centre::new();
-    let kiosk = c.kiosk();
-    let clerk = c.counter(1);
-    let mut board = c.board();
+    let c = centre();
+    let kiosk = kiosk(&c);
+    let clerk = counter(&c, 1);
+    let mut board = board(&c);
     let normal = take_ticket(&kiosk, "TP", "");
     let elderly = take_ticket(&kiosk, "TP", "elderly");
     assert_eq!(elderly.priority.as_deref(), Some("elderly"));
@@ -240,7 +181,7 @@ fn a_priority_citizen_is_called_shown_announced_and_tracked() {
         .track
         .clone()
         .expect("the kiosk has the tracking code");
-    assert_eq!(c.track(&track)["ticket"]["status"], "waiting");
+    assert_eq!(tracking_page(&c, &track)["ticket"]["status"], "waiting");
 
     // The clerk calls: the priority citizen comes first although the other ticket is older.
     call_next(&clerk);
@@ -253,23 +194,23 @@ fn a_priority_citizen_is_called_shown_announced_and_tracked() {
     let sentence = board.announced[0].sentence().expect("readable");
     assert!(sentence.ends_with("đến quầy số một"), "{sentence}");
 
-    let tracked = c.track(&track);
+    let tracked = tracking_page(&c, &track);
     assert_eq!(tracked["ticket"]["status"], "called");
     assert_eq!(tracked["ticket"]["counter"], 1);
 }
 
 #[test]
 fn a_hub_restart_in_the_middle_and_a_new_day() {
-    let mut c = Centre::new();
-    let kiosk = c.kiosk();
-    let clerk = c.counter(2);
-    let mut board = c.board();
+    let mut c = centre();
+    let kiosk = kiosk(&c);
+    let clerk = counter(&c, 2);
+    let mut board = board(&c);
     let first = take_ticket(&kiosk, "TP", "");
     let second = take_ticket(&kiosk, "TP", "");
     call_next(&clerk);
     assert!(board.pump_until(WAIT, |b| !calling(b).is_empty()));
     // The citizen arrives: service starts (F3).
-    clerk.borrow_mut().action("start");
+    clerk.borrow_mut().press(Action::Start);
     assert!(clerk.borrow().ctrl.busy, "the press was sent");
     assert!(
         clerk
@@ -320,7 +261,7 @@ fn a_hub_restart_in_the_middle_and_a_new_day() {
     assert_ne!(third.number, second.number);
 
     // The next morning: numbering starts again and yesterday's queue is gone from the board.
-    *c.clock.0.lock().expect("clock") += TimeDelta::days(1);
+    c.clock().advance(TimeDelta::days(1));
     let tomorrow = take_ticket(&kiosk, "TP", "");
     assert_eq!(
         tomorrow.number, first.number,

@@ -1,25 +1,26 @@
-//! The counter app: hub updates and command answers come in on a channel, are applied to the
-//! mirror, and the controller's `Screen` is copied into the window. The only code that touches
-//! generated Slint types.
+//! The counter app's glue, and the only code that touches generated Slint types: hub updates and
+//! command answers arrive in the inbox and go to the mirror and the controller; the controller's
+//! screen and dialog are copied into the window; its effects are carried out.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::{Rc, Weak};
-use std::sync::mpsc;
-use std::time::Duration;
 
-use hub_client::{ClientConfig, CommandError, HubClient, Mirror, Update};
-use protocol::{Command, Role};
+use app_shell::{Connection, Inbox, Pump, with_app};
+use hub_client::{CommandError, HubClient, Mirror, Update};
+use protocol::Role;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use crate::controller::{Action, Controller, Screen};
-use crate::{AppWindow, Choice, CounterAdapter, CurrentTicket, Enabled, WaitingRow};
+use crate::controller::{Action, Controller, Dialog, Effect, Screen};
+use crate::remember;
+use crate::{
+    Action as UiAction, AppWindow, CounterAdapter, CounterChoice, CurrentTicket,
+    Dialog as UiDialog, Enabled, ServiceChoice, WaitingRow,
+};
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub hub: String,
-    pub device: String,
-    pub token: String,
+    pub connection: Connection,
     /// Ask the citizen's rating when finishing.
     pub ratings: bool,
     /// Where the last counter and staff code are remembered (never the PIN).
@@ -34,33 +35,21 @@ pub enum Incoming {
     },
 }
 
+impl From<Update> for Incoming {
+    fn from(u: Update) -> Incoming {
+        Incoming::Hub(u)
+    }
+}
+
 pub struct App {
     pub ui: AppWindow,
     pub mirror: Mirror,
     pub ctrl: Controller,
     client: HubClient,
     runtime: tokio::runtime::Handle,
-    tx: mpsc::Sender<Incoming>,
-    rx: mpsc::Receiver<Incoming>,
-    options: Options,
-    /// Counter numbers in the order of the login list.
-    counter_numbers: Vec<u32>,
+    inbox: Inbox<Incoming>,
+    remember: Option<PathBuf>,
     remembered: Option<(u32, String)>,
-}
-
-fn action_of(name: &str) -> Option<Action> {
-    Some(match name {
-        "call_next" => Action::CallNext,
-        "recall" => Action::Recall,
-        "start" => Action::Start,
-        "finish" => Action::Finish,
-        "no_show" => Action::NoShow,
-        "transfer" => Action::Transfer,
-        "pause_resume" => Action::PauseResume,
-        "call_number" => Action::CallNumber,
-        "logout" => Action::Logout,
-        _ => return None,
-    })
 }
 
 impl App {
@@ -70,106 +59,85 @@ impl App {
         options: Options,
         runtime: tokio::runtime::Handle,
     ) -> Rc<RefCell<App>> {
-        let (tx, rx) = mpsc::channel();
-        let config =
-            ClientConfig::new(&options.hub, Role::Counter, &options.device, &options.token);
-        let (client, mut updates) = {
-            let _inside = runtime.enter();
-            HubClient::connect(config)
-        };
-        let forward = tx.clone();
-        runtime.spawn(async move {
-            while let Some(u) = updates.recv().await {
-                if forward.send(Incoming::Hub(u)).is_err() {
-                    break;
-                }
-            }
-        });
-        let remembered = options.remember.as_ref().and_then(|p| read_remembered(p));
+        let inbox = Inbox::new();
+        let client =
+            app_shell::connect(&options.connection, Role::Counter, false, &runtime, &inbox);
+        let remembered = options.remember.as_deref().and_then(remember::read);
         if let Some((_, staff)) = &remembered {
             ui.global::<CounterAdapter>().set_login_staff(staff.into());
         }
         let app = Rc::new(RefCell::new(App {
-            ctrl: Controller::new(&options.device),
+            ctrl: Controller::new(&options.connection.device, options.ratings),
             ui: ui.clone_strong(),
             mirror: Mirror::default(),
             client,
             runtime,
-            tx,
-            rx,
-            options,
-            counter_numbers: vec![],
+            inbox,
+            remember: options.remember,
             remembered,
         }));
         wire_callbacks(&ui, Rc::downgrade(&app));
-        app.borrow().render();
+        app.borrow_mut().render();
         app
     }
 
-    /// Applies everything that has arrived. Returns whether anything did.
-    pub fn pump(&mut self) -> bool {
-        let mut any = false;
-        while let Ok(m) = self.rx.try_recv() {
-            self.handle(m);
-            any = true;
+    pub fn screen(&self) -> Screen {
+        self.ctrl.screen(
+            &self.mirror,
+            chrono::Utc::now()
+                .with_timezone(&app_shell::centre_time::zone(&self.mirror))
+                .fixed_offset(),
+        )
+    }
+
+    /// A button or F-key.
+    pub fn press(&mut self, action: Action) {
+        let effects = self.ctrl.press(action, &self.screen());
+        if self.ctrl.dialog == Dialog::Transfer {
+            self.fill_transfer_choices();
+        }
+        self.carry_out(effects);
+    }
+
+    /// The login form's button (or Enter in the PIN field).
+    pub fn login(&mut self) {
+        let a = self.ui.global::<CounterAdapter>();
+        let counter = usize::try_from(a.get_login_counter_index())
+            .ok()
+            .and_then(|i| self.mirror.counters.get(i))
+            .map(|c| c.number);
+        let effects = self
+            .ctrl
+            .login(&a.get_login_staff(), &a.get_login_pin(), counter);
+        self.carry_out(effects);
+    }
+
+    fn carry_out(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Send { action, command } => {
+                    let client = self.client.clone();
+                    let tx = self.inbox.sender();
+                    self.runtime.spawn(async move {
+                        let result = client.send(command).await;
+                        let _ = tx.send(Incoming::Answer { action, result });
+                    });
+                }
+                Effect::Remember { counter, staff } => {
+                    if let Some(path) = &self.remember {
+                        remember::write(path, counter, &staff);
+                    }
+                }
+                Effect::ClearPin => self
+                    .ui
+                    .global::<CounterAdapter>()
+                    .set_login_pin(SharedString::new()),
+            }
         }
         self.render();
-        any
-    }
-
-    /// Waits up to `timeout` for the next message and applies just that one, so a caller can
-    /// see every state in between (tests, the headless snapshot). Returns whether one arrived.
-    pub fn pump_wait(&mut self, timeout: Duration) -> bool {
-        match self.rx.recv_timeout(timeout) {
-            Ok(m) => {
-                self.handle(m);
-                self.render();
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// Pumps until `done` holds for the app, or panics after `timeout` without progress.
-    pub fn pump_until(&mut self, timeout: Duration, mut done: impl FnMut(&App) -> bool) -> bool {
-        let deadline = std::time::Instant::now() + timeout;
-        while !done(self) {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            self.pump_wait(left);
-        }
-        true
-    }
-
-    fn handle(&mut self, m: Incoming) {
-        match m {
-            Incoming::Hub(update) => {
-                let first = !self.mirror.online && matches!(update, Update::Snapshot { .. });
-                self.mirror.apply(&update);
-                if first || matches!(update, Update::Snapshot { .. }) {
-                    self.fill_counter_list();
-                }
-            }
-            Incoming::Answer { action, result } => {
-                self.ctrl.busy = false;
-                match result {
-                    Ok(_) => {
-                        self.ctrl.message.clear();
-                        let adapter = self.ui.global::<CounterAdapter>();
-                        if action == Action::Logout {
-                            adapter.set_login_pin(SharedString::new());
-                        }
-                    }
-                    Err(e) => self.ctrl.message = Controller::explain(&e),
-                }
-            }
-        }
     }
 
     fn fill_counter_list(&mut self) {
-        self.counter_numbers = self.mirror.counters.iter().map(|c| c.number).collect();
         let names: Vec<SharedString> = self
             .mirror
             .counters
@@ -179,36 +147,43 @@ impl App {
         let adapter = self.ui.global::<CounterAdapter>();
         adapter.set_counter_names(ModelRc::new(VecModel::from(names)));
         if let Some((n, _)) = &self.remembered
-            && let Some(i) = self.counter_numbers.iter().position(|x| x == n)
+            && let Some(i) = self.mirror.counters.iter().position(|c| c.number == *n)
         {
             adapter.set_login_counter_index(i as i32);
         }
     }
 
-    pub fn screen(&self) -> Screen {
-        self.ctrl.screen(&self.mirror, self.now())
+    fn fill_transfer_choices(&self) {
+        let choices = self.ctrl.transfer_choices(&self.mirror);
+        let services: Vec<ServiceChoice> = choices
+            .services
+            .iter()
+            .map(|(label, id)| ServiceChoice {
+                label: label.into(),
+                id: id.into(),
+            })
+            .collect();
+        let counters: Vec<CounterChoice> = choices
+            .counters
+            .iter()
+            .map(|(label, number)| CounterChoice {
+                label: label.into(),
+                number: i32::try_from(*number).unwrap_or(i32::MAX),
+            })
+            .collect();
+        let a = self.ui.global::<CounterAdapter>();
+        a.set_transfer_services(ModelRc::new(VecModel::from(services)));
+        a.set_transfer_counters(ModelRc::new(VecModel::from(counters)));
     }
 
-    fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
-        let offset = self
-            .mirror
-            .center
-            .as_ref()
-            .map_or(chrono::FixedOffset::east_opt(7 * 3600), |c| {
-                Some(*c.now.offset())
-            });
-        chrono::Utc::now().with_timezone(
-            &offset.unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("UTC")),
-        )
-    }
-
-    pub fn render(&self) {
+    pub fn render(&mut self) {
         let s = self.screen();
+        self.ctrl.settle(&s);
         let a = self.ui.global::<CounterAdapter>();
         a.set_online(s.online);
         a.set_banner(s.banner.as_str().into());
         a.set_busy(self.ctrl.busy);
-        a.set_clock(self.now().format("%H:%M").to_string().into());
+        a.set_clock(app_shell::centre_time::clock(&self.mirror).into());
         a.set_message(self.ctrl.message.as_str().into());
         a.set_logged_in(s.logged_in);
         a.set_counter_title(s.counter_title.as_str().into());
@@ -255,209 +230,96 @@ impl App {
             call_number: e.call_number,
             logout: e.logout,
         });
-        // A dialog about the current ticket closes when there is none any more.
-        let dialog = a.get_dialog();
-        let about_ticket = dialog == "transfer" || dialog == "rating";
-        if !s.logged_in && !dialog.is_empty() || about_ticket && s.current.is_none() {
-            a.set_dialog(SharedString::new());
-        }
-    }
-
-    /// Sends a command on behalf of an action; its answer comes back through the channel.
-    fn send(&mut self, action: Action, command: Command) {
-        if self.ctrl.busy {
-            return;
-        }
-        self.ctrl.busy = true;
-        self.ctrl.message.clear();
-        let client = self.client.clone();
-        let tx = self.tx.clone();
-        self.runtime.spawn(async move {
-            let result = client.send(command).await;
-            let _ = tx.send(Incoming::Answer { action, result });
+        a.set_dialog(match self.ctrl.dialog {
+            Dialog::None => UiDialog::None,
+            Dialog::Transfer => UiDialog::Transfer,
+            Dialog::CallNumber => UiDialog::CallNumber,
+            Dialog::Rating => UiDialog::Rating,
         });
-        self.render();
+    }
+}
+
+impl Pump for App {
+    type Message = Incoming;
+
+    fn inbox(&self) -> &Inbox<Incoming> {
+        &self.inbox
     }
 
-    pub fn action(&mut self, name: &str) {
-        let Some(action) = action_of(name) else {
-            return;
-        };
-        let screen = self.screen();
-        if !screen.enabled.allows(action) {
-            return;
-        }
-        let adapter = self.ui.global::<CounterAdapter>();
-        match action {
-            Action::Transfer => {
-                self.fill_transfer_choices();
-                adapter.set_dialog("transfer".into());
-            }
-            Action::CallNumber => {
-                adapter.set_call_number_text(SharedString::new());
-                adapter.set_dialog("call-number".into());
-            }
-            Action::Finish if self.options.ratings => adapter.set_dialog("rating".into()),
-            _ => {
-                if let Some(cmd) = self.ctrl.command(action, &screen) {
-                    self.send(action, cmd);
+    fn handle(&mut self, m: Incoming) {
+        match m {
+            Incoming::Hub(update) => {
+                self.mirror.apply(&update);
+                if matches!(update, Update::Snapshot { .. }) {
+                    self.fill_counter_list();
                 }
             }
+            Incoming::Answer { action, result } => {
+                let effects = self.ctrl.answered(action, result.as_ref().map(|_| ()));
+                self.carry_out(effects);
+            }
         }
     }
 
-    fn fill_transfer_choices(&self) {
-        let own = self
-            .mirror
-            .counter_of_device(&self.options.device)
-            .map(|c| c.number);
-        let services: Vec<Choice> = self
-            .mirror
-            .services
-            .iter()
-            .map(|s| Choice {
-                label: s.name_vi.as_str().into(),
-                value: s.id.as_str().into(),
-            })
-            .collect();
-        let counters: Vec<Choice> = self
-            .mirror
-            .counters
-            .iter()
-            .filter(|c| Some(c.number) != own)
-            .map(|c| Choice {
-                label: c.name.as_str().into(),
-                value: c.number.to_string().into(),
-            })
-            .collect();
-        let a = self.ui.global::<CounterAdapter>();
-        a.set_transfer_services(ModelRc::new(VecModel::from(services)));
-        a.set_transfer_counters(ModelRc::new(VecModel::from(counters)));
+    fn refresh(&mut self) {
+        self.render();
     }
+}
 
-    pub fn transfer(&mut self, kind: &str, value: &str) {
-        let command = match kind {
-            "service" => Command::Transfer {
-                service: Some(value.to_string()),
-                counter: None,
-            },
-            _ => match value.parse() {
-                Ok(n) => Command::Transfer {
-                    service: None,
-                    counter: Some(n),
-                },
-                Err(_) => return,
-            },
-        };
-        self.ui
-            .global::<CounterAdapter>()
-            .set_dialog(SharedString::new());
-        self.send(Action::Transfer, command);
-    }
-
-    pub fn call_number(&mut self) {
-        let a = self.ui.global::<CounterAdapter>();
-        let number = a.get_call_number_text().trim().to_uppercase();
-        if number.is_empty() || number.len() > 12 {
-            return;
-        }
-        a.set_dialog(SharedString::new());
-        self.send(Action::CallNumber, Command::CallTicket { number });
-    }
-
-    pub fn finish_with(&mut self, rating: i32) {
-        self.ui
-            .global::<CounterAdapter>()
-            .set_dialog(SharedString::new());
-        let rating = u8::try_from(rating).ok().filter(|r| (1..=4).contains(r));
-        self.send(Action::Finish, Command::Finish { rating });
-    }
-
-    pub fn login(&mut self) {
-        let a = self.ui.global::<CounterAdapter>();
-        let staff = a.get_login_staff().trim().to_string();
-        let pin = a.get_login_pin().trim().to_string();
-        let index = a.get_login_counter_index();
-        let Some(counter) = usize::try_from(index)
-            .ok()
-            .and_then(|i| self.counter_numbers.get(i))
-            .copied()
-        else {
-            self.ctrl.message = "Chọn quầy. / Choose a counter.".into();
-            self.render();
-            return;
-        };
-        if staff.is_empty() || pin.is_empty() {
-            self.ctrl.message = "Nhập mã nhân viên và mã PIN. / Enter staff code and PIN.".into();
-            self.render();
-            return;
-        }
-        if let Some(path) = &self.options.remember {
-            remember(path, counter, &staff);
-        }
-        a.set_login_pin(SharedString::new());
-        self.send(
-            Action::Login,
-            Command::Login {
-                counter,
-                staff,
-                pin,
-            },
-        );
+fn action_of(action: UiAction) -> Action {
+    match action {
+        UiAction::CallNext => Action::CallNext,
+        UiAction::Recall => Action::Recall,
+        UiAction::Start => Action::Start,
+        UiAction::Finish => Action::Finish,
+        UiAction::NoShow => Action::NoShow,
+        UiAction::Transfer => Action::Transfer,
+        UiAction::PauseResume => Action::PauseResume,
+        UiAction::CallNumber => Action::CallNumber,
+        UiAction::Logout => Action::Logout,
     }
 }
 
 fn wire_callbacks(ui: &AppWindow, app: Weak<RefCell<App>>) {
     let a = ui.global::<CounterAdapter>();
     let w = app.clone();
-    a.on_action(move |name| {
-        if let Some(app) = w.upgrade() {
-            app.borrow_mut().action(name.as_str());
-        }
+    a.on_action(move |action| with_app(&w, |app| app.press(action_of(action))));
+    let w = app.clone();
+    a.on_transfer_to_service(move |id| {
+        with_app(&w, |app| {
+            let effects = app.ctrl.transfer_to_service(&id);
+            app.carry_out(effects);
+        })
     });
     let w = app.clone();
-    a.on_transfer(move |kind, value| {
-        if let Some(app) = w.upgrade() {
-            app.borrow_mut().transfer(kind.as_str(), value.as_str());
-        }
+    a.on_transfer_to_counter(move |n| {
+        with_app(&w, |app| {
+            if let Ok(n) = u32::try_from(n) {
+                let effects = app.ctrl.transfer_to_counter(n);
+                app.carry_out(effects);
+            }
+        })
     });
     let w = app.clone();
-    a.on_call_number(move || {
-        if let Some(app) = w.upgrade() {
-            app.borrow_mut().call_number();
-        }
+    a.on_call_number(move |text| {
+        with_app(&w, |app| {
+            let effects = app.ctrl.call_number(&text);
+            app.carry_out(effects);
+        })
     });
     let w = app.clone();
     a.on_finish_with(move |r| {
-        if let Some(app) = w.upgrade() {
-            app.borrow_mut().finish_with(r);
-        }
+        with_app(&w, |app| {
+            let effects = app.ctrl.finish_with(r);
+            app.carry_out(effects);
+        })
     });
-    a.on_login(move || {
-        if let Some(app) = app.upgrade() {
-            app.borrow_mut().login();
-        }
+    let w = app.clone();
+    a.on_close_dialog(move || {
+        with_app(&w, |app| {
+            app.ctrl.close_dialog();
+            app.render();
+        })
     });
-}
-
-/// `counter staff` on one line.
-fn read_remembered(path: &std::path::Path) -> Option<(u32, String)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut parts = text.split_whitespace();
-    let counter = parts.next()?.parse().ok()?;
-    let staff = parts
-        .next()?
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
-    Some((counter, staff))
-}
-
-fn remember(path: &std::path::Path, counter: u32, staff: &str) {
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    if let Err(e) = std::fs::write(path, format!("{counter} {staff}\n")) {
-        tracing::warn!(error = %e, "cannot remember the counter");
-    }
+    a.on_login(move || with_app(&app, App::login));
 }

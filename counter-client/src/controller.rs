@@ -1,5 +1,7 @@
-//! What the counter screen shows and which actions make sense, computed from the hub's state.
-//! No Slint here: `adapter.rs` copies a `Screen` into the window.
+//! The counter's behaviour: what the screen shows and which actions make sense, computed from the
+//! hub's state, and what each press, login or answer does — as effects for the app to carry out
+//! (send this command, remember this login, empty the PIN field). No Slint here: `app.rs` copies
+//! the `Screen` and the dialog into the window and carries out the effects.
 
 use chrono::{DateTime, FixedOffset};
 use hub_client::Mirror;
@@ -110,21 +112,199 @@ pub fn clock_text(secs: i64) -> String {
     }
 }
 
+/// A dialog over the work screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialog {
+    #[default]
+    None,
+    Transfer,
+    CallNumber,
+    Rating,
+}
+
+/// What the controller asks the app to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send this command to the hub; its answer comes back to [`Controller::answered`].
+    Send { action: Action, command: Command },
+    /// Remember this counter and staff code for the next login (never the PIN).
+    Remember { counter: u32, staff: String },
+    /// Empty the PIN field.
+    ClearPin,
+}
+
+/// Where a ticket may be transferred: services by name and id, other counters by name and number.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TransferChoices {
+    pub services: Vec<(String, String)>,
+    pub counters: Vec<(String, u32)>,
+}
+
+/// The longest ticket number a clerk may type.
+const MAX_NUMBER_LEN: usize = 12;
+
 pub struct Controller {
     pub device: String,
+    /// Ask the citizen's rating when finishing.
+    ratings: bool,
     /// A command is on its way: buttons wait for its answer so a double click acts once.
     pub busy: bool,
     /// The last answer worth telling the clerk (an error, "no one waiting" …).
     pub message: String,
+    pub dialog: Dialog,
 }
 
 impl Controller {
-    pub fn new(device: impl Into<String>) -> Controller {
+    pub fn new(device: impl Into<String>, ratings: bool) -> Controller {
         Controller {
             device: device.into(),
+            ratings,
             busy: false,
             message: String::new(),
+            dialog: Dialog::None,
         }
+    }
+
+    /// A button or its F-key.
+    pub fn press(&mut self, action: Action, screen: &Screen) -> Vec<Effect> {
+        if !screen.enabled.allows(action) {
+            return vec![];
+        }
+        match action {
+            Action::Transfer => self.dialog = Dialog::Transfer,
+            Action::CallNumber => self.dialog = Dialog::CallNumber,
+            Action::Finish if self.ratings => self.dialog = Dialog::Rating,
+            _ => {
+                if let Some(command) = self.command(action, screen) {
+                    return self.send(action, command);
+                }
+            }
+        }
+        vec![]
+    }
+
+    /// The login form: staff code, PIN and the chosen counter (`None`: none chosen).
+    pub fn login(&mut self, staff: &str, pin: &str, counter: Option<u32>) -> Vec<Effect> {
+        let (staff, pin) = (staff.trim(), pin.trim());
+        let Some(counter) = counter else {
+            self.message = "Chọn quầy. / Choose a counter.".into();
+            return vec![];
+        };
+        if staff.is_empty() || pin.is_empty() {
+            self.message = "Nhập mã nhân viên và mã PIN. / Enter staff code and PIN.".into();
+            return vec![];
+        }
+        let mut effects = vec![
+            Effect::Remember {
+                counter,
+                staff: staff.to_string(),
+            },
+            Effect::ClearPin,
+        ];
+        effects.extend(self.send(
+            Action::Login,
+            Command::Login {
+                counter,
+                staff: staff.to_string(),
+                pin: pin.to_string(),
+            },
+        ));
+        effects
+    }
+
+    pub fn transfer_to_service(&mut self, service: &str) -> Vec<Effect> {
+        self.dialog = Dialog::None;
+        let command = Command::Transfer {
+            service: Some(service.to_string()),
+            counter: None,
+        };
+        self.send(Action::Transfer, command)
+    }
+
+    pub fn transfer_to_counter(&mut self, counter: u32) -> Vec<Effect> {
+        self.dialog = Dialog::None;
+        let command = Command::Transfer {
+            service: None,
+            counter: Some(counter),
+        };
+        self.send(Action::Transfer, command)
+    }
+
+    /// The number typed in the "call a number" dialog.
+    pub fn call_number(&mut self, text: &str) -> Vec<Effect> {
+        let number = text.trim().to_uppercase();
+        if number.is_empty() || number.len() > MAX_NUMBER_LEN {
+            return vec![];
+        }
+        self.dialog = Dialog::None;
+        self.send(Action::CallNumber, Command::CallTicket { number })
+    }
+
+    /// The rating dialog's answer: 1–4, anything else for no rating.
+    pub fn finish_with(&mut self, rating: i32) -> Vec<Effect> {
+        self.dialog = Dialog::None;
+        let rating = u8::try_from(rating).ok().filter(|r| (1..=4).contains(r));
+        self.send(Action::Finish, Command::Finish { rating })
+    }
+
+    pub fn close_dialog(&mut self) {
+        self.dialog = Dialog::None;
+    }
+
+    /// The hub's answer to what `action` sent.
+    pub fn answered(
+        &mut self,
+        action: Action,
+        result: Result<(), &hub_client::CommandError>,
+    ) -> Vec<Effect> {
+        self.busy = false;
+        match result {
+            Ok(()) => {
+                self.message.clear();
+                if action == Action::Logout {
+                    return vec![Effect::ClearPin];
+                }
+            }
+            Err(e) => self.message = Controller::explain(e),
+        }
+        vec![]
+    }
+
+    /// Dialogs about the current ticket close when there is none any more; all close at logout.
+    pub fn settle(&mut self, screen: &Screen) {
+        let about_ticket = matches!(self.dialog, Dialog::Transfer | Dialog::Rating);
+        if (!screen.logged_in && self.dialog != Dialog::None)
+            || (about_ticket && screen.current.is_none())
+        {
+            self.dialog = Dialog::None;
+        }
+    }
+
+    /// Where the current ticket may go: every service, every other counter.
+    pub fn transfer_choices(&self, mirror: &Mirror) -> TransferChoices {
+        let own = mirror.counter_of_device(&self.device).map(|c| c.number);
+        TransferChoices {
+            services: mirror
+                .services
+                .iter()
+                .map(|s| (s.name_vi.clone(), s.id.clone()))
+                .collect(),
+            counters: mirror
+                .counters
+                .iter()
+                .filter(|c| Some(c.number) != own)
+                .map(|c| (c.name.clone(), c.number))
+                .collect(),
+        }
+    }
+
+    fn send(&mut self, action: Action, command: Command) -> Vec<Effect> {
+        if self.busy {
+            return vec![];
+        }
+        self.busy = true;
+        self.message.clear();
+        vec![Effect::Send { action, command }]
     }
 
     pub fn priority_label(mirror: &Mirror, t: &Ticket) -> String {
@@ -284,11 +464,127 @@ mod tests {
 
     #[test]
     fn offline_or_logged_out_disables_everything() {
-        let c = Controller::new("counter-1");
+        let c = Controller::new("counter-1", false);
         let s = c.screen(&Mirror::default(), chrono::Utc::now().fixed_offset());
         assert!(!s.logged_in);
         assert_eq!(s.enabled, Enabled::default());
         assert!(s.banner.contains("Mất kết nối"));
         assert!(c.command(Action::CallNext, &s).is_none());
+    }
+
+    fn working_screen() -> Screen {
+        Screen {
+            online: true,
+            logged_in: true,
+            current: Some(Current {
+                number: "A1001".into(),
+                service: "Tư pháp".into(),
+                priority: String::new(),
+                status: "Đang phục vụ".into(),
+                waited: "3 phút".into(),
+                in_service: "01:00".into(),
+                overdue: false,
+                recalls: 0,
+            }),
+            enabled: Enabled {
+                finish: true,
+                transfer: true,
+                pause_resume: true,
+                ..Enabled::default()
+            },
+            ..Screen::default()
+        }
+    }
+
+    #[test]
+    fn a_press_sends_once_until_answered() {
+        let mut c = Controller::new("counter-1", false);
+        let s = working_screen();
+        let first = c.press(Action::Finish, &s);
+        assert_eq!(
+            first,
+            vec![Effect::Send {
+                action: Action::Finish,
+                command: Command::Finish { rating: None }
+            }]
+        );
+        assert!(c.busy);
+        assert!(
+            c.press(Action::Finish, &s).is_empty(),
+            "a double click acts once"
+        );
+        assert!(c.answered(Action::Finish, Ok(())).is_empty());
+        assert!(!c.busy);
+        assert!(
+            c.press(Action::CallNext, &s).is_empty(),
+            "disabled actions do nothing"
+        );
+    }
+
+    #[test]
+    fn finishing_asks_the_rating_when_configured() {
+        let mut c = Controller::new("counter-1", true);
+        let s = working_screen();
+        assert!(c.press(Action::Finish, &s).is_empty());
+        assert_eq!(c.dialog, Dialog::Rating);
+        let sent = c.finish_with(4);
+        assert_eq!(c.dialog, Dialog::None);
+        assert!(matches!(
+            sent.as_slice(),
+            [Effect::Send {
+                command: Command::Finish { rating: Some(4) },
+                ..
+            }]
+        ));
+        // The dialog closes by itself when the ticket is gone.
+        c.busy = false;
+        c.press(Action::Transfer, &s);
+        assert_eq!(c.dialog, Dialog::Transfer);
+        c.settle(&Screen { current: None, ..s });
+        assert_eq!(c.dialog, Dialog::None);
+    }
+
+    #[test]
+    fn login_checks_the_form_and_keeps_no_pin() {
+        let mut c = Controller::new("counter-1", false);
+        assert!(c.login("nv01", "1234", None).is_empty());
+        assert!(c.message.contains("Chọn quầy"));
+        assert!(c.login(" ", "1234", Some(1)).is_empty());
+        assert!(c.message.contains("mã PIN"));
+        let effects = c.login(" nv01 ", "1234", Some(2));
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Remember {
+                    counter: 2,
+                    staff: "nv01".into()
+                },
+                Effect::ClearPin,
+                Effect::Send {
+                    action: Action::Login,
+                    command: Command::Login {
+                        counter: 2,
+                        staff: "nv01".into(),
+                        pin: "1234".into()
+                    }
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_typed_number_is_called_in_capitals() {
+        let mut c = Controller::new("counter-1", false);
+        assert!(c.call_number("   ").is_empty());
+        assert!(c.call_number("A10000000000000").is_empty());
+        assert_eq!(
+            c.call_number(" a1005 "),
+            vec![Effect::Send {
+                action: Action::CallNumber,
+                command: Command::CallTicket {
+                    number: "A1005".into()
+                }
+            }]
+        );
     }
 }

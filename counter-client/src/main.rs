@@ -1,12 +1,14 @@
-//! `counter-client --hub ws://HOST:PORT/ws --device counter-3 --token …`
+//! `counter-client --hub ws://HOST:PORT/ws --device counter-3 --token-file /etc/hang-doi/token`
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use app_shell::{HubArgs, Pump, snapshot};
 use clap::Parser;
-use counter_client::AppWindow;
 use counter_client::app::{App, Options};
+use counter_client::controller::Action;
+use counter_client::{AppWindow, CounterAdapter};
 use slint::ComponentHandle;
 
 #[derive(Parser)]
@@ -16,15 +18,8 @@ use slint::ComponentHandle;
     about = "The counter screen of a public administration service centre"
 )]
 struct Cli {
-    /// The hub's WebSocket address.
-    #[arg(long, default_value = "ws://127.0.0.1:7878/ws")]
-    hub: String,
-    /// This PC's device id in the hub's configuration.
-    #[arg(long, default_value = "counter-1")]
-    device: String,
-    /// The device's token (default: the demo token `demo-<device>`).
-    #[arg(long)]
-    token: Option<String>,
+    #[command(flatten)]
+    hub: HubArgs,
     /// Ask the citizen's rating (1–4) when finishing.
     #[arg(long)]
     ratings: bool,
@@ -46,61 +41,31 @@ struct Cli {
 }
 
 fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("counter-client: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    app_shell::run("counter-client", run)
 }
 
 fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let connection = cli.hub.connection("counter-1")?;
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
-    let remember = cli.remember.clone().or_else(|| {
-        std::env::var_os("HOME").map(|h| {
-            PathBuf::from(h)
-                .join(".config/hang-doi")
-                .join(format!("{}.last", cli.device))
-        })
-    });
+    let remember = match (&cli.snapshot, &cli.remember) {
+        (Some(_), _) => None,
+        (None, Some(path)) => Some(path.clone()),
+        (None, None) => counter_client::remember::default_path(&connection.device),
+    };
     let options = Options {
-        hub: cli.hub.clone(),
-        token: cli
-            .token
-            .clone()
-            .unwrap_or_else(|| format!("demo-{}", cli.device)),
-        device: cli.device.clone(),
+        connection,
         ratings: cli.ratings,
-        remember: if cli.snapshot.is_some() {
-            None
-        } else {
-            remember
-        },
+        remember,
     };
     match &cli.snapshot {
         Some(path) => run_snapshot(&cli, options, runtime.handle().clone(), path),
         None => {
             let ui = AppWindow::new().context("creating the window (is a display available?)")?;
             let app = App::new(ui.clone_strong(), options, runtime.handle().clone());
-            let timer = slint::Timer::default();
-            let pump = app.clone();
-            timer.start(
-                slint::TimerMode::Repeated,
-                Duration::from_millis(100),
-                move || {
-                    pump.borrow_mut().pump();
-                },
-            );
-            ui.run().context("running the window")?;
-            Ok(())
+            app_shell::run_window(&ui, move || {
+                app.borrow_mut().pump();
+            })
         }
     }
 }
@@ -120,7 +85,7 @@ fn run_snapshot(
     anyhow::ensure!(
         a.pump_until(wait, |a| a.mirror.online),
         "no state from the hub at {}",
-        cli.hub
+        cli.hub.hub
     );
     if let Some(login) = &cli.login {
         let mut parts = login.splitn(3, ':');
@@ -129,7 +94,7 @@ fn run_snapshot(
             anyhow::bail!("--login must be STAFF:PIN:COUNTER");
         };
         let counter: u32 = counter.parse().context("counter number")?;
-        let adapter = a.ui.global::<counter_client::CounterAdapter>();
+        let adapter = a.ui.global::<CounterAdapter>();
         adapter.set_login_staff(staff.into());
         adapter.set_login_pin(pin.into());
         let index = a
@@ -146,7 +111,7 @@ fn run_snapshot(
         });
         anyhow::ensure!(a.screen().logged_in, "login refused: {}", a.ctrl.message);
         if cli.call_next {
-            a.action("call_next");
+            a.press(Action::CallNext);
             anyhow::ensure!(
                 a.pump_until(wait, |a| !a.ctrl.busy),
                 "the hub did not answer the call"

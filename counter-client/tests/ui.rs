@@ -2,105 +2,37 @@
 //! by their accessible label and pressed as a screen reader or a finger would.
 
 use std::cell::RefCell;
-use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
 
+use app_shell::{Connection, Pump};
 use counter_client::app::{App, Options};
-use counter_client::{AppWindow, CounterAdapter};
-use hub_client::{ClientConfig, HubClient};
+use counter_client::{AppWindow, CounterAdapter, Dialog};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
-use protocol::{Command, Role};
 use slint::ComponentHandle;
 use slint::platform::{Key, WindowEvent};
+use testkit::{Centre, WAIT};
 
-const WAIT: Duration = Duration::from_secs(10);
-
-struct Centre {
-    runtime: tokio::runtime::Runtime,
-    hub: Option<hub::Hub>,
-    addr: SocketAddr,
-    db: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-    kiosk: HubClient,
-    /// The kiosk client runs while someone holds its updates.
-    _kiosk_updates: tokio::sync::mpsc::UnboundedReceiver<hub_client::Update>,
+/// A real hub (demo centre) for a counter window on Slint's testing backend.
+fn centre() -> Centre {
+    i_slint_backend_testing::init_no_event_loop();
+    Centre::new()
 }
 
-impl Centre {
-    fn new() -> Centre {
-        i_slint_backend_testing::init_no_event_loop();
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        let dir = tempfile::tempdir().expect("tmp");
-        let db = dir.path().join("hub.db");
-        let hub = runtime.block_on(start_hub(&db, "127.0.0.1:0".parse().expect("addr")));
-        let addr = hub.addr;
-        let (kiosk, kiosk_updates) = {
-            let _inside = runtime.enter();
-            HubClient::connect(ClientConfig::new(
-                format!("ws://{addr}/ws"),
-                Role::Kiosk,
-                "kiosk-1",
-                "demo-kiosk-1",
-            ))
-        };
-        Centre {
-            runtime,
-            hub: Some(hub),
-            addr,
-            db,
-            _dir: dir,
-            kiosk,
-            _kiosk_updates: kiosk_updates,
-        }
-    }
-
-    fn issue(&self, service: &str, priority: Option<&str>) -> String {
-        let cmd = Command::IssueTicket {
-            service: service.into(),
-            priority: priority.map(str::to_string),
-        };
-        let result = self
-            .runtime
-            .block_on(async { tokio::time::timeout(WAIT, self.kiosk.send(cmd)).await })
-            .expect("in time")
-            .expect("issued");
-        result["ticket"]["number"]
-            .as_str()
-            .expect("number")
-            .to_string()
-    }
-
-    fn open(&self, device: &str, ratings: bool) -> Rc<RefCell<App>> {
-        let ui = AppWindow::new().expect("window");
-        ui.show().expect("show");
-        let options = Options {
-            hub: format!("ws://{}/ws", self.addr),
-            device: device.into(),
-            token: format!("demo-{device}"),
-            ratings,
-            remember: None,
-        };
-        let app = App::new(ui, options, self.runtime.handle().clone());
-        assert!(
-            app.borrow_mut().pump_until(WAIT, |a| a.mirror.online),
-            "the client got the hub's state"
-        );
-        app
-    }
-
-    fn restart_hub(&mut self) {
-        if let Some(hub) = self.hub.take() {
-            self.runtime.block_on(hub.stop()).expect("stop");
-        }
-        self.hub = Some(self.runtime.block_on(start_hub(&self.db, self.addr)));
-    }
-}
-
-async fn start_hub(db: &std::path::Path, addr: SocketAddr) -> hub::Hub {
-    hub::Hub::start(hub::config::Config::demo().expect("demo"), db, addr)
-        .await
-        .expect("hub")
+/// The counter app at `device`, once it has the hub's state.
+fn open(centre: &Centre, device: &str, ratings: bool) -> Rc<RefCell<App>> {
+    let ui = AppWindow::new().expect("window");
+    ui.show().expect("show");
+    let options = Options {
+        connection: Connection::demo(centre.url(), device),
+        ratings,
+        remember: None,
+    };
+    let app = App::new(ui, options, centre.runtime());
+    assert!(
+        app.borrow_mut().pump_until(WAIT, |a| a.mirror.online),
+        "the client got the hub's state"
+    );
+    app
 }
 
 fn button(ui: &AppWindow, label: &str) -> ElementHandle {
@@ -162,10 +94,10 @@ fn logged_in(app: &Rc<RefCell<App>>) -> bool {
 
 #[test]
 fn a_clerk_logs_in_calls_recalls_and_marks_a_no_show() {
-    let centre = Centre::new();
+    let mut centre = centre();
     let a1 = centre.issue("TP", None);
     let a2 = centre.issue("TP", None);
-    let app = centre.open("counter-1", false);
+    let app = open(&centre, "counter-1", false);
     assert!(!logged_in(&app));
 
     login(&app, "nv01", "1234", 1);
@@ -226,8 +158,8 @@ fn a_clerk_logs_in_calls_recalls_and_marks_a_no_show() {
 
 #[test]
 fn a_wrong_pin_is_refused_and_says_so() {
-    let centre = Centre::new();
-    let app = centre.open("counter-2", false);
+    let centre = centre();
+    let app = open(&centre, "counter-2", false);
     login(&app, "nv02", "9999", 2);
     settle(&app, |a| !a.ctrl.message.is_empty());
     assert!(!logged_in(&app));
@@ -243,8 +175,8 @@ fn a_wrong_pin_is_refused_and_says_so() {
 
 #[test]
 fn the_waiting_list_follows_the_kiosk_in_calling_order() {
-    let centre = Centre::new();
-    let app = centre.open("counter-1", false);
+    let mut centre = centre();
+    let app = open(&centre, "counter-1", false);
     login(&app, "nv01", "1234", 1);
     settle(&app, |a| a.screen().logged_in);
     assert_eq!(
@@ -270,9 +202,9 @@ fn the_waiting_list_follows_the_kiosk_in_calling_order() {
 
 #[test]
 fn transfer_finish_with_rating_and_pause() {
-    let centre = Centre::new();
+    let mut centre = centre();
     let t = centre.issue("TP", None);
-    let app = centre.open("counter-1", true);
+    let app = open(&centre, "counter-1", true);
     login(&app, "nv01", "1234", 1);
     settle(&app, |a| a.screen().logged_in);
     press(&app, "Gọi số tiếp theo");
@@ -289,7 +221,7 @@ fn transfer_finish_with_rating_and_pause() {
     press(&app, "Chuyển");
     assert_eq!(
         app.borrow().ui.global::<CounterAdapter>().get_dialog(),
-        "transfer"
+        Dialog::Transfer
     );
     press(&app, "Lao động – Thương binh và Xã hội");
     settle(&app, |a| a.screen().current.is_none());
@@ -308,7 +240,7 @@ fn transfer_finish_with_rating_and_pause() {
     press(&app, "Hoàn thành");
     assert_eq!(
         app.borrow().ui.global::<CounterAdapter>().get_dialog(),
-        "rating"
+        Dialog::Rating
     );
     press(&app, "4 — Rất hài lòng");
     settle(&app, |a| a.screen().current.is_none());
@@ -330,9 +262,9 @@ fn transfer_finish_with_rating_and_pause() {
 
 #[test]
 fn keyboard_shortcuts_drive_the_counter() {
-    let centre = Centre::new();
+    let mut centre = centre();
     let t = centre.issue("TP", None);
-    let app = centre.open("counter-1", false);
+    let app = open(&centre, "counter-1", false);
     login(&app, "nv01", "1234", 1);
     settle(&app, |a| a.screen().logged_in);
     app.borrow()
@@ -354,18 +286,21 @@ fn keyboard_shortcuts_drive_the_counter() {
     key(&app, Key::F8);
     assert_eq!(
         app.borrow().ui.global::<CounterAdapter>().get_dialog(),
-        "call-number"
+        Dialog::CallNumber
     );
     key(&app, Key::Escape);
-    assert_eq!(app.borrow().ui.global::<CounterAdapter>().get_dialog(), "");
+    assert_eq!(
+        app.borrow().ui.global::<CounterAdapter>().get_dialog(),
+        Dialog::None
+    );
 }
 
 #[test]
 fn a_hub_restart_in_the_middle_of_a_call_is_caught_up_without_the_clerk() {
-    let mut centre = Centre::new();
+    let mut centre = centre();
     let first = centre.issue("TP", None);
     let second = centre.issue("TP", None);
-    let app = centre.open("counter-1", false);
+    let app = open(&centre, "counter-1", false);
     login(&app, "nv01", "1234", 1);
     settle(&app, |a| a.screen().logged_in);
     press(&app, "Gọi số tiếp theo");

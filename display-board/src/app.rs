@@ -1,11 +1,11 @@
-//! The board app: hub updates arrive on a channel, go to the board's state and to the call
-//! watcher, and the screen is copied into the window. The only code that touches generated
-//! Slint types.
+//! The board app's glue, and the only code that touches generated Slint types: hub updates
+//! arrive in the inbox, go to the board's state and to the call watcher, and the screen is
+//! copied into the window.
 
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use hub_client::{ClientConfig, HubClient, Update};
+use app_shell::{Connection, Inbox, Pump};
+use hub_client::{HubClient, Update};
 use protocol::Role;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
@@ -15,9 +15,7 @@ use crate::{BoardAdapter, BoardWindow, CallItem, ServiceItem};
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub hub: String,
-    pub device: String,
-    pub token: String,
+    pub connection: Connection,
     pub filter: Filter,
 }
 
@@ -28,7 +26,7 @@ pub struct App {
     announcer: Option<Announcer>,
     /// Every announcement decided, in order (what the tests and the log look at).
     pub announced: Vec<Announcement>,
-    rx: mpsc::Receiver<Update>,
+    inbox: Inbox<Update>,
     _client: HubClient,
     shown: Option<Screen>,
 }
@@ -41,81 +39,21 @@ impl App {
         announcer: Option<Announcer>,
         runtime: &tokio::runtime::Handle,
     ) -> App {
-        let (tx, rx) = mpsc::channel();
-        let mut config =
-            ClientConfig::new(&options.hub, Role::Display, &options.device, &options.token);
+        let inbox = Inbox::new();
         // A board shows counts per service, never the list of waiting tickets.
-        config.light = true;
-        let (client, mut updates) = {
-            let _inside = runtime.enter();
-            HubClient::connect(config)
-        };
-        runtime.spawn(async move {
-            while let Some(u) = updates.recv().await {
-                if tx.send(u).is_err() {
-                    break;
-                }
-            }
-        });
+        let client = app_shell::connect(&options.connection, Role::Display, true, runtime, &inbox);
         let mut app = App {
             ui,
             board: Board::new(options.filter),
             watcher: CallWatcher::default(),
             announcer,
             announced: vec![],
-            rx,
+            inbox,
             _client: client,
             shown: None,
         };
         app.render();
         app
-    }
-
-    /// Applies everything that has arrived and redraws. Call it from a timer.
-    pub fn pump(&mut self) {
-        while let Ok(u) = self.rx.try_recv() {
-            self.handle(u);
-        }
-        self.render();
-    }
-
-    /// Waits up to `timeout` for one update and applies it. Returns whether one came.
-    pub fn pump_wait(&mut self, timeout: Duration) -> bool {
-        match self.rx.recv_timeout(timeout) {
-            Ok(u) => {
-                self.handle(u);
-                self.render();
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// Pumps until `done` holds, or gives up after `timeout`. Returns whether it held.
-    pub fn pump_until(&mut self, timeout: Duration, mut done: impl FnMut(&App) -> bool) -> bool {
-        let deadline = Instant::now() + timeout;
-        while !done(self) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            self.pump_wait(left);
-        }
-        true
-    }
-
-    fn handle(&mut self, update: Update) {
-        if let Some(news) = self
-            .watcher
-            .on_update(&update, &self.board.filter, chrono::Utc::now())
-        {
-            self.board.flash(&news.label, Instant::now());
-            if let Some(a) = &self.announcer {
-                a.announce(news.clone());
-            }
-            self.announced.push(news);
-        }
-        self.board.apply(&update);
     }
 
     /// Copies the board's screen into the window when it changed.
@@ -154,6 +92,32 @@ impl App {
         a.set_notice(screen.notice.as_str().into());
         a.set_flashing(screen.flashing.as_deref().unwrap_or_default().into());
         self.shown = Some(screen);
+    }
+}
+
+impl Pump for App {
+    type Message = Update;
+
+    fn inbox(&self) -> &Inbox<Update> {
+        &self.inbox
+    }
+
+    fn handle(&mut self, update: Update) {
+        if let Some(news) = self
+            .watcher
+            .on_update(&update, &self.board.filter, chrono::Utc::now())
+        {
+            self.board.flash(&news.label, Instant::now());
+            if let Some(a) = &self.announcer {
+                a.announce(news.clone());
+            }
+            self.announced.push(news);
+        }
+        self.board.apply(&update);
+    }
+
+    fn refresh(&mut self) {
+        self.render();
     }
 }
 

@@ -136,10 +136,7 @@ impl Board {
     pub fn screen(&self, now: Instant, wall: DateTime<Utc>) -> Screen {
         let m = &self.mirror;
         let center = m.center.as_ref();
-        let tz: chrono_tz::Tz = center
-            .and_then(|c| c.timezone.parse().ok())
-            .unwrap_or(chrono_tz::Asia::Ho_Chi_Minh);
-        let local = wall.with_timezone(&tz);
+        let local = app_shell::centre_time::local(m, wall);
         let calling = self.calling();
         let history = self.history(&calling);
         let services = m

@@ -1,10 +1,11 @@
-//! `display-board --hub ws://HOST:PORT/ws --device display-1 --token …`
+//! `display-board --hub ws://HOST:PORT/ws --device display-1 --token-file /etc/hang-doi/token`
 //! `display-board announce NUMBER COUNTER [--wav FILE]`
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use app_shell::{HubArgs, Pump, snapshot};
 use clap::{Parser, Subcommand};
 use display_board::BoardWindow;
 use display_board::announcer::{Announcer, AplaySpeaker, SilentSpeaker, Speaker};
@@ -24,15 +25,8 @@ use slint::ComponentHandle;
 struct Cli {
     #[command(subcommand)]
     command: Option<Tool>,
-    /// The hub's WebSocket address.
-    #[arg(long, default_value = "ws://127.0.0.1:7878/ws")]
-    hub: String,
-    /// This board's device id in the hub's configuration.
-    #[arg(long, default_value = "display-1")]
-    device: String,
-    /// The device's token (default: the demo token `demo-<device>`).
-    #[arg(long)]
-    token: Option<String>,
+    #[command(flatten)]
+    hub: HubArgs,
     /// Show only these counters, e.g. `1,2,5`.
     #[arg(long)]
     counters: Option<String>,
@@ -74,22 +68,10 @@ enum Tool {
 }
 
 fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("display-board: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    app_shell::run("display-board", run)
 }
 
 fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     if let Some(Tool::Announce {
         number,
@@ -104,12 +86,7 @@ fn run() -> anyhow::Result<()> {
     let filter =
         Filter::parse(cli.counters.as_deref(), cli.services.as_deref()).context("--counters")?;
     let options = Options {
-        hub: cli.hub.clone(),
-        token: cli
-            .token
-            .clone()
-            .unwrap_or_else(|| format!("demo-{}", cli.device)),
-        device: cli.device.clone(),
+        connection: cli.hub.connection("display-1")?,
         filter,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
@@ -130,14 +107,9 @@ fn run() -> anyhow::Result<()> {
         Some(announcer),
         runtime.handle(),
     )));
-    let timer = slint::Timer::default();
-    timer.start(
-        slint::TimerMode::Repeated,
-        Duration::from_millis(100),
-        move || app.borrow_mut().pump(),
-    );
-    ui.run().context("running the window")?;
-    Ok(())
+    app_shell::run_window(&ui, move || {
+        app.borrow_mut().pump();
+    })
 }
 
 fn announce(
@@ -179,7 +151,7 @@ fn run_snapshot(
     anyhow::ensure!(
         app.pump_until(Duration::from_secs(15), |a| a.board.mirror.online),
         "no state from the hub at {}",
-        cli.hub
+        cli.hub.hub
     );
     app.render();
     ui.show()?;

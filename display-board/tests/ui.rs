@@ -2,141 +2,38 @@
 //! flash and are announced (recalls again), overdue counts turn red when the hub says so, filters
 //! hold, and a hub restart leaves the board offline then caught up without repeating old calls.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use app_shell::{Connection, Pump};
+use chrono::TimeDelta;
 use display_board::app::{App, Options};
 use display_board::board::Filter;
 use display_board::{BoardAdapter, BoardWindow};
-use hub_client::{ClientConfig, HubClient, Update};
 use i_slint_backend_testing::ElementHandle;
 use protocol::{Command, Role};
 use slint::{ComponentHandle, Model};
+use testkit::{Centre, WAIT, monday_morning};
 
-const WAIT: Duration = Duration::from_secs(10);
-
-/// The hub's clock, moved by the test.
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl hub::engine::Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock")
-    }
+/// A real hub on a manual clock at Monday 09:00 in Hà Nội, for boards on Slint's testing backend.
+fn centre() -> Centre {
+    i_slint_backend_testing::init_no_event_loop();
+    Centre::with_clock(monday_morning())
 }
 
-impl TestClock {
-    fn advance(&self, by: TimeDelta) {
-        *self.0.lock().expect("clock") += by;
-    }
-}
-
-struct Centre {
-    runtime: tokio::runtime::Runtime,
-    hub: Option<hub::Hub>,
-    addr: SocketAddr,
-    db: std::path::PathBuf,
-    clock: Arc<TestClock>,
-    _dir: tempfile::TempDir,
-    /// Clients run while someone holds their updates.
-    clients: Vec<(HubClient, tokio::sync::mpsc::UnboundedReceiver<Update>)>,
-}
-
-impl Centre {
-    fn new() -> Centre {
-        i_slint_backend_testing::init_no_event_loop();
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        let dir = tempfile::tempdir().expect("tmp");
-        let db = dir.path().join("hub.db");
-        // Mid-morning in Hà Nội, when every demo service is open.
-        let clock = Arc::new(TestClock(Mutex::new(
-            DateTime::parse_from_rfc3339("2026-11-23T09:00:00+07:00")
-                .expect("time")
-                .with_timezone(&Utc),
-        )));
-        let mut centre = Centre {
-            runtime,
-            hub: None,
-            addr: "127.0.0.1:0".parse().expect("addr"),
-            db,
-            clock,
-            _dir: dir,
-            clients: vec![],
-        };
-        centre.start_hub();
-        centre
-    }
-
-    fn start_hub(&mut self) {
-        let hub = self
-            .runtime
-            .block_on(hub::Hub::start_with_clock(
-                hub::config::Config::demo().expect("demo"),
-                &self.db,
-                self.addr,
-                self.clock.clone(),
-            ))
-            .expect("hub");
-        self.addr = hub.addr;
-        self.hub = Some(hub);
-    }
-
-    fn stop_hub(&mut self) {
-        if let Some(hub) = self.hub.take() {
-            self.runtime.block_on(hub.stop()).expect("stop");
-        }
-    }
-
-    fn client(&mut self, role: Role, device: &str) -> usize {
-        let _inside = self.runtime.enter();
-        self.clients.push(HubClient::connect(ClientConfig::new(
-            format!("ws://{}/ws", self.addr),
-            role,
-            device,
-            format!("demo-{device}"),
-        )));
-        self.clients.len() - 1
-    }
-
-    fn send(&self, client: usize, cmd: Command) -> serde_json::Value {
-        let c = &self.clients[client].0;
-        self.runtime
-            .block_on(async { tokio::time::timeout(WAIT, c.send(cmd)).await })
-            .expect("in time")
-            .expect("accepted")
-    }
-
-    /// A clerk at `counter`, logged in.
-    fn counter(&mut self, counter: u32) -> usize {
-        let c = self.client(Role::Counter, &format!("counter-{counter}"));
-        self.send(
-            c,
-            Command::Login {
-                counter,
-                staff: format!("nv{counter:02}"),
-                pin: "1234".into(),
-            },
-        );
-        c
-    }
-
-    fn board(&self, filter: Filter) -> App {
-        let ui = BoardWindow::new().expect("window");
-        ui.show().expect("show");
-        let options = Options {
-            hub: format!("ws://{}/ws", self.addr),
-            device: "display-1".into(),
-            token: "demo-display-1".into(),
-            filter,
-        };
-        let mut app = App::new(ui, options, None, self.runtime.handle());
-        assert!(
-            app.pump_until(WAIT, |a| a.board.mirror.online),
-            "the board got the hub's state"
-        );
-        app
-    }
+/// A board (silent) showing what `filter` lets through, once it has the hub's state.
+fn board(c: &Centre, filter: Filter) -> App {
+    let ui = BoardWindow::new().expect("window");
+    ui.show().expect("show");
+    let options = Options {
+        connection: Connection::demo(c.url(), "display-1"),
+        filter,
+    };
+    let mut app = App::new(ui, options, None, &c.runtime());
+    assert!(
+        app.pump_until(WAIT, |a| a.board.mirror.online),
+        "the board got the hub's state"
+    );
+    app
 }
 
 fn calling(app: &App) -> Vec<(String, i32)> {
@@ -156,9 +53,9 @@ fn number(reply: &serde_json::Value) -> String {
 
 #[test]
 fn a_call_appears_flashes_and_is_announced_and_a_recall_again() {
-    let mut c = Centre::new();
+    let mut c = centre();
     let kiosk = c.client(Role::Kiosk, "kiosk-1");
-    let mut board = c.board(Filter::default());
+    let mut board = board(&c, Filter::default());
     assert!(calling(&board).is_empty());
     let issued = number(&c.send(
         kiosk,
@@ -167,7 +64,7 @@ fn a_call_appears_flashes_and_is_announced_and_a_recall_again() {
             priority: None,
         },
     ));
-    let clerk = c.counter(1);
+    let clerk = c.clerk(1);
     let called = number(&c.send(clerk, Command::CallNext {}));
     assert_eq!(called, issued);
     assert!(board.pump_until(WAIT, |a| calling(a) == [(called.clone(), 1)]));
@@ -205,9 +102,9 @@ fn a_call_appears_flashes_and_is_announced_and_a_recall_again() {
 
 #[test]
 fn the_overdue_count_turns_red_when_the_hub_says_so() {
-    let mut c = Centre::new();
+    let mut c = centre();
     let kiosk = c.client(Role::Kiosk, "kiosk-1");
-    let mut board = c.board(Filter::default());
+    let mut board = board(&c, Filter::default());
     let issue = |c: &Centre| {
         c.send(
             kiosk,
@@ -231,7 +128,7 @@ fn the_overdue_count_turns_red_when_the_hub_says_so() {
         Some("không quá hạn")
     );
     // Past the demo's 30-minute target for TP; the next command makes the hub look at the time.
-    c.clock.advance(TimeDelta::minutes(35));
+    c.clock().advance(TimeDelta::minutes(35));
     issue(&c);
     assert!(board.pump_until(WAIT, |a| {
         a.board
@@ -256,9 +153,9 @@ fn the_overdue_count_turns_red_when_the_hub_says_so() {
 
 #[test]
 fn a_filtered_board_shows_and_says_only_its_counters() {
-    let mut c = Centre::new();
+    let mut c = centre();
     let kiosk = c.client(Role::Kiosk, "kiosk-1");
-    let mut board = c.board(Filter::parse(Some("2"), Some("TP")).expect("filter"));
+    let mut board = board(&c, Filter::parse(Some("2"), Some("TP")).expect("filter"));
     let services: Vec<String> = board
         .ui
         .global::<BoardAdapter>()
@@ -276,9 +173,9 @@ fn a_filtered_board_shows_and_says_only_its_counters() {
             },
         );
     }
-    let one = c.counter(1);
+    let one = c.clerk(1);
     let first = number(&c.send(one, Command::CallNext {}));
-    let two = c.counter(2);
+    let two = c.clerk(2);
     let second = number(&c.send(two, Command::CallNext {}));
     assert!(board.pump_until(WAIT, |a| !calling(a).is_empty()));
     // Both calls have reached the board once counter 2's has; counter 1's is not shown.
@@ -297,9 +194,9 @@ fn a_filtered_board_shows_and_says_only_its_counters() {
 
 #[test]
 fn offline_keeps_the_last_state_and_old_calls_are_not_announced_again() {
-    let mut c = Centre::new();
+    let mut c = centre();
     let kiosk = c.client(Role::Kiosk, "kiosk-1");
-    let mut board = c.board(Filter::default());
+    let mut board = board(&c, Filter::default());
     c.send(
         kiosk,
         Command::IssueTicket {
@@ -307,7 +204,7 @@ fn offline_keeps_the_last_state_and_old_calls_are_not_announced_again() {
             priority: None,
         },
     );
-    let clerk = c.counter(3);
+    let clerk = c.clerk(3);
     let called = number(&c.send(clerk, Command::CallNext {}));
     assert!(board.pump_until(WAIT, |a| a.announced.len() == 1));
     c.stop_hub();

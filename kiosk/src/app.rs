@@ -1,29 +1,30 @@
-//! The kiosk app: hub updates, the hub's answers and the printer's results arrive on one channel
-//! and are applied on the UI thread; the controller's state is copied into the window. The only
-//! code that touches generated Slint types.
+//! The kiosk app's glue, and the only code that touches generated Slint types: hub updates, the
+//! hub's answers and the printer's results arrive in the inbox and go to the mirror and the
+//! controller; the screen model is copied into the window; the controller's effects are carried
+//! out (a command to the hub, a print job on its own thread, a status report).
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::{Rc, Weak};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use hub_client::{ClientConfig, CommandError, HubClient, Mirror, Update};
+use app_shell::{Connection, Inbox, Pump, with_app};
+use hub_client::{CommandError, HubClient, Mirror, Update};
 use protocol::{Command, ErrorCode, Role, Ticket};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use crate::cccd::ScanBuffer;
-use crate::controller::{Controller, IssueRequest, PrintState, Step};
+use crate::controller::{Controller, Effect, IssueRequest, PrintState};
 use crate::printer::{PrintError, PrinterSpec};
+use crate::screen::{self, Page};
 use crate::ticket::TicketContent;
-use crate::{CategoryTile, KioskAdapter, KioskWindow, ServiceTile};
+use crate::{
+    CategoryTile, KioskAdapter, KioskWindow, Page as UiPage, PrintState as UiPrintState,
+    ServiceTile,
+};
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub hub: String,
-    pub device: String,
-    pub token: String,
+    pub connection: Connection,
     /// No printer: the screen shows the number and says so.
     pub printer: Option<PrinterSpec>,
     /// Back to the services screen after this long without a touch.
@@ -38,18 +39,21 @@ pub enum Incoming {
     Printed(Result<(), PrintError>),
 }
 
+impl From<Update> for Incoming {
+    fn from(u: Update) -> Incoming {
+        Incoming::Hub(u)
+    }
+}
+
 pub struct App {
     pub ui: KioskWindow,
     pub mirror: Mirror,
     pub ctrl: Controller,
     client: HubClient,
     runtime: tokio::runtime::Handle,
-    tx: mpsc::Sender<Incoming>,
-    rx: mpsc::Receiver<Incoming>,
-    options: Options,
-    scan: ScanBuffer,
-    /// The status last reported to the hub (`ok`, `paper_out`, …).
-    printer_status: String,
+    inbox: Inbox<Incoming>,
+    printer: Option<PrinterSpec>,
+    save_tickets: Option<PathBuf>,
     /// Requests sent to the hub (what the tests count).
     pub requests_sent: u32,
 }
@@ -60,34 +64,18 @@ impl App {
         options: Options,
         runtime: tokio::runtime::Handle,
     ) -> Rc<RefCell<App>> {
-        let (tx, rx) = mpsc::channel();
-        let mut config =
-            ClientConfig::new(&options.hub, Role::Kiosk, &options.device, &options.token);
+        let inbox = Inbox::new();
         // A kiosk shows counts per service, never the list of waiting tickets.
-        config.light = true;
-        let (client, mut updates) = {
-            let _inside = runtime.enter();
-            HubClient::connect(config)
-        };
-        let forward = tx.clone();
-        runtime.spawn(async move {
-            while let Some(u) = updates.recv().await {
-                if forward.send(Incoming::Hub(u)).is_err() {
-                    break;
-                }
-            }
-        });
+        let client = app_shell::connect(&options.connection, Role::Kiosk, true, &runtime, &inbox);
         let app = Rc::new(RefCell::new(App {
-            ctrl: Controller::new(options.idle, Instant::now()),
+            ctrl: Controller::new(options.idle, options.printer.is_some(), Instant::now()),
             ui: ui.clone_strong(),
             mirror: Mirror::default(),
             client,
             runtime,
-            tx,
-            rx,
-            options,
-            scan: ScanBuffer::default(),
-            printer_status: String::new(),
+            inbox,
+            printer: options.printer,
+            save_tickets: options.save_tickets,
             requests_sent: 0,
         }));
         wire_callbacks(&ui, Rc::downgrade(&app));
@@ -95,81 +83,62 @@ impl App {
         app
     }
 
-    /// Applies everything that has arrived, runs the idle clock, and redraws.
-    pub fn pump(&mut self) {
-        while let Ok(m) = self.rx.try_recv() {
-            self.handle(m);
-        }
-        if self.ctrl.tick(Instant::now()) {
-            self.scan.clear();
-        }
-        self.render();
-    }
-
-    /// Waits up to `timeout` for one message and applies it. Returns whether one came.
-    pub fn pump_wait(&mut self, timeout: Duration) -> bool {
-        match self.rx.recv_timeout(timeout) {
-            Ok(m) => {
-                self.handle(m);
-                self.render();
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// Pumps until `done` holds, or gives up after `timeout`. Returns whether it held.
-    pub fn pump_until(&mut self, timeout: Duration, mut done: impl FnMut(&App) -> bool) -> bool {
-        let deadline = Instant::now() + timeout;
-        while !done(self) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            self.pump_wait(left);
-        }
-        true
-    }
-
     /// Runs the idle clock at `now` (tests use a future instant instead of waiting).
     pub fn tick_at(&mut self, now: Instant) {
-        if self.ctrl.tick(now) {
-            self.scan.clear();
+        self.ctrl.tick(now);
+        self.render();
+    }
+
+    pub fn choose_service(&mut self, id: &str) {
+        let effects = self.ctrl.choose_service(&self.mirror, id, Instant::now());
+        self.carry_out(effects);
+    }
+
+    pub fn choose_category(&mut self, id: &str) {
+        let category = (!id.is_empty()).then_some(id);
+        let effects = self.ctrl.choose_category(category, Instant::now());
+        self.carry_out(effects);
+    }
+
+    pub fn back(&mut self) {
+        self.ctrl.back(Instant::now());
+        self.render();
+    }
+
+    /// A key from a QR reader (or a stray keyboard).
+    pub fn key(&mut self, text: &str) {
+        let day = self.service_day();
+        let effects = self.ctrl.key(text, day, Instant::now());
+        self.carry_out(effects);
+    }
+
+    fn service_day(&self) -> Option<chrono::NaiveDate> {
+        let day = &self.mirror.center.as_ref()?.service_day;
+        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
+    }
+
+    fn carry_out(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Issue(r) => self.issue(r),
+                Effect::Print(ticket) => self.print(&ticket),
+                Effect::ReportPrinter(status) => {
+                    let client = self.client.clone();
+                    self.runtime.spawn(async move {
+                        if let Err(e) = client.send(Command::DeviceStatus { status }).await {
+                            tracing::warn!("device_status not accepted: {e}");
+                        }
+                    });
+                }
+            }
         }
         self.render();
     }
 
-    fn handle(&mut self, m: Incoming) {
-        match m {
-            Incoming::Hub(u) => {
-                self.mirror.apply(&u);
-            }
-            Incoming::Issued(result) => {
-                let result = result.map_err(|e| refusal(&e));
-                let ok = result.as_ref().ok().cloned();
-                self.ctrl.issued(result, Instant::now());
-                if let Some(ticket) = ok {
-                    self.print(&ticket);
-                }
-            }
-            Incoming::Printed(result) => {
-                let status = match &result {
-                    Ok(()) => "ok",
-                    Err(e) => {
-                        tracing::warn!("printing failed: {e}");
-                        e.status()
-                    }
-                };
-                self.ctrl.printed(result.is_ok(), Instant::now());
-                self.report_printer(status);
-            }
-        }
-    }
-
-    fn request(&mut self, r: IssueRequest) {
+    fn issue(&mut self, r: IssueRequest) {
         self.requests_sent += 1;
         let client = self.client.clone();
-        let tx = self.tx.clone();
+        let tx = self.inbox.sender();
         // One command id for this press: the client resends it unchanged after a reconnect, and
         // the hub answers a repeated id with the first answer.
         self.runtime.spawn(async move {
@@ -192,281 +161,109 @@ impl App {
     }
 
     fn print(&mut self, ticket: &Ticket) {
-        let content = self.content(ticket);
-        let Some(printer) = self.options.printer.clone() else {
-            self.ctrl.printed(false, Instant::now());
+        let Some(printer) = self.printer.clone() else {
             return;
         };
-        if let Some(dir) = &self.options.save_tickets {
+        let content = TicketContent::of(&self.mirror, ticket);
+        if let Some(dir) = &self.save_tickets {
             let png = dir.join(format!("{}.png", ticket.number));
             if let Err(e) = crate::ticket::render(&content, printer.dots).save(&png) {
                 tracing::warn!("saving {}: {e}", png.display());
             }
         }
-        let tx = self.tx.clone();
+        let tx = self.inbox.sender();
         // Printers are slow and may hang: never on the UI thread.
         std::thread::spawn(move || {
             let _ = tx.send(Incoming::Printed(printer.print(&content)));
         });
     }
 
-    /// Tells the hub when the printer's state changes (and once at the first print).
-    fn report_printer(&mut self, status: &str) {
-        if self.printer_status == status {
-            return;
-        }
-        self.printer_status = status.to_string();
-        let client = self.client.clone();
-        let status = status.to_string();
-        self.runtime.spawn(async move {
-            if let Err(e) = client.send(Command::DeviceStatus { status }).await {
-                tracing::warn!("device_status not accepted: {e}");
-            }
-        });
-    }
-
-    /// What the printed ticket says.
-    pub fn content(&self, t: &Ticket) -> TicketContent {
-        let center = self.mirror.center.as_ref();
-        let tz: chrono_tz::Tz = center
-            .and_then(|c| c.timezone.parse().ok())
-            .unwrap_or(chrono_tz::Asia::Ho_Chi_Minh);
-        TicketContent {
-            center: center.map(|c| c.name.clone()).unwrap_or_default(),
-            service: self.mirror.service_name(&t.service),
-            number: t.number.clone(),
-            priority: t.priority.as_ref().map(|p| self.category_name(p)),
-            issued: t
-                .issued_at
-                .with_timezone(&tz)
-                .format("%d/%m/%Y %H:%M")
-                .to_string(),
-            ahead: t.ahead,
-            eta_min: t.eta_min,
-            track_url: match (center.and_then(|c| c.public_url.as_ref()), &t.track) {
-                (Some(url), Some(track)) => {
-                    Some(format!("{}/t/{track}", url.trim_end_matches('/')))
-                }
-                _ => None,
-            },
-        }
-    }
-
-    fn category_name(&self, id: &str) -> String {
-        self.mirror
-            .categories
-            .iter()
-            .find(|c| c.id == id)
-            .map_or_else(|| id.to_string(), |c| c.name_vi.clone())
-    }
-
-    fn service_day(&self) -> Option<chrono::NaiveDate> {
-        let day = &self.mirror.center.as_ref()?.service_day;
-        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
-    }
-
-    pub fn choose_service(&mut self, id: &str) {
-        if let Some(r) = self.ctrl.choose_service(&self.mirror, id, Instant::now()) {
-            self.request(r);
-        }
-        self.scan.clear();
-        self.render();
-    }
-
-    pub fn choose_category(&mut self, id: &str) {
-        let category = (!id.is_empty()).then_some(id);
-        if let Some(r) = self.ctrl.choose_category(category, Instant::now()) {
-            self.request(r);
-        }
-        self.render();
-    }
-
-    pub fn back(&mut self) {
-        self.ctrl.back(Instant::now());
-        self.scan.clear();
-        self.render();
-    }
-
-    /// A key from a QR reader (or a stray keyboard). The text is dropped after the decision.
-    pub fn key(&mut self, text: &str) {
-        if let Some(scan) = self.scan.key(text) {
-            let day = self.service_day();
-            if let Some(r) = self.ctrl.scanned(&scan, day, Instant::now()) {
-                self.request(r);
-            }
-        }
-        self.render();
-    }
-
     pub fn render(&self) {
+        let s = screen::screen(&self.ctrl, &self.mirror, chrono::Utc::now());
         let a = self.ui.global::<KioskAdapter>();
-        let english = self.ctrl.english;
-        let m = &self.mirror;
-        a.set_english(english);
-        a.set_online(m.online);
-        a.set_issuing(self.ctrl.issuing);
-        a.set_message(self.ctrl.message.as_str().into());
-        let center = m.center.as_ref();
-        a.set_center(
-            center
-                .map(|c| {
-                    if english {
-                        c.name_en.as_str()
-                    } else {
-                        c.name.as_str()
-                    }
-                })
-                .unwrap_or_default()
-                .into(),
-        );
-        let tz: chrono_tz::Tz = center
-            .and_then(|c| c.timezone.parse().ok())
-            .unwrap_or(chrono_tz::Asia::Ho_Chi_Minh);
-        let now: DateTime<Utc> = Utc::now();
-        a.set_clock(now.with_timezone(&tz).format("%H:%M").to_string().into());
-        let services: Vec<ServiceTile> = m
+        a.set_english(s.english);
+        a.set_online(s.online);
+        a.set_issuing(s.issuing);
+        a.set_message(s.message.as_str().into());
+        a.set_center(s.center.as_str().into());
+        a.set_clock(s.clock.as_str().into());
+        let services: Vec<ServiceTile> = s
             .services
             .iter()
-            .map(|s| {
-                let (name, sub) = if english {
-                    (&s.name_en, &s.name_vi)
-                } else {
-                    (&s.name_vi, &s.name_en)
-                };
-                let reason = match s.state {
-                    protocol::ServiceState::SoldOut => {
-                        pick(english, "Đã hết số hôm nay", "No more numbers today")
-                    }
-                    protocol::ServiceState::Closed => {
-                        pick(english, "Ngoài giờ tiếp nhận", "Closed now")
-                    }
-                    protocol::ServiceState::Open => "",
-                };
-                ServiceTile {
-                    id: s.id.as_str().into(),
-                    name: name.as_str().into(),
-                    sub: sub.as_str().into(),
-                    waiting: i32::try_from(s.waiting).unwrap_or(i32::MAX),
-                    eta: s
-                        .eta_min
-                        .filter(|e| *e > 0)
-                        .map(|e| {
-                            SharedString::from(format!("{e} {}", pick(english, "phút", "min")))
-                        })
-                        .unwrap_or_default(),
-                    available: Controller::available(m, &s.id),
-                    reason: reason.into(),
-                }
+            .map(|t| ServiceTile {
+                id: t.id.as_str().into(),
+                name: t.name.as_str().into(),
+                sub: t.sub.as_str().into(),
+                waiting: i32::try_from(t.waiting).unwrap_or(i32::MAX),
+                eta: t.eta.as_str().into(),
+                available: t.available,
+                reason: t.reason.as_str().into(),
             })
             .collect();
         a.set_services(ModelRc::new(VecModel::from(services)));
-        let mut categories = vec![CategoryTile {
-            id: SharedString::new(),
-            name: pick(english, "Công dân", "Citizen").into(),
-            sub: pick(english, "Số thường", "Normal ticket").into(),
-        }];
-        categories.extend(m.categories.iter().map(|c| {
-            CategoryTile {
+        let categories: Vec<CategoryTile> = s
+            .categories
+            .iter()
+            .map(|c| CategoryTile {
                 id: c.id.as_str().into(),
-                name: if english {
-                    c.name_en.as_str()
-                } else {
-                    c.name_vi.as_str()
-                }
-                .into(),
-                sub: pick(english, "Ưu tiên", "Priority").into(),
-            }
-        }));
+                name: c.name.as_str().into(),
+                sub: c.sub.as_str().into(),
+            })
+            .collect();
         a.set_categories(ModelRc::new(VecModel::from(categories)));
-        match &self.ctrl.step {
-            Step::Services => a.set_step(0),
-            Step::Category { service } => {
-                a.set_step(1);
-                let name = m
-                    .service(service)
-                    .map(|s| {
-                        if english {
-                            s.name_en.clone()
-                        } else {
-                            s.name_vi.clone()
-                        }
-                    })
-                    .unwrap_or_default();
-                a.set_chosen_service(name.into());
-            }
-            Step::Ticket => a.set_step(2),
-        }
-        if let Some(i) = &self.ctrl.issued {
-            let t = &i.ticket;
+        a.set_chosen_service(s.chosen_service.as_str().into());
+        a.set_page(match s.page {
+            Page::Services => UiPage::Services,
+            Page::Category => UiPage::Category,
+            Page::Ticket => UiPage::Ticket,
+        });
+        if let Some(t) = &s.ticket {
             a.set_ticket_number(t.number.as_str().into());
-            let service = m
-                .service(&t.service)
-                .map(|s| {
-                    if english {
-                        s.name_en.clone()
-                    } else {
-                        s.name_vi.clone()
-                    }
-                })
-                .unwrap_or_default();
-            a.set_ticket_service(service.into());
-            let priority = t
-                .priority
-                .as_ref()
-                .map(|p| {
-                    m.categories
-                        .iter()
-                        .find(|c| &c.id == p)
-                        .map(|c| {
-                            if english {
-                                c.name_en.clone()
-                            } else {
-                                c.name_vi.clone()
-                            }
-                        })
-                        .unwrap_or_else(|| p.clone())
-                })
-                .unwrap_or_default();
-            a.set_ticket_priority(priority.into());
-            a.set_ticket_ahead(i32::try_from(t.ahead.unwrap_or(0)).unwrap_or(i32::MAX));
-            a.set_ticket_eta(
-                t.eta_min
-                    .filter(|e| *e > 0)
-                    .map(|e| format!("{e} {}", pick(english, "phút", "min")))
-                    .unwrap_or_default()
-                    .into(),
-            );
-            a.set_print_state(match i.print {
-                PrintState::Printing => 0,
-                PrintState::Printed => 1,
-                PrintState::Failed => 2,
+            a.set_ticket_service(t.service.as_str().into());
+            a.set_ticket_priority(t.priority.as_str().into());
+            a.set_ticket_ahead(i32::try_from(t.ahead).unwrap_or(i32::MAX));
+            a.set_ticket_eta(SharedString::from(t.eta.as_str()));
+            a.set_print_state(match t.print {
+                PrintState::Printing => UiPrintState::Printing,
+                PrintState::Printed => UiPrintState::Printed,
+                PrintState::Failed => UiPrintState::Failed,
             });
         }
     }
 }
 
-fn pick(english: bool, vi: &'static str, en: &'static str) -> &'static str {
-    if english { en } else { vi }
-}
+impl Pump for App {
+    type Message = Incoming;
 
-/// Why the hub did not issue a ticket, for the citizen.
-fn refusal(e: &CommandError) -> String {
-    match e.code() {
-        Some(ErrorCode::ServiceClosed) => {
-            "Lĩnh vực này hiện không tiếp nhận. Xin vui lòng hỏi cán bộ hướng dẫn.".into()
-        }
-        Some(ErrorCode::DailyLimitReached) => "Lĩnh vực này đã hết số hôm nay.".into(),
-        Some(ErrorCode::UnknownService) => "Lĩnh vực không còn trong danh sách.".into(),
-        _ => "Chưa cấp được số, xin vui lòng thử lại.".into(),
+    fn inbox(&self) -> &Inbox<Incoming> {
+        &self.inbox
     }
-}
 
-/// Runs `f` on the app if it still exists and is not busy (a callback from inside a render).
-fn with_app(app: &Weak<RefCell<App>>, f: impl FnOnce(&mut App)) {
-    if let Some(app) = app.upgrade()
-        && let Ok(mut app) = app.try_borrow_mut()
-    {
-        f(&mut app);
+    fn handle(&mut self, m: Incoming) {
+        let now = Instant::now();
+        let effects = match m {
+            Incoming::Hub(u) => {
+                self.mirror.apply(&u);
+                vec![]
+            }
+            Incoming::Issued(result) => self.ctrl.issued(result, now),
+            Incoming::Printed(result) => {
+                let status = match &result {
+                    Ok(()) => "ok",
+                    Err(e) => {
+                        tracing::warn!("printing failed: {e}");
+                        e.status()
+                    }
+                };
+                self.ctrl.printed(status, now)
+            }
+        };
+        self.carry_out(effects);
+    }
+
+    fn refresh(&mut self) {
+        self.ctrl.tick(Instant::now());
+        self.render();
     }
 }
 

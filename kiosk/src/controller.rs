@@ -1,13 +1,14 @@
-//! What the kiosk shows and what a tap does, without Slint or sockets: three steps (services →
-//! who the ticket is for → the ticket), the language, the idle return, the CCCD decision, and the
-//! rule that one press makes at most one ticket.
+//! What a tap does, without Slint or sockets: three steps (services → who the ticket is for →
+//! the ticket), the language, the idle return, the CCCD decision, the printer's state, and the
+//! rule that one press makes at most one ticket. Inputs come in; effects (ask the hub for a
+//! ticket, print it, tell the hub about the printer) go out for the app to carry out.
 
 use std::time::{Duration, Instant};
 
-use hub_client::Mirror;
-use protocol::{ServiceState, Ticket};
+use hub_client::{CommandError, Mirror};
+use protocol::{ErrorCode, ServiceState, Ticket};
 
-use crate::cccd::{self, Decision};
+use crate::cccd::{self, Decision, ScanBuffer};
 
 /// The category a CCCD of someone 60 or over selects.
 pub const ELDERLY: &str = "elderly";
@@ -40,6 +41,17 @@ pub struct IssueRequest {
     pub priority: Option<String>,
 }
 
+/// What the controller asks the app to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Ask the hub for this ticket: one command id per press, resent unchanged after a reconnect.
+    Issue(IssueRequest),
+    /// Print this ticket (off the UI thread: printers are slow and may hang).
+    Print(Ticket),
+    /// Tell the hub the printer's state changed (`ok`, `paper_out`, `printer_offline` …).
+    ReportPrinter(String),
+}
+
 #[derive(Debug)]
 pub struct Controller {
     pub step: Step,
@@ -53,10 +65,16 @@ pub struct Controller {
     pub elderly_confirmed: bool,
     idle: Duration,
     last_touch: Instant,
+    /// This kiosk has a printer (without one the screen asks the citizen to remember the number).
+    has_printer: bool,
+    /// The printer's state last reported to the hub.
+    printer_status: String,
+    /// What a QR reader has typed so far.
+    scan: ScanBuffer,
 }
 
 impl Controller {
-    pub fn new(idle: Duration, now: Instant) -> Controller {
+    pub fn new(idle: Duration, has_printer: bool, now: Instant) -> Controller {
         Controller {
             step: Step::Services,
             english: false,
@@ -66,6 +84,9 @@ impl Controller {
             elderly_confirmed: false,
             idle,
             last_touch: now,
+            has_printer,
+            printer_status: String::new(),
+            scan: ScanBuffer::default(),
         }
     }
 
@@ -88,15 +109,11 @@ impl Controller {
     }
 
     /// Screen 1: a service was tapped. With a confirmed CCCD the ticket is issued at once.
-    pub fn choose_service(
-        &mut self,
-        mirror: &Mirror,
-        service: &str,
-        now: Instant,
-    ) -> Option<IssueRequest> {
+    pub fn choose_service(&mut self, mirror: &Mirror, service: &str, now: Instant) -> Vec<Effect> {
         self.touched(now);
+        self.scan.clear();
         if self.step != Step::Services || self.issuing || !Self::available(mirror, service) {
-            return None;
+            return vec![];
         }
         self.message.clear();
         if self.elderly_confirmed && mirror.categories.iter().any(|c| c.id == ELDERLY) {
@@ -108,70 +125,95 @@ impl Controller {
         self.step = Step::Category {
             service: service.to_string(),
         };
-        None
+        vec![]
     }
 
     /// Screen 2: normal (`None`) or a priority category was tapped.
-    pub fn choose_category(
-        &mut self,
-        category: Option<&str>,
-        now: Instant,
-    ) -> Option<IssueRequest> {
+    pub fn choose_category(&mut self, category: Option<&str>, now: Instant) -> Vec<Effect> {
         self.touched(now);
         let Step::Category { service } = &self.step else {
-            return None;
+            return vec![];
         };
         if self.issuing {
-            return None;
+            return vec![];
         }
         let service = service.clone();
         self.request(&service, category)
     }
 
-    fn request(&mut self, service: &str, priority: Option<&str>) -> Option<IssueRequest> {
+    fn request(&mut self, service: &str, priority: Option<&str>) -> Vec<Effect> {
         self.issuing = true;
-        Some(IssueRequest {
+        vec![Effect::Issue(IssueRequest {
             service: service.to_string(),
             priority: priority.map(str::to_string),
-        })
+        })]
     }
 
     pub fn back(&mut self, now: Instant) {
         self.touched(now);
+        self.scan.clear();
         if !self.issuing {
             self.reset();
         }
     }
 
-    /// The hub answered the request.
-    pub fn issued(&mut self, result: Result<Ticket, String>, now: Instant) {
+    /// The hub answered the request: the ticket is shown and printed, or the citizen told why not.
+    pub fn issued(&mut self, result: Result<Ticket, CommandError>, now: Instant) -> Vec<Effect> {
         self.issuing = false;
         self.touched(now);
         self.elderly_confirmed = false;
         match result {
             Ok(ticket) => {
-                self.issued = Some(Issued {
-                    ticket,
-                    print: PrintState::Printing,
-                });
                 self.step = Step::Ticket;
                 self.message.clear();
+                let print = if self.has_printer {
+                    PrintState::Printing
+                } else {
+                    PrintState::Failed
+                };
+                self.issued = Some(Issued {
+                    ticket: ticket.clone(),
+                    print,
+                });
+                if self.has_printer {
+                    return vec![Effect::Print(ticket)];
+                }
             }
-            Err(message) => {
+            Err(e) => {
                 self.step = Step::Services;
-                self.message = message;
+                self.message = refusal(&e);
             }
         }
+        vec![]
     }
 
-    pub fn printed(&mut self, ok: bool, now: Instant) {
+    /// The printer finished: `"ok"`, or the status word of what went wrong.
+    pub fn printed(&mut self, status: &str, now: Instant) -> Vec<Effect> {
         self.touched(now);
         if let Some(i) = &mut self.issued {
-            i.print = if ok {
+            i.print = if status == "ok" {
                 PrintState::Printed
             } else {
                 PrintState::Failed
             };
+        }
+        if self.printer_status == status {
+            return vec![];
+        }
+        self.printer_status = status.to_string();
+        vec![Effect::ReportPrinter(status.to_string())]
+    }
+
+    /// A key from a QR reader (or a stray keyboard). The text is dropped after the decision.
+    pub fn key(
+        &mut self,
+        text: &str,
+        service_day: Option<chrono::NaiveDate>,
+        now: Instant,
+    ) -> Vec<Effect> {
+        match self.scan.key(text) {
+            Some(scan) => self.scanned(&scan, service_day, now),
+            None => vec![],
         }
     }
 
@@ -181,18 +223,20 @@ impl Controller {
         text: &str,
         service_day: Option<chrono::NaiveDate>,
         now: Instant,
-    ) -> Option<IssueRequest> {
-        let day = service_day?;
+    ) -> Vec<Effect> {
+        let Some(day) = service_day else {
+            return vec![];
+        };
         if self.issuing || self.step == Step::Ticket {
-            return None;
+            return vec![];
         }
         match cccd::decide(text, day) {
-            Decision::NotACccd => None,
+            Decision::NotACccd => vec![],
             Decision::NotElderly => {
                 self.touched(now);
                 self.message =
                     "Thẻ CCCD: chưa đủ 60 tuổi — vui lòng chọn đối tượng phù hợp.".into();
-                None
+                vec![]
             }
             Decision::Elderly => {
                 self.touched(now);
@@ -201,7 +245,7 @@ impl Controller {
                     _ => {
                         self.elderly_confirmed = true;
                         self.message = "Đã xác nhận người cao tuổi — mời chọn lĩnh vực.".into();
-                        None
+                        vec![]
                     }
                 }
             }
@@ -217,6 +261,7 @@ impl Controller {
             .is_some_and(|i| i.print == PrintState::Printing);
         if idle && !self.issuing && !printing && self.step_or_state_to_reset() {
             self.reset();
+            self.scan.clear();
             return true;
         }
         false
@@ -235,6 +280,18 @@ impl Controller {
         self.message.clear();
         self.english = false;
         self.elderly_confirmed = false;
+    }
+}
+
+/// Why the hub did not issue a ticket, for the citizen.
+fn refusal(e: &CommandError) -> String {
+    match e.code() {
+        Some(ErrorCode::ServiceClosed) => {
+            "Lĩnh vực này hiện không tiếp nhận. Xin vui lòng hỏi cán bộ hướng dẫn.".into()
+        }
+        Some(ErrorCode::DailyLimitReached) => "Lĩnh vực này đã hết số hôm nay.".into(),
+        Some(ErrorCode::UnknownService) => "Lĩnh vực không còn trong danh sách.".into(),
+        _ => "Chưa cấp được số, xin vui lòng thử lại.".into(),
     }
 }
 
@@ -274,26 +331,26 @@ mod tests {
     fn one_press_one_request() {
         let t0 = Instant::now();
         let m = mirror();
-        let mut c = Controller::new(Duration::from_secs(20), t0);
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
         assert_eq!(
             c.choose_service(&m, "DD", t0),
-            None,
+            vec![],
             "sold out is not tappable"
         );
         assert_eq!(c.step, Step::Services);
-        assert_eq!(c.choose_service(&m, "TP", t0), None);
+        assert_eq!(c.choose_service(&m, "TP", t0), vec![]);
         assert!(matches!(c.step, Step::Category { .. }));
         let first = c.choose_category(None, t0);
         assert_eq!(
             first,
-            Some(IssueRequest {
+            vec![Effect::Issue(IssueRequest {
                 service: "TP".into(),
                 priority: None
-            })
+            })]
         );
         assert_eq!(
             c.choose_category(None, t0),
-            None,
+            vec![],
             "a second tap while issuing"
         );
         c.back(t0);
@@ -307,7 +364,7 @@ mod tests {
     fn idle_returns_to_the_services_but_not_while_printing() {
         let t0 = Instant::now();
         let m = mirror();
-        let mut c = Controller::new(Duration::from_secs(20), t0);
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
         c.choose_service(&m, "TP", t0);
         assert!(!c.tick(t0 + Duration::from_secs(19)));
         assert!(c.tick(t0 + Duration::from_secs(20)));
@@ -319,9 +376,20 @@ mod tests {
             "issued_at": "2026-11-23T09:00:00+07:00"
         }))
         .expect("ticket");
-        c.issued(Ok(ticket), t0);
+        assert_eq!(
+            c.issued(Ok(ticket.clone()), t0),
+            vec![Effect::Print(ticket)]
+        );
         assert!(!c.tick(t0 + Duration::from_secs(60)), "still printing");
-        c.printed(true, t0 + Duration::from_secs(61));
+        assert_eq!(
+            c.printed("ok", t0 + Duration::from_secs(61)),
+            vec![Effect::ReportPrinter("ok".into())]
+        );
+        assert_eq!(
+            c.printed("ok", t0 + Duration::from_secs(61)),
+            vec![],
+            "reported once"
+        );
         assert!(c.tick(t0 + Duration::from_secs(81)));
         assert_eq!((c.step.clone(), c.issued.is_none()), (Step::Services, true));
     }
@@ -330,28 +398,60 @@ mod tests {
     fn a_cccd_of_sixty_selects_elderly_fifty_nine_does_not() {
         let t0 = Instant::now();
         let m = mirror();
-        let mut c = Controller::new(Duration::from_secs(20), t0);
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
         let card = |birth: &str| format!("001066012345||Nguyễn Văn An|{birth}|Nam|Hà Nội|01052021");
         // Screen 1: remembered, then the service tap issues an elderly ticket.
-        assert_eq!(c.scanned(&card("23111966"), day(), t0), None);
+        assert_eq!(c.scanned(&card("23111966"), day(), t0), vec![]);
         assert!(c.elderly_confirmed);
         assert_eq!(
             c.choose_service(&m, "TP", t0),
-            Some(IssueRequest {
+            vec![Effect::Issue(IssueRequest {
                 service: "TP".into(),
                 priority: Some(ELDERLY.into())
-            })
+            })]
         );
         // Screen 2: issues at once.
-        let mut c = Controller::new(Duration::from_secs(20), t0);
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
         c.choose_service(&m, "TP", t0);
-        assert_eq!(c.scanned(&card("24111966"), day(), t0), None);
+        assert_eq!(c.scanned(&card("24111966"), day(), t0), vec![]);
         assert!(!c.elderly_confirmed && !c.message.is_empty());
-        assert_eq!(c.scanned("garbage|||", day(), t0), None);
-        assert_eq!(
-            c.scanned(&card("01011950"), day(), t0)
-                .and_then(|r| r.priority),
-            Some(ELDERLY.into())
-        );
+        assert_eq!(c.scanned("garbage|||", day(), t0), vec![]);
+        assert!(matches!(
+            c.scanned(&card("01011950"), day(), t0).as_slice(),
+            [Effect::Issue(IssueRequest { priority: Some(p), .. })] if p == ELDERLY
+        ));
+    }
+
+    #[test]
+    fn without_a_printer_the_number_is_shown_to_remember() {
+        let t0 = Instant::now();
+        let m = mirror();
+        let mut c = Controller::new(Duration::from_secs(20), false, t0);
+        c.choose_service(&m, "TP", t0);
+        c.choose_category(None, t0);
+        let ticket: Ticket = serde_json::from_value(serde_json::json!({
+            "id": 1, "number": "A1001", "service": "TP", "status": "waiting",
+            "issued_at": "2026-11-23T09:00:00+07:00"
+        }))
+        .expect("ticket");
+        assert_eq!(c.issued(Ok(ticket), t0), vec![], "nothing to print on");
+        assert_eq!(c.issued.as_ref().map(|i| i.print), Some(PrintState::Failed));
+    }
+
+    #[test]
+    fn a_refusal_is_explained_and_the_kiosk_starts_again() {
+        let t0 = Instant::now();
+        let m = mirror();
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
+        c.choose_service(&m, "TP", t0);
+        c.choose_category(None, t0);
+        let refused = CommandError::Rejected(protocol::ErrorBody {
+            code: ErrorCode::DailyLimitReached,
+            message: "limit".into(),
+        });
+        assert_eq!(c.issued(Err(refused), t0), vec![]);
+        assert_eq!(c.step, Step::Services);
+        assert!(c.message.contains("hết số"), "{}", c.message);
+        assert!(!c.issuing);
     }
 }

@@ -1,10 +1,11 @@
-//! `kiosk --hub ws://HOST:PORT/ws --device kiosk-1 --token … --printer tcp:192.168.1.50`
+//! `kiosk --hub ws://HOST:PORT/ws --device kiosk-1 --token-file /etc/hang-doi/token --printer tcp:192.168.1.50`
 //! `kiosk print-test --printer SPEC`
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use app_shell::{HubArgs, Pump, snapshot};
 use clap::{Parser, Subcommand};
 use kiosk::KioskWindow;
 use kiosk::app::{App, Options};
@@ -22,15 +23,8 @@ use slint::ComponentHandle;
 struct Cli {
     #[command(subcommand)]
     command: Option<Tool>,
-    /// The hub's WebSocket address.
-    #[arg(long, default_value = "ws://127.0.0.1:7878/ws")]
-    hub: String,
-    /// This kiosk's device id in the hub's configuration.
-    #[arg(long, default_value = "kiosk-1")]
-    device: String,
-    /// The device's token (default: the demo token `demo-<device>`).
-    #[arg(long)]
-    token: Option<String>,
+    #[command(flatten)]
+    hub: HubArgs,
     #[command(flatten)]
     printer: PrinterArgs,
     /// Seconds without a touch before the kiosk goes back to the services.
@@ -93,33 +87,16 @@ enum Tool {
 }
 
 fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("kiosk: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    app_shell::run("kiosk", run)
 }
 
 fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     if let Some(Tool::PrintTest { printer, png }) = &cli.command {
         return print_test(printer, png.as_deref());
     }
     let options = Options {
-        hub: cli.hub.clone(),
-        token: cli
-            .token
-            .clone()
-            .unwrap_or_else(|| format!("demo-{}", cli.device)),
-        device: cli.device.clone(),
+        connection: cli.hub.connection("kiosk-1")?,
         printer: cli.printer.spec()?,
         idle: Duration::from_secs(cli.idle.max(5)),
         save_tickets: cli.save_tickets.clone(),
@@ -133,14 +110,9 @@ fn run() -> anyhow::Result<()> {
     }
     let ui = KioskWindow::new().context("creating the window (is a display available?)")?;
     let app = App::new(ui.clone_strong(), options, runtime.handle().clone());
-    let timer = slint::Timer::default();
-    timer.start(
-        slint::TimerMode::Repeated,
-        Duration::from_millis(100),
-        move || app.borrow_mut().pump(),
-    );
-    ui.run().context("running the window")?;
-    Ok(())
+    app_shell::run_window(&ui, move || {
+        app.borrow_mut().pump();
+    })
 }
 
 fn print_test(printer: &PrinterArgs, png: Option<&Path>) -> anyhow::Result<()> {
@@ -178,7 +150,7 @@ fn run_snapshot(
     anyhow::ensure!(
         a.pump_until(Duration::from_secs(15), |a| a.mirror.online),
         "no state from the hub at {}",
-        cli.hub
+        cli.hub.hub
     );
     if cli.english {
         a.ctrl.toggle_language(std::time::Instant::now());

@@ -27,6 +27,37 @@ pub struct TicketContent {
 }
 
 impl TicketContent {
+    /// What the ticket the hub issued says, with the centre's names and local time.
+    pub fn of(mirror: &hub_client::Mirror, t: &protocol::Ticket) -> TicketContent {
+        let center = mirror.center.as_ref();
+        let category = |id: &str| {
+            mirror
+                .categories
+                .iter()
+                .find(|c| c.id == id)
+                .map_or_else(|| id.to_string(), |c| c.name_vi.clone())
+        };
+        TicketContent {
+            center: center.map(|c| c.name.clone()).unwrap_or_default(),
+            service: mirror.service_name(&t.service),
+            number: t.number.clone(),
+            priority: t.priority.as_deref().map(category),
+            issued: t
+                .issued_at
+                .with_timezone(&app_shell::centre_time::zone(mirror))
+                .format("%d/%m/%Y %H:%M")
+                .to_string(),
+            ahead: t.ahead,
+            eta_min: t.eta_min,
+            track_url: match (center.and_then(|c| c.public_url.as_ref()), &t.track) {
+                (Some(url), Some(track)) => {
+                    Some(format!("{}/t/{track}", url.trim_end_matches('/')))
+                }
+                _ => None,
+            },
+        }
+    }
+
     /// The sample a technician prints with `kiosk print-test`.
     pub fn sample() -> TicketContent {
         TicketContent {

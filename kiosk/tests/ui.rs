@@ -3,85 +3,45 @@
 //! coming back, the idle return, a CCCD scanned by a keyboard-like QR reader, a printer failure.
 
 use std::cell::RefCell;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use app_shell::{Connection, Pump};
 use chrono::{Datelike, NaiveDate};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use kiosk::app::{App, Options};
 use kiosk::controller::{PrintState, Step};
 use kiosk::printer::PrinterSpec;
-use kiosk::{KioskAdapter, KioskWindow};
+use kiosk::{KioskAdapter, KioskWindow, Page as UiPage, PrintState as UiPrintState};
 use slint::ComponentHandle;
 use slint::platform::WindowEvent;
+use testkit::{Centre, WAIT};
 
-const WAIT: Duration = Duration::from_secs(10);
-
-struct Centre {
-    runtime: tokio::runtime::Runtime,
-    hub: Option<hub::Hub>,
-    addr: SocketAddr,
-    db: std::path::PathBuf,
-    dir: tempfile::TempDir,
+/// A real hub (demo centre, system clock) for a kiosk window on Slint's testing backend.
+fn centre() -> Centre {
+    i_slint_backend_testing::init_no_event_loop();
+    Centre::new()
 }
 
-impl Centre {
-    fn new() -> Centre {
-        i_slint_backend_testing::init_no_event_loop();
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        let dir = tempfile::tempdir().expect("tmp");
-        let db = dir.path().join("hub.db");
-        let mut c = Centre {
-            runtime,
-            hub: None,
-            addr: "127.0.0.1:0".parse().expect("addr"),
-            db,
-            dir,
-        };
-        c.start_hub();
-        c
-    }
+/// The kiosk app as `kiosk-1`, once it has the hub's state.
+fn kiosk(c: &Centre, printer: Option<PrinterSpec>) -> Rc<RefCell<App>> {
+    let ui = KioskWindow::new().expect("window");
+    ui.show().expect("show");
+    let options = Options {
+        connection: Connection::demo(c.url(), "kiosk-1"),
+        printer,
+        idle: Duration::from_secs(20),
+        save_tickets: None,
+    };
+    let app = App::new(ui, options, c.runtime());
+    assert!(app.borrow_mut().pump_until(WAIT, |a| a.mirror.online));
+    app
+}
 
-    fn start_hub(&mut self) {
-        let hub = self
-            .runtime
-            .block_on(hub::Hub::start(
-                hub::config::Config::demo().expect("demo"),
-                &self.db,
-                self.addr,
-            ))
-            .expect("hub");
-        self.addr = hub.addr;
-        self.hub = Some(hub);
-    }
-
-    fn stop_hub(&mut self) {
-        if let Some(hub) = self.hub.take() {
-            self.runtime.block_on(hub.stop()).expect("stop");
-        }
-    }
-
-    fn kiosk(&self, printer: Option<PrinterSpec>) -> Rc<RefCell<App>> {
-        let ui = KioskWindow::new().expect("window");
-        ui.show().expect("show");
-        let options = Options {
-            hub: format!("ws://{}/ws", self.addr),
-            device: "kiosk-1".into(),
-            token: "demo-kiosk-1".into(),
-            printer,
-            idle: Duration::from_secs(20),
-            save_tickets: None,
-        };
-        let app = App::new(ui, options, self.runtime.handle().clone());
-        assert!(app.borrow_mut().pump_until(WAIT, |a| a.mirror.online));
-        app
-    }
-
-    fn file_printer(&self) -> PrinterSpec {
-        let path = self.dir.path().join("printer.bin");
-        PrinterSpec::parse(&format!("file:{}", path.display()), 80, false).expect("spec")
-    }
+/// A printer that writes its bytes to a file in the test's folder.
+fn file_printer(c: &Centre) -> PrinterSpec {
+    let path = c.dir().join("printer.bin");
+    PrinterSpec::parse(&format!("file:{}", path.display()), 80, false).expect("spec")
 }
 
 fn tap(app: &Rc<RefCell<App>>, label: &str) {
@@ -98,12 +58,15 @@ fn issued_today(app: &App, service: &str) -> u32 {
 
 #[test]
 fn tapping_through_issues_one_ticket_and_prints_it() {
-    let c = Centre::new();
-    let app = c.kiosk(Some(c.file_printer()));
+    let c = centre();
+    let app = kiosk(&c, Some(file_printer(&c)));
     let before = issued_today(&app.borrow(), "TP");
     tap(&app, "Tư pháp – Hộ tịch");
     assert!(matches!(app.borrow().ctrl.step, Step::Category { .. }));
-    assert_eq!(app.borrow().ui.global::<KioskAdapter>().get_step(), 1);
+    assert_eq!(
+        app.borrow().ui.global::<KioskAdapter>().get_page(),
+        UiPage::Category
+    );
     tap(&app, "Công dân");
     let mut a = app.borrow_mut();
     assert!(a.pump_until(WAIT, |a| {
@@ -116,10 +79,10 @@ fn tapping_through_issues_one_ticket_and_prints_it() {
     assert_eq!(issued.print, PrintState::Printed);
     assert!(issued.ticket.number.starts_with('A'));
     let adapter = a.ui.global::<KioskAdapter>();
-    assert_eq!(adapter.get_step(), 2);
+    assert_eq!(adapter.get_page(), UiPage::Ticket);
     assert_eq!(adapter.get_ticket_number().as_str(), issued.ticket.number);
     assert!(a.pump_until(WAIT, |a| issued_today(a, "TP") == before + 1));
-    let printed = std::fs::read(c.dir.path().join("printer.bin")).expect("printed");
+    let printed = std::fs::read(c.dir().join("printer.bin")).expect("printed");
     assert!(
         printed.windows(3).any(|w| w == [0x1d, b'v', b'0']),
         "a raster image"
@@ -129,8 +92,8 @@ fn tapping_through_issues_one_ticket_and_prints_it() {
 
 #[test]
 fn a_double_tap_makes_one_ticket() {
-    let c = Centre::new();
-    let app = c.kiosk(None);
+    let c = centre();
+    let app = kiosk(&c, None);
     let before = issued_today(&app.borrow(), "GTVT");
     tap(&app, "Giao thông vận tải");
     tap(&app, "Người cao tuổi (từ 60 tuổi)");
@@ -157,8 +120,8 @@ fn a_double_tap_makes_one_ticket() {
 
 #[test]
 fn the_hub_down_and_back() {
-    let mut c = Centre::new();
-    let app = c.kiosk(None);
+    let mut c = centre();
+    let app = kiosk(&c, None);
     c.stop_hub();
     assert!(app.borrow_mut().pump_until(WAIT, |a| !a.mirror.online));
     let ui = app.borrow().ui.clone_strong();
@@ -186,8 +149,8 @@ fn the_hub_down_and_back() {
 
 #[test]
 fn it_returns_to_the_services_when_left_alone() {
-    let c = Centre::new();
-    let app = c.kiosk(None);
+    let c = centre();
+    let app = kiosk(&c, None);
     tap(&app, "English");
     tap(&app, "Land");
     assert!(matches!(app.borrow().ctrl.step, Step::Category { .. }));
@@ -214,8 +177,8 @@ fn type_text(ui: &KioskWindow, text: &str) {
 
 #[test]
 fn a_cccd_of_someone_sixty_selects_the_elderly_category() {
-    let c = Centre::new();
-    let app = c.kiosk(None);
+    let c = centre();
+    let app = kiosk(&c, None);
     let day = {
         let a = app.borrow();
         let d = &a.mirror.center.as_ref().expect("center").service_day;
@@ -262,9 +225,9 @@ fn a_cccd_of_someone_sixty_selects_the_elderly_category() {
 
 #[test]
 fn a_printer_failure_asks_the_citizen_to_remember_the_number() {
-    let c = Centre::new();
+    let c = centre();
     let unreachable = PrinterSpec::parse("tcp:127.0.0.1:1", 80, false).expect("spec");
-    let app = c.kiosk(Some(unreachable));
+    let app = kiosk(&c, Some(unreachable));
     tap(&app, "Xây dựng");
     tap(&app, "Công dân");
     let mut a = app.borrow_mut();
@@ -274,13 +237,16 @@ fn a_printer_failure_asks_the_citizen_to_remember_the_number() {
             .as_ref()
             .is_some_and(|i| i.print == PrintState::Failed)
     }));
-    assert_eq!(a.ui.global::<KioskAdapter>().get_print_state(), 2);
+    assert_eq!(
+        a.ui.global::<KioskAdapter>().get_print_state(),
+        UiPrintState::Failed
+    );
     drop(a);
     // The hub hears of it: an admin sees the kiosk's printer offline.
     let (_admin, mut updates) = {
         let _inside = c.runtime.enter();
         hub_client::HubClient::connect(hub_client::ClientConfig::new(
-            format!("ws://{}/ws", c.addr),
+            c.url(),
             protocol::Role::Admin,
             "admin",
             "demo-admin",

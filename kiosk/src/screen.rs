@@ -1,0 +1,236 @@
+//! What the kiosk's screen shows, computed from the controller and the hub's state: tiles,
+//! names in the chosen language, the ticket on screen 3. No Slint here: `app.rs` copies a
+//! `Screen` into the window.
+
+use chrono::{DateTime, Utc};
+use hub_client::Mirror;
+use protocol::ServiceState;
+
+use crate::controller::{Controller, PrintState, Step};
+
+/// Which of the three screens is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Services,
+    Category,
+    Ticket,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceTile {
+    pub id: String,
+    pub name: String,
+    /// The name in the other language, smaller.
+    pub sub: String,
+    pub waiting: u32,
+    /// "15 phút", or "" when unknown.
+    pub eta: String,
+    pub available: bool,
+    /// Why it cannot be tapped.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryTile {
+    /// "" for a normal ticket.
+    pub id: String,
+    pub name: String,
+    pub sub: String,
+}
+
+/// The ticket on screen 3.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketView {
+    pub number: String,
+    pub service: String,
+    pub priority: String,
+    pub ahead: u32,
+    pub eta: String,
+    pub print: PrintState,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Screen {
+    pub page: Page,
+    pub english: bool,
+    pub online: bool,
+    pub issuing: bool,
+    pub message: String,
+    pub center: String,
+    pub clock: String,
+    pub services: Vec<ServiceTile>,
+    pub chosen_service: String,
+    pub categories: Vec<CategoryTile>,
+    pub ticket: Option<TicketView>,
+}
+
+fn pick<'a>(english: bool, vi: &'a str, en: &'a str) -> &'a str {
+    if english { en } else { vi }
+}
+
+fn minutes(english: bool, eta: Option<u32>) -> String {
+    eta.filter(|e| *e > 0)
+        .map(|e| format!("{e} {}", pick(english, "phút", "min")))
+        .unwrap_or_default()
+}
+
+/// The screen for `ctrl` over `mirror` at `now`.
+pub fn screen(ctrl: &Controller, mirror: &Mirror, now: DateTime<Utc>) -> Screen {
+    let english = ctrl.english;
+    let service_name = |id: &str| {
+        mirror
+            .service(id)
+            .map(|s| pick(english, &s.name_vi, &s.name_en).to_string())
+            .unwrap_or_default()
+    };
+    let category_name = |id: &str| {
+        mirror.categories.iter().find(|c| c.id == id).map_or_else(
+            || id.to_string(),
+            |c| pick(english, &c.name_vi, &c.name_en).to_string(),
+        )
+    };
+    let services = mirror
+        .services
+        .iter()
+        .map(|s| {
+            let reason = match s.state {
+                ServiceState::SoldOut => {
+                    pick(english, "Đã hết số hôm nay", "No more numbers today")
+                }
+                ServiceState::Closed => pick(english, "Ngoài giờ tiếp nhận", "Closed now"),
+                ServiceState::Open => "",
+            };
+            ServiceTile {
+                id: s.id.clone(),
+                name: pick(english, &s.name_vi, &s.name_en).to_string(),
+                sub: pick(english, &s.name_en, &s.name_vi).to_string(),
+                waiting: s.waiting,
+                eta: minutes(english, s.eta_min),
+                available: Controller::available(mirror, &s.id),
+                reason: reason.to_string(),
+            }
+        })
+        .collect();
+    let mut categories = vec![CategoryTile {
+        id: String::new(),
+        name: pick(english, "Công dân", "Citizen").into(),
+        sub: pick(english, "Số thường", "Normal ticket").into(),
+    }];
+    categories.extend(mirror.categories.iter().map(|c| CategoryTile {
+        id: c.id.clone(),
+        name: pick(english, &c.name_vi, &c.name_en).to_string(),
+        sub: pick(english, "Ưu tiên", "Priority").into(),
+    }));
+    let (page, chosen_service) = match &ctrl.step {
+        Step::Services => (Page::Services, String::new()),
+        Step::Category { service } => (Page::Category, service_name(service)),
+        Step::Ticket => (Page::Ticket, String::new()),
+    };
+    let ticket = ctrl.issued.as_ref().map(|i| TicketView {
+        number: i.ticket.number.clone(),
+        service: service_name(&i.ticket.service),
+        priority: i
+            .ticket
+            .priority
+            .as_deref()
+            .map(category_name)
+            .unwrap_or_default(),
+        ahead: i.ticket.ahead.unwrap_or(0),
+        eta: minutes(english, i.ticket.eta_min),
+        print: i.print,
+    });
+    Screen {
+        page,
+        english,
+        online: mirror.online,
+        issuing: ctrl.issuing,
+        message: ctrl.message.clone(),
+        center: mirror
+            .center
+            .as_ref()
+            .map(|c| pick(english, &c.name, &c.name_en).to_string())
+            .unwrap_or_default(),
+        clock: app_shell::centre_time::local(mirror, now)
+            .format("%H:%M")
+            .to_string(),
+        services,
+        chosen_service,
+        categories,
+        ticket,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn mirror() -> Mirror {
+        let snapshot: protocol::Snapshot = serde_json::from_value(serde_json::json!({
+            "center": {"name": "Trung tâm", "name_en": "Centre", "service_day": "2026-11-23",
+                       "timezone": "Asia/Ho_Chi_Minh", "now": "2026-11-23T09:00:00+07:00", "notice": ""},
+            "categories": [{"id": "elderly", "name_vi": "Người cao tuổi", "name_en": "Elderly"}],
+            "services": [
+                {"id": "TP", "name_vi": "Tư pháp", "name_en": "Justice", "prefix": "A", "state": "open",
+                 "open": true, "waiting": 2, "overdue": 0, "eta_min": 10, "issued_today": 2,
+                 "target_wait_min": 30, "target_service_min": 10},
+                {"id": "DD", "name_vi": "Đất đai", "name_en": "Land", "prefix": "C", "state": "sold_out",
+                 "open": false, "waiting": 0, "overdue": 0, "issued_today": 200,
+                 "target_wait_min": 30, "target_service_min": 10}
+            ],
+            "counters": [], "waiting": [], "recent_calls": []
+        }))
+        .expect("snapshot");
+        let mut m = Mirror::default();
+        m.apply(&hub_client::Update::Snapshot {
+            seq: 1,
+            snapshot: Box::new(snapshot),
+        });
+        m
+    }
+
+    fn nine_am() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T09:05:00+07:00")
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn tiles_say_what_can_be_tapped_and_why_not_in_either_language() {
+        let m = mirror();
+        let mut c = Controller::new(Duration::from_secs(20), true, Instant::now());
+        let s = screen(&c, &m, nine_am());
+        assert_eq!(
+            (s.page, s.center.as_str(), s.clock.as_str()),
+            (Page::Services, "Trung tâm", "09:05")
+        );
+        assert_eq!(s.services[0].name, "Tư pháp");
+        assert_eq!(s.services[0].sub, "Justice");
+        assert_eq!(s.services[0].eta, "10 phút");
+        assert!(s.services[0].available);
+        assert!(!s.services[1].available);
+        assert_eq!(s.services[1].reason, "Đã hết số hôm nay");
+        assert_eq!(s.categories.len(), 2, "normal, then each priority category");
+        c.toggle_language(Instant::now());
+        let s = screen(&c, &m, nine_am());
+        assert_eq!(
+            (s.services[0].name.as_str(), s.services[0].eta.as_str()),
+            ("Justice", "10 min")
+        );
+        assert_eq!(s.services[1].reason, "No more numbers today");
+        assert_eq!(s.categories[1].name, "Elderly");
+    }
+
+    #[test]
+    fn the_chosen_service_is_named_on_the_second_screen() {
+        let m = mirror();
+        let mut c = Controller::new(Duration::from_secs(20), true, Instant::now());
+        c.choose_service(&m, "TP", Instant::now());
+        let s = screen(&c, &m, nine_am());
+        assert_eq!(
+            (s.page, s.chosen_service.as_str()),
+            (Page::Category, "Tư pháp")
+        );
+    }
+}
