@@ -60,16 +60,7 @@ fn counter(c: &Centre, n: u32) -> Rc<RefCell<counter_client::app::App>> {
     );
     let mut a = app.borrow_mut();
     assert!(a.pump_until(WAIT, |a| a.mirror.online));
-    let adapter = a.ui.global::<counter_client::CounterAdapter>();
-    adapter.set_login_staff(format!("nv{n:02}").into());
-    adapter.set_login_pin("1234".into());
-    let index = a
-        .mirror
-        .counters
-        .iter()
-        .position(|c| c.number == n)
-        .expect("counter");
-    adapter.set_login_counter_index(index as i32);
+    assert!(a.fill_login(&format!("nv{n:02}"), "1234", n));
     a.login();
     assert!(a.pump_until(WAIT, |a| a.screen().logged_in));
     drop(a);

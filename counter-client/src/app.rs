@@ -99,6 +99,24 @@ impl App {
         self.carry_out(effects);
     }
 
+    /// Fills the login form as a clerk would type it (the snapshot tool and tests). Returns
+    /// false when the hub has no such counter.
+    pub fn fill_login(&self, staff: &str, pin: &str, counter: u32) -> bool {
+        let Some(index) = self
+            .mirror
+            .counters
+            .iter()
+            .position(|c| c.number == counter)
+        else {
+            return false;
+        };
+        let a = self.ui.global::<CounterAdapter>();
+        a.set_login_staff(staff.into());
+        a.set_login_pin(pin.into());
+        a.set_login_counter_index(i32::try_from(index).unwrap_or(-1));
+        true
+    }
+
     /// The login form's button (or Enter in the PIN field).
     pub fn login(&mut self) {
         let a = self.ui.global::<CounterAdapter>();

@@ -6,9 +6,9 @@ use std::time::Duration;
 use anyhow::Context;
 use app_shell::{HubArgs, Pump, snapshot};
 use clap::Parser;
+use counter_client::AppWindow;
 use counter_client::app::{App, Options};
 use counter_client::controller::Action;
-use counter_client::{AppWindow, CounterAdapter};
 use slint::ComponentHandle;
 
 #[derive(Parser)]
@@ -94,16 +94,7 @@ fn run_snapshot(
             anyhow::bail!("--login must be STAFF:PIN:COUNTER");
         };
         let counter: u32 = counter.parse().context("counter number")?;
-        let adapter = a.ui.global::<CounterAdapter>();
-        adapter.set_login_staff(staff.into());
-        adapter.set_login_pin(pin.into());
-        let index = a
-            .mirror
-            .counters
-            .iter()
-            .position(|c| c.number == counter)
-            .context("no such counter")?;
-        adapter.set_login_counter_index(index as i32);
+        anyhow::ensure!(a.fill_login(staff, pin, counter), "no counter {counter}");
         a.login();
         // The reply may come before the event that opens the counter: wait for the state.
         a.pump_until(wait, |a| {

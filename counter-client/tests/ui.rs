@@ -72,19 +72,10 @@ fn adapter_current(app: &Rc<RefCell<App>>) -> counter_client::CurrentTicket {
 }
 
 fn login(app: &Rc<RefCell<App>>, staff: &str, pin: &str, counter: u32) {
-    {
-        let a = app.borrow();
-        let adapter = a.ui.global::<CounterAdapter>();
-        adapter.set_login_staff(staff.into());
-        adapter.set_login_pin(pin.into());
-        let index = a
-            .mirror
-            .counters
-            .iter()
-            .position(|c| c.number == counter)
-            .expect("counter exists");
-        adapter.set_login_counter_index(index as i32);
-    }
+    assert!(
+        app.borrow().fill_login(staff, pin, counter),
+        "counter {counter}"
+    );
     press(app, "Đăng nhập");
 }
 

@@ -321,13 +321,73 @@ fn valid_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn build(
-    raw: RawConfig,
-    err: &dyn Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
-) -> Result<Config, ConfigError> {
+/// Any configuration error, at a place in the file.
+type ErrAt<'a> = &'a dyn Fn(Option<std::ops::Range<usize>>, String) -> ConfigError;
+
+fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
+    let categories = build_categories(&raw.priorities, err)?;
+    let (services, service_order) = build_services(&raw.services, err)?;
+    let counters = build_counters(&raw.counters, &services, err)?;
+    let devices = build_devices(&raw.devices, err)?;
+    let staff = build_staff(&raw.staff, err)?;
+    if *raw.rules.max_priority_in_row.get_ref() == 0 {
+        return Err(err(Some(raw.rules.max_priority_in_row.span()), "max_priority_in_row must be at least 1, or normal tickets would never be overtaken fairly".into()));
+    }
+    let defaults = Limits::default();
+    let limits = Limits {
+        burst: raw.limits.burst.unwrap_or(defaults.burst).max(1),
+        per_second: raw.limits.per_second.unwrap_or(defaults.per_second).max(1),
+        max_connections: raw
+            .limits
+            .max_connections
+            .unwrap_or(defaults.max_connections)
+            .max(1),
+    };
+    let staff_names = staff
+        .iter()
+        .map(|(k, v)| (k.clone(), v.name.clone()))
+        .collect();
+    let rules = Rules {
+        tz: raw.center.timezone.0,
+        day_start: raw.center.day_starts_at,
+        hours: raw.center.hours,
+        services,
+        service_order,
+        counters,
+        categories,
+        staff_names,
+        max_priority_in_row: *raw.rules.max_priority_in_row.get_ref(),
+        recalls_before_no_show: raw.rules.recalls_before_no_show,
+        transfer_keeps_place: raw.rules.transfer_keeps_place,
+        eta_window: raw.rules.eta_window.max(1),
+        recent_calls: 12,
+    };
+    Ok(Config {
+        rules,
+        center: CenterInfo {
+            name: nfc(&raw.center.name),
+            name_en: nfc(&raw.center.name_en),
+            timezone: raw.center.timezone.1,
+            notice: nfc(&raw.center.notice),
+            public_url: raw
+                .center
+                .public_url
+                .map(|u| u.trim_end_matches('/').to_string()),
+        },
+        devices,
+        staff,
+        limits,
+    })
+}
+
+/// Priority categories: the configured ones, and the three the law requires always.
+fn build_categories(
+    priorities: &[Spanned<RawCategory>],
+    err: ErrAt<'_>,
+) -> Result<Vec<Category>, ConfigError> {
     // Priority categories: the three the law requires always exist.
     let mut categories: Vec<Category> = Vec::new();
-    for p in &raw.priorities {
+    for p in priorities {
         let span = Some(p.span());
         let p = p.get_ref();
         if !valid_id(&p.id) {
@@ -360,11 +420,18 @@ fn build(
             );
         }
     }
+    Ok(categories)
+}
 
+/// Services by id, and their order on screens.
+fn build_services(
+    raw_services: &[Spanned<RawService>],
+    err: ErrAt<'_>,
+) -> Result<(BTreeMap<ServiceId, ServiceRule>, Vec<ServiceId>), ConfigError> {
     let mut services = BTreeMap::new();
     let mut service_order = Vec::new();
     let mut prefixes = BTreeSet::new();
-    for s in &raw.services {
+    for s in raw_services {
         let span = Some(s.span());
         let s = s.get_ref();
         if !valid_id(&s.id) {
@@ -439,9 +506,16 @@ fn build(
     if services.is_empty() {
         return Err(err(None, "at least one [[service]] is needed".into()));
     }
+    Ok((services, service_order))
+}
 
+fn build_counters(
+    raw_counters: &[Spanned<RawCounter>],
+    services: &BTreeMap<ServiceId, ServiceRule>,
+    err: ErrAt<'_>,
+) -> Result<BTreeMap<CounterNo, CounterRule>, ConfigError> {
     let mut counters = BTreeMap::new();
-    for c in &raw.counters {
+    for c in raw_counters {
         let span = Some(c.span());
         let c = c.get_ref();
         let number = CounterNo(c.number);
@@ -493,9 +567,15 @@ fn build(
     if counters.is_empty() {
         return Err(err(None, "at least one [[counter]] is needed".into()));
     }
+    Ok(counters)
+}
 
+fn build_devices(
+    raw_devices: &[Spanned<RawDevice>],
+    err: ErrAt<'_>,
+) -> Result<BTreeMap<String, Device>, ConfigError> {
     let mut devices = BTreeMap::new();
-    for d in &raw.devices {
+    for d in raw_devices {
         let span = Some(d.span());
         let d = d.get_ref();
         if !valid_id(&d.id) {
@@ -523,9 +603,15 @@ fn build(
             return Err(err(span, format!("device {:?} is defined twice", d.id)));
         }
     }
+    Ok(devices)
+}
 
+fn build_staff(
+    raw_staff: &[Spanned<RawStaff>],
+    err: ErrAt<'_>,
+) -> Result<BTreeMap<String, Staff>, ConfigError> {
     let mut staff = BTreeMap::new();
-    for s in &raw.staff {
+    for s in raw_staff {
         let span = Some(s.span());
         let s = s.get_ref();
         if !valid_id(&s.code) {
@@ -547,55 +633,7 @@ fn build(
             return Err(err(span, format!("staff {:?} is defined twice", s.code)));
         }
     }
-
-    if *raw.rules.max_priority_in_row.get_ref() == 0 {
-        return Err(err(Some(raw.rules.max_priority_in_row.span()), "max_priority_in_row must be at least 1, or normal tickets would never be overtaken fairly".into()));
-    }
-    let defaults = Limits::default();
-    let limits = Limits {
-        burst: raw.limits.burst.unwrap_or(defaults.burst).max(1),
-        per_second: raw.limits.per_second.unwrap_or(defaults.per_second).max(1),
-        max_connections: raw
-            .limits
-            .max_connections
-            .unwrap_or(defaults.max_connections)
-            .max(1),
-    };
-    let staff_names = staff
-        .iter()
-        .map(|(k, v)| (k.clone(), v.name.clone()))
-        .collect();
-    let rules = Rules {
-        tz: raw.center.timezone.0,
-        day_start: raw.center.day_starts_at,
-        hours: raw.center.hours,
-        services,
-        service_order,
-        counters,
-        categories,
-        staff_names,
-        max_priority_in_row: *raw.rules.max_priority_in_row.get_ref(),
-        recalls_before_no_show: raw.rules.recalls_before_no_show,
-        transfer_keeps_place: raw.rules.transfer_keeps_place,
-        eta_window: raw.rules.eta_window.max(1),
-        recent_calls: 12,
-    };
-    Ok(Config {
-        rules,
-        center: CenterInfo {
-            name: nfc(&raw.center.name),
-            name_en: nfc(&raw.center.name_en),
-            timezone: raw.center.timezone.1,
-            notice: nfc(&raw.center.notice),
-            public_url: raw
-                .center
-                .public_url
-                .map(|u| u.trim_end_matches('/').to_string()),
-        },
-        devices,
-        staff,
-        limits,
-    })
+    Ok(staff)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::config::Config;
 use crate::frames::{self, error_reply};
-use crate::store::{Batch, Recorded, Store, StoreError};
+use crate::store::{Batch, Recorded, ReplyKey, Store, StoreError, StoredReply};
 use queue_core::{self as core, Actor, Context, Event, State, Subject, TicketId};
 use queue_core::{Before, Views};
 
@@ -93,13 +93,57 @@ struct Engine {
     state: State,
     store: Store,
     seq: u64,
-    /// Replies of today's commands by (device, command id): the idempotency memory.
-    replies: HashMap<(String, String), Utf8Bytes>,
+    /// Replies of today's commands by device and command id: the idempotency memory.
+    replies: HashMap<ReplyKey, Utf8Bytes>,
     ring: VecDeque<(u64, Utf8Bytes)>,
     events: broadcast::Sender<Utf8Bytes>,
     health: watch::Sender<Health>,
     deadline: watch::Sender<DateTime<Utc>>,
-    snapshot_cache: Option<(u64, (bool, bool), Instant, Utf8Bytes)>,
+    snapshot_cache: Option<CachedSnapshot>,
+}
+
+/// The last welcome with a snapshot: joins within a second of each other at the same `seq`
+/// share it (a thousand boards reconnecting after a hub restart).
+struct CachedSnapshot {
+    seq: u64,
+    admin: bool,
+    light: bool,
+    made: Instant,
+    text: Utf8Bytes,
+}
+
+/// What a batch has produced so far: written in one transaction, announced after it.
+#[derive(Default)]
+struct Pending {
+    out: Batch,
+    /// Event frames by `seq`, to broadcast after the commit.
+    frames: Vec<(u64, Utf8Bytes)>,
+    /// Tickets whose rows must be written.
+    touched: BTreeSet<TicketId>,
+}
+
+/// A command's answer, sent after the commit.
+struct Answer {
+    respond: oneshot::Sender<Utf8Bytes>,
+    id: String,
+    reply: Utf8Bytes,
+}
+
+/// A connection that asked to join during the batch.
+struct JoinRequest {
+    role: Role,
+    resume_from: Option<u64>,
+    light: bool,
+    respond: oneshot::Sender<Joined>,
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot start the engine thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// Opens the database, rebuilds the state, and starts the engine thread.
@@ -107,7 +151,7 @@ pub fn start(
     config: Arc<Config>,
     db: &Path,
     clock: Arc<dyn Clock>,
-) -> Result<EngineHandle, StoreError> {
+) -> Result<EngineHandle, StartError> {
     let store = Store::open(db)?;
     let now = clock.now();
     let rules = &config.rules;
@@ -163,7 +207,7 @@ pub fn start(
     std::thread::Builder::new()
         .name("hub-engine".into())
         .spawn(move || engine.run(req_rx))
-        .map_err(|e| StoreError::Sql(rusqlite::Error::InvalidParameterName(e.to_string())))?;
+        .map_err(StartError::Thread)?;
     Ok(EngineHandle {
         requests: req_tx,
         events: events_for_handle,
@@ -269,11 +313,9 @@ impl Engine {
         first_event: Option<Event>,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let mut out = Batch::default();
-        let mut frames: Vec<(u64, Utf8Bytes)> = Vec::new();
-        let mut touched: BTreeSet<TicketId> = BTreeSet::new();
-        let mut answers: Vec<(oneshot::Sender<Utf8Bytes>, String, Utf8Bytes)> = Vec::new();
-        let mut joins = Vec::new();
+        let mut pending = Pending::default();
+        let mut answers: Vec<Answer> = Vec::new();
+        let mut joins: Vec<JoinRequest> = Vec::new();
         let mut tracks = Vec::new();
         let seq_before = self.seq;
         let hub = Actor {
@@ -282,7 +324,7 @@ impl Engine {
         };
 
         if let Some(e) = first_event {
-            self.apply(now, &hub, None, e, &mut out, &mut frames, &mut touched);
+            self.apply(now, &hub, None, e, &mut pending);
         }
         // Time first: a new day or an overdue ticket is decided before today's commands.
         for _ in 0..2 {
@@ -291,7 +333,7 @@ impl Engine {
                 break;
             }
             for e in due {
-                self.apply(now, &hub, None, e, &mut out, &mut frames, &mut touched);
+                self.apply(now, &hub, None, e, &mut pending);
             }
         }
 
@@ -303,40 +345,48 @@ impl Engine {
                     command,
                     respond,
                 } => {
-                    let key = (actor.device.clone(), id.clone());
+                    let key = ReplyKey {
+                        device: actor.device.clone(),
+                        id: id.clone(),
+                    };
                     if let Some(previous) = self.replies.get(&key) {
-                        answers.push((respond, id, previous.clone()));
+                        answers.push(Answer {
+                            respond,
+                            id,
+                            reply: previous.clone(),
+                        });
                         continue;
                     }
-                    let reply = self.execute(
-                        now,
-                        &actor,
-                        &id,
-                        &command,
-                        &mut out,
-                        &mut frames,
-                        &mut touched,
-                    );
-                    out.replies.push((
-                        self.state.day,
-                        key.0.clone(),
-                        key.1.clone(),
-                        reply.as_str().to_string(),
-                    ));
+                    let reply = self.execute(now, &actor, &id, &command, &mut pending);
+                    pending.out.replies.push(StoredReply {
+                        day: self.state.day,
+                        key: key.clone(),
+                        text: reply.as_str().to_string(),
+                    });
                     self.replies.insert(key, reply.clone());
-                    answers.push((respond, id, reply));
+                    answers.push(Answer { respond, id, reply });
                 }
                 Request::Join {
                     role,
                     resume_from,
                     light,
                     respond,
-                } => joins.push((role, resume_from, light, respond)),
+                } => joins.push(JoinRequest {
+                    role,
+                    resume_from,
+                    light,
+                    respond,
+                }),
                 Request::Tick => {}
                 Request::Track { track, respond } => tracks.push((track, respond)),
             }
         }
 
+        let Pending {
+            mut out,
+            frames,
+            touched,
+        } = pending;
         for id in touched {
             if let Some(t) = self.state.ticket(id) {
                 out.tickets.push((self.state.day, t.clone()));
@@ -345,9 +395,9 @@ impl Engine {
         if let Err(e) = self.store.commit(&out) {
             // Nothing of this batch is durable: nobody may hear of it.
             self.seq = seq_before;
-            for (respond, id, _) in answers {
-                let _ = respond.send(error_reply(
-                    &id,
+            for a in answers {
+                let _ = a.respond.send(error_reply(
+                    &a.id,
                     ErrorCode::Internal,
                     "the hub could not save this; try again",
                 ));
@@ -361,12 +411,12 @@ impl Engine {
         while self.ring.len() > RING {
             self.ring.pop_front();
         }
-        for (respond, _, reply) in answers {
-            let _ = respond.send(reply);
+        for a in answers {
+            let _ = a.respond.send(a.reply);
         }
-        for (role, resume_from, light, respond) in joins {
-            let joined = self.join(role, resume_from, light, now);
-            let _ = respond.send(joined);
+        for j in joins {
+            let joined = self.join(j.role, j.resume_from, j.light, now);
+            let _ = j.respond.send(joined);
         }
         for (track, respond) in tracks {
             let _ = respond.send(self.tracked(&track, now));
@@ -389,16 +439,13 @@ impl Engine {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn execute(
         &mut self,
         now: DateTime<Utc>,
         actor: &Actor,
         id: &str,
         command: &Command,
-        out: &mut Batch,
-        frames: &mut Vec<(u64, Utf8Bytes)>,
-        touched: &mut BTreeSet<TicketId>,
+        pending: &mut Pending,
     ) -> Utf8Bytes {
         let track = fresh_track();
         let cx = Context {
@@ -414,12 +461,14 @@ impl Engine {
         };
         match core::decide(&self.config.rules, &self.state, actor, command, cx) {
             Err(rejection) => {
-                tracing::info!(device = %actor.device, cmd = command.name(), code = ?rejection.code, "command rejected");
+                // Business refusals (nobody waiting, a closed service) are routine: not logged
+                // above debug, so a day's log shows what happened, not every empty queue.
+                tracing::debug!(device = %actor.device, cmd = command.name(), code = ?rejection.code, "command rejected");
                 error_reply(id, rejection.code, rejection.message)
             }
             Ok(decision) => {
                 for e in decision.events {
-                    self.apply(now, actor, staff.clone(), e, out, frames, touched);
+                    self.apply(now, actor, staff.clone(), e, pending);
                 }
                 let views = self.views(now);
                 let with_track = matches!(actor.role, Role::Kiosk | Role::Admin);
@@ -444,16 +493,13 @@ impl Engine {
     }
 
     /// Applies one event: evolve the state, record it, and prepare its wire frame.
-    #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,
         now: DateTime<Utc>,
         actor: &Actor,
         staff: Option<String>,
         event: Event,
-        out: &mut Batch,
-        frames: &mut Vec<(u64, Utf8Bytes)>,
-        touched: &mut BTreeSet<TicketId>,
+        pending: &mut Pending,
     ) {
         let before = match event.ticket().and_then(|id| self.state.ticket(id)) {
             Some(t) => Before {
@@ -467,13 +513,13 @@ impl Engine {
         {
             // `tick` runs first in a batch, so no ticket of the old day is pending here; what
             // still waits is marked expired in the ticket table by the same commit.
-            out.expire_day = Some(self.state.day);
+            pending.out.expire_day = Some(self.state.day);
             self.replies.clear();
         }
         self.state.evolve(&self.config.rules, now, &event);
         self.seq += 1;
         if let Some(id) = event.ticket() {
-            touched.insert(id);
+            pending.touched.insert(id);
         }
         let rec = Recorded {
             seq: self.seq,
@@ -484,10 +530,11 @@ impl Engine {
             event,
         };
         let views = self.views(now);
-        let frame = p::ServerMessage::Event(Box::new(views.event(&rec, &before)));
-        let text = serde_json::to_string(&frame).unwrap_or_default();
-        out.events.push((rec, text.clone()));
-        frames.push((self.seq, Utf8Bytes::from(text)));
+        let frame = frames::text(&p::ServerMessage::Event(Box::new(
+            views.event(&rec, &before),
+        )));
+        pending.out.events.push((rec, frame.as_str().to_string()));
+        pending.frames.push((self.seq, frame));
     }
 
     /// The ticket with this tracking code, as its holder's phone may see it.
@@ -535,23 +582,23 @@ impl Engine {
                     replay: true,
                     head: Some(self.seq),
                 });
-                let mut frames = vec![Utf8Bytes::from(
-                    serde_json::to_string(&welcome).unwrap_or_default(),
-                )];
+                let mut replay = vec![frames::text(&welcome)];
                 let start = self.ring.partition_point(|(s, _)| *s <= from);
-                frames.extend(self.ring.range(start..).map(|(_, f)| f.clone()));
-                return Joined { frames, events };
+                replay.extend(self.ring.range(start..).map(|(_, f)| f.clone()));
+                return Joined {
+                    frames: replay,
+                    events,
+                };
             }
         }
         let admin = role == Role::Admin;
-        let kind = (admin, light);
-        if let Some((seq, a, made, text)) = &self.snapshot_cache
-            && *seq == self.seq
-            && *a == kind
-            && made.elapsed().as_secs() < 1
+        if let Some(cached) = &self.snapshot_cache
+            && cached.seq == self.seq
+            && (cached.admin, cached.light) == (admin, light)
+            && cached.made.elapsed().as_secs() < 1
         {
             return Joined {
-                frames: vec![text.clone()],
+                frames: vec![cached.text.clone()],
                 events,
             };
         }
@@ -568,8 +615,14 @@ impl Engine {
             replay: false,
             head: None,
         });
-        let text = Utf8Bytes::from(serde_json::to_string(&welcome).unwrap_or_default());
-        self.snapshot_cache = Some((self.seq, kind, Instant::now(), text.clone()));
+        let text = frames::text(&welcome);
+        self.snapshot_cache = Some(CachedSnapshot {
+            seq: self.seq,
+            admin,
+            light,
+            made: Instant::now(),
+            text: text.clone(),
+        });
         Joined {
             frames: vec![text],
             events,

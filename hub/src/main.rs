@@ -118,12 +118,9 @@ fn parse_counter(s: &str) -> Result<(u32, Vec<String>), String> {
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(e) = logging::init("info", logging::Output::Stderr) {
+        eprintln!("hub: {e:#}");
+    }
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -12,7 +12,7 @@ use protocol::{Command, Role, TicketStatus};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::report::Row;
+use crate::report::{Row, rows_of_day};
 use queue_core::{self as core, Actor, Context, CounterNo, Rules, ServiceId, State};
 
 #[derive(Debug, Clone)]
@@ -247,26 +247,14 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
             .map(|(k, v)| (k, v.iter().sum::<f64>() / v.len() as f64))
             .collect();
     }
-    let rows = sim
-        .state
-        .tickets()
-        .map(|t| Row {
-            day: sim.day,
-            service: t.service.0.clone(),
-            counter: t.counter.map(|c| c.0),
-            staff: t.staff.clone(),
+    let rows = rows_of_day(&sim.state)
+        .into_iter()
+        .map(|mut row| {
             // What still waits at closing time would expire with the day.
-            status: if t.status.is_active() {
-                TicketStatus::Expired
-            } else {
-                t.status
-            },
-            issued: t.issued_at,
-            called: t.called_at,
-            serving: t.serving_at,
-            finished: t.finished_at,
-            overdue: t.overdue_wait || t.overdue_service,
-            rating: t.rating,
+            if row.status.is_active() {
+                row.status = TicketStatus::Expired;
+            }
+            row
         })
         .collect();
     Ok(Outcome { rows, hours })

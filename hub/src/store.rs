@@ -46,6 +46,22 @@ pub enum StoreError {
     BadEvent { seq: u64, reason: String },
 }
 
+/// The answer to one command, by the device and the id it chose.
+#[derive(Debug, Clone)]
+pub struct StoredReply {
+    pub day: NaiveDate,
+    pub key: ReplyKey,
+    /// The reply's JSON as it was sent.
+    pub text: String,
+}
+
+/// A command as the idempotency memory knows it: who sent it, with which id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReplyKey {
+    pub device: String,
+    pub id: String,
+}
+
 /// Everything one group commit writes.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -53,8 +69,8 @@ pub struct Batch {
     pub events: Vec<(Recorded, String)>,
     /// Tickets whose state changed, with their service day.
     pub tickets: Vec<(NaiveDate, Ticket)>,
-    /// `(day, device, command id, reply JSON)`.
-    pub replies: Vec<(NaiveDate, String, String, String)>,
+    /// Answers to commands, kept so a retried command id gets the same answer.
+    pub replies: Vec<StoredReply>,
     /// A service day that ended: its unfinished tickets are marked expired.
     pub expire_day: Option<NaiveDate>,
 }
@@ -266,12 +282,16 @@ impl Store {
     }
 
     /// Replies of a service day, keyed by `(device, command id)`.
-    pub fn replies(&self, day: NaiveDate) -> Result<HashMap<(String, String), String>, StoreError> {
+    pub fn replies(&self, day: NaiveDate) -> Result<HashMap<ReplyKey, String>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT device, id, reply FROM replies WHERE day = ?1")?;
         let rows = stmt.query_map([day.to_string()], |r| {
-            Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
+            let key = ReplyKey {
+                device: r.get(0)?,
+                id: r.get(1)?,
+            };
+            Ok((key, r.get(2)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -355,8 +375,8 @@ impl Store {
             let mut rep = tx.prepare_cached(
                 "INSERT OR IGNORE INTO replies (day, device, id, reply) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for (day, device, id, reply) in &batch.replies {
-                rep.execute(params![day.to_string(), device, id, reply])?;
+            for r in &batch.replies {
+                rep.execute(params![r.day.to_string(), r.key.device, r.key.id, r.text])?;
             }
         }
         tx.commit()?;
@@ -435,7 +455,14 @@ mod tests {
         let mut store = Store::open(&path).expect("open");
         let batch = Batch {
             events: vec![(rec, "{}".into())],
-            replies: vec![(day, "kiosk-1".into(), "k:1".into(), "{\"ok\":true}".into())],
+            replies: vec![StoredReply {
+                day,
+                key: ReplyKey {
+                    device: "kiosk-1".into(),
+                    id: "k:1".into(),
+                },
+                text: "{\"ok\":true}".into(),
+            }],
             ..Batch::default()
         };
         store.commit(&batch).expect("commit");

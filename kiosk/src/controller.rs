@@ -296,10 +296,11 @@ fn refusal(e: &CommandError) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn mirror() -> Mirror {
+    /// A centre with one open service (TP), one sold out (DD) and the elderly category.
+    pub(crate) fn mirror() -> Mirror {
         let snapshot: protocol::Snapshot = serde_json::from_value(serde_json::json!({
             "center": {"name": "TT", "name_en": "C", "service_day": "2026-11-23",
                        "timezone": "Asia/Ho_Chi_Minh", "now": "2026-11-23T09:00:00+07:00", "notice": ""},

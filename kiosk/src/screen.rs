@@ -165,30 +165,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-
-    fn mirror() -> Mirror {
-        let snapshot: protocol::Snapshot = serde_json::from_value(serde_json::json!({
-            "center": {"name": "Trung tâm", "name_en": "Centre", "service_day": "2026-11-23",
-                       "timezone": "Asia/Ho_Chi_Minh", "now": "2026-11-23T09:00:00+07:00", "notice": ""},
-            "categories": [{"id": "elderly", "name_vi": "Người cao tuổi", "name_en": "Elderly"}],
-            "services": [
-                {"id": "TP", "name_vi": "Tư pháp", "name_en": "Justice", "prefix": "A", "state": "open",
-                 "open": true, "waiting": 2, "overdue": 0, "eta_min": 10, "issued_today": 2,
-                 "target_wait_min": 30, "target_service_min": 10},
-                {"id": "DD", "name_vi": "Đất đai", "name_en": "Land", "prefix": "C", "state": "sold_out",
-                 "open": false, "waiting": 0, "overdue": 0, "issued_today": 200,
-                 "target_wait_min": 30, "target_service_min": 10}
-            ],
-            "counters": [], "waiting": [], "recent_calls": []
-        }))
-        .expect("snapshot");
-        let mut m = Mirror::default();
-        m.apply(&hub_client::Update::Snapshot {
-            seq: 1,
-            snapshot: Box::new(snapshot),
-        });
-        m
-    }
+    use crate::controller::tests::mirror;
 
     fn nine_am() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-23T09:05:00+07:00")
@@ -203,7 +180,7 @@ mod tests {
         let s = screen(&c, &m, nine_am());
         assert_eq!(
             (s.page, s.center.as_str(), s.clock.as_str()),
-            (Page::Services, "Trung tâm", "09:05")
+            (Page::Services, "TT", "09:05")
         );
         assert_eq!(s.services[0].name, "Tư pháp");
         assert_eq!(s.services[0].sub, "Justice");

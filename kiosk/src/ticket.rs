@@ -251,7 +251,12 @@ pub fn render(content: &TicketContent, dots: u32) -> GrayImage {
                         ((top + scaled.ascent() - scaled.descent() + pad) as u32).min(height),
                     ));
                 }
-                draw_text(font, *scale, text, *x, *top, dots, height, &mut coverage);
+                let mut canvas = Canvas {
+                    coverage: &mut coverage,
+                    width: dots,
+                    height,
+                };
+                draw_text(&mut canvas, font, *scale, text, (*x, *top));
             }
         }
     }
@@ -312,17 +317,23 @@ fn wrap(font: &FontRef<'_>, scale: PxScale, text: &str, width: f32) -> Vec<Strin
     lines
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Ink coverage (0–1) of each dot of the ticket, row by row.
+struct Canvas<'a> {
+    coverage: &'a mut [f32],
+    width: u32,
+    height: u32,
+}
+
+/// Draws `text` with its top-left corner at (`x`, `top`).
 fn draw_text(
+    canvas: &mut Canvas<'_>,
     font: &FontRef<'_>,
     scale: PxScale,
     text: &str,
-    x: f32,
-    top: f32,
-    width: u32,
-    height: u32,
-    coverage: &mut [f32],
+    (x, top): (f32, f32),
 ) {
+    let (width, height) = (canvas.width, canvas.height);
+    let coverage = &mut *canvas.coverage;
     let scaled = font.as_scaled(scale);
     let baseline = top + scaled.ascent();
     let mut caret = x;

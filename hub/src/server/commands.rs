@@ -6,6 +6,7 @@ use axum::extract::ws::{Message, Utf8Bytes};
 use protocol::{ClientMessage, Command, CommandParseError, ErrorCode, Role};
 use queue_core::Actor;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 
 use super::limits::{MAX_COMMAND_ID, MAX_FAILED_LOGINS};
 use super::state::AppState;
@@ -24,6 +25,7 @@ pub async fn handle(
     actor: &Actor,
     text: Utf8Bytes,
     out: &mpsc::Sender<Message>,
+    in_flight: &mut JoinSet<()>,
     failed_logins: &mut u32,
 ) {
     let (id, command) = match parse(&text) {
@@ -53,7 +55,7 @@ pub async fn handle(
         return;
     }
     let out = out.clone();
-    tokio::spawn(async move {
+    in_flight.spawn(async move {
         let reply = match rx.await {
             Ok(r) => r,
             Err(_) => frames::error_reply(

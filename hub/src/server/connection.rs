@@ -13,13 +13,14 @@ use protocol::{self as p, ErrorCode, Hello};
 use queue_core::Actor;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::commands::{self, command_id};
 use super::hello::{self, Greeting, Sink, Stream};
 use super::limits::{
-    MAX_REFUSED_IN_A_ROW, OUTBOX, PING_EVERY, READ_BUFFER, SILENCE_LIMIT, TokenBucket,
+    CLOSE_GRACE, MAX_REFUSED_IN_A_ROW, OUTBOX, PING_EVERY, READ_BUFFER, SILENCE_LIMIT, TokenBucket,
 };
 use super::state::AppState;
 use super::tracker;
@@ -120,6 +121,8 @@ async fn session(
         }
     }
 
+    // The tasks waiting for the engine's answers to this connection's commands.
+    let mut in_flight = JoinSet::new();
     let mut bucket = TokenBucket::new(app.config.limits);
     let mut refused_in_a_row = 0u32;
     let mut failed_logins = 0u32;
@@ -140,6 +143,7 @@ async fn session(
                 Err(RecvError::Closed) => break (1001, "hub is stopping"),
             },
             _ = shutdown.changed() => break (1001, "hub is stopping"),
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             _ = ping.tick() => {
                 if last_heard.elapsed() > SILENCE_LIMIT {
                     break (1001, "no answer to pings");
@@ -180,12 +184,35 @@ async fn session(
                     continue;
                 }
                 refused_in_a_row = 0;
-                commands::handle(&app, &actor, text, &out_tx, &mut failed_logins).await;
+                commands::handle(&app, &actor, text, &out_tx, &mut in_flight, &mut failed_logins).await;
             }
         }
     };
-    let _ = out_tx.send(frames::close(reason.0, reason.1)).await;
+    // An orderly close: the answers already on their way go out first (every command gets its
+    // one reply), then the close frame; meanwhile what the client still sends is read and
+    // dropped, so the socket is not reset under replies the client has not read yet. All of it
+    // is bounded: a client that reads nothing is cut off after the grace period.
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while in_flight.join_next().await.is_some() {}
+    })
+    .await;
+    in_flight.abort_all();
+    let _ = out_tx.try_send(frames::close(reason.0, reason.1));
     drop(out_tx);
-    let _ = writer.await;
+    let writer_abort = writer.abort_handle();
+    let drain = async {
+        while let Some(Ok(m)) = stream.next().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let closed = tokio::time::timeout(CLOSE_GRACE, async {
+        let (_, _) = tokio::join!(writer, drain);
+    })
+    .await;
+    if closed.is_err() {
+        writer_abort.abort();
+    }
     tracing::info!(code = reason.0, "disconnected");
 }

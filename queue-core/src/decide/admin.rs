@@ -1,0 +1,163 @@
+//! What the centre's commands do: ratings, device statuses, and the admin's steering (cancel a
+//! ticket, move a counter between services, open or close a service, close a counter).
+
+use protocol::{ErrorCode, TicketRef, TicketStatus};
+
+use super::common::{Actor, Decision, Rejection, Subject, check_rating, done, find_ticket, reject};
+use crate::rules::{CounterNo, Rules, ServiceId};
+use crate::state::{Event, State};
+
+/// A citizen's rating of a finished ticket, once.
+pub(super) fn rate(state: &State, ticket: &TicketRef, rating: u8) -> Result<Decision, Rejection> {
+    let Some(rating) = check_rating(Some(rating))? else {
+        return reject(ErrorCode::BadRequest, "rating is required");
+    };
+    let t = find_ticket(state, ticket)?;
+    if t.status != TicketStatus::Done {
+        return reject(
+            ErrorCode::InvalidState,
+            format!("ticket {} is not finished", t.label),
+        );
+    }
+    if t.rating.is_some() {
+        return reject(
+            ErrorCode::InvalidState,
+            format!("ticket {} is already rated", t.label),
+        );
+    }
+    done(
+        vec![Event::TicketRated {
+            ticket: t.id,
+            rating,
+        }],
+        Subject::Ticket(t.id),
+    )
+}
+
+/// A device's state (`paper_out` …), kept only when it changes.
+pub(super) fn device_status(
+    state: &State,
+    actor: &Actor,
+    status: &str,
+) -> Result<Decision, Rejection> {
+    let valid = !status.is_empty()
+        && status.len() <= 40
+        && status
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !valid {
+        return reject(
+            ErrorCode::BadRequest,
+            "status must be a short snake_case word such as paper_out",
+        );
+    }
+    let unchanged = state.device_status.get(&actor.device).map(String::as_str) == Some(status);
+    let events = if unchanged {
+        vec![]
+    } else {
+        vec![Event::DeviceStatus {
+            device: actor.device.clone(),
+            status: status.to_string(),
+        }]
+    };
+    done(events, Subject::Nothing)
+}
+
+/// Cancels a ticket that has not been served.
+pub(super) fn cancel_ticket(state: &State, ticket: &TicketRef) -> Result<Decision, Rejection> {
+    let t = find_ticket(state, ticket)?;
+    if !matches!(t.status, TicketStatus::Waiting | TicketStatus::Called) {
+        return reject(
+            ErrorCode::InvalidState,
+            format!("ticket {} is no longer waiting", t.label),
+        );
+    }
+    done(
+        vec![Event::TicketCancelled { ticket: t.id }],
+        Subject::Ticket(t.id),
+    )
+}
+
+/// Moves a counter to other services (in order of preference).
+pub(super) fn set_counter_services(
+    rules: &Rules,
+    state: &State,
+    counter: u32,
+    services: &[String],
+) -> Result<Decision, Rejection> {
+    let n = CounterNo(counter);
+    if !state.counters.contains_key(&n) {
+        return reject(ErrorCode::UnknownCounter, format!("no counter {n}"));
+    }
+    let mut ids: Vec<ServiceId> = Vec::new();
+    for s in services {
+        let id = ServiceId(s.clone());
+        if !rules.services.contains_key(&id) {
+            return reject(ErrorCode::UnknownService, format!("no service {s:?}"));
+        }
+        if ids.contains(&id) {
+            return reject(ErrorCode::BadRequest, format!("service {s:?} listed twice"));
+        }
+        ids.push(id);
+    }
+    if ids.is_empty() {
+        return reject(
+            ErrorCode::BadRequest,
+            "a counter serves at least one service",
+        );
+    }
+    done(
+        vec![Event::CounterServicesSet {
+            counter: n,
+            services: ids,
+        }],
+        Subject::Counter(n),
+    )
+}
+
+/// Opens or closes a service for the rest of the day.
+pub(super) fn set_service_open(
+    rules: &Rules,
+    state: &State,
+    service: &str,
+    open: bool,
+) -> Result<Decision, Rejection> {
+    let id = ServiceId(service.to_string());
+    let Some(day) = state
+        .services
+        .get(&id)
+        .filter(|_| rules.services.contains_key(&id))
+    else {
+        return reject(ErrorCode::UnknownService, format!("no service {service:?}"));
+    };
+    let events = if day.admin_closed != open {
+        vec![]
+    } else {
+        vec![Event::ServiceChanged {
+            service: id,
+            admin_closed: !open,
+            hours_open: day.hours_open,
+        }]
+    };
+    done(events, Subject::Nothing)
+}
+
+/// Closes a counter whose clerk has left without logging out.
+pub(super) fn close_counter(state: &State, counter: u32) -> Result<Decision, Rejection> {
+    let n = CounterNo(counter);
+    let Some(c) = state.counters.get(&n) else {
+        return reject(ErrorCode::UnknownCounter, format!("no counter {n}"));
+    };
+    if c.current.is_some() {
+        return reject(
+            ErrorCode::InvalidState,
+            "the counter still has a ticket; transfer or finish it first",
+        );
+    }
+    let events = if c.session.is_some() {
+        vec![Event::CounterClosed { counter: n }]
+    } else {
+        vec![]
+    };
+    done(events, Subject::Counter(n))
+}

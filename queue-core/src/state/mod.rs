@@ -1,0 +1,417 @@
+//! The state of one service day and how each event changes it (`evolve`).
+//!
+//! The state is a pure function of the rules and the events since the day's `day_started`: the
+//! hub rebuilds it at start-up by replaying them. Indices (queues per service, overdue deadlines)
+//! are kept here so `decide` never scans the whole day.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use protocol::TicketStatus;
+use serde::{Deserialize, Serialize};
+
+use super::rules::{CounterNo, Rules, ServiceId};
+
+mod evolve;
+
+pub type TicketId = u64;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub number: u32,
+    /// Printed form, e.g. `A1005`.
+    pub label: String,
+    pub service: ServiceId,
+    pub priority: Option<String>,
+    pub status: TicketStatus,
+    pub issued_at: DateTime<Utc>,
+    /// Its place in the queue: the issue time, or the transfer time when a transfer does not
+    /// keep the place.
+    pub queued_at: DateTime<Utc>,
+    pub called_at: Option<DateTime<Utc>>,
+    pub serving_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub counter: Option<CounterNo>,
+    pub staff: Option<String>,
+    /// Set when transferred to a specific counter: only that counter calls it.
+    pub for_counter: Option<CounterNo>,
+    pub recalls: u32,
+    pub transfers: u32,
+    pub overdue_wait: bool,
+    pub overdue_service: bool,
+    pub rating: Option<u8>,
+    pub track: String,
+}
+
+impl Ticket {
+    pub fn is_priority(&self) -> bool {
+        self.priority.is_some()
+    }
+
+    /// Overdue in its current phase.
+    pub fn overdue_now(&self) -> bool {
+        match self.status {
+            TicketStatus::Waiting | TicketStatus::Called => self.overdue_wait,
+            TicketStatus::Serving => self.overdue_service,
+            _ => self.overdue_wait || self.overdue_service,
+        }
+    }
+
+    pub fn queue_key(&self) -> QueueKey {
+        QueueKey {
+            normal: !self.is_priority(),
+            queued_at: self.queued_at,
+            id: self.id,
+        }
+    }
+}
+
+/// Order within a service queue: priority first, then oldest, then by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct QueueKey {
+    pub normal: bool,
+    pub queued_at: DateTime<Utc>,
+    pub id: TicketId,
+}
+
+/// The clerk and device holding a counter open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub device: String,
+    pub staff: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Counter {
+    pub number: CounterNo,
+    pub services: Vec<ServiceId>,
+    pub priority_only: bool,
+    pub session: Option<Session>,
+    pub paused: bool,
+    pub current: Option<TicketId>,
+    /// Priority calls in a row made while a normal ticket this counter may serve was waiting.
+    pub priority_streak: u32,
+    pub served_today: u32,
+    pub no_shows_today: u32,
+    /// Sum of the waits (issue to first call) of tickets this counter called today, in seconds.
+    pub wait_secs_total: i64,
+    pub calls_today: u32,
+    /// Sum of service times of tickets this counter finished today, in seconds.
+    pub service_secs_total: i64,
+}
+
+impl Counter {
+    pub fn is_open(&self) -> bool {
+        self.session.is_some() && !self.paused
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServiceDay {
+    /// Next number to hand out.
+    pub next_number: u32,
+    pub issued: u32,
+    /// Closed by an admin for the rest of the day, whatever the hours say.
+    pub admin_closed: bool,
+    /// Whether the hours allowed issuing when last announced (`service_changed`).
+    pub hours_open: bool,
+    /// Recent service durations in seconds, newest last.
+    pub recent_service_secs: VecDeque<i64>,
+    /// Waiting tickets, in call order.
+    pub queue: BTreeSet<QueueKey>,
+    /// Waiting tickets of this service reserved for one counter (not in `queue`).
+    pub directed: u32,
+    pub overdue_waiting: u32,
+}
+
+/// A call as the boards list it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub ticket: TicketId,
+    pub counter: CounterNo,
+    pub at: DateTime<Utc>,
+    pub recall: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Waiting,
+    Serving,
+}
+
+/// A counter's open session carried into the next service day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedSession {
+    pub counter: CounterNo,
+    pub device: String,
+    pub staff: String,
+    pub paused: bool,
+}
+
+/// Everything that can happen, as stored in the event log. Facts only: the hub derives the
+/// wire form (with views of the changed state) from these and the state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    TicketIssued {
+        ticket: TicketId,
+        service: ServiceId,
+        priority: Option<String>,
+        number: u32,
+        label: String,
+        track: String,
+    },
+    TicketCalled {
+        ticket: TicketId,
+        counter: CounterNo,
+        staff: String,
+        recall: bool,
+    },
+    TicketServing {
+        ticket: TicketId,
+    },
+    TicketFinished {
+        ticket: TicketId,
+        rating: Option<u8>,
+    },
+    TicketNoShow {
+        ticket: TicketId,
+    },
+    TicketTransferred {
+        ticket: TicketId,
+        service: ServiceId,
+        counter: Option<CounterNo>,
+        keep_place: bool,
+    },
+    TicketOverdue {
+        ticket: TicketId,
+        phase: Phase,
+    },
+    TicketCancelled {
+        ticket: TicketId,
+    },
+    TicketRated {
+        ticket: TicketId,
+        rating: u8,
+    },
+    CounterOpened {
+        counter: CounterNo,
+        device: String,
+        staff: String,
+    },
+    CounterClosed {
+        counter: CounterNo,
+    },
+    CounterPaused {
+        counter: CounterNo,
+    },
+    CounterResumed {
+        counter: CounterNo,
+    },
+    CounterServicesSet {
+        counter: CounterNo,
+        services: Vec<ServiceId>,
+    },
+    ServiceChanged {
+        service: ServiceId,
+        admin_closed: bool,
+        hours_open: bool,
+    },
+    DayStarted {
+        day: NaiveDate,
+        next_ticket_id: TicketId,
+        sessions: Vec<CarriedSession>,
+    },
+    DeviceStatus {
+        device: String,
+        status: String,
+    },
+}
+
+impl Event {
+    /// The ticket this event is about, if any.
+    pub fn ticket(&self) -> Option<TicketId> {
+        match self {
+            Event::TicketIssued { ticket, .. }
+            | Event::TicketCalled { ticket, .. }
+            | Event::TicketServing { ticket }
+            | Event::TicketFinished { ticket, .. }
+            | Event::TicketNoShow { ticket }
+            | Event::TicketTransferred { ticket, .. }
+            | Event::TicketOverdue { ticket, .. }
+            | Event::TicketCancelled { ticket }
+            | Event::TicketRated { ticket, .. } => Some(*ticket),
+            _ => None,
+        }
+    }
+
+    /// The wire `kind` of this event.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::TicketIssued { .. } => "ticket_issued",
+            Event::TicketCalled { .. } => "ticket_called",
+            Event::TicketServing { .. } => "ticket_serving",
+            Event::TicketFinished { .. } => "ticket_finished",
+            Event::TicketNoShow { .. } => "ticket_no_show",
+            Event::TicketTransferred { .. } => "ticket_transferred",
+            Event::TicketOverdue { .. } => "ticket_overdue",
+            Event::TicketCancelled { .. } => "ticket_cancelled",
+            Event::TicketRated { .. } => "ticket_rated",
+            Event::CounterOpened { .. }
+            | Event::CounterClosed { .. }
+            | Event::CounterPaused { .. }
+            | Event::CounterResumed { .. }
+            | Event::CounterServicesSet { .. } => "counter_changed",
+            Event::ServiceChanged { .. } => "service_changed",
+            Event::DayStarted { .. } => "day_started",
+            Event::DeviceStatus { .. } => "device_status",
+        }
+    }
+}
+
+/// One service day of the centre.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub day: NaiveDate,
+    pub next_ticket_id: TicketId,
+    tickets: BTreeMap<TicketId, Ticket>,
+    by_label: HashMap<String, TicketId>,
+    pub counters: BTreeMap<CounterNo, Counter>,
+    pub services: BTreeMap<ServiceId, ServiceDay>,
+    /// Tickets transferred to a specific counter, in call order.
+    pub directed: BTreeMap<CounterNo, BTreeSet<QueueKey>>,
+    /// When each waiting or served ticket becomes overdue.
+    pub deadlines: BTreeSet<(DateTime<Utc>, TicketId, Phase)>,
+    pub recent_calls: VecDeque<Call>,
+    pub device_status: BTreeMap<String, String>,
+}
+
+impl State {
+    /// A new, empty service day with counters as configured and the given sessions carried over.
+    pub fn new_day(
+        rules: &Rules,
+        day: NaiveDate,
+        next_ticket_id: TicketId,
+        sessions: &[CarriedSession],
+    ) -> State {
+        let counters = rules
+            .counters
+            .values()
+            .map(|c| {
+                let carried = sessions.iter().find(|s| s.counter == c.number);
+                let counter = Counter {
+                    number: c.number,
+                    services: c.services.clone(),
+                    priority_only: c.priority_only,
+                    session: carried.map(|s| Session {
+                        device: s.device.clone(),
+                        staff: s.staff.clone(),
+                    }),
+                    paused: carried.is_some_and(|s| s.paused),
+                    current: None,
+                    priority_streak: 0,
+                    served_today: 0,
+                    no_shows_today: 0,
+                    wait_secs_total: 0,
+                    calls_today: 0,
+                    service_secs_total: 0,
+                };
+                (c.number, counter)
+            })
+            .collect();
+        let services = rules
+            .services
+            .values()
+            .map(|s| {
+                let day = ServiceDay {
+                    next_number: s.first_number,
+                    hours_open: true,
+                    ..ServiceDay::default()
+                };
+                (s.id.clone(), day)
+            })
+            .collect();
+        State {
+            day,
+            next_ticket_id,
+            tickets: BTreeMap::new(),
+            by_label: HashMap::new(),
+            counters,
+            services,
+            directed: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
+            recent_calls: VecDeque::new(),
+            device_status: BTreeMap::new(),
+        }
+    }
+
+    pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
+        self.tickets.get(&id)
+    }
+
+    pub fn tickets(&self) -> impl Iterator<Item = &Ticket> {
+        self.tickets.values()
+    }
+
+    pub fn ticket_by_label(&self, label: &str) -> Option<&Ticket> {
+        self.by_label
+            .get(&label.trim().to_uppercase())
+            .and_then(|id| self.tickets.get(id))
+    }
+
+    /// The counter a device holds open, if any.
+    pub fn counter_of_device(&self, device: &str) -> Option<&Counter> {
+        self.counters
+            .values()
+            .find(|c| c.session.as_ref().is_some_and(|s| s.device == device))
+    }
+
+    /// The counter a staff member is logged in at, if any.
+    pub fn counter_of_staff(&self, staff: &str) -> Option<&Counter> {
+        self.counters
+            .values()
+            .find(|c| c.session.as_ref().is_some_and(|s| s.staff == staff))
+    }
+
+    /// Sessions to carry into the next day.
+    pub fn sessions(&self) -> Vec<CarriedSession> {
+        self.counters
+            .values()
+            .filter_map(|c| {
+                c.session.as_ref().map(|s| CarriedSession {
+                    counter: c.number,
+                    device: s.device.clone(),
+                    staff: s.staff.clone(),
+                    paused: c.paused,
+                })
+            })
+            .collect()
+    }
+
+    /// Number of waiting tickets of a service, including those reserved for a counter.
+    pub fn waiting_count(&self, service: &ServiceId) -> u32 {
+        self.services
+            .get(service)
+            .map(|s| s.queue.len() as u32 + s.directed)
+            .unwrap_or(0)
+    }
+
+    /// Whether a normal ticket this counter may serve is waiting.
+    pub fn normal_waiting_for(&self, counter: &Counter) -> bool {
+        if counter.priority_only {
+            return false;
+        }
+        let directed_normal = self
+            .directed
+            .get(&counter.number)
+            .is_some_and(|q| q.iter().any(|k| k.normal));
+        directed_normal
+            || counter.services.iter().any(|s| {
+                self.services
+                    .get(s)
+                    .is_some_and(|d| d.queue.iter().next_back().is_some_and(|k| k.normal))
+            })
+    }
+}
