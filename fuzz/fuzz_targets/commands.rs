@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use queue_core::{self as core, Actor, CenterInfo, Context, Rules, State, Views};
+use queue_core::{self as core, Actor, CenterInfo, Context, Rules, State, TicketId, Views};
 use libfuzzer_sys::fuzz_target;
 use protocol::{ClientMessage, Command, Role};
 
@@ -43,10 +43,10 @@ fuzz_target!(|data: &[u8]| {
         .expect("time")
         .with_timezone(&Utc);
     let day = rules.service_day(now);
-    let mut state = State::new_day(rules, day, 1, &[]);
+    let mut state = State::new_day(rules, day, TicketId(1), &[]);
     let start = core::Event::DayStarted {
         day,
-        next_ticket_id: 1,
+        next_ticket_id: TicketId(1),
         sessions: vec![],
     };
     state.evolve(rules, now, &start);

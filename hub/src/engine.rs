@@ -195,7 +195,7 @@ pub fn start(
         let day = engine.state.day;
         let start = Event::DayStarted {
             day,
-            next_ticket_id: 1,
+            next_ticket_id: TicketId(1),
             sessions: vec![],
         };
         engine.process(vec![], Some(start))?;
@@ -231,7 +231,7 @@ fn rebuild(
             next_ticket_id,
             sessions,
         }) => State::new_day(rules, *day, *next_ticket_id, sessions),
-        _ => State::new_day(rules, day_if_empty, 1, &[]),
+        _ => State::new_day(rules, day_if_empty, TicketId(1), &[]),
     };
     for r in &records {
         state.evolve(rules, r.at, &r.event);

@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::report::{Row, rows_of_day};
-use queue_core::{self as core, Actor, Context, CounterNo, Rules, ServiceId, State};
+use queue_core::{self as core, Actor, Context, CounterNo, Rules, ServiceId, State, TicketId};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -119,7 +119,7 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
     let end = start + TimeDelta::milliseconds((o.hours * 3_600_000.0) as i64);
     let mut sim = Sim {
         day: rules.service_day(start),
-        state: State::new_day(&rules, rules.service_day(start), 1, &[]),
+        state: State::new_day(&rules, rules.service_day(start), TicketId(1), &[]),
         rules,
         rng: StdRng::seed_from_u64(o.seed),
         queue: BinaryHeap::new(),
@@ -129,7 +129,7 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
     };
     let day_started = core::Event::DayStarted {
         day: sim.day,
-        next_ticket_id: 1,
+        next_ticket_id: TicketId(1),
         sessions: vec![],
     };
     sim.state.evolve(&sim.rules, start, &day_started);

@@ -352,7 +352,7 @@ impl Store {
             )?;
             for (day, t) in &batch.tickets {
                 up.execute(params![
-                    t.id as i64,
+                    t.id.0 as i64,
                     day.to_string(),
                     t.label,
                     t.service.0,
@@ -448,7 +448,7 @@ mod tests {
             staff: None,
             event: queue_core::Event::DayStarted {
                 day,
-                next_ticket_id: 1,
+                next_ticket_id: queue_core::TicketId(1),
                 sessions: vec![],
             },
         };

@@ -139,13 +139,13 @@ pub fn digest(s: &State) -> String {
             c.services.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
             c.priority_only,
             c.session.as_ref().map(|s| (s.device.as_str(), s.staff.as_str())),
-            c.paused, c.current, c.priority_streak, c.served_today, c.no_shows_today,
+            c.paused, c.current.map(|t| t.0), c.priority_streak, c.served_today, c.no_shows_today,
             c.wait_secs_total, c.calls_today, c.service_secs_total
         )
         .unwrap();
     }
     for (id, d) in &s.services {
-        let queue: Vec<u64> = d.queue.iter().map(|k| k.id).collect();
+        let queue: Vec<u64> = d.queue.iter().map(|k| k.id.0).collect();
         writeln!(
             out,
             "service {} next_number={} issued={} admin_closed={} hours_open={} recent={:?} queue={:?} directed={} overdue_waiting={}",
@@ -154,7 +154,7 @@ pub fn digest(s: &State) -> String {
         .unwrap();
     }
     for (c, q) in &s.directed {
-        let ids: Vec<u64> = q.iter().map(|k| k.id).collect();
+        let ids: Vec<u64> = q.iter().map(|k| k.id.0).collect();
         writeln!(out, "directed {} {:?}", c.0, ids).unwrap();
     }
     for (due, id, phase) in &s.deadlines {

@@ -38,7 +38,7 @@ pub fn select_next(rules: &Rules, state: &State, counter: &Counter) -> Option<Ti
                     QueueKey {
                         normal: true,
                         queued_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
-                        id: 0,
+                        id: TicketId(0),
                     }..,
                 )
                 .next()

@@ -48,11 +48,11 @@ impl World {
         let day = rules.service_day(now);
         let start = Event::DayStarted {
             day,
-            next_ticket_id: 1,
+            next_ticket_id: TicketId(1),
             sessions: vec![],
         };
         let mut w = World {
-            state: State::new_day(&rules, day, 1, &[]),
+            state: State::new_day(&rules, day, TicketId(1), &[]),
             rules,
             now,
             log: vec![],
@@ -524,7 +524,7 @@ fn a_new_service_day_expires_what_waits_and_restarts_numbering() {
     assert_eq!(w.state.waiting_count(&ServiceId("TP".into())), 0);
     // Ticket ids keep growing; numbers start again; the clerk is still logged in.
     assert_eq!(w.issue("TP", None), "A1001");
-    assert_eq!(w.state.next_ticket_id, 4);
+    assert_eq!(w.state.next_ticket_id, TicketId(4));
     assert!(w.state.counters[&CounterNo(1)].session.is_some());
 }
 

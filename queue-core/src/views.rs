@@ -42,7 +42,7 @@ impl Views<'_> {
         let eta_min =
             ahead.and_then(|a| eta_minutes(self.rules, self.state, &t.service, a, t.is_priority()));
         p::Ticket {
-            id: t.id,
+            id: t.id.0,
             number: t.label.clone(),
             service: t.service.0.clone(),
             priority: t.priority.clone(),
@@ -161,7 +161,7 @@ impl Views<'_> {
             .filter_map(|c| {
                 let t = self.state.ticket(c.ticket)?;
                 Some(p::CallView {
-                    ticket: t.id,
+                    ticket: t.id.0,
                     number: t.label.clone(),
                     service: t.service.0.clone(),
                     counter: c.counter.0,

@@ -80,7 +80,7 @@ pub(super) fn check_rating(rating: Option<u8>) -> Result<Option<u8>, Rejection> 
 
 pub(super) fn find_ticket<'a>(state: &'a State, r: &TicketRef) -> Result<&'a Ticket, Rejection> {
     let found = match r {
-        TicketRef::Id(id) => state.ticket(*id),
+        TicketRef::Id(id) => state.ticket(TicketId(*id)),
         TicketRef::Number(n) => state.ticket_by_label(n),
     };
     found.ok_or(Rejection {

@@ -105,7 +105,7 @@ impl State {
 
     fn ticket_issued(&mut self, rules: &Rules, t: Ticket) {
         let (ticket, number) = (t.id, t.number);
-        self.next_ticket_id = self.next_ticket_id.max(ticket + 1);
+        self.next_ticket_id = self.next_ticket_id.max(ticket.next());
         let day = self.services.entry(t.service.clone()).or_default();
         day.next_number = day.next_number.max(number + 1);
         day.issued += 1;
