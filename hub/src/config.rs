@@ -15,7 +15,9 @@ use unicode_normalization::UnicodeNormalization;
 
 use queue_core::rules::{REQUIRED_CATEGORIES, parse_minute};
 pub use queue_core::views::CenterInfo;
-use queue_core::{Category, CounterNo, CounterRule, Hours, Rules, ServiceId, ServiceRule};
+use queue_core::{
+    Category, CategoryId, CounterNo, CounterRule, Hours, Rules, ServiceId, ServiceRule, StaffCode,
+};
 
 /// The demo centre, built into the binary so `hub` runs from anywhere.
 pub const DEMO_CONFIG: &str = include_str!("../../assets/demo-center.toml");
@@ -345,7 +347,7 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
     };
     let staff_names = staff
         .iter()
-        .map(|(k, v)| (k.clone(), v.name.clone()))
+        .map(|(k, v)| (StaffCode::from(k.as_str()), v.name.clone()))
         .collect();
     let rules = Rules {
         tz: raw.center.timezone.0,
@@ -396,24 +398,24 @@ fn build_categories(
                 format!("priority id {:?} must be letters, digits, - or _", p.id),
             ));
         }
-        if categories.iter().any(|c| c.id == p.id) {
+        if categories.iter().any(|c| c.id.as_str() == p.id) {
             return Err(err(
                 span,
                 format!("priority category {:?} is defined twice", p.id),
             ));
         }
         categories.push(Category {
-            id: p.id.clone(),
+            id: CategoryId::from(p.id.as_str()),
             name_vi: nfc(&p.name_vi),
             name_en: nfc(&p.name_en),
         });
     }
     for (i, (id, vi, en)) in REQUIRED_CATEGORIES.iter().enumerate() {
-        if !categories.iter().any(|c| c.id == *id) {
+        if !categories.iter().any(|c| c.id.as_str() == *id) {
             categories.insert(
                 i.min(categories.len()),
                 Category {
-                    id: id.to_string(),
+                    id: CategoryId::from(*id),
                     name_vi: vi.to_string(),
                     name_en: en.to_string(),
                 },

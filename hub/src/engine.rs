@@ -21,7 +21,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use crate::config::Config;
 use crate::frames::{self, error_reply};
 use crate::store::{Batch, Recorded, ReplyKey, Store, StoreError, StoredReply};
-use queue_core::{self as core, Actor, Context, Event, State, Subject, TicketId};
+use queue_core::{self as core, Actor, Context, Event, StaffCode, State, Subject, TicketId};
 use queue_core::{Before, Views};
 
 /// Where the time comes from. The real hub uses the system clock; tests may use another.
@@ -346,7 +346,7 @@ impl Engine {
                     respond,
                 } => {
                     let key = ReplyKey {
-                        device: actor.device.clone(),
+                        device: actor.device.0.clone(),
                         id: id.clone(),
                     };
                     if let Some(previous) = self.replies.get(&key) {
@@ -453,10 +453,10 @@ impl Engine {
             fresh_track: &track,
         };
         let staff = match command {
-            Command::Login { staff, .. } => Some(staff.clone()),
+            Command::Login { staff, .. } => Some(StaffCode::from(staff.as_str())),
             _ => self
                 .state
-                .counter_of_device(&actor.device)
+                .counter_of_device(actor.device.as_str())
                 .and_then(|c| c.session.as_ref().map(|s| s.staff.clone())),
         };
         match core::decide(&self.config.rules, &self.state, actor, command, cx) {
@@ -497,7 +497,7 @@ impl Engine {
         &mut self,
         now: DateTime<Utc>,
         actor: &Actor,
-        staff: Option<String>,
+        staff: Option<StaffCode>,
         event: Event,
         pending: &mut Pending,
     ) {

@@ -93,7 +93,7 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
     for n in rules.counters.keys().map(|c| c.0).collect::<Vec<_>>() {
         rules
             .staff_names
-            .insert(format!("clerk-{n}"), format!("Clerk {n}"));
+            .insert(format!("clerk-{n}").into(), format!("Clerk {n}"));
     }
     for n in &o.closed {
         if !rules.counters.contains_key(&CounterNo(*n)) {
@@ -180,7 +180,7 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
                 let priority = sim
                     .rng
                     .random_bool(sim.o.priority_share.clamp(0.0, 1.0))
-                    .then(|| sim.rules.categories.first().map(|c| c.id.clone()))
+                    .then(|| sim.rules.categories.first().map(|c| c.id.0.clone()))
                     .flatten();
                 sim.command_as(
                     Role::Kiosk,
@@ -332,7 +332,7 @@ impl Sim {
         self.tracks += 1;
         let track = format!("sim{}", self.tracks);
         let actor = Actor {
-            device: device.to_string(),
+            device: device.into(),
             role,
         };
         let cx = Context {

@@ -14,9 +14,9 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use queue_core::Ticket;
 use queue_core::persisted;
 pub use queue_core::persisted::Recorded;
+use queue_core::{StaffCode, Ticket};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -262,8 +262,8 @@ impl Store {
                 seq,
                 at,
                 day,
-                device,
-                staff,
+                device: device.into(),
+                staff: staff.map(StaffCode::from),
                 event,
             });
         }
@@ -328,8 +328,8 @@ impl Store {
                     r.at.to_rfc3339(),
                     r.day.to_string(),
                     r.event.kind(),
-                    r.device,
-                    r.staff,
+                    r.device.as_str(),
+                    r.staff.as_ref().map(|s| s.as_str()),
                     body,
                     wire
                 ])?;
@@ -356,14 +356,14 @@ impl Store {
                     day.to_string(),
                     t.label,
                     t.service.0,
-                    t.priority,
+                    t.priority.as_ref().map(|c| c.as_str()),
                     status_str(t.status),
                     t.issued_at.to_rfc3339(),
                     t.called_at.map(|x| x.to_rfc3339()),
                     t.serving_at.map(|x| x.to_rfc3339()),
                     t.finished_at.map(|x| x.to_rfc3339()),
                     t.counter.map(|c| c.0),
-                    t.staff,
+                    t.staff.as_ref().map(|s| s.as_str()),
                     t.recalls,
                     t.transfers,
                     t.overdue_wait,

@@ -34,8 +34,8 @@ fn log() -> Vec<Recorded> {
                     .expect("at")
                     .with_timezone(&Utc),
                 day: text("day").parse::<NaiveDate>().expect("day"),
-                device: text("device").to_string(),
-                staff: row["staff"].as_str().map(str::to_string),
+                device: text("device").into(),
+                staff: row["staff"].as_str().map(Into::into),
                 event: persisted::decode(text("body"))
                     .unwrap_or_else(|e| panic!("seq {}: {e}", row["seq"])),
             }
@@ -125,8 +125,8 @@ pub fn digest(s: &State) -> String {
         writeln!(
             out,
             "ticket {} {} service={} number={} priority={:?} status={:?} issued={} queued={} called={} serving={} finished={} counter={:?} staff={:?} for_counter={:?} recalls={} transfers={} overdue_wait={} overdue_service={} rating={:?} track={}",
-            k.id, k.label, k.service, k.number, k.priority, k.status, k.issued_at.to_rfc3339(), k.queued_at.to_rfc3339(),
-            t(k.called_at), t(k.serving_at), t(k.finished_at), k.counter.map(|c| c.0), k.staff, k.for_counter.map(|c| c.0),
+            k.id, k.label, k.service, k.number, k.priority.as_ref().map(|c| c.as_str()), k.status, k.issued_at.to_rfc3339(), k.queued_at.to_rfc3339(),
+            t(k.called_at), t(k.serving_at), t(k.finished_at), k.counter.map(|c| c.0), k.staff.as_ref().map(|s| s.as_str()), k.for_counter.map(|c| c.0),
             k.recalls, k.transfers, k.overdue_wait, k.overdue_service, k.rating, k.track
         )
         .unwrap();

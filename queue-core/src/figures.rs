@@ -45,7 +45,7 @@ pub fn rows_of_day(state: &crate::State) -> Vec<Row> {
             day: state.day,
             service: t.service.0.clone(),
             counter: t.counter.map(|c| c.0),
-            staff: t.staff.clone(),
+            staff: t.staff.as_ref().map(|s| s.0.clone()),
             status: t.status,
             issued: t.issued_at,
             called: t.called_at,

@@ -26,6 +26,9 @@ mod tests;
 pub use clock::{next_deadline, tick};
 pub use decide::{Actor, Context, Decision, Rejection, Subject, decide};
 pub use persisted::Recorded;
-pub use rules::{Category, CounterNo, CounterRule, Hours, Rules, ServiceId, ServiceRule};
+pub use rules::{
+    Category, CategoryId, CounterNo, CounterRule, DeviceId, Hours, Rules, ServiceId, ServiceRule,
+    StaffCode,
+};
 pub use state::{CarriedSession, Event, Phase, State, Ticket, TicketId};
 pub use views::{Before, CenterInfo, Views};

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::rules::{DeviceId, StaffCode};
 use crate::state::Event;
 
 /// The body format this code writes.
@@ -20,8 +21,8 @@ pub struct Recorded {
     pub seq: u64,
     pub at: DateTime<Utc>,
     pub day: NaiveDate,
-    pub device: String,
-    pub staff: Option<String>,
+    pub device: DeviceId,
+    pub staff: Option<StaffCode>,
     pub event: Event,
 }
 

@@ -10,16 +10,66 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, TimeZone, Time
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-/// A service's id as configured (`"TP"`, `"GTVT"` …).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ServiceId(pub String);
+/// An identifier that is a configured word: serialised as the bare string, so events and the
+/// wire are unchanged, but a device id cannot be passed where a staff code is expected.
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub String);
 
-impl fmt::Display for ServiceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        // Maps keyed by the id can be looked up with a plain `&str`.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> $name {
+                $name(s.to_string())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> $name {
+                $name(s)
+            }
+        }
+    };
 }
+
+string_id!(
+    /// A service's id as configured (`"TP"`, `"GTVT"` …).
+    ServiceId
+);
+string_id!(
+    /// A device's id as configured (`"kiosk-1"`, `"counter-3"` …).
+    DeviceId
+);
+string_id!(
+    /// A staff member's code as configured (`"nv01"`).
+    StaffCode
+);
+string_id!(
+    /// A priority category's id (`"elderly"`, `"pregnant"`, `"disabled"` …).
+    CategoryId
+);
 
 /// A counter's number as shown above the desk ("Quầy 3").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -41,7 +91,7 @@ pub const REQUIRED_CATEGORIES: [(&str, &str, &str); 3] = [
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Category {
-    pub id: String,
+    pub id: CategoryId,
     pub name_vi: String,
     pub name_en: String,
 }
@@ -90,7 +140,7 @@ pub struct Rules {
     pub service_order: Vec<ServiceId>,
     pub counters: BTreeMap<CounterNo, CounterRule>,
     pub categories: Vec<Category>,
-    pub staff_names: BTreeMap<String, String>,
+    pub staff_names: BTreeMap<StaffCode, String>,
     /// At most this many priority calls in a row at a counter while a normal ticket it may
     /// serve is waiting.
     pub max_priority_in_row: u32,
@@ -107,7 +157,7 @@ pub struct Rules {
 
 impl Rules {
     pub fn category(&self, id: &str) -> Option<&Category> {
-        self.categories.iter().find(|c| c.id == id)
+        self.categories.iter().find(|c| c.id.as_str() == id)
     }
 
     /// The service day an instant belongs to: the local date, shifted back by the day start.

@@ -36,7 +36,7 @@ fn kiosk() -> Actor {
 
 fn counter(n: u32) -> Actor {
     Actor {
-        device: format!("counter-{n}"),
+        device: format!("counter-{n}").into(),
         role: Role::Counter,
     }
 }

@@ -45,14 +45,14 @@ impl Views<'_> {
             id: t.id.0,
             number: t.label.clone(),
             service: t.service.0.clone(),
-            priority: t.priority.clone(),
+            priority: t.priority.as_ref().map(|c| c.0.clone()),
             status: t.status,
             issued_at: self.time(t.issued_at),
             called_at: t.called_at.map(|x| self.time(x)),
             serving_at: t.serving_at.map(|x| self.time(x)),
             finished_at: t.finished_at.map(|x| self.time(x)),
             counter: t.counter.map(|c| c.0),
-            staff: t.staff.clone(),
+            staff: t.staff.as_ref().map(|s| s.0.clone()),
             overdue: t.overdue_now(),
             ahead,
             eta_min,
@@ -76,12 +76,12 @@ impl Views<'_> {
             state,
             services: c.services.iter().map(|s| s.0.clone()).collect(),
             priority_only: c.priority_only,
-            staff: c.session.as_ref().map(|s| s.staff.clone()),
+            staff: c.session.as_ref().map(|s| s.staff.0.clone()),
             staff_name: c
                 .session
                 .as_ref()
                 .and_then(|s| self.rules.staff_names.get(&s.staff).cloned()),
-            device: c.session.as_ref().map(|s| s.device.clone()),
+            device: c.session.as_ref().map(|s| s.device.0.clone()),
             current: c
                 .current
                 .and_then(|id| self.state.ticket(id))
@@ -185,7 +185,7 @@ impl Views<'_> {
                 .categories
                 .iter()
                 .map(|c| p::CategoryView {
-                    id: c.id.clone(),
+                    id: c.id.0.clone(),
                     name_vi: c.name_vi.clone(),
                     name_en: c.name_en.clone(),
                 })
@@ -204,7 +204,7 @@ impl Views<'_> {
                     .device_status
                     .iter()
                     .map(|(d, s)| p::DeviceView {
-                        device: d.clone(),
+                        device: d.0.clone(),
                         status: s.clone(),
                     })
                     .collect()
@@ -239,8 +239,8 @@ impl Views<'_> {
             status: None,
             snapshot: None,
             by: Some(p::Actor {
-                device: rec.device.clone(),
-                staff: rec.staff.clone(),
+                device: rec.device.0.clone(),
+                staff: rec.staff.as_ref().map(|s| s.0.clone()),
             }),
         };
         let mut services: Vec<ServiceId> = Vec::new();
@@ -293,7 +293,7 @@ impl Views<'_> {
             Event::ServiceChanged { service, .. } => services.push(service.clone()),
             Event::DayStarted { .. } => body.snapshot = Some(Box::new(self.snapshot(false))),
             Event::DeviceStatus { device, status } => {
-                body.device = Some(device.clone());
+                body.device = Some(device.0.clone());
                 body.status = Some(status.clone());
             }
             _ => {}

@@ -80,7 +80,7 @@ async fn session(
     hello: Hello,
 ) {
     let actor = Actor {
-        device: hello.device.clone(),
+        device: hello.device.as_str().into(),
         role: hello.role,
     };
     tracing::info!(%peer, resume_from = ?hello.resume_from, "connected");

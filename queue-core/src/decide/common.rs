@@ -4,13 +4,13 @@
 use chrono::{DateTime, Utc};
 use protocol::{ErrorCode, Role, TicketRef, TicketStatus};
 
-use crate::rules::CounterNo;
+use crate::rules::{CounterNo, DeviceId};
 use crate::state::{Counter, Event, State, Ticket, TicketId};
 
 /// Who sends a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    pub device: String,
+    pub device: DeviceId,
     pub role: Role,
 }
 
@@ -90,10 +90,12 @@ pub(super) fn find_ticket<'a>(state: &'a State, r: &TicketRef) -> Result<&'a Tic
 }
 
 pub(super) fn own_counter<'a>(state: &'a State, actor: &Actor) -> Result<&'a Counter, Rejection> {
-    state.counter_of_device(&actor.device).ok_or(Rejection {
-        code: ErrorCode::Forbidden,
-        message: "log in to a counter first".into(),
-    })
+    state
+        .counter_of_device(actor.device.as_str())
+        .ok_or(Rejection {
+            code: ErrorCode::Forbidden,
+            message: "log in to a counter first".into(),
+        })
 }
 
 pub(super) fn ensure_not_paused(c: &Counter) -> Result<(), Rejection> {

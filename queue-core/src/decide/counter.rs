@@ -6,7 +6,7 @@ use super::common::{
     Actor, Decision, Rejection, Subject, called, check_rating, current, done, ensure_not_paused,
     finish_in_service, own_counter, reject,
 };
-use crate::rules::{CounterNo, Rules, ServiceId};
+use crate::rules::{CounterNo, Rules, ServiceId, StaffCode};
 use crate::select::select_next;
 use crate::state::{Counter, Event, State};
 
@@ -208,7 +208,7 @@ pub(super) fn login(
     if target
         .session
         .as_ref()
-        .is_some_and(|s| s.device == actor.device && s.staff == staff)
+        .is_some_and(|s| s.device == actor.device && s.staff.as_str() == staff)
     {
         return done(events, Subject::Counter(counter));
     }
@@ -216,7 +216,7 @@ pub(super) fn login(
     // citizen is still there.
     let mut others: Vec<&Counter> = Vec::new();
     for other in [
-        state.counter_of_device(&actor.device),
+        state.counter_of_device(actor.device.as_str()),
         state.counter_of_staff(staff),
     ]
     .into_iter()
@@ -243,7 +243,7 @@ pub(super) fn login(
     events.push(Event::CounterOpened {
         counter,
         device: actor.device.clone(),
-        staff: staff.to_string(),
+        staff: StaffCode::from(staff),
     });
     done(events, Subject::Counter(counter))
 }

@@ -3,7 +3,7 @@
 use protocol::ErrorCode;
 
 use super::common::{Actor, Context, Decision, Rejection, Subject, done, reject};
-use crate::rules::{Rules, ServiceId};
+use crate::rules::{CategoryId, Rules, ServiceId};
 use crate::state::{Event, State};
 
 /// A ticket for `service`, priority when a category is claimed.
@@ -44,7 +44,7 @@ pub(super) fn issue(
     let event = Event::TicketIssued {
         ticket,
         service: id,
-        priority: priority.map(str::to_string),
+        priority: priority.map(CategoryId::from),
         number: next,
         label: rule.label(next),
         track: cx.fresh_track.to_string(),

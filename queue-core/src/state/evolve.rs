@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use protocol::TicketStatus;
 
 use super::{Call, Counter, Event, Phase, Session, State, Ticket, TicketId};
-use crate::rules::{CounterNo, Rules, ServiceId};
+use crate::rules::{CounterNo, Rules, ServiceId, StaffCode};
 
 impl State {
     /// Applies one event. Events come from `decide` or `tick` (or the log), so they are valid
@@ -121,7 +121,7 @@ impl State {
         at: DateTime<Utc>,
         ticket: TicketId,
         counter: CounterNo,
-        staff: &str,
+        staff: &StaffCode,
     ) {
         let was_priority = self.tickets.get(&ticket).is_some_and(Ticket::is_priority);
         let first_wait = self
@@ -150,7 +150,7 @@ impl State {
             t.status = TicketStatus::Called;
             t.called_at = Some(at);
             t.counter = Some(counter);
-            t.staff = Some(staff.to_string());
+            t.staff = Some(staff.clone());
             t.for_counter = None;
             t.recalls = 0;
         }

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use protocol::TicketStatus;
 use serde::{Deserialize, Serialize};
 
-use super::rules::{CounterNo, Rules, ServiceId};
+use super::rules::{CategoryId, CounterNo, DeviceId, Rules, ServiceId, StaffCode};
 
 mod evolve;
 
@@ -39,7 +39,7 @@ pub struct Ticket {
     /// Printed form, e.g. `A1005`.
     pub label: String,
     pub service: ServiceId,
-    pub priority: Option<String>,
+    pub priority: Option<CategoryId>,
     pub status: TicketStatus,
     pub issued_at: DateTime<Utc>,
     /// Its place in the queue: the issue time, or the transfer time when a transfer does not
@@ -49,7 +49,7 @@ pub struct Ticket {
     pub serving_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub counter: Option<CounterNo>,
-    pub staff: Option<String>,
+    pub staff: Option<StaffCode>,
     /// Set when transferred to a specific counter: only that counter calls it.
     pub for_counter: Option<CounterNo>,
     pub recalls: u32,
@@ -94,8 +94,8 @@ pub struct QueueKey {
 /// The clerk and device holding a counter open.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
-    pub device: String,
-    pub staff: String,
+    pub device: DeviceId,
+    pub staff: StaffCode,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,8 +161,8 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CarriedSession {
     pub counter: CounterNo,
-    pub device: String,
-    pub staff: String,
+    pub device: DeviceId,
+    pub staff: StaffCode,
     pub paused: bool,
 }
 
@@ -174,7 +174,7 @@ pub enum Event {
     TicketIssued {
         ticket: TicketId,
         service: ServiceId,
-        priority: Option<String>,
+        priority: Option<CategoryId>,
         number: u32,
         label: String,
         track: String,
@@ -182,7 +182,7 @@ pub enum Event {
     TicketCalled {
         ticket: TicketId,
         counter: CounterNo,
-        staff: String,
+        staff: StaffCode,
         recall: bool,
     },
     TicketServing {
@@ -214,8 +214,8 @@ pub enum Event {
     },
     CounterOpened {
         counter: CounterNo,
-        device: String,
-        staff: String,
+        device: DeviceId,
+        staff: StaffCode,
     },
     CounterClosed {
         counter: CounterNo,
@@ -241,7 +241,7 @@ pub enum Event {
         sessions: Vec<CarriedSession>,
     },
     DeviceStatus {
-        device: String,
+        device: DeviceId,
         status: String,
     },
 }
@@ -301,7 +301,7 @@ pub struct State {
     /// When each waiting or served ticket becomes overdue.
     pub deadlines: BTreeSet<(DateTime<Utc>, TicketId, Phase)>,
     pub recent_calls: VecDeque<Call>,
-    pub device_status: BTreeMap<String, String>,
+    pub device_status: BTreeMap<DeviceId, String>,
 }
 
 impl State {
@@ -379,16 +379,20 @@ impl State {
 
     /// The counter a device holds open, if any.
     pub fn counter_of_device(&self, device: &str) -> Option<&Counter> {
-        self.counters
-            .values()
-            .find(|c| c.session.as_ref().is_some_and(|s| s.device == device))
+        self.counters.values().find(|c| {
+            c.session
+                .as_ref()
+                .is_some_and(|s| s.device.as_str() == device)
+        })
     }
 
     /// The counter a staff member is logged in at, if any.
     pub fn counter_of_staff(&self, staff: &str) -> Option<&Counter> {
-        self.counters
-            .values()
-            .find(|c| c.session.as_ref().is_some_and(|s| s.staff == staff))
+        self.counters.values().find(|c| {
+            c.session
+                .as_ref()
+                .is_some_and(|s| s.staff.as_str() == staff)
+        })
     }
 
     /// Sessions to carry into the next day.
