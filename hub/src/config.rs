@@ -165,6 +165,8 @@ struct RawRules {
     transfer_keeps_place: bool,
     #[serde(default = "ten")]
     eta_window: usize,
+    #[serde(default = "ten_minutes")]
+    rating_window_min: u32,
 }
 
 impl Default for RawRules {
@@ -174,6 +176,7 @@ impl Default for RawRules {
             recalls_before_no_show: two(),
             transfer_keeps_place: true,
             eta_window: ten(),
+            rating_window_min: ten_minutes(),
         }
     }
 }
@@ -259,6 +262,9 @@ fn two() -> u32 {
     2
 }
 fn ten() -> usize {
+    10
+}
+fn ten_minutes() -> u32 {
     10
 }
 fn one() -> u32 {
@@ -362,6 +368,7 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
         recalls_before_no_show: raw.rules.recalls_before_no_show,
         transfer_keeps_place: raw.rules.transfer_keeps_place,
         eta_window: raw.rules.eta_window.max(1),
+        rating_window: TimeDelta::minutes(i64::from(raw.rules.rating_window_min)),
         recent_calls: 12,
     };
     Ok(Config {

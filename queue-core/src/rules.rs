@@ -151,6 +151,8 @@ pub struct Rules {
     pub transfer_keeps_place: bool,
     /// How many recent service times feed the waiting estimate.
     pub eta_window: usize,
+    /// How long after finishing a ticket its counter may still record the citizen's rating.
+    pub rating_window: TimeDelta,
     /// How many recent calls the snapshot carries.
     pub recent_calls: usize,
 }

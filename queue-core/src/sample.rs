@@ -127,6 +127,7 @@ pub fn rules() -> Rules {
         recalls_before_no_show: 2,
         transfer_keeps_place: true,
         eta_window: 10,
+        rating_window: TimeDelta::minutes(10),
         recent_calls: 12,
     }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
-use protocol::{Command, ErrorCode, Role, TicketStatus};
+use protocol::{Command, ErrorCode, Role, TicketRef, TicketStatus};
 
 use super::*;
 
@@ -275,6 +275,49 @@ fn roles_are_enforced() {
     assert_eq!(
         w.rejects(&admin, Command::CallNext {}),
         ErrorCode::Forbidden
+    );
+}
+
+#[test]
+fn only_the_counter_that_served_may_rate_once_and_soon() {
+    let mut w = World::new();
+    w.login(1);
+    w.login(2);
+    let label = w.issue("TP", None);
+    assert_eq!(w.next(1), Ok(label.clone()));
+    w.run(&counter(1), Command::Finish { rating: None })
+        .expect("finished");
+    let rate = |r: u8| Command::Rate {
+        ticket: TicketRef::Number(label.clone()),
+        rating: r,
+    };
+    // A kiosk, an admin or another counter could fake the centre's satisfaction figures.
+    assert_eq!(w.rejects(&kiosk(), rate(4)), ErrorCode::Forbidden);
+    let admin = Actor {
+        device: "admin".into(),
+        role: Role::Admin,
+    };
+    assert_eq!(w.rejects(&admin, rate(4)), ErrorCode::Forbidden);
+    assert_eq!(w.rejects(&counter(2), rate(1)), ErrorCode::Forbidden);
+    w.advance(5);
+    w.run(&counter(1), rate(3)).expect("the serving counter rates");
+    assert_eq!(w.rejects(&counter(1), rate(4)), ErrorCode::InvalidState);
+
+    // Too late: the window is ten minutes.
+    let late = w.issue("TP", None);
+    assert_eq!(w.next(1), Ok(late.clone()));
+    w.run(&counter(1), Command::Finish { rating: None })
+        .expect("finished");
+    w.advance(11);
+    assert_eq!(
+        w.rejects(
+            &counter(1),
+            Command::Rate {
+                ticket: TicketRef::Number(late),
+                rating: 4
+            }
+        ),
+        ErrorCode::InvalidState
     );
 }
 

@@ -1,18 +1,33 @@
 //! What the centre's commands do: ratings, device statuses, and the admin's steering (cancel a
 //! ticket, move a counter between services, open or close a service, close a counter).
 
+use chrono::{DateTime, Utc};
 use protocol::{ErrorCode, TicketRef, TicketStatus};
 
 use super::common::{Actor, Decision, Rejection, Subject, check_rating, done, find_ticket, reject};
 use crate::rules::{CounterNo, Rules, ServiceId};
 use crate::state::{Event, State};
 
-/// A citizen's rating of a finished ticket, once.
-pub(super) fn rate(state: &State, ticket: &TicketRef, rating: u8) -> Result<Decision, Rejection> {
+/// A citizen's rating of a finished ticket: from the counter that served it, once, soon after.
+/// The satisfaction figures a centre reports come from these, so nobody else may give one.
+pub(super) fn rate(
+    rules: &Rules,
+    state: &State,
+    actor: &Actor,
+    (ticket, rating): (&TicketRef, u8),
+    now: DateTime<Utc>,
+) -> Result<Decision, Rejection> {
     let Some(rating) = check_rating(Some(rating))? else {
         return reject(ErrorCode::BadRequest, "rating is required");
     };
     let t = find_ticket(state, ticket)?;
+    let own = state.counter_of_device(actor.device.as_str()).map(|c| c.number);
+    if own.is_none() || t.counter != own {
+        return reject(
+            ErrorCode::Forbidden,
+            format!("only the counter that served {} may rate it", t.label),
+        );
+    }
     if t.status != TicketStatus::Done {
         return reject(
             ErrorCode::InvalidState,
@@ -23,6 +38,12 @@ pub(super) fn rate(state: &State, ticket: &TicketRef, rating: u8) -> Result<Deci
         return reject(
             ErrorCode::InvalidState,
             format!("ticket {} is already rated", t.label),
+        );
+    }
+    if t.finished_at.is_none_or(|f| now - f > rules.rating_window) {
+        return reject(
+            ErrorCode::InvalidState,
+            format!("ticket {} was finished too long ago to be rated", t.label),
         );
     }
     done(

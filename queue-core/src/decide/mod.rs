@@ -32,7 +32,7 @@ fn allowed(role: Role, command: &Command) -> bool {
         | C::Transfer { .. }
         | C::Pause {}
         | C::Resume {} => role == Role::Counter,
-        C::Rate { .. } => matches!(role, Role::Counter | Role::Kiosk | Role::Admin),
+        C::Rate { .. } => role == Role::Counter,
         C::DeviceStatus { .. } => true,
         C::CancelTicket { .. }
         | C::SetCounterServices { .. }
@@ -74,7 +74,7 @@ pub fn decide(
         }
         C::Pause {} => counter::pause(state, actor),
         C::Resume {} => counter::resume(state, actor),
-        C::Rate { ticket, rating } => admin::rate(state, ticket, *rating),
+        C::Rate { ticket, rating } => admin::rate(rules, state, actor, (ticket, *rating), cx.now),
         C::DeviceStatus { status } => admin::device_status(state, actor, status),
         C::CancelTicket { ticket } => admin::cancel_ticket(state, ticket),
         C::SetCounterServices { counter, services } => {
