@@ -7,7 +7,7 @@
 //!
 //! **Architecture invariant:** only this thread mutates the state or writes the database.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,6 +20,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::config::Config;
 use crate::frames::{self, error_reply};
+use crate::replies::{self, Replies};
 use crate::store::{Batch, Recorded, ReplyKey, Store, StoreError, StoredReply};
 use queue_core::{self as core, Actor, Context, Event, StaffCode, State, Subject, TicketId};
 use queue_core::{Before, Views};
@@ -94,7 +95,7 @@ struct Engine {
     store: Store,
     seq: u64,
     /// Replies of today's commands by device and command id: the idempotency memory.
-    replies: HashMap<ReplyKey, Utf8Bytes>,
+    replies: Replies,
     ring: VecDeque<(u64, Utf8Bytes)>,
     events: broadcast::Sender<Utf8Bytes>,
     health: watch::Sender<Health>,
@@ -158,11 +159,7 @@ pub fn start(
     let mut seq = store.last_seq()?;
     let (state, replayed) = rebuild(rules, &store, rules.service_day(now))?;
     let started = Instant::now();
-    let replies = store
-        .replies(state.day)?
-        .into_iter()
-        .map(|(k, v)| (k, Utf8Bytes::from(v)))
-        .collect();
+    let replies = Replies::load(replies::CAPACITY, store.replies(state.day)?);
     let ring: VecDeque<(u64, Utf8Bytes)> = store
         .wire_after(seq.saturating_sub(RING as u64), RING)?
         .into_iter()
@@ -296,12 +293,7 @@ impl Engine {
         self.seq = self.store.last_seq()?;
         let (state, _) = rebuild(rules, &self.store, self.state.day)?;
         self.state = state;
-        self.replies = self
-            .store
-            .replies(self.state.day)?
-            .into_iter()
-            .map(|(k, v)| (k, Utf8Bytes::from(v)))
-            .collect();
+        self.replies = Replies::load(replies::CAPACITY, self.store.replies(self.state.day)?);
         self.ring.retain(|(s, _)| *s <= self.seq);
         self.snapshot_cache = None;
         Ok(())
@@ -357,13 +349,17 @@ impl Engine {
                         });
                         continue;
                     }
-                    let reply = self.execute(now, &actor, &id, &command, &mut pending);
-                    pending.out.replies.push(StoredReply {
-                        day: self.state.day,
-                        key: key.clone(),
-                        text: reply.as_str().to_string(),
-                    });
-                    self.replies.insert(key, reply.clone());
+                    let (reply, changed) = self.execute(now, &actor, &id, &command, &mut pending);
+                    // A refusal, or a command that changed nothing, costs nothing durable: a
+                    // device sending thousands of them writes no row and waits for no fsync.
+                    if changed {
+                        pending.out.replies.push(StoredReply {
+                            day: self.state.day,
+                            key: key.clone(),
+                            text: reply.as_str().to_string(),
+                        });
+                        self.replies.remember(key, reply.clone());
+                    }
                     answers.push(Answer { respond, id, reply });
                 }
                 Request::Join {
@@ -446,7 +442,7 @@ impl Engine {
         id: &str,
         command: &Command,
         pending: &mut Pending,
-    ) -> Utf8Bytes {
+    ) -> (Utf8Bytes, bool) {
         let track = fresh_track();
         let cx = Context {
             now,
@@ -464,9 +460,10 @@ impl Engine {
                 // Business refusals (nobody waiting, a closed service) are routine: not logged
                 // above debug, so a day's log shows what happened, not every empty queue.
                 tracing::debug!(device = %actor.device, cmd = command.name(), code = ?rejection.code, "command rejected");
-                error_reply(id, rejection.code, rejection.message)
+                (error_reply(id, rejection.code, rejection.message), false)
             }
             Ok(decision) => {
+                let changed = !decision.events.is_empty();
                 for e in decision.events {
                     self.apply(now, actor, staff.clone(), e, pending);
                 }
@@ -482,12 +479,13 @@ impl Engine {
                         .map(|c| serde_json::json!({ "counter": c })),
                     Subject::Nothing => None,
                 };
-                frames::reply(p::Reply {
+                let reply = frames::reply(p::Reply {
                     id: id.to_string(),
                     ok: true,
                     result: Some(result.unwrap_or_else(|| serde_json::json!({}))),
                     error: None,
-                })
+                });
+                (reply, changed)
             }
         }
     }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod frames;
+pub mod replies;
 pub mod report;
 pub mod server;
 pub mod simulate;
@@ -13,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::engine::{Clock, SystemClock};
@@ -40,12 +41,7 @@ impl Hub {
         let config = Arc::new(config);
         let engine = engine::start(config.clone(), db, clock)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let app = server::AppState {
-            config: config.clone(),
-            engine: engine.clone(),
-            shutdown: shutdown_rx.clone(),
-            connections: Arc::new(Semaphore::new(config.limits.max_connections as usize)),
-        };
+        let app = server::AppState::new(config.clone(), engine.clone(), shutdown_rx.clone());
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;

@@ -37,6 +37,9 @@ pub enum Incoming {
     Hub(Update),
     Issued(Result<Ticket, CommandError>),
     Printed(Result<(), PrintError>),
+    /// The hub did not take the printer's status (too soon after the last change): it is
+    /// reported again with the next print.
+    StatusNotReported,
 }
 
 impl From<Update> for Incoming {
@@ -124,9 +127,11 @@ impl App {
                 Effect::Print(ticket) => self.print(&ticket),
                 Effect::ReportPrinter(status) => {
                     let client = self.client.clone();
+                    let tx = self.inbox.sender();
                     self.runtime.spawn(async move {
                         if let Err(e) = client.send(Command::DeviceStatus { status }).await {
                             tracing::warn!("device_status not accepted: {e}");
+                            let _ = tx.send(Incoming::StatusNotReported);
                         }
                     });
                 }
@@ -256,6 +261,10 @@ impl Pump for App {
                     }
                 };
                 self.ctrl.printed(status, now)
+            }
+            Incoming::StatusNotReported => {
+                self.ctrl.forget_printer_status();
+                vec![]
             }
         };
         self.carry_out(effects);

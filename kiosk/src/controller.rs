@@ -204,6 +204,11 @@ impl Controller {
         vec![Effect::ReportPrinter(status.to_string())]
     }
 
+    /// The hub did not take the last printer status: report the next one whatever it is.
+    pub fn forget_printer_status(&mut self) {
+        self.printer_status.clear();
+    }
+
     /// A key from a QR reader (or a stray keyboard). The text is dropped after the decision.
     pub fn key(
         &mut self,

@@ -300,7 +300,8 @@ fn only_the_counter_that_served_may_rate_once_and_soon() {
     assert_eq!(w.rejects(&admin, rate(4)), ErrorCode::Forbidden);
     assert_eq!(w.rejects(&counter(2), rate(1)), ErrorCode::Forbidden);
     w.advance(5);
-    w.run(&counter(1), rate(3)).expect("the serving counter rates");
+    w.run(&counter(1), rate(3))
+        .expect("the serving counter rates");
     assert_eq!(w.rejects(&counter(1), rate(4)), ErrorCode::InvalidState);
 
     // Too late: the window is ten minutes.
@@ -319,6 +320,26 @@ fn only_the_counter_that_served_may_rate_once_and_soon() {
         ),
         ErrorCode::InvalidState
     );
+}
+
+#[test]
+fn a_device_flipping_its_status_is_slowed_down() {
+    let mut w = World::new();
+    let status = |s: &str| Command::DeviceStatus { status: s.into() };
+    let changes = |w: &World| {
+        w.log
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::DeviceStatus { .. }))
+            .count()
+    };
+    w.run(&kiosk(), status("paper_out")).expect("a change");
+    assert_eq!(w.rejects(&kiosk(), status("ok")), ErrorCode::RateLimited);
+    w.run(&kiosk(), status("paper_out"))
+        .expect("the same status again is a no-op");
+    assert_eq!(changes(&w), 1, "one broadcast for all of that");
+    w.now += TimeDelta::seconds(2);
+    w.run(&kiosk(), status("ok")).expect("a change, later");
+    assert_eq!(changes(&w), 2);
 }
 
 #[test]

@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::commands::{self, command_id};
 use super::hello::{self, Greeting, Sink, Stream};
 use super::limits::{
-    CLOSE_GRACE, MAX_REFUSED_IN_A_ROW, OUTBOX, PING_EVERY, READ_BUFFER, SILENCE_LIMIT, TokenBucket,
+    CLOSE_GRACE, MAX_REFUSED_IN_A_ROW, OUTBOX, PING_EVERY, READ_BUFFER, SILENCE_LIMIT,
 };
 use super::state::AppState;
 use super::tracker;
@@ -123,7 +123,6 @@ async fn session(
 
     // The tasks waiting for the engine's answers to this connection's commands.
     let mut in_flight = JoinSet::new();
-    let mut bucket = TokenBucket::new(app.config.limits);
     let mut refused_in_a_row = 0u32;
     let mut failed_logins = 0u32;
     let mut shutdown = app.shutdown.clone();
@@ -167,7 +166,7 @@ async fn session(
                     Some(Ok(Message::Close(_))) => break (1000, ""),
                     Some(Ok(_)) => continue,
                 };
-                if !bucket.take() {
+                if !app.device_limits(actor.device.as_str(), |l| l.messages.take()) {
                     refused_in_a_row += 1;
                     if refused_in_a_row > MAX_REFUSED_IN_A_ROW {
                         tracing::warn!(%peer, "closed: flooding");

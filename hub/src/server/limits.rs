@@ -32,28 +32,34 @@ pub const TRACKER_REFRESH: Duration = Duration::from_millis(500);
 /// Tracking codes are 20 letters and digits; anything longer is not looked up.
 pub const MAX_TRACK_CODE: usize = 64;
 
-/// A connection's token bucket: `burst` messages at once, `per_second` after that.
+/// A token bucket: `burst` at once, `per_second` after that.
 pub struct TokenBucket {
     tokens: f64,
     last: Instant,
-    limits: Limits,
+    burst: f64,
+    per_second: f64,
 }
 
 impl TokenBucket {
-    pub fn new(limits: Limits) -> TokenBucket {
+    pub fn new(burst: f64, per_second: f64) -> TokenBucket {
         TokenBucket {
-            tokens: f64::from(limits.burst),
+            tokens: burst,
             last: Instant::now(),
-            limits,
+            burst,
+            per_second,
         }
+    }
+
+    /// A device's messages, as configured in `[limits]`.
+    pub fn for_messages(limits: Limits) -> TokenBucket {
+        TokenBucket::new(f64::from(limits.burst), f64::from(limits.per_second))
     }
 
     /// Takes one token; false when the bucket is empty.
     pub fn take(&mut self) -> bool {
         let now = Instant::now();
-        let refill =
-            now.duration_since(self.last).as_secs_f64() * f64::from(self.limits.per_second);
-        self.tokens = (self.tokens + refill).min(f64::from(self.limits.burst));
+        let refill = now.duration_since(self.last).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + refill).min(self.burst);
         self.last = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;

@@ -1,7 +1,9 @@
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Semaphore, watch};
 
+use super::limits::TokenBucket;
 use crate::config::Config;
 use crate::engine::EngineHandle;
 
@@ -14,4 +16,39 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// Caps open WebSocket connections.
     pub connections: Arc<Semaphore>,
+    /// Rate limits per configured device, kept across its reconnections.
+    pub devices: Arc<Mutex<HashMap<String, DeviceLimits>>>,
+}
+
+/// What one device may still send; reconnecting does not refill it.
+pub struct DeviceLimits {
+    pub messages: TokenBucket,
+}
+
+impl AppState {
+    pub fn new(
+        config: Arc<Config>,
+        engine: EngineHandle,
+        shutdown: watch::Receiver<bool>,
+    ) -> AppState {
+        let connections = Arc::new(Semaphore::new(config.limits.max_connections as usize));
+        AppState {
+            config,
+            engine,
+            shutdown,
+            connections,
+            devices: Arc::default(),
+        }
+    }
+
+    /// Runs `f` on a device's limits (created on first use; only configured devices get here).
+    pub fn device_limits<T>(&self, device: &str, f: impl FnOnce(&mut DeviceLimits) -> T) -> T {
+        let mut devices = self.devices.lock().unwrap_or_else(|e| e.into_inner());
+        let limits = devices
+            .entry(device.to_string())
+            .or_insert_with(|| DeviceLimits {
+                messages: TokenBucket::for_messages(self.config.limits),
+            });
+        f(limits)
+    }
 }

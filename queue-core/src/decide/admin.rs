@@ -1,7 +1,7 @@
 //! What the centre's commands do: ratings, device statuses, and the admin's steering (cancel a
 //! ticket, move a counter between services, open or close a service, close a counter).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use protocol::{ErrorCode, TicketRef, TicketStatus};
 
 use super::common::{Actor, Decision, Rejection, Subject, check_rating, done, find_ticket, reject};
@@ -21,7 +21,9 @@ pub(super) fn rate(
         return reject(ErrorCode::BadRequest, "rating is required");
     };
     let t = find_ticket(state, ticket)?;
-    let own = state.counter_of_device(actor.device.as_str()).map(|c| c.number);
+    let own = state
+        .counter_of_device(actor.device.as_str())
+        .map(|c| c.number);
     if own.is_none() || t.counter != own {
         return reject(
             ErrorCode::Forbidden,
@@ -55,11 +57,16 @@ pub(super) fn rate(
     )
 }
 
+/// A device may change its status at most this often: each change is broadcast to every screen,
+/// so a device flipping between two words would flood the boards.
+pub const STATUS_CHANGE_INTERVAL: TimeDelta = TimeDelta::seconds(2);
+
 /// A device's state (`paper_out` …), kept only when it changes.
 pub(super) fn device_status(
     state: &State,
     actor: &Actor,
     status: &str,
+    now: DateTime<Utc>,
 ) -> Result<Decision, Rejection> {
     let valid = !status.is_empty()
         && status.len() <= 40
@@ -73,15 +80,24 @@ pub(super) fn device_status(
         );
     }
     let unchanged = state.device_status.get(&actor.device).map(String::as_str) == Some(status);
-    let events = if unchanged {
-        vec![]
-    } else {
+    if unchanged {
+        return done(vec![], Subject::Nothing);
+    }
+    if let Some(last) = state.device_status_at.get(&actor.device)
+        && now - *last < STATUS_CHANGE_INTERVAL
+    {
+        return reject(
+            ErrorCode::RateLimited,
+            "this device's status changes too often; report it again in a few seconds",
+        );
+    }
+    done(
         vec![Event::DeviceStatus {
             device: actor.device.clone(),
             status: status.to_string(),
-        }]
-    };
-    done(events, Subject::Nothing)
+        }],
+        Subject::Nothing,
+    )
 }
 
 /// Cancels a ticket that has not been served.

@@ -75,7 +75,7 @@ pub fn decide(
         C::Pause {} => counter::pause(state, actor),
         C::Resume {} => counter::resume(state, actor),
         C::Rate { ticket, rating } => admin::rate(rules, state, actor, (ticket, *rating), cx.now),
-        C::DeviceStatus { status } => admin::device_status(state, actor, status),
+        C::DeviceStatus { status } => admin::device_status(state, actor, status, cx.now),
         C::CancelTicket { ticket } => admin::cancel_ticket(state, ticket),
         C::SetCounterServices { counter, services } => {
             admin::set_counter_services(rules, state, *counter, services)

@@ -19,7 +19,7 @@ impl State {
             | Event::CounterServicesSet { .. } => self.evolve_counter(event),
             Event::ServiceChanged { .. }
             | Event::DayStarted { .. }
-            | Event::DeviceStatus { .. } => self.evolve_centre(rules, event),
+            | Event::DeviceStatus { .. } => self.evolve_centre(rules, at, event),
             _ => self.evolve_ticket(rules, at, event),
         }
     }
@@ -327,7 +327,7 @@ impl State {
 
     // ------------------------------------------------------------------ the centre
 
-    fn evolve_centre(&mut self, rules: &Rules, event: &Event) {
+    fn evolve_centre(&mut self, rules: &Rules, at: DateTime<Utc>, event: &Event) {
         match event {
             Event::ServiceChanged {
                 service,
@@ -345,11 +345,14 @@ impl State {
                 sessions,
             } => {
                 let devices = std::mem::take(&mut self.device_status);
+                let changed = std::mem::take(&mut self.device_status_at);
                 *self = State::new_day(rules, *day, *next_ticket_id, sessions);
                 self.device_status = devices;
+                self.device_status_at = changed;
             }
             Event::DeviceStatus { device, status } => {
                 self.device_status.insert(device.clone(), status.clone());
+                self.device_status_at.insert(device.clone(), at);
             }
             _ => {}
         }

@@ -302,6 +302,8 @@ pub struct State {
     pub deadlines: BTreeSet<(DateTime<Utc>, TicketId, Phase)>,
     pub recent_calls: VecDeque<Call>,
     pub device_status: BTreeMap<DeviceId, String>,
+    /// When each device's status last changed (a device may not flood the boards with changes).
+    pub device_status_at: BTreeMap<DeviceId, DateTime<Utc>>,
 }
 
 impl State {
@@ -360,6 +362,7 @@ impl State {
             deadlines: BTreeSet::new(),
             recent_calls: VecDeque::new(),
             device_status: BTreeMap::new(),
+            device_status_at: BTreeMap::new(),
         }
     }
 
