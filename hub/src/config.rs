@@ -44,6 +44,9 @@ pub struct Config {
 pub struct Device {
     pub role: Role,
     pub token: String,
+    /// The counters a counter device may open (empty: any). Binds a counter PC to its desk, so
+    /// its token cannot open another clerk's counter.
+    pub counters: Vec<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -235,6 +238,8 @@ struct RawDevice {
     id: String,
     role: Role,
     token: String,
+    #[serde(default)]
+    counters: Vec<u32>,
 }
 
 #[derive(Deserialize)]
@@ -337,6 +342,18 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
     let (services, service_order) = build_services(&raw.services, err)?;
     let counters = build_counters(&raw.counters, &services, err)?;
     let devices = build_devices(&raw.devices, err)?;
+    for (id, d) in &devices {
+        if let Some(n) = d
+            .counters
+            .iter()
+            .find(|n| !counters.contains_key(&CounterNo(**n)))
+        {
+            return Err(err(
+                None,
+                format!("device {id:?} is bound to counter {n}, which is not configured"),
+            ));
+        }
+    }
     let staff = build_staff(&raw.staff, err)?;
     if *raw.rules.max_priority_in_row.get_ref() == 0 {
         return Err(err(Some(raw.rules.max_priority_in_row.span()), "max_priority_in_row must be at least 1, or normal tickets would never be overtaken fairly".into()));
@@ -605,6 +622,7 @@ fn build_devices(
                 Device {
                     role: d.role,
                     token: d.token.clone(),
+                    counters: d.counters.clone(),
                 },
             )
             .is_some()

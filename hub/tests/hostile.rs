@@ -114,3 +114,121 @@ async fn reconnecting_does_not_refill_a_device_rate_limit() {
     );
     hub.stop().await.expect("stop");
 }
+
+fn hub_binary(db: &std::path::Path) -> testkit::HubProcess {
+    testkit::HubProcess::demo(std::path::Path::new(env!("CARGO_BIN_EXE_hub")), db)
+}
+
+/// One login from a fresh connection of `device`; the reply's error code, or "ok".
+async fn login(addr: SocketAddr, device: &str, staff: &str, pin: &str, counter: u32) -> String {
+    let mut ws = hello(addr, "counter", device).await;
+    let m = json!({"type": "cmd", "id": format!("{device}:login"), "cmd": "login",
+                   "args": {"counter": counter, "staff": staff, "pin": pin}});
+    ws.send(Message::text(m.to_string())).await.expect("send");
+    loop {
+        let r = next_json(&mut ws).await.expect("a reply");
+        if r["type"] == "reply" {
+            return if r["ok"] == true {
+                "ok".into()
+            } else {
+                r["error"]["code"].as_str().unwrap_or_default().to_string()
+            };
+        }
+    }
+}
+
+#[tokio::test]
+async fn guessing_pins_over_reconnections_is_slowed_and_the_clerk_still_logs_in() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = hub_binary(&dir.path().join("hub.db"));
+    // A stolen counter token: five guesses, each on a new connection, then it must wait.
+    for guess in ["0000", "1111", "2222", "3333", "4444"] {
+        assert_eq!(
+            login(hub.addr, "counter-5", "nv01", guess, 5).await,
+            "unauthorized"
+        );
+    }
+    for guess in ["5555", "1234"] {
+        assert_eq!(
+            login(hub.addr, "counter-5", "nv01", guess, 5).await,
+            "rate_limited",
+            "no PIN is checked while the device waits, not even the right one"
+        );
+    }
+    // The clerk at their own counter is not locked out by someone else's guessing.
+    assert_eq!(login(hub.addr, "counter-1", "nv01", "1234", 1).await, "ok");
+    hub.kill();
+}
+
+#[tokio::test]
+async fn a_login_storm_keeps_the_hub_small() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = hub_binary(&dir.path().join("hub.db"));
+    // 8 counter tokens × 40 connections, each sending a wrong PIN at the same moment.
+    let mut storm = Vec::new();
+    for n in 1..=8u32 {
+        for i in 0..40 {
+            let addr = hub.addr;
+            storm.push(tokio::spawn(async move {
+                login(
+                    addr,
+                    &format!("counter-{n}"),
+                    &format!("nv0{n}"),
+                    &format!("{i:04}"),
+                    n,
+                )
+                .await
+            }));
+        }
+    }
+    let mut unauthorized = 0;
+    for s in storm {
+        let code = s.await.expect("a client");
+        assert!(code == "unauthorized" || code == "rate_limited", "{code}");
+        unauthorized += usize::from(code == "unauthorized");
+    }
+    assert!(unauthorized >= 8, "each device had its free guesses");
+    let peak = hub.peak_memory().expect("Linux /proc");
+    // Two Argon2 checks at a time, each in a working memory of about 19 MiB kept by its thread,
+    // on top of the hub's own 20 MB; without the bound, 320 checks at once took 5 GB.
+    assert!(peak < 120 << 20, "peak memory {} MB", peak >> 20);
+    hub.kill();
+}
+
+#[tokio::test]
+async fn a_forged_device_name_cannot_write_a_log_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = hub_binary(&dir.path().join("hub.db"));
+    let forged = "kiosk-9\n2026-11-23T08:00:00.000000Z  INFO hub: FORGED admin logged in";
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", hub.addr))
+        .await
+        .expect("connect");
+    let hello = json!({"type": "hello", "protocol": 1, "role": "kiosk", "device": forged,
+                       "token": "wrong"});
+    ws.send(Message::text(hello.to_string()))
+        .await
+        .expect("hello");
+    let refused = next_json(&mut ws).await.expect("refused");
+    assert_eq!(refused["code"], "unauthorized");
+    // The refusal is logged once the hub has answered; wait for that line, then look.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lines = loop {
+        let lines = hub.log_lines();
+        if lines.iter().any(|l| l.contains("refused: bad device")) || Instant::now() > deadline {
+            break lines;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let refusal = lines
+        .iter()
+        .find(|l| l.contains("refused: bad device"))
+        .expect("the refusal is logged");
+    assert!(refusal.contains("kiosk-9\\n2026"), "{refusal}");
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.starts_with("2026-11-23T08:00:00.000000Z")),
+        "a forged line appeared: {lines:?}"
+    );
+    hub.kill();
+}

@@ -2,11 +2,17 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// Log lines a test may read back (the newest ones, at most this many).
+const KEPT_LOG_LINES: usize = 10_000;
 
 /// The real `hub` binary, for tests that kill it (durability, soak) or measure it (bench).
 pub struct HubProcess {
     pub child: Child,
     pub addr: SocketAddr,
+    /// What the hub has logged since it started.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 impl HubProcess {
@@ -24,18 +30,49 @@ impl HubProcess {
             .unwrap_or_else(|e| panic!("{} starts: {e}", exe.display()));
         let stderr = child.stderr.take().expect("the hub's log is piped");
         let mut lines = BufReader::new(stderr).lines();
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let keep = |log: &Arc<Mutex<Vec<String>>>, line: String| {
+            let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+            if log.len() >= KEPT_LOG_LINES {
+                log.remove(0);
+            }
+            log.push(line);
+        };
         let addr = loop {
             let line = lines
                 .next()
                 .expect("the hub prints its address before exiting")
                 .expect("a readable log");
-            if let Some(rest) = line.split("ws://").nth(1) {
-                let addr = rest.split('/').next().unwrap_or_default();
+            let addr = line
+                .split("ws://")
+                .nth(1)
+                .map(|rest| rest.split('/').next().unwrap_or_default().to_string());
+            keep(&log, line);
+            if let Some(addr) = addr {
                 break addr.parse().expect("a socket address in the log");
             }
         };
-        std::thread::spawn(move || for _ in lines {});
-        HubProcess { child, addr }
+        // Keep draining the log so the hub never blocks on a full pipe.
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                keep(&kept, line);
+            }
+        });
+        HubProcess { child, addr, log }
+    }
+
+    /// The hub's log lines so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The hub's peak resident memory so far (`VmHWM`), in bytes; `None` off Linux.
+    pub fn peak_memory(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
     }
 
     /// Starts the hub on a free loopback port with the demo centre and `db`.

@@ -7,10 +7,11 @@ use protocol::{ClientMessage, Command, CommandParseError, ErrorCode, Role};
 use queue_core::Actor;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
-use super::limits::{MAX_COMMAND_ID, MAX_FAILED_LOGINS};
+use super::limits::MAX_COMMAND_ID;
+use super::log_safe::log_safe;
 use super::state::AppState;
-use crate::auth;
 use crate::engine::Request;
 use crate::frames;
 
@@ -26,7 +27,6 @@ pub async fn handle(
     text: Utf8Bytes,
     out: &mpsc::Sender<Message>,
     in_flight: &mut JoinSet<()>,
-    failed_logins: &mut u32,
 ) {
     let (id, command) = match parse(&text) {
         Ok(c) => c,
@@ -35,9 +35,13 @@ pub async fn handle(
             return;
         }
     };
-    if let Command::Login { staff, pin, .. } = &command
+    if let Command::Login {
+        staff,
+        pin,
+        counter,
+    } = &command
         && actor.role == Role::Counter
-        && let Err(refusal) = check_pin(app, &id, staff, pin, failed_logins).await
+        && let Err(refusal) = check_login(app, actor, &id, (staff, pin, *counter)).await
     {
         let _ = out.send(refusal).await;
         return;
@@ -124,37 +128,50 @@ fn unreadable(text: &str, e: serde_json::Error) -> Message {
     }
 }
 
-/// A counter's login: the PIN is checked here (Argon2, off the async threads), never in the
-/// engine, so the core and the log never see it.
-async fn check_pin(
+/// A counter's login: the PIN is checked here (Argon2, off the async threads, a few at a time),
+/// never in the engine, so the core and the log never see it. See `logins` for the back-off.
+async fn check_login(
     app: &AppState,
+    actor: &Actor,
     id: &str,
-    staff: &str,
-    pin: &str,
-    failed_logins: &mut u32,
+    (staff, pin, counter): (&str, &str, u32),
 ) -> Result<(), Message> {
-    if *failed_logins >= MAX_FAILED_LOGINS {
-        return Err(Message::Text(frames::error_reply(
-            id,
+    let refuse = |code, message: String| Message::Text(frames::error_reply(id, code, message));
+    let device = actor.device.as_str();
+    if let Some(d) = app.config.devices.get(device)
+        && !d.counters.is_empty()
+        && !d.counters.contains(&counter)
+    {
+        return Err(refuse(
+            ErrorCode::Forbidden,
+            format!("this device may not open counter {counter}"),
+        ));
+    }
+    let throttle = || app.logins.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(wait) = throttle().check(device, staff, Instant::now()) {
+        return Err(refuse(
             ErrorCode::RateLimited,
-            "too many wrong PINs; reconnect and try again",
-        )));
+            format!(
+                "too many wrong PINs; try again in {} s",
+                wait.as_secs().max(1)
+            ),
+        ));
     }
-    let config = app.config.clone();
-    let (staff_code, pin) = (staff.to_string(), pin.to_string());
-    let checked = staff_code.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::pin_matches(&config, &checked, &pin))
-        .await
-        .unwrap_or(false);
-    if !ok {
-        *failed_logins += 1;
-        tracing::warn!(staff = %staff_code, "login refused: wrong staff code or PIN");
-        return Err(Message::Text(frames::error_reply(
-            id,
-            ErrorCode::Unauthorized,
-            "wrong staff code or PIN",
-        )));
+    let Some(ok) = app.pin_checker.check(app.config.clone(), staff, pin).await else {
+        return Err(refuse(
+            ErrorCode::RateLimited,
+            "too many logins at once; try again in a moment".into(),
+        ));
+    };
+    if ok {
+        throttle().succeeded(device, staff);
+        return Ok(());
     }
-    *failed_logins = 0;
-    Ok(())
+    let known = app.config.staff.contains_key(staff);
+    throttle().failed(device, staff, known, Instant::now());
+    tracing::warn!(staff = %log_safe(staff), "login refused: wrong staff code or PIN");
+    Err(refuse(
+        ErrorCode::Unauthorized,
+        "wrong staff code or PIN".into(),
+    ))
 }

@@ -124,7 +124,6 @@ async fn session(
     // The tasks waiting for the engine's answers to this connection's commands.
     let mut in_flight = JoinSet::new();
     let mut refused_in_a_row = 0u32;
-    let mut failed_logins = 0u32;
     let mut shutdown = app.shutdown.clone();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
@@ -183,7 +182,7 @@ async fn session(
                     continue;
                 }
                 refused_in_a_row = 0;
-                commands::handle(&app, &actor, text, &out_tx, &mut in_flight, &mut failed_logins).await;
+                commands::handle(&app, &actor, text, &out_tx, &mut in_flight).await;
             }
         }
     };

@@ -9,6 +9,7 @@ use protocol::{self as p, ClientMessage, ErrorCode, Hello, Role};
 use tokio::time::timeout;
 
 use super::limits::HELLO_TIMEOUT;
+use super::log_safe::log_safe;
 use super::state::AppState;
 use crate::auth;
 use crate::frames;
@@ -64,8 +65,9 @@ pub async fn greet(
         return Some(Greeting::Tracker(hello.token));
     }
     if !auth::device_allowed(&app.config, &hello.device, hello.role, &hello.token) {
-        // Log the device name the client claimed, never the token.
-        tracing::warn!(%peer, device = %hello.device, role = hello.role.as_str(), "refused: bad device, role or token");
+        // Log the device name the client claimed (escaped: it is not authenticated), never the
+        // token.
+        tracing::warn!(%peer, device = %log_safe(&hello.device), role = hello.role.as_str(), "refused: bad device, role or token");
         refuse(
             sink,
             ErrorCode::Unauthorized,

@@ -15,8 +15,6 @@ pub const PING_EVERY: Duration = Duration::from_secs(15);
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 /// Refused (rate-limited) messages in a row before the connection is closed as a flood.
 pub const MAX_REFUSED_IN_A_ROW: u32 = 200;
-/// Wrong PINs on one connection before logins on it are refused.
-pub const MAX_FAILED_LOGINS: u32 = 5;
 /// Longest command id a client may choose.
 pub const MAX_COMMAND_ID: usize = 128;
 /// Frames waiting to be written to one connection; a client that lets more pile up is too slow.

@@ -5,6 +5,8 @@
 //! - `hello` — the first message: protocol version, role, device and token;
 //! - `connection` — a device's session: forwards live events, reads commands, pings;
 //! - `commands` — one text message from a device → a command for the engine, or a refusal;
+//! - `logins` — how many wrong PINs a device and a staff code may try (exponential back-off);
+//! - `log_safe` — client text escaped and cut before it is logged;
 //! - `tracker` — the citizen's tracking page and its one-ticket session;
 //! - `timer` — wakes the engine when its next deadline passes.
 //!
@@ -15,6 +17,8 @@ mod commands;
 mod connection;
 mod hello;
 pub mod limits;
+mod log_safe;
+pub mod logins;
 mod state;
 mod timer;
 mod tracker;

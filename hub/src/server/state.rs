@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, watch};
 
 use super::limits::TokenBucket;
+use super::logins::{LoginThrottle, PinChecker};
 use crate::config::Config;
 use crate::engine::EngineHandle;
 
@@ -18,6 +19,10 @@ pub struct AppState {
     pub connections: Arc<Semaphore>,
     /// Rate limits per configured device, kept across its reconnections.
     pub devices: Arc<Mutex<HashMap<String, DeviceLimits>>>,
+    /// Wrong PINs per device and per staff code, kept across reconnections.
+    pub logins: Arc<Mutex<LoginThrottle>>,
+    /// The threads that verify PINs, a few at a time.
+    pub pin_checker: Arc<PinChecker>,
 }
 
 /// What one device may still send; reconnecting does not refill it.
@@ -38,6 +43,8 @@ impl AppState {
             shutdown,
             connections,
             devices: Arc::default(),
+            logins: Arc::default(),
+            pin_checker: Arc::new(PinChecker::start()),
         }
     }
 
