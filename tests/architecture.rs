@@ -120,8 +120,22 @@ fn module_graph(files: &[(Module, String)]) -> BTreeMap<Module, BTreeSet<Module>
                 )
             })
             .collect();
+        // Inside an inline module (`mod tests { … }`), `super::` is this file's module.
+        let mut depth: i64 = 0;
+        let mut inline_module_depth: Option<i64> = None;
         for line in text.lines() {
             let code = line.split("//").next().unwrap_or("");
+            let trimmed = code.trim_start();
+            if inline_module_depth.is_none()
+                && (trimmed.starts_with("mod ") || trimmed.starts_with("pub(crate) mod "))
+                && trimmed.trim_end().ends_with('{')
+            {
+                inline_module_depth = Some(depth);
+            }
+            depth += code.matches('{').count() as i64 - code.matches('}').count() as i64;
+            if inline_module_depth.is_some_and(|d| depth <= d) {
+                inline_module_depth = None;
+            }
             for (prefix, child) in &children {
                 let relative = code.match_indices(prefix.as_str()).any(|(at, _)| {
                     at == 0 || !code[..at].ends_with(|c: char| is_ident(c) || c == ':')
@@ -146,7 +160,11 @@ fn module_graph(files: &[(Module, String)]) -> BTreeMap<Module, BTreeSet<Module>
                 if at > 0 && code[..at].ends_with(|c: char| is_ident(c) || c == ':') {
                     continue;
                 }
-                let mut base = parent(module);
+                let mut base = if inline_module_depth.is_some() {
+                    module.clone()
+                } else {
+                    parent(module)
+                };
                 let mut rest_at = at + "super::".len();
                 while code[rest_at..].starts_with("super::") {
                     base = parent(&base);
@@ -243,6 +261,10 @@ fn the_cycle_check_sees_a_cycle() {
         ("b::other".to_string(), "// use crate::a;".to_string()),
         ("c".to_string(), "use d::Thing;".to_string()),
         ("c::d".to_string(), "use super::Other;".to_string()),
+        (
+            "e".to_string(),
+            "fn f() {}\nmod tests {\n    use super::*;\n}\n".to_string(),
+        ),
     ];
     let graph = module_graph(&files);
     assert_eq!(
@@ -252,6 +274,8 @@ fn the_cycle_check_sees_a_cycle() {
     assert!(graph["a"].contains("b::other"));
     // A parent naming its child, and the child naming its parent, is a cycle too.
     assert!(graph["c"].contains("c::d") && graph["c::d"].contains("c"));
+    // `super::` in a file's own test module is the file itself, not its parent.
+    assert!(!graph.contains_key("e"));
     let acyclic = vec![
         ("a".to_string(), "use crate::b::Thing;".to_string()),
         ("b".to_string(), "fn f() {}".to_string()),

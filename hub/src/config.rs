@@ -38,6 +38,8 @@ pub struct Config {
     pub devices: BTreeMap<String, Device>,
     pub staff: BTreeMap<String, Staff>,
     pub limits: Limits,
+    /// Web origins besides the hub's own pages that may open a WebSocket (`https://host:port`).
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -190,6 +192,8 @@ struct RawLimits {
     burst: Option<u32>,
     per_second: Option<u32>,
     max_connections: Option<u32>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -403,6 +407,12 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
         devices,
         staff,
         limits,
+        allowed_origins: raw
+            .limits
+            .allowed_origins
+            .iter()
+            .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+            .collect(),
     })
 }
 

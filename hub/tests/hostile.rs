@@ -232,3 +232,77 @@ async fn a_forged_device_name_cannot_write_a_log_line() {
     );
     hub.kill();
 }
+
+#[tokio::test]
+async fn a_counter_device_bound_to_its_desk_opens_no_other() {
+    let toml = include_str!("../../assets/demo-center.toml").replace(
+        "token = \"demo-counter-5\"\n",
+        "token = \"demo-counter-5\"\ncounters = [5]\n",
+    );
+    let config = hub::config::Config::parse(&toml, "bound.toml").expect("config");
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = hub::Hub::start(
+        config,
+        &dir.path().join("hub.db"),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("hub");
+    assert_eq!(
+        login(hub.addr, "counter-5", "nv01", "1234", 1).await,
+        "forbidden"
+    );
+    assert_eq!(login(hub.addr, "counter-5", "nv05", "1234", 5).await, "ok");
+    hub.stop().await.expect("stop");
+}
+
+#[test]
+fn a_device_bound_to_an_unknown_counter_is_a_configuration_error() {
+    let toml = include_str!("../../assets/demo-center.toml").replace(
+        "token = \"demo-counter-5\"\n",
+        "token = \"demo-counter-5\"\ncounters = [42]\n",
+    );
+    let e = hub::config::Config::parse(&toml, "bound.toml").expect_err("refused");
+    assert!(e.to_string().contains("counter 42"), "{e}");
+}
+
+/// The HTTP status of a WebSocket handshake sent with `origin`.
+async fn handshake_with_origin(addr: SocketAddr, origin: Option<&str>) -> u16 {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/ws")
+        .into_client_request()
+        .expect("request");
+    if let Some(o) = origin {
+        request
+            .headers_mut()
+            .insert("Origin", o.parse().expect("header"));
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("handshake: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_page_from_another_origin_cannot_open_a_websocket() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = testkit::start_hub(&dir.path().join("hub.db")).await;
+    let own = format!("http://{}", hub.addr);
+    assert_eq!(
+        handshake_with_origin(hub.addr, Some("http://evil.example")).await,
+        403
+    );
+    assert_eq!(handshake_with_origin(hub.addr, Some("null")).await, 403);
+    assert_eq!(
+        handshake_with_origin(hub.addr, Some(&own)).await,
+        101,
+        "the tracking page"
+    );
+    assert_eq!(
+        handshake_with_origin(hub.addr, None).await,
+        101,
+        "a native client"
+    );
+    hub.stop().await.expect("stop");
+}

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{self as p, ErrorCode, Hello};
@@ -22,17 +22,57 @@ use super::hello::{self, Greeting, Sink, Stream};
 use super::limits::{
     CLOSE_GRACE, MAX_REFUSED_IN_A_ROW, OUTBOX, PING_EVERY, READ_BUFFER, SILENCE_LIMIT,
 };
+use super::log_safe::log_safe;
 use super::state::AppState;
 use super::tracker;
 use crate::engine::Request;
 use crate::frames;
 
-/// `GET /ws`: takes a connection slot, then upgrades.
+/// Whether a browser page from `origin` may open a WebSocket to this hub: the hub's own pages
+/// (the tracking page: same host and port as the request), or an origin the configuration
+/// allows. Native clients send no `Origin` and are not concerned; a page elsewhere (say, on a
+/// staff PC's browser) must not reach the hub with the PC's network position.
+fn origin_allowed(app: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let own = origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| Some(authority) == host.as_deref());
+    // Where citizens' phones reach the hub (behind a proxy, the host differs from ours).
+    let public = app.config.center.public_url.as_deref().is_some_and(|url| {
+        let url = url.to_ascii_lowercase();
+        let authority_end = url.find("://").map_or(url.len(), |i| {
+            url[i + 3..].find('/').map_or(url.len(), |j| i + 3 + j)
+        });
+        url[..authority_end] == origin
+    });
+    own || public || app.config.allowed_origins.contains(&origin)
+}
+
+/// `GET /ws`: checks the origin, takes a connection slot, then upgrades.
 pub async fn upgrade(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if !origin_allowed(&app, &headers) {
+        let origin = headers
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+            .unwrap_or("?");
+        tracing::warn!(%peer, origin = %log_safe(origin), "connection refused: foreign origin");
+        return (StatusCode::FORBIDDEN, "this origin may not connect").into_response();
+    }
     let Ok(permit) = app.connections.clone().try_acquire_owned() else {
         tracing::warn!(%peer, "connection refused: too many connections");
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
