@@ -306,3 +306,73 @@ async fn a_page_from_another_origin_cannot_open_a_websocket() {
     );
     hub.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn readers_that_never_read_are_cut_off_and_the_centre_goes_on() {
+    // A centre with no practical limits, so one kiosk can make many events quickly.
+    let mut config = testkit::demo_config();
+    config.limits.burst = 1_000_000;
+    config.limits.per_second = 1_000_000;
+    for s in config.rules.services.values_mut() {
+        s.daily_limit = None;
+        s.last_number = 99_999;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = hub::Hub::start(
+        config,
+        &dir.path().join("hub.db"),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("hub");
+    // Three boards that say hello and then never read again.
+    let mut stalled = Vec::new();
+    for n in 1..=2 {
+        stalled.push(hello(hub.addr, "display", &format!("display-{n}")).await);
+    }
+    stalled.push(hello(hub.addr, "admin", "admin").await);
+    // A busy morning: 12,000 tickets, every one an event for every board.
+    let mut kiosk = hello(hub.addr, "kiosk", "kiosk-1").await;
+    let total = 12_000;
+    for chunk in 0..(total / 1_000) {
+        for i in 0..1_000 {
+            let m = json!({"type": "cmd", "id": format!("k:{chunk}:{i}"), "cmd": "issue_ticket",
+                           "args": {"service": "TP"}});
+            kiosk
+                .send(Message::text(m.to_string()))
+                .await
+                .expect("send");
+        }
+        let mut replies = 0;
+        while replies < 1_000 {
+            let r = next_json(&mut kiosk).await.expect("the kiosk is served");
+            replies += usize::from(r["type"] == "reply");
+        }
+    }
+    // The stalled boards were closed rather than buffered for: reading now finds the end of
+    // the connection before all 12,000 events.
+    for mut ws in stalled {
+        let mut events = 0;
+        let ended = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(m) = ws.next().await {
+                match m {
+                    Ok(Message::Text(t)) if t.as_str().contains("\"type\":\"event\"") => {
+                        events += 1
+                    }
+                    Ok(Message::Close(_)) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the connection ended");
+        assert!(
+            events < total,
+            "closed after {events} events, not buffered for"
+        );
+    }
+    // And the centre goes on: a new board is served at once.
+    let mut fresh = hello(hub.addr, "display", "display-1").await;
+    drop(fresh.close(None).await);
+    hub.stop().await.expect("stop");
+}

@@ -18,11 +18,12 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::commands::{self, command_id};
-use super::hello::{self, Greeting, Sink, Stream};
+use super::hello::{self, Greeting};
 use super::limits::{
     CLOSE_GRACE, MAX_REFUSED_IN_A_ROW, OUTBOX, PING_EVERY, READ_BUFFER, SILENCE_LIMIT,
 };
 use super::log_safe::log_safe;
+use super::socket::{self, Sink, Stream};
 use super::state::AppState;
 use super::tracker;
 use crate::engine::Request;
@@ -133,11 +134,11 @@ async fn session(
         respond: tx,
     };
     if app.engine.requests.send(join).await.is_err() {
-        let _ = sink.send(frames::close(1011, "hub is stopping")).await;
+        socket::send(&mut sink, frames::close(1011, "hub is stopping")).await;
         return;
     }
     let Ok(joined) = rx.await else {
-        let _ = sink.send(frames::close(1011, "hub is stopping")).await;
+        socket::send(&mut sink, frames::close(1011, "hub is stopping")).await;
         return;
     };
     let mut events = joined.events;
@@ -147,7 +148,7 @@ async fn session(
         async move {
             while let Some(msg) = out_rx.recv().await {
                 let closing = matches!(msg, Message::Close(_));
-                if sink.send(msg).await.is_err() || closing {
+                if !socket::send(&mut sink, msg).await || closing {
                     break;
                 }
             }
@@ -186,7 +187,10 @@ async fn session(
                 if last_heard.elapsed() > SILENCE_LIMIT {
                     break (1001, "no answer to pings");
                 }
-                let _ = out_tx.try_send(Message::Ping(Default::default()));
+                // The writer gave up on a client that takes nothing (or its frames piled up).
+                if out_tx.try_send(Message::Ping(Default::default())).is_err() {
+                    break (1013, "too slow: reconnect with resume_from");
+                }
             }
             msg = stream.next() => {
                 last_heard = Instant::now();

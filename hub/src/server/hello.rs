@@ -2,20 +2,17 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::ws::{Message, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use axum::extract::ws::Message;
+use futures_util::StreamExt;
 use protocol::{self as p, ClientMessage, ErrorCode, Hello, Role};
 use tokio::time::timeout;
 
 use super::limits::HELLO_TIMEOUT;
 use super::log_safe::log_safe;
+use super::socket::{self, Sink, Stream};
 use super::state::AppState;
 use crate::auth;
 use crate::frames;
-
-pub type Sink = SplitSink<WebSocket, Message>;
-pub type Stream = SplitStream<WebSocket>;
 
 /// Who said hello.
 pub enum Greeting {
@@ -48,7 +45,7 @@ pub async fn greet(
         },
         Ok(_) => return None,
         Err(_) => {
-            let _ = sink.send(frames::close(1008, "no hello within 5 s")).await;
+            socket::send(sink, frames::close(1008, "no hello within 5 s")).await;
             return None;
         }
     };
@@ -82,6 +79,6 @@ pub async fn greet(
 
 /// Says why, then closes with 1008 (policy violation).
 async fn refuse(sink: &mut Sink, code: ErrorCode, message: &str, reason: &str) {
-    let _ = sink.send(frames::error(code, message)).await;
-    let _ = sink.send(frames::close(1008, reason)).await;
+    socket::send(sink, frames::error(code, message)).await;
+    socket::send(sink, frames::close(1008, reason)).await;
 }

@@ -21,6 +21,8 @@ pub const MAX_COMMAND_ID: usize = 128;
 pub const OUTBOX: usize = 1024;
 /// Read buffer of a connection: messages are small, and a thousand screens are connected.
 pub const READ_BUFFER: usize = 8 * 1024;
+/// A frame the client has not taken within this is not going to be: the connection is closed.
+pub const SEND_DEADLINE: Duration = Duration::from_secs(10);
 /// How long a closing connection may take to send its last answers and its close frame.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// The deadline timer never sleeps longer than this: the system clock may be set meanwhile.

@@ -2,6 +2,7 @@
 //!
 //! - `state` — what every handler shares (configuration, engine, shutdown, connection cap);
 //! - `limits` — every number a connection lives by, named once, and the token bucket;
+//! - `socket` — the WebSocket's halves and the deadline every write has;
 //! - `hello` — the first message: protocol version, role, device and token;
 //! - `connection` — a device's session: forwards live events, reads commands, pings;
 //! - `commands` — one text message from a device → a command for the engine, or a refusal;
@@ -19,6 +20,7 @@ mod hello;
 pub mod limits;
 mod log_safe;
 pub mod logins;
+mod socket;
 mod state;
 mod timer;
 mod tracker;

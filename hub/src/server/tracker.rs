@@ -7,13 +7,13 @@ use axum::extract::ws::Message;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use protocol::{self as p, ErrorCode};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::oneshot;
 
-use super::hello::{Sink, Stream};
 use super::limits::{MAX_TRACK_CODE, PING_EVERY, TRACKER_REFRESH};
+use super::socket::{self, Sink, Stream};
 use super::state::AppState;
 use crate::engine::Request;
 use crate::frames::{self, close};
@@ -68,22 +68,16 @@ pub async fn page(State(app): State<AppState>, Path(track): Path<String>) -> Res
 pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: String) {
     let mut events = app.engine.events.subscribe();
     let Some(mut last) = lookup(&app, &track).await else {
-        let _ = sink
-            .send(frames::error(
-                ErrorCode::NotFound,
-                "no ticket of today has this tracking code",
-            ))
-            .await;
-        let _ = sink.send(close(1008, "unknown ticket")).await;
+        let unknown = frames::error(
+            ErrorCode::NotFound,
+            "no ticket of today has this tracking code",
+        );
+        socket::send(&mut sink, unknown).await;
+        socket::send(&mut sink, close(1008, "unknown ticket")).await;
         return;
     };
-    if sink
-        .send(frames::message(&p::ServerMessage::Ticket(Box::new(
-            last.clone(),
-        ))))
-        .await
-        .is_err()
-    {
+    let first = frames::message(&p::ServerMessage::Ticket(Box::new(last.clone())));
+    if !socket::send(&mut sink, first).await {
         return;
     }
     let mut shutdown = app.shutdown.clone();
@@ -100,7 +94,7 @@ pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: S
                 dirty = false;
                 match lookup(&app, &track).await {
                     Some(now) if now != last => {
-                        if sink.send(frames::message(&p::ServerMessage::Ticket(Box::new(now.clone())))).await.is_err() {
+                        if !socket::send(&mut sink, frames::message(&p::ServerMessage::Ticket(Box::new(now.clone())))).await {
                             return;
                         }
                         last = now;
@@ -111,7 +105,7 @@ pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: S
                 }
             }
             _ = ping.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                if !socket::send(&mut sink, Message::Ping(Default::default())).await {
                     return;
                 }
             }
@@ -119,11 +113,11 @@ pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: S
             msg = stream.next() => match msg {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(Message::Text(_) | Message::Binary(_))) => {
-                    let _ = sink.send(frames::error(ErrorCode::Forbidden, "a tracker only listens")).await;
+                    socket::send(&mut sink, frames::error(ErrorCode::Forbidden, "a tracker only listens")).await;
                 }
                 Some(Ok(_)) => {}
             },
         }
     };
-    let _ = sink.send(close(reason.0, reason.1)).await;
+    socket::send(&mut sink, close(reason.0, reason.1)).await;
 }
