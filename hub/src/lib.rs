@@ -47,20 +47,8 @@ impl Hub {
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
         tokio::spawn(server::run_timer(engine, shutdown_rx.clone()));
-        let mut stop = shutdown_rx;
-        let router = server::router(app).into_make_service_with_connect_info::<SocketAddr>();
-        let task = tokio::spawn(async move {
-            // Small JSON frames both ways: send each at once (Nagle's delay would add ~40 ms to a
-            // reply waiting for the client's delayed ACK).
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-        });
+        let router = server::router(app);
+        let task = tokio::spawn(server::serve(listener, router, shutdown_rx));
         Ok(Hub {
             addr,
             shutdown: shutdown_tx,

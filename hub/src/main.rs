@@ -117,6 +117,38 @@ fn parse_counter(s: &str) -> Result<(u32, Vec<String>), String> {
     Ok((n, services))
 }
 
+/// File descriptors the hub keeps for itself (database, log, listener, threads' pipes).
+const RESERVED_FILES: u64 = 64;
+
+/// Raises the soft open-file limit to the hard one (1,024 under a default service manager would
+/// cap the hub at about a thousand sockets), and shrinks the shared connection pool to what fits,
+/// keeping one socket for every configured device.
+fn fit_connections_to_file_limit(config: &mut hub::config::Config) {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            return;
+        }
+    };
+    let devices = config.devices.len() as u64;
+    let pool = limit.saturating_sub(RESERVED_FILES + devices);
+    let wanted = u64::from(config.limits.max_connections);
+    if pool < wanted {
+        let fitted = u32::try_from(pool).unwrap_or(u32::MAX).max(16);
+        tracing::warn!(
+            open_file_limit = limit,
+            wanted,
+            fitted,
+            "the open-file limit is too low for [limits] max_connections: using {fitted} \
+             (raise LimitNOFILE in the service unit)"
+        );
+        config.limits.max_connections = fitted;
+    } else {
+        tracing::info!(open_file_limit = limit, "open-file limit");
+    }
+}
+
 fn main() -> std::process::ExitCode {
     if let Err(e) = logging::init("info", logging::Output::Stderr) {
         eprintln!("hub: {e:#}");
@@ -244,6 +276,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         );
         tracing::warn!("running with demo device tokens");
     }
+    let mut config = config;
+    fit_connections_to_file_limit(&mut config);
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async {
         let hub = hub::Hub::start(config, &cli.db, cli.listen).await?;

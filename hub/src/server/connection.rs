@@ -11,8 +11,13 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{self as p, ErrorCode, Hello};
 use queue_core::Actor;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{mpsc, oneshot};
+
+use axum::Extension;
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -22,9 +27,10 @@ use super::hello::{self, Greeting};
 use super::limits::{
     CLOSE_GRACE, MAX_REFUSED_IN_A_ROW, OUTBOX, PING_EVERY, READ_BUFFER, SILENCE_LIMIT,
 };
+use super::listener::{AddressSlot, Pending};
 use super::log_safe::log_safe;
 use super::socket::{self, Sink, Stream};
-use super::state::AppState;
+use super::state::{AppState, LiveDevice};
 use super::tracker;
 use crate::engine::Request;
 use crate::frames;
@@ -63,6 +69,7 @@ fn origin_allowed(app: &AppState, headers: &HeaderMap) -> bool {
 pub async fn upgrade(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    slot: Option<Extension<AddressSlot>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -74,8 +81,10 @@ pub async fn upgrade(
         tracing::warn!(%peer, origin = %log_safe(origin), "connection refused: foreign origin");
         return (StatusCode::FORBIDDEN, "this origin may not connect").into_response();
     }
-    let Ok(permit) = app.connections.clone().try_acquire_owned() else {
-        tracing::warn!(%peer, "connection refused: too many connections");
+    // Until its hello, the socket keeps its address's place and a place among all pending ones.
+    let address_place = slot.and_then(|Extension(s)| s.take());
+    let Ok(pending) = app.pending.clone().try_acquire_owned() else {
+        tracing::warn!(%peer, "connection refused: too many connections waiting for their hello");
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
     };
     // Frames are read and written whole, just in small steps: 128 KiB buffers per connection
@@ -86,19 +95,26 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             // A panic stays inside this task: the connection ends, the hub goes on.
-            let task = tokio::spawn(run(app, socket, peer));
+            let task = tokio::spawn(run(app, socket, peer, (pending, address_place)));
             if let Err(e) = task.await
                 && e.is_panic()
             {
                 tracing::error!(%peer, "connection task panicked");
             }
-            drop(permit);
         })
 }
 
-async fn run(app: AppState, socket: WebSocket, peer: SocketAddr) {
+async fn run(
+    app: AppState,
+    socket: WebSocket,
+    peer: SocketAddr,
+    waiting_places: (OwnedSemaphorePermit, Option<Pending>),
+) {
     let (mut sink, mut stream) = socket.split();
-    match hello::greet(&app, &mut sink, &mut stream, peer).await {
+    let greeting = hello::greet(&app, &mut sink, &mut stream, peer).await;
+    // Said hello (or gone): the socket no longer counts as pending.
+    drop(waiting_places);
+    match greeting {
         None => {}
         Some(Greeting::Tracker(code)) => tracker::session(app, sink, stream, code).await,
         Some(Greeting::Device(hello)) => {
@@ -109,6 +125,48 @@ async fn run(app: AppState, socket: WebSocket, peer: SocketAddr) {
             session(app, sink, stream, peer, hello)
                 .instrument(span)
                 .await
+        }
+    }
+}
+
+/// A device's connection in the registry of live ones; it leaves the registry when dropped
+/// (unless a newer connection of the device has taken its place).
+struct Registration {
+    live: Arc<Mutex<HashMap<String, LiveDevice>>>,
+    device: String,
+    connection: u64,
+}
+
+/// Registers this connection as its device's only live one, closing an older one. Returns the
+/// registration and the signal that a newer connection replaced this one.
+fn register(app: &AppState, device: &str) -> (Registration, watch::Receiver<bool>) {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let connection = NEXT.fetch_add(1, Ordering::Relaxed);
+    let (replaced, signal) = watch::channel(false);
+    let mut live = app.live.lock().unwrap_or_else(|e| e.into_inner());
+    let newer = LiveDevice {
+        connection,
+        replaced,
+    };
+    if let Some(old) = live.insert(device.to_string(), newer) {
+        let _ = old.replaced.send(true);
+    }
+    let registration = Registration {
+        live: app.live.clone(),
+        device: device.to_string(),
+        connection,
+    };
+    (registration, signal)
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        if live
+            .get(&self.device)
+            .is_some_and(|l| l.connection == self.connection)
+        {
+            live.remove(&self.device);
         }
     }
 }
@@ -125,6 +183,7 @@ async fn session(
         role: hello.role,
     };
     tracing::info!(%peer, resume_from = ?hello.resume_from, "connected");
+    let (_registration, mut replaced) = register(&app, &hello.device);
 
     let (tx, rx) = oneshot::channel();
     let join = Request::Join {
@@ -182,6 +241,10 @@ async fn session(
                 Err(RecvError::Closed) => break (1001, "hub is stopping"),
             },
             _ = shutdown.changed() => break (1001, "hub is stopping"),
+            _ = replaced.changed() => {
+                tracing::warn!(%peer, "replaced by a newer connection of this device");
+                break (4001, "replaced by a newer connection of this device");
+            }
             Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             _ = ping.tick() => {
                 if last_heard.elapsed() > SILENCE_LIMIT {

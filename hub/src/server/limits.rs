@@ -7,6 +7,19 @@ use tokio::time::Instant;
 
 use crate::config::Limits;
 
+/// An HTTP request's head (also the WebSocket handshake) must arrive whole within this.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Plain-HTTP connections one address may hold at once (page loads, handshakes in progress).
+pub const PENDING_PER_ADDRESS: usize = 32;
+/// WebSocket connections that have not said hello yet, from all addresses together.
+pub const PENDING_SOCKETS: usize = 1024;
+/// Phones that may follow the same tracking code at once.
+pub const TRACKERS_PER_CODE: usize = 3;
+/// A tracking page whose ticket has not changed for this long is closed (the phone reconnects
+/// when its owner looks at it again).
+pub const TRACKER_IDLE: Duration = Duration::from_secs(30 * 60);
+/// How long a stopping hub waits for its connections to finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// A new connection must say hello within this.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the hub pings a quiet connection.

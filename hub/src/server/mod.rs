@@ -1,6 +1,7 @@
 //! HTTP and WebSocket on one port: `/healthz`, `/ws` and the tracking page `/t/{track}`.
 //!
-//! - `state` — what every handler shares (configuration, engine, shutdown, connection cap);
+//! - `listener` — the accept loop: header timeout, pending connections per address;
+//! - `state` — what every handler shares (configuration, engine, shutdown, pools, throttles);
 //! - `limits` — every number a connection lives by, named once, and the token bucket;
 //! - `socket` — the WebSocket's halves and the deadline every write has;
 //! - `hello` — the first message: protocol version, role, device and token;
@@ -18,6 +19,7 @@ mod commands;
 mod connection;
 mod hello;
 pub mod limits;
+mod listener;
 mod log_safe;
 pub mod logins;
 mod socket;
@@ -31,6 +33,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+pub use listener::serve;
 pub use state::AppState;
 pub use timer::run_timer;
 

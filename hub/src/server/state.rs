@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Semaphore, watch};
 
-use super::limits::TokenBucket;
+use super::limits::{PENDING_SOCKETS, TokenBucket};
 use super::logins::{LoginThrottle, PinChecker};
 use crate::config::Config;
 use crate::engine::EngineHandle;
@@ -15,14 +15,29 @@ pub struct AppState {
     pub engine: EngineHandle,
     /// Flips to true when the hub is shutting down.
     pub shutdown: watch::Receiver<bool>,
-    /// Caps open WebSocket connections.
-    pub connections: Arc<Semaphore>,
+    /// WebSocket connections that have not said hello yet (devices' own sockets are not
+    /// counted once they have).
+    pub pending: Arc<Semaphore>,
+    /// Citizens' phones following a ticket (`[limits] max_connections`).
+    pub trackers: Arc<Semaphore>,
+    /// Phones following each tracking code.
+    pub per_code: Arc<Mutex<HashMap<String, usize>>>,
+    /// Each device's live connection: a newer one replaces it.
+    pub live: Arc<Mutex<HashMap<String, LiveDevice>>>,
     /// Rate limits per configured device, kept across its reconnections.
     pub devices: Arc<Mutex<HashMap<String, DeviceLimits>>>,
     /// Wrong PINs per device and per staff code, kept across reconnections.
     pub logins: Arc<Mutex<LoginThrottle>>,
     /// The threads that verify PINs, a few at a time.
     pub pin_checker: Arc<PinChecker>,
+}
+
+/// A device's connection as the registry knows it.
+pub struct LiveDevice {
+    /// Which connection (a number unique in this process).
+    pub connection: u64,
+    /// Turned true to close it when a newer connection of the device arrives.
+    pub replaced: watch::Sender<bool>,
 }
 
 /// What one device may still send; reconnecting does not refill it.
@@ -36,12 +51,15 @@ impl AppState {
         engine: EngineHandle,
         shutdown: watch::Receiver<bool>,
     ) -> AppState {
-        let connections = Arc::new(Semaphore::new(config.limits.max_connections as usize));
+        let trackers = Arc::new(Semaphore::new(config.limits.max_connections as usize));
         AppState {
             config,
             engine,
             shutdown,
-            connections,
+            pending: Arc::new(Semaphore::new(PENDING_SOCKETS)),
+            trackers,
+            per_code: Arc::default(),
+            live: Arc::default(),
             devices: Arc::default(),
             logins: Arc::default(),
             pin_checker: Arc::new(PinChecker::start()),

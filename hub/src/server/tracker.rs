@@ -3,6 +3,9 @@
 //! ticket's tracking code as its token. A tracker sees that one ticket — number, service, status,
 //! people ahead, estimated wait, the counter when called — and nothing else; it sends nothing.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use axum::extract::ws::Message;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -11,8 +14,11 @@ use futures_util::StreamExt;
 use protocol::{self as p, ErrorCode};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
-use super::limits::{MAX_TRACK_CODE, PING_EVERY, TRACKER_REFRESH};
+use super::limits::{
+    MAX_TRACK_CODE, PING_EVERY, SILENCE_LIMIT, TRACKER_IDLE, TRACKER_REFRESH, TRACKERS_PER_CODE,
+};
 use super::socket::{self, Sink, Stream};
 use super::state::AppState;
 use crate::engine::Request;
@@ -64,6 +70,39 @@ pub async fn page(State(app): State<AppState>, Path(track): Path<String>) -> Res
     }
 }
 
+/// One phone among those following a tracking code; it leaves when dropped.
+struct CodeFollowers {
+    per_code: Arc<Mutex<HashMap<String, usize>>>,
+    code: String,
+}
+
+impl CodeFollowers {
+    fn join(app: &AppState, code: &str) -> Option<CodeFollowers> {
+        let mut map = app.per_code.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(code.to_string()).or_insert(0);
+        if *n >= TRACKERS_PER_CODE {
+            return None;
+        }
+        *n += 1;
+        Some(CodeFollowers {
+            per_code: app.per_code.clone(),
+            code: code.to_string(),
+        })
+    }
+}
+
+impl Drop for CodeFollowers {
+    fn drop(&mut self) {
+        let mut map = self.per_code.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.code) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.code);
+            }
+        }
+    }
+}
+
 /// The WebSocket session of a tracker, after its hello.
 pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: String) {
     let mut events = app.engine.events.subscribe();
@@ -76,6 +115,26 @@ pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: S
         socket::send(&mut sink, close(1008, "unknown ticket")).await;
         return;
     };
+    // Phones have a pool of their own, and a ticket's code a few places in it: a code printed on
+    // a ticket cannot be used to take the sockets the devices and other citizens need.
+    let Ok(_place) = app.trackers.clone().try_acquire_owned() else {
+        let busy = frames::error(
+            ErrorCode::RateLimited,
+            "too many phones are following tickets",
+        );
+        socket::send(&mut sink, busy).await;
+        socket::send(&mut sink, close(1013, "try again later")).await;
+        return;
+    };
+    let Some(_followers) = CodeFollowers::join(&app, &track) else {
+        let busy = frames::error(
+            ErrorCode::RateLimited,
+            "this ticket is already followed on several phones",
+        );
+        socket::send(&mut sink, busy).await;
+        socket::send(&mut sink, close(1008, "too many followers")).await;
+        return;
+    };
     let first = frames::message(&p::ServerMessage::Ticket(Box::new(last.clone())));
     if !socket::send(&mut sink, first).await {
         return;
@@ -83,9 +142,14 @@ pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: S
     let mut shutdown = app.shutdown.clone();
     let mut refresh = tokio::time::interval(TRACKER_REFRESH);
     let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
     let mut dirty = false;
+    let mut last_heard = Instant::now();
+    let idle = tokio::time::sleep(TRACKER_IDLE);
+    tokio::pin!(idle);
     let reason: (u16, &str) = loop {
         tokio::select! {
+            _ = &mut idle => break (1000, "no change for a long time: reload the page to follow the ticket"),
             ev = events.recv() => match ev {
                 Ok(_) | Err(RecvError::Lagged(_)) => dirty = true,
                 Err(RecvError::Closed) => break (1001, "hub is stopping"),
@@ -98,6 +162,7 @@ pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: S
                             return;
                         }
                         last = now;
+                        idle.as_mut().reset(Instant::now() + TRACKER_IDLE);
                     }
                     Some(_) => {}
                     // A new service day: yesterday's ticket is gone.
@@ -105,12 +170,15 @@ pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: S
                 }
             }
             _ = ping.tick() => {
+                if last_heard.elapsed() > SILENCE_LIMIT {
+                    break (1001, "no answer to pings");
+                }
                 if !socket::send(&mut sink, Message::Ping(Default::default())).await {
                     return;
                 }
             }
             _ = shutdown.changed() => break (1001, "hub is stopping"),
-            msg = stream.next() => match msg {
+            msg = stream.next() => match msg.inspect(|_| last_heard = Instant::now()) {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(Message::Text(_) | Message::Binary(_))) => {
                     socket::send(&mut sink, frames::error(ErrorCode::Forbidden, "a tracker only listens")).await;

@@ -1,0 +1,167 @@
+//! Accepting connections on the lobby's network. axum's own `serve` has no header timeout, so a
+//! phone sending half an HTTP request would hold a socket forever; here every connection is
+//! served by hyper with a timer:
+//!
+//! - a request's head must arrive whole within `HEADER_TIMEOUT`;
+//! - one address may hold at most `PENDING_PER_ADDRESS` connections that have not said hello
+//!   yet (plain HTTP, or a WebSocket before its hello): a phone cannot use up the hub's sockets.
+//!   The hub's own machine (127.0.0.1, ::1) has no such cap;
+//! - when the process runs out of file descriptors, accepting pauses instead of spinning.
+//!
+//! WebSocket sessions are counted where they are known (`connection.rs`): devices outside any
+//! pool, trackers in theirs.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+use super::limits::{HEADER_TIMEOUT, PENDING_PER_ADDRESS, SHUTDOWN_GRACE};
+
+/// Open plain-HTTP connections per address.
+type PerAddress = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// One address's place among the pending connections; released when dropped.
+pub struct Pending {
+    counts: PerAddress,
+    ip: IpAddr,
+    /// False for the hub's own machine, which has no cap.
+    counted: bool,
+}
+
+impl Pending {
+    fn take(counts: &PerAddress, ip: IpAddr) -> Option<Pending> {
+        // The hub's own machine (the demo's windows, a local proxy, the bench) is not a phone.
+        if ip == IpAddr::from([127, 0, 0, 1]) || ip == IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]) {
+            return Some(Pending {
+                counts: counts.clone(),
+                ip,
+                counted: false,
+            });
+        }
+        let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= PENDING_PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(Pending {
+            counts: counts.clone(),
+            ip,
+            counted: true,
+        })
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if !self.counted {
+            return;
+        }
+        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A connection's place among its address's pending ones, handed to the WebSocket handler so
+/// that it is held until the hello (an upgraded socket that never says hello is still pending).
+#[derive(Clone)]
+pub struct AddressSlot(Arc<Mutex<Option<Pending>>>);
+
+impl AddressSlot {
+    pub fn take(&self) -> Option<Pending> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true, then lets connections finish
+/// (bounded by `SHUTDOWN_GRACE`).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let counts = PerAddress::default();
+    let mut connections = JoinSet::new();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors (or a passing network error): wait, do not spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            _ = async { drop(shutdown.wait_for(|s| *s).await) } => break,
+        };
+        let Some(pending) = Pending::take(&counts, peer.ip()) else {
+            tracing::debug!(%peer, "connection refused: too many from this address");
+            continue;
+        };
+        // Small JSON frames both ways: send each at once (Nagle's delay would add ~40 ms to a
+        // reply waiting for the client's delayed ACK).
+        let _ = tcp.set_nodelay(true);
+        connections.spawn(serve_one(
+            tcp,
+            peer,
+            router.clone(),
+            pending,
+            shutdown.clone(),
+        ));
+    }
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    Ok(())
+}
+
+async fn serve_one(
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    pending: Pending,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let slot = AddressSlot(Arc::new(Mutex::new(Some(pending))));
+    let for_requests = slot.clone();
+    let service = router.map_request(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(for_requests.clone());
+        request
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service))
+        .with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = async { drop(shutdown.wait_for(|s| *s).await) } => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+    // Unless a WebSocket session took it, the place is given back here.
+    drop(slot);
+}
