@@ -59,6 +59,16 @@ async fn burst(ws: &mut Ws, prefix: &str, n: usize, cmd: &str, code: &str) -> us
     refused
 }
 
+/// The reply to command `id`, skipping events.
+async fn reply_to(ws: &mut Ws, id: &str) -> Value {
+    loop {
+        let m = next_json(ws).await.expect("a reply");
+        if m["type"] == "reply" && m["id"] == id {
+            return m;
+        }
+    }
+}
+
 fn count(db: &std::path::Path, table: &str) -> i64 {
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -382,5 +392,117 @@ async fn readers_that_never_read_are_cut_off_and_the_centre_goes_on() {
     // And the centre goes on: a new board is served at once.
     let mut fresh = hello(hub.addr, "display", "display-1").await;
     drop(fresh.close(None).await);
+    hub.stop().await.expect("stop");
+}
+
+/// A TCP connection from another address of this machine, as a phone in the lobby would be.
+async fn from_the_lobby(addr: SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.2:0".parse().expect("addr"))
+        .expect("bind a second loopback address");
+    socket.connect(addr).await.expect("connect")
+}
+
+#[tokio::test]
+async fn half_sent_requests_from_the_lobby_neither_stay_nor_lock_out_a_kiosk() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = hub_binary(&dir.path().join("hub.db"));
+    // A phone opens many connections and sends half a request on each.
+    let mut phone = Vec::new();
+    for _ in 0..40 {
+        let mut tcp = from_the_lobby(hub.addr).await;
+        let _ = tcp
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\nX-Slow: ")
+            .await;
+        phone.push(tcp);
+    }
+    // The kiosk is still served at once.
+    let mut kiosk = hello(hub.addr, "kiosk", "kiosk-1").await;
+    let m = json!({"type": "cmd", "id": "k:1", "cmd": "issue_ticket", "args": {"service": "TP"}});
+    kiosk
+        .send(Message::text(m.to_string()))
+        .await
+        .expect("send");
+    let reply = reply_to(&mut kiosk, "k:1").await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    // And the half-sent requests do not stay: each is closed within the header timeout (5 s) —
+    // those over the address's 32 places at once.
+    let started = Instant::now();
+    for tcp in &mut phone {
+        let mut buf = [0u8; 1024];
+        let end = tokio::time::timeout(Duration::from_secs(15), async {
+            loop {
+                match tcp.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(end.is_ok(), "a half-sent request is still open after 15 s");
+    }
+    assert!(started.elapsed() < Duration::from_secs(15));
+    hub.kill();
+}
+
+#[tokio::test]
+async fn one_printed_code_takes_three_phones_not_the_hub() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = testkit::start_hub(&dir.path().join("hub.db")).await;
+    let mut kiosk = hello(hub.addr, "kiosk", "kiosk-1").await;
+    let m = json!({"type": "cmd", "id": "k:1", "cmd": "issue_ticket", "args": {"service": "TP"}});
+    kiosk
+        .send(Message::text(m.to_string()))
+        .await
+        .expect("send");
+    let reply = reply_to(&mut kiosk, "k:1").await;
+    let code = reply["result"]["ticket"]["track"]
+        .as_str()
+        .expect("the kiosk gets the tracking code")
+        .to_string();
+    let follow = |code: String| async move {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", hub.addr))
+            .await
+            .expect("connect");
+        let hello = json!({"type": "hello", "protocol": 1, "role": "tracker", "device": "phone",
+                           "token": code});
+        ws.send(Message::text(hello.to_string()))
+            .await
+            .expect("hello");
+        let first = next_json(&mut ws).await.expect("an answer");
+        (ws, first)
+    };
+    let mut phones = Vec::new();
+    for _ in 0..3 {
+        let (ws, first) = follow(code.clone()).await;
+        assert_eq!(first["type"], "ticket", "{first}");
+        phones.push(ws);
+    }
+    let (_, fourth) = follow(code.clone()).await;
+    assert_eq!(fourth["code"], "rate_limited", "{fourth}");
+    // Devices are not in the phones' pool: a board still connects.
+    let _board = hello(hub.addr, "display", "display-1").await;
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_newer_connection_of_a_device_replaces_the_older() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = testkit::start_hub(&dir.path().join("hub.db")).await;
+    let mut old = hello(hub.addr, "display", "display-1").await;
+    let _new = hello(hub.addr, "display", "display-1").await;
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(m) = old.next().await {
+            if let Ok(Message::Close(Some(frame))) = m {
+                return u16::from(frame.code);
+            }
+        }
+        0
+    })
+    .await
+    .expect("the older connection is closed");
+    assert_eq!(closed, 4001);
     hub.stop().await.expect("stop");
 }
