@@ -1,4 +1,5 @@
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use hub_client::{ClientConfig, HubClient, Update};
@@ -25,14 +26,22 @@ pub struct HubArgs {
     /// A file holding the device's token (its first line).
     #[arg(long, conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
+    /// For a wss:// hub: the centre's certificate authority (PEM file).
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
+    /// For a wss:// hub: trust exactly the certificate with this SHA-256 (hex).
+    #[arg(long, conflicts_with = "tls_ca")]
+    pub tls_pin: Option<String>,
 }
 
 /// A device's way to the hub.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Connection {
     pub url: String,
     pub device: String,
     pub token: String,
+    /// Whom to trust on a `wss://` hub.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl HubArgs {
@@ -54,10 +63,16 @@ impl HubArgs {
             (None, Some(token)) => token.clone(),
             (None, None) => format!("demo-{device}"),
         };
+        let tls = match (&self.tls_ca, &self.tls_pin) {
+            (Some(ca), _) => Some(hub_client::tls::trusting_ca(ca)?),
+            (None, Some(pin)) => Some(hub_client::tls::pinned(pin)?),
+            (None, None) => None,
+        };
         Ok(Connection {
             url: self.hub.clone(),
             device,
             token,
+            tls,
         })
     }
 }
@@ -69,6 +84,7 @@ impl Connection {
             url: url.into(),
             device: device.to_string(),
             token: format!("demo-{device}"),
+            tls: None,
         }
     }
 }
@@ -85,6 +101,7 @@ pub fn connect<M: From<Update> + Send + 'static>(
     let mut config =
         ClientConfig::new(&connection.url, role, &connection.device, &connection.token);
     config.light = light;
+    config.tls = connection.tls.clone();
     let (client, mut updates) = {
         let _inside = runtime.enter();
         HubClient::connect(config)
@@ -110,6 +127,8 @@ mod tests {
             device: None,
             token: token.map(str::to_string),
             token_file,
+            tls_ca: None,
+            tls_pin: None,
         }
     }
 
@@ -120,13 +139,10 @@ mod tests {
         std::fs::write(&file, "s3cret-token\n").expect("write");
         let c = args(None, Some(file)).connection("kiosk-1").expect("file");
         assert_eq!(
-            c,
-            Connection {
-                url: "ws://hub:7878/ws".into(),
-                device: "kiosk-1".into(),
-                token: "s3cret-token".into()
-            }
+            (c.url.as_str(), c.device.as_str(), c.token.as_str()),
+            ("ws://hub:7878/ws", "kiosk-1", "s3cret-token")
         );
+        assert!(c.tls.is_none());
         let c = args(Some("flag-token"), None)
             .connection("kiosk-1")
             .expect("flag");

@@ -9,9 +9,16 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, timeout};
+
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use protocol::{
     ClientMessage, Command, ErrorBody, ErrorCode, EventFrame, Hello, PROTOCOL_VERSION, Role,
@@ -34,6 +41,8 @@ pub struct ClientConfig {
     pub idle_timeout: Duration,
     /// Ask for snapshots without the `waiting` list (boards and kiosks show counts only).
     pub light: bool,
+    /// For `wss://`: whom to trust (see `tls`). A `wss://` URL without it cannot connect.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ClientConfig {
@@ -52,8 +61,58 @@ impl ClientConfig {
             backoff_max: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(40),
             light: false,
+            tls: None,
         }
     }
+}
+
+/// A byte stream to the hub: plain TCP, or TLS over it.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Opens the WebSocket of `config.url` (`ws://` or `wss://`).
+async fn open(config: &ClientConfig) -> Result<WebSocketStream<Box<dyn Io>>, String> {
+    let request = config
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| format!("bad hub address {:?}: {e}", config.url))?;
+    let secure = request.uri().scheme_str() == Some("wss");
+    let host = request
+        .uri()
+        .host()
+        .ok_or_else(|| format!("no host in {:?}", config.url))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = request
+        .uri()
+        .port_u16()
+        .unwrap_or(if secure { 443 } else { 80 });
+    let tcp = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    // Small JSON frames both ways: send each at once.
+    let _ = tcp.set_nodelay(true);
+    let io: Box<dyn Io> = if secure {
+        let tls = config
+            .tls
+            .clone()
+            .ok_or("wss:// needs the hub's CA (--tls-ca) or certificate pin (--tls-pin)")?;
+        let name = ServerName::try_from(host.clone())
+            .map_err(|e| format!("{host:?} is not a name TLS can check: {e}"))?;
+        let stream = tokio_rustls::TlsConnector::from(tls)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS: {e}"))?;
+        Box::new(stream)
+    } else {
+        Box::new(tcp)
+    };
+    let (ws, _) = tokio_tungstenite::client_async_with_config(request, io, None)
+        .await
+        .map_err(|e| format!("cannot open the WebSocket: {e}"))?;
+    Ok(ws)
 }
 
 /// What the client tells the app, in order.
@@ -247,14 +306,9 @@ async fn link(
     pending: &mut Pending,
     welcomed: &mut bool,
 ) -> LinkEnd {
-    let connect = timeout(
-        Duration::from_secs(5),
-        tokio_tungstenite::connect_async_with_config(config.url.as_str(), None, true),
-    )
-    .await;
-    let mut ws = match connect {
-        Ok(Ok((ws, _))) => ws,
-        Ok(Err(e)) => return LinkEnd::Retry(format!("cannot connect: {e}")),
+    let mut ws = match timeout(Duration::from_secs(5), open(config)).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => return LinkEnd::Retry(e),
         Err(_) => return LinkEnd::Retry("connection timed out".into()),
     };
     let hello = ClientMessage::Hello(Hello {

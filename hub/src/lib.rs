@@ -9,6 +9,7 @@ pub mod report;
 pub mod server;
 pub mod simulate;
 pub mod store;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -38,6 +39,17 @@ impl Hub {
         listen: SocketAddr,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Hub> {
+        Hub::start_with(config, db, listen, clock, None).await
+    }
+
+    /// The same, with TLS when `tls` is given (`https://`, `wss://`).
+    pub async fn start_with(
+        config: Config,
+        db: &Path,
+        listen: SocketAddr,
+        clock: Arc<dyn Clock>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> anyhow::Result<Hub> {
         let config = Arc::new(config);
         let engine = engine::start(config.clone(), db, clock)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -48,7 +60,8 @@ impl Hub {
         let addr = listener.local_addr()?;
         tokio::spawn(server::run_timer(engine, shutdown_rx.clone()));
         let router = server::router(app);
-        let task = tokio::spawn(server::serve(listener, router, shutdown_rx));
+        let tls = tls.map(tokio_rustls::TlsAcceptor::from);
+        let task = tokio::spawn(server::serve(listener, router, tls, shutdown_rx));
         Ok(Hub {
             addr,
             shutdown: shutdown_tx,

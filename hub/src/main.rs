@@ -23,6 +23,12 @@ struct Cli {
     /// Address to serve HTTP and WebSocket on.
     #[arg(long, default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
+    /// Serve HTTPS and WSS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Check the configuration, print a summary and exit.
     #[arg(long)]
     check_config: bool,
@@ -278,10 +284,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let mut config = config;
     fit_connections_to_file_limit(&mut config);
+    let tls = match (&cli.tls_cert, &cli.tls_key) {
+        (Some(cert), Some(key)) => Some(hub::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async {
-        let hub = hub::Hub::start(config, &cli.db, cli.listen).await?;
-        tracing::info!(addr = %hub.addr, config = %source, db = %cli.db.display(), "hub serving: ws://{}/ws", hub.addr);
+        let clock = std::sync::Arc::new(hub::engine::SystemClock);
+        let hub = hub::Hub::start_with(config, &cli.db, cli.listen, clock, tls).await?;
+        tracing::info!(addr = %hub.addr, config = %source, db = %cli.db.display(), "hub serving: {scheme}://{}/ws", hub.addr);
         hub.run_until_signal().await
     })
 }

@@ -25,6 +25,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use super::limits::{HEADER_TIMEOUT, PENDING_PER_ADDRESS, SHUTDOWN_GRACE};
@@ -95,6 +96,7 @@ impl AddressSlot {
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    tls: Option<TlsAcceptor>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let counts = PerAddress::default();
@@ -120,13 +122,18 @@ pub async fn serve(
         // Small JSON frames both ways: send each at once (Nagle's delay would add ~40 ms to a
         // reply waiting for the client's delayed ACK).
         let _ = tcp.set_nodelay(true);
-        connections.spawn(serve_one(
-            tcp,
-            peer,
-            router.clone(),
-            pending,
-            shutdown.clone(),
-        ));
+        let (router, shutdown) = (router.clone(), shutdown.clone());
+        match tls.clone() {
+            None => connections.spawn(serve_one(tcp, peer, router, pending, shutdown)),
+            Some(acceptor) => connections.spawn(async move {
+                // The TLS handshake is part of the request's head: the same timeout.
+                match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => serve_one(stream, peer, router, pending, shutdown).await,
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake too slow"),
+                }
+            }),
+        };
     }
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while connections.join_next().await.is_some() {}
@@ -135,13 +142,15 @@ pub async fn serve(
     Ok(())
 }
 
-async fn serve_one(
-    tcp: tokio::net::TcpStream,
+async fn serve_one<S>(
+    stream: S,
     peer: SocketAddr,
     router: Router,
     pending: Pending,
     mut shutdown: watch::Receiver<bool>,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let slot = AddressSlot(Arc::new(Mutex::new(Some(pending))));
     let for_requests = slot.clone();
     let service = router.map_request(move |mut request: hyper::Request<Incoming>| {
@@ -152,7 +161,7 @@ async fn serve_one(
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service))
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
         .with_upgrades();
     tokio::pin!(connection);
     tokio::select! {
