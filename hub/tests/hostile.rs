@@ -506,3 +506,40 @@ async fn a_newer_connection_of_a_device_replaces_the_older() {
     assert_eq!(closed, 4001);
     hub.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn a_flipping_status_is_coalesced_and_the_last_word_wins() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = testkit::start_hub(&dir.path().join("hub.db")).await;
+    let mut admin = hello(hub.addr, "admin", "admin").await;
+    let mut kiosk = hello(hub.addr, "kiosk", "kiosk-1").await;
+    // 50 changes in a burst, ending with "ok": every one is answered at once…
+    for i in 0..50 {
+        let status = if i % 2 == 0 { "paper_out" } else { "ok" };
+        let m = json!({"type": "cmd", "id": format!("s:{i}"), "cmd": "device_status",
+                       "args": {"status": status}});
+        kiosk
+            .send(Message::text(m.to_string()))
+            .await
+            .expect("send");
+        let r = reply_to(&mut kiosk, &format!("s:{i}")).await;
+        assert_eq!(r["ok"], true, "{r}");
+    }
+    // …but the boards hear of two: the first, and the last one when its turn comes.
+    let mut heard = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(4), async {
+        while let Some(m) = next_json(&mut admin).await {
+            if m["event"]["kind"] == "device_status" {
+                heard.push(
+                    m["event"]["status"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+        }
+    })
+    .await;
+    assert_eq!(heard, ["paper_out", "ok"]);
+    hub.stop().await.expect("stop");
+}

@@ -337,7 +337,7 @@ fn a_device_flipping_its_status_is_slowed_down() {
     w.run(&kiosk(), status("paper_out"))
         .expect("the same status again is a no-op");
     assert_eq!(changes(&w), 1, "one broadcast for all of that");
-    w.now += TimeDelta::seconds(2);
+    w.now += TimeDelta::seconds(1);
     w.run(&kiosk(), status("ok")).expect("a change, later");
     assert_eq!(changes(&w), 2);
 }

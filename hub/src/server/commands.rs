@@ -3,7 +3,9 @@
 //! pipelined commands share one commit.
 
 use axum::extract::ws::{Message, Utf8Bytes};
-use protocol::{ClientMessage, Command, CommandParseError, ErrorCode, Role};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use protocol::{ClientMessage, Command, CommandParseError, ErrorCode, Reply, Role};
 use queue_core::Actor;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -12,6 +14,7 @@ use tokio::time::Instant;
 use super::limits::MAX_COMMAND_ID;
 use super::log_safe::log_safe;
 use super::state::AppState;
+use super::statuses::Route;
 use crate::engine::Request;
 use crate::frames;
 
@@ -46,6 +49,28 @@ pub async fn handle(
         let _ = out.send(refusal).await;
         return;
     }
+    let route = match &command {
+        Command::DeviceStatus { status } => app
+            .statuses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .route(actor.device.as_str(), status, Instant::now()),
+        _ => Route::Now,
+    };
+    if let Route::Later { at, start } = route {
+        // Taken: it reaches the screens when the device's turn comes (see `statuses`).
+        let accepted = frames::reply(Reply {
+            id: id.clone(),
+            ok: true,
+            result: Some(serde_json::json!({})),
+            error: None,
+        });
+        let _ = out.send(Message::Text(accepted)).await;
+        if start {
+            tokio::spawn(send_status_later(app.clone(), actor.clone(), at));
+        }
+        return;
+    }
     let (tx, rx) = oneshot::channel();
     let request = Request::Command {
         actor: actor.clone(),
@@ -70,6 +95,28 @@ pub async fn handle(
         };
         let _ = out.send(Message::Text(reply)).await;
     });
+}
+
+/// Sends a device's waiting status to the engine when its turn comes.
+async fn send_status_later(app: AppState, actor: Actor, at: Instant) {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    tokio::time::sleep_until(at).await;
+    let due = app
+        .statuses
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take_due(actor.device.as_str(), Instant::now());
+    let Some(status) = due else { return };
+    // The hub's own command id: no client chooses ids starting with "hub:".
+    let id = format!("hub:status:{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    let (respond, _answer) = oneshot::channel();
+    let request = Request::Command {
+        actor,
+        id,
+        command: Command::DeviceStatus { status },
+        respond,
+    };
+    let _ = app.engine.requests.send(request).await;
 }
 
 /// The command in a message, or the frame that refuses it.

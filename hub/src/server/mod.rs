@@ -9,6 +9,7 @@
 //! - `commands` — one text message from a device → a command for the engine, or a refusal;
 //! - `logins` — how many wrong PINs a device and a staff code may try (exponential back-off);
 //! - `log_safe` — client text escaped and cut before it is logged;
+//! - `statuses` — device statuses coalesced per device (at most one change every 2 s);
 //! - `tracker` — the citizen's tracking page and its one-ticket session;
 //! - `timer` — wakes the engine when its next deadline passes.
 //!
@@ -24,6 +25,7 @@ mod log_safe;
 pub mod logins;
 mod socket;
 mod state;
+mod statuses;
 mod timer;
 mod tracker;
 

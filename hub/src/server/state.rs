@@ -5,6 +5,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::limits::{PENDING_SOCKETS, TokenBucket};
 use super::logins::{LoginThrottle, PinChecker};
+use super::statuses::StatusReports;
 use crate::config::Config;
 use crate::engine::EngineHandle;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub devices: Arc<Mutex<HashMap<String, DeviceLimits>>>,
     /// Wrong PINs per device and per staff code, kept across reconnections.
     pub logins: Arc<Mutex<LoginThrottle>>,
+    /// Status changes waiting for their device's turn.
+    pub statuses: Arc<Mutex<StatusReports>>,
     /// The threads that verify PINs, a few at a time.
     pub pin_checker: Arc<PinChecker>,
 }
@@ -62,6 +65,7 @@ impl AppState {
             live: Arc::default(),
             devices: Arc::default(),
             logins: Arc::default(),
+            statuses: Arc::default(),
             pin_checker: Arc::new(PinChecker::start()),
         }
     }

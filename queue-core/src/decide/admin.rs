@@ -58,8 +58,9 @@ pub(super) fn rate(
 }
 
 /// A device may change its status at most this often: each change is broadcast to every screen,
-/// so a device flipping between two words would flood the boards.
-pub const STATUS_CHANGE_INTERVAL: TimeDelta = TimeDelta::seconds(2);
+/// so a device flipping between two words would flood the boards. (The hub spaces a device's
+/// changes by 2 s before they get here; this is the rule underneath.)
+pub const STATUS_CHANGE_INTERVAL: TimeDelta = TimeDelta::seconds(1);
 
 /// A device's state (`paper_out` …), kept only when it changes.
 pub(super) fn device_status(
