@@ -543,3 +543,27 @@ async fn a_flipping_status_is_coalesced_and_the_last_word_wins() {
     assert_eq!(heard, ["paper_out", "ok"]);
     hub.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn sockets_that_never_say_hello_do_not_keep_a_kiosk_out() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = testkit::start_hub(&dir.path().join("hub.db")).await;
+    // More silent WebSockets than the pool of sockets waiting for their hello (1,024).
+    let mut silent = Vec::new();
+    for _ in 0..1_100 {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", hub.addr))
+            .await
+            .expect("upgrade");
+        silent.push(ws);
+    }
+    // A kiosk arriving now is served at once: the oldest silent socket made room.
+    let mut kiosk = hello(hub.addr, "kiosk", "kiosk-1").await;
+    let m = json!({"type": "cmd", "id": "k:1", "cmd": "issue_ticket", "args": {"service": "TP"}});
+    kiosk
+        .send(Message::text(m.to_string()))
+        .await
+        .expect("send");
+    assert_eq!(reply_to(&mut kiosk, "k:1").await["ok"], true);
+    drop(silent);
+    hub.stop().await.expect("stop");
+}

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast::error::RecvError;
 
 use axum::Extension;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -29,6 +29,7 @@ use super::limits::{
 };
 use super::listener::{AddressSlot, Pending};
 use super::log_safe::log_safe;
+use super::pending::{PendingSockets, Waiting};
 use super::socket::{self, Sink, Stream};
 use super::state::{AppState, LiveDevice};
 use super::tracker;
@@ -83,10 +84,7 @@ pub async fn upgrade(
     }
     // Until its hello, the socket keeps its address's place and a place among all pending ones.
     let address_place = slot.and_then(|Extension(s)| s.take());
-    let Ok(pending) = app.pending.clone().try_acquire_owned() else {
-        tracing::warn!(%peer, "connection refused: too many connections waiting for their hello");
-        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
-    };
+    let pending = PendingSockets::admit(&app.pending);
     // Frames are read and written whole, just in small steps: 128 KiB buffers per connection
     // (the defaults) would be 256 MB for a thousand screens.
     ws.max_message_size(p::MAX_MESSAGE_BYTES)
@@ -108,10 +106,15 @@ async fn run(
     app: AppState,
     socket: WebSocket,
     peer: SocketAddr,
-    waiting_places: (OwnedSemaphorePermit, Option<Pending>),
+    mut waiting_places: (Waiting, Option<Pending>),
 ) {
     let (mut sink, mut stream) = socket.split();
-    let greeting = hello::greet(&app, &mut sink, &mut stream, peer).await;
+    let evicted = &mut waiting_places.0.evicted;
+    let greeting = tokio::select! {
+        g = hello::greet(&app, &mut sink, &mut stream, peer) => g,
+        // A newcomer needed the place of a socket that has not said hello all this time.
+        _ = evicted.changed() => None,
+    };
     // Said hello (or gone): the socket no longer counts as pending.
     drop(waiting_places);
     match greeting {

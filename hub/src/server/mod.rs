@@ -4,6 +4,7 @@
 //! - `state` — what every handler shares (configuration, engine, shutdown, pools, throttles);
 //! - `limits` — every number a connection lives by, named once, and the token bucket;
 //! - `socket` — the WebSocket's halves and the deadline every write has;
+//! - `pending` — sockets waiting for their hello: bounded, the oldest closed for a newcomer;
 //! - `hello` — the first message: protocol version, role, device and token;
 //! - `connection` — a device's session: forwards live events, reads commands, pings;
 //! - `commands` — one text message from a device → a command for the engine, or a refusal;
@@ -23,6 +24,7 @@ pub mod limits;
 mod listener;
 mod log_safe;
 pub mod logins;
+mod pending;
 mod socket;
 mod state;
 mod statuses;

@@ -5,6 +5,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::limits::{PENDING_SOCKETS, TokenBucket};
 use super::logins::{LoginThrottle, PinChecker};
+use super::pending::PendingSockets;
 use super::statuses::StatusReports;
 use crate::config::Config;
 use crate::engine::EngineHandle;
@@ -16,9 +17,8 @@ pub struct AppState {
     pub engine: EngineHandle,
     /// Flips to true when the hub is shutting down.
     pub shutdown: watch::Receiver<bool>,
-    /// WebSocket connections that have not said hello yet (devices' own sockets are not
-    /// counted once they have).
-    pub pending: Arc<Semaphore>,
+    /// WebSocket connections that have not said hello yet.
+    pub pending: Arc<Mutex<PendingSockets>>,
     /// Citizens' phones following a ticket (`[limits] max_connections`).
     pub trackers: Arc<Semaphore>,
     /// Phones following each tracking code.
@@ -59,7 +59,7 @@ impl AppState {
             config,
             engine,
             shutdown,
-            pending: Arc::new(Semaphore::new(PENDING_SOCKETS)),
+            pending: Arc::new(Mutex::new(PendingSockets::new(PENDING_SOCKETS))),
             trackers,
             per_code: Arc::default(),
             live: Arc::default(),
