@@ -59,6 +59,18 @@ async fn burst(ws: &mut Ws, prefix: &str, n: usize, cmd: &str, code: &str) -> us
     refused
 }
 
+/// A kiosk connects and gets a ticket at once: what no attack may prevent.
+async fn a_kiosk_is_served(addr: SocketAddr) {
+    let mut kiosk = hello(addr, "kiosk", "kiosk-1").await;
+    let m = json!({"type": "cmd", "id": "k:1", "cmd": "issue_ticket", "args": {"service": "TP"}});
+    kiosk
+        .send(Message::text(m.to_string()))
+        .await
+        .expect("send");
+    let reply = reply_to(&mut kiosk, "k:1").await;
+    assert_eq!(reply["ok"], true, "{reply}");
+}
+
 /// The reply to command `id`, skipping events.
 async fn reply_to(ws: &mut Ws, id: &str) -> Value {
     loop {
@@ -419,14 +431,7 @@ async fn half_sent_requests_from_the_lobby_neither_stay_nor_lock_out_a_kiosk() {
         phone.push(tcp);
     }
     // The kiosk is still served at once.
-    let mut kiosk = hello(hub.addr, "kiosk", "kiosk-1").await;
-    let m = json!({"type": "cmd", "id": "k:1", "cmd": "issue_ticket", "args": {"service": "TP"}});
-    kiosk
-        .send(Message::text(m.to_string()))
-        .await
-        .expect("send");
-    let reply = reply_to(&mut kiosk, "k:1").await;
-    assert_eq!(reply["ok"], true, "{reply}");
+    a_kiosk_is_served(hub.addr).await;
     // And the half-sent requests do not stay: each is closed within the header timeout (5 s) —
     // those over the address's 32 places at once.
     let started = Instant::now();
@@ -557,13 +562,7 @@ async fn sockets_that_never_say_hello_do_not_keep_a_kiosk_out() {
         silent.push(ws);
     }
     // A kiosk arriving now is served at once: the oldest silent socket made room.
-    let mut kiosk = hello(hub.addr, "kiosk", "kiosk-1").await;
-    let m = json!({"type": "cmd", "id": "k:1", "cmd": "issue_ticket", "args": {"service": "TP"}});
-    kiosk
-        .send(Message::text(m.to_string()))
-        .await
-        .expect("send");
-    assert_eq!(reply_to(&mut kiosk, "k:1").await["ok"], true);
+    a_kiosk_is_served(hub.addr).await;
     drop(silent);
     hub.stop().await.expect("stop");
 }

@@ -329,6 +329,15 @@ pub(crate) mod tests {
         m
     }
 
+    /// The ticket the hub issues in these tests.
+    fn a1001() -> Ticket {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "number": "A1001", "service": "TP", "status": "waiting",
+            "issued_at": "2026-11-23T09:00:00+07:00"
+        }))
+        .expect("ticket")
+    }
+
     fn day() -> Option<chrono::NaiveDate> {
         chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
     }
@@ -377,11 +386,7 @@ pub(crate) mod tests {
         assert_eq!(c.step, Step::Services);
         c.choose_service(&m, "TP", t0);
         c.choose_category(None, t0);
-        let ticket: Ticket = serde_json::from_value(serde_json::json!({
-            "id": 1, "number": "A1001", "service": "TP", "status": "waiting",
-            "issued_at": "2026-11-23T09:00:00+07:00"
-        }))
-        .expect("ticket");
+        let ticket = a1001();
         assert_eq!(
             c.issued(Ok(ticket.clone()), t0),
             vec![Effect::Print(ticket)]
@@ -435,11 +440,7 @@ pub(crate) mod tests {
         let mut c = Controller::new(Duration::from_secs(20), false, t0);
         c.choose_service(&m, "TP", t0);
         c.choose_category(None, t0);
-        let ticket: Ticket = serde_json::from_value(serde_json::json!({
-            "id": 1, "number": "A1001", "service": "TP", "status": "waiting",
-            "issued_at": "2026-11-23T09:00:00+07:00"
-        }))
-        .expect("ticket");
+        let ticket = a1001();
         assert_eq!(c.issued(Ok(ticket), t0), vec![], "nothing to print on");
         assert_eq!(c.issued.as_ref().map(|i| i.print), Some(PrintState::Failed));
     }
