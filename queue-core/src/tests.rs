@@ -343,6 +343,54 @@ fn a_device_flipping_its_status_is_slowed_down() {
 }
 
 #[test]
+fn a_snapshot_places_every_waiting_ticket_as_a_single_look_up_would() {
+    let mut w = World::new();
+    w.login(1);
+    w.login(2);
+    for (service, priority) in [
+        ("TP", None),
+        ("TP", Some("elderly")),
+        ("TP", None),
+        ("DD", None),
+        ("TP", Some("pregnant")),
+        ("TP", None),
+    ] {
+        w.issue(service, priority);
+    }
+    // One ticket sent to counter 2 only: it waits in that counter's own queue.
+    w.next(1).expect("a call");
+    w.run(
+        &counter(1),
+        Command::Transfer {
+            service: None,
+            counter: Some(2),
+        },
+    )
+    .expect("transferred");
+    let views = Views {
+        rules: &w.rules,
+        center: &crate::sample::center(),
+        state: &w.state,
+        now: w.now,
+    };
+    let snapshot = views.snapshot(true);
+    assert_eq!(snapshot.waiting.len(), 6);
+    for v in &snapshot.waiting {
+        let t = w.state.ticket(TicketId(v.id)).expect("ticket");
+        assert_eq!(v, &views.ticket(t, true), "{}", v.number);
+    }
+    let light = views.light_snapshot(true);
+    assert!(light.waiting.is_empty());
+    assert_eq!(light.services, snapshot.services);
+    assert_eq!(light.counters, snapshot.counters);
+    // A phone finds its ticket by its code, and only by its code.
+    let t = w.state.tickets().next().expect("a ticket");
+    assert_eq!(w.state.ticket_by_track(&t.track).map(|x| x.id), Some(t.id));
+    assert!(w.state.ticket_by_track("").is_none());
+    assert!(w.state.ticket_by_track("nope").is_none());
+}
+
+#[test]
 fn priority_first_but_never_more_than_three_in_a_row_while_normals_wait() {
     let mut w = World::new();
     w.login(1);

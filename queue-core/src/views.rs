@@ -38,7 +38,11 @@ impl Views<'_> {
     }
 
     pub fn ticket(&self, t: &Ticket, with_track: bool) -> p::Ticket {
-        let ahead = ahead_of(self.state, t.id);
+        self.ticket_at(t, with_track, ahead_of(self.state, t.id))
+    }
+
+    /// A ticket whose place in its queue is already known (a snapshot walks the queues).
+    fn ticket_at(&self, t: &Ticket, with_track: bool, ahead: Option<u32>) -> p::Ticket {
         let eta_min =
             ahead.and_then(|a| eta_minutes(self.rules, self.state, &t.service, a, t.is_priority()));
         p::Ticket {
@@ -124,7 +128,18 @@ impl Views<'_> {
         })
     }
 
+    /// Everything a screen needs at once, with the list of waiting tickets.
     pub fn snapshot(&self, admin: bool) -> p::Snapshot {
+        self.snapshot_with(admin, true)
+    }
+
+    /// A snapshot without the waiting list (boards and kiosks show counts only), built without
+    /// it rather than built and thrown away.
+    pub fn light_snapshot(&self, admin: bool) -> p::Snapshot {
+        self.snapshot_with(admin, false)
+    }
+
+    fn snapshot_with(&self, admin: bool, with_waiting: bool) -> p::Snapshot {
         let services: Vec<p::ServiceView> = self
             .rules
             .service_order
@@ -132,25 +147,18 @@ impl Views<'_> {
             .filter_map(|id| self.service(id))
             .collect();
         let mut waiting = Vec::new();
-        for id in &self.rules.service_order {
-            let Some(day) = self.state.services.get(id) else {
-                continue;
-            };
-            for (ahead, key) in day.queue.iter().enumerate() {
+        // Positions come from walking each queue once, in call order: linear in the queue.
+        let queues = self
+            .rules
+            .service_order
+            .iter()
+            .filter_map(|id| self.state.services.get(id).map(|day| &day.queue))
+            .chain(self.state.directed.values())
+            .filter(|_| with_waiting);
+        for queue in queues {
+            for (ahead, key) in queue.iter().enumerate() {
                 if let Some(t) = self.state.ticket(key.id) {
-                    let mut v = self.ticket(t, admin);
-                    // Positions come from the walk itself: no per-ticket search.
-                    v.ahead = Some(ahead as u32);
-                    v.eta_min =
-                        eta_minutes(self.rules, self.state, id, ahead as u32, t.is_priority());
-                    waiting.push(v);
-                }
-            }
-        }
-        for q in self.state.directed.values() {
-            for key in q {
-                if let Some(t) = self.state.ticket(key.id) {
-                    waiting.push(self.ticket(t, admin));
+                    waiting.push(self.ticket_at(t, admin, Some(ahead as u32)));
                 }
             }
         }

@@ -110,6 +110,9 @@ impl State {
         day.next_number = day.next_number.max(number + 1);
         day.issued += 1;
         self.by_label.insert(t.label.to_uppercase(), ticket);
+        if !t.track.is_empty() {
+            self.by_track.insert(t.track.clone(), ticket);
+        }
         self.tickets.insert(ticket, t);
         self.enqueue(rules, ticket);
     }

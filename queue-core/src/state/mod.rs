@@ -294,6 +294,8 @@ pub struct State {
     pub next_ticket_id: TicketId,
     tickets: BTreeMap<TicketId, Ticket>,
     by_label: HashMap<String, TicketId>,
+    /// Tickets by tracking code: a phone's look-up, twice a second, must not scan the day.
+    by_track: HashMap<String, TicketId>,
     pub counters: BTreeMap<CounterNo, Counter>,
     pub services: BTreeMap<ServiceId, ServiceDay>,
     /// Tickets transferred to a specific counter, in call order.
@@ -356,6 +358,7 @@ impl State {
             next_ticket_id,
             tickets: BTreeMap::new(),
             by_label: HashMap::new(),
+            by_track: HashMap::new(),
             counters,
             services,
             directed: BTreeMap::new(),
@@ -372,6 +375,14 @@ impl State {
 
     pub fn tickets(&self) -> impl Iterator<Item = &Ticket> {
         self.tickets.values()
+    }
+
+    /// The ticket with this tracking code (an empty code is no code).
+    pub fn ticket_by_track(&self, track: &str) -> Option<&Ticket> {
+        if track.is_empty() {
+            return None;
+        }
+        self.by_track.get(track).and_then(|id| self.tickets.get(id))
     }
 
     pub fn ticket_by_label(&self, label: &str) -> Option<&Ticket> {
