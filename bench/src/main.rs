@@ -44,6 +44,9 @@ struct Cli {
     /// Events in the database for the restart figure (0: skip).
     #[arg(long, default_value_t = 1_000_000)]
     events: u64,
+    /// Waiting tickets for the join-cost figure (0: skip).
+    #[arg(long, default_value_t = 20_000)]
+    waiting: u64,
     /// The hub binary (default: `hub` next to this program).
     #[arg(long)]
     hub: Option<PathBuf>,
@@ -462,7 +465,107 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let _ = hub.kill();
         let _ = hub.wait();
     }
+
+    // 6. What a screen joining costs the engine with a long queue.
+    if cli.waiting > 0 {
+        let (c, db, n) = (config.clone(), dir.path().join("queue.db"), cli.waiting);
+        let (full, light) = std::thread::spawn(move || join_cost(&c, &db, n))
+            .join()
+            .map_err(|_| anyhow::anyhow!("the join measurement panicked"))??;
+        show(
+            &format!("join with {} waiting (full snapshot)", cli.waiting),
+            full,
+        );
+        show(
+            &format!("join with {} waiting (light snapshot)", cli.waiting),
+            light,
+        );
+    }
     Ok(())
+}
+
+/// Issues `waiting` tickets through the real engine, then times joins (an admin's full
+/// snapshot, a board's light one), one ticket issued between joins so no cached snapshot is used.
+fn join_cost(
+    config: &Path,
+    db: &Path,
+    waiting: u64,
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    use hub::engine::Request;
+    let config = Arc::new(hub::config::Config::load(config)?);
+    let clock = Arc::new(testkit::ManualClock::new(chrono::Utc::now()));
+    let engine = hub::engine::start(config, db, clock)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let kiosk = queue_core::Actor {
+            device: "kiosk-1".into(),
+            role: protocol::Role::Kiosk,
+        };
+        let issue = |n: u64| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let request = Request::Command {
+                actor: kiosk.clone(),
+                id: format!("q-{n}"),
+                command: protocol::Command::IssueTicket {
+                    service: format!("S{:02}", n % 20),
+                    priority: None,
+                },
+                respond: tx,
+            };
+            (request, rx)
+        };
+        let mut answers = std::collections::VecDeque::new();
+        for n in 0..waiting {
+            let (request, rx) = issue(n);
+            engine
+                .requests
+                .send(request)
+                .await
+                .map_err(|_| anyhow::anyhow!("engine stopped"))?;
+            answers.push_back(rx);
+            if answers.len() > 4096
+                && let Some(rx) = answers.pop_front()
+            {
+                let _ = rx.await;
+            }
+        }
+        for rx in answers {
+            let _ = rx.await;
+        }
+        let (mut full, mut light) = (Vec::new(), Vec::new());
+        for round in 0..20u64 {
+            for (role, is_light, times) in [
+                (protocol::Role::Admin, false, &mut full),
+                (protocol::Role::Display, true, &mut light),
+            ] {
+                let (request, rx) = issue(waiting + 2 * round + u64::from(is_light));
+                engine
+                    .requests
+                    .send(request)
+                    .await
+                    .map_err(|_| anyhow::anyhow!("engine stopped"))?;
+                let _ = rx.await;
+                let (tx, joined) = tokio::sync::oneshot::channel();
+                let started = Instant::now();
+                let join = Request::Join {
+                    role,
+                    resume_from: None,
+                    light: is_light,
+                    respond: tx,
+                };
+                engine
+                    .requests
+                    .send(join)
+                    .await
+                    .map_err(|_| anyhow::anyhow!("engine stopped"))?;
+                let _ = joined.await;
+                times.push(started.elapsed());
+            }
+        }
+        anyhow::Ok((full, light))
+    })
 }
 
 /// Fills a database with `events` issue events through the real engine, 2,000 tickets a day
