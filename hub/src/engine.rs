@@ -76,6 +76,16 @@ pub struct Joined {
 pub struct Health {
     pub seq: u64,
     pub day: NaiveDate,
+    /// Why the hub cannot be trusted right now (commits failing); cleared by the next commit
+    /// that succeeds.
+    pub problem: Option<String>,
+}
+
+/// Whether a batch wrote anything (only a write proves the disk works).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wrote {
+    Nothing,
+    Committed,
 }
 
 /// The handle the server holds.
@@ -86,6 +96,17 @@ pub struct EngineHandle {
     pub events: broadcast::Sender<Utf8Bytes>,
     pub health: watch::Receiver<Health>,
     pub deadline: watch::Receiver<DateTime<Utc>>,
+    /// Turns true when the engine thread has ended, however it ended.
+    pub stopped: watch::Receiver<bool>,
+}
+
+/// Tells the hub when the engine thread ends, also by a panic (it is dropped while unwinding).
+struct StoppedSignal(watch::Sender<bool>);
+
+impl Drop for StoppedSignal {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
+    }
 }
 
 struct Engine {
@@ -170,6 +191,7 @@ pub fn start(
     let (health_tx, health_rx) = watch::channel(Health {
         seq,
         day: state.day,
+        problem: None,
     });
     let (deadline_tx, deadline_rx) = watch::channel(now);
     let (req_tx, req_rx) = mpsc::channel(8192);
@@ -201,15 +223,20 @@ pub fn start(
         engine.process(vec![], None)?;
     }
     tracing::info!(seq, day = %engine.state.day, replayed, ms = started.elapsed().as_millis() as u64, "state rebuilt");
+    let (stopped_tx, stopped) = watch::channel(false);
     std::thread::Builder::new()
         .name("hub-engine".into())
-        .spawn(move || engine.run(req_rx))
+        .spawn(move || {
+            let _signal = StoppedSignal(stopped_tx);
+            engine.run(req_rx)
+        })
         .map_err(StartError::Thread)?;
     Ok(EngineHandle {
         requests: req_tx,
         events: events_for_handle,
         health: health_rx,
         deadline: deadline_rx,
+        stopped,
     })
 }
 
@@ -269,7 +296,7 @@ impl Engine {
                 self.process(batch, None)
             }));
             let failed = match outcome {
-                Ok(Ok(())) => false,
+                Ok(Ok(_)) => false,
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "batch not committed");
                     true
@@ -303,7 +330,7 @@ impl Engine {
         &mut self,
         batch: Vec<Request>,
         first_event: Option<Event>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Wrote, StoreError> {
         let now = self.clock.now();
         let mut pending = Pending::default();
         let mut answers: Vec<Answer> = Vec::new();
@@ -388,8 +415,17 @@ impl Engine {
                 out.tickets.push((self.state.day, t.clone()));
             }
         }
+        let wrote = if out.is_empty() {
+            Wrote::Nothing
+        } else {
+            Wrote::Committed
+        };
         if let Err(e) = self.store.commit(&out) {
-            // Nothing of this batch is durable: nobody may hear of it.
+            // Nothing of this batch is durable: nobody may hear of it. Until a commit succeeds
+            // again, /healthz says so (and why) — set before anyone hears the refusal.
+            self.health.send_modify(|h| {
+                h.problem = Some(format!("the database refuses writes: {e}"));
+            });
             self.seq = seq_before;
             for a in answers {
                 let _ = a.respond.send(error_reply(
@@ -407,6 +443,18 @@ impl Engine {
         while self.ring.len() > RING {
             self.ring.pop_front();
         }
+        // Health first: whoever hears an answer finds `/healthz` already up to date.
+        self.health.send_if_modified(|h| {
+            let new = Health {
+                seq: self.seq,
+                day: self.state.day,
+                // A commit that went through proves the disk works again.
+                problem: h.problem.take().filter(|_| wrote == Wrote::Nothing),
+            };
+            let changed = *h != new;
+            *h = new;
+            changed
+        });
         for a in answers {
             let _ = a.respond.send(a.reply);
         }
@@ -417,22 +465,13 @@ impl Engine {
         for (track, respond) in tracks {
             let _ = respond.send(self.tracked(&track, now));
         }
-        self.health.send_if_modified(|h| {
-            let new = Health {
-                seq: self.seq,
-                day: self.state.day,
-            };
-            let changed = *h != new;
-            *h = new;
-            changed
-        });
         let next = core::next_deadline(&self.config.rules, &self.state, now);
         self.deadline.send_if_modified(|d| {
             let changed = *d != next;
             *d = next;
             changed
         });
-        Ok(())
+        Ok(wrote)
     }
 
     fn execute(

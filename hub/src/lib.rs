@@ -25,6 +25,8 @@ pub struct Hub {
     pub addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Turns true if the engine thread ends on its own: the hub can no longer serve.
+    engine_gone: watch::Receiver<bool>,
 }
 
 impl Hub {
@@ -58,6 +60,7 @@ impl Hub {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
+        let engine_gone = engine.stopped.clone();
         tokio::spawn(server::run_timer(engine, shutdown_rx.clone()));
         let router = server::router(app);
         let tls = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -66,6 +69,7 @@ impl Hub {
             addr,
             shutdown: shutdown_tx,
             task,
+            engine_gone,
         })
     }
 
@@ -76,11 +80,28 @@ impl Hub {
         Ok(())
     }
 
-    /// Serves until the process gets SIGTERM or Ctrl-C.
+    /// Serves until the process gets SIGTERM or Ctrl-C — or the engine ends, which is an error:
+    /// the connections are closed (screens show offline) and the process exits with failure so
+    /// the service manager restarts it, rather than living on as a zombie that answers pings.
     pub async fn run_until_signal(self) -> anyhow::Result<()> {
-        shutdown_signal().await;
-        tracing::info!("shutting down");
-        self.stop().await
+        let mut gone = self.engine_gone.clone();
+        let engine_gone = async move { drop(gone.wait_for(|g| *g).await) };
+        tokio::select! {
+            _ = shutdown_signal() => {
+                tracing::info!("shutting down");
+                self.stop().await
+            }
+            _ = engine_gone => {
+                tracing::error!("the engine stopped: closing connections and exiting");
+                let _ = self.stop().await;
+                anyhow::bail!("the engine stopped (see the log above); exiting so that the hub is restarted")
+            }
+        }
+    }
+
+    /// Whether the engine thread has ended on its own.
+    pub fn engine_stopped(&self) -> bool {
+        *self.engine_gone.borrow()
     }
 }
 

@@ -58,6 +58,13 @@ async fn healthz(State(app): State<AppState>) -> Response {
         )
             .into_response();
     }
+    if let Some(problem) = &h.problem {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "failing", "problem": problem})),
+        )
+            .into_response();
+    }
     axum::Json(serde_json::json!({
         "status": "ok",
         "seq": h.seq,

@@ -1,0 +1,103 @@
+//! `/healthz` tells the truth: while the database refuses writes it answers 503 with the reason,
+//! and it recovers by itself when writes succeed again. Nothing is acknowledged that is not on
+//! disk meanwhile.
+
+use std::net::SocketAddr;
+
+use protocol::{Command, ErrorCode, Role};
+use testkit::{Client, start_hub};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The status code and body of `GET /healthz`.
+async fn healthz(addr: SocketAddr) -> (u16, String) {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request");
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.expect("response");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+fn issue() -> Command {
+    Command::IssueTicket {
+        service: "TP".into(),
+        priority: None,
+    }
+}
+
+#[tokio::test]
+async fn healthz_says_so_while_commits_fail_and_recovers_by_itself() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("hub.db");
+    let hub = start_hub(&db).await;
+    assert_eq!(healthz(hub.addr).await.0, 200);
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+
+    // Another process holds the database's write lock (as a stuck backup tool would): the
+    // hub's commit waits its busy timeout, then fails.
+    let blocker = rusqlite::Connection::open(&db).expect("open");
+    blocker.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    let refused = kiosk
+        .send(issue())
+        .await
+        .expect_err("not on disk, not acknowledged");
+    assert_eq!(refused.code(), Some(ErrorCode::Internal));
+    let (status, body) = healthz(hub.addr).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("failing") && body.contains("database"),
+        "{body}"
+    );
+
+    // The lock goes away: the next ticket is written, and health comes back by itself.
+    blocker.execute_batch("ROLLBACK").expect("unlock");
+    kiosk
+        .send(issue())
+        .await
+        .expect("issued once writes work again");
+    assert_eq!(healthz(hub.addr).await.0, 200);
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_hub_whose_engine_cannot_go_on_exits_with_failure() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("hub.db");
+    let mut hub = testkit::HubProcess::demo(std::path::Path::new(env!("CARGO_BIN_EXE_hub")), &db);
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    kiosk.send(issue()).await.expect("issued");
+    // The database is destroyed under the running hub (a failing disk, a careless copy): no
+    // commit can succeed and the state cannot be rebuilt from it.
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", db.display());
+        if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&path) {
+            let _ = f.set_len(0);
+        }
+        let _ = std::fs::write(&path, b"this is no longer a database file");
+    }
+    let _ = kiosk.send(issue()).await;
+    // The hub does not live on as a zombie: it exits, with failure, for its service manager.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = hub.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hub is still running"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(!status.success(), "{status}");
+    let log = hub.log_lines();
+    assert!(
+        log.iter().any(|l| l.contains("the engine stopped")),
+        "exited for another reason: {log:?}"
+    );
+}
