@@ -484,6 +484,56 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A kiosk talking to the engine directly, with up to 4,096 tickets in flight.
+struct Issuer<'a> {
+    engine: &'a hub::engine::EngineHandle,
+    prefix: &'static str,
+    in_flight: std::collections::VecDeque<hub::engine::Reply>,
+}
+
+impl<'a> Issuer<'a> {
+    fn new(engine: &'a hub::engine::EngineHandle, prefix: &'static str) -> Issuer<'a> {
+        Issuer {
+            engine,
+            prefix,
+            in_flight: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Issues ticket `n` (of service `n % 20`).
+    async fn issue(&mut self, n: u64) -> anyhow::Result<()> {
+        let kiosk = queue_core::Actor {
+            device: "kiosk-1".into(),
+            role: protocol::Role::Kiosk,
+        };
+        let command = protocol::Command::IssueTicket {
+            service: format!("S{:02}", n % 20),
+            priority: None,
+        };
+        let (request, reply) =
+            hub::engine::Request::command(kiosk, format!("{}-{n}", self.prefix), command);
+        self.engine
+            .requests
+            .send(request)
+            .await
+            .map_err(|_| anyhow::anyhow!("engine stopped"))?;
+        self.in_flight.push_back(reply);
+        if self.in_flight.len() > 4096
+            && let Some(reply) = self.in_flight.pop_front()
+        {
+            let _ = reply.await;
+        }
+        Ok(())
+    }
+
+    /// Waits until every ticket sent is answered.
+    async fn settle(&mut self) {
+        while let Some(reply) = self.in_flight.pop_front() {
+            let _ = reply.await;
+        }
+    }
+}
+
 /// Issues `waiting` tickets through the real engine, then times joins (an admin's full
 /// snapshot, a board's light one), one ticket issued between joins so no cached snapshot is used.
 fn join_cost(
@@ -499,54 +549,21 @@ fn join_cost(
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let kiosk = queue_core::Actor {
-            device: "kiosk-1".into(),
-            role: protocol::Role::Kiosk,
-        };
-        let issue = |n: u64| {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let request = Request::Command {
-                actor: kiosk.clone(),
-                id: format!("q-{n}"),
-                command: protocol::Command::IssueTicket {
-                    service: format!("S{:02}", n % 20),
-                    priority: None,
-                },
-                respond: tx,
-            };
-            (request, rx)
-        };
-        let mut answers = std::collections::VecDeque::new();
+        let mut kiosk = Issuer::new(&engine, "q");
         for n in 0..waiting {
-            let (request, rx) = issue(n);
-            engine
-                .requests
-                .send(request)
-                .await
-                .map_err(|_| anyhow::anyhow!("engine stopped"))?;
-            answers.push_back(rx);
-            if answers.len() > 4096
-                && let Some(rx) = answers.pop_front()
-            {
-                let _ = rx.await;
-            }
+            kiosk.issue(n).await?;
         }
-        for rx in answers {
-            let _ = rx.await;
-        }
+        kiosk.settle().await;
         let (mut full, mut light) = (Vec::new(), Vec::new());
         for round in 0..20u64 {
             for (role, is_light, times) in [
                 (protocol::Role::Admin, false, &mut full),
                 (protocol::Role::Display, true, &mut light),
             ] {
-                let (request, rx) = issue(waiting + 2 * round + u64::from(is_light));
-                engine
-                    .requests
-                    .send(request)
-                    .await
-                    .map_err(|_| anyhow::anyhow!("engine stopped"))?;
-                let _ = rx.await;
+                kiosk
+                    .issue(waiting + 2 * round + u64::from(is_light))
+                    .await?;
+                kiosk.settle().await;
                 let (tx, joined) = tokio::sync::oneshot::channel();
                 let started = Instant::now();
                 let join = Request::Join {
@@ -571,7 +588,6 @@ fn join_cost(
 /// Fills a database with `events` issue events through the real engine, 2,000 tickets a day
 /// (a busy centre), so that a restart replays what a real one would: the last day's events.
 fn generate(config: &Path, db: &Path, events: u64) -> anyhow::Result<()> {
-    use hub::engine::Request;
     let config = Arc::new(hub::config::Config::load(config)?);
     let start = chrono::Utc::now() - chrono::TimeDelta::days((events / 2000 + 2) as i64);
     let clock = Arc::new(testkit::ManualClock::new(start));
@@ -580,45 +596,16 @@ fn generate(config: &Path, db: &Path, events: u64) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let actor = queue_core::Actor {
-            device: "kiosk-1".into(),
-            role: protocol::Role::Kiosk,
-        };
-        let mut waiting = std::collections::VecDeque::new();
-        let mut issued = 0u64;
-        while issued < events {
+        let mut kiosk = Issuer::new(&engine, "gen");
+        for issued in 0..events {
             if issued > 0 && issued.is_multiple_of(2000) {
                 // Let the day's commands land, then move to the next morning.
-                while let Some(rx) = waiting.pop_front() {
-                    let _ = rx.await;
-                }
+                kiosk.settle().await;
                 clock.advance(chrono::TimeDelta::days(1));
             }
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            engine
-                .requests
-                .send(Request::Command {
-                    actor: actor.clone(),
-                    id: format!("gen-{issued}"),
-                    command: protocol::Command::IssueTicket {
-                        service: format!("S{:02}", issued % 20),
-                        priority: None,
-                    },
-                    respond: tx,
-                })
-                .await
-                .map_err(|_| anyhow::anyhow!("engine stopped"))?;
-            waiting.push_back(rx);
-            if waiting.len() > 4096
-                && let Some(rx) = waiting.pop_front()
-            {
-                let _ = rx.await;
-            }
-            issued += 1;
+            kiosk.issue(issued).await?;
         }
-        while let Some(rx) = waiting.pop_front() {
-            let _ = rx.await;
-        }
+        kiosk.settle().await;
         anyhow::Ok(())
     })?;
     Ok(())

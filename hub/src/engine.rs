@@ -66,6 +66,23 @@ pub enum Request {
     },
 }
 
+/// The engine's answer to a command, once committed: the reply's JSON.
+pub type Reply = oneshot::Receiver<Utf8Bytes>;
+
+impl Request {
+    /// A command from `actor` with id `id`, and where its reply will come.
+    pub fn command(actor: Actor, id: String, command: Command) -> (Request, Reply) {
+        let (respond, reply) = oneshot::channel();
+        let request = Request::Command {
+            actor,
+            id,
+            command,
+            respond,
+        };
+        (request, reply)
+    }
+}
+
 /// What a connection gets when it joins: the frames to send first, then the live events.
 pub struct Joined {
     pub frames: Vec<Utf8Bytes>,

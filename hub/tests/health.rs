@@ -82,22 +82,14 @@ async fn a_hub_whose_engine_cannot_go_on_exits_with_failure() {
         let _ = std::fs::write(&path, b"this is no longer a database file");
     }
     let _ = kiosk.send(issue()).await;
-    // The hub does not live on as a zombie: it exits, with failure, for its service manager.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = hub.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the hub is still running"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    assert!(!status.success(), "{status}");
-    let log = hub.log_lines();
+    // The hub does not live on as a zombie: it says why, and exits with failure for its
+    // service manager.
+    let said = hub.wait_for_log("the engine stopped", std::time::Duration::from_secs(20));
     assert!(
-        log.iter().any(|l| l.contains("the engine stopped")),
-        "exited for another reason: {log:?}"
+        said.is_some(),
+        "no word of the engine: {:?}",
+        hub.log_lines()
     );
+    let status = hub.child.wait().expect("the hub exits");
+    assert!(!status.success(), "{status}");
 }

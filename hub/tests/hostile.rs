@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
+const LOOPBACK: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -241,18 +244,10 @@ async fn a_forged_device_name_cannot_write_a_log_line() {
     let refused = next_json(&mut ws).await.expect("refused");
     assert_eq!(refused["code"], "unauthorized");
     // The refusal is logged once the hub has answered; wait for that line, then look.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let lines = loop {
-        let lines = hub.log_lines();
-        if lines.iter().any(|l| l.contains("refused: bad device")) || Instant::now() > deadline {
-            break lines;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let refusal = lines
-        .iter()
-        .find(|l| l.contains("refused: bad device"))
+    let refusal = hub
+        .wait_for_log("refused: bad device", Duration::from_secs(10))
         .expect("the refusal is logged");
+    let lines = hub.log_lines();
     assert!(refusal.contains("kiosk-9\\n2026"), "{refusal}");
     assert!(
         !lines
@@ -271,13 +266,7 @@ async fn a_counter_device_bound_to_its_desk_opens_no_other() {
     );
     let config = hub::config::Config::parse(&toml, "bound.toml").expect("config");
     let dir = tempfile::tempdir().expect("tmp");
-    let hub = hub::Hub::start(
-        config,
-        &dir.path().join("hub.db"),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("hub");
+    let hub = testkit::start_hub_with(config, &dir.path().join("hub.db"), LOOPBACK).await;
     assert_eq!(
         login(hub.addr, "counter-5", "nv01", "1234", 1).await,
         "forbidden"
@@ -348,13 +337,7 @@ async fn readers_that_never_read_are_cut_off_and_the_centre_goes_on() {
         s.last_number = 99_999;
     }
     let dir = tempfile::tempdir().expect("tmp");
-    let hub = hub::Hub::start(
-        config,
-        &dir.path().join("hub.db"),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("hub");
+    let hub = testkit::start_hub_with(config, &dir.path().join("hub.db"), LOOPBACK).await;
     // Three boards that say hello and then never read again.
     let mut stalled = Vec::new();
     for n in 1..=2 {

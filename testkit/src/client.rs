@@ -16,9 +16,12 @@ pub async fn start_hub(db: &Path) -> Hub {
 
 /// A hub serving the demo centre at `addr` (the same port again after a restart).
 pub async fn start_hub_at(db: &Path, addr: SocketAddr) -> Hub {
-    Hub::start(demo_config(), db, addr)
-        .await
-        .expect("the hub starts")
+    start_hub_with(demo_config(), db, addr).await
+}
+
+/// A hub serving `config` at `addr`.
+pub async fn start_hub_with(config: hub::config::Config, db: &Path, addr: SocketAddr) -> Hub {
+    Hub::start(config, db, addr).await.expect("the hub starts")
 }
 
 pub fn url(addr: SocketAddr) -> String {

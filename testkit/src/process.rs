@@ -1,18 +1,38 @@
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 /// Log lines a test may read back (the newest ones, at most this many).
 const KEPT_LOG_LINES: usize = 10_000;
+
+/// The hub's log as it arrives, with a signal for each new line.
+#[derive(Default)]
+struct Log {
+    lines: Mutex<VecDeque<String>>,
+    arrived: Condvar,
+}
+
+impl Log {
+    fn keep(&self, line: String) {
+        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        if lines.len() >= KEPT_LOG_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+        self.arrived.notify_all();
+    }
+}
 
 /// The real `hub` binary, for tests that kill it (durability, soak) or measure it (bench).
 pub struct HubProcess {
     pub child: Child,
     pub addr: SocketAddr,
     /// What the hub has logged since it started.
-    pub log: Arc<Mutex<Vec<String>>>,
+    log: Arc<Log>,
 }
 
 impl HubProcess {
@@ -30,14 +50,7 @@ impl HubProcess {
             .unwrap_or_else(|e| panic!("{} starts: {e}", exe.display()));
         let stderr = child.stderr.take().expect("the hub's log is piped");
         let mut lines = BufReader::new(stderr).lines();
-        let log: Arc<Mutex<Vec<String>>> = Arc::default();
-        let keep = |log: &Arc<Mutex<Vec<String>>>, line: String| {
-            let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
-            if log.len() >= KEPT_LOG_LINES {
-                log.remove(0);
-            }
-            log.push(line);
-        };
+        let log = Arc::new(Log::default());
         let addr = loop {
             let line = lines
                 .next()
@@ -47,16 +60,15 @@ impl HubProcess {
                 .split("ws://")
                 .nth(1)
                 .map(|rest| rest.split('/').next().unwrap_or_default().to_string());
-            keep(&log, line);
+            log.keep(line);
             if let Some(addr) = addr {
                 break addr.parse().expect("a socket address in the log");
             }
         };
-        // Keep draining the log so the hub never blocks on a full pipe.
         let kept = log.clone();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
-                keep(&kept, line);
+                kept.keep(line);
             }
         });
         HubProcess { child, addr, log }
@@ -64,7 +76,30 @@ impl HubProcess {
 
     /// The hub's log lines so far.
     pub fn log_lines(&self) -> Vec<String> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        let lines = self.log.lines.lock().unwrap_or_else(|e| e.into_inner());
+        lines.iter().cloned().collect()
+    }
+
+    /// Waits until the hub logs a line containing `needle` (or has logged one already), at
+    /// most `timeout`; returns that line.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        let mut lines = self.log.lines.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(line) = lines.iter().find(|l| l.contains(needle)) {
+                return Some(line.clone());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            lines = self
+                .log
+                .arrived
+                .wait_timeout(lines, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     /// The hub's peak resident memory so far (`VmHWM`), in bytes; `None` off Linux.

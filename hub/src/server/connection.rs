@@ -275,7 +275,7 @@ async fn session(
                     Some(Ok(Message::Close(_))) => break (1000, ""),
                     Some(Ok(_)) => continue,
                 };
-                if !app.device_limits(actor.device.as_str(), |l| l.messages.take()) {
+                if !app.take_message_token(actor.device.as_str()) {
                     refused_in_a_row += 1;
                     if refused_in_a_row > MAX_REFUSED_IN_A_ROW {
                         tracing::warn!(%peer, "closed: flooding");

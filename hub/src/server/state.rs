@@ -25,8 +25,8 @@ pub struct AppState {
     pub per_code: Arc<Mutex<HashMap<String, usize>>>,
     /// Each device's live connection: a newer one replaces it.
     pub live: Arc<Mutex<HashMap<String, LiveDevice>>>,
-    /// Rate limits per configured device, kept across its reconnections.
-    pub devices: Arc<Mutex<HashMap<String, DeviceLimits>>>,
+    /// Each configured device's message bucket, kept across its reconnections.
+    pub buckets: Arc<Mutex<HashMap<String, TokenBucket>>>,
     /// Wrong PINs per device and per staff code, kept across reconnections.
     pub logins: Arc<Mutex<LoginThrottle>>,
     /// Status changes waiting for their device's turn.
@@ -41,11 +41,6 @@ pub struct LiveDevice {
     pub connection: u64,
     /// Turned true to close it when a newer connection of the device arrives.
     pub replaced: watch::Sender<bool>,
-}
-
-/// What one device may still send; reconnecting does not refill it.
-pub struct DeviceLimits {
-    pub messages: TokenBucket,
 }
 
 impl AppState {
@@ -63,21 +58,20 @@ impl AppState {
             trackers,
             per_code: Arc::default(),
             live: Arc::default(),
-            devices: Arc::default(),
+            buckets: Arc::default(),
             logins: Arc::default(),
             statuses: Arc::default(),
             pin_checker: Arc::new(PinChecker::start()),
         }
     }
 
-    /// Runs `f` on a device's limits (created on first use; only configured devices get here).
-    pub fn device_limits<T>(&self, device: &str, f: impl FnOnce(&mut DeviceLimits) -> T) -> T {
-        let mut devices = self.devices.lock().unwrap_or_else(|e| e.into_inner());
-        let limits = devices
+    /// Takes one of a device's message tokens; false when it has none left. Reconnecting does
+    /// not refill the bucket (only configured devices get here, so the map stays small).
+    pub fn take_message_token(&self, device: &str) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets
             .entry(device.to_string())
-            .or_insert_with(|| DeviceLimits {
-                messages: TokenBucket::for_messages(self.config.limits),
-            });
-        f(limits)
+            .or_insert_with(|| TokenBucket::for_messages(self.config.limits))
+            .take()
     }
 }
