@@ -20,10 +20,20 @@ struct FastClock {
     speed: u32,
 }
 
-impl hub::engine::Clock for FastClock {
+impl hub::clock::Clock for FastClock {
     fn now(&self) -> DateTime<Utc> {
-        let elapsed = self.real.elapsed() * self.speed;
-        self.start + TimeDelta::from_std(elapsed).unwrap_or_default()
+        self.start + TimeDelta::from_std(self.elapsed()).unwrap_or_default()
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.real.elapsed() * self.speed
+    }
+
+    fn sleep_until(&self, at: DateTime<Utc>) -> hub::clock::Sleep {
+        let wait = (at - self.now()).to_std().unwrap_or(Duration::ZERO) / self.speed;
+        Box::pin(tokio::time::sleep(
+            wait.min(hub::clock::LONGEST_SLEEP) + Duration::from_millis(5),
+        ))
     }
 }
 

@@ -132,6 +132,7 @@ async fn start_hub(
         .arg(config)
         .arg("--db")
         .arg(db)
+        .arg("--create-db")
         .args(["--listen", &addr.to_string()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -544,7 +545,7 @@ fn join_cost(
     use hub::engine::Request;
     let config = Arc::new(hub::config::Config::load(config)?);
     let clock = Arc::new(testkit::ManualClock::new(chrono::Utc::now()));
-    let engine = hub::engine::start(config, db, clock)?;
+    let engine = hub::engine::start(config, db, clock, None)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -591,7 +592,7 @@ fn generate(config: &Path, db: &Path, events: u64) -> anyhow::Result<()> {
     let config = Arc::new(hub::config::Config::load(config)?);
     let start = chrono::Utc::now() - chrono::TimeDelta::days((events / 2000 + 2) as i64);
     let clock = Arc::new(testkit::ManualClock::new(start));
-    let engine = hub::engine::start(config, db, clock.clone())?;
+    let engine = hub::engine::start(config, db, clock.clone(), None)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -22,21 +22,11 @@ use crate::config::Config;
 use crate::frames::{self, error_reply};
 use crate::replies::{self, Replies};
 use crate::store::{Batch, Recorded, ReplyKey, Store, StoreError, StoredReply};
+use crate::timekeeping::{self, ClockRefused, Reading, Timekeeper};
 use queue_core::{self as core, Actor, Context, Event, StaffCode, State, Subject, TicketId};
 use queue_core::{Before, Views};
 
-/// Where the time comes from. The real hub uses the system clock; tests may use another.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
+pub use crate::clock::{Clock, SystemClock};
 
 /// How many recent event frames are kept in memory for `resume_from` replays.
 const RING: usize = 20_000;
@@ -64,6 +54,8 @@ pub enum Request {
         track: String,
         respond: oneshot::Sender<Option<p::Tracked>>,
     },
+    /// What the scheduled integrity check found (`None`: the file is sound).
+    Checked { found: Option<String> },
 }
 
 /// The engine's answer to a command, once committed: the reply's JSON.
@@ -93,9 +85,22 @@ pub struct Joined {
 pub struct Health {
     pub seq: u64,
     pub day: NaiveDate,
-    /// Why the hub cannot be trusted right now (commits failing); cleared by the next commit
-    /// that succeeds.
-    pub problem: Option<String>,
+    /// Commits fail; cleared by the next commit that succeeds.
+    pub writes: Option<String>,
+    /// The integrity check found damage; cleared by a check that finds none (after a restore).
+    pub damage: Option<String>,
+    /// A new service day is held because the wall clock jumped; cleared when it comes back.
+    pub clock: Option<String>,
+}
+
+impl Health {
+    /// Why the hub cannot be trusted right now, if it cannot.
+    pub fn problem(&self) -> Option<&str> {
+        self.writes
+            .as_deref()
+            .or(self.damage.as_deref())
+            .or(self.clock.as_deref())
+    }
 }
 
 /// Whether a batch wrote anything (only a write proves the disk works).
@@ -115,6 +120,8 @@ pub struct EngineHandle {
     pub deadline: watch::Receiver<DateTime<Utc>>,
     /// Turns true when the engine thread has ended, however it ended.
     pub stopped: watch::Receiver<bool>,
+    /// When the database was last checked for damage, as the engine found it at start.
+    pub last_check: Option<DateTime<Utc>>,
 }
 
 /// Tells the hub when the engine thread ends, also by a panic (it is dropped while unwinding).
@@ -139,6 +146,7 @@ struct Engine {
     health: watch::Sender<Health>,
     deadline: watch::Sender<DateTime<Utc>>,
     snapshot_cache: Option<CachedSnapshot>,
+    timekeeper: Timekeeper,
 }
 
 /// The last welcome with a snapshot: joins within a second of each other at the same `seq`
@@ -183,6 +191,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot start the engine thread: {0}")]
     Thread(std::io::Error),
+    #[error(transparent)]
+    Clock(#[from] ClockRefused),
 }
 
 /// Opens the database, rebuilds the state, and starts the engine thread.
@@ -190,12 +200,22 @@ pub fn start(
     config: Arc<Config>,
     db: &Path,
     clock: Arc<dyn Clock>,
+    accept_date: Option<NaiveDate>,
 ) -> Result<EngineHandle, StartError> {
-    let store = Store::open(db)?;
+    let mut store = Store::open(db)?;
     let now = clock.now();
     let rules = &config.rules;
     let mut seq = store.last_seq()?;
     let (state, replayed) = rebuild(rules, &store, rules.service_day(now))?;
+    let today = rules.service_day(now);
+    timekeeping::check_start(today, (seq > 0).then_some(state.day), accept_date)?;
+    let last_check = store.last_check()?.map(|(at, _)| at);
+    let damage = store
+        .last_check()?
+        .map(|(_, found)| found)
+        .filter(|f| !f.is_empty() && f != "ok")
+        .map(damage_text);
+    prune(&mut store, state.day);
     let started = Instant::now();
     let replies = Replies::load(replies::CAPACITY, store.replies(state.day)?);
     let ring: VecDeque<(u64, Utf8Bytes)> = store
@@ -208,11 +228,14 @@ pub fn start(
     let (health_tx, health_rx) = watch::channel(Health {
         seq,
         day: state.day,
-        problem: None,
+        writes: None,
+        damage,
+        clock: None,
     });
     let (deadline_tx, deadline_rx) = watch::channel(now);
     let (req_tx, req_rx) = mpsc::channel(8192);
     let fresh = seq == 0;
+    let clock_elapsed = clock.elapsed();
     let mut engine = Engine {
         config: config.clone(),
         clock,
@@ -225,6 +248,7 @@ pub fn start(
         health: health_tx,
         deadline: deadline_tx,
         snapshot_cache: None,
+        timekeeper: Timekeeper::new(now, clock_elapsed),
     };
     if fresh {
         // Every log begins with the day it was started on.
@@ -254,7 +278,27 @@ pub fn start(
         health: health_rx,
         deadline: deadline_rx,
         stopped,
+        last_check,
     })
+}
+
+fn damage_text(found: String) -> String {
+    format!("the database is damaged ({found}): restore the last backup (docs/OPERATIONS.md)")
+}
+
+/// Applies the retention (docs/OPERATIONS.md); a failure is logged, and tried again next day.
+fn prune(store: &mut Store, today: NaiveDate) {
+    let started = Instant::now();
+    match store.prune(today) {
+        Ok(p) => tracing::info!(
+            frames = p.frames,
+            replies = p.replies,
+            pages_freed = p.pages_freed,
+            ms = started.elapsed().as_millis() as u64,
+            "retention applied"
+        ),
+        Err(e) => tracing::warn!(error = %e, "retention not applied"),
+    }
 }
 
 /// The state of the current service day from the log: from its `day_started` (which carries the
@@ -362,16 +406,8 @@ impl Engine {
         if let Some(e) = first_event {
             self.apply(now, &hub, None, e, &mut pending);
         }
-        // Time first: a new day or an overdue ticket is decided before today's commands.
-        for _ in 0..2 {
-            let due = core::tick(&self.config.rules, &self.state, now);
-            if due.is_empty() {
-                break;
-            }
-            for e in due {
-                self.apply(now, &hub, None, e, &mut pending);
-            }
-        }
+        let day_before = self.state.day;
+        let held = self.advance_time(now, &hub, &mut pending);
 
         for request in batch {
             match request {
@@ -419,6 +455,7 @@ impl Engine {
                 }),
                 Request::Tick => {}
                 Request::Track { track, respond } => tracks.push((track, respond)),
+                Request::Checked { found } => self.checked(now, found),
             }
         }
 
@@ -441,7 +478,7 @@ impl Engine {
             // Nothing of this batch is durable: nobody may hear of it. Until a commit succeeds
             // again, /healthz says so (and why) — set before anyone hears the refusal.
             self.health.send_modify(|h| {
-                h.problem = Some(format!("the database refuses writes: {e}"));
+                h.writes = Some(format!("the database refuses writes: {e}"));
             });
             self.seq = seq_before;
             for a in answers {
@@ -466,7 +503,15 @@ impl Engine {
                 seq: self.seq,
                 day: self.state.day,
                 // A commit that went through proves the disk works again.
-                problem: h.problem.take().filter(|_| wrote == Wrote::Nothing),
+                writes: h.writes.take().filter(|_| wrote == Wrote::Nothing),
+                damage: h.damage.clone(),
+                clock: held.map(|day| {
+                    format!(
+                        "the clock jumped to service day {day}, but the hub has not been running that long: \
+                         still serving {}. Fix the clock, or restart the hub to start {day}",
+                        self.state.day
+                    )
+                }),
             };
             let changed = *h != new;
             *h = new;
@@ -482,13 +527,87 @@ impl Engine {
         for (track, respond) in tracks {
             let _ = respond.send(self.tracked(&track, now));
         }
-        let next = core::next_deadline(&self.config.rules, &self.state, now);
+        if self.state.day != day_before {
+            prune(&mut self.store, self.state.day);
+        }
+        let mut next = core::next_deadline(&self.config.rules, &self.state, now);
+        if held.is_some() {
+            // The held day's start is in the past: look again in a while, not at once.
+            next = now + chrono::TimeDelta::seconds(30);
+        }
         self.deadline.send_if_modified(|d| {
             let changed = *d != next;
             *d = next;
             changed
         });
         Ok(wrote)
+    }
+
+    /// What time does before today's commands: a new day, overdue tickets, opening hours —
+    /// unless the new day is not plausible (`timekeeping`). Returns the day held, if one is.
+    fn advance_time(
+        &mut self,
+        now: DateTime<Utc>,
+        hub: &Actor,
+        pending: &mut Pending,
+    ) -> Option<NaiveDate> {
+        let monotonic = self.clock.elapsed();
+        match self.timekeeper.read(now, monotonic) {
+            Some(Reading::SteppedBack(by)) => tracing::warn!(
+                seconds = by.num_seconds(),
+                "the wall clock was set back: queue order is unaffected, event times repeat"
+            ),
+            Some(Reading::SteppedForward(by)) => {
+                tracing::warn!(seconds = by.num_seconds(), "the wall clock was set forward")
+            }
+            Some(Reading::Steady) | None => {}
+        }
+        let rules = &self.config.rules;
+        let today = rules.service_day(now);
+        if today > self.state.day
+            && !self
+                .timekeeper
+                .may_start(rules, self.state.day, today, monotonic)
+        {
+            if self.health.borrow().clock.is_none() {
+                tracing::error!(
+                    %today,
+                    serving = %self.state.day,
+                    "the clock jumped days ahead while the hub ran: not starting that day"
+                );
+            }
+            return Some(today);
+        }
+        self.timekeeper.trust(now, monotonic);
+        // Time first: a new day or an overdue ticket is decided before today's commands.
+        for _ in 0..2 {
+            let due = core::tick(&self.config.rules, &self.state, now);
+            if due.is_empty() {
+                break;
+            }
+            for e in due {
+                self.apply(now, hub, None, e, pending);
+            }
+        }
+        None
+    }
+
+    /// Records what the integrity check found, and says it on `/healthz`.
+    fn checked(&mut self, now: DateTime<Utc>, found: Option<String>) {
+        match &found {
+            None => tracing::info!("database check: ok"),
+            Some(problem) => {
+                tracing::error!(%problem, "DATABASE DAMAGED: restore the last backup")
+            }
+        }
+        if let Err(e) = self
+            .store
+            .record_check(now, found.as_deref().unwrap_or("ok"))
+        {
+            tracing::warn!(error = %e, "cannot record the database check");
+        }
+        self.health
+            .send_modify(|h| h.damage = found.map(damage_text));
     }
 
     fn execute(

@@ -1,14 +1,18 @@
 //! The hub: the only truth of a centre. See `docs/ARCHITECTURE.md` for the map.
 
 pub mod auth;
+pub mod backup;
+pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod frames;
+pub mod integrity;
 pub mod replies;
 pub mod report;
 pub mod server;
 pub mod simulate;
 pub mod store;
+pub mod timekeeping;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -20,6 +24,27 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::engine::{Clock, SystemClock};
 
+/// How a hub is started beyond its configuration and database.
+pub struct Options {
+    /// The one clock of the engine and the timer.
+    pub clock: Arc<dyn Clock>,
+    /// Serve `https://` and `wss://` with this.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The operator confirms this service day although it looks implausible next to the log
+    /// (`--accept-date`).
+    pub accept_date: Option<chrono::NaiveDate>,
+}
+
+impl Options {
+    pub fn new(clock: Arc<dyn Clock>) -> Options {
+        Options {
+            clock,
+            tls: None,
+            accept_date: None,
+        }
+    }
+}
+
 /// A running hub: its address, and the switch that stops it.
 pub struct Hub {
     pub addr: SocketAddr,
@@ -27,12 +52,13 @@ pub struct Hub {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Turns true if the engine thread ends on its own: the hub can no longer serve.
     engine_gone: watch::Receiver<bool>,
+    check_now: Arc<tokio::sync::Notify>,
 }
 
 impl Hub {
     /// Opens the database, rebuilds the state and starts serving on `listen` (port 0 picks one).
     pub async fn start(config: Config, db: &Path, listen: SocketAddr) -> anyhow::Result<Hub> {
-        Hub::start_with_clock(config, db, listen, Arc::new(SystemClock)).await
+        Hub::start_with_clock(config, db, listen, Arc::new(SystemClock::new())).await
     }
 
     pub async fn start_with_clock(
@@ -41,19 +67,23 @@ impl Hub {
         listen: SocketAddr,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Hub> {
-        Hub::start_with(config, db, listen, clock, None).await
+        Hub::start_with(config, db, listen, Options::new(clock)).await
     }
 
-    /// The same, with TLS when `tls` is given (`https://`, `wss://`).
+    /// The same, with every option.
     pub async fn start_with(
         config: Config,
         db: &Path,
         listen: SocketAddr,
-        clock: Arc<dyn Clock>,
-        tls: Option<Arc<rustls::ServerConfig>>,
+        options: Options,
     ) -> anyhow::Result<Hub> {
+        let Options {
+            clock,
+            tls,
+            accept_date,
+        } = options;
         let config = Arc::new(config);
-        let engine = engine::start(config.clone(), db, clock)?;
+        let engine = engine::start(config.clone(), db, clock.clone(), accept_date)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let app = server::AppState::new(config.clone(), engine.clone(), shutdown_rx.clone());
         let listener = tokio::net::TcpListener::bind(listen)
@@ -61,7 +91,14 @@ impl Hub {
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
         let engine_gone = engine.stopped.clone();
-        tokio::spawn(server::run_timer(engine, shutdown_rx.clone()));
+        let check_now = Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(integrity::run(
+            engine.clone(),
+            db.to_path_buf(),
+            check_now.clone(),
+            shutdown_rx.clone(),
+        ));
+        tokio::spawn(server::run_timer(engine, clock, shutdown_rx.clone()));
         let router = server::router(app);
         let tls = tls.map(tokio_rustls::TlsAcceptor::from);
         let task = tokio::spawn(server::serve(listener, router, tls, shutdown_rx));
@@ -70,6 +107,7 @@ impl Hub {
             shutdown: shutdown_tx,
             task,
             engine_gone,
+            check_now,
         })
     }
 
@@ -97,6 +135,12 @@ impl Hub {
                 anyhow::bail!("the engine stopped (see the log above); exiting so that the hub is restarted")
             }
         }
+    }
+
+    /// Checks the database for damage now instead of at the next scheduled time (`/healthz`
+    /// shows the finding).
+    pub fn check_database_now(&self) {
+        self.check_now.notify_one();
     }
 
     /// Whether the engine thread has ended on its own.
@@ -128,10 +172,45 @@ async fn shutdown_signal() {
     }
 }
 
-/// Loads the configuration: the given file, or the built-in demo centre.
-pub fn load_config(path: Option<&Path>) -> Result<Config, config::ConfigError> {
-    match path {
-        Some(p) => Config::load(p),
-        None => Config::demo(),
+/// What `--config` names: `demo` is the built-in demo centre (asked for by name, never a default),
+/// anything else a TOML file.
+pub fn load_config(arg: &Path) -> Result<Config, config::ConfigError> {
+    if arg == Path::new(DEMO_BY_NAME) {
+        Config::demo()
+    } else {
+        Config::load(arg)
     }
+}
+
+/// The `--config` value that selects the demo centre (a file called so: `./demo`).
+pub const DEMO_BY_NAME: &str = "demo";
+
+/// Why the hub refuses to serve with what it was given.
+#[derive(Debug, thiserror::Error)]
+pub enum RefusedStart {
+    #[error(
+        "no database at {0}: give the path of this centre's database, or add --create-db to start a new one (only on a centre's very first start)"
+    )]
+    NoDatabase(std::path::PathBuf),
+    #[error(
+        "refusing to serve the public demo tokens (`demo-…`) on {0}, which is not a loopback address: anyone on that network could act as a kiosk, counter or admin. Give every device its own token in the configuration, or listen on 127.0.0.1"
+    )]
+    DemoTokensOnNetwork(SocketAddr),
+}
+
+/// The checks before serving: the database exists (or may be created), and demo tokens stay on
+/// this machine.
+pub fn check_start(
+    config: &Config,
+    db: &Path,
+    create_db: bool,
+    listen: SocketAddr,
+) -> Result<(), RefusedStart> {
+    if !create_db && !db.exists() {
+        return Err(RefusedStart::NoDatabase(db.to_path_buf()));
+    }
+    if config.uses_demo_tokens() && !listen.ip().is_loopback() {
+        return Err(RefusedStart::DemoTokensOnNetwork(listen));
+    }
+    Ok(())
 }

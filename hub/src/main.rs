@@ -14,12 +14,18 @@ use clap::{Parser, Subcommand};
     about = "The queue hub of a public administration service centre"
 )]
 struct Cli {
-    /// Centre configuration (TOML). Default: the built-in demo centre (assets/demo-center.toml).
+    /// Centre configuration (TOML), or `demo` for the built-in demo centre
+    /// (assets/demo-center.toml). Needed to serve and for `report`; `simulate` defaults to `demo`.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
-    /// SQLite database file; created when missing (read only by `report`).
-    #[arg(long, global = true, default_value = "hub.db")]
-    db: PathBuf,
+    /// The SQLite database file. Needed to serve, for `report` and `backup`.
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    /// Create the database when it does not exist yet (a new centre's first start). Without it a
+    /// missing file is an error: a hub that silently started a new day-one database would give
+    /// out numbers already printed.
+    #[arg(long)]
+    create_db: bool,
     /// Address to serve HTTP and WebSocket on.
     #[arg(long, default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
@@ -29,6 +35,10 @@ struct Cli {
     /// The private key of --tls-cert (PEM).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Start the service day of this date although the clock looks wrong next to the database
+    /// (more than a few weeks after its last event): the operator has checked the clock.
+    #[arg(long)]
+    accept_date: Option<chrono::NaiveDate>,
     /// Check the configuration, print a summary and exit.
     #[arg(long)]
     check_config: bool,
@@ -40,6 +50,15 @@ struct Cli {
 enum Sub {
     /// Print the Argon2 hash of a PIN (read from standard input) for a [[staff]] entry.
     HashPin,
+    /// Copy the database to DIR while the hub runs (SQLite's online backup), check the copy by
+    /// opening it, and keep the newest KEEP copies. Restore: docs/OPERATIONS.md.
+    Backup {
+        /// Where the copies go (e.g. a USB stick's mount point).
+        dir: PathBuf,
+        /// How many copies to keep in DIR (older `hub-*.db` copies are deleted).
+        #[arg(long, default_value_t = 14)]
+        keep: usize,
+    },
     /// Figures for service days FROM..=TO from a hub's database (read-only, also while it runs).
     Report {
         /// First service day, YYYY-MM-DD.
@@ -168,6 +187,12 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+fn required_db(cli: &Cli) -> anyhow::Result<&std::path::Path> {
+    cli.db.as_deref().context(
+        "which database? Give --db FILE (the centre's database; add --create-db on its very first start)",
+    )
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Sub::HashPin) = cli.command {
         let mut pin = String::new();
@@ -183,7 +208,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         println!("{}", hub::auth::hash_pin(pin).map_err(anyhow::Error::msg)?);
         return Ok(());
     }
-    let config = hub::load_config(cli.config.as_deref())?;
+    if let Some(Sub::Backup { dir, keep }) = &cli.command {
+        let db = required_db(&cli)?;
+        let made = hub::backup::run(db, dir, *keep)?;
+        println!(
+            "{}: {} events, last on service day {} — checked",
+            made.path.display(),
+            made.last_seq,
+            made.last_day.map_or("-".to_string(), |d| d.to_string())
+        );
+        return Ok(());
+    }
+    let config_arg = match (&cli.config, &cli.command) {
+        (Some(c), _) => c.clone(),
+        // A what-if run harms nothing: the demo centre is a fine default there.
+        (None, Some(Sub::Simulate { .. })) => PathBuf::from(hub::DEMO_BY_NAME),
+        (None, _) => anyhow::bail!(
+            "which centre? Give --config FILE (the centre's TOML), or --config demo for the demo centre"
+        ),
+    };
+    let config = hub::load_config(&config_arg)?;
     match cli.command {
         Some(Sub::Report {
             from,
@@ -194,7 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let to = to.unwrap_or(from);
             anyhow::ensure!(from <= to, "--from must not be after --to");
             let today = config.rules.service_day(chrono::Utc::now());
-            let rows = hub::report::load(&cli.db, from, to, today)?;
+            let rows = hub::report::load(required_db(&cli)?, from, to, today)?;
             let lines = hub::report::summarize(&rows, by);
             match format {
                 Format::Table => {
@@ -258,12 +302,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let source = cli
-        .config
-        .as_ref()
-        .map_or(hub::config::DEMO_CONFIG_NAME.to_string(), |p| {
-            p.display().to_string()
-        });
+    let source = if config_arg == std::path::Path::new(hub::DEMO_BY_NAME) {
+        hub::config::DEMO_CONFIG_NAME.to_string()
+    } else {
+        config_arg.display().to_string()
+    };
     if cli.check_config {
         println!(
             "{source}: ok — {} ({} services, {} counters, {} devices, {} staff)",
@@ -275,12 +318,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    let db = required_db(&cli)?.to_path_buf();
+    hub::check_start(&config, &db, cli.create_db, cli.listen)?;
     if config.uses_demo_tokens() {
-        let banner = "!".repeat(78);
-        eprintln!(
-            "{banner}\n!! DEMO TOKENS: some devices use the public `demo-…` tokens of the demo centre.\n!! Anyone on this network can act as a kiosk, counter or admin. Change them before real use.\n{banner}"
+        tracing::warn!(
+            "running with the public demo device tokens: fine on this machine only (loopback)"
         );
-        tracing::warn!("running with demo device tokens");
     }
     let mut config = config;
     fit_connections_to_file_limit(&mut config);
@@ -291,9 +334,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async {
-        let clock = std::sync::Arc::new(hub::engine::SystemClock);
-        let hub = hub::Hub::start_with(config, &cli.db, cli.listen, clock, tls).await?;
-        tracing::info!(addr = %hub.addr, config = %source, db = %cli.db.display(), "hub serving: {scheme}://{}/ws", hub.addr);
+        let clock = std::sync::Arc::new(hub::clock::SystemClock::new());
+        let options = hub::Options {
+            clock,
+            tls,
+            accept_date: cli.accept_date,
+        };
+        let hub = hub::Hub::start_with(config, &db, cli.listen, options).await?;
+        tracing::info!(addr = %hub.addr, config = %source, db = %db.display(), "hub serving: {scheme}://{}/ws", hub.addr);
         hub.run_until_signal().await
     })
 }

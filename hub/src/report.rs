@@ -44,8 +44,9 @@ pub fn load(
             .map_err(fail)?;
     let mut stmt = conn
         .prepare(
-            "SELECT day, service, counter, staff, status, issued_at, called_at, serving_at,
-                    finished_at, overdue_wait, overdue_service, rating
+            "SELECT day, service, counter, staff, status, issued_at,
+                    coalesce(first_called_at, called_at), serving_at,
+                    finished_at, overdue_wait, overdue_service, rating, transfers
              FROM tickets WHERE day >= ?1 AND day <= ?2 ORDER BY id",
         )
         .map_err(fail)?;
@@ -67,6 +68,7 @@ pub fn load(
                 r.get::<_, Option<String>>(8)?,
                 r.get::<_, bool>(9)? || r.get::<_, bool>(10)?,
                 r.get::<_, Option<u8>>(11)?,
+                r.get::<_, u32>(12)?,
             ))
         })
         .map_err(fail)?;
@@ -84,6 +86,7 @@ pub fn load(
             finished,
             overdue,
             rating,
+            transfers,
         ) = row.map_err(fail)?;
         let (Ok(day), Some(issued)) = (day.parse::<NaiveDate>(), time(Some(issued))) else {
             continue;
@@ -104,6 +107,7 @@ pub fn load(
             finished: time(finished),
             overdue,
             rating,
+            transfers,
         });
     }
     Ok(out)
@@ -114,7 +118,7 @@ fn parse_status(s: &str) -> TicketStatus {
         .unwrap_or(TicketStatus::Expired)
 }
 
-const HEADERS: [&str; 12] = [
+const HEADERS: [&str; 13] = [
     "nhóm",
     "cấp số",
     "đã phục vụ",
@@ -127,6 +131,7 @@ const HEADERS: [&str; 12] = [
     "phục vụ P90 (ph)",
     "quá hạn",
     "đánh giá TB",
+    "chuyển",
 ];
 
 fn cells(key: &str, f: &Figures) -> Vec<String> {
@@ -146,6 +151,7 @@ fn cells(key: &str, f: &Figures) -> Vec<String> {
             .map_or_else(|| "—".into(), |s| format!("{:.0}%", s * 100.0)),
         f.rating_avg
             .map_or_else(|| "—".into(), |v| format!("{v:.2}")),
+        f.transferred.to_string(),
     ]
 }
 
@@ -184,7 +190,7 @@ pub fn table(lines: &[(String, Figures)]) -> String {
 /// CSV with machine-friendly headers and plain numbers (minutes, shares 0–1).
 pub fn csv(lines: &[(String, Figures)]) -> String {
     let mut out = String::from(
-        "group,issued,served,no_shows,cancelled,expired,wait_avg_min,wait_p90_min,service_avg_min,service_p90_min,overdue_share,rating_avg\n",
+        "group,issued,served,no_shows,cancelled,expired,wait_avg_min,wait_p90_min,service_avg_min,service_p90_min,overdue_share,rating_avg,transferred\n",
     );
     let num = |x: Option<f64>| x.map_or_else(String::new, |v| format!("{v:.2}"));
     for (k, f) in lines {
@@ -194,7 +200,7 @@ pub fn csv(lines: &[(String, Figures)]) -> String {
             k.clone()
         };
         out.push_str(&format!(
-            "{key},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{key},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             f.issued,
             f.served,
             f.no_shows,
@@ -207,6 +213,7 @@ pub fn csv(lines: &[(String, Figures)]) -> String {
             f.overdue_share
                 .map_or_else(String::new, |s| format!("{s:.3}")),
             num(f.rating_avg),
+            f.transferred,
         ));
     }
     out
@@ -241,6 +248,7 @@ mod tests {
             finished: done.map(|d| at(d.1)),
             overdue: false,
             rating: done.map(|_| 4),
+            transfers: 0,
         }
     }
 

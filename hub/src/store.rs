@@ -5,6 +5,15 @@
 //!   province-wide report can ship and aggregate without this code).
 //! - `tickets`: every ticket's current state, kept in the same transaction (reports, tracking).
 //! - `replies`: the reply to every command id of the day, so a retried command answers the same.
+//! - `maintenance`: when the database was last checked, how far the retention has pruned.
+//!
+//! **Retention** (docs/OPERATIONS.md): the event bodies and the ticket rows are the audit trail
+//! and reports, kept for ever (about 1.5 KB a visit). The wire frames serve only replays to
+//! clients that reconnect, which come from memory, and the replies only retries of a command;
+//! frames older than [`KEEP_FRAMES_DAYS`] and replies older than [`KEEP_REPLIES_DAYS`] are
+//! dropped when a service day starts, and the freed pages are given back to the file system
+//! (`auto_vacuum = INCREMENTAL`). `journal_size_limit` keeps the WAL from staying large after a
+//! burst.
 //!
 //! **Architecture invariant:** a batch of commands is answered only after `commit` returns.
 
@@ -125,10 +134,32 @@ const MIGRATIONS: &[&str] = &[
         reply  TEXT NOT NULL,
         PRIMARY KEY (day, device, id)
      ) WITHOUT ROWID;",
+    // 2: retention and scheduled checks; the first call's time (a recall must not lengthen the
+    // wait a report shows).
+    "CREATE TABLE maintenance (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+     ) WITHOUT ROWID;
+     ALTER TABLE tickets ADD COLUMN first_called_at TEXT;
+     UPDATE tickets SET first_called_at = called_at;",
 ];
 
-/// Databases up to this size are fully checked before the hub serves.
-const CHECK_AT_START_BYTES: u64 = 64 * 1024 * 1024;
+/// Days of wire frames kept (replays come from memory; a copy on disk helps an investigation).
+pub const KEEP_FRAMES_DAYS: u64 = 7;
+/// Days of replies kept (a retried command only ever matters on its own day).
+pub const KEEP_REPLIES_DAYS: u64 = 2;
+/// The WAL is truncated back to this after a checkpoint.
+const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+/// Free pages given back to the file system per maintenance run (4 KiB each: 256 MiB).
+const VACUUM_PAGES_PER_RUN: i64 = 65_536;
+
+/// What a maintenance run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pruned {
+    pub frames: usize,
+    pub replies: usize,
+    pub pages_freed: i64,
+}
 
 pub struct Store {
     conn: Connection,
@@ -167,9 +198,17 @@ impl Store {
             .map_err(wrap)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(wrap)?;
+        conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
+            .map_err(wrap)?;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(wrap)?;
+        if version == 0 {
+            // Only possible before the first table exists (an old database keeps `NONE`: its
+            // freed pages are still reused, just not given back).
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+                .map_err(wrap)?;
+        }
         let known = MIGRATIONS.len() as i64;
         if version > known {
             return Err(StoreError::TooNew {
@@ -187,33 +226,96 @@ impl Store {
                 .map_err(wrap)?;
             tx.commit().map_err(wrap)?;
         }
-        // A full check reads the whole file: at start-up for a database of up to a few months,
-        // in the background for a bigger one, so that a restart stays within a second. Damage in
-        // the pages the hub reads is still reported by SQLite itself when it reads them.
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        if size <= CHECK_AT_START_BYTES {
-            let check: String = conn
-                .query_row("PRAGMA quick_check", [], |r| r.get(0))
-                .map_err(wrap)?;
-            if check != "ok" {
-                return Err(StoreError::Damaged {
-                    path: name,
-                    source: rusqlite::Error::InvalidParameterName(check),
-                });
-            }
-        } else {
-            let path = path.to_path_buf();
-            std::thread::spawn(move || {
-                let check = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-                    .and_then(|c| c.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0)));
-                match check {
-                    Ok(ok) if ok == "ok" => tracing::info!("database check: ok"),
-                    Ok(problem) => tracing::error!(%problem, "DATABASE DAMAGED: restore a backup"),
-                    Err(e) => tracing::error!(error = %e, "database check failed"),
-                }
-            });
-        }
         Ok(Store { conn })
+    }
+
+    /// A value of the `maintenance` table.
+    fn maintenance(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM maintenance WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn set_maintenance(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO maintenance (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// When the last integrity check finished, and what it found (`None`: never checked).
+    pub fn last_check(&self) -> Result<Option<(DateTime<Utc>, String)>, StoreError> {
+        let at = self.maintenance("checked_at")?;
+        let found = self.maintenance("check_found")?.unwrap_or_default();
+        Ok(at
+            .and_then(|a| DateTime::parse_from_rfc3339(&a).ok())
+            .map(|a| (a.with_timezone(&Utc), found)))
+    }
+
+    pub fn record_check(&self, at: DateTime<Utc>, found: &str) -> Result<(), StoreError> {
+        self.set_maintenance("checked_at", &at.to_rfc3339())?;
+        self.set_maintenance("check_found", found)
+    }
+
+    /// Applies the retention for a hub whose current service day is `today`: frames of days
+    /// before `today - KEEP_FRAMES_DAYS` and replies before `today - KEEP_REPLIES_DAYS` go, and
+    /// some freed pages are given back. Work already done is not repeated (a watermark), so a
+    /// year-old database costs no more than a new one.
+    pub fn prune(&mut self, today: NaiveDate) -> Result<Pruned, StoreError> {
+        let frames_before = today - chrono::Days::new(KEEP_FRAMES_DAYS);
+        let replies_before = today - chrono::Days::new(KEEP_REPLIES_DAYS);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let done: i64 = tx
+            .query_row(
+                "SELECT value FROM maintenance WHERE key = 'frames_pruned_below'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        // The first event of the oldest day kept (the partial index holds one row a day).
+        let keep_from: Option<i64> = tx.query_row(
+            "SELECT min(seq) FROM events WHERE kind = 'day_started' AND day >= ?1",
+            [frames_before.to_string()],
+            |r| r.get(0),
+        )?;
+        let mut pruned = Pruned::default();
+        if let Some(keep_from) = keep_from.filter(|k| *k > done) {
+            pruned.frames = tx.execute(
+                "UPDATE events SET wire = '' WHERE seq >= ?1 AND seq < ?2 AND wire <> ''",
+                params![done, keep_from],
+            )?;
+            tx.execute(
+                "INSERT INTO maintenance (key, value) VALUES ('frames_pruned_below', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [keep_from.to_string()],
+            )?;
+        }
+        pruned.replies = tx.execute(
+            "DELETE FROM replies WHERE day < ?1",
+            [replies_before.to_string()],
+        )?;
+        tx.commit()?;
+        let free_before: i64 = self
+            .conn
+            .pragma_query_value(None, "freelist_count", |r| r.get(0))?;
+        // Gives pages back only under auto_vacuum; elsewhere SQLite reuses them for new rows.
+        self.conn.execute_batch(&format!(
+            "PRAGMA incremental_vacuum({VACUUM_PAGES_PER_RUN})"
+        ))?;
+        let free_after: i64 = self
+            .conn
+            .pragma_query_value(None, "freelist_count", |r| r.get(0))?;
+        pruned.pages_freed = free_before - free_after;
+        Ok(pruned)
     }
 
     pub fn last_seq(&self) -> Result<u64, StoreError> {
@@ -342,13 +444,15 @@ impl Store {
             }
             let mut up = tx.prepare_cached(
                 "INSERT INTO tickets (id, day, number, service, priority, status, issued_at, called_at, serving_at,
-                    finished_at, counter, staff, recalls, transfers, overdue_wait, overdue_service, rating, track)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                    finished_at, counter, staff, recalls, transfers, overdue_wait, overdue_service, rating, track,
+                    first_called_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
                  ON CONFLICT(id) DO UPDATE SET service = excluded.service, status = excluded.status,
                     called_at = excluded.called_at, serving_at = excluded.serving_at, finished_at = excluded.finished_at,
                     counter = excluded.counter, staff = excluded.staff, recalls = excluded.recalls,
                     transfers = excluded.transfers, overdue_wait = excluded.overdue_wait,
-                    overdue_service = excluded.overdue_service, rating = excluded.rating",
+                    overdue_service = excluded.overdue_service, rating = excluded.rating,
+                    first_called_at = excluded.first_called_at",
             )?;
             for (day, t) in &batch.tickets {
                 up.execute(params![
@@ -370,6 +474,7 @@ impl Store {
                     t.overdue_service,
                     t.rating,
                     t.track,
+                    t.first_called_at.map(|x| x.to_rfc3339()),
                 ])?;
             }
             let mut rep = tx.prepare_cached(
@@ -382,6 +487,27 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// `PRAGMA quick_check` on a read-only connection of its own, so the engine keeps writing
+/// meanwhile: `Ok(None)` when the file is sound, `Ok(Some(what))` when it is damaged.
+pub fn check_integrity(path: &Path) -> Result<Option<String>, StoreError> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut stmt = conn.prepare("PRAGMA quick_check(20)")?;
+    let found: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()
+        .or_else(|e| {
+            if is_damage(&e) {
+                Ok(vec![e.to_string()])
+            } else {
+                Err(e)
+            }
+        })?;
+    Ok(match found.as_slice() {
+        [ok] if ok == "ok" => None,
+        _ => Some(found.join("; ")),
+    })
 }
 
 pub fn status_str(s: protocol::TicketStatus) -> &'static str {

@@ -102,6 +102,8 @@ async fn the_report_matches_a_scripted_day() {
     let db = db.display().to_string();
     let csv = hub_cli(&[
         "report",
+        "--config",
+        "demo",
         "--db",
         &db,
         "--from",
@@ -134,6 +136,8 @@ async fn the_report_matches_a_scripted_day() {
     // The next day is its own: one ticket, not yet served.
     let next = hub_cli(&[
         "report",
+        "--config",
+        "demo",
         "--db",
         &db,
         "--from",
@@ -145,6 +149,8 @@ async fn the_report_matches_a_scripted_day() {
     // A range covers both days.
     let both = hub_cli(&[
         "report",
+        "--config",
+        "demo",
         "--db",
         &db,
         "--from",
@@ -160,7 +166,15 @@ async fn the_report_matches_a_scripted_day() {
 #[test]
 fn a_report_of_a_missing_database_is_a_clear_error() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hub"))
-        .args(["report", "--db", "/no/such/hub.db", "--from", "2026-01-05"])
+        .args([
+            "report",
+            "--config",
+            "demo",
+            "--db",
+            "/no/such/hub.db",
+            "--from",
+            "2026-01-05",
+        ])
         .output()
         .expect("hub runs");
     assert!(!out.status.success());

@@ -21,7 +21,18 @@ use tokio::sync::Notify;
 fn spawn_hub(db: &std::path::Path, listen: &str) -> (Child, SocketAddr) {
     let db = db.to_str().expect("utf-8 path");
     let exe = std::path::Path::new(env!("CARGO_BIN_EXE_hub"));
-    let hub = testkit::HubProcess::spawn(exe, &["--db", db, "--listen", listen]);
+    let hub = testkit::HubProcess::spawn(
+        exe,
+        &[
+            "--config",
+            "demo",
+            "--db",
+            db,
+            "--create-db",
+            "--listen",
+            listen,
+        ],
+    );
     (hub.child, hub.addr)
 }
 

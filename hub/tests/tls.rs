@@ -46,8 +46,10 @@ async fn tls_hub(certs: &Certificates) -> hub::Hub {
         testkit::demo_config(),
         &certs.dir.path().join("hub.db"),
         "127.0.0.1:0".parse().expect("addr"),
-        Arc::new(hub::engine::SystemClock),
-        Some(tls),
+        hub::Options {
+            tls: Some(tls),
+            ..hub::Options::new(Arc::new(hub::clock::SystemClock::new()))
+        },
     )
     .await
     .expect("hub")

@@ -569,6 +569,10 @@ pub struct DayFigures {
     pub no_shows: u32,
     pub cancelled: u32,
     pub expired: u32,
+    /// Tickets sent on to another service or counter at least once (counted under the service
+    /// they ended in).
+    #[serde(default)]
+    pub transferred: u32,
     pub wait_avg_min: Option<f64>,
     pub wait_p90_min: Option<f64>,
     pub service_avg_min: Option<f64>,

@@ -19,11 +19,14 @@ pub struct Row {
     pub staff: Option<String>,
     pub status: TicketStatus,
     pub issued: DateTime<Utc>,
+    /// The first call: a wait ends there, whatever recalls follow.
     pub called: Option<DateTime<Utc>>,
     pub serving: Option<DateTime<Utc>>,
     pub finished: Option<DateTime<Utc>>,
     pub overdue: bool,
     pub rating: Option<u8>,
+    /// How often it was sent to another service or counter.
+    pub transfers: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,11 +51,12 @@ pub fn rows_of_day(state: &crate::State) -> Vec<Row> {
             staff: t.staff.as_ref().map(|s| s.0.clone()),
             status: t.status,
             issued: t.issued_at,
-            called: t.called_at,
+            called: t.first_called_at,
             serving: t.serving_at,
             finished: t.finished_at,
             overdue: t.overdue_wait || t.overdue_service,
             rating: t.rating,
+            transfers: t.transfers,
         })
         .collect()
 }
@@ -129,6 +133,7 @@ fn figures(rows: &[&Row]) -> Figures {
         no_shows: count(TicketStatus::NoShow),
         cancelled: count(TicketStatus::Cancelled),
         expired: count(TicketStatus::Expired),
+        transferred: rows.iter().filter(|r| r.transfers > 0).count() as u32,
         wait_avg_min: mean(&waits),
         wait_p90_min: p90(&mut waits),
         service_avg_min: mean(&services),

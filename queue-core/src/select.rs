@@ -37,7 +37,7 @@ pub fn select_next(rules: &Rules, state: &State, counter: &Counter) -> Option<Ti
                 .range(
                     QueueKey {
                         normal: true,
-                        queued_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+                        place: 0,
                         id: TicketId(0),
                     }..,
                 )

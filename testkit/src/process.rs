@@ -113,7 +113,18 @@ impl HubProcess {
     /// Starts the hub on a free loopback port with the demo centre and `db`.
     pub fn demo(exe: &Path, db: &Path) -> HubProcess {
         let db = db.to_str().expect("a UTF-8 database path");
-        HubProcess::spawn(exe, &["--db", db, "--listen", "127.0.0.1:0"])
+        HubProcess::spawn(
+            exe,
+            &[
+                "--config",
+                "demo",
+                "--db",
+                db,
+                "--create-db",
+                "--listen",
+                "127.0.0.1:0",
+            ],
+        )
     }
 
     /// Kills it as a power cut would (SIGKILL) and reaps it.

@@ -38,8 +38,6 @@ pub const READ_BUFFER: usize = 8 * 1024;
 pub const SEND_DEADLINE: Duration = Duration::from_secs(10);
 /// How long a closing connection may take to send its last answers and its close frame.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
-/// The deadline timer never sleeps longer than this: the system clock may be set meanwhile.
-pub const TIMER_MAX_SLEEP: Duration = Duration::from_secs(60);
 /// A tracker's view is refreshed at most this often while events flow.
 pub const TRACKER_REFRESH: Duration = Duration::from_millis(500);
 /// Tracking codes are 20 letters and digits; anything longer is not looked up.

@@ -58,7 +58,7 @@ async fn healthz(State(app): State<AppState>) -> Response {
         )
             .into_response();
     }
-    if let Some(problem) = &h.problem {
+    if let Some(problem) = h.problem() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(serde_json::json!({"status": "failing", "problem": problem})),

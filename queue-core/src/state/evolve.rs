@@ -45,7 +45,9 @@ impl State {
                     status: TicketStatus::Waiting,
                     issued_at: at,
                     queued_at: at,
+                    place: 0,
                     called_at: None,
+                    first_called_at: None,
                     serving_at: None,
                     finished_at: None,
                     counter: None,
@@ -103,7 +105,8 @@ impl State {
         }
     }
 
-    fn ticket_issued(&mut self, rules: &Rules, t: Ticket) {
+    fn ticket_issued(&mut self, rules: &Rules, mut t: Ticket) {
+        t.place = self.take_place();
         let (ticket, number) = (t.id, t.number);
         self.next_ticket_id = self.next_ticket_id.max(ticket.next());
         let day = self.services.entry(t.service.clone()).or_default();
@@ -152,6 +155,7 @@ impl State {
         if let Some(t) = self.tickets.get_mut(&ticket) {
             t.status = TicketStatus::Called;
             t.called_at = Some(at);
+            t.first_called_at.get_or_insert(at);
             t.counter = Some(counter);
             t.staff = Some(staff.clone());
             t.for_counter = None;
@@ -269,6 +273,8 @@ impl State {
         t.overdue_service = false;
         if !keep_place {
             t.queued_at = at;
+            t.place = self.next_place;
+            self.next_place += 1;
         }
         self.enqueue(rules, ticket);
     }
@@ -362,6 +368,12 @@ impl State {
     }
 
     // ------------------------------------------------------------------ queues and deadlines
+
+    /// The next place in the day's queues.
+    fn take_place(&mut self) -> u64 {
+        self.next_place += 1;
+        self.next_place - 1
+    }
 
     /// Puts a waiting ticket into its queue and arms its waiting deadline.
     fn enqueue(&mut self, rules: &Rules, id: TicketId) {

@@ -42,10 +42,17 @@ pub struct Ticket {
     pub priority: Option<CategoryId>,
     pub status: TicketStatus,
     pub issued_at: DateTime<Utc>,
-    /// Its place in the queue: the issue time, or the transfer time when a transfer does not
-    /// keep the place.
+    /// When it joined its queue: the issue time, or the transfer time when a transfer does not
+    /// keep the place. Shown, never used for order: see `place`.
     pub queued_at: DateTime<Utc>,
+    /// Its place in the queue: the day's count of queue joins when it joined. The wall clock
+    /// does not decide order, so a clock set back cannot put a new ticket before an old one.
+    pub place: u64,
+    /// The last call (a recall moves it).
     pub called_at: Option<DateTime<Utc>>,
+    /// The first call of the ticket's visit: where its wait ended (a recall or a transfer does
+    /// not move it).
+    pub first_called_at: Option<DateTime<Utc>>,
     pub serving_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub counter: Option<CounterNo>,
@@ -77,17 +84,17 @@ impl Ticket {
     pub fn queue_key(&self) -> QueueKey {
         QueueKey {
             normal: !self.is_priority(),
-            queued_at: self.queued_at,
+            place: self.place,
             id: self.id,
         }
     }
 }
 
-/// Order within a service queue: priority first, then oldest, then by id.
+/// Order within a service queue: priority first, then the earlier place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct QueueKey {
     pub normal: bool,
-    pub queued_at: DateTime<Utc>,
+    pub place: u64,
     pub id: TicketId,
 }
 
@@ -306,6 +313,8 @@ pub struct State {
     pub device_status: BTreeMap<DeviceId, String>,
     /// When each device's status last changed (a device may not flood the boards with changes).
     pub device_status_at: BTreeMap<DeviceId, DateTime<Utc>>,
+    /// The next queue place to give (see `Ticket::place`).
+    next_place: u64,
 }
 
 impl State {
@@ -364,6 +373,7 @@ impl State {
             directed: BTreeMap::new(),
             deadlines: BTreeSet::new(),
             recent_calls: VecDeque::new(),
+            next_place: 0,
             device_status: BTreeMap::new(),
             device_status_at: BTreeMap::new(),
         }

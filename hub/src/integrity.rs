@@ -1,0 +1,56 @@
+//! The scheduled integrity check: `PRAGMA quick_check` once a day on a connection of its own
+//! (the engine keeps serving), the finding recorded through the engine and shown on `/healthz`.
+//! Not at every start: a hub restarted by its service manager must be back within a second, and
+//! damage in pages the hub reads is reported by SQLite when it reads them anyway.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use crate::engine::{EngineHandle, Request};
+
+/// How often the whole file is read.
+pub const EVERY: Duration = Duration::from_secs(24 * 3600);
+/// A database never checked is checked this long after start (not in the start-up rush).
+pub const FIRST_AFTER: Duration = Duration::from_secs(10 * 60);
+
+/// Runs checks when due, or at once when `now` is notified; ends with the hub.
+pub async fn run(
+    engine: EngineHandle,
+    db: PathBuf,
+    now: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let since_last = engine
+        .last_check
+        .map(|at| (chrono::Utc::now() - at).to_std().unwrap_or(Duration::ZERO));
+    let mut wait = match since_last {
+        Some(age) => EVERY.saturating_sub(age).max(FIRST_AFTER),
+        None => FIRST_AFTER,
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = now.notified() => {}
+            _ = shutdown.changed() => return,
+        }
+        let path = db.clone();
+        let found = tokio::task::spawn_blocking(move || crate::store::check_integrity(&path)).await;
+        let found = match found {
+            Ok(Ok(found)) => found,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(format!("the check itself failed: {e}")),
+        };
+        if engine
+            .requests
+            .send(Request::Checked { found })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        wait = EVERY;
+    }
+}
