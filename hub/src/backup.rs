@@ -110,10 +110,25 @@ fn copy_and_check(db: &Path, to: &Path) -> Result<(u64, Option<NaiveDate>), Back
         let mut target = Connection::open(to).map_err(copy_err)?;
         {
             let backup = rusqlite::backup::Backup::new(&source, &mut target).map_err(copy_err)?;
-            // All pages in one step: one consistent snapshot, whatever the hub writes meanwhile.
-            backup
-                .run_to_completion(-1, std::time::Duration::from_millis(50), None)
-                .map_err(copy_err)?;
+            // All pages in one step: one consistent snapshot, whatever the hub writes meanwhile
+            // (a writer in WAL mode does not block this reader). Busy only while the hub
+            // checkpoints: try again a little later.
+            let mut tries = 0;
+            loop {
+                match backup.step(-1).map_err(copy_err)? {
+                    rusqlite::backup::StepResult::Done => break,
+                    _ if tries < 100 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                    _ => {
+                        return Err(copy_err(rusqlite::Error::SqliteFailure(
+                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                            Some("the database stayed busy for five seconds".into()),
+                        )));
+                    }
+                }
+            }
         }
         // One self-contained file: no -wal or -shm beside it.
         target

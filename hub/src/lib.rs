@@ -24,6 +24,9 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::engine::{Clock, SystemClock};
 
+/// How long `stop` waits for the engine's last batch and the database to close.
+const ENGINE_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How a hub is started beyond its configuration and database.
 pub struct Options {
     /// The one clock of the engine and the timer.
@@ -53,6 +56,7 @@ pub struct Hub {
     /// Turns true if the engine thread ends on its own: the hub can no longer serve.
     engine_gone: watch::Receiver<bool>,
     check_now: Arc<tokio::sync::Notify>,
+    health: watch::Receiver<engine::Health>,
 }
 
 impl Hub {
@@ -91,6 +95,7 @@ impl Hub {
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
         let engine_gone = engine.stopped.clone();
+        let health = engine.health.clone();
         let check_now = Arc::new(tokio::sync::Notify::new());
         tokio::spawn(integrity::run(
             engine.clone(),
@@ -108,13 +113,20 @@ impl Hub {
             task,
             engine_gone,
             check_now,
+            health,
         })
     }
 
-    /// Stops accepting, closes every connection with "hub is stopping", and waits.
+    /// Stops accepting, closes every connection with "hub is stopping", and waits — also for
+    /// the engine to close the database, so that the file may be replaced (a restore) at once.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.task.await??;
+        let mut gone = self.engine_gone.clone();
+        let closed = tokio::time::timeout(ENGINE_CLOSE_TIMEOUT, gone.wait_for(|g| *g)).await;
+        if closed.is_err() {
+            tracing::warn!("the engine has not closed the database yet");
+        }
         Ok(())
     }
 
@@ -141,6 +153,11 @@ impl Hub {
     /// shows the finding).
     pub fn check_database_now(&self) {
         self.check_now.notify_one();
+    }
+
+    /// What `/healthz` reports, as it changes.
+    pub fn health(&self) -> watch::Receiver<engine::Health> {
+        self.health.clone()
     }
 
     /// Whether the engine thread has ended on its own.

@@ -189,6 +189,17 @@ impl Store {
             }
         };
         let mut conn = Connection::open(path).map_err(wrap)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(wrap)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(wrap)?;
+        if version == 0 {
+            // Only possible before the file has its first page (switching to WAL writes it). An
+            // old database keeps `NONE`: its freed pages are still reused, just not given back.
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+                .map_err(wrap)?;
+        }
         // PRAGMAs outside any transaction: WAL survives power loss with synchronous=FULL.
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(wrap)?;
@@ -196,19 +207,8 @@ impl Store {
             .map_err(wrap)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(wrap)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(wrap)?;
         conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
             .map_err(wrap)?;
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(wrap)?;
-        if version == 0 {
-            // Only possible before the first table exists (an old database keeps `NONE`: its
-            // freed pages are still reused, just not given back).
-            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
-                .map_err(wrap)?;
-        }
         let known = MIGRATIONS.len() as i64;
         if version > known {
             return Err(StoreError::TooNew {
@@ -597,5 +597,80 @@ mod tests {
         assert_eq!(store.last_seq().expect("seq"), 1);
         assert_eq!(store.current_day_events().expect("events").len(), 1);
         assert_eq!(store.replies(day).expect("replies").len(), 1);
+    }
+
+    /// Ten service days, each a `day_started` and one reply.
+    fn ten_days(store: &mut Store, first: NaiveDate) {
+        for n in 0..10u64 {
+            let day = first + chrono::Days::new(n);
+            let rec = Recorded {
+                seq: n + 1,
+                at: Utc::now(),
+                day,
+                device: "hub".into(),
+                staff: None,
+                event: queue_core::Event::DayStarted {
+                    day,
+                    next_ticket_id: queue_core::TicketId(1),
+                    sessions: vec![],
+                },
+            };
+            let batch = Batch {
+                events: vec![(rec, "{\"frame\":true}".into())],
+                replies: vec![StoredReply {
+                    day,
+                    key: ReplyKey {
+                        device: "kiosk-1".into(),
+                        id: format!("k:{n}"),
+                    },
+                    text: "{}".into(),
+                }],
+                ..Batch::default()
+            };
+            store.commit(&batch).expect("commit");
+        }
+    }
+
+    #[test]
+    fn retention_drops_old_frames_and_replies_keeps_the_audit_trail_and_does_no_work_twice() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut store = Store::open(&dir.path().join("hub.db")).expect("open");
+        let first: NaiveDate = "2026-11-01".parse().expect("day");
+        ten_days(&mut store, first);
+        let today: NaiveDate = "2026-11-10".parse().expect("day");
+        let pruned = store.prune(today).expect("prune");
+        // Frames of 1–2 November (before 3 November = today − 7) go; replies before the 8th.
+        assert_eq!((pruned.frames, pruned.replies), (2, 7));
+        let frames: Vec<(i64, String)> = store
+            .conn
+            .prepare("SELECT seq, wire FROM events ORDER BY seq")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert!(frames[..2].iter().all(|(_, w)| w.is_empty()), "{frames:?}");
+        assert!(frames[2..].iter().all(|(_, w)| !w.is_empty()), "{frames:?}");
+        assert_eq!(store.current_day_events().expect("events").len(), 1);
+        assert_eq!(
+            store.events_from(1).expect("bodies").len(),
+            10,
+            "bodies kept"
+        );
+        assert_eq!(store.replies(today).expect("today").len(), 1);
+        assert_eq!(store.prune(today).expect("again"), Pruned::default());
+        let next = store.prune(today + chrono::Days::new(1)).expect("next day");
+        assert_eq!((next.frames, next.replies), (1, 1));
+    }
+
+    #[test]
+    fn a_new_database_gives_freed_pages_back() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(&dir.path().join("hub.db")).expect("open");
+        let mode: i64 = store
+            .conn
+            .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
+            .expect("mode");
+        assert_eq!(mode, 2, "incremental");
     }
 }

@@ -2,27 +2,8 @@
 //! and it recovers by itself when writes succeed again. Nothing is acknowledged that is not on
 //! disk meanwhile.
 
-use std::net::SocketAddr;
-
 use protocol::{Command, ErrorCode, Role};
-use testkit::{Client, start_hub};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// The status code and body of `GET /healthz`.
-async fn healthz(addr: SocketAddr) -> (u16, String) {
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
-    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("request");
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).await.expect("response");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, response)
-}
+use testkit::{Client, healthz, start_hub};
 
 fn issue() -> Command {
     Command::IssueTicket {

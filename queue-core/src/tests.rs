@@ -959,3 +959,29 @@ proptest! {
         prop_assert_eq!(rebuild(&w), w.state);
     }
 }
+
+#[test]
+fn a_wait_ends_at_the_first_call_whatever_recalls_follow_and_transfers_are_counted() {
+    let mut w = World::new();
+    w.issue("TP", None);
+    w.issue("TP", None);
+    w.login(1);
+    w.advance(10);
+    w.next(1).expect("called after 10 minutes");
+    w.advance(5);
+    w.run(&counter(1), Command::Recall {}).expect("recalled");
+    w.advance(5);
+    w.run(
+        &counter(1),
+        Command::Transfer {
+            service: None,
+            counter: Some(2),
+        },
+    )
+    .expect("transferred");
+    let rows = crate::figures::rows_of_day(&w.state);
+    let figures = &crate::figures::summarize(&rows, crate::figures::By::Total)[0].1;
+    // One ticket waited 10 minutes (recall and transfer after it do not lengthen that).
+    assert_eq!(figures.wait_avg_min, Some(10.0));
+    assert_eq!(figures.transferred, 1);
+}

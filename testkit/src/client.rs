@@ -89,3 +89,20 @@ impl Client {
 pub fn ticket_of(result: &serde_json::Value) -> Ticket {
     serde_json::from_value(result["ticket"].clone()).expect("result carries a ticket")
 }
+
+/// The status code and the whole response of `GET /healthz`.
+pub async fn healthz(addr: SocketAddr) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request");
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.expect("response");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}

@@ -12,7 +12,7 @@ mod clock;
 mod process;
 
 pub use centre::Centre;
-pub use client::{Client, start_hub, start_hub_at, start_hub_with, ticket_of, url};
+pub use client::{Client, healthz, start_hub, start_hub_at, start_hub_with, ticket_of, url};
 pub use clock::{ManualClock, monday_morning};
 pub use process::HubProcess;
 

@@ -40,14 +40,20 @@ impl HubProcess {
     /// has printed the address it serves, read from its log. The log keeps being drained so the
     /// hub never blocks on a full pipe.
     pub fn spawn(exe: &Path, args: &[&str]) -> HubProcess {
-        let mut child = Command::new(exe)
-            .args(args)
+        let mut command = Command::new(exe);
+        command.args(args);
+        HubProcess::start(command)
+    }
+
+    /// The same for a command that runs the hub (in a wrapper, with a prepared stdin, …).
+    pub fn start(mut command: Command) -> HubProcess {
+        let mut child = command
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("{} starts: {e}", exe.display()));
+            .unwrap_or_else(|e| panic!("{command:?} starts: {e}"));
         let stderr = child.stderr.take().expect("the hub's log is piped");
         let mut lines = BufReader::new(stderr).lines();
         let log = Arc::new(Log::default());

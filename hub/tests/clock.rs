@@ -1,0 +1,156 @@
+//! The wall clock does not decide who is called first, nor starts a service day it cannot vouch
+//! for; the engine and the deadline timer follow one clock.
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use protocol::{Command, EventKind, Role};
+use testkit::{Client, ManualClock, WAIT, demo_config, healthz, ticket_of};
+
+async fn hub_on(clock: &Arc<ManualClock>, db: &std::path::Path) -> anyhow::Result<hub::Hub> {
+    hub::Hub::start_with_clock(
+        demo_config(),
+        db,
+        "127.0.0.1:0".parse().expect("addr"),
+        clock.clone(),
+    )
+    .await
+}
+
+fn issue() -> Command {
+    Command::IssueTicket {
+        service: "TP".into(),
+        priority: None,
+    }
+}
+
+async fn clerk_at_counter_1(addr: std::net::SocketAddr) -> Client {
+    let (clerk, _) = Client::connect(addr, Role::Counter, "counter-1").await;
+    clerk
+        .send(Command::Login {
+            counter: 1,
+            staff: "nv01".into(),
+            pin: "1234".into(),
+        })
+        .await
+        .expect("login");
+    clerk
+}
+
+#[tokio::test]
+async fn a_clock_set_back_between_two_tickets_does_not_change_who_is_called_first() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let clock = Arc::new(ManualClock::at("2026-11-23T10:00:00+07:00"));
+    let hub = hub_on(&clock, &dir.path().join("hub.db"))
+        .await
+        .expect("hub");
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    let first = ticket_of(&kiosk.send(issue()).await.expect("first"));
+    // NTP steps the clock back an hour: the second ticket carries an earlier time.
+    clock.step(TimeDelta::hours(-1));
+    let second = ticket_of(&kiosk.send(issue()).await.expect("second"));
+    assert_ne!(second.issued_at, first.issued_at);
+    let clerk = clerk_at_counter_1(hub.addr).await;
+    let called = ticket_of(&clerk.send(Command::CallNext {}).await.expect("call"));
+    assert_eq!(called.number, first.number, "the older ticket first");
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_ticket_goes_overdue_on_the_engines_clock_with_no_command_to_wake_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let clock = Arc::new(ManualClock::at("2026-11-23T10:00:00+07:00"));
+    let hub = hub_on(&clock, &dir.path().join("hub.db"))
+        .await
+        .expect("hub");
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    let (mut board, _) = Client::connect(hub.addr, Role::Display, "display-1").await;
+    kiosk.send(issue()).await.expect("issued");
+    // The target wait of TP is 30 minutes in the demo centre; only the clock moves.
+    clock.advance(TimeDelta::minutes(31));
+    tokio::time::timeout(WAIT, board.event(EventKind::TicketOverdue))
+        .await
+        .expect("overdue announced by the timer on the test's clock");
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_jump_of_days_is_held_and_released_when_the_clock_comes_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let clock = Arc::new(ManualClock::at("2026-11-23T10:00:00+07:00"));
+    let hub = hub_on(&clock, &dir.path().join("hub.db"))
+        .await
+        .expect("hub");
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    let waiting = ticket_of(&kiosk.send(issue()).await.expect("issued"));
+    // A board without a battery boots with a date days ahead, and sets it while running.
+    clock.step(TimeDelta::days(5));
+    kiosk.send(issue()).await.expect("issued on the held day");
+    assert_eq!(
+        hub.health().borrow().day.to_string(),
+        "2026-11-23",
+        "the same service day goes on"
+    );
+    let (status, body) = healthz(hub.addr).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("clock jumped"), "{body}");
+    let (_clerk, snapshot) = Client::connect(hub.addr, Role::Counter, "counter-1").await;
+    assert!(
+        snapshot.waiting.iter().any(|t| t.number == waiting.number),
+        "nobody waiting was expired"
+    );
+    // The clock is corrected: health comes back by itself.
+    clock.step(TimeDelta::days(-5));
+    kiosk.send(issue()).await.expect("issued");
+    assert_eq!(healthz(hub.addr).await.0, 200);
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_weekend_with_the_hub_running_starts_the_new_day() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let clock = Arc::new(ManualClock::at("2026-11-20T16:00:00+07:00"));
+    let hub = hub_on(&clock, &dir.path().join("hub.db"))
+        .await
+        .expect("hub");
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    kiosk.send(issue()).await.expect("friday");
+    // Time really passes (the monotonic clock with it): Monday morning.
+    clock.advance(TimeDelta::days(3) - TimeDelta::hours(7));
+    kiosk.send(issue()).await.expect("monday");
+    assert_eq!(hub.health().borrow().day.to_string(), "2026-11-23");
+    assert_eq!(healthz(hub.addr).await.0, 200);
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn at_start_a_clock_behind_the_log_or_weeks_ahead_is_refused_unless_confirmed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("hub.db");
+    let clock = Arc::new(ManualClock::at("2026-11-23T10:00:00+07:00"));
+    let hub = hub_on(&clock, &db).await.expect("hub");
+    hub.stop().await.expect("stop");
+
+    let behind = Arc::new(ManualClock::at("2026-11-22T10:00:00+07:00"));
+    let err = hub_on(&behind, &db).await.err().expect("refused");
+    assert!(err.to_string().contains("Fix the clock"), "{err}");
+
+    let ahead = Arc::new(ManualClock::at("2031-01-06T10:00:00+07:00"));
+    let err = hub_on(&ahead, &db).await.err().expect("refused");
+    assert!(
+        err.to_string().contains("--accept-date 2031-01-06"),
+        "{err}"
+    );
+    let confirmed = hub::Hub::start_with(
+        demo_config(),
+        &db,
+        "127.0.0.1:0".parse().expect("addr"),
+        hub::Options {
+            accept_date: Some("2031-01-06".parse().expect("date")),
+            ..hub::Options::new(ahead.clone())
+        },
+    )
+    .await
+    .expect("the operator confirmed the date");
+    confirmed.stop().await.expect("stop");
+}
