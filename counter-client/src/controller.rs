@@ -440,7 +440,9 @@ impl Controller {
             Some(E::InvalidState) | Some(E::UnknownCounter) | Some(E::UnknownService) => {
                 match error {
                     hub_client::CommandError::Rejected(e) => e.message.clone(),
-                    hub_client::CommandError::Stopped => String::new(),
+                    hub_client::CommandError::Stopped | hub_client::CommandError::Expired => {
+                        String::new()
+                    }
                 }
             }
             _ => error.to_string(),

@@ -4,6 +4,11 @@
 //! events), passes the welcome and every event to the app in order, reconnects with backoff when
 //! the link drops or a `seq` gap shows, and resends unanswered commands with their original ids so
 //! the hub's idempotency turns a retry into "the same reply again".
+//!
+//! A command sent with [`HubClient::send_within`] has a deadline: past it the client gives up
+//! (answers [`CommandError::Expired`] and never sends it again), and the hub refuses it too if a
+//! copy reaches it late — the message carries `expires_at` on the hub's clock, learned from the
+//! welcome's `now`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,8 +26,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use protocol::{
-    ClientMessage, Command, ErrorBody, ErrorCode, EventFrame, Hello, PROTOCOL_VERSION, Role,
-    ServerMessage, Snapshot,
+    ClientMessage, Command, CommandMessage, ErrorBody, ErrorCode, EventFrame, Hello,
+    PROTOCOL_VERSION, Role, ServerMessage, Snapshot,
 };
 
 /// How to reach and identify to the hub.
@@ -141,21 +146,27 @@ pub enum CommandError {
     /// The client task has ended (the app is shutting down).
     #[error("the hub client has stopped")]
     Stopped,
+    /// No answer came within the command's deadline; it was abandoned and will have no effect.
+    #[error("no answer from the hub in time; nothing was done")]
+    Expired,
 }
 
 impl CommandError {
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             CommandError::Rejected(e) => Some(e.code),
+            CommandError::Expired => Some(ErrorCode::Expired),
             CommandError::Stopped => None,
         }
     }
 }
 
+type Respond = oneshot::Sender<Result<serde_json::Value, CommandError>>;
+
 struct Request {
-    id: String,
-    text: String,
-    respond: oneshot::Sender<Result<serde_json::Value, CommandError>>,
+    message: CommandMessage,
+    deadline: Option<Instant>,
+    respond: Respond,
 }
 
 /// Handle to the client task. Cheap to clone; the task ends when every handle is dropped.
@@ -199,13 +210,36 @@ impl HubClient {
         id: String,
         command: Command,
     ) -> Result<serde_json::Value, CommandError> {
-        let text = serde_json::to_string(&command.to_message(id.clone()))
-            .map_err(|_| CommandError::Stopped)?;
+        self.request(id, command, None).await
+    }
+
+    /// Sends a command that is worth nothing after `within` (a kiosk press: the citizen has
+    /// gone). Without an answer by then it is abandoned — `Err(Expired)` — and has no effect,
+    /// even if a copy reaches the hub later.
+    pub async fn send_within(
+        &self,
+        command: Command,
+        within: Duration,
+    ) -> Result<serde_json::Value, CommandError> {
+        let id = self.new_command_id();
+        self.request(id, command, Some(Instant::now() + within))
+            .await
+    }
+
+    async fn request(
+        &self,
+        id: String,
+        command: Command,
+        deadline: Option<Instant>,
+    ) -> Result<serde_json::Value, CommandError> {
+        let ClientMessage::Cmd(message) = command.to_message(id) else {
+            return Err(CommandError::Stopped);
+        };
         let (tx, rx) = oneshot::channel();
         self.requests
             .send(Request {
-                id,
-                text,
+                message,
+                deadline,
                 respond: tx,
             })
             .map_err(|_| CommandError::Stopped)?;
@@ -213,13 +247,52 @@ impl HubClient {
     }
 }
 
-type Pending = HashMap<
-    String,
-    (
-        String,
-        Vec<oneshot::Sender<Result<serde_json::Value, CommandError>>>,
-    ),
->;
+/// Commands sent (or to send) and not yet answered, by id.
+type Pending = HashMap<String, Unanswered>;
+
+struct Unanswered {
+    message: CommandMessage,
+    deadline: Option<Instant>,
+    waiters: Vec<Respond>,
+    /// Sent again once after an `expired` refusal with the hub's clock corrected.
+    corrected: bool,
+}
+
+/// The hub's clock minus this machine's, from the last welcome (`None`: an older hub).
+type HubOffset = Option<chrono::TimeDelta>;
+
+/// The text of a command as sent now: with its deadline on the hub's clock when both are known.
+fn wire_text(u: &Unanswered, offset: HubOffset) -> Option<String> {
+    let mut message = u.message.clone();
+    if let (Some(deadline), Some(offset)) = (u.deadline, offset) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let left = chrono::TimeDelta::from_std(left).unwrap_or_default();
+        message.expires_at = Some(chrono::Utc::now() + offset + left);
+    }
+    serde_json::to_string(&ClientMessage::Cmd(message)).ok()
+}
+
+/// Answers and forgets every command whose deadline has passed.
+fn expire_due(pending: &mut Pending) {
+    let now = Instant::now();
+    pending.retain(|_, u| {
+        let due = u.deadline.is_some_and(|d| d <= now);
+        if due {
+            for w in u.waiters.drain(..) {
+                let _ = w.send(Err(CommandError::Expired));
+            }
+        }
+        !due
+    });
+}
+
+/// Completes at the earliest deadline among the pending commands (never, when none has one).
+async fn next_expiry(pending: &Pending) {
+    match pending.values().filter_map(|u| u.deadline).min() {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
 
 enum LinkEnd {
     /// The app dropped every handle: stop.
@@ -236,6 +309,7 @@ async fn run(
 ) {
     let mut last_seq: Option<u64> = None;
     let mut pending: Pending = HashMap::new();
+    let mut offset: HubOffset = None;
     let mut backoff = config.backoff_min;
     // "Offline" is said once per outage, not once per failed attempt.
     let mut offline_told = false;
@@ -247,6 +321,7 @@ async fn run(
             &updates,
             &mut last_seq,
             &mut pending,
+            &mut offset,
             &mut welcomed,
         )
         .await;
@@ -280,8 +355,9 @@ async fn run(
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => break,
+                _ = next_expiry(&pending) => expire_due(&mut pending),
                 req = requests.recv() => match req {
-                    Some(r) => add_pending(&mut pending, r),
+                    Some(r) => { add_pending(&mut pending, r); }
                     None => return,
                 },
             }
@@ -290,12 +366,21 @@ async fn run(
     }
 }
 
-fn add_pending(pending: &mut Pending, r: Request) {
+/// Adds a request; returns whether its id is new (so it must be sent).
+fn add_pending(pending: &mut Pending, r: Request) -> bool {
+    let id = r.message.id.clone();
+    let fresh = !pending.contains_key(&id);
     pending
-        .entry(r.id)
-        .or_insert_with(|| (r.text, Vec::new()))
-        .1
+        .entry(id)
+        .or_insert_with(|| Unanswered {
+            message: r.message,
+            deadline: r.deadline,
+            waiters: Vec::new(),
+            corrected: false,
+        })
+        .waiters
         .push(r.respond);
+    fresh
 }
 
 async fn link(
@@ -304,6 +389,7 @@ async fn link(
     updates: &mpsc::UnboundedSender<Update>,
     last_seq: &mut Option<u64>,
     pending: &mut Pending,
+    offset: &mut HubOffset,
     welcomed: &mut bool,
 ) -> LinkEnd {
     let mut ws = match timeout(Duration::from_secs(5), open(config)).await {
@@ -333,13 +419,17 @@ async fn link(
         tokio::select! {
             req = requests.recv() => {
                 let Some(req) = req else { return LinkEnd::Stop };
-                let text = req.text.clone();
-                let fresh = !pending.contains_key(&req.id);
-                add_pending(pending, req);
-                if *welcomed && fresh && ws.send(Message::text(text)).await.is_err() {
+                let id = req.message.id.clone();
+                let fresh = add_pending(pending, req);
+                let text = pending.get(&id).and_then(|u| wire_text(u, *offset));
+                if *welcomed && fresh
+                    && let Some(text) = text
+                    && ws.send(Message::text(text)).await.is_err()
+                {
                     return LinkEnd::Retry("send failed".into());
                 }
             }
+            _ = next_expiry(pending) => expire_due(pending),
             _ = ping.tick() => {
                 if ws.send(Message::Ping(Default::default())).await.is_err() {
                     return LinkEnd::Retry("ping failed".into());
@@ -367,6 +457,7 @@ async fn link(
                 match msg {
                     ServerMessage::Welcome(w) => {
                         *welcomed = true;
+                        *offset = w.now.map(|hub_now| hub_now - chrono::Utc::now());
                         match w.snapshot {
                             Some(snapshot) => {
                                 *last_seq = Some(w.seq);
@@ -382,8 +473,11 @@ async fn link(
                                 }
                             }
                         }
-                        for (text, _) in pending.values() {
-                            if ws.send(Message::text(text.clone())).await.is_err() {
+                        // What expired while offline is answered now and never sent.
+                        expire_due(pending);
+                        for u in pending.values() {
+                            let Some(text) = wire_text(u, *offset) else { continue };
+                            if ws.send(Message::text(text)).await.is_err() {
                                 return LinkEnd::Retry("send failed".into());
                             }
                         }
@@ -403,7 +497,25 @@ async fn link(
                         }
                     }
                     ServerMessage::Reply(reply) => {
-                        if let Some((_, waiters)) = pending.remove(&reply.id) {
+                        // Refused as expired by a hub whose clock differs from what the welcome
+                        // said (one of the clocks was set since): correct it and, while the
+                        // command's own time has not run out, send it again.
+                        if let Some(hub_now) = reply.now {
+                            *offset = Some(hub_now - chrono::Utc::now());
+                            let retry = pending.get_mut(&reply.id).filter(|u| {
+                                !u.corrected && u.deadline.is_some_and(|d| d > Instant::now())
+                            });
+                            if let Some(u) = retry
+                                && let Some(text) = wire_text(u, *offset)
+                            {
+                                u.corrected = true;
+                                if ws.send(Message::text(text)).await.is_err() {
+                                    return LinkEnd::Retry("send failed".into());
+                                }
+                                continue;
+                            }
+                        }
+                        if let Some(Unanswered { waiters, .. }) = pending.remove(&reply.id) {
                             let outcome = if reply.ok {
                                 Ok(reply.result.unwrap_or(serde_json::Value::Null))
                             } else {

@@ -38,6 +38,8 @@ pub enum Request {
         actor: Actor,
         id: String,
         command: Command,
+        /// After this (on the engine's clock) the command is answered `expired`, undone.
+        expires_at: Option<DateTime<Utc>>,
         respond: oneshot::Sender<Utf8Bytes>,
     },
     Join {
@@ -69,6 +71,7 @@ impl Request {
             actor,
             id,
             command,
+            expires_at: None,
             respond,
         };
         (request, reply)
@@ -415,6 +418,7 @@ impl Engine {
                     actor,
                     id,
                     command,
+                    expires_at,
                     respond,
                 } => {
                     let key = ReplyKey {
@@ -427,6 +431,22 @@ impl Engine {
                             id,
                             reply: previous.clone(),
                         });
+                        continue;
+                    }
+                    // Checked after the memory: a command that did act keeps its answer.
+                    if expires_at.is_some_and(|deadline| now > deadline) {
+                        tracing::info!(device = %actor.device, cmd = command.name(), "command expired before it was processed");
+                        let reply = frames::reply(p::Reply {
+                            id: id.clone(),
+                            ok: false,
+                            result: None,
+                            error: Some(p::ErrorBody {
+                                code: ErrorCode::Expired,
+                                message: "this request expired before the hub could act on it: nothing was done".into(),
+                            }),
+                            now: Some(now),
+                        });
+                        answers.push(Answer { respond, id, reply });
                         continue;
                     }
                     let (reply, changed) = self.execute(now, &actor, &id, &command, &mut pending);
@@ -659,6 +679,7 @@ impl Engine {
                     ok: true,
                     result: Some(result.unwrap_or_else(|| serde_json::json!({}))),
                     error: None,
+                    now: None,
                 });
                 (reply, changed)
             }
@@ -748,6 +769,7 @@ impl Engine {
                     snapshot: None,
                     replay: true,
                     head: Some(self.seq),
+                    now: Some(now),
                 });
                 let mut replay = vec![frames::text(&welcome)];
                 let start = self.ring.partition_point(|(s, _)| *s <= from);
@@ -779,6 +801,7 @@ impl Engine {
             })),
             replay: false,
             head: None,
+            now: Some(now),
         });
         let text = frames::text(&welcome);
         self.snapshot_cache = Some(CachedSnapshot {

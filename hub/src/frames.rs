@@ -30,6 +30,7 @@ pub fn error_reply(id: &str, code: ErrorCode, message: impl Into<String>) -> Utf
             code,
             message: message.into(),
         }),
+        now: None,
     })
 }
 

@@ -16,6 +16,7 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use crate::controller::{Controller, Effect, IssueRequest, PrintState};
 use crate::printer::{PrintError, PrinterSpec};
 use crate::screen::{self, Page};
+use crate::spool::{PRINT_TIMEOUT, Spooler};
 use crate::ticket::TicketContent;
 use crate::{
     CategoryTile, KioskAdapter, KioskWindow, Page as UiPage, PrintState as UiPrintState,
@@ -55,7 +56,7 @@ pub struct App {
     client: HubClient,
     runtime: tokio::runtime::Handle,
     inbox: Inbox<Incoming>,
-    printer: Option<PrinterSpec>,
+    printer: Option<Spooler>,
     save_tickets: Option<PathBuf>,
     /// Requests sent to the hub (what the tests count).
     pub requests_sent: u32,
@@ -77,7 +78,7 @@ impl App {
             client,
             runtime,
             inbox,
-            printer: options.printer,
+            printer: options.printer.map(Spooler::start),
             save_tickets: options.save_tickets,
             requests_sent: 0,
         }));
@@ -145,13 +146,18 @@ impl App {
         let client = self.client.clone();
         let tx = self.inbox.sender();
         // One command id for this press: the client resends it unchanged after a reconnect, and
-        // the hub answers a repeated id with the first answer.
+        // the hub answers a repeated id with the first answer. Unanswered after PRESS_DEADLINE
+        // the press is abandoned, here and at the hub: nobody is at the kiosk any more to take
+        // a ticket printed then.
         self.runtime.spawn(async move {
             let result = client
-                .send(Command::IssueTicket {
-                    service: r.service,
-                    priority: r.priority,
-                })
+                .send_within(
+                    Command::IssueTicket {
+                        service: r.service,
+                        priority: r.priority,
+                    },
+                    crate::controller::PRESS_DEADLINE,
+                )
                 .await
                 .and_then(|v| {
                     serde_json::from_value::<Ticket>(v["ticket"].clone()).map_err(|e| {
@@ -172,14 +178,14 @@ impl App {
         let content = TicketContent::of(&self.mirror, ticket);
         if let Some(dir) = &self.save_tickets {
             let png = dir.join(format!("{}.png", ticket.number));
-            if let Err(e) = crate::ticket::render(&content, printer.dots).save(&png) {
+            if let Err(e) = crate::ticket::render(&content, printer.spec.dots).save(&png) {
                 tracing::warn!("saving {}: {e}", png.display());
             }
         }
         let tx = self.inbox.sender();
-        // Printers are slow and may hang: never on the UI thread.
+        // Printers are slow and may hang: never on the UI thread, and never for long.
         std::thread::spawn(move || {
-            let _ = tx.send(Incoming::Printed(printer.print(&content)));
+            let _ = tx.send(Incoming::Printed(printer.print(content, PRINT_TIMEOUT)));
         });
     }
 

@@ -288,6 +288,9 @@ impl Controller {
     }
 }
 
+/// How long a press waits for its ticket before it is abandoned (and can no longer print one).
+pub const PRESS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// Why the hub did not issue a ticket, for the citizen.
 fn refusal(e: &CommandError) -> String {
     match e.code() {
@@ -296,6 +299,9 @@ fn refusal(e: &CommandError) -> String {
         }
         Some(ErrorCode::DailyLimitReached) => "Lĩnh vực này đã hết số hôm nay.".into(),
         Some(ErrorCode::UnknownService) => "Lĩnh vực không còn trong danh sách.".into(),
+        Some(ErrorCode::Expired) => {
+            "Máy chưa liên lạc được với hệ thống nên chưa cấp số. Xin vui lòng bấm lại.".into()
+        }
         _ => "Chưa cấp được số, xin vui lòng thử lại.".into(),
     }
 }

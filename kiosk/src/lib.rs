@@ -12,4 +12,5 @@ pub mod cccd;
 pub mod controller;
 pub mod printer;
 pub mod screen;
+pub mod spool;
 pub mod ticket;

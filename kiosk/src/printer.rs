@@ -54,6 +54,8 @@ pub enum PrintError {
     Offline { target: String, message: String },
     #[error("building the print job: {0}")]
     Job(String),
+    #[error("the printer did not take the ticket in time (hung or switched off)")]
+    Stuck,
 }
 
 impl PrintError {
@@ -61,7 +63,7 @@ impl PrintError {
     pub fn status(&self) -> &'static str {
         match self {
             PrintError::PaperOut => "paper_out",
-            PrintError::Offline { .. } => "printer_offline",
+            PrintError::Offline { .. } | PrintError::Stuck => "printer_offline",
             _ => "printer_error",
         }
     }

@@ -71,6 +71,11 @@ pub struct CommandMessage {
     pub cmd: String,
     #[serde(default)]
     pub args: serde_json::Value,
+    /// The moment, on the hub's clock, after which the command must have no effect: the hub
+    /// answers `expired` instead (a kiosk press nobody waits for any more must not print a
+    /// ticket later). Learn the hub's clock from `welcome.now`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Reference to a ticket in a command: its id (number) or its printed number (string).
@@ -189,6 +194,7 @@ impl Command {
                 .get("args")
                 .cloned()
                 .unwrap_or(serde_json::Value::Object(Default::default())),
+            expires_at: None,
         })
     }
 }
@@ -259,6 +265,9 @@ pub struct Welcome {
     /// (a board does not announce them again); later ones are live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<u64>,
+    /// The hub's clock when it answered (UTC): what `expires_at` is measured against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -344,6 +353,10 @@ pub struct Reply {
     pub result: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorBody>,
+    /// With an `expired` refusal: the hub's clock, so that a client whose idea of it was off
+    /// (a clock set since the welcome) can correct it and try again in time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -378,6 +391,8 @@ pub enum ErrorCode {
     InvalidState,
     RateLimited,
     Internal,
+    /// The command's `expires_at` had passed when the hub came to it: nothing was done.
+    Expired,
     #[serde(other)]
     Unknown,
 }

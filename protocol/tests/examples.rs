@@ -50,7 +50,8 @@ fn welcome_with_replay_and_error() {
             seq: 41,
             replay: true,
             snapshot: None,
-            head: None
+            head: None,
+            now: None
         })
     ));
     roundtrip(&m);
@@ -132,6 +133,7 @@ fn commands_and_replies() {
         id: "x".into(),
         cmd: "fly".into(),
         args: serde_json::json!({}),
+        expires_at: None,
     };
     assert!(matches!(
         Command::from_message(&unknown),
@@ -141,6 +143,7 @@ fn commands_and_replies() {
         id: "x".into(),
         cmd: "finish".into(),
         args: serde_json::json!({"rating": "great"}),
+        expires_at: None,
     };
     assert!(matches!(
         Command::from_message(&bad),

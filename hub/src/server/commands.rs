@@ -31,7 +31,7 @@ pub async fn handle(
     out: &mpsc::Sender<Message>,
     in_flight: &mut JoinSet<()>,
 ) {
-    let (id, command) = match parse(&text) {
+    let (id, command, expires_at) = match parse(&text) {
         Ok(c) => c,
         Err(refusal) => {
             let _ = out.send(refusal).await;
@@ -64,6 +64,7 @@ pub async fn handle(
             ok: true,
             result: Some(serde_json::json!({})),
             error: None,
+            now: None,
         });
         let _ = out.send(Message::Text(accepted)).await;
         if start {
@@ -76,6 +77,7 @@ pub async fn handle(
         actor: actor.clone(),
         id: id.clone(),
         command,
+        expires_at,
         respond: tx,
     };
     if app.engine.requests.send(request).await.is_err() {
@@ -114,13 +116,16 @@ async fn send_status_later(app: AppState, actor: Actor, at: Instant) {
         actor,
         id,
         command: Command::DeviceStatus { status },
+        expires_at: None,
         respond,
     };
     let _ = app.engine.requests.send(request).await;
 }
 
 /// The command in a message, or the frame that refuses it.
-fn parse(text: &str) -> Result<(String, Command), Message> {
+type Parsed = (String, Command, Option<chrono::DateTime<chrono::Utc>>);
+
+fn parse(text: &str) -> Result<Parsed, Message> {
     let refuse =
         |id: &str, code, message: String| Message::Text(frames::error_reply(id, code, message));
     let msg = match serde_json::from_str::<ClientMessage>(text) {
@@ -141,7 +146,7 @@ fn parse(text: &str) -> Result<(String, Command), Message> {
         ));
     }
     match Command::from_message(&cmd) {
-        Ok(c) => Ok((cmd.id, c)),
+        Ok(c) => Ok((cmd.id, c, cmd.expires_at)),
         Err(CommandParseError::Unknown(name)) => Err(refuse(
             &cmd.id,
             ErrorCode::UnknownCommand,
