@@ -47,6 +47,15 @@ struct Cli {
     /// Waiting tickets for the join-cost figure (0: skip).
     #[arg(long, default_value_t = 20_000)]
     waiting: u64,
+    /// Service days for the storage figure (0: skip).
+    #[arg(long, default_value_t = 30)]
+    storage_days: u32,
+    /// Visits a day for the storage figure (a busy centre).
+    #[arg(long, default_value_t = 5000)]
+    visits_per_day: u64,
+    /// Keep the storage figure's database here (to look inside it).
+    #[arg(long)]
+    storage_db: Option<PathBuf>,
     /// The hub binary (default: `hub` next to this program).
     #[arg(long)]
     hub: Option<PathBuf>,
@@ -467,6 +476,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let _ = hub.wait();
     }
 
+    // 7. What the database weighs after a month of a busy centre, and a year extrapolated.
+    if cli.storage_days > 0 {
+        let db = cli
+            .storage_db
+            .clone()
+            .unwrap_or_else(|| dir.path().join("storage.db"));
+        let c = config.clone();
+        let (days, visits) = (cli.storage_days, cli.visits_per_day);
+        let made = Instant::now();
+        let sizes = std::thread::spawn(move || storage(&c, &db, days, visits))
+            .join()
+            .map_err(|_| anyhow::anyhow!("the storage measurement panicked"))??;
+        report_storage(&sizes, visits, made.elapsed());
+    }
+
     // 6. What a screen joining costs the engine with a long queue.
     if cli.waiting > 0 {
         let (c, db, n) = (config.clone(), dir.path().join("queue.db"), cli.waiting);
@@ -483,6 +507,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Prints the storage figures: the size after the retention window, the steady growth per
+/// visit (from the last third of the days), and a year at that pace.
+fn report_storage(sizes: &[(u32, u64)], visits: u64, took: Duration) {
+    let Some(&(last_day, last)) = sizes.last() else {
+        return;
+    };
+    let from = sizes[sizes.len() * 2 / 3];
+    let steady_days = u64::from(last_day - from.0).max(1);
+    let per_visit = last.saturating_sub(from.1) as f64 / (steady_days * visits) as f64;
+    let year =
+        last as f64 + per_visit * (visits * 365u64.saturating_sub(u64::from(last_day))) as f64;
+    println!(
+        "{:<44} {:>9.1} MB   ({last_day} days of {visits} visits, {:.0} s)",
+        "database after the measured days",
+        last as f64 / 1e6,
+        took.as_secs_f64()
+    );
+    println!(
+        "{:<44} {:>9.0} B    (days {}..{last_day}, retention applied)",
+        "steady growth per visit", per_visit, from.0
+    );
+    println!(
+        "{:<44} {:>9.2} GB   (extrapolated at that pace)",
+        format!("a year at {visits} visits a day"),
+        year / 1e9
+    );
 }
 
 /// A kiosk talking to the engine directly, with up to 4,096 tickets in flight.
@@ -503,16 +555,29 @@ impl<'a> Issuer<'a> {
 
     /// Issues ticket `n` (of service `n % 20`).
     async fn issue(&mut self, n: u64) -> anyhow::Result<()> {
-        let kiosk = queue_core::Actor {
-            device: "kiosk-1".into(),
-            role: protocol::Role::Kiosk,
-        };
         let command = protocol::Command::IssueTicket {
             service: format!("S{:02}", n % 20),
             priority: None,
         };
+        self.send("kiosk-1", protocol::Role::Kiosk, command, n)
+            .await
+    }
+
+    /// Sends a command from `device` with the id `{prefix}-{device}-{n}`; its answer is awaited
+    /// later (the engine handles one sender's commands in order).
+    async fn send(
+        &mut self,
+        device: &str,
+        role: protocol::Role,
+        command: protocol::Command,
+        n: u64,
+    ) -> anyhow::Result<()> {
+        let actor = queue_core::Actor {
+            device: device.into(),
+            role,
+        };
         let (request, reply) =
-            hub::engine::Request::command(kiosk, format!("{}-{n}", self.prefix), command);
+            hub::engine::Request::command(actor, format!("{}-{device}-{n}", self.prefix), command);
         self.engine
             .requests
             .send(request)
@@ -583,6 +648,63 @@ fn join_cost(
             }
         }
         anyhow::Ok((full, light))
+    })
+}
+
+/// What a centre's database weighs: `days` service days of `visits` each (issue, call, serve,
+/// finish; every third visit rated) through the real engine with its retention, measured at the
+/// end of each day. Returns (day, bytes of database and WAL) per day.
+fn storage(config: &Path, db: &Path, days: u32, visits: u64) -> anyhow::Result<Vec<(u32, u64)>> {
+    use protocol::{Command, Role};
+    let config = Arc::new(hub::config::Config::load(config)?);
+    let start = chrono::Utc::now() - chrono::TimeDelta::days(i64::from(days) + 1);
+    let clock = Arc::new(testkit::ManualClock::new(start));
+    let engine = hub::engine::start(config, db, clock.clone(), None)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let size = || -> u64 {
+        ["", "-wal"]
+            .iter()
+            .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    rt.block_on(async {
+        let mut centre = Issuer::new(&engine, "v");
+        let login = Command::Login {
+            counter: 1,
+            staff: "nv01".into(),
+            pin: String::new(),
+        };
+        centre.send("counter-1", Role::Counter, login, 0).await?;
+        let mut sizes = Vec::new();
+        let mut n = 0;
+        for day in 1..=days {
+            for visit in 0..visits {
+                n += 1;
+                let issue = Command::IssueTicket {
+                    service: "S00".into(),
+                    priority: None,
+                };
+                centre.send("kiosk-1", Role::Kiosk, issue, n).await?;
+                for command in [
+                    Command::CallNext {},
+                    Command::StartServing {},
+                    Command::Finish {
+                        rating: visit.is_multiple_of(3).then_some(5),
+                    },
+                ] {
+                    n += 1;
+                    centre.send("counter-1", Role::Counter, command, n).await?;
+                }
+            }
+            centre.settle().await;
+            sizes.push((day, size()));
+            // The next morning: the day starts (and the retention runs) with the first command.
+            clock.advance(chrono::TimeDelta::days(1));
+        }
+        anyhow::Ok(sizes)
     })
 }
 

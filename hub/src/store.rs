@@ -1,8 +1,9 @@
 //! The durable ledger: SQLite in WAL mode with `synchronous=FULL`.
 //!
 //! - `events`: the append-only event log. Its `seq` is the protocol's `seq`. `body` is the core
-//!   event (what the hub replays at start-up), `wire` the event as clients received it (what a
-//!   province-wide report can ship and aggregate without this code).
+//!   event (what the hub replays at start-up).
+//! - `frames`: the event as clients received it, by `seq` (what a reconnecting client is
+//!   replayed), for the last days only.
 //! - `tickets`: every ticket's current state, kept in the same transaction (reports, tracking).
 //! - `replies`: the reply to every command id of the day, so a retried command answers the same.
 //! - `maintenance`: when the database was last checked, how far the retention has pruned.
@@ -134,12 +135,21 @@ const MIGRATIONS: &[&str] = &[
         reply  TEXT NOT NULL,
         PRIMARY KEY (day, device, id)
      ) WITHOUT ROWID;",
-    // 2: retention and scheduled checks; the first call's time (a recall must not lengthen the
-    // wait a report shows).
+    // 2: retention — the wire frames in a table of their own, so that dropping old ones frees
+    // whole pages (a shrunken row frees none); scheduled checks; the first call's time (a recall
+    // must not lengthen the wait a report shows).
     "CREATE TABLE maintenance (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
      ) WITHOUT ROWID;
+     CREATE TABLE frames (
+        seq  INTEGER PRIMARY KEY,
+        wire TEXT NOT NULL
+     );
+     INSERT INTO frames (seq, wire)
+        SELECT seq, wire FROM events
+        WHERE day >= (SELECT date(max(day), '-7 days') FROM events);
+     ALTER TABLE events DROP COLUMN wire;
      ALTER TABLE tickets ADD COLUMN first_called_at TEXT;
      UPDATE tickets SET first_called_at = called_at;",
 ];
@@ -264,23 +274,14 @@ impl Store {
 
     /// Applies the retention for a hub whose current service day is `today`: frames of days
     /// before `today - KEEP_FRAMES_DAYS` and replies before `today - KEEP_REPLIES_DAYS` go, and
-    /// some freed pages are given back. Work already done is not repeated (a watermark), so a
-    /// year-old database costs no more than a new one.
+    /// some freed pages are given back. Both deletions are key ranges: a year-old database costs
+    /// no more than a new one.
     pub fn prune(&mut self, today: NaiveDate) -> Result<Pruned, StoreError> {
         let frames_before = today - chrono::Days::new(KEEP_FRAMES_DAYS);
         let replies_before = today - chrono::Days::new(KEEP_REPLIES_DAYS);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let done: i64 = tx
-            .query_row(
-                "SELECT value FROM maintenance WHERE key = 'frames_pruned_below'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
         // The first event of the oldest day kept (the partial index holds one row a day).
         let keep_from: Option<i64> = tx.query_row(
             "SELECT min(seq) FROM events WHERE kind = 'day_started' AND day >= ?1",
@@ -288,16 +289,9 @@ impl Store {
             |r| r.get(0),
         )?;
         let mut pruned = Pruned::default();
-        if let Some(keep_from) = keep_from.filter(|k| *k > done) {
-            pruned.frames = tx.execute(
-                "UPDATE events SET wire = '' WHERE seq >= ?1 AND seq < ?2 AND wire <> ''",
-                params![done, keep_from],
-            )?;
-            tx.execute(
-                "INSERT INTO maintenance (key, value) VALUES ('frames_pruned_below', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [keep_from.to_string()],
-            )?;
+        if let Some(keep_from) = keep_from {
+            // A range of the primary key: only the rows still there are visited.
+            pruned.frames = tx.execute("DELETE FROM frames WHERE seq < ?1", [keep_from])?;
         }
         pruned.replies = tx.execute(
             "DELETE FROM replies WHERE day < ?1",
@@ -376,7 +370,7 @@ impl Store {
     pub fn wire_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT seq, wire FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+            .prepare("SELECT seq, wire FROM frames WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
         let rows = stmt.query_map(params![after as i64, limit as i64], |r| {
             Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
         })?;
@@ -421,8 +415,9 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut ins = tx.prepare_cached(
-                "INSERT INTO events (seq, at, day, kind, device, staff, body, wire) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO events (seq, at, day, kind, device, staff, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
+            let mut frame = tx.prepare_cached("INSERT INTO frames (seq, wire) VALUES (?1, ?2)")?;
             for (r, wire) in &batch.events {
                 let body = persisted::encode(&r.event);
                 ins.execute(params![
@@ -433,8 +428,8 @@ impl Store {
                     r.device.as_str(),
                     r.staff.as_ref().map(|s| s.as_str()),
                     body,
-                    wire
                 ])?;
+                frame.execute(params![r.seq as i64, wire])?;
             }
             if let Some(day) = batch.expire_day {
                 tx.execute(
@@ -643,14 +638,16 @@ mod tests {
         assert_eq!((pruned.frames, pruned.replies), (2, 7));
         let frames: Vec<(i64, String)> = store
             .conn
-            .prepare("SELECT seq, wire FROM events ORDER BY seq")
+            .prepare("SELECT seq, wire FROM frames ORDER BY seq")
             .expect("prepare")
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .expect("query")
             .collect::<Result<_, _>>()
             .expect("rows");
-        assert!(frames[..2].iter().all(|(_, w)| w.is_empty()), "{frames:?}");
-        assert!(frames[2..].iter().all(|(_, w)| !w.is_empty()), "{frames:?}");
+        assert_eq!(
+            frames.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            (3..=10).collect::<Vec<_>>()
+        );
         assert_eq!(store.current_day_events().expect("events").len(), 1);
         assert_eq!(
             store.events_from(1).expect("bodies").len(),
@@ -672,5 +669,44 @@ mod tests {
             .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
             .expect("mode");
         assert_eq!(mode, 2, "incremental");
+    }
+
+    #[test]
+    fn a_first_schema_database_moves_its_recent_frames_out_of_the_event_log() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("hub.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(MIGRATIONS[0]).expect("schema 1");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+            for (seq, day) in [(1, "2026-11-01"), (2, "2026-11-01"), (3, "2026-11-20")] {
+                conn.execute(
+                    "INSERT INTO events VALUES (?1, '2026-11-01T01:00:00+00:00', ?2, 'day_started', 'hub', NULL, '{}', ?3)",
+                    params![seq, day, format!("frame {seq}")],
+                )
+                .expect("event");
+            }
+        }
+        let store = Store::open(&path).expect("migrated");
+        // Frames of the last week before the newest event move; older ones are dropped.
+        assert_eq!(
+            store.wire_after(0, 10).expect("frames"),
+            vec![(3, "frame 3".to_string())]
+        );
+        assert_eq!(
+            store.last_seq().expect("seq"),
+            3,
+            "the events themselves stay"
+        );
+        let columns: Vec<String> = store
+            .conn
+            .prepare("SELECT name FROM pragma_table_info('events')")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("names");
+        assert!(!columns.contains(&"wire".to_string()), "{columns:?}");
     }
 }
