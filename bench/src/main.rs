@@ -497,14 +497,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let (full, light) = std::thread::spawn(move || join_cost(&c, &db, n))
             .join()
             .map_err(|_| anyhow::anyhow!("the join measurement panicked"))??;
-        show(
-            &format!("join with {} waiting (full snapshot)", cli.waiting),
-            full,
-        );
-        show(
-            &format!("join with {} waiting (light snapshot)", cli.waiting),
-            light,
-        );
+        for (kind, times) in [("full", full), ("light", light)] {
+            let (engine, ready): (Vec<_>, Vec<_>) = times.into_iter().unzip();
+            show(
+                &format!("join, {} waiting, {kind}: engine", cli.waiting),
+                engine,
+            );
+            show(
+                &format!("join, {} waiting, {kind}: frame ready", cli.waiting),
+                ready,
+            );
+        }
     }
     Ok(())
 }
@@ -600,13 +603,12 @@ impl<'a> Issuer<'a> {
     }
 }
 
+/// Per join: the engine's time (what the single writer spends), and until the frame is ready.
+type JoinTimes = Vec<(Duration, Duration)>;
+
 /// Issues `waiting` tickets through the real engine, then times joins (an admin's full
 /// snapshot, a board's light one), one ticket issued between joins so no cached snapshot is used.
-fn join_cost(
-    config: &Path,
-    db: &Path,
-    waiting: u64,
-) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+fn join_cost(config: &Path, db: &Path, waiting: u64) -> anyhow::Result<(JoinTimes, JoinTimes)> {
     use hub::engine::Request;
     let config = Arc::new(hub::config::Config::load(config)?);
     let clock = Arc::new(testkit::ManualClock::new(chrono::Utc::now()));
@@ -643,8 +645,15 @@ fn join_cost(
                     .send(join)
                     .await
                     .map_err(|_| anyhow::anyhow!("engine stopped"))?;
-                let _ = joined.await;
-                times.push(started.elapsed());
+                let joined = joined.await;
+                let engine_time = started.elapsed();
+                if let Ok(joined) = joined
+                    && let Some(welcome) = joined.snapshot
+                {
+                    let text = welcome.text();
+                    anyhow::ensure!(text.len() > 100, "an empty welcome");
+                }
+                times.push((engine_time, started.elapsed()));
             }
         }
         anyhow::Ok((full, light))

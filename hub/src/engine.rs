@@ -78,10 +78,43 @@ impl Request {
     }
 }
 
-/// What a connection gets when it joins: the frames to send first, then the live events.
+/// What a connection gets when it joins: a welcome with a snapshot, or frames to replay; then
+/// the live events.
 pub struct Joined {
+    pub snapshot: Option<Arc<SharedWelcome>>,
     pub frames: Vec<Utf8Bytes>,
     pub events: broadcast::Receiver<Utf8Bytes>,
+}
+
+/// A welcome with a snapshot, built on the engine thread (it needs the state) and written out
+/// as JSON by the first connection that sends it — off the single writer: serialising 20,000
+/// waiting tickets costs about as much as building them. Joins in the same second share it.
+pub struct SharedWelcome {
+    message: std::sync::Mutex<Option<p::ServerMessage>>,
+    text: std::sync::OnceLock<Utf8Bytes>,
+}
+
+impl SharedWelcome {
+    fn new(message: p::ServerMessage) -> SharedWelcome {
+        SharedWelcome {
+            message: std::sync::Mutex::new(Some(message)),
+            text: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The welcome's JSON (written once; the structure is freed then, by the same thread).
+    pub fn text(&self) -> Utf8Bytes {
+        self.text
+            .get_or_init(|| {
+                let message = self
+                    .message
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                message.as_ref().map(frames::text).unwrap_or_default()
+            })
+            .clone()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,7 +192,7 @@ struct CachedSnapshot {
     admin: bool,
     light: bool,
     made: Instant,
-    text: Utf8Bytes,
+    welcome: Arc<SharedWelcome>,
 }
 
 /// What a batch has produced so far: written in one transaction, announced after it.
@@ -337,12 +370,7 @@ fn fresh_track() -> String {
 
 impl Engine {
     fn views(&self, now: DateTime<Utc>) -> Views<'_> {
-        Views {
-            rules: &self.config.rules,
-            center: &self.config.center,
-            state: &self.state,
-            now,
-        }
+        Views::new(&self.config.rules, &self.config.center, &self.state, now)
     }
 
     fn run(mut self, mut requests: mpsc::Receiver<Request>) {
@@ -775,6 +803,7 @@ impl Engine {
                 let start = self.ring.partition_point(|(s, _)| *s <= from);
                 replay.extend(self.ring.range(start..).map(|(_, f)| f.clone()));
                 return Joined {
+                    snapshot: None,
                     frames: replay,
                     events,
                 };
@@ -787,7 +816,8 @@ impl Engine {
             && cached.made.elapsed().as_secs() < 1
         {
             return Joined {
-                frames: vec![cached.text.clone()],
+                snapshot: Some(cached.welcome.clone()),
+                frames: vec![],
                 events,
             };
         }
@@ -803,16 +833,17 @@ impl Engine {
             head: None,
             now: Some(now),
         });
-        let text = frames::text(&welcome);
+        let welcome = Arc::new(SharedWelcome::new(welcome));
         self.snapshot_cache = Some(CachedSnapshot {
             seq: self.seq,
             admin,
             light,
             made: Instant::now(),
-            text: text.clone(),
+            welcome: welcome.clone(),
         });
         Joined {
-            frames: vec![text],
+            snapshot: Some(welcome),
+            frames: vec![],
             events,
         }
     }

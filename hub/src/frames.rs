@@ -6,8 +6,18 @@ use protocol::{ErrorBody, ErrorCode, Reply, ServerMessage};
 
 /// The JSON text of a server message.
 pub fn text(msg: &ServerMessage) -> Utf8Bytes {
+    // A welcome may carry thousands of tickets: size the buffer once rather than grow it by
+    // doubling (copying megabytes each time).
+    let guess = match msg {
+        ServerMessage::Welcome(w) => w.snapshot.as_ref().map_or(0, |s| s.waiting.len() * 400),
+        _ => 0,
+    };
+    let mut out = Vec::with_capacity(guess + 256);
     // Our own types always serialise; an empty frame would be refused by clients, not crash them.
-    Utf8Bytes::from(serde_json::to_string(msg).unwrap_or_default())
+    if serde_json::to_writer(&mut out, msg).is_err() {
+        out.clear();
+    }
+    Utf8Bytes::from(String::from_utf8(out).unwrap_or_default())
 }
 
 /// A server message as a frame.

@@ -34,12 +34,27 @@ pub fn eta_minutes(
     ahead: u32,
     priority: bool,
 ) -> Option<u32> {
+    Some(minutes_for(
+        ahead,
+        secs_per_ticket_ahead(rules, state, service, priority)?,
+    ))
+}
+
+/// Seconds each waiting ticket ahead adds to the wait; `None` when no counter that serves the
+/// service and class is open. The same for every ticket of a queue: a snapshot asks once.
+pub fn secs_per_ticket_ahead(
+    rules: &Rules,
+    state: &State,
+    service: &ServiceId,
+    priority: bool,
+) -> Option<f64> {
     let counters = open_counters(state, service, priority);
-    if counters == 0 {
-        return None;
-    }
-    let secs = f64::from(ahead) * average_service_secs(rules, state, service) / f64::from(counters);
-    Some((secs / 60.0).ceil() as u32)
+    (counters > 0).then(|| average_service_secs(rules, state, service) / f64::from(counters))
+}
+
+/// Minutes until the call with `ahead` tickets before, at `secs_per_ahead`.
+pub fn minutes_for(ahead: u32, secs_per_ahead: f64) -> u32 {
+    (f64::from(ahead) * secs_per_ahead / 60.0).ceil() as u32
 }
 
 /// Ahead-counts of every waiting ticket in the service's queue, in call order.

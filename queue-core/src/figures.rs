@@ -61,6 +61,29 @@ pub fn rows_of_day(state: &crate::State) -> Vec<Row> {
         .collect()
 }
 
+/// Today's figures, all services together (the admin snapshot's `today`): rows without the
+/// names a total does not group by.
+pub fn day_total(state: &crate::State) -> Figures {
+    let rows: Vec<Row> = state
+        .tickets()
+        .map(|t| Row {
+            day: state.day,
+            service: String::new(),
+            counter: None,
+            staff: None,
+            status: t.status,
+            issued: t.issued_at,
+            called: t.first_called_at,
+            serving: t.serving_at,
+            finished: t.finished_at,
+            overdue: t.overdue_wait || t.overdue_service,
+            rating: t.rating,
+            transfers: t.transfers,
+        })
+        .collect();
+    figures(&rows.iter().collect::<Vec<_>>())
+}
+
 impl FromStr for By {
     type Err = String;
     fn from_str(s: &str) -> Result<By, String> {

@@ -367,12 +367,8 @@ fn a_snapshot_places_every_waiting_ticket_as_a_single_look_up_would() {
         },
     )
     .expect("transferred");
-    let views = Views {
-        rules: &w.rules,
-        center: &crate::sample::center(),
-        state: &w.state,
-        now: w.now,
-    };
+    let center = crate::sample::center();
+    let views = Views::new(&w.rules, &center, &w.state, w.now);
     let snapshot = views.snapshot(true);
     assert_eq!(snapshot.waiting.len(), 6);
     for v in &snapshot.waiting {
@@ -984,4 +980,38 @@ fn a_wait_ends_at_the_first_call_whatever_recalls_follow_and_transfers_are_count
     // One ticket waited 10 minutes (recall and transfer after it do not lengthen that).
     assert_eq!(figures.wait_avg_min, Some(10.0));
     assert_eq!(figures.transferred, 1);
+}
+
+#[test]
+fn times_shown_are_local_also_across_a_daylight_saving_change() {
+    // Vietnam has no DST; a centre abroad (or a future rule) might: Europe/Berlin, 29 March
+    // 2026, clocks go from 02:00 to 03:00.
+    let mut rules = rules();
+    rules.tz = "Europe/Berlin".parse().expect("tz");
+    let center = crate::sample::center();
+    let state = State::new_day(&rules, "2026-03-29".parse().expect("day"), TicketId(1), &[]);
+    let at = |s: &str| {
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
+    };
+    let views = Views::new(&rules, &center, &state, at("2026-03-29T12:00:00Z"));
+    assert_eq!(
+        views.time(at("2026-03-29T00:30:00Z")).to_rfc3339(),
+        "2026-03-29T01:30:00+01:00"
+    );
+    assert_eq!(
+        views.time(at("2026-03-29T12:00:00Z")).to_rfc3339(),
+        "2026-03-29T14:00:00+02:00"
+    );
+    let steady = Views::new(&rules, &center, &state, at("2026-06-01T12:00:00Z"));
+    assert_eq!(
+        steady.time(at("2026-06-01T08:00:00Z")).to_rfc3339(),
+        "2026-06-01T10:00:00+02:00"
+    );
+    assert_eq!(
+        steady.time(at("2026-01-01T08:00:00Z")).to_rfc3339(),
+        "2026-01-01T09:00:00+01:00",
+        "far from now: looked up"
+    );
 }

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use protocol as p;
 
-use crate::estimate::{ahead_of, eta_minutes};
+use std::collections::HashMap;
+
+use crate::estimate::{ahead_of, eta_minutes, minutes_for, secs_per_ticket_ahead};
 use crate::persisted::Recorded;
 use crate::rules::{CounterNo, Rules, ServiceId};
 use crate::state::{Event, Phase, State, Ticket};
@@ -23,7 +25,13 @@ pub struct Views<'a> {
     pub center: &'a CenterInfo,
     pub state: &'a State,
     pub now: DateTime<Utc>,
+    /// The centre's UTC offset around `now`, when it is the same a day either side (always, but
+    /// for a day with a daylight-saving change): most times shown need no time-zone search.
+    steady_offset: Option<chrono::FixedOffset>,
 }
+
+/// A day either side of `now`: the span the steady offset is trusted for.
+const STEADY_SPAN: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// What an event touched before it was applied, so its wire form can show both sides.
 #[derive(Debug, Default, Clone)]
@@ -32,9 +40,29 @@ pub struct Before {
     pub counter: Option<CounterNo>,
 }
 
-impl Views<'_> {
+impl<'a> Views<'a> {
+    pub fn new(
+        rules: &'a Rules,
+        center: &'a CenterInfo,
+        state: &'a State,
+        now: DateTime<Utc>,
+    ) -> Views<'a> {
+        let offset_at = |t: DateTime<Utc>| *t.with_timezone(&rules.tz).fixed_offset().offset();
+        let (before, after) = (offset_at(now - STEADY_SPAN), offset_at(now + STEADY_SPAN));
+        Views {
+            rules,
+            center,
+            state,
+            now,
+            steady_offset: (before == after).then_some(before),
+        }
+    }
+
     pub fn time(&self, t: DateTime<Utc>) -> p::WireTime {
-        t.with_timezone(&self.rules.tz).fixed_offset()
+        match self.steady_offset {
+            Some(offset) if (t - self.now).abs() <= STEADY_SPAN => t.with_timezone(&offset),
+            _ => t.with_timezone(&self.rules.tz).fixed_offset(),
+        }
     }
 
     pub fn ticket(&self, t: &Ticket, with_track: bool) -> p::Ticket {
@@ -45,6 +73,16 @@ impl Views<'_> {
     fn ticket_at(&self, t: &Ticket, with_track: bool, ahead: Option<u32>) -> p::Ticket {
         let eta_min =
             ahead.and_then(|a| eta_minutes(self.rules, self.state, &t.service, a, t.is_priority()));
+        self.ticket_with(t, with_track, ahead, eta_min)
+    }
+
+    fn ticket_with(
+        &self,
+        t: &Ticket,
+        with_track: bool,
+        ahead: Option<u32>,
+        eta_min: Option<u32>,
+    ) -> p::Ticket {
         p::Ticket {
             id: t.id.0,
             number: t.label.clone(),
@@ -146,20 +184,31 @@ impl Views<'_> {
             .iter()
             .filter_map(|id| self.service(id))
             .collect();
-        let mut waiting = Vec::new();
-        // Positions come from walking each queue once, in call order: linear in the queue.
-        let queues = self
+        // Positions come from walking each queue once, in call order: linear in the queue; the
+        // pace of each service and class is worked out once, not once per ticket.
+        let queues: Vec<_> = self
             .rules
             .service_order
             .iter()
             .filter_map(|id| self.state.services.get(id).map(|day| &day.queue))
             .chain(self.state.directed.values())
-            .filter(|_| with_waiting);
+            .filter(|_| with_waiting)
+            .collect();
+        let mut waiting = Vec::with_capacity(queues.iter().map(|q| q.len()).sum());
+        let mut pace: HashMap<(&ServiceId, bool), Option<f64>> = HashMap::new();
         for queue in queues {
             for (ahead, key) in queue.iter().enumerate() {
-                if let Some(t) = self.state.ticket(key.id) {
-                    waiting.push(self.ticket_at(t, admin, Some(ahead as u32)));
-                }
+                let Some(t) = self.state.ticket(key.id) else {
+                    continue;
+                };
+                let secs = *pace
+                    .entry((&t.service, t.is_priority()))
+                    .or_insert_with(|| {
+                        secs_per_ticket_ahead(self.rules, self.state, &t.service, t.is_priority())
+                    });
+                let ahead = ahead as u32;
+                let eta = secs.map(|s| minutes_for(ahead, s));
+                waiting.push(self.ticket_with(t, admin, Some(ahead), eta));
             }
         }
         let recent_calls = self
@@ -219,13 +268,7 @@ impl Views<'_> {
             } else {
                 vec![]
             },
-            today: admin.then(|| {
-                let rows = crate::figures::rows_of_day(self.state);
-                crate::figures::summarize(&rows, crate::figures::By::Total)
-                    .pop()
-                    .map(|(_, f)| f)
-                    .unwrap_or_default()
-            }),
+            today: admin.then(|| crate::figures::day_total(self.state)),
         }
     }
 

@@ -218,6 +218,14 @@ async fn session(
         }
         .in_current_span(),
     );
+    if let Some(welcome) = joined.snapshot {
+        let Ok(text) = tokio::task::spawn_blocking(move || welcome.text()).await else {
+            return;
+        };
+        if out_tx.send(Message::Text(text)).await.is_err() {
+            return;
+        }
+    }
     for f in joined.frames {
         if out_tx.send(Message::Text(f)).await.is_err() {
             return;
