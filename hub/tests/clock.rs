@@ -154,3 +154,55 @@ async fn at_start_a_clock_behind_the_log_or_weeks_ahead_is_refused_unless_confir
     .expect("the operator confirmed the date");
     confirmed.stop().await.expect("stop");
 }
+
+/// libfaketime, as a technician (or an independent check) would use it to step the clock of the
+/// real binary: `scripts/ensure-system-packages` installs it.
+fn libfaketime() -> std::path::PathBuf {
+    let found = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("faketime/libfaketimeMT.so.1"))
+        .find(|p| p.exists());
+    found
+        .expect("libfaketime (Debian package faketime; scripts/ensure-system-packages installs it)")
+}
+
+#[tokio::test]
+async fn the_real_binary_under_a_wall_clock_stepped_back_an_hour_calls_the_older_ticket_first() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let clock_file = dir.path().join("clock");
+    std::fs::write(&clock_file, "@2026-11-23 10:00:00").expect("clock");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hub"));
+    command
+        .args([
+            "--config",
+            "demo",
+            "--create-db",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+        ])
+        .arg(dir.path().join("hub.db"))
+        .env("LD_PRELOAD", libfaketime())
+        .env("FAKETIME_TIMESTAMP_FILE", &clock_file)
+        .env("FAKETIME_NO_CACHE", "1");
+    let hub = testkit::HubProcess::start(command);
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    let first = ticket_of(&kiosk.send(issue()).await.expect("first"));
+    std::fs::write(&clock_file, "@2026-11-23 09:00:00").expect("step back");
+    let second = ticket_of(&kiosk.send(issue()).await.expect("second"));
+    assert!(
+        second.issued_at < first.issued_at,
+        "the clock was stepped back: {} then {}",
+        first.issued_at,
+        second.issued_at
+    );
+    assert!(hub.wait_for_log("set back", WAIT_FOR_LOG).is_some());
+    let clerk = clerk_at_counter_1(hub.addr).await;
+    let called = ticket_of(&clerk.send(Command::CallNext {}).await.expect("call"));
+    assert_eq!(called.number, first.number, "the older ticket first");
+    hub.kill();
+}
+
+const WAIT_FOR_LOG: std::time::Duration = std::time::Duration::from_secs(10);
