@@ -467,4 +467,21 @@ pub(crate) mod tests {
         assert!(c.message.contains("hết số"), "{}", c.message);
         assert!(!c.issuing);
     }
+
+    #[test]
+    fn a_press_nobody_answered_in_time_asks_the_citizen_to_press_again() {
+        let t0 = Instant::now();
+        let m = mirror();
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
+        c.choose_service(&m, "TP", t0);
+        c.choose_category(None, t0);
+        assert!(c.issuing);
+        let later = t0 + PRESS_DEADLINE;
+        assert_eq!(c.issued(Err(CommandError::Expired), later), vec![]);
+        assert_eq!((c.step.clone(), c.issuing), (Step::Services, false));
+        assert!(c.message.contains("bấm lại"), "{}", c.message);
+        // The message goes with the idle time, like any other.
+        assert!(c.tick(later + Duration::from_secs(20)));
+        assert!(c.message.is_empty());
+    }
 }
