@@ -56,6 +56,19 @@ pub struct Staff {
     pub name: String,
     /// Argon2 PHC string; the PIN itself is never stored.
     pub pin_hash: String,
+    pub role: StaffRole,
+}
+
+/// What a member of staff may do besides serving at a counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    /// Serves citizens at a counter.
+    #[default]
+    Clerk,
+    /// The centre's leadership (*lãnh đạo trung tâm*, *tổ trưởng*): may also sign in to the
+    /// supervisor's console and steer the floor.
+    Supervisor,
 }
 
 /// Protection of the hub against floods, per connection.
@@ -253,6 +266,8 @@ struct RawStaff {
     name: String,
     #[serde(deserialize_with = "de_pin_hash")]
     pin_hash: String,
+    #[serde(default)]
+    role: StaffRole,
 }
 
 fn default_tz() -> (Tz, String) {
@@ -663,6 +678,7 @@ fn build_staff(
                 Staff {
                     name: nfc(&s.name),
                     pin_hash: s.pin_hash.clone(),
+                    role: s.role,
                 },
             )
             .is_some()
@@ -804,5 +820,13 @@ services = ["TP"]
         let text = MINIMAL.replace("Tư pháp", "Tu\u{31b} pha\u{301}p");
         let c = Config::parse(&text, "x.toml").expect("valid");
         assert_eq!(c.rules.services[&ServiceId("TP".into())].name_vi, "Tư pháp");
+    }
+
+    #[test]
+    fn staff_are_clerks_unless_configured_as_supervisors() {
+        let c = Config::demo().expect("demo");
+        assert_eq!(c.staff["nv01"].role, StaffRole::Clerk);
+        assert_eq!(c.staff["ql01"].role, StaffRole::Supervisor);
+        assert_eq!(c.staff["ql01"].name, "Trần Văn Quản");
     }
 }

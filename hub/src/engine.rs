@@ -40,6 +40,9 @@ pub enum Request {
         command: Command,
         /// After this (on the engine's clock) the command is answered `expired`, undone.
         expires_at: Option<DateTime<Utc>>,
+        /// Who acts, for the audit trail, when the connection knows (a supervisor signed in to
+        /// the console); otherwise the staff logged in at the device's counter.
+        staff: Option<StaffCode>,
         respond: oneshot::Sender<Utf8Bytes>,
     },
     Join {
@@ -72,6 +75,7 @@ impl Request {
             id,
             command,
             expires_at: None,
+            staff: None,
             respond,
         };
         (request, reply)
@@ -447,6 +451,7 @@ impl Engine {
                     id,
                     command,
                     expires_at,
+                    staff,
                     respond,
                 } => {
                     let key = ReplyKey {
@@ -477,7 +482,8 @@ impl Engine {
                         answers.push(Answer { respond, id, reply });
                         continue;
                     }
-                    let (reply, changed) = self.execute(now, &actor, &id, &command, &mut pending);
+                    let (reply, changed) =
+                        self.execute(now, &actor, staff, &id, &command, &mut pending);
                     // A refusal, or a command that changed nothing, costs nothing durable: a
                     // device sending thousands of them writes no row and waits for no fsync.
                     if changed {
@@ -662,6 +668,7 @@ impl Engine {
         &mut self,
         now: DateTime<Utc>,
         actor: &Actor,
+        signed_in: Option<StaffCode>,
         id: &str,
         command: &Command,
         pending: &mut Pending,
@@ -673,6 +680,7 @@ impl Engine {
         };
         let staff = match command {
             Command::Login { staff, .. } => Some(StaffCode::from(staff.as_str())),
+            _ if signed_in.is_some() => signed_in,
             _ => self
                 .state
                 .counter_of_device(actor.device.as_str())

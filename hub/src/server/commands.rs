@@ -6,7 +6,7 @@ use axum::extract::ws::{Message, Utf8Bytes};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use protocol::{ClientMessage, Command, CommandParseError, ErrorCode, Reply, Role};
-use queue_core::Actor;
+use queue_core::{Actor, StaffCode};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -27,6 +27,7 @@ pub fn command_id(text: &str) -> Option<String> {
 pub async fn handle(
     app: &AppState,
     actor: &Actor,
+    staff: Option<&StaffCode>,
     text: Utf8Bytes,
     out: &mpsc::Sender<Message>,
     in_flight: &mut JoinSet<()>,
@@ -78,6 +79,7 @@ pub async fn handle(
         id: id.clone(),
         command,
         expires_at,
+        staff: staff.cloned(),
         respond: tx,
     };
     if app.engine.requests.send(request).await.is_err() {
@@ -117,6 +119,7 @@ async fn send_status_later(app: AppState, actor: Actor, at: Instant) {
         id,
         command: Command::DeviceStatus { status },
         expires_at: None,
+        staff: None,
         respond,
     };
     let _ = app.engine.requests.send(request).await;

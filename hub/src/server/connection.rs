@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{self as p, ErrorCode, Hello};
-use queue_core::Actor;
+use queue_core::{Actor, StaffCode};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -40,7 +40,7 @@ use crate::frames;
 /// (the tracking page: same host and port as the request), or an origin the configuration
 /// allows. Native clients send no `Origin` and are not concerned; a page elsewhere (say, on a
 /// staff PC's browser) must not reach the hub with the PC's network position.
-fn origin_allowed(app: &AppState, headers: &HeaderMap) -> bool {
+pub(super) fn origin_allowed(app: &AppState, headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
@@ -82,6 +82,8 @@ pub async fn upgrade(
         tracing::warn!(%peer, origin = %log_safe(origin), "connection refused: foreign origin");
         return (StatusCode::FORBIDDEN, "this origin may not connect").into_response();
     }
+    // A signed-in supervisor's browser sends its session cookie with the upgrade.
+    let signed = super::console::signed_in(&app, &headers);
     // Until its hello, the socket keeps its address's place and a place among all pending ones.
     let address_place = slot.and_then(|Extension(s)| s.take());
     let pending = PendingSockets::admit(&app.pending);
@@ -93,7 +95,7 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             // A panic stays inside this task: the connection ends, the hub goes on.
-            let task = tokio::spawn(run(app, socket, peer, (pending, address_place)));
+            let task = tokio::spawn(run(app, socket, peer, (pending, address_place), signed));
             if let Err(e) = task.await
                 && e.is_panic()
             {
@@ -107,11 +109,12 @@ async fn run(
     socket: WebSocket,
     peer: SocketAddr,
     mut waiting_places: (Waiting, Option<Pending>),
+    signed: Option<super::console::sessions::Signed>,
 ) {
     let (mut sink, mut stream) = socket.split();
     let evicted = &mut waiting_places.0.evicted;
     let greeting = tokio::select! {
-        g = hello::greet(&app, &mut sink, &mut stream, peer) => g,
+        g = hello::greet(&app, &mut sink, &mut stream, peer, signed) => g,
         // A newcomer needed the place of a socket that has not said hello all this time.
         _ = evicted.changed() => None,
     };
@@ -125,7 +128,17 @@ async fn run(
             // connection's lines never appear inside another's.
             let span =
                 tracing::info_span!("conn", device = %hello.device, role = hello.role.as_str());
-            session(app, sink, stream, peer, hello)
+            session(app, sink, stream, peer, hello, None)
+                .instrument(span)
+                .await
+        }
+        Some(Greeting::Console(who, mut hello)) => {
+            // One console connection per supervisor (a second window takes over), named after
+            // them: their actions carry their staff code in the audit trail.
+            hello.device = format!("console-{}", who.staff);
+            let span = tracing::info_span!("conn", device = %hello.device, role = "console");
+            let staff = Some(StaffCode::from(who.staff.as_str()));
+            session(app, sink, stream, peer, hello, staff)
                 .instrument(span)
                 .await
         }
@@ -180,6 +193,7 @@ async fn session(
     mut stream: Stream,
     peer: SocketAddr,
     hello: Hello,
+    staff: Option<StaffCode>,
 ) {
     let actor = Actor {
         device: hello.device.as_str().into(),
@@ -300,7 +314,8 @@ async fn session(
                     continue;
                 }
                 refused_in_a_row = 0;
-                commands::handle(&app, &actor, text, &out_tx, &mut in_flight).await;
+                commands::handle(&app, &actor, staff.as_ref(), text, &out_tx, &mut in_flight)
+                    .await;
             }
         }
     };

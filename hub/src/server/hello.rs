@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use protocol::{self as p, ClientMessage, ErrorCode, Hello, Role};
 use tokio::time::timeout;
 
+use super::console::sessions::Signed;
 use super::limits::HELLO_TIMEOUT;
 use super::log_safe::log_safe;
 use super::socket::{self, Sink, Stream};
@@ -20,7 +21,13 @@ pub enum Greeting {
     Device(Hello),
     /// A citizen's phone, with the ticket's tracking code (checked by the tracker itself).
     Tracker(String),
+    /// The supervisor's console of a signed-in supervisor (`role: admin`, `device: console`,
+    /// and the session cookie on the upgrade request).
+    Console(Signed, Hello),
 }
+
+/// The device name the console says hello with; the session cookie is its credential.
+pub const CONSOLE_DEVICE: &str = "console";
 
 /// Reads and checks the hello. `None`: the connection was refused (and told why) or went away.
 pub async fn greet(
@@ -28,6 +35,7 @@ pub async fn greet(
     sink: &mut Sink,
     stream: &mut Stream,
     peer: SocketAddr,
+    signed: Option<Signed>,
 ) -> Option<Greeting> {
     let hello = match timeout(HELLO_TIMEOUT, stream.next()).await {
         Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<ClientMessage>(t.as_str()) {
@@ -60,6 +68,21 @@ pub async fn greet(
     }
     if hello.role == Role::Tracker {
         return Some(Greeting::Tracker(hello.token));
+    }
+    if hello.role == Role::Admin && hello.device == CONSOLE_DEVICE {
+        return match signed {
+            Some(who) => Some(Greeting::Console(who, hello)),
+            None => {
+                refuse(
+                    sink,
+                    ErrorCode::Unauthorized,
+                    "sign in to the console first",
+                    "console without a session",
+                )
+                .await;
+                None
+            }
+        };
     }
     if !auth::device_allowed(&app.config, &hello.device, hello.role, &hello.token) {
         // Log the device name the client claimed (escaped: it is not authenticated), never the

@@ -19,6 +19,7 @@
 
 mod commands;
 mod connection;
+mod console;
 mod hello;
 pub mod limits;
 mod listener;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/ws", get(connection::upgrade))
         .route("/t/{track}", get(tracker::page))
+        .merge(console::routes())
         .with_state(state)
 }
 

@@ -3,6 +3,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Semaphore, watch};
 
+use super::console::sessions::Sessions;
 use super::limits::{PENDING_SOCKETS, TokenBucket};
 use super::logins::{LoginThrottle, PinChecker};
 use super::pending::PendingSockets;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub statuses: Arc<Mutex<StatusReports>>,
     /// The threads that verify PINs, a few at a time.
     pub pin_checker: Arc<PinChecker>,
+    /// Supervisors signed in to the console.
+    pub console: Arc<Mutex<Sessions>>,
 }
 
 /// A device's connection as the registry knows it.
@@ -62,6 +65,7 @@ impl AppState {
             logins: Arc::default(),
             statuses: Arc::default(),
             pin_checker: Arc::new(PinChecker::start()),
+            console: Arc::default(),
         }
     }
 

@@ -1,0 +1,258 @@
+//! The supervisor's console in a real headless Chromium: signing in, the live floor, steering
+//! it — and what a device token or a phone cannot do with it.
+
+use fantoccini::Locator;
+use futures_util::{SinkExt, StreamExt};
+use protocol::{Command, Role};
+use testkit::{Browser, Client, start_hub, ticket_of, url};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Where the README's screenshots come from (`CONSOLE_SCREENSHOTS=docs/screenshots`).
+fn screenshot_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("CONSOLE_SCREENSHOTS").map(std::path::PathBuf::from)
+}
+
+async fn sign_in(browser: &Browser, base: &str, staff: &str, pin: &str) {
+    let c = &browser.client;
+    c.goto(&format!("{base}/console")).await.expect("open");
+    let field = |id: &'static str| async move {
+        c.wait()
+            .at_most(testkit::BROWSER_WAIT)
+            .for_element(Locator::Id(id))
+            .await
+            .expect(id)
+    };
+    let staff_field = field("staff").await;
+    staff_field.clear().await.expect("clear");
+    staff_field.send_keys(staff).await.expect("type the code");
+    field("pin")
+        .await
+        .send_keys(pin)
+        .await
+        .expect("type the PIN");
+    c.find(Locator::Css("#signin-form button[type=submit]"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("sign in");
+}
+
+#[tokio::test]
+async fn a_supervisor_signs_in_sees_alerts_live_and_moves_a_clerk() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    let base = format!("http://{}", hub.addr);
+    let browser = Browser::start().await;
+
+    // A clerk's code, and a wrong PIN, are refused alike.
+    sign_in(&browser, &base, "nv01", "1234").await;
+    browser.wait_for_text("signin-error", "Sai mã").await;
+    if let Some(d) = screenshot_dir() {
+        browser.screenshot(&d.join("console-signin.png")).await;
+    }
+    sign_in(&browser, &base, "ql01", "9999").await;
+    browser.wait_for_text("signin-error", "Sai mã").await;
+    sign_in(&browser, &base, "ql01", "1234").await;
+    browser.wait_for_text("who", "Trần Văn Quản").await;
+
+    // A clerk opens counter 1 with justice (TP) only.
+    let (clerk, _) = Client::connect(hub.addr, Role::Counter, "counter-1").await;
+    clerk
+        .send(Command::Login {
+            counter: 1,
+            staff: "nv01".into(),
+            pin: "1234".into(),
+        })
+        .await
+        .expect("login");
+    browser.wait_for_text("counters", "Nguyễn Thị Lan").await;
+
+    // A kiosk runs out of paper: the alert appears without reloading.
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    kiosk
+        .send(Command::DeviceStatus {
+            status: "paper_out".into(),
+        })
+        .await
+        .expect("status");
+    let alert = browser.wait_for_text("alerts", "hết giấy").await;
+    assert!(alert.contains("Máy lấy số 1"), "{alert}");
+    assert!(alert.contains("kiosk-1"), "{alert}");
+
+    // Land (DD) is busy: the supervisor gives counter 1 land first, then justice.
+    let c = &browser.client;
+    c.find(Locator::Css("button[data-edit='1']"))
+        .await
+        .expect("services button")
+        .click()
+        .await
+        .expect("open the dialog");
+    let dd = Locator::Css("#services-choice li[data-id='DD']");
+    c.wait()
+        .at_most(testkit::BROWSER_WAIT)
+        .for_element(dd)
+        .await
+        .expect("DD listed");
+    c.find(Locator::Css("#services-choice li[data-id='DD'] input"))
+        .await
+        .expect("checkbox")
+        .click()
+        .await
+        .expect("tick DD");
+    // Move DD above TP (it is listed after the counter's own services).
+    let up = Locator::Css("#services-choice li[data-id='DD'] button[data-move='up']");
+    while c
+        .find(Locator::Css("#services-choice li:first-child"))
+        .await
+        .expect("first")
+        .attr("data-id")
+        .await
+        .expect("id")
+        .as_deref()
+        != Some("DD")
+    {
+        c.find(up)
+            .await
+            .expect("up")
+            .click()
+            .await
+            .expect("move up");
+    }
+    if let Some(d) = screenshot_dir() {
+        browser.screenshot(&d.join("console-services.png")).await;
+    }
+    c.find(Locator::Id("services-save"))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save");
+    browser.wait_for_text("counters", "DD, TP").await;
+
+    // The next call follows the new order: land before the older justice ticket.
+    kiosk
+        .send(Command::IssueTicket {
+            service: "TP".into(),
+            priority: None,
+        })
+        .await
+        .expect("TP");
+    let land = ticket_of(
+        &kiosk
+            .send(Command::IssueTicket {
+                service: "DD".into(),
+                priority: None,
+            })
+            .await
+            .expect("DD"),
+    );
+    let called = ticket_of(&clerk.send(Command::CallNext {}).await.expect("call"));
+    assert_eq!(called.number, land.number);
+    browser.wait_for_text("counters", &land.number).await;
+    if let Some(d) = screenshot_dir() {
+        browser.screenshot(&d.join("console-floor.png")).await;
+    }
+    browser.close().await;
+    hub.stop().await.expect("stop");
+}
+
+/// Says hello on `/ws` and returns the hub's first answer.
+async fn hello(
+    addr: std::net::SocketAddr,
+    hello: serde_json::Value,
+    cookie: Option<&str>,
+) -> serde_json::Value {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url(addr).into_client_request().expect("request");
+    if let Some(c) = cookie {
+        request
+            .headers_mut()
+            .insert("cookie", c.parse().expect("header"));
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    ws.send(Message::text(hello.to_string()))
+        .await
+        .expect("hello");
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => return serde_json::from_str(t.as_str()).expect("json"),
+            Some(Ok(_)) => continue,
+            other => panic!("no answer: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn only_a_signed_in_supervisor_reaches_the_console_actions() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    let console = |token: &str| {
+        serde_json::json!({"type": "hello", "protocol": 1, "role": "admin", "device": "console",
+                           "token": token})
+    };
+    // No session: refused, whatever the token says.
+    let refused = hello(hub.addr, console("demo-counter-1"), None).await;
+    assert_eq!(refused["code"], "unauthorized", "{refused}");
+    let forged = hello(hub.addr, console(""), Some("hang_doi_console=00ff")).await;
+    assert_eq!(forged["code"], "unauthorized", "{forged}");
+    // A counter's token does not make an admin, nor does a tracking code.
+    let counter = serde_json::json!({"type": "hello", "protocol": 1, "role": "admin",
+                                     "device": "counter-1", "token": "demo-counter-1"});
+    assert_eq!(hello(hub.addr, counter, None).await["code"], "unauthorized");
+
+    // Signed in over plain HTTP (as a script would): the cookie opens the console's session.
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    let issued = ticket_of(
+        &kiosk
+            .send(Command::IssueTicket {
+                service: "TP".into(),
+                priority: None,
+            })
+            .await
+            .expect("issued"),
+    );
+    let track = issued.track.expect("the kiosk gets the tracking code");
+    let tracker = serde_json::json!({"type": "hello", "protocol": 1, "role": "tracker",
+                                     "device": "phone", "token": track});
+    let seen = hello(hub.addr, tracker, None).await;
+    assert_eq!(
+        seen["type"], "ticket",
+        "a tracker sees its ticket only: {seen}"
+    );
+
+    let cookie = sign_in_over_http(hub.addr, "ql01", "1234").await;
+    let welcome = hello(hub.addr, console(""), Some(&cookie)).await;
+    assert_eq!(welcome["type"], "welcome");
+    assert!(
+        welcome["snapshot"]["today"].is_object(),
+        "the floor with today's figures: {welcome}"
+    );
+    hub.stop().await.expect("stop");
+}
+
+/// `POST /console/sign-in` by hand; returns the `Cookie` header value to send back.
+async fn sign_in_over_http(addr: std::net::SocketAddr, staff: &str, pin: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::json!({"staff": staff, "pin": pin}).to_string();
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
+    let request = format!(
+        "POST /console/sign-in HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).await.expect("send");
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let cookie = response
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie.split(';').next().expect("name=value").to_string()
+}

@@ -1,0 +1,96 @@
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// A real headless Chromium driven over WebDriver (Debian's `chromium-driver`; the test command
+/// installs it): for the console's browser tests.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+}
+
+/// How long a browser test waits for the page to show something.
+pub const BROWSER_WAIT: Duration = Duration::from_secs(15);
+
+impl Browser {
+    /// Starts chromedriver on a free port and opens a 1366×768 headless window.
+    pub async fn start() -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian package chromium-driver; scripts/ensure-system-packages installs it)");
+        // Ready when it says so.
+        let out = driver.stdout.take().expect("piped");
+        let mut lines = BufReader::new(out).lines();
+        for line in lines.by_ref() {
+            if line
+                .expect("chromedriver's output")
+                .contains("started successfully")
+            {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        let mut caps = Capabilities::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                                        "--disable-dev-shm-usage", "--window-size=1366,768",
+                                        "--lang=vi"]}),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a Chromium session");
+        Browser { client, driver }
+    }
+
+    /// Waits until an element matching `css` is on the page; returns its text.
+    pub async fn text_of(&self, css: &str) -> String {
+        let element = self
+            .client
+            .wait()
+            .at_most(BROWSER_WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"));
+        element.text().await.expect("text")
+    }
+
+    /// Waits until an element with `id` shows text containing `needle` (WebDriver's own wait,
+    /// which looks again until the page — updated by pushed events — has it); returns the text.
+    pub async fn wait_for_text(&self, id: &str, needle: &str) -> String {
+        let xpath = format!("//*[@id='{id}'][contains(., '{needle}')]");
+        let element = self
+            .client
+            .wait()
+            .at_most(BROWSER_WAIT)
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("#{id} never showed {needle:?}: {e}"));
+        element.text().await.expect("text")
+    }
+
+    /// Saves what the window shows as a PNG.
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(path, png).expect("write the screenshot");
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
