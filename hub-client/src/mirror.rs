@@ -119,6 +119,11 @@ impl Mirror {
                 }
             }
         }
+        if e.kind == EventKind::NoticeChanged
+            && let (Some(center), Some(notice)) = (&mut self.center, &e.notice)
+        {
+            center.notice = notice.clone();
+        }
         if let Some(c) = &e.counter {
             match self.counters.iter_mut().find(|x| x.number == c.number) {
                 Some(x) => *x = c.clone(),

@@ -128,7 +128,9 @@ fn line_of(text: &str, offset: usize) -> usize {
     text.get(..offset).unwrap_or(text).matches('\n').count() + 1
 }
 
-fn nfc(s: &str) -> String {
+/// Vietnamese text in one form (NFC): what some input methods type decomposed is stored, shown
+/// and compared composed.
+pub fn nfc(s: &str) -> String {
     s.trim().nfc().collect()
 }
 

@@ -150,6 +150,27 @@ async fn a_supervisor_signs_in_sees_alerts_live_and_moves_a_clerk() {
     let called = ticket_of(&clerk.send(Command::CallNext {}).await.expect("call"));
     assert_eq!(called.number, land.number);
     browser.wait_for_text("counters", &land.number).await;
+
+    // A notice for the lobby: every board's mirror has it at once.
+    let mut board =
+        Client::connect_with_token(hub.addr, Role::Display, "display-1", "demo-display-1");
+    let mut mirror = hub_client::Mirror::default();
+    let notice = "Chiều nay trung tâm nghỉ từ 16:00";
+    let field = c.find(Locator::Id("notice")).await.expect("notice field");
+    field.clear().await.expect("clear");
+    field.send_keys(notice).await.expect("type");
+    c.find(Locator::Css("#notice-form button"))
+        .await
+        .expect("publish")
+        .click()
+        .await
+        .expect("publish");
+    loop {
+        mirror.apply(&board.next_update().await);
+        if mirror.center.as_ref().is_some_and(|c| c.notice == notice) {
+            break;
+        }
+    }
     if let Some(d) = screenshot_dir() {
         browser.screenshot(&d.join("console-floor.png")).await;
     }

@@ -134,6 +134,11 @@ pub enum Command {
         counter: u32,
         services: Vec<String>,
     },
+    /// The scrolling notice of every board for the rest of the service day (empty: none today;
+    /// the configured notice comes back with the next day).
+    SetNotice {
+        notice: String,
+    },
     SetServiceOpen {
         service: String,
         open: bool,
@@ -164,6 +169,7 @@ impl Command {
             Command::CancelTicket { .. } => "cancel_ticket",
             Command::SetCounterServices { .. } => "set_counter_services",
             Command::SetServiceOpen { .. } => "set_service_open",
+            Command::SetNotice { .. } => "set_notice",
             Command::CloseCounter { .. } => "close_counter",
         }
     }
@@ -218,6 +224,7 @@ pub const KNOWN_COMMANDS: &[&str] = &[
     "cancel_ticket",
     "set_counter_services",
     "set_service_open",
+    "set_notice",
     "close_counter",
 ];
 
@@ -294,6 +301,7 @@ pub enum EventKind {
     ServiceChanged,
     DayStarted,
     DeviceStatus,
+    NoticeChanged,
     #[serde(other)]
     Unknown,
 }
@@ -330,6 +338,9 @@ pub struct EventBody {
     pub device: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// `notice_changed`: the boards' notice from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
     /// `day_started`: the complete state of the new service day; replace everything with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Box<Snapshot>>,

@@ -1015,3 +1015,53 @@ fn times_shown_are_local_also_across_a_daylight_saving_change() {
         "far from now: looked up"
     );
 }
+
+#[test]
+fn an_admin_sets_the_boards_notice_for_the_day() {
+    let mut w = World::new();
+    let admin = Actor {
+        device: "console-ql01".into(),
+        role: Role::Admin,
+    };
+    let set = |notice: &str| Command::SetNotice {
+        notice: notice.into(),
+    };
+    let center = crate::sample::center();
+    let shown = |w: &World| {
+        Views::new(&w.rules, &center, &w.state, w.now)
+            .light_snapshot(false)
+            .center
+            .notice
+    };
+    let configured = shown(&w);
+    w.run(&admin, set("  Chiều nay   nghỉ từ 16:00  "))
+        .expect("set");
+    assert_eq!(shown(&w), "Chiều nay nghỉ từ 16:00");
+    assert_eq!(
+        w.run(&admin, set(&"x".repeat(301)))
+            .map(|_| ())
+            .unwrap_err()
+            .code,
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        w.run(&admin, set("a bell \u{7}"))
+            .map(|_| ())
+            .unwrap_err()
+            .code,
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        w.run(&counter(1), set("mine"))
+            .map(|_| ())
+            .unwrap_err()
+            .code,
+        ErrorCode::Forbidden
+    );
+    let again = w.run(&admin, set("Chiều nay nghỉ từ 16:00")).expect("same");
+    assert!(again.events.is_empty(), "nothing changed, nothing recorded");
+    // The next day shows the configured notice again.
+    w.advance(24 * 60);
+    w.tick();
+    assert_eq!(shown(&w), configured);
+}

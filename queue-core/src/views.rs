@@ -234,7 +234,11 @@ impl<'a> Views<'a> {
                 service_day: self.state.day.to_string(),
                 timezone: self.center.timezone.clone(),
                 now: self.time(self.now),
-                notice: self.center.notice.clone(),
+                notice: self
+                    .state
+                    .notice
+                    .clone()
+                    .unwrap_or_else(|| self.center.notice.clone()),
                 public_url: self.center.public_url.clone(),
             },
             categories: self
@@ -288,6 +292,7 @@ impl<'a> Views<'a> {
             from_service: None,
             device: None,
             status: None,
+            notice: None,
             snapshot: None,
             by: Some(p::Actor {
                 device: rec.device.0.clone(),
@@ -347,6 +352,7 @@ impl<'a> Views<'a> {
                 body.device = Some(device.0.clone());
                 body.status = Some(status.clone());
             }
+            Event::NoticeChanged { notice } => body.notice = Some(notice.clone()),
             _ => {}
         }
         if let Some(s) = &before.service

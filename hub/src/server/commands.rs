@@ -149,6 +149,10 @@ fn parse(text: &str) -> Result<Parsed, Message> {
         ));
     }
     match Command::from_message(&cmd) {
+        Ok(Command::SetNotice { notice }) => {
+            let notice = crate::config::nfc(&notice);
+            Ok((cmd.id, Command::SetNotice { notice }, cmd.expires_at))
+        }
         Ok(c) => Ok((cmd.id, c, cmd.expires_at)),
         Err(CommandParseError::Unknown(name)) => Err(refuse(
             &cmd.id,

@@ -1,5 +1,6 @@
 //! What the centre's commands do: ratings, device statuses, and the admin's steering (cancel a
-//! ticket, move a counter between services, open or close a service, close a counter).
+//! ticket, move a counter between services, open or close a service, close a counter, the
+//! boards' notice).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use protocol::{ErrorCode, TicketRef, TicketStatus};
@@ -99,6 +100,27 @@ pub(super) fn device_status(
         }],
         Subject::Nothing,
     )
+}
+
+/// The longest notice, in characters: what a board scrolls readably.
+pub const NOTICE_MAX_CHARS: usize = 300;
+
+/// The boards' notice for the rest of the day.
+pub(super) fn set_notice(state: &State, notice: &str) -> Result<Decision, Rejection> {
+    let notice = notice.split_whitespace().collect::<Vec<_>>().join(" ");
+    if notice.chars().count() > NOTICE_MAX_CHARS {
+        return reject(
+            ErrorCode::BadRequest,
+            format!("a notice has at most {NOTICE_MAX_CHARS} characters"),
+        );
+    }
+    if notice.chars().any(char::is_control) {
+        return reject(ErrorCode::BadRequest, "a notice is one line of text");
+    }
+    if state.notice.as_deref() == Some(notice.as_str()) {
+        return done(vec![], Subject::Nothing);
+    }
+    done(vec![Event::NoticeChanged { notice }], Subject::Nothing)
 }
 
 /// Cancels a ticket that has not been served.

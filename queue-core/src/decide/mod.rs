@@ -37,6 +37,7 @@ fn allowed(role: Role, command: &Command) -> bool {
         C::CancelTicket { .. }
         | C::SetCounterServices { .. }
         | C::SetServiceOpen { .. }
+        | C::SetNotice { .. }
         | C::CloseCounter { .. } => role == Role::Admin,
     }
 }
@@ -84,5 +85,6 @@ pub fn decide(
             admin::set_service_open(rules, state, service, *open)
         }
         C::CloseCounter { counter } => admin::close_counter(state, *counter),
+        C::SetNotice { notice } => admin::set_notice(state, notice),
     }
 }

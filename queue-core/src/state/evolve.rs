@@ -19,7 +19,8 @@ impl State {
             | Event::CounterServicesSet { .. } => self.evolve_counter(event),
             Event::ServiceChanged { .. }
             | Event::DayStarted { .. }
-            | Event::DeviceStatus { .. } => self.evolve_centre(rules, at, event),
+            | Event::DeviceStatus { .. }
+            | Event::NoticeChanged { .. } => self.evolve_centre(rules, at, event),
             _ => self.evolve_ticket(rules, at, event),
         }
     }
@@ -363,6 +364,7 @@ impl State {
                 self.device_status.insert(device.clone(), status.clone());
                 self.device_status_at.insert(device.clone(), at);
             }
+            Event::NoticeChanged { notice } => self.notice = Some(notice.clone()),
             _ => {}
         }
     }

@@ -251,6 +251,10 @@ pub enum Event {
         device: DeviceId,
         status: String,
     },
+    /// The boards' notice for the rest of the service day (empty: none).
+    NoticeChanged {
+        notice: String,
+    },
 }
 
 impl Event {
@@ -290,6 +294,7 @@ impl Event {
             Event::ServiceChanged { .. } => "service_changed",
             Event::DayStarted { .. } => "day_started",
             Event::DeviceStatus { .. } => "device_status",
+            Event::NoticeChanged { .. } => "notice_changed",
         }
     }
 }
@@ -315,6 +320,8 @@ pub struct State {
     pub device_status_at: BTreeMap<DeviceId, DateTime<Utc>>,
     /// The next queue place to give (see `Ticket::place`).
     next_place: u64,
+    /// The boards' notice set for today (`None`: the configured one).
+    pub notice: Option<String>,
 }
 
 impl State {
@@ -374,6 +381,7 @@ impl State {
             deadlines: BTreeSet::new(),
             recent_calls: VecDeque::new(),
             next_place: 0,
+            notice: None,
             device_status: BTreeMap::new(),
             device_status_at: BTreeMap::new(),
         }
