@@ -530,7 +530,7 @@ async fn link(
                         }
                     }
                     // Only trackers receive these; this client is not one.
-                    ServerMessage::Ticket(_) => continue,
+                    ServerMessage::Ticket(_) | ServerMessage::Presence(_) => continue,
                     ServerMessage::Error(error) => {
                         if !*welcomed && matches!(error.code, ErrorCode::Unauthorized | ErrorCode::Forbidden | ErrorCode::BadRequest) {
                             return LinkEnd::Refused(error);

@@ -80,6 +80,8 @@ pub struct Limits {
     pub per_second: u32,
     /// Connections the hub accepts at once.
     pub max_connections: u32,
+    /// A configured device away this long is an alert on the console.
+    pub offline_alert: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -88,6 +90,7 @@ impl Default for Limits {
             burst: 500,
             per_second: 200,
             max_connections: 4096,
+            offline_alert: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -207,6 +210,7 @@ struct RawLimits {
     burst: Option<u32>,
     per_second: Option<u32>,
     max_connections: Option<u32>,
+    offline_alert_s: Option<u64>,
     #[serde(default)]
     allowed_origins: Vec<String>,
 }
@@ -388,6 +392,10 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
             .max_connections
             .unwrap_or(defaults.max_connections)
             .max(1),
+        offline_alert: raw
+            .limits
+            .offline_alert_s
+            .map_or(defaults.offline_alert, std::time::Duration::from_secs),
     };
     let staff_names = staff
         .iter()

@@ -90,6 +90,7 @@ impl Hub {
         let engine = engine::start(config.clone(), db, clock.clone(), accept_date)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let app = server::AppState::new(config.clone(), engine.clone(), shutdown_rx.clone());
+        app.arm_presence_alerts();
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;

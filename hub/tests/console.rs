@@ -178,6 +178,40 @@ async fn a_supervisor_signs_in_sees_alerts_live_and_moves_a_clerk() {
     hub.stop().await.expect("stop");
 }
 
+#[tokio::test]
+async fn a_device_away_longer_than_the_grace_is_an_alert_and_clears_when_it_is_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut config = testkit::demo_config();
+    config.limits.offline_alert = std::time::Duration::from_millis(300);
+    let hub = testkit::start_hub_with(
+        config,
+        &dir.path().join("hub.db"),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &format!("http://{}", hub.addr), "ql01", "1234").await;
+    // Devices never connected since the start are away too; the board that was never there:
+    browser
+        .wait_for_text("alerts", "Màn hình 2 (display-2): mất kết nối")
+        .await;
+    let board = Client::connect(hub.addr, Role::Display, "display-2").await;
+    let c = &browser.client;
+    c.wait()
+        .at_most(testkit::BROWSER_WAIT)
+        .for_element(Locator::XPath(
+            "//*[@id='alerts'][not(contains(., 'display-2'))]",
+        ))
+        .await
+        .expect("the alert clears when the board connects");
+    drop(board);
+    browser
+        .wait_for_text("alerts", "Màn hình 2 (display-2): mất kết nối")
+        .await;
+    browser.close().await;
+    hub.stop().await.expect("stop");
+}
+
 /// Says hello on `/ws` and returns the hub's first answer.
 async fn hello(
     addr: std::net::SocketAddr,

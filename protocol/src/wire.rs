@@ -247,6 +247,26 @@ pub enum ServerMessage {
     Error(ErrorBody),
     /// To a tracker: its ticket as it is now (sent on joining and whenever it changes).
     Ticket(Box<Tracked>),
+    /// To admins: which configured devices are connected (after the welcome, and on changes).
+    Presence(Presence),
+}
+
+/// The configured devices' connections, as the hub sees them now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Presence {
+    pub devices: Vec<DevicePresence>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DevicePresence {
+    pub device: String,
+    pub role: Role,
+    pub online: bool,
+    /// Since when it is connected, or away (for a device never connected: since the hub
+    /// started).
+    pub since: chrono::DateTime<chrono::Utc>,
+    /// Away longer than the configured grace (`[limits] offline_alert_s`, default 60).
+    pub alert: bool,
 }
 
 /// One ticket as its holder's phone sees it: nothing about any other ticket.

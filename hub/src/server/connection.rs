@@ -29,42 +29,14 @@ use super::limits::{
 };
 use super::listener::{AddressSlot, Pending};
 use super::log_safe::log_safe;
+use super::origin::origin_allowed;
 use super::pending::{PendingSockets, Waiting};
+use super::presence::{self, SharedPresence};
 use super::socket::{self, Sink, Stream};
 use super::state::{AppState, LiveDevice};
 use super::tracker;
 use crate::engine::Request;
 use crate::frames;
-
-/// Whether a browser page from `origin` may open a WebSocket to this hub: the hub's own pages
-/// (the tracking page: same host and port as the request), or an origin the configuration
-/// allows. Native clients send no `Origin` and are not concerned; a page elsewhere (say, on a
-/// staff PC's browser) must not reach the hub with the PC's network position.
-pub(super) fn origin_allowed(app: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_ascii_lowercase);
-    let own = origin
-        .split_once("://")
-        .is_some_and(|(_, authority)| Some(authority) == host.as_deref());
-    // Where citizens' phones reach the hub (behind a proxy, the host differs from ours).
-    let public = app.config.center.public_url.as_deref().is_some_and(|url| {
-        let url = url.to_ascii_lowercase();
-        let authority_end = url.find("://").map_or(url.len(), |i| {
-            url[i + 3..].find('/').map_or(url.len(), |j| i + 3 + j)
-        });
-        url[..authority_end] == origin
-    });
-    own || public || app.config.allowed_origins.contains(&origin)
-}
 
 /// `GET /ws`: checks the origin, takes a connection slot, then upgrades.
 pub async fn upgrade(
@@ -149,6 +121,8 @@ async fn run(
 /// (unless a newer connection of the device has taken its place).
 struct Registration {
     live: Arc<Mutex<HashMap<String, LiveDevice>>>,
+    presence: SharedPresence,
+    offline_alert: std::time::Duration,
     device: String,
     connection: u64,
 }
@@ -167,8 +141,14 @@ fn register(app: &AppState, device: &str) -> (Registration, watch::Receiver<bool
     if let Some(old) = live.insert(device.to_string(), newer) {
         let _ = old.replaced.send(true);
     }
+    app.presence
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .set(device, true, chrono::Utc::now());
     let registration = Registration {
         live: app.live.clone(),
+        presence: app.presence.clone(),
+        offline_alert: app.config.limits.offline_alert,
         device: device.to_string(),
         connection,
     };
@@ -183,6 +163,19 @@ impl Drop for Registration {
             .is_some_and(|l| l.connection == self.connection)
         {
             live.remove(&self.device);
+            let away = self.presence.lock().unwrap_or_else(|e| e.into_inner()).set(
+                &self.device,
+                false,
+                chrono::Utc::now(),
+            );
+            if let Some(generation) = away {
+                presence::arm(
+                    &self.presence,
+                    self.device.clone(),
+                    generation,
+                    self.offline_alert,
+                );
+            }
         }
     }
 }
@@ -245,6 +238,19 @@ async fn session(
             return;
         }
     }
+    // Admins (the console) also hear which devices are connected.
+    let mut presence = None;
+    if actor.role == p::Role::Admin {
+        let (now, changes) = app
+            .presence
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .subscribe();
+        if out_tx.send(Message::Text(now)).await.is_err() {
+            return;
+        }
+        presence = Some(changes);
+    }
 
     // The tasks waiting for the engine's answers to this connection's commands.
     let mut in_flight = JoinSet::new();
@@ -264,6 +270,21 @@ async fn session(
                 }
                 Err(RecvError::Lagged(_)) => break (1013, "too slow: reconnect with resume_from"),
                 Err(RecvError::Closed) => break (1001, "hub is stopping"),
+            },
+            change = async {
+                match presence.as_mut() {
+                    Some(changes) => changes.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => match change {
+                Ok(frame) => {
+                    if out_tx.try_send(Message::Text(frame)).is_err() {
+                        break (1013, "too slow: reconnect with resume_from");
+                    }
+                }
+                // Missed changes: the next one carries the whole picture anyway.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => presence = None,
             },
             _ = shutdown.changed() => break (1001, "hub is stopping"),
             _ = replaced.changed() => {

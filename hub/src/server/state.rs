@@ -7,6 +7,7 @@ use super::console::sessions::Sessions;
 use super::limits::{PENDING_SOCKETS, TokenBucket};
 use super::logins::{LoginThrottle, PinChecker};
 use super::pending::PendingSockets;
+use super::presence::{Presence, SharedPresence};
 use super::statuses::StatusReports;
 use crate::config::Config;
 use crate::engine::EngineHandle;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub pin_checker: Arc<PinChecker>,
     /// Supervisors signed in to the console.
     pub console: Arc<Mutex<Sessions>>,
+    /// Which configured devices are connected (for admins).
+    pub presence: SharedPresence,
 }
 
 /// A device's connection as the registry knows it.
@@ -53,6 +56,7 @@ impl AppState {
         shutdown: watch::Receiver<bool>,
     ) -> AppState {
         let trackers = Arc::new(Semaphore::new(config.limits.max_connections as usize));
+        let presence = Presence::new(&config, chrono::Utc::now());
         AppState {
             config,
             engine,
@@ -66,6 +70,24 @@ impl AppState {
             statuses: Arc::default(),
             pin_checker: Arc::new(PinChecker::start()),
             console: Arc::default(),
+            presence: Arc::new(Mutex::new(presence)),
+        }
+    }
+
+    /// Arms the alerts of the devices not connected yet (at start: away since the start).
+    pub fn arm_presence_alerts(&self) {
+        let generations = self
+            .presence
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .generations();
+        for (device, generation) in generations {
+            super::presence::arm(
+                &self.presence,
+                device,
+                generation,
+                self.config.limits.offline_alert,
+            );
         }
     }
 

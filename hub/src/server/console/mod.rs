@@ -31,7 +31,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use self::sessions::{COOKIE, LONGEST, Signed, token_in};
-use super::connection::origin_allowed;
+use super::origin::origin_allowed;
 use super::state::AppState;
 use crate::config::StaffRole;
 
