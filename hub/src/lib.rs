@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod backup;
+pub mod charts;
 pub mod clock;
 pub mod config;
 pub mod engine;
@@ -89,7 +90,7 @@ impl Hub {
         let config = Arc::new(config);
         let engine = engine::start(config.clone(), db, clock.clone(), accept_date)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let app = server::AppState::new(config.clone(), engine.clone(), shutdown_rx.clone());
+        let app = server::AppState::new(config.clone(), db, engine.clone(), shutdown_rx.clone());
         app.arm_presence_alerts();
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -46,7 +46,8 @@ pub fn load(
         .prepare(
             "SELECT day, service, counter, staff, status, issued_at,
                     coalesce(first_called_at, called_at), serving_at,
-                    finished_at, overdue_wait, overdue_service, rating, transfers
+                    finished_at, overdue_wait, overdue_service, rating, transfers,
+                    priority IS NOT NULL
              FROM tickets WHERE day >= ?1 AND day <= ?2 ORDER BY id",
         )
         .map_err(fail)?;
@@ -69,6 +70,7 @@ pub fn load(
                 r.get::<_, bool>(9)? || r.get::<_, bool>(10)?,
                 r.get::<_, Option<u8>>(11)?,
                 r.get::<_, u32>(12)?,
+                r.get::<_, bool>(13)?,
             ))
         })
         .map_err(fail)?;
@@ -87,6 +89,7 @@ pub fn load(
             overdue,
             rating,
             transfers,
+            priority,
         ) = row.map_err(fail)?;
         let (Ok(day), Some(issued)) = (day.parse::<NaiveDate>(), time(Some(issued))) else {
             continue;
@@ -98,6 +101,7 @@ pub fn load(
         out.push(Row {
             day,
             service,
+            priority,
             counter,
             staff,
             status,
@@ -239,6 +243,7 @@ mod tests {
         Row {
             day: NaiveDate::from_ymd_opt(2026, 11, 23).expect("day"),
             service: service.into(),
+            priority: false,
             counter: Some(1),
             staff: Some("nv01".into()),
             status,

@@ -212,6 +212,103 @@ async fn a_device_away_longer_than_the_grace_is_an_alert_and_clears_when_it_is_b
     hub.stop().await.expect("stop");
 }
 
+#[tokio::test]
+async fn figures_with_charts_and_a_csv_excel_reads_in_vietnamese() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    for priority in [None, Some("elderly"), None] {
+        kiosk
+            .send(Command::IssueTicket {
+                service: "TP".into(),
+                priority: priority.map(str::to_string),
+            })
+            .await
+            .expect("issued");
+    }
+    let (clerk, _) = Client::connect(hub.addr, Role::Counter, "counter-1").await;
+    clerk
+        .send(Command::Login {
+            counter: 1,
+            staff: "nv01".into(),
+            pin: "1234".into(),
+        })
+        .await
+        .expect("login");
+    clerk.send(Command::CallNext {}).await.expect("call");
+    clerk.send(Command::StartServing {}).await.expect("serve");
+    clerk
+        .send(Command::Finish { rating: Some(4) })
+        .await
+        .expect("finish");
+
+    let browser = Browser::start().await;
+    sign_in(&browser, &format!("http://{}", hub.addr), "ql01", "1234").await;
+    let table = browser.wait_for_text("figures", "Tư pháp").await;
+    assert!(table.contains("Tư pháp – Hộ tịch 3 1"), "{table}");
+    let c = &browser.client;
+    // Both charts are drawn (SVG images that loaded).
+    let loaded = c
+        .execute_async(
+            "const done = arguments[0];
+             const imgs = [document.getElementById('chart-hourly'), document.getElementById('chart-waits')];
+             const check = () => imgs.every(i => i.complete && i.naturalWidth > 0) ? done(true) : setTimeout(check, 50);
+             check();",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(loaded, serde_json::json!(true));
+    // The CSV as the browser downloads it: UTF-8 with a byte-order mark, Vietnamese intact.
+    let csv = c
+        .execute_async(
+            "const done = arguments[0];
+             fetch(document.getElementById('csv').href).then(r => r.arrayBuffer())
+               .then(b => done(Array.from(new Uint8Array(b))));",
+            vec![],
+        )
+        .await
+        .expect("download");
+    let bytes: Vec<u8> = serde_json::from_value(csv).expect("bytes");
+    assert_eq!(
+        &bytes[..3],
+        &[0xEF, 0xBB, 0xBF],
+        "a byte-order mark for Excel"
+    );
+    let text = String::from_utf8(bytes[3..].to_vec()).expect("UTF-8");
+    assert!(text.lines().any(|l| l.starts_with("TP,3,1,")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("Tổng,3,1,")), "{text}");
+    // Priority against normal.
+    c.find(Locator::Css("#by option[value='priority']"))
+        .await
+        .expect("option")
+        .click()
+        .await
+        .expect("choose");
+    c.find(Locator::Css("#figures-form button[type=submit]"))
+        .await
+        .expect("show")
+        .click()
+        .await
+        .expect("show");
+    let by_class = browser.wait_for_text("figures", "Ưu tiên").await;
+    assert!(
+        by_class.contains("Thường 2") && by_class.contains("Ưu tiên 1"),
+        "{by_class}"
+    );
+    if let Some(d) = screenshot_dir() {
+        c.execute(
+            "document.getElementById('figures-section').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .expect("scroll");
+        browser.screenshot(&d.join("console-figures.png")).await;
+    }
+    browser.close().await;
+    hub.stop().await.expect("stop");
+}
+
 /// Says hello on `/ws` and returns the hub's first answer.
 async fn hello(
     addr: std::net::SocketAddr,

@@ -620,6 +620,9 @@ pub struct DayFigures {
     #[serde(default)]
     pub transferred: u32,
     pub wait_avg_min: Option<f64>,
+    /// The median wait.
+    #[serde(default)]
+    pub wait_p50_min: Option<f64>,
     pub wait_p90_min: Option<f64>,
     pub service_avg_min: Option<f64>,
     pub service_p90_min: Option<f64>,

@@ -15,6 +15,8 @@ use protocol::TicketStatus;
 pub struct Row {
     pub day: NaiveDate,
     pub service: String,
+    /// Issued in a priority category.
+    pub priority: bool,
     pub counter: Option<u32>,
     pub staff: Option<String>,
     pub status: TicketStatus,
@@ -35,6 +37,8 @@ pub enum By {
     Service,
     Counter,
     Staff,
+    /// Priority against normal tickets: does the priority rule work, and what does it cost?
+    Priority,
 }
 
 /// One line of figures (shared with the admin snapshot's `today`).
@@ -47,6 +51,7 @@ pub fn rows_of_day(state: &crate::State) -> Vec<Row> {
         .map(|t| Row {
             day: state.day,
             service: t.service.0.clone(),
+            priority: t.is_priority(),
             counter: t.counter.map(|c| c.0),
             staff: t.staff.as_ref().map(|s| s.0.clone()),
             status: t.status,
@@ -69,6 +74,7 @@ pub fn day_total(state: &crate::State) -> Figures {
         .map(|t| Row {
             day: state.day,
             service: String::new(),
+            priority: t.is_priority(),
             counter: None,
             staff: None,
             status: t.status,
@@ -92,7 +98,10 @@ impl FromStr for By {
             "service" => Ok(By::Service),
             "counter" => Ok(By::Counter),
             "staff" => Ok(By::Staff),
-            _ => Err(format!("{s:?}: expected total, service, counter or staff")),
+            "priority" => Ok(By::Priority),
+            _ => Err(format!(
+                "{s:?}: expected total, service, counter, staff or priority"
+            )),
         }
     }
 }
@@ -104,6 +113,7 @@ impl fmt::Display for By {
             By::Service => "service",
             By::Counter => "counter",
             By::Staff => "staff",
+            By::Priority => "priority",
         })
     }
 }
@@ -119,6 +129,7 @@ pub fn summarize(rows: &[Row], by: By) -> Vec<(String, Figures)> {
                 .counter
                 .map_or_else(|| "—".into(), |c| format!("Quầy {c}")),
             By::Staff => r.staff.clone().unwrap_or_else(|| "—".into()),
+            By::Priority => if r.priority { "Ưu tiên" } else { "Thường" }.into(),
         };
         groups.entry(key).or_default().push(r);
     }
@@ -158,6 +169,7 @@ fn figures(rows: &[&Row]) -> Figures {
         expired: count(TicketStatus::Expired),
         transferred: rows.iter().filter(|r| r.transfers > 0).count() as u32,
         wait_avg_min: mean(&waits),
+        wait_p50_min: percentile(&mut waits, 0.5),
         wait_p90_min: p90(&mut waits),
         service_avg_min: mean(&services),
         service_p90_min: p90(&mut services),
@@ -173,11 +185,16 @@ fn mean(v: &[f64]) -> Option<f64> {
 
 /// The nearest-rank 90th percentile.
 fn p90(v: &mut [f64]) -> Option<f64> {
+    percentile(v, 0.9)
+}
+
+/// The nearest-rank percentile `p` (0–1).
+fn percentile(v: &mut [f64], p: f64) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
     v.sort_by(f64::total_cmp);
-    let rank = (0.9 * v.len() as f64).ceil() as usize;
+    let rank = (p * v.len() as f64).ceil() as usize;
     Some(v[rank.clamp(1, v.len()) - 1])
 }
 

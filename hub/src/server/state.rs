@@ -16,6 +16,8 @@ use crate::engine::EngineHandle;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// The database file, for read-only figures (the console's reports).
+    pub db: Arc<std::path::PathBuf>,
     pub engine: EngineHandle,
     /// Flips to true when the hub is shutting down.
     pub shutdown: watch::Receiver<bool>,
@@ -52,6 +54,7 @@ pub struct LiveDevice {
 impl AppState {
     pub fn new(
         config: Arc<Config>,
+        db: &std::path::Path,
         engine: EngineHandle,
         shutdown: watch::Receiver<bool>,
     ) -> AppState {
@@ -59,6 +62,7 @@ impl AppState {
         let presence = Presence::new(&config, chrono::Utc::now());
         AppState {
             config,
+            db: Arc::new(db.to_path_buf()),
             engine,
             shutdown,
             pending: Arc::new(Mutex::new(PendingSockets::new(PENDING_SOCKETS))),

@@ -16,6 +16,7 @@
 //! never grants), a request with a foreign `Origin` is refused, and the WebSocket's own origin
 //! check applies to the actions.
 
+mod figures;
 pub mod sessions;
 
 use std::net::SocketAddr;
@@ -43,6 +44,10 @@ pub fn routes() -> Router<AppState> {
         .route("/console/sign-in", post(sign_in))
         .route("/console/sign-out", post(sign_out))
         .route("/console/me", get(me))
+        .route("/console/figures", get(figures::table))
+        .route("/console/figures.csv", get(figures::csv))
+        .route("/console/charts/hourly.svg", get(figures::hourly))
+        .route("/console/charts/waits.svg", get(figures::waits))
 }
 
 /// The supervisor of the session this request's cookie names, if it is live.
