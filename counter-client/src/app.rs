@@ -200,6 +200,7 @@ impl App {
         let a = self.ui.global::<CounterAdapter>();
         a.set_online(s.online);
         a.set_banner(s.banner.as_str().into());
+        a.set_alerts(s.alerts.as_str().into());
         a.set_busy(self.ctrl.busy);
         a.set_clock(app_shell::centre_time::clock(&self.mirror).into());
         a.set_message(self.ctrl.message.as_str().into());

@@ -49,6 +49,9 @@ pub struct Current {
 pub struct Screen {
     pub online: bool,
     pub banner: String,
+    /// Devices that need someone (a kiosk out of paper): a small centre has no supervisor at a
+    /// screen, so the clerks hear of it.
+    pub alerts: String,
     pub logged_in: bool,
     pub counter_title: String,
     pub staff_name: String,
@@ -89,6 +92,39 @@ impl Enabled {
             Action::Logout => self.logout,
             Action::Login => !self.logout && !self.pause_resume,
         }
+    }
+}
+
+/// "Máy lấy số 1: hết giấy · …" for every device whose last status is not `ok`.
+pub fn device_alerts(mirror: &Mirror) -> String {
+    mirror
+        .devices
+        .iter()
+        .filter(|(_, status)| status.as_str() != "ok")
+        .map(|(device, status)| format!("{}: {}", device_name(device), status_text(status)))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// "kiosk-1" → "Máy lấy số 1": how the floor calls its devices.
+fn device_name(id: &str) -> String {
+    let names = [
+        ("kiosk-", "Máy lấy số "),
+        ("counter-", "Máy quầy "),
+        ("display-", "Màn hình "),
+    ];
+    names
+        .iter()
+        .find_map(|(prefix, name)| id.strip_prefix(prefix).map(|n| format!("{name}{n}")))
+        .unwrap_or_else(|| id.to_string())
+}
+
+fn status_text(status: &str) -> &str {
+    match status {
+        "paper_out" => "hết giấy",
+        "printer_offline" => "máy in không kết nối",
+        "printer_error" => "máy in lỗi",
+        other => other,
     }
 }
 
@@ -330,6 +366,7 @@ impl Controller {
                 }
                 (None, true) => String::new(),
             },
+            alerts: device_alerts(mirror),
             ..Screen::default()
         };
         let Some(counter) = mirror.counter_of_device(&self.device) else {
@@ -588,5 +625,21 @@ mod tests {
                 }
             }]
         );
+    }
+
+    #[test]
+    fn device_alerts_name_the_device_and_what_it_needs() {
+        let mut m = Mirror::default();
+        m.devices.insert("kiosk-1".into(), "paper_out".into());
+        m.devices.insert("kiosk-2".into(), "ok".into());
+        m.devices
+            .insert("display-3".into(), "printer_offline".into());
+        assert_eq!(
+            device_alerts(&m),
+            "Màn hình 3: máy in không kết nối · Máy lấy số 1: hết giấy"
+        );
+        m.devices.insert("kiosk-1".into(), "ok".into());
+        m.devices.remove("display-3");
+        assert_eq!(device_alerts(&m), "");
     }
 }

@@ -25,6 +25,8 @@ pub struct Mirror {
     pub waiting: Vec<Ticket>,
     /// Newest first.
     pub recent_calls: Vec<CallView>,
+    /// What each device last reported (`ok`, `paper_out`, `printer_offline` …).
+    pub devices: std::collections::BTreeMap<String, String>,
 }
 
 /// How many recent calls a mirror keeps.
@@ -71,6 +73,11 @@ impl Mirror {
         self.waiting = s.waiting.clone();
         sort_waiting(&mut self.waiting);
         self.recent_calls = s.recent_calls.clone();
+        self.devices = s
+            .devices
+            .iter()
+            .map(|d| (d.device.clone(), d.status.clone()))
+            .collect();
     }
 
     pub fn apply_event(&mut self, frame: &EventFrame) {
@@ -118,6 +125,11 @@ impl Mirror {
                     c.current = None;
                 }
             }
+        }
+        if e.kind == EventKind::DeviceStatus
+            && let (Some(device), Some(status)) = (&e.device, &e.status)
+        {
+            self.devices.insert(device.clone(), status.clone());
         }
         if e.kind == EventKind::NoticeChanged
             && let (Some(center), Some(notice)) = (&mut self.center, &e.notice)

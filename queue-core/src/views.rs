@@ -260,18 +260,16 @@ impl<'a> Views<'a> {
                 .collect(),
             waiting,
             recent_calls,
-            devices: if admin {
-                self.state
-                    .device_status
-                    .iter()
-                    .map(|(d, s)| p::DeviceView {
-                        device: d.0.clone(),
-                        status: s.clone(),
-                    })
-                    .collect()
-            } else {
-                vec![]
-            },
+            // Every screen may tell its staff of a kiosk out of paper (a few words per device).
+            devices: self
+                .state
+                .device_status
+                .iter()
+                .map(|(d, s)| p::DeviceView {
+                    device: d.0.clone(),
+                    status: s.clone(),
+                })
+                .collect(),
             today: admin.then(|| crate::figures::day_total(self.state)),
         }
     }

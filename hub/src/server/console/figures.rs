@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Timelike};
 use serde::Deserialize;
 
-use super::{guarded, refuse, signed_in};
+use super::guard::{guarded, refuse, signed_in};
 use crate::charts::{self, ServiceWaits};
 use crate::report::{self, By, Row};
 use crate::server::state::AppState;

@@ -17,7 +17,11 @@
 //! check applies to the actions.
 
 mod figures;
+mod guard;
 pub mod sessions;
+
+pub use guard::signed_in;
+use guard::{guarded, refuse};
 
 use std::net::SocketAddr;
 
@@ -48,33 +52,6 @@ pub fn routes() -> Router<AppState> {
         .route("/console/figures.csv", get(figures::csv))
         .route("/console/charts/hourly.svg", get(figures::hourly))
         .route("/console/charts/waits.svg", get(figures::waits))
-}
-
-/// The supervisor of the session this request's cookie names, if it is live.
-pub fn signed_in(app: &AppState, headers: &HeaderMap) -> Option<Signed> {
-    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
-    let token = token_in(cookies)?;
-    app.console
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(token, Instant::now())
-}
-
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({"error": {"code": code, "message": message}});
-    (status, Json(body)).into_response()
-}
-
-/// Headers every console response carries: never framed by another page, never cached.
-fn guarded(mut response: Response) -> Response {
-    let h = response.headers_mut();
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
 }
 
 async fn page() -> Response {
