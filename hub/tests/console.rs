@@ -129,6 +129,17 @@ async fn a_supervisor_signs_in_sees_alerts_live_and_moves_a_clerk() {
         .await
         .expect("save");
     browser.wait_for_text("counters", "DD, TP").await;
+    // In the audit trail with the supervisor's code.
+    let audit = rusqlite::Connection::open(dir.path().join("hub.db"))
+        .and_then(|db| {
+            db.query_row(
+                "SELECT device, staff FROM events WHERE kind = 'counter_changed' ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+            )
+        })
+        .expect("the last counter change");
+    assert_eq!(audit, ("console-ql01".to_string(), Some("ql01".to_string())));
 
     // The next call follows the new order: land before the older justice ticket.
     kiosk
