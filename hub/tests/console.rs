@@ -139,7 +139,10 @@ async fn a_supervisor_signs_in_sees_alerts_live_and_moves_a_clerk() {
             )
         })
         .expect("the last counter change");
-    assert_eq!(audit, ("console-ql01".to_string(), Some("ql01".to_string())));
+    assert_eq!(
+        audit,
+        ("console-ql01".to_string(), Some("ql01".to_string()))
+    );
 
     // The next call follows the new order: land before the older justice ticket.
     kiosk
@@ -316,6 +319,57 @@ async fn figures_with_charts_and_a_csv_excel_reads_in_vietnamese() {
         .expect("scroll");
         browser.screenshot(&d.join("console-figures.png")).await;
     }
+    browser.close().await;
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn issue_on_behalf_cancel_close_a_service_and_read_it_in_english() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &format!("http://{}", hub.addr), "ql01", "1234").await;
+    browser.wait_for_text("who", "ql01").await;
+    let c = &browser.client;
+    let click = |css: &'static str| async move {
+        c.wait()
+            .at_most(testkit::BROWSER_WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    };
+    // An elderly citizen who cannot use the kiosk: a priority ticket for justice.
+    click("#issue-service option[value='TP']").await;
+    click("#issue-priority option[value='elderly']").await;
+    click("#issue-form button[type=submit]").await;
+    browser.wait_for_text("toast", "Đã cấp số").await;
+    let (_, snapshot) = Client::connect(hub.addr, Role::Counter, "counter-1").await;
+    let ticket = snapshot.waiting.first().expect("one waiting").clone();
+    assert_eq!(ticket.priority.as_deref(), Some("elderly"));
+    // …who changed their mind.
+    let field = c.find(Locator::Id("cancel-number")).await.expect("field");
+    field.send_keys(&ticket.number).await.expect("type");
+    click("#cancel-form button[type=submit]").await;
+    browser.wait_for_text("toast", "Đã hủy").await;
+    // Land closes for the day.
+    click("button[data-open='DD']").await;
+    c.wait()
+        .at_most(testkit::BROWSER_WAIT)
+        .for_element(Locator::XPath(
+            "//tr[@data-service='DD']//span[contains(@class, 'closed')]",
+        ))
+        .await
+        .expect("DD shown closed");
+    let (_, after) = Client::connect(hub.addr, Role::Counter, "counter-2").await;
+    assert!(after.waiting.is_empty(), "the cancelled ticket is gone");
+    let dd = after.services.iter().find(|s| s.id == "DD").expect("DD");
+    assert!(!dd.open, "closed for everyone");
+    // English for a visiting delegation.
+    click("header button[data-action='lang']").await;
+    browser.wait_for_text("alerts", "No alerts").await;
     browser.close().await;
     hub.stop().await.expect("stop");
 }
