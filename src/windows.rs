@@ -97,6 +97,7 @@ pub fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
          \n             Quầy 1 and Quầy 2 (log in: nv01 / nv02, PIN 1234, then F1 calls the next)\
          \n             Bảng hiển thị (the lobby screen; calls are announced if a sound device exists)\
          \n  hub        {url}   (health: http://{addr}/healthz)\
+         \n  console    http://{addr}/console   (the manager's screen in a browser: ql01, PIN 1234)\
          \n  tickets    {tickets}/ (each printed ticket also saved as PNG)\
          \n  log        {log}\
          \n  tracking   scan a ticket's QR code, or open http://{addr}/t/<code>\

@@ -131,6 +131,10 @@ fn line_of(text: &str, offset: usize) -> usize {
     text.get(..offset).unwrap_or(text).matches('\n').count() + 1
 }
 
+/// The device name the console says hello with (its session cookie is its credential), so no
+/// configured device may have it.
+pub const CONSOLE_DEVICE: &str = "console";
+
 /// Vietnamese text in one form (NFC): what some input methods type decomposed is stored, shown
 /// and compared composed.
 pub fn nfc(s: &str) -> String {
@@ -645,6 +649,14 @@ fn build_devices(
                 format!("device id {:?} must be letters, digits, - or _", d.id),
             ));
         }
+        if d.id == CONSOLE_DEVICE {
+            return Err(err(
+                span,
+                format!(
+                    "device id {CONSOLE_DEVICE:?} is the supervisor's console's; choose another"
+                ),
+            ));
+        }
         if d.token.len() < 8 {
             return Err(err(
                 span,
@@ -821,6 +833,12 @@ services = ["TP"]
             None,
             18,
             "unknown variant",
+        );
+        check_error(
+            "\n[[device]]\nid = \"console\"\nrole = \"admin\"\ntoken = \"long-enough\"\n",
+            None,
+            16,
+            "supervisor's console",
         );
     }
 

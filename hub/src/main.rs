@@ -367,6 +367,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         };
         let hub = hub::Hub::start_with(config, &db, cli.listen, options).await?;
         tracing::info!(addr = %hub.addr, config = %source, db = %db.display(), "hub serving: {scheme}://{}/ws", hub.addr);
+        let web = if scheme == "wss" { "https" } else { "http" };
+        tracing::info!("supervisor's console: {web}://{}/console", hub.addr);
         hub.run_until_signal().await
     })
 }

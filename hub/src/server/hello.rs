@@ -26,8 +26,7 @@ pub enum Greeting {
     Console(Signed, Hello),
 }
 
-/// The device name the console says hello with; the session cookie is its credential.
-pub const CONSOLE_DEVICE: &str = "console";
+use crate::config::CONSOLE_DEVICE;
 
 /// Reads and checks the hello. `None`: the connection was refused (and told why) or went away.
 pub async fn greet(
