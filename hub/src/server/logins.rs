@@ -11,8 +11,9 @@
 //!   with several devices can make a clerk wait, and only while they keep failing.
 //!
 //! A correct PIN clears both. Attempts during a wait are refused without checking the PIN, so
-//! they cost no Argon2 time. Failures are kept only for configured staff codes and authenticated
-//! devices, so the memory is bounded by the configuration.
+//! they cost no Argon2 time. Failures are kept only for configured staff codes, authenticated
+//! devices and the console's client addresses (those at most a few thousand, the ones free to try
+//! again forgotten first), so the memory is bounded.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, mpsc};
@@ -34,6 +35,8 @@ pub const STAFF_MAX_WAIT: Duration = Duration::from_secs(60);
 /// their own: a login storm queues instead of taking the hub's memory. (On tokio's blocking pool
 /// every thread that ever ran a check would keep its 19 MiB in its own allocator arena.)
 pub const PIN_CHECKERS: usize = 2;
+/// Devices and console addresses whose failures are remembered before the harmless ones go.
+const MAX_TRACKED_PLACES: usize = 4096;
 /// PIN checks that may wait for a checker; past that a login is refused as `rate_limited`.
 pub const PIN_QUEUE: usize = 256;
 
@@ -124,6 +127,11 @@ impl LoginThrottle {
 
     /// A wrong PIN. `known_staff`: the code is configured (unknown codes count per device only).
     pub fn failed(&mut self, device: &str, staff: &str, known_staff: bool, now: Instant) {
+        // The console counts per client address, which the configuration does not bound: past
+        // a few thousand, forget those free to try again anyway.
+        if self.by_device.len() >= MAX_TRACKED_PLACES {
+            self.by_device.retain(|_, f| f.next_allowed > now);
+        }
         let count = |f: Option<&Failures>| f.map_or(0, |f| f.count) + 1;
         let n = count(self.by_device.get(device));
         self.by_device.insert(
