@@ -4,7 +4,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(not(target_os = "linux"))]
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
@@ -32,15 +34,33 @@ pub trait Clock: Send + Sync {
     }
 }
 
-/// The machine's clocks: `CLOCK_REALTIME` and `CLOCK_MONOTONIC` (through `Instant`).
+/// The machine's clocks: `CLOCK_REALTIME`, and on Linux `CLOCK_BOOTTIME` — monotonic, and unlike
+/// `CLOCK_MONOTONIC` (`Instant`) still counting while the machine is suspended, so that a hub PC
+/// that slept through the night does not look to have jumped a day.
 pub struct SystemClock {
-    origin: Instant,
+    origin: Duration,
+    #[cfg(not(target_os = "linux"))]
+    instant: Instant,
+}
+
+#[cfg(target_os = "linux")]
+fn since_boot() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    Duration::new(
+        t.tv_sec.max(0) as u64,
+        t.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
 }
 
 impl SystemClock {
     pub fn new() -> SystemClock {
         SystemClock {
-            origin: Instant::now(),
+            #[cfg(target_os = "linux")]
+            origin: since_boot(),
+            #[cfg(not(target_os = "linux"))]
+            origin: Duration::ZERO,
+            #[cfg(not(target_os = "linux"))]
+            instant: Instant::now(),
         }
     }
 }
@@ -57,6 +77,30 @@ impl Clock for SystemClock {
     }
 
     fn elapsed(&self) -> Duration {
-        self.origin.elapsed()
+        #[cfg(target_os = "linux")]
+        return since_boot().saturating_sub(self.origin);
+        #[cfg(not(target_os = "linux"))]
+        return self.instant.elapsed() + self.origin;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_clocks_monotonic_reading_moves_with_real_time() {
+        let clock = SystemClock::new();
+        let (a, wall_a) = (clock.elapsed(), clock.now());
+        std::thread::sleep(Duration::from_millis(20));
+        let (b, wall_b) = (clock.elapsed(), clock.now());
+        let passed = b - a;
+        assert!(passed >= Duration::from_millis(20), "{passed:?}");
+        let wall = (wall_b - wall_a).to_std().unwrap_or_default();
+        // Both clocks saw about the same time pass (no step happened in 20 ms).
+        assert!(
+            passed.abs_diff(wall) < Duration::from_millis(500),
+            "{passed:?} vs {wall:?}"
+        );
     }
 }
