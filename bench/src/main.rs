@@ -361,89 +361,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         reply(&mut ws).await?;
     }
     drop(ws);
-    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(String, Instant)>();
-    let mut displays = vec![];
-    for d in 1..=cli.displays {
-        let ws = connect(addr, "display", &format!("display-{d}")).await?;
-        let seen = seen_tx.clone();
-        displays.push(tokio::spawn(async move {
-            let (_tx, mut rx) = ws.split();
-            while let Some(Ok(m)) = rx.next().await {
-                if let Message::Text(t) = m
-                    && t.as_str().contains("\"kind\":\"ticket_called\"")
-                {
-                    let now = Instant::now();
-                    let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap_or_default();
-                    let number = v["event"]["ticket"]["number"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    let _ = seen.send((number, now));
-                }
-            }
-        }));
-    }
-    drop(seen_tx);
-    let rss = rss_kb(hub.id());
-    let mut counter = connect(addr, "counter", "counter-1").await?;
-    counter
-        .send(Message::text(r#"{"type":"cmd","id":"login","cmd":"login","args":{"counter":1,"staff":"nv01","pin":"1234"}}"#))
-        .await?;
-    reply(&mut counter).await?;
-    let rounds = 50;
-    let mut sent_at: HashMap<String, Instant> = HashMap::new();
-    let mut times = vec![];
-    for i in 0..rounds {
-        let t = Instant::now();
-        counter
-            .send(Message::text(format!(
-                r#"{{"type":"cmd","id":"call-{i}","cmd":"call_next","args":{{}}}}"#
-            )))
-            .await?;
-        let r = reply(&mut counter).await?;
-        let v: serde_json::Value = serde_json::from_str(&r)?;
-        let number = v["result"]["ticket"]["number"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        anyhow::ensure!(!number.is_empty(), "call_next refused: {r}");
-        sent_at.insert(number.clone(), t);
-        // Wait until every display has it, then serve so the next call is allowed.
-        let mut got = 0;
-        while got < cli.displays {
-            let Some((n, at)) = tokio::time::timeout(Duration::from_secs(30), seen_rx.recv())
-                .await
-                .ok()
-                .flatten()
-            else {
-                anyhow::bail!("displays stopped receiving");
-            };
-            if let Some(t0) = sent_at.get(&n) {
-                times.push(at - *t0);
-                if n == number {
-                    got += 1;
-                }
-            }
+    // Once as before (1,000 readers parsing every frame on the hub's own cores), once with lean
+    // readers on one thread of their own, so that the second figure measures the hub.
+    for lean in [false, true] {
+        let (times, measuring_cpu, rss) = fan_out(addr, hub.id(), cli.displays, lean).await?;
+        let how = if lean { "lean readers" } else { "full parse" };
+        show(
+            &format!("call_next → each of {} displays ({how})", cli.displays),
+            times,
+        );
+        if let Some(cpu) = measuring_cpu {
+            println!(
+                "{:<44} {:>9.1} ms CPU per call (one thread)",
+                "  the lean readers' own cost", cpu
+            );
         }
-        counter
-            .send(Message::text(format!(
-                r#"{{"type":"cmd","id":"start-{i}","cmd":"start_serving","args":{{}}}}"#
-            )))
-            .await?;
-        reply(&mut counter).await?;
-    }
-    show(
-        &format!("call_next → each of {} displays", cli.displays),
-        times,
-    );
-    println!(
-        "{:<44} {:>9.1} MB with {} display connections",
-        "hub resident memory (VmRSS)",
-        rss.unwrap_or(0) as f64 / 1024.0,
-        cli.displays
-    );
-    for d in displays {
-        d.abort();
+        // Memory on the fresh hub (the first round): the second adds what the first left.
+        if !lean {
+            println!(
+                "{:<44} {:>9.1} MB with {} display connections",
+                "hub resident memory (VmRSS)",
+                rss.unwrap_or(0) as f64 / 1024.0,
+                cli.displays
+            );
+        }
     }
     let _ = hub.kill();
     let _ = hub.wait();
@@ -510,6 +451,157 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Rounds of `call_next` for the fan-out figure.
+const FAN_OUT_ROUNDS: usize = 50;
+
+/// Connects `displays` boards and times, for each of 50 calls, when every one of them has the
+/// call. `lean`: the boards run on one thread of their own and find the number in the frame's
+/// text without parsing it; returns also that thread's CPU time per call, and the hub's memory
+/// (KiB) once every board is connected.
+async fn fan_out(
+    addr: SocketAddr,
+    hub_pid: u32,
+    displays: usize,
+    lean: bool,
+) -> anyhow::Result<(Vec<Duration>, Option<f64>, Option<u64>)> {
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(String, Instant)>();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<anyhow::Result<()>>();
+    let readers = std::thread::spawn(move || -> anyhow::Result<Option<f64>> {
+        let runtime = if lean {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?
+        };
+        runtime.block_on(async move {
+            let mut tasks = vec![];
+            for d in 1..=displays {
+                let ws = match connect(addr, "display", &format!("display-{d}")).await {
+                    Ok(ws) => ws,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return Ok(None);
+                    }
+                };
+                let seen = seen_tx.clone();
+                tasks.push(tokio::spawn(read_calls(ws, seen, lean)));
+            }
+            drop(seen_tx);
+            let _ = ready_tx.send(Ok(()));
+            let cpu_before = thread_cpu_ms();
+            let mut stop = stop_rx;
+            let _ = stop.wait_for(|s| *s).await;
+            let cpu = thread_cpu_ms()
+                .zip(cpu_before)
+                .map(|(after, before)| (after - before) / FAN_OUT_ROUNDS as f64);
+            for t in tasks {
+                t.abort();
+            }
+            Ok(if lean { cpu } else { None })
+        })
+    });
+    ready_rx
+        .await
+        .map_err(|_| anyhow::anyhow!("the readers' thread ended"))??;
+    let rss = rss_kb(hub_pid);
+    let mut counter = connect(addr, "counter", "counter-1").await?;
+    counter
+        .send(Message::text(r#"{"type":"cmd","id":"login","cmd":"login","args":{"counter":1,"staff":"nv01","pin":"1234"}}"#))
+        .await?;
+    reply(&mut counter).await?;
+    let mut sent_at: HashMap<String, Instant> = HashMap::new();
+    let mut times = vec![];
+    let tag = if lean { "lean" } else { "full" };
+    for i in 0..FAN_OUT_ROUNDS {
+        let t = Instant::now();
+        counter
+            .send(Message::text(format!(
+                r#"{{"type":"cmd","id":"call-{tag}-{i}","cmd":"call_next","args":{{}}}}"#
+            )))
+            .await?;
+        let r = reply(&mut counter).await?;
+        let v: serde_json::Value = serde_json::from_str(&r)?;
+        let number = v["result"]["ticket"]["number"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        anyhow::ensure!(!number.is_empty(), "call_next refused: {r}");
+        sent_at.insert(number.clone(), t);
+        // Wait until every display has it, then serve so the next call is allowed.
+        let mut got = 0;
+        while got < displays {
+            let Some((n, at)) = tokio::time::timeout(Duration::from_secs(30), seen_rx.recv())
+                .await
+                .ok()
+                .flatten()
+            else {
+                anyhow::bail!("displays stopped receiving");
+            };
+            if let Some(t0) = sent_at.get(&n) {
+                times.push(at - *t0);
+                if n == number {
+                    got += 1;
+                }
+            }
+        }
+        counter
+            .send(Message::text(format!(
+                r#"{{"type":"cmd","id":"start-{tag}-{i}","cmd":"start_serving","args":{{}}}}"#
+            )))
+            .await?;
+        reply(&mut counter).await?;
+    }
+    let _ = stop_tx.send(true);
+    let cpu = readers
+        .join()
+        .map_err(|_| anyhow::anyhow!("the readers' thread panicked"))??;
+    Ok((times, cpu, rss))
+}
+
+/// One display: reports the number of every call it receives, with the moment it arrived.
+async fn read_calls(ws: Ws, seen: mpsc::UnboundedSender<(String, Instant)>, lean: bool) {
+    let (_tx, mut rx) = ws.split();
+    while let Some(Ok(m)) = rx.next().await {
+        let Message::Text(t) = m else { continue };
+        let text = t.as_str();
+        if !text.contains("\"kind\":\"ticket_called\"") {
+            continue;
+        }
+        let now = Instant::now();
+        let number = if lean {
+            // The first "number" after "ticket": is the called ticket's.
+            text.split_once("\"ticket\":{")
+                .and_then(|(_, rest)| rest.split_once("\"number\":\""))
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(n, _)| n.to_string())
+                .unwrap_or_default()
+        } else {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+            v["event"]["ticket"]["number"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let _ = seen.send((number, now));
+    }
+}
+
+/// This thread's CPU time so far (user + system), in milliseconds; `None` off Linux.
+fn thread_cpu_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the command name (which may contain spaces) end with ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // Clock ticks are 100 a second on every Linux this runs on.
+    Some((utime + stime) * 10.0)
 }
 
 /// Prints the storage figures: the size after the retention window, the steady growth per

@@ -96,13 +96,28 @@ pub struct Joined {
 pub struct SharedWelcome {
     message: std::sync::Mutex<Option<p::ServerMessage>>,
     text: std::sync::OnceLock<Utf8Bytes>,
+    /// Worth a blocking thread to write (thousands of waiting tickets).
+    pub large: bool,
 }
+
+/// Waiting tickets from which a welcome is written on a blocking thread: below, writing it is
+/// quicker than handing it over (and a thousand boards joining at once must not start a
+/// thousand threads, each keeping its own allocator arena).
+const LARGE_WELCOME: usize = 500;
 
 impl SharedWelcome {
     fn new(message: p::ServerMessage) -> SharedWelcome {
+        let large = match &message {
+            p::ServerMessage::Welcome(w) => w
+                .snapshot
+                .as_ref()
+                .is_some_and(|s| s.waiting.len() >= LARGE_WELCOME),
+            _ => false,
+        };
         SharedWelcome {
             message: std::sync::Mutex::new(Some(message)),
             text: std::sync::OnceLock::new(),
+            large,
         }
     }
 

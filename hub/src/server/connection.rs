@@ -226,8 +226,13 @@ async fn session(
         .in_current_span(),
     );
     if let Some(welcome) = joined.snapshot {
-        let Ok(text) = tokio::task::spawn_blocking(move || welcome.text()).await else {
-            return;
+        let text = if welcome.large {
+            match tokio::task::spawn_blocking(move || welcome.text()).await {
+                Ok(text) => text,
+                Err(_) => return,
+            }
+        } else {
+            welcome.text()
         };
         if out_tx.send(Message::Text(text)).await.is_err() {
             return;
