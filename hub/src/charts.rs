@@ -18,7 +18,7 @@ pub fn hourly(arrivals: &[u32; 24], served: &[u32; 24], names: (&str, &str)) -> 
         .rev()
         .find(|h| arrivals[*h] + served[*h] > 0)
         .unwrap_or(17)
-        .max(first + 1);
+        .max(first);
     let top = arrivals
         .iter()
         .chain(served)
@@ -188,5 +188,17 @@ mod tests {
             ("P50", "P90"),
         );
         assert!(waits.contains("TP") && waits.contains("P90"));
+    }
+
+    #[test]
+    fn a_day_with_tickets_only_in_its_last_or_first_hour_is_drawn() {
+        for hour in [0, 23] {
+            let mut arrivals = [0u32; 24];
+            arrivals[hour] = 3;
+            let svg = hourly(&arrivals, &[0; 24], ("Cấp số", "Đã phục vụ"));
+            assert!(svg.contains(&format!("{hour}h")), "{hour}: {svg}");
+        }
+        let empty = hourly(&[0; 24], &[0; 24], ("Cấp số", "Đã phục vụ"));
+        assert!(empty.starts_with("<svg"));
     }
 }
