@@ -2,6 +2,7 @@
 //! internet, so no charting script is fetched, and a chart is one image the page embeds (and
 //! prints).
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// Width and height of every chart, in SVG pixels (the page scales them).
@@ -53,26 +54,13 @@ pub fn hourly(arrivals: &[u32; 24], served: &[u32; 24], names: (&str, &str)) -> 
             })
             .light_line_style(WHITE)
             .draw();
-        for (values, colour, offset, name) in [
-            (arrivals, ARRIVALS, 0.1, names.0),
-            (served, SERVED, 0.5, names.1),
-        ] {
-            let bars = (first..=last).map(|h| {
-                let x = h as f64 + offset;
-                Rectangle::new([(x, 0.0), (x + 0.4, f64::from(values[h]))], colour.filled())
-            });
-            if let Ok(series) = chart.draw_series(bars) {
-                series.label(name).legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled())
-                });
-            }
-        }
-        let _ = chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.2))
-            .draw();
+        let slot = |values: &[u32; 24]| -> Vec<(f64, f64)> {
+            (first..=last)
+                .map(|h| (h as f64, f64::from(values[h])))
+                .collect()
+        };
+        paired_bars(&mut chart, [slot(arrivals), slot(served)], names);
+        legend(&mut chart);
         let _ = root.present();
     }
     svg_or_empty(svg)
@@ -121,21 +109,14 @@ pub fn waits(services: &[ServiceWaits], names: (&str, &str)) -> String {
             .y_label_formatter(&|m| format!("{m:.0}′"))
             .light_line_style(WHITE)
             .draw();
-        for (pick, colour, offset, name) in [
-            (0usize, ARRIVALS, 0.1, names.0),
-            (1usize, SERVED, 0.5, names.1),
-        ] {
-            let bars = services.iter().enumerate().map(|(i, s)| {
-                let v = if pick == 0 { s.p50 } else { s.p90 };
-                let x = i as f64 + offset;
-                Rectangle::new([(x, 0.0), (x + 0.4, v.unwrap_or(0.0))], colour.filled())
-            });
-            if let Ok(series) = chart.draw_series(bars) {
-                series.label(name).legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled())
-                });
-            }
-        }
+        let slot = |pick: fn(&ServiceWaits) -> Option<f64>| -> Vec<(f64, f64)> {
+            services
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i as f64, pick(s).unwrap_or(0.0)))
+                .collect()
+        };
+        paired_bars(&mut chart, [slot(|s| s.p50), slot(|s| s.p90)], names);
         let targets = services.iter().enumerate().map(|(i, s)| {
             let x = i as f64;
             PathElement::new(
@@ -144,15 +125,41 @@ pub fn waits(services: &[ServiceWaits], names: (&str, &str)) -> String {
             )
         });
         let _ = chart.draw_series(targets);
-        let _ = chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.2))
-            .draw();
+        legend(&mut chart);
         let _ = root.present();
     }
     svg_or_empty(svg)
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Two series as bars side by side in each unit slot starting at its `x` (the first in blue, the
+/// second in green), each with its legend entry.
+fn paired_bars<'b>(chart: &mut Chart<'b, 'b>, series: [Vec<(f64, f64)>; 2], names: (&str, &str)) {
+    let [first, second] = series;
+    for (points, colour, offset, name) in [
+        (first, ARRIVALS, 0.1, names.0),
+        (second, SERVED, 0.5, names.1),
+    ] {
+        let bars = points.into_iter().map(|(x, v)| {
+            let x = x + offset;
+            Rectangle::new([(x, 0.0), (x + 0.4, v)], colour.filled())
+        });
+        if let Ok(drawn) = chart.draw_series(bars) {
+            drawn.label(name).legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled())
+            });
+        }
+    }
+}
+
+fn legend<'b>(chart: &mut Chart<'b, 'b>) {
+    let _ = chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.2))
+        .draw();
 }
 
 fn svg_or_empty(svg: String) -> String {

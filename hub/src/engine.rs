@@ -264,9 +264,9 @@ pub fn start(
     let (state, replayed) = rebuild(rules, &store, rules.service_day(now))?;
     let today = rules.service_day(now);
     timekeeping::check_start(today, (seq > 0).then_some(state.day), accept_date)?;
-    let last_check = store.last_check()?.map(|(at, _)| at);
-    let damage = store
-        .last_check()?
+    let checked = store.last_check()?;
+    let last_check = checked.as_ref().map(|(at, _)| *at);
+    let damage = checked
         .map(|(_, found)| found)
         .filter(|f| !f.is_empty() && f != "ok")
         .map(damage_text);

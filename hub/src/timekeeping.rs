@@ -77,8 +77,8 @@ impl Timekeeper {
         (new && reading != Reading::Steady).then_some(reading)
     }
 
-    /// Whether service day `day` may start now (see the module's rules); when it may — or no new
-    /// day is due — the reading becomes the new trusted anchor.
+    /// Whether service day `day` may start now (see the module's rules). The caller trusts the
+    /// reading (`trust`) when it goes on.
     pub fn may_start(
         &self,
         rules: &Rules,

@@ -24,19 +24,6 @@ fn issue() -> Command {
     }
 }
 
-async fn clerk_at_counter_1(addr: std::net::SocketAddr) -> Client {
-    let (clerk, _) = Client::connect(addr, Role::Counter, "counter-1").await;
-    clerk
-        .send(Command::Login {
-            counter: 1,
-            staff: "nv01".into(),
-            pin: "1234".into(),
-        })
-        .await
-        .expect("login");
-    clerk
-}
-
 #[tokio::test]
 async fn a_clock_set_back_between_two_tickets_does_not_change_who_is_called_first() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -50,7 +37,7 @@ async fn a_clock_set_back_between_two_tickets_does_not_change_who_is_called_firs
     clock.step(TimeDelta::hours(-1));
     let second = ticket_of(&kiosk.send(issue()).await.expect("second"));
     assert_ne!(second.issued_at, first.issued_at);
-    let clerk = clerk_at_counter_1(hub.addr).await;
+    let clerk = Client::clerk(hub.addr, 1).await;
     let called = ticket_of(&clerk.send(Command::CallNext {}).await.expect("call"));
     assert_eq!(called.number, first.number, "the older ticket first");
     hub.stop().await.expect("stop");
@@ -199,7 +186,7 @@ async fn the_real_binary_under_a_wall_clock_stepped_back_an_hour_calls_the_older
         second.issued_at
     );
     assert!(hub.wait_for_log("set back", WAIT_FOR_LOG).is_some());
-    let clerk = clerk_at_counter_1(hub.addr).await;
+    let clerk = Client::clerk(hub.addr, 1).await;
     let called = ticket_of(&clerk.send(Command::CallNext {}).await.expect("call"));
     assert_eq!(called.number, first.number, "the older ticket first");
     hub.kill();

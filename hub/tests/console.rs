@@ -15,27 +15,9 @@ fn screenshot_dir() -> Option<std::path::PathBuf> {
 async fn sign_in(browser: &Browser, base: &str, staff: &str, pin: &str) {
     let c = &browser.client;
     c.goto(&format!("{base}/console")).await.expect("open");
-    let field = |id: &'static str| async move {
-        c.wait()
-            .at_most(testkit::BROWSER_WAIT)
-            .for_element(Locator::Id(id))
-            .await
-            .expect(id)
-    };
-    let staff_field = field("staff").await;
-    staff_field.clear().await.expect("clear");
-    staff_field.send_keys(staff).await.expect("type the code");
-    field("pin")
-        .await
-        .send_keys(pin)
-        .await
-        .expect("type the PIN");
-    c.find(Locator::Css("#signin-form button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("sign in");
+    browser.type_into("#staff", staff).await;
+    browser.type_into("#pin", pin).await;
+    browser.click("#signin-form button[type=submit]").await;
 }
 
 #[tokio::test]
@@ -57,15 +39,7 @@ async fn a_supervisor_signs_in_sees_alerts_live_and_moves_a_clerk() {
     browser.wait_for_text("who", "Trần Văn Quản").await;
 
     // A clerk opens counter 1 with justice (TP) only.
-    let (clerk, _) = Client::connect(hub.addr, Role::Counter, "counter-1").await;
-    clerk
-        .send(Command::Login {
-            counter: 1,
-            staff: "nv01".into(),
-            pin: "1234".into(),
-        })
-        .await
-        .expect("login");
+    let clerk = Client::clerk(hub.addr, 1).await;
     browser.wait_for_text("counters", "Nguyễn Thị Lan").await;
 
     // A kiosk runs out of paper: the alert appears without reloading.
@@ -82,26 +56,11 @@ async fn a_supervisor_signs_in_sees_alerts_live_and_moves_a_clerk() {
 
     // Land (DD) is busy: the supervisor gives counter 1 land first, then justice.
     let c = &browser.client;
-    c.find(Locator::Css("button[data-edit='1']"))
-        .await
-        .expect("services button")
-        .click()
-        .await
-        .expect("open the dialog");
-    let dd = Locator::Css("#services-choice li[data-id='DD']");
-    c.wait()
-        .at_most(testkit::BROWSER_WAIT)
-        .for_element(dd)
-        .await
-        .expect("DD listed");
-    c.find(Locator::Css("#services-choice li[data-id='DD'] input"))
-        .await
-        .expect("checkbox")
-        .click()
-        .await
-        .expect("tick DD");
+    browser.click("button[data-edit='1']").await;
+    browser
+        .click("#services-choice li[data-id='DD'] input")
+        .await;
     // Move DD above TP (it is listed after the counter's own services).
-    let up = Locator::Css("#services-choice li[data-id='DD'] button[data-move='up']");
     while c
         .find(Locator::Css("#services-choice li:first-child"))
         .await
@@ -112,22 +71,14 @@ async fn a_supervisor_signs_in_sees_alerts_live_and_moves_a_clerk() {
         .as_deref()
         != Some("DD")
     {
-        c.find(up)
-            .await
-            .expect("up")
-            .click()
-            .await
-            .expect("move up");
+        browser
+            .click("#services-choice li[data-id='DD'] button[data-move='up']")
+            .await;
     }
     if let Some(d) = screenshot_dir() {
         browser.screenshot(&d.join("console-services.png")).await;
     }
-    c.find(Locator::Id("services-save"))
-        .await
-        .expect("save")
-        .click()
-        .await
-        .expect("save");
+    browser.click("#services-save").await;
     browser.wait_for_text("counters", "DD, TP").await;
     // In the audit trail with the supervisor's code.
     let audit = rusqlite::Connection::open(dir.path().join("hub.db"))
@@ -170,15 +121,8 @@ async fn a_supervisor_signs_in_sees_alerts_live_and_moves_a_clerk() {
         Client::connect_with_token(hub.addr, Role::Display, "display-1", "demo-display-1");
     let mut mirror = hub_client::Mirror::default();
     let notice = "Chiều nay trung tâm nghỉ từ 16:00";
-    let field = c.find(Locator::Id("notice")).await.expect("notice field");
-    field.clear().await.expect("clear");
-    field.send_keys(notice).await.expect("type");
-    c.find(Locator::Css("#notice-form button"))
-        .await
-        .expect("publish")
-        .click()
-        .await
-        .expect("publish");
+    browser.type_into("#notice", notice).await;
+    browser.click("#notice-form button").await;
     loop {
         mirror.apply(&board.next_update().await);
         if mirror.center.as_ref().is_some_and(|c| c.notice == notice) {
@@ -240,15 +184,7 @@ async fn figures_with_charts_and_a_csv_excel_reads_in_vietnamese() {
             .await
             .expect("issued");
     }
-    let (clerk, _) = Client::connect(hub.addr, Role::Counter, "counter-1").await;
-    clerk
-        .send(Command::Login {
-            counter: 1,
-            staff: "nv01".into(),
-            pin: "1234".into(),
-        })
-        .await
-        .expect("login");
+    let clerk = Client::clerk(hub.addr, 1).await;
     clerk.send(Command::CallNext {}).await.expect("call");
     clerk.send(Command::StartServing {}).await.expect("serve");
     clerk
@@ -293,18 +229,8 @@ async fn figures_with_charts_and_a_csv_excel_reads_in_vietnamese() {
     assert!(text.lines().any(|l| l.starts_with("TP,3,1,")), "{text}");
     assert!(text.lines().any(|l| l.starts_with("Tổng,3,1,")), "{text}");
     // Priority against normal.
-    c.find(Locator::Css("#by option[value='priority']"))
-        .await
-        .expect("option")
-        .click()
-        .await
-        .expect("choose");
-    c.find(Locator::Css("#figures-form button[type=submit]"))
-        .await
-        .expect("show")
-        .click()
-        .await
-        .expect("show");
+    browser.click("#by option[value='priority']").await;
+    browser.click("#figures-form button[type=submit]").await;
     let by_class = browser.wait_for_text("figures", "Ưu tiên").await;
     assert!(
         by_class.contains("Thường 2") && by_class.contains("Ưu tiên 1"),
@@ -331,31 +257,22 @@ async fn issue_on_behalf_cancel_close_a_service_and_read_it_in_english() {
     sign_in(&browser, &format!("http://{}", hub.addr), "ql01", "1234").await;
     browser.wait_for_text("who", "ql01").await;
     let c = &browser.client;
-    let click = |css: &'static str| async move {
-        c.wait()
-            .at_most(testkit::BROWSER_WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
-    };
     // An elderly citizen who cannot use the kiosk: a priority ticket for justice.
-    click("#issue-service option[value='TP']").await;
-    click("#issue-priority option[value='elderly']").await;
-    click("#issue-form button[type=submit]").await;
+    browser.click("#issue-service option[value='TP']").await;
+    browser
+        .click("#issue-priority option[value='elderly']")
+        .await;
+    browser.click("#issue-form button[type=submit]").await;
     browser.wait_for_text("toast", "Đã cấp số").await;
     let (_, snapshot) = Client::connect(hub.addr, Role::Counter, "counter-1").await;
     let ticket = snapshot.waiting.first().expect("one waiting").clone();
     assert_eq!(ticket.priority.as_deref(), Some("elderly"));
     // …who changed their mind.
-    let field = c.find(Locator::Id("cancel-number")).await.expect("field");
-    field.send_keys(&ticket.number).await.expect("type");
-    click("#cancel-form button[type=submit]").await;
+    browser.type_into("#cancel-number", &ticket.number).await;
+    browser.click("#cancel-form button[type=submit]").await;
     browser.wait_for_text("toast", "Đã hủy").await;
     // Land closes for the day.
-    click("button[data-open='DD']").await;
+    browser.click("button[data-open='DD']").await;
     c.wait()
         .at_most(testkit::BROWSER_WAIT)
         .for_element(Locator::XPath(
@@ -368,7 +285,7 @@ async fn issue_on_behalf_cancel_close_a_service_and_read_it_in_english() {
     let dd = after.services.iter().find(|s| s.id == "DD").expect("DD");
     assert!(!dd.open, "closed for everyone");
     // English for a visiting delegation.
-    click("header button[data-action='lang']").await;
+    browser.click("header button[data-action='lang']").await;
     browser.wait_for_text("alerts", "No alerts").await;
     browser.close().await;
     hub.stop().await.expect("stop");

@@ -58,14 +58,7 @@ impl Browser {
 
     /// Waits until an element matching `css` is on the page; returns its text.
     pub async fn text_of(&self, css: &str) -> String {
-        let element = self
-            .client
-            .wait()
-            .at_most(BROWSER_WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"));
-        element.text().await.expect("text")
+        self.element(css).await.text().await.expect("text")
     }
 
     /// Waits until an element with `id` shows text containing `needle` (WebDriver's own wait,
@@ -80,6 +73,34 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("#{id} never showed {needle:?}: {e}"));
         element.text().await.expect("text")
+    }
+
+    /// Waits until an element matching `css` is on the page, then clicks it.
+    pub async fn click(&self, css: &str) {
+        self.element(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    /// Replaces the text of the field matching `css` with `text`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let field = self.element(css).await;
+        field.clear().await.expect("clear the field");
+        field
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+    }
+
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(BROWSER_WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
     }
 
     /// Saves what the window shows as a PNG.

@@ -51,6 +51,20 @@ impl Client {
         Client { hub, updates }
     }
 
+    /// Counter `n`'s PC with its clerk `nv0n` logged in (PIN 1234, as in the demo).
+    pub async fn clerk(addr: SocketAddr, n: u32) -> Client {
+        let (clerk, _) = Client::connect(addr, Role::Counter, &format!("counter-{n}")).await;
+        clerk
+            .send(protocol::Command::Login {
+                counter: n,
+                staff: format!("nv{n:02}"),
+                pin: "1234".into(),
+            })
+            .await
+            .expect("the clerk logs in");
+        clerk
+    }
+
     pub async fn next_update(&mut self) -> Update {
         tokio::time::timeout(WAIT, self.updates.recv())
             .await

@@ -31,19 +31,19 @@ pub struct Range {
 /// The rows of the range, or the response that refuses the request.
 async fn rows(app: &AppState, headers: &HeaderMap, range: &Range) -> Result<Vec<Row>, Response> {
     if signed_in(app, headers).is_none() {
-        return Err(guarded(refuse(
+        return Err(refuse(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "not signed in",
-        )));
+        ));
     }
     let to = range.to.unwrap_or(range.from);
     if to < range.from || (to - range.from).num_days() >= MAX_DAYS {
-        return Err(guarded(refuse(
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             "bad_request",
             "a range of 1 to 366 days, from ≤ to",
-        )));
+        ));
     }
     let db = app.db.clone();
     let today = app.config.rules.service_day(chrono::Utc::now());
@@ -51,16 +51,16 @@ async fn rows(app: &AppState, headers: &HeaderMap, range: &Range) -> Result<Vec<
     let loaded = tokio::task::spawn_blocking(move || report::load(&db, from, to, today)).await;
     match loaded {
         Ok(Ok(rows)) => Ok(rows),
-        Ok(Err(e)) => Err(guarded(refuse(
+        Ok(Err(e)) => Err(refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             &e.to_string(),
-        ))),
-        Err(_) => Err(guarded(refuse(
+        )),
+        Err(_) => Err(refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "the report could not be made",
-        ))),
+        )),
     }
 }
 
@@ -77,11 +77,8 @@ pub async fn table(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(range): Query<Range>,
-) -> Response {
-    let rows = match rows(&app, &headers, &range).await {
-        Ok(r) => r,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let rows = rows(&app, &headers, &range).await?;
     let lines: Vec<_> = report::summarize(&rows, grouping(&range))
         .into_iter()
         .map(|(key, figures)| {
@@ -94,7 +91,9 @@ pub async fn table(
             serde_json::json!({"key": key, "name": name, "figures": figures})
         })
         .collect();
-    guarded(Json(serde_json::json!({"lines": lines})).into_response())
+    Ok(guarded(
+        Json(serde_json::json!({"lines": lines})).into_response(),
+    ))
 }
 
 /// `GET /console/figures.csv?…`: the table as CSV, UTF-8 with a byte-order mark so that Excel
@@ -103,11 +102,8 @@ pub async fn csv(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(range): Query<Range>,
-) -> Response {
-    let rows = match rows(&app, &headers, &range).await {
-        Ok(r) => r,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let rows = rows(&app, &headers, &range).await?;
     let by = grouping(&range);
     let body = format!("\u{feff}{}", report::csv(&report::summarize(&rows, by)));
     let to = range.to.unwrap_or(range.from);
@@ -121,7 +117,7 @@ pub async fn csv(
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    guarded(response)
+    Ok(guarded(response))
 }
 
 fn svg(body: String) -> Response {
@@ -138,11 +134,8 @@ pub async fn hourly(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(range): Query<Range>,
-) -> Response {
-    let rows = match rows(&app, &headers, &range).await {
-        Ok(r) => r,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let rows = rows(&app, &headers, &range).await?;
     let tz = app.config.rules.tz;
     let hour = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).hour() as usize;
     let (mut issued, mut served) = ([0u32; 24], [0u32; 24]);
@@ -160,7 +153,7 @@ pub async fn hourly(
     } else {
         ("Cấp số", "Đã phục vụ")
     };
-    svg(charts::hourly(&issued, &served, names))
+    Ok(svg(charts::hourly(&issued, &served, names)))
 }
 
 /// `GET /console/charts/waits.svg?…`: each service's median and P90 wait against its target.
@@ -168,11 +161,8 @@ pub async fn waits(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(range): Query<Range>,
-) -> Response {
-    let rows = match rows(&app, &headers, &range).await {
-        Ok(r) => r,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let rows = rows(&app, &headers, &range).await?;
     let lines = report::summarize(&rows, By::Service);
     let services: Vec<ServiceWaits> = app
         .config
@@ -190,5 +180,5 @@ pub async fn waits(
             })
         })
         .collect();
-    svg(charts::waits(&services, ("P50", "P90")))
+    Ok(svg(charts::waits(&services, ("P50", "P90"))))
 }

@@ -20,7 +20,7 @@ pub fn signed_in(app: &AppState, headers: &HeaderMap) -> Option<Signed> {
 
 pub fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({"error": {"code": code, "message": message}});
-    (status, Json(body)).into_response()
+    guarded((status, Json(body)).into_response())
 }
 
 /// Headers every console response carries: never framed by another page, never cached.

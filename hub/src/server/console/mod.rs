@@ -79,18 +79,18 @@ async fn sign_in(
     body: Result<Json<SignIn>, JsonRejection>,
 ) -> Response {
     if !origin_allowed(&app, &headers) {
-        return guarded(refuse(
+        return refuse(
             StatusCode::FORBIDDEN,
             "forbidden",
             "this origin may not sign in",
-        ));
+        );
     }
     let Ok(Json(SignIn { staff, pin })) = body else {
-        return guarded(refuse(
+        return refuse(
             StatusCode::BAD_REQUEST,
             "bad_request",
             "send JSON {\"staff\": …, \"pin\": …}",
-        ));
+        );
     };
     let staff = staff.trim().to_string();
     // The back-off counts per address here (a console has no device token).
@@ -102,11 +102,7 @@ async fn sign_in(
             wait.as_secs().max(1),
             wait.as_secs().max(1)
         );
-        return guarded(refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            &message,
-        ));
+        return refuse(StatusCode::TOO_MANY_REQUESTS, "rate_limited", &message);
     }
     let supervisor = app
         .config
@@ -121,21 +117,21 @@ async fn sign_in(
         .check(app.config.clone(), &staff, &pin)
         .await;
     let Some(pin_ok) = checked else {
-        return guarded(refuse(
+        return refuse(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "the hub is busy checking PINs; try again",
-        ));
+        );
     };
     let Some(name) = supervisor.filter(|_| pin_ok) else {
         let known = app.config.staff.contains_key(&staff);
         throttle().failed(&place, &staff, known, Instant::now());
         tracing::warn!(peer = %peer.ip(), "console sign-in refused");
-        return guarded(refuse(
+        return refuse(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "Sai mã cán bộ quản lý hoặc mã PIN. / Wrong supervisor code or PIN.",
-        ));
+        );
     };
     throttle().succeeded(&place, &staff);
     let who = Signed {
@@ -161,11 +157,11 @@ async fn sign_in(
 
 async fn sign_out(State(app): State<AppState>, headers: HeaderMap) -> Response {
     if !origin_allowed(&app, &headers) {
-        return guarded(refuse(
+        return refuse(
             StatusCode::FORBIDDEN,
             "forbidden",
             "this origin may not sign out",
-        ));
+        );
     }
     let token = headers
         .get(header::COOKIE)
@@ -191,10 +187,6 @@ async fn me(State(app): State<AppState>, headers: HeaderMap) -> Response {
         Some(who) => {
             guarded(Json(serde_json::json!({"staff": who.staff, "name": who.name})).into_response())
         }
-        None => guarded(refuse(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "not signed in",
-        )),
+        None => refuse(StatusCode::UNAUTHORIZED, "unauthorized", "not signed in"),
     }
 }
