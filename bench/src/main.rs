@@ -23,6 +23,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+mod raw_display;
+
 #[derive(Parser)]
 #[command(
     name = "hub-bench",
@@ -32,6 +34,9 @@ struct Cli {
     /// Display connections for the fan-out and memory figures.
     #[arg(long, default_value_t = 1000)]
     displays: usize,
+    /// Calls timed in each fan-out run.
+    #[arg(long, default_value_t = 50)]
+    rounds: usize,
     /// Concurrent kiosks for the throughput figure.
     #[arg(long, default_value_t = 8)]
     kiosks: usize,
@@ -363,25 +368,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     drop(ws);
     // Once as before (1,000 readers parsing every frame on the hub's own cores), once with lean
     // readers on one thread of their own, so that the second figure measures the hub.
-    for lean in [false, true] {
-        let (times, measuring_cpu, rss) = fan_out(addr, hub.id(), cli.displays, lean).await?;
-        let how = if lean { "lean readers" } else { "full parse" };
+    for readers in [Readers::FullParse, Readers::Lean] {
+        let run = fan_out(addr, hub.id(), cli.displays, cli.rounds, readers).await?;
+        let how = match readers {
+            Readers::FullParse => "full parse",
+            Readers::Lean => "lean readers",
+        };
         show(
             &format!("call_next → each of {} displays ({how})", cli.displays),
-            times,
+            run.times,
         );
-        if let Some(cpu) = measuring_cpu {
+        if let Some((per_call, per_frame)) = run.measuring_cost {
             println!(
-                "{:<44} {:>9.1} ms CPU per call (one thread)",
-                "  the lean readers' own cost", cpu
+                "{:<44} {:>9.1} ms CPU per call, {:.1} µs per frame (one thread)",
+                "  the lean readers' own cost", per_call, per_frame
             );
         }
         // Memory on the fresh hub (the first round): the second adds what the first left.
-        if !lean {
+        if readers == Readers::FullParse {
             println!(
                 "{:<44} {:>9.1} MB with {} display connections",
                 "hub resident memory (VmRSS)",
-                rss.unwrap_or(0) as f64 / 1024.0,
+                run.rss_kb.unwrap_or(0) as f64 / 1024.0,
                 cli.displays
             );
         }
@@ -453,74 +461,105 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Rounds of `call_next` for the fan-out figure.
-const FAN_OUT_ROUNDS: usize = 50;
+/// Who measures the fan-out.
+#[derive(Clone, Copy, PartialEq)]
+enum Readers {
+    /// As the apps do: a WebSocket library and a JSON parse of every frame, on two threads.
+    FullParse,
+    /// Raw sockets on one thread of their own (`raw_display`): the figure measures the hub.
+    Lean,
+}
 
-/// Connects `displays` boards and times, for each of 50 calls, when every one of them has the
-/// call. `lean`: the boards run on one thread of their own and find the number in the frame's
-/// text without parsing it; returns also that thread's CPU time per call, and the hub's memory
-/// (KiB) once every board is connected.
+/// What one fan-out run found.
+struct FanOut {
+    /// For each call and each display, from sending `call_next` to the display having it.
+    times: Vec<Duration>,
+    /// The lean readers' thread: its CPU time per call, and per frame read (µs).
+    measuring_cost: Option<(f64, f64)>,
+    /// The hub's resident memory (KiB) once every display is connected.
+    rss_kb: Option<u64>,
+}
+
+/// Connects `displays` boards and times, for each of `rounds` calls, when every one of them has
+/// the call.
 async fn fan_out(
     addr: SocketAddr,
     hub_pid: u32,
     displays: usize,
-    lean: bool,
-) -> anyhow::Result<(Vec<Duration>, Option<f64>, Option<u64>)> {
-    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(String, Instant)>();
+    rounds: usize,
+    readers: Readers,
+) -> anyhow::Result<FanOut> {
+    // A call's arrival times, sent by the readers: one per display per frame (full parse), or
+    // all of them at once when the last display has it (lean).
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(String, Vec<Instant>)>();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<anyhow::Result<()>>();
-    let readers = std::thread::spawn(move || -> anyhow::Result<Option<f64>> {
-        let runtime = if lean {
-            tokio::runtime::Builder::new_current_thread()
+    let reader_thread = std::thread::spawn(move || -> anyhow::Result<Option<(f64, f64)>> {
+        let runtime = match readers {
+            Readers::Lean => tokio::runtime::Builder::new_current_thread()
                 .enable_all()
-                .build()?
-        } else {
-            tokio::runtime::Builder::new_multi_thread()
+                .build()?,
+            Readers::FullParse => tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
-                .build()?
+                .build()?,
         };
-        runtime.block_on(async move {
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, async move {
+            let arrivals = raw_display::Arrivals::new(displays, seen_tx.clone());
             let mut tasks = vec![];
             for d in 1..=displays {
-                let ws = match connect(addr, "display", &format!("display-{d}")).await {
-                    Ok(ws) => ws,
+                let device = format!("display-{d}");
+                let task = match readers {
+                    Readers::FullParse => connect(addr, "display", &device)
+                        .await
+                        .map(|ws| tokio::spawn(read_calls(ws, seen_tx.clone())).abort_handle()),
+                    Readers::Lean => raw_display::connect(addr, &device).await.map(|display| {
+                        tokio::task::spawn_local(raw_display::watch(display, arrivals.clone()))
+                            .abort_handle()
+                    }),
+                };
+                match task {
+                    Ok(t) => tasks.push(t),
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
                         return Ok(None);
                     }
-                };
-                let seen = seen_tx.clone();
-                tasks.push(tokio::spawn(read_calls(ws, seen, lean)));
+                }
             }
             drop(seen_tx);
             let _ = ready_tx.send(Ok(()));
-            let cpu_before = thread_cpu_ms();
+            let (cpu_before, frames_before) =
+                (raw_display::thread_cpu_ms(), arrivals.borrow().frames);
             let mut stop = stop_rx;
             let _ = stop.wait_for(|s| *s).await;
-            let cpu = thread_cpu_ms()
-                .zip(cpu_before)
-                .map(|(after, before)| (after - before) / FAN_OUT_ROUNDS as f64);
+            let cpu = raw_display::thread_cpu_ms() - cpu_before;
+            let frames = arrivals.borrow().frames - frames_before;
             for t in tasks {
                 t.abort();
             }
-            Ok(if lean { cpu } else { None })
+            Ok((readers == Readers::Lean)
+                .then(|| (cpu / rounds as f64, cpu * 1e3 / frames.max(1) as f64)))
         })
     });
     ready_rx
         .await
         .map_err(|_| anyhow::anyhow!("the readers' thread ended"))??;
-    let rss = rss_kb(hub_pid);
+    let rss_kb = rss_kb(hub_pid);
     let mut counter = connect(addr, "counter", "counter-1").await?;
     counter
         .send(Message::text(r#"{"type":"cmd","id":"login","cmd":"login","args":{"counter":1,"staff":"nv01","pin":"1234"}}"#))
         .await?;
     reply(&mut counter).await?;
-    let mut sent_at: HashMap<String, Instant> = HashMap::new();
     let mut times = vec![];
-    let tag = if lean { "lean" } else { "full" };
-    for i in 0..FAN_OUT_ROUNDS {
-        let t = Instant::now();
+    let mut arrived: HashMap<String, Vec<Instant>> = HashMap::new();
+    let tag = if readers == Readers::Lean {
+        "lean"
+    } else {
+        "full"
+    };
+    for i in 0..rounds {
+        let sent = Instant::now();
         counter
             .send(Message::text(format!(
                 r#"{{"type":"cmd","id":"call-{tag}-{i}","cmd":"call_next","args":{{}}}}"#
@@ -533,10 +572,11 @@ async fn fan_out(
             .unwrap_or_default()
             .to_string();
         anyhow::ensure!(!number.is_empty(), "call_next refused: {r}");
-        sent_at.insert(number.clone(), t);
         // Wait until every display has it, then serve so the next call is allowed.
-        let mut got = 0;
-        while got < displays {
+        loop {
+            if arrived.get(&number).is_some_and(|a| a.len() >= displays) {
+                break;
+            }
             let Some((n, at)) = tokio::time::timeout(Duration::from_secs(30), seen_rx.recv())
                 .await
                 .ok()
@@ -544,12 +584,10 @@ async fn fan_out(
             else {
                 anyhow::bail!("displays stopped receiving");
             };
-            if let Some(t0) = sent_at.get(&n) {
-                times.push(at - *t0);
-                if n == number {
-                    got += 1;
-                }
-            }
+            arrived.entry(n).or_default().extend(at);
+        }
+        if let Some(at) = arrived.remove(&number) {
+            times.extend(at.into_iter().map(|a| a - sent));
         }
         counter
             .send(Message::text(format!(
@@ -559,49 +597,32 @@ async fn fan_out(
         reply(&mut counter).await?;
     }
     let _ = stop_tx.send(true);
-    let cpu = readers
+    let measuring_cost = reader_thread
         .join()
         .map_err(|_| anyhow::anyhow!("the readers' thread panicked"))??;
-    Ok((times, cpu, rss))
+    Ok(FanOut {
+        times,
+        measuring_cost,
+        rss_kb,
+    })
 }
 
-/// One display: reports the number of every call it receives, with the moment it arrived.
-async fn read_calls(ws: Ws, seen: mpsc::UnboundedSender<(String, Instant)>, lean: bool) {
+/// One display as the apps read: reports the number of every call it receives, parsed.
+async fn read_calls(ws: Ws, seen: mpsc::UnboundedSender<(String, Vec<Instant>)>) {
     let (_tx, mut rx) = ws.split();
     while let Some(Ok(m)) = rx.next().await {
         let Message::Text(t) = m else { continue };
-        let text = t.as_str();
-        if !text.contains("\"kind\":\"ticket_called\"") {
+        let now = Instant::now();
+        let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap_or_default();
+        if v["event"]["kind"] != "ticket_called" {
             continue;
         }
-        let now = Instant::now();
-        let number = if lean {
-            // The first "number" after "ticket": is the called ticket's.
-            text.split_once("\"ticket\":{")
-                .and_then(|(_, rest)| rest.split_once("\"number\":\""))
-                .and_then(|(_, rest)| rest.split_once('"'))
-                .map(|(n, _)| n.to_string())
-                .unwrap_or_default()
-        } else {
-            let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
-            v["event"]["ticket"]["number"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        };
-        let _ = seen.send((number, now));
+        let number = v["event"]["ticket"]["number"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let _ = seen.send((number, vec![now]));
     }
-}
-
-/// This thread's CPU time so far (user + system), in milliseconds; `None` off Linux.
-fn thread_cpu_ms() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    // Fields after the command name (which may contain spaces) end with ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    // Clock ticks are 100 a second on every Linux this runs on.
-    Some((utime + stime) * 10.0)
 }
 
 /// Prints the storage figures: the size after the retention window, the steady growth per
