@@ -222,6 +222,17 @@ fn rss_kb(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// A process's CPU time so far (user and system, all threads), in milliseconds.
+fn process_cpu_ms(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may contain spaces) end with ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // Clock ticks are 100 a second on every Linux this runs on.
+    Some((utime + stime) * 10.0)
+}
+
 /// The machine's floor: fsync of a small write, and a TCP round trip on loopback.
 async fn floor(dir: &Path) -> anyhow::Result<()> {
     let path = dir.join("fsync.bin");
@@ -365,6 +376,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
         reply(&mut ws).await?;
     }
+    // The counter serves S00, which has ~110 of those; each fan-out run calls `rounds`.
+    for i in 0..(2 * cli.rounds).saturating_sub(100) {
+        ws.send(issue(&format!("q0-{i}"), 0)).await?;
+        reply(&mut ws).await?;
+    }
     drop(ws);
     // Once as before (1,000 readers parsing every frame on the hub's own cores), once with lean
     // readers on one thread of their own, so that the second figure measures the hub.
@@ -378,6 +394,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             &format!("call_next → each of {} displays ({how})", cli.displays),
             run.times,
         );
+        if let Some(hub_cpu) = run.hub_cpu_per_call {
+            println!(
+                "{:<44} {:>9.1} ms CPU per call (a call and a start of service, {} displays)",
+                "  the hub's own cost", hub_cpu, cli.displays
+            );
+        }
         if let Some((per_call, per_frame)) = run.measuring_cost {
             println!(
                 "{:<44} {:>9.1} ms CPU per call, {:.1} µs per frame (one thread)",
@@ -478,6 +500,8 @@ struct FanOut {
     measuring_cost: Option<(f64, f64)>,
     /// The hub's resident memory (KiB) once every display is connected.
     rss_kb: Option<u64>,
+    /// The hub's CPU time per call (ms), all its threads, while the calls were timed.
+    hub_cpu_per_call: Option<f64>,
 }
 
 /// Connects `displays` boards and times, for each of `rounds` calls, when every one of them has
@@ -515,6 +539,12 @@ async fn fan_out(
                         .await
                         .map(|ws| tokio::spawn(read_calls(ws, seen_tx.clone())).abort_handle()),
                     Readers::Lean => raw_display::connect(addr, &device).await.map(|display| {
+                        if d == 1 {
+                            println!(
+                                "{:<44} {:>9} bytes",
+                                "a display's welcome (light snapshot)", display.welcome_bytes
+                            );
+                        }
                         tokio::task::spawn_local(raw_display::watch(display, arrivals.clone()))
                             .abort_handle()
                     }),
@@ -553,6 +583,7 @@ async fn fan_out(
     reply(&mut counter).await?;
     let mut times = vec![];
     let mut arrived: HashMap<String, Vec<Instant>> = HashMap::new();
+    let hub_cpu_before = process_cpu_ms(hub_pid);
     let tag = if readers == Readers::Lean {
         "lean"
     } else {
@@ -572,30 +603,33 @@ async fn fan_out(
             .unwrap_or_default()
             .to_string();
         anyhow::ensure!(!number.is_empty(), "call_next refused: {r}");
-        // Wait until every display has it, then serve so the next call is allowed.
-        loop {
-            if arrived.get(&number).is_some_and(|a| a.len() >= displays) {
-                break;
-            }
-            let Some((n, at)) = tokio::time::timeout(Duration::from_secs(30), seen_rx.recv())
-                .await
-                .ok()
-                .flatten()
-            else {
-                anyhow::bail!("displays stopped receiving");
-            };
-            arrived.entry(n).or_default().extend(at);
-        }
-        if let Some(at) = arrived.remove(&number) {
-            times.extend(at.into_iter().map(|a| a - sent));
-        }
+        // Wait until every display has it, then serve so the next call is allowed — and wait
+        // for that to reach every display too: each call is timed on a quiet hub.
+        let called = all_arrived(
+            &mut seen_rx,
+            &mut arrived,
+            &format!("called:{number}"),
+            displays,
+        )
+        .await?;
+        times.extend(called.into_iter().map(|a| a - sent));
         counter
             .send(Message::text(format!(
                 r#"{{"type":"cmd","id":"start-{tag}-{i}","cmd":"start_serving","args":{{}}}}"#
             )))
             .await?;
         reply(&mut counter).await?;
+        all_arrived(
+            &mut seen_rx,
+            &mut arrived,
+            &format!("serving:{number}"),
+            displays,
+        )
+        .await?;
     }
+    let hub_cpu_per_call = process_cpu_ms(hub_pid)
+        .zip(hub_cpu_before)
+        .map(|(after, before)| (after - before) / rounds as f64);
     let _ = stop_tx.send(true);
     let measuring_cost = reader_thread
         .join()
@@ -604,7 +638,28 @@ async fn fan_out(
         times,
         measuring_cost,
         rss_kb,
+        hub_cpu_per_call,
     })
+}
+
+/// Waits until `key` ("called:A001") has reached every display; when each one had it.
+async fn all_arrived(
+    seen: &mut mpsc::UnboundedReceiver<(String, Vec<Instant>)>,
+    arrived: &mut HashMap<String, Vec<Instant>>,
+    key: &str,
+    displays: usize,
+) -> anyhow::Result<Vec<Instant>> {
+    while arrived.get(key).is_none_or(|a| a.len() < displays) {
+        let Some((k, at)) = tokio::time::timeout(Duration::from_secs(30), seen.recv())
+            .await
+            .ok()
+            .flatten()
+        else {
+            anyhow::bail!("displays stopped receiving");
+        };
+        arrived.entry(k).or_default().extend(at);
+    }
+    Ok(arrived.remove(key).unwrap_or_default())
 }
 
 /// One display as the apps read: reports the number of every call it receives, parsed.
@@ -614,14 +669,13 @@ async fn read_calls(ws: Ws, seen: mpsc::UnboundedSender<(String, Vec<Instant>)>)
         let Message::Text(t) = m else { continue };
         let now = Instant::now();
         let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap_or_default();
-        if v["event"]["kind"] != "ticket_called" {
-            continue;
-        }
-        let number = v["event"]["ticket"]["number"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let _ = seen.send((number, vec![now]));
+        let kind = match v["event"]["kind"].as_str() {
+            Some("ticket_called") => "called",
+            Some("ticket_serving") => "serving",
+            _ => continue,
+        };
+        let number = v["event"]["ticket"]["number"].as_str().unwrap_or_default();
+        let _ = seen.send((format!("{kind}:{number}"), vec![now]));
     }
 }
 

@@ -29,6 +29,8 @@ const OPCODE_PONG: u8 = 0xA;
 
 /// One display's socket, after its handshake and hello.
 pub struct RawDisplay {
+    /// The size of the welcome this display was sent (bytes of JSON).
+    pub welcome_bytes: usize,
     stream: TcpStream,
     /// Bytes read and not yet consumed as whole frames.
     pending: Vec<u8>,
@@ -76,7 +78,11 @@ pub async fn connect(addr: SocketAddr, device: &str) -> anyhow::Result<RawDispla
             anyhow::ensure!(first & 0x0F != OPCODE_CLOSE, "closed before its welcome");
             pending.drain(..payload.end);
             if welcome {
-                return Ok(RawDisplay { stream, pending });
+                return Ok(RawDisplay {
+                    welcome_bytes: payload.len(),
+                    stream,
+                    pending,
+                });
             }
             continue;
         }
@@ -127,11 +133,12 @@ fn whole_frame(bytes: &[u8]) -> Option<(u8, std::ops::Range<usize>)> {
     (bytes.len() >= header + len).then_some((first, header..header + len))
 }
 
-/// When each call reached each display, gathered on the displays' thread; a call's times go to
-/// the bench once every display has it.
+/// When each call (and each start of service) reached each display, gathered on the displays'
+/// thread; an event's times go to the bench once every display has it.
 pub struct Arrivals {
     displays: usize,
-    by_number: HashMap<Vec<u8>, Vec<Instant>>,
+    /// By kind, then ticket number: when each display had it.
+    by_kind: [HashMap<Vec<u8>, Vec<Instant>>; 2],
     complete: mpsc::UnboundedSender<(String, Vec<Instant>)>,
     /// Frames read by all displays (to put the measuring side's CPU time per frame).
     pub frames: u64,
@@ -144,34 +151,59 @@ impl Arrivals {
     ) -> Rc<RefCell<Arrivals>> {
         Rc::new(RefCell::new(Arrivals {
             displays,
-            by_number: HashMap::new(),
+            by_kind: [HashMap::new(), HashMap::new()],
             complete,
             frames: 0,
         }))
     }
 
-    fn called(&mut self, number: &[u8], at: Instant) {
-        let times = match self.by_number.get_mut(number) {
+    /// A ticket event (`kind`: "called" or "serving") reached one display.
+    fn arrived(&mut self, kind: Kind, number: &[u8], at: Instant) {
+        let by_number = &mut self.by_kind[kind as usize];
+        let times = match by_number.get_mut(number) {
             Some(t) => t,
-            None => self
-                .by_number
+            None => by_number
                 .entry(number.to_vec())
                 .or_insert_with(|| Vec::with_capacity(self.displays)),
         };
         times.push(at);
         if times.len() == self.displays
-            && let Some((number, times)) = self.by_number.remove_entry(number)
+            && let Some((number, times)) = by_number.remove_entry(number)
         {
-            let _ = self
-                .complete
-                .send((String::from_utf8_lossy(&number).into_owned(), times));
+            let key = format!("{}:{}", kind.name(), String::from_utf8_lossy(&number));
+            let _ = self.complete.send((key, times));
+        }
+    }
+}
+
+/// The ticket events the bench times.
+#[derive(Clone, Copy)]
+enum Kind {
+    Called = 0,
+    Serving = 1,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Called => "called",
+            Kind::Serving => "serving",
         }
     }
 }
 
 /// Reads one display's frames until the hub closes it, recording every call it receives.
 pub async fn watch(mut display: RawDisplay, arrivals: Rc<RefCell<Arrivals>>) -> anyhow::Result<()> {
-    let called = memmem::Finder::new(b"\"kind\":\"ticket_called\"");
+    let kinds = [
+        (
+            memmem::Finder::new(b"\"kind\":\"ticket_called\""),
+            Kind::Called,
+        ),
+        (
+            memmem::Finder::new(b"\"kind\":\"ticket_serving\""),
+            Kind::Serving,
+        ),
+    ];
     let ticket = memmem::Finder::new(b"\"ticket\":{");
     let number = memmem::Finder::new(b"\"number\":\"");
     loop {
@@ -181,17 +213,19 @@ pub async fn watch(mut display: RawDisplay, arrivals: Rc<RefCell<Arrivals>>) -> 
             let text = &display.pending[consumed + payload.start..consumed + payload.end];
             let end = consumed + payload.end;
             match first & 0x0F {
-                OPCODE_TEXT if called.find(text).is_some() => {
-                    // The first "number" after "ticket": is the called ticket's.
-                    let called_number = ticket
-                        .find(text)
-                        .and_then(|t| number.find(&text[t..]).map(|n| t + n + 10))
-                        .and_then(|start| {
-                            let len = memchr::memchr(b'"', &text[start..])?;
-                            Some(&text[start..start + len])
-                        })
-                        .context("a ticket_called frame without a number")?;
-                    arrivals.borrow_mut().called(called_number, at);
+                OPCODE_TEXT => {
+                    if let Some((_, kind)) = kinds.iter().find(|(k, _)| k.find(text).is_some()) {
+                        // The first "number" after "ticket": is the ticket's.
+                        let ticket_number = ticket
+                            .find(text)
+                            .and_then(|t| number.find(&text[t..]).map(|n| t + n + 10))
+                            .and_then(|start| {
+                                let len = memchr::memchr(b'"', &text[start..])?;
+                                Some(&text[start..start + len])
+                            })
+                            .context("a ticket event without a number")?;
+                        arrivals.borrow_mut().arrived(*kind, ticket_number, at);
+                    }
                 }
                 OPCODE_PING => {
                     let pong = client_frame(OPCODE_PONG, text);

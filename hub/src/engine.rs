@@ -12,14 +12,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use protocol::{self as p, Command, ErrorCode, Role};
 use rand::Rng;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::config::Config;
-use crate::frames::{self, error_reply};
+use crate::frames::{self, Wire, error_reply};
 use crate::replies::{self, Replies};
 use crate::store::{Batch, Recorded, ReplyKey, Store, StoreError, StoredReply};
 use crate::timekeeping::{self, ClockRefused, Reading, Timekeeper};
@@ -87,7 +87,7 @@ impl Request {
 pub struct Joined {
     pub snapshot: Option<Arc<SharedWelcome>>,
     pub frames: Vec<Utf8Bytes>,
-    pub events: broadcast::Receiver<Utf8Bytes>,
+    pub events: broadcast::Receiver<Wire>,
 }
 
 /// A welcome with a snapshot, built on the engine thread (it needs the state) and written out
@@ -170,7 +170,7 @@ enum Wrote {
 pub struct EngineHandle {
     pub requests: mpsc::Sender<Request>,
     /// Every committed event frame (trackers listen here without joining).
-    pub events: broadcast::Sender<Utf8Bytes>,
+    pub events: broadcast::Sender<Wire>,
     pub health: watch::Receiver<Health>,
     pub deadline: watch::Receiver<DateTime<Utc>>,
     /// Turns true when the engine thread has ended, however it ended.
@@ -197,7 +197,7 @@ struct Engine {
     /// Replies of today's commands by device and command id: the idempotency memory.
     replies: Replies,
     ring: VecDeque<(u64, Utf8Bytes)>,
-    events: broadcast::Sender<Utf8Bytes>,
+    events: broadcast::Sender<Wire>,
     health: watch::Sender<Health>,
     deadline: watch::Sender<DateTime<Utc>>,
     snapshot_cache: Option<CachedSnapshot>,
@@ -559,10 +559,13 @@ impl Engine {
             }
             return Err(e);
         }
-        for (seq, frame) in frames {
-            self.ring.push_back((seq, frame.clone()));
-            let _ = self.events.send(frame);
+        // One wire for the whole commit: each connection writes it in one go.
+        if !frames.is_empty() {
+            let _ = self
+                .events
+                .send(Wire::encode(frames.iter().map(|(_, f)| f)));
         }
+        self.ring.extend(frames);
         while self.ring.len() > RING {
             self.ring.pop_front();
         }

@@ -1,18 +1,22 @@
 //! One text message from a device: parsed, checked (ids, staff PINs) and passed to the engine,
-//! or refused with the reason. The engine's answer is sent when it comes, off the read loop, so
-//! pipelined commands share one commit.
+//! or refused with the reason. The engine's answer is awaited beside the connection's read loop
+//! (`Answer`), so pipelined commands share one commit.
 
-use axum::extract::ws::{Message, Utf8Bytes};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
+use futures_util::stream::FuturesUnordered;
 use protocol::{ClientMessage, Command, CommandParseError, ErrorCode, Reply, Role};
 use queue_core::{Actor, StaffCode};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinSet;
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::limits::MAX_COMMAND_ID;
 use super::log_safe::log_safe;
+use super::socket::Socket;
 use super::state::AppState;
 use super::statuses::Route;
 use crate::engine::Request;
@@ -24,18 +28,44 @@ pub fn command_id(text: &str) -> Option<String> {
     v.get("id")?.as_str().map(str::to_string)
 }
 
+/// The engine's answer to one command, as the frame to send: ready when the engine has
+/// committed (or given up on) the command.
+pub struct Answer {
+    id: String,
+    answer: oneshot::Receiver<Utf8Bytes>,
+}
+
+impl Future for Answer {
+    type Output = Message;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Message> {
+        Pin::new(&mut self.answer).poll(cx).map(|answer| {
+            Message::Text(answer.unwrap_or_else(|_| {
+                frames::error_reply(
+                    &self.id,
+                    ErrorCode::Internal,
+                    "the hub could not process this; try again",
+                )
+            }))
+        })
+    }
+}
+
+/// Handles one message: refusals and immediate answers are queued on the socket; a command
+/// for the engine joins `in_flight`. (A login's PIN check is awaited here: that connection
+/// pauses a few milliseconds while it is hashed.)
 pub async fn handle(
     app: &AppState,
     actor: &Actor,
     staff: Option<&StaffCode>,
     text: Utf8Bytes,
-    out: &mpsc::Sender<Message>,
-    in_flight: &mut JoinSet<()>,
+    socket: &mut Socket,
+    in_flight: &mut FuturesUnordered<Answer>,
 ) {
     let (id, command, expires_at) = match parse(&text) {
         Ok(c) => c,
         Err(refusal) => {
-            let _ = out.send(refusal).await;
+            socket.queue_answer(refusal);
             return;
         }
     };
@@ -47,7 +77,7 @@ pub async fn handle(
         && actor.role == Role::Counter
         && let Err(refusal) = check_login(app, actor, &id, (staff, pin, *counter)).await
     {
-        let _ = out.send(refusal).await;
+        socket.queue_answer(refusal);
         return;
     }
     let route = match &command {
@@ -67,7 +97,7 @@ pub async fn handle(
             error: None,
             now: None,
         });
-        let _ = out.send(Message::Text(accepted)).await;
+        socket.queue_answer(Message::Text(accepted));
         if start {
             tokio::spawn(send_status_later(app.clone(), actor.clone(), at));
         }
@@ -84,21 +114,10 @@ pub async fn handle(
     };
     if app.engine.requests.send(request).await.is_err() {
         let refusal = frames::error_reply(&id, ErrorCode::Internal, "the hub is stopping");
-        let _ = out.send(Message::Text(refusal)).await;
+        socket.queue_answer(Message::Text(refusal));
         return;
     }
-    let out = out.clone();
-    in_flight.spawn(async move {
-        let reply = match rx.await {
-            Ok(r) => r,
-            Err(_) => frames::error_reply(
-                &id,
-                ErrorCode::Internal,
-                "the hub could not process this; try again",
-            ),
-        };
-        let _ = out.send(Message::Text(reply)).await;
-    });
+    in_flight.push(Answer { id, answer: rx });
 }
 
 /// Sends a device's waiting status to the engine when its turn comes.

@@ -1,40 +1,41 @@
-//! A device's connection: after its hello, a loop that forwards live events, reads commands
-//! (through the token bucket to `commands`) and pings. One task owns the socket's writing half
-//! so replies, events and pings never interleave badly.
+//! A device's connection: after its hello, one task and one loop that forwards live events,
+//! reads commands (through the token bucket to `commands`), hands back the engine's answers and
+//! pings — writing to the socket itself, through its outbox (`socket`).
 
 use std::net::SocketAddr;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::FutureExt;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use protocol::{self as p, ErrorCode, Hello};
 use queue_core::{Actor, StaffCode};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast::error::RecvError;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use axum::Extension;
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio::task::JoinSet;
+use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::commands::{self, command_id};
 use super::hello::{self, Greeting};
-use super::limits::{
-    CLOSE_GRACE, MAX_REFUSED_IN_A_ROW, OUTBOX, PING_EVERY, READ_BUFFER, SILENCE_LIMIT,
-};
+use super::limits::{CLOSE_GRACE, MAX_REFUSED_IN_A_ROW, PING_EVERY, READ_BUFFER, SILENCE_LIMIT};
 use super::listener::{AddressSlot, Pending};
 use super::log_safe::log_safe;
 use super::origin::origin_allowed;
 use super::pending::{PendingSockets, Waiting};
 use super::presence::{self, SharedPresence};
-use super::socket::{self, Sink, Stream};
+use super::socket::Socket;
 use super::state::{AppState, LiveDevice};
 use super::tracker;
+use super::upgrade::WebSocketUpgrade;
 use crate::engine::Request;
 use crate::frames;
 
@@ -61,32 +62,41 @@ pub async fn upgrade(
     let pending = PendingSockets::admit(&app.pending);
     // Frames are read and written whole, just in small steps: 128 KiB buffers per connection
     // (the defaults) would be 256 MB for a thousand screens.
-    ws.max_message_size(p::MAX_MESSAGE_BYTES)
-        .max_frame_size(p::MAX_MESSAGE_BYTES)
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(p::MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(p::MAX_MESSAGE_BYTES))
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| async move {
-            // A panic stays inside this task: the connection ends, the hub goes on.
-            let task = tokio::spawn(run(app, socket, peer, (pending, address_place), signed));
-            if let Err(e) = task.await
-                && e.is_panic()
-            {
-                tracing::error!(%peer, "connection task panicked");
-            }
-        })
+        .write_buffer_size(0);
+    ws.on_upgrade(config, move |socket| async move {
+        // A panic stays inside this connection: it ends, the hub goes on. (Caught here
+        // rather than by a task of its own: one task per connection.)
+        let session = run(
+            app,
+            Socket::new(socket),
+            peer,
+            (pending, address_place),
+            signed,
+        );
+        if std::panic::AssertUnwindSafe(session)
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            tracing::error!(%peer, "connection task panicked");
+        }
+    })
 }
 
 async fn run(
     app: AppState,
-    socket: WebSocket,
+    mut socket: Socket,
     peer: SocketAddr,
     mut waiting_places: (Waiting, Option<Pending>),
     signed: Option<super::console::sessions::Signed>,
 ) {
-    let (mut sink, mut stream) = socket.split();
     let evicted = &mut waiting_places.0.evicted;
     let greeting = tokio::select! {
-        g = hello::greet(&app, &mut sink, &mut stream, peer, signed) => g,
+        g = hello::greet(&app, &mut socket, peer, signed) => g,
         // A newcomer needed the place of a socket that has not said hello all this time.
         _ = evicted.changed() => None,
     };
@@ -94,13 +104,13 @@ async fn run(
     drop(waiting_places);
     match greeting {
         None => {}
-        Some(Greeting::Tracker(code)) => tracker::session(app, sink, stream, code).await,
+        Some(Greeting::Tracker(code)) => tracker::session(app, socket, code).await,
         Some(Greeting::Device(hello)) => {
             // The span is attached to the session's future, never held across an await: one
             // connection's lines never appear inside another's.
             let span =
                 tracing::info_span!("conn", device = %hello.device, role = hello.role.as_str());
-            session(app, sink, stream, peer, hello, None)
+            session(app, socket, peer, hello, None)
                 .instrument(span)
                 .await
         }
@@ -110,7 +120,7 @@ async fn run(
             hello.device = format!("console-{}", who.staff);
             let span = tracing::info_span!("conn", device = %hello.device, role = "console");
             let staff = Some(StaffCode::from(who.staff.as_str()));
-            session(app, sink, stream, peer, hello, staff)
+            session(app, socket, peer, hello, staff)
                 .instrument(span)
                 .await
         }
@@ -182,8 +192,7 @@ impl Drop for Registration {
 
 async fn session(
     app: AppState,
-    mut sink: Sink,
-    mut stream: Stream,
+    mut socket: Socket,
     peer: SocketAddr,
     hello: Hello,
     staff: Option<StaffCode>,
@@ -202,29 +211,18 @@ async fn session(
         light: hello.light,
         respond: tx,
     };
-    if app.engine.requests.send(join).await.is_err() {
-        socket::send(&mut sink, frames::close(1011, "hub is stopping")).await;
-        return;
-    }
-    let Ok(joined) = rx.await else {
-        socket::send(&mut sink, frames::close(1011, "hub is stopping")).await;
+    let joined = match app.engine.requests.send(join).await {
+        Ok(()) => rx.await.ok(),
+        Err(_) => None,
+    };
+    let Some(joined) = joined else {
+        socket.send(frames::close(1011, "hub is stopping")).await;
         return;
     };
     let mut events = joined.events;
 
-    let (out_tx, mut out_rx) = mpsc::channel::<Message>(OUTBOX);
-    let writer = tokio::spawn(
-        async move {
-            while let Some(msg) = out_rx.recv().await {
-                let closing = matches!(msg, Message::Close(_));
-                if !socket::send(&mut sink, msg).await || closing {
-                    break;
-                }
-            }
-            let _ = sink.close().await;
-        }
-        .in_current_span(),
-    );
+    // The welcome, what it missed, and (admins: the console) which devices are connected. An
+    // outbox this long is not "too slow": these are queued as answers, written below.
     if let Some(welcome) = joined.snapshot {
         let text = if welcome.large {
             match tokio::task::spawn_blocking(move || welcome.text()).await {
@@ -234,16 +232,11 @@ async fn session(
         } else {
             welcome.text()
         };
-        if out_tx.send(Message::Text(text)).await.is_err() {
-            return;
-        }
+        socket.queue_answer(Message::Text(text));
     }
     for f in joined.frames {
-        if out_tx.send(Message::Text(f)).await.is_err() {
-            return;
-        }
+        socket.queue_answer(Message::Text(f));
     }
-    // Admins (the console) also hear which devices are connected.
     let mut presence = None;
     if actor.role == p::Role::Admin {
         let (now, changes) = app
@@ -251,62 +244,28 @@ async fn session(
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .subscribe();
-        if out_tx.send(Message::Text(now)).await.is_err() {
-            return;
-        }
+        socket.queue_answer(Message::Text(now));
         presence = Some(changes);
     }
 
-    // The tasks waiting for the engine's answers to this connection's commands.
-    let mut in_flight = JoinSet::new();
+    // The engine's answers to this connection's commands, as they come.
+    let mut in_flight = FuturesUnordered::new();
     let mut refused_in_a_row = 0u32;
     let mut shutdown = app.shutdown.clone();
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.tick().await;
+    // Futures that live across the loop's turns: made and registered once, not at every event.
+    let shutdown = shutdown.changed();
+    let replaced = replaced.changed();
+    let ping = tokio::time::sleep(PING_EVERY);
+    tokio::pin!(shutdown, replaced, ping);
     let mut last_heard = Instant::now();
+    const TOO_SLOW: (u16, &str) = (1013, "too slow: reconnect with resume_from");
     let reason: (u16, &str) = loop {
         tokio::select! {
-            ev = events.recv() => match ev {
-                Ok(f) => {
-                    // A client that cannot keep up is closed; it reconnects with resume_from.
-                    if out_tx.try_send(Message::Text(f)).is_err() {
-                        break (1013, "too slow: reconnect with resume_from");
-                    }
-                }
-                Err(RecvError::Lagged(_)) => break (1013, "too slow: reconnect with resume_from"),
-                Err(RecvError::Closed) => break (1001, "hub is stopping"),
-            },
-            change = async {
-                match presence.as_mut() {
-                    Some(changes) => changes.recv().await,
-                    None => std::future::pending().await,
-                }
-            } => match change {
-                Ok(frame) => {
-                    if out_tx.try_send(Message::Text(frame)).is_err() {
-                        break (1013, "too slow: reconnect with resume_from");
-                    }
-                }
-                // Missed changes: the next one carries the whole picture anyway.
-                Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => presence = None,
-            },
-            _ = shutdown.changed() => break (1001, "hub is stopping"),
-            _ = replaced.changed() => {
-                tracing::warn!(%peer, "replaced by a newer connection of this device");
-                break (4001, "replaced by a newer connection of this device");
-            }
-            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
-            _ = ping.tick() => {
-                if last_heard.elapsed() > SILENCE_LIMIT {
-                    break (1001, "no answer to pings");
-                }
-                // The writer gave up on a client that takes nothing (or its frames piled up).
-                if out_tx.try_send(Message::Ping(Default::default())).is_err() {
-                    break (1013, "too slow: reconnect with resume_from");
-                }
-            }
-            msg = stream.next() => {
+            // In this order, every turn: what waits is written before more is queued (a burst
+            // of events cannot pile up unwritten), then the live events.
+            biased;
+            // Reading the client's next message writes what waits meanwhile.
+            msg = socket.next() => {
                 last_heard = Instant::now();
                 let text = match msg {
                     None => break (1000, ""),
@@ -317,7 +276,7 @@ async fn session(
                     }
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Binary(_))) => {
-                        let _ = out_tx.send(frames::error(ErrorCode::BadRequest, "binary frames are refused; send JSON text")).await;
+                        socket.queue_answer(frames::error(ErrorCode::BadRequest, "binary frames are refused; send JSON text"));
                         continue;
                     }
                     Some(Ok(Message::Close(_))) => break (1000, ""),
@@ -329,47 +288,75 @@ async fn session(
                         tracing::warn!(%peer, "closed: flooding");
                         break (1008, "too many messages");
                     }
+                    // Refused, not ignored: every command gets its one reply.
                     let msg = match command_id(&text) {
                         Some(id) => Message::Text(frames::error_reply(&id, ErrorCode::RateLimited, "too many messages; slow down")),
                         None => frames::error(ErrorCode::RateLimited, "too many messages; slow down"),
                     };
-                    // Backpressure, not silence: every command gets its one reply.
-                    if out_tx.send(msg).await.is_err() {
-                        break (1011, "connection writer ended");
-                    }
+                    socket.queue_answer(msg);
                     continue;
                 }
                 refused_in_a_row = 0;
-                commands::handle(&app, &actor, staff.as_ref(), text, &out_tx, &mut in_flight)
+                commands::handle(&app, &actor, staff.as_ref(), text, &mut socket, &mut in_flight)
                     .await;
+            }
+            ev = events.recv() => match ev {
+                // A client that cannot keep up is closed; it reconnects with resume_from.
+                Ok(f) => {
+                    if socket.queue_events(f).is_err() {
+                        break TOO_SLOW;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => break TOO_SLOW,
+                Err(RecvError::Closed) => break (1001, "hub is stopping"),
+            },
+            change = async {
+                match presence.as_mut() {
+                    Some(changes) => changes.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => match change {
+                Ok(frame) => {
+                    if socket.queue(Message::Text(frame)).is_err() {
+                        break TOO_SLOW;
+                    }
+                }
+                // Missed changes: the next one carries the whole picture anyway.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => presence = None,
+            },
+            _ = &mut shutdown => break (1001, "hub is stopping"),
+            _ = &mut replaced => {
+                tracing::warn!(%peer, "replaced by a newer connection of this device");
+                break (4001, "replaced by a newer connection of this device");
+            }
+            Some(answer) = in_flight.next(), if !in_flight.is_empty() => socket.queue_answer(answer),
+            _ = &mut ping => {
+                ping.as_mut().reset(Instant::now() + PING_EVERY);
+                if last_heard.elapsed() > SILENCE_LIMIT {
+                    break (1001, "no answer to pings");
+                }
+                // Frames it has not taken for a long time (or that piled up).
+                if socket.queue(Message::Ping(Default::default())).is_err() {
+                    break TOO_SLOW;
+                }
             }
         }
     };
     // An orderly close: the answers already on their way go out first (every command gets its
-    // one reply), then the close frame; meanwhile what the client still sends is read and
-    // dropped, so the socket is not reset under replies the client has not read yet. All of it
-    // is bounded: a client that reads nothing is cut off after the grace period.
+    // one reply), written as they come while what the client still sends is read and dropped;
+    // then the close frame. Bounded: a client that reads nothing is cut off after the grace.
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
-        while in_flight.join_next().await.is_some() {}
-    })
-    .await;
-    in_flight.abort_all();
-    let _ = out_tx.try_send(frames::close(reason.0, reason.1));
-    drop(out_tx);
-    let writer_abort = writer.abort_handle();
-    let drain = async {
-        while let Some(Ok(m)) = stream.next().await {
-            if matches!(m, Message::Close(_)) {
-                break;
+        while !in_flight.is_empty() {
+            tokio::select! {
+                Some(answer) = in_flight.next() => socket.queue_answer(answer),
+                msg = socket.next() => if !matches!(msg, Some(Ok(_))) { break },
             }
         }
-    };
-    let closed = tokio::time::timeout(CLOSE_GRACE, async {
-        let (_, _) = tokio::join!(writer, drain);
     })
     .await;
-    if closed.is_err() {
-        writer_abort.abort();
-    }
+    socket
+        .close(frames::close(reason.0, reason.1), CLOSE_GRACE)
+        .await;
     tracing::info!(code = reason.0, "disconnected");
 }

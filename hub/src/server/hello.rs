@@ -2,15 +2,14 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::ws::Message;
-use futures_util::StreamExt;
 use protocol::{self as p, ClientMessage, ErrorCode, Hello, Role};
 use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message;
 
 use super::console::sessions::Signed;
 use super::limits::HELLO_TIMEOUT;
 use super::log_safe::log_safe;
-use super::socket::{self, Sink, Stream};
+use super::socket::Socket;
 use super::state::AppState;
 use crate::auth;
 use crate::frames;
@@ -31,17 +30,16 @@ use crate::config::CONSOLE_DEVICE;
 /// Reads and checks the hello. `None`: the connection was refused (and told why) or went away.
 pub async fn greet(
     app: &AppState,
-    sink: &mut Sink,
-    stream: &mut Stream,
+    socket: &mut Socket,
     peer: SocketAddr,
     signed: Option<Signed>,
 ) -> Option<Greeting> {
-    let hello = match timeout(HELLO_TIMEOUT, stream.next()).await {
+    let hello = match timeout(HELLO_TIMEOUT, socket.next()).await {
         Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<ClientMessage>(t.as_str()) {
             Ok(ClientMessage::Hello(h)) => h,
             _ => {
                 refuse(
-                    sink,
+                    socket,
                     ErrorCode::BadRequest,
                     "the first message must be a hello",
                     "hello expected",
@@ -52,7 +50,9 @@ pub async fn greet(
         },
         Ok(_) => return None,
         Err(_) => {
-            socket::send(sink, frames::close(1008, "no hello within 5 s")).await;
+            socket
+                .send(frames::close(1008, "no hello within 5 s"))
+                .await;
             return None;
         }
     };
@@ -62,7 +62,7 @@ pub async fn greet(
             hello.protocol,
             p::PROTOCOL_VERSION
         );
-        refuse(sink, ErrorCode::BadRequest, &msg, "unsupported protocol").await;
+        refuse(socket, ErrorCode::BadRequest, &msg, "unsupported protocol").await;
         return None;
     }
     if hello.role == Role::Tracker {
@@ -73,7 +73,7 @@ pub async fn greet(
             Some(who) => Some(Greeting::Console(who, hello)),
             None => {
                 refuse(
-                    sink,
+                    socket,
                     ErrorCode::Unauthorized,
                     "sign in to the console first",
                     "console without a session",
@@ -88,7 +88,7 @@ pub async fn greet(
         // token.
         tracing::warn!(%peer, device = %log_safe(&hello.device), role = hello.role.as_str(), "refused: bad device, role or token");
         refuse(
-            sink,
+            socket,
             ErrorCode::Unauthorized,
             "unknown device, wrong role or wrong token",
             "unauthorized",
@@ -100,7 +100,7 @@ pub async fn greet(
 }
 
 /// Says why, then closes with 1008 (policy violation).
-async fn refuse(sink: &mut Sink, code: ErrorCode, message: &str, reason: &str) {
-    socket::send(sink, frames::error(code, message)).await;
-    socket::send(sink, frames::close(1008, reason)).await;
+async fn refuse(socket: &mut Socket, code: ErrorCode, message: &str, reason: &str) {
+    socket.send(frames::error(code, message)).await;
+    socket.send(frames::close(1008, reason)).await;
 }

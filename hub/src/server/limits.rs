@@ -32,8 +32,9 @@ pub const MAX_REFUSED_IN_A_ROW: u32 = 200;
 pub const MAX_COMMAND_ID: usize = 128;
 /// Frames waiting to be written to one connection; a client that lets more pile up is too slow.
 pub const OUTBOX: usize = 1024;
-/// Read buffer of a connection: messages are small, and a thousand screens are connected.
-pub const READ_BUFFER: usize = 8 * 1024;
+/// Read buffer of a connection: a device's messages are a few hundred bytes (a larger one
+/// grows the buffer for itself), and a thousand screens are connected — 8 KiB each was 8 MB.
+pub const READ_BUFFER: usize = 1024;
 /// A frame the client has not taken within this is not going to be: the connection is closed.
 pub const SEND_DEADLINE: Duration = Duration::from_secs(10);
 /// How long a closing connection may take to send its last answers and its close frame.

@@ -3,10 +3,12 @@
 //! - `listener` — the accept loop: header timeout, pending connections per address;
 //! - `state` — what every handler shares (configuration, engine, shutdown, pools, throttles);
 //! - `limits` — every number a connection lives by, named once, and the token bucket;
-//! - `socket` — the WebSocket's halves and the deadline every write has;
+//! - `upgrade` — the WebSocket handshake, keeping the byte stream under the WebSocket;
+//! - `socket` — a connection's outbox: written while its one task waits to read; live events
+//!   written as the shared bytes of their frames; the slow-client rule;
 //! - `pending` — sockets waiting for their hello: bounded, the oldest closed for a newcomer;
 //! - `hello` — the first message: protocol version, role, device and token;
-//! - `connection` — a device's session: forwards live events, reads commands, pings;
+//! - `connection` — a device's session, one task: forwards live events, reads commands, pings;
 //! - `commands` — one text message from a device → a command for the engine, or a refusal;
 //! - `logins` — how many wrong PINs a device and a staff code may try (exponential back-off);
 //! - `log_safe` — client text escaped and cut before it is logged;
@@ -33,6 +35,7 @@ mod state;
 mod statuses;
 mod timer;
 mod tracker;
+mod upgrade;
 
 use axum::Router;
 use axum::extract::State;

@@ -6,20 +6,19 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::ws::Message;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use protocol::{self as p, ErrorCode};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
 
 use super::limits::{
     MAX_TRACK_CODE, PING_EVERY, SILENCE_LIMIT, TRACKER_IDLE, TRACKER_REFRESH, TRACKERS_PER_CODE,
 };
-use super::socket::{self, Sink, Stream};
+use super::socket::Socket;
 use super::state::AppState;
 use crate::engine::Request;
 use crate::frames::{self, close};
@@ -104,15 +103,15 @@ impl Drop for CodeFollowers {
 }
 
 /// The WebSocket session of a tracker, after its hello.
-pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: String) {
+pub async fn session(app: AppState, mut socket: Socket, track: String) {
     let mut events = app.engine.events.subscribe();
     let Some(mut last) = lookup(&app, &track).await else {
         let unknown = frames::error(
             ErrorCode::NotFound,
             "no ticket of today has this tracking code",
         );
-        socket::send(&mut sink, unknown).await;
-        socket::send(&mut sink, close(1008, "unknown ticket")).await;
+        socket.send(unknown).await;
+        socket.send(close(1008, "unknown ticket")).await;
         return;
     };
     // Phones have a pool of their own, and a ticket's code a few places in it: a code printed on
@@ -122,8 +121,8 @@ pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: S
             ErrorCode::RateLimited,
             "too many phones are following tickets",
         );
-        socket::send(&mut sink, busy).await;
-        socket::send(&mut sink, close(1013, "try again later")).await;
+        socket.send(busy).await;
+        socket.send(close(1013, "try again later")).await;
         return;
     };
     let Some(_followers) = CodeFollowers::join(&app, &track) else {
@@ -131,12 +130,12 @@ pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: S
             ErrorCode::RateLimited,
             "this ticket is already followed on several phones",
         );
-        socket::send(&mut sink, busy).await;
-        socket::send(&mut sink, close(1008, "too many followers")).await;
+        socket.send(busy).await;
+        socket.send(close(1008, "too many followers")).await;
         return;
     };
     let first = frames::message(&p::ServerMessage::Ticket(Box::new(last.clone())));
-    if !socket::send(&mut sink, first).await {
+    if !socket.send(first).await {
         return;
     }
     let mut shutdown = app.shutdown.clone();
@@ -158,7 +157,7 @@ pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: S
                 dirty = false;
                 match lookup(&app, &track).await {
                     Some(now) if now != last => {
-                        if !socket::send(&mut sink, frames::message(&p::ServerMessage::Ticket(Box::new(now.clone())))).await {
+                        if !socket.send(frames::message(&p::ServerMessage::Ticket(Box::new(now.clone())))).await {
                             return;
                         }
                         last = now;
@@ -173,19 +172,19 @@ pub async fn session(app: AppState, mut sink: Sink, mut stream: Stream, track: S
                 if last_heard.elapsed() > SILENCE_LIMIT {
                     break (1001, "no answer to pings");
                 }
-                if !socket::send(&mut sink, Message::Ping(Default::default())).await {
+                if !socket.send(Message::Ping(Default::default())).await {
                     return;
                 }
             }
             _ = shutdown.changed() => break (1001, "hub is stopping"),
-            msg = stream.next() => match msg.inspect(|_| last_heard = Instant::now()) {
+            msg = socket.next() => match msg.inspect(|_| last_heard = Instant::now()) {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(Message::Text(_) | Message::Binary(_))) => {
-                    socket::send(&mut sink, frames::error(ErrorCode::Forbidden, "a tracker only listens")).await;
+                    socket.send(frames::error(ErrorCode::Forbidden, "a tracker only listens")).await;
                 }
                 Some(Ok(_)) => {}
             },
         }
     };
-    socket::send(&mut sink, close(reason.0, reason.1)).await;
+    socket.send(close(reason.0, reason.1)).await;
 }
