@@ -91,11 +91,12 @@ pub struct Joined {
 }
 
 /// A welcome with a snapshot, built on the engine thread (it needs the state) and written out
-/// as JSON by the first connection that sends it — off the single writer: serialising 20,000
-/// waiting tickets costs about as much as building them. Joins in the same second share it.
+/// as JSON — and as the bytes of its WebSocket frame — by the first connection that sends it:
+/// off the single writer (serialising 20,000 waiting tickets costs about as much as building
+/// them), and once for every join in the same second (a thousand boards after a restart).
 pub struct SharedWelcome {
     message: std::sync::Mutex<Option<p::ServerMessage>>,
-    text: std::sync::OnceLock<Utf8Bytes>,
+    wire: std::sync::OnceLock<Wire>,
     /// Worth a blocking thread to write (thousands of waiting tickets).
     pub large: bool,
 }
@@ -116,21 +117,22 @@ impl SharedWelcome {
         };
         SharedWelcome {
             message: std::sync::Mutex::new(Some(message)),
-            text: std::sync::OnceLock::new(),
+            wire: std::sync::OnceLock::new(),
             large,
         }
     }
 
-    /// The welcome's JSON (written once; the structure is freed then, by the same thread).
-    pub fn text(&self) -> Utf8Bytes {
-        self.text
+    /// The welcome's frame (written once; the structure is freed then, by the same thread).
+    pub fn wire(&self) -> Wire {
+        self.wire
             .get_or_init(|| {
                 let message = self
                     .message
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .take();
-                message.as_ref().map(frames::text).unwrap_or_default()
+                let text = message.as_ref().map(frames::text).unwrap_or_default();
+                Wire::encode([&text])
             })
             .clone()
     }

@@ -37,7 +37,7 @@ use super::state::{AppState, LiveDevice};
 use super::tracker;
 use super::upgrade::WebSocketUpgrade;
 use crate::engine::Request;
-use crate::frames;
+use crate::frames::{self, Wire};
 
 /// `GET /ws`: checks the origin, takes a connection slot, then upgrades.
 pub async fn upgrade(
@@ -224,18 +224,18 @@ async fn session(
     // The welcome, what it missed, and (admins: the console) which devices are connected. An
     // outbox this long is not "too slow": these are queued as answers, written below.
     if let Some(welcome) = joined.snapshot {
-        let text = if welcome.large {
-            match tokio::task::spawn_blocking(move || welcome.text()).await {
-                Ok(text) => text,
+        let wire = if welcome.large {
+            match tokio::task::spawn_blocking(move || welcome.wire()).await {
+                Ok(wire) => wire,
                 Err(_) => return,
             }
         } else {
-            welcome.text()
+            welcome.wire()
         };
-        socket.queue_answer(Message::Text(text));
+        socket.queue_answer_wire(wire);
     }
-    for f in joined.frames {
-        socket.queue_answer(Message::Text(f));
+    if !joined.frames.is_empty() {
+        socket.queue_answer_wire(Wire::encode(&joined.frames));
     }
     let mut presence = None;
     if actor.role == p::Role::Admin {

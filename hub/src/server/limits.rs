@@ -35,6 +35,11 @@ pub const OUTBOX: usize = 1024;
 /// Read buffer of a connection: a device's messages are a few hundred bytes (a larger one
 /// grows the buffer for itself), and a thousand screens are connected — 8 KiB each was 8 MB.
 pub const READ_BUFFER: usize = 1024;
+/// The kernel's send buffer of a connection (Linux doubles it for its bookkeeping). Left to
+/// itself it grows to 4 MB per socket: a thousand stalled screens would hold 4 GB of kernel
+/// memory, and a client that stopped reading would look fine until megabytes had piled up.
+/// 64 KiB is a busy morning's events for a board several times over.
+pub const SEND_BUFFER: usize = 64 * 1024;
 /// A frame the client has not taken within this is not going to be: the connection is closed.
 pub const SEND_DEADLINE: Duration = Duration::from_secs(10);
 /// How long a closing connection may take to send its last answers and its close frame.

@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use super::limits::{HEADER_TIMEOUT, PENDING_PER_ADDRESS, SHUTDOWN_GRACE};
+use super::limits::{HEADER_TIMEOUT, PENDING_PER_ADDRESS, SEND_BUFFER, SHUTDOWN_GRACE};
 
 /// Open plain-HTTP connections per address.
 type PerAddress = Arc<Mutex<HashMap<IpAddr, usize>>>;
@@ -122,6 +122,8 @@ pub async fn serve(
         // Small JSON frames both ways: send each at once (Nagle's delay would add ~40 ms to a
         // reply waiting for the client's delayed ACK).
         let _ = tcp.set_nodelay(true);
+        // Bounded: what a client does not read waits in its outbox, where the hub counts it.
+        let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
         let (router, shutdown) = (router.clone(), shutdown.clone());
         match tls.clone() {
             None => connections.spawn(serve_one(tcp, peer, router, pending, shutdown)),

@@ -20,12 +20,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::AsyncWrite;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Bytes, Error, Message};
 
 use super::limits::{OUTBOX, SEND_DEADLINE};
-use super::upgrade::WebSocket;
 use crate::frames::Wire;
 
 /// The client does not take its frames: `OUTBOX` events wait, or it took nothing for
@@ -41,8 +43,9 @@ enum Outgoing {
     Wire(Bytes, usize),
 }
 
-pub struct Socket {
-    ws: WebSocket,
+/// A connection's socket: over the upgraded HTTP connection (tests use an in-memory pipe).
+pub struct Socket<S = TokioIo<Upgraded>> {
+    ws: WebSocketStream<S>,
     outbox: VecDeque<Outgoing>,
     /// Live events waiting in the outbox (the slow-client rule counts these).
     events_waiting: usize,
@@ -52,8 +55,8 @@ pub struct Socket {
     unflushed: bool,
 }
 
-impl Socket {
-    pub fn new(ws: WebSocket) -> Socket {
+impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
+    pub fn new(ws: WebSocketStream<S>) -> Socket<S> {
         Socket {
             ws,
             outbox: VecDeque::new(),
@@ -87,6 +90,13 @@ impl Socket {
     /// while the outbox has room (`next`), so answers are bounded by the commands in flight.
     pub fn queue_answer(&mut self, msg: Message) {
         self.push(Outgoing::Message(msg));
+    }
+
+    /// Queues frames already encoded that answer the client (its welcome, what it missed):
+    /// never refused, and not counted as live events. Written as they are, like live events,
+    /// so the library's buffer never grows to a welcome's size for the life of the connection.
+    pub fn queue_answer_wire(&mut self, wire: Wire) {
+        self.push(Outgoing::Wire(wire.bytes, 0));
     }
 
     fn push(&mut self, out: Outgoing) {
@@ -208,5 +218,65 @@ impl Socket {
             let _ = self.flush().await;
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::Utf8Bytes;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
+    /// A pipe that takes 61 bytes at a time: every write stops halfway through a frame.
+    #[tokio::test]
+    async fn answers_and_wire_frames_cut_short_at_every_write_arrive_whole_and_in_order() {
+        let (hub_end, client_end) = tokio::io::duplex(61);
+        let ws = WebSocketStream::from_raw_socket(hub_end, Role::Server, None).await;
+        let mut socket = Socket::new(ws);
+        let mut client = WebSocketStream::from_raw_socket(client_end, Role::Client, None).await;
+        let mut sent = vec![];
+        for i in 0..40 {
+            let text = format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(i * 7));
+            sent.push(text.clone());
+            if i % 3 == 0 {
+                socket.queue_answer(Message::text(text));
+            } else {
+                let wire = Wire::encode([&Utf8Bytes::from(text)]);
+                socket.queue_events(wire).expect("room");
+            }
+        }
+        let writer = async {
+            socket.flush().await.expect("written");
+            socket
+        };
+        let reader = async {
+            let mut got = vec![];
+            while got.len() < sent.len() {
+                match client.next().await {
+                    Some(Ok(Message::Text(t))) => got.push(t.to_string()),
+                    other => panic!("not a whole text frame: {other:?}"),
+                }
+            }
+            got
+        };
+        let (_, got) = tokio::join!(writer, reader);
+        assert_eq!(got, sent);
+    }
+
+    #[test]
+    fn a_client_with_too_many_events_waiting_is_too_slow() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let (hub_end, _client_end) = tokio::io::duplex(64);
+            let ws = WebSocketStream::from_raw_socket(hub_end, Role::Server, None).await;
+            let mut socket = Socket::new(ws);
+            let one = Wire::encode([&Utf8Bytes::from("{}")]);
+            for _ in 0..OUTBOX {
+                socket.queue_events(one.clone()).expect("room");
+            }
+            assert!(socket.queue_events(one).is_err());
+        });
     }
 }
