@@ -342,9 +342,8 @@ async fn a_page_from_another_origin_cannot_open_a_websocket() {
     hub.stop().await.expect("stop");
 }
 
-#[tokio::test]
-async fn readers_that_never_read_are_cut_off_and_the_centre_goes_on() {
-    // A centre with no practical limits, so one kiosk can make many events quickly.
+/// A centre with no practical limits, so one kiosk can make many events quickly.
+async fn unlimited_centre(dir: &tempfile::TempDir) -> hub::Hub {
     let mut config = testkit::demo_config();
     config.limits.burst = 1_000_000;
     config.limits.per_second = 1_000_000;
@@ -352,8 +351,13 @@ async fn readers_that_never_read_are_cut_off_and_the_centre_goes_on() {
         s.daily_limit = None;
         s.last_number = 99_999;
     }
+    testkit::start_hub_with(config, &dir.path().join("hub.db"), LOOPBACK).await
+}
+
+#[tokio::test]
+async fn readers_that_never_read_are_cut_off_and_the_centre_goes_on() {
     let dir = tempfile::tempdir().expect("tmp");
-    let hub = testkit::start_hub_with(config, &dir.path().join("hub.db"), LOOPBACK).await;
+    let hub = unlimited_centre(&dir).await;
     // Three boards that say hello and then never read again.
     let mut stalled = Vec::new();
     for n in 1..=2 {
@@ -411,15 +415,8 @@ async fn readers_that_never_read_are_cut_off_and_the_centre_goes_on() {
 /// writes cut short inside frames — still gets every frame whole, in order, each answer once.
 #[tokio::test]
 async fn a_late_reader_gets_every_frame_whole_in_order_and_every_answer_once() {
-    let mut config = testkit::demo_config();
-    config.limits.burst = 1_000_000;
-    config.limits.per_second = 1_000_000;
-    for s in config.rules.services.values_mut() {
-        s.daily_limit = None;
-        s.last_number = 99_999;
-    }
     let dir = tempfile::tempdir().expect("tmp");
-    let hub = testkit::start_hub_with(config, &dir.path().join("hub.db"), LOOPBACK).await;
+    let hub = unlimited_centre(&dir).await;
     let mut board = narrow(hub.addr, "display", "display-1").await;
     let mut kiosk = narrow(hub.addr, "kiosk", "kiosk-1").await;
     // Many commands, none of their answers read yet: the kiosk's answers (through the library)
