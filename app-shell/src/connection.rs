@@ -13,6 +13,10 @@ pub const TOKEN_ENV: &str = "HANG_DOI_TOKEN";
 /// The flags every app takes to reach the hub.
 #[derive(clap::Args, Debug, Clone)]
 pub struct HubArgs {
+    /// A TOML file of this app's flags (keys are the flags' names: `hub`, `device`,
+    /// `token_file`, …), e.g. /etc/hang-doi/kiosk.toml. Flags given here win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// The hub's WebSocket address.
     #[arg(long, default_value = "ws://127.0.0.1:7878/ws")]
     pub hub: String,
@@ -123,6 +127,7 @@ mod tests {
 
     fn args(token: Option<&str>, token_file: Option<PathBuf>) -> HubArgs {
         HubArgs {
+            config: None,
             hub: "ws://hub:7878/ws".into(),
             device: None,
             token: token.map(str::to_string),

@@ -1,5 +1,7 @@
 //! The shell the three apps share, so that each app keeps only what is its own:
 //!
+//! - [`args_with_config_file`] — an app's flags from `--config FILE` (its TOML keys are the
+//!   flags' names), then the command line's;
 //! - [`HubArgs`] / [`Connection`] — the hub's address, the device and its token from flags, a
 //!   token file or the environment, and [`connect`], which starts the client and forwards its
 //!   updates into the app's [`Inbox`];
@@ -12,10 +14,12 @@
 //! - [`snapshot`] — rendering a window to PNG without a display (`--snapshot`).
 
 pub mod centre_time;
+mod config_file;
 mod connection;
 mod pump;
 pub mod snapshot;
 
+pub use config_file::args_with_config_file;
 pub use connection::{Connection, HubArgs, TOKEN_ENV, connect};
 pub use pump::{Inbox, Pump};
 

@@ -13,6 +13,8 @@ use slint::ComponentHandle;
 
 #[derive(Parser)]
 #[command(
+    // A flag given twice takes its last value: the --config file's come first.
+    args_override_self = true,
     name = "counter-client",
     version,
     about = "The counter screen of a public administration service centre"
@@ -45,7 +47,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(app_shell::args_with_config_file(&[])?);
     let connection = cli.hub.connection("counter-1")?;
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     let remember = match (&cli.snapshot, &cli.remember) {

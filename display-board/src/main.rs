@@ -17,6 +17,8 @@ use slint::ComponentHandle;
 
 #[derive(Parser)]
 #[command(
+    // A flag given twice takes its last value: the --config file's come first.
+    args_override_self = true,
     name = "display-board",
     version,
     about = "The lobby's wall screen of a public administration service centre, with its voice",
@@ -72,7 +74,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(app_shell::args_with_config_file(&["announce"])?);
     if let Some(Tool::Announce {
         number,
         counter,

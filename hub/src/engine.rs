@@ -61,6 +61,8 @@ pub enum Request {
     },
     /// What the scheduled integrity check found (`None`: the file is sound).
     Checked { found: Option<String> },
+    /// Is the engine's loop turning? (systemd's watchdog, `service.rs`)
+    Alive { respond: oneshot::Sender<()> },
 }
 
 /// The engine's answer to a command, once committed: the reply's JSON.
@@ -527,6 +529,9 @@ impl Engine {
                 Request::Tick => {}
                 Request::Track { track, respond } => tracks.push((track, respond)),
                 Request::Checked { found } => self.checked(now, found),
+                Request::Alive { respond } => {
+                    let _ = respond.send(());
+                }
             }
         }
 

@@ -11,6 +11,7 @@ pub mod integrity;
 pub mod replies;
 pub mod report;
 pub mod server;
+pub mod service;
 pub mod simulate;
 pub mod store;
 pub mod timekeeping;
@@ -105,6 +106,7 @@ impl Hub {
             check_now.clone(),
             shutdown_rx.clone(),
         ));
+        tokio::spawn(service::watchdog(engine.clone()));
         tokio::spawn(server::run_timer(engine, clock, shutdown_rx.clone()));
         let router = server::router(app);
         let tls = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -141,6 +143,7 @@ impl Hub {
         tokio::select! {
             _ = shutdown_signal() => {
                 tracing::info!("shutting down");
+                service::stopping();
                 self.stop().await
             }
             _ = engine_gone => {

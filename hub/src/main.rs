@@ -366,6 +366,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             accept_date: cli.accept_date,
         };
         let hub = hub::Hub::start_with(config, &db, cli.listen, options).await?;
+        hub::service::ready(hub.addr);
         tracing::info!(addr = %hub.addr, config = %source, db = %db.display(), "hub serving: {scheme}://{}/ws", hub.addr);
         let web = if scheme == "wss" { "https" } else { "http" };
         tracing::info!("supervisor's console: {web}://{}/console", hub.addr);

@@ -15,6 +15,8 @@ use slint::ComponentHandle;
 
 #[derive(Parser)]
 #[command(
+    // A flag given twice takes its last value: the --config file's come first.
+    args_override_self = true,
     name = "kiosk",
     version,
     about = "The ticket kiosk of a public administration service centre",
@@ -91,7 +93,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(app_shell::args_with_config_file(&["print-test"])?);
     if let Some(Tool::PrintTest { printer, png }) = &cli.command {
         return print_test(printer, png.as_deref());
     }
