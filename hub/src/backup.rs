@@ -135,36 +135,49 @@ fn copy_and_check(db: &Path, to: &Path) -> Result<(u64, Option<NaiveDate>), Back
             .pragma_update(None, "journal_mode", "DELETE")
             .map_err(copy_err)?;
     }
-    let check = Connection::open_with_flags(to, OpenFlags::SQLITE_OPEN_READ_ONLY);
-    let check = check.and_then(|c| {
-        let ok: String = c.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
-        let last: Option<(i64, String)> = c
-            .query_row(
-                "SELECT seq, day FROM events ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .ok();
-        Ok((ok, last))
-    });
-    let (ok, last) = check.map_err(|e| BackupError::Check {
+    let seen = inspect(to).map_err(|problem| BackupError::Check {
         path: to.to_path_buf(),
-        problem: e.to_string(),
+        problem,
     })?;
-    if ok != "ok" {
-        return Err(BackupError::Check {
-            path: to.to_path_buf(),
-            problem: ok,
-        });
-    }
     std::fs::File::open(to)
         .and_then(|f| f.sync_all())
         .map_err(|source| BackupError::Io {
             path: to.to_path_buf(),
             source,
         })?;
-    let (seq, day) = last.unwrap_or((0, String::new()));
-    Ok((seq as u64, day.parse().ok()))
+    Ok((seen.last_seq, seen.last_day))
+}
+
+/// What a database file holds, checked.
+#[derive(Debug, Clone)]
+pub struct Inspected {
+    /// Its last event (0: none).
+    pub last_seq: u64,
+    pub last_day: Option<NaiveDate>,
+}
+
+/// Opens a database read-only (also while the hub runs), runs SQLite's `quick_check` and finds
+/// its last event; the problem in words when it is not sound.
+pub fn inspect(db: &Path) -> Result<Inspected, String> {
+    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| e.to_string())?;
+    let ok: String = c
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if ok != "ok" {
+        return Err(ok);
+    }
+    let (seq, day): (i64, String) = c
+        .query_row(
+            "SELECT seq, day FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap_or((0, String::new()));
+    Ok(Inspected {
+        last_seq: seq as u64,
+        last_day: day.parse().ok(),
+    })
 }
 
 /// Deletes all but the newest `keep` copies (their names sort by time).

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod charts;
 pub mod clock;
 pub mod config;
+pub mod doctor;
 pub mod engine;
 pub mod frames;
 pub mod integrity;

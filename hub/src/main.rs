@@ -27,7 +27,7 @@ struct Cli {
     #[arg(long)]
     create_db: bool,
     /// Address to serve HTTP and WebSocket on.
-    #[arg(long, default_value = "127.0.0.1:7878")]
+    #[arg(long, global = true, default_value = "127.0.0.1:7878")]
     listen: SocketAddr,
     /// Serve HTTPS and WSS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key")]
@@ -58,6 +58,14 @@ enum Sub {
         /// How many copies to keep in DIR (older `hub-*.db` copies are deleted).
         #[arg(long, default_value_t = 14)]
         keep: usize,
+    },
+    /// Check this machine's set-up (configuration, database, clock, port, file limit, disk, a
+    /// kiosk's printer) and say what to fix. Without --config and --db: the installed paths.
+    Doctor {
+        /// A kiosk's settings on this machine, whose printer is tried (default: the installed
+        /// /etc/hang-doi/kiosk.toml when it exists).
+        #[arg(long)]
+        kiosk_config: Option<PathBuf>,
     },
     /// Figures for service days FROM..=TO from a hub's database (read-only, also while it runs).
     Report {
@@ -212,6 +220,35 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// `hub doctor`: every finding printed; fails when something must be fixed.
+fn doctor(cli: &Cli, kiosk_config: Option<PathBuf>) -> anyhow::Result<()> {
+    use hub::doctor::{INSTALLED_CONFIG, INSTALLED_DB, INSTALLED_KIOSK_CONFIG, Setup, Verdict};
+    let installed_kiosk = PathBuf::from(INSTALLED_KIOSK_CONFIG);
+    let setup = Setup {
+        config: cli.config.clone().unwrap_or(INSTALLED_CONFIG.into()),
+        db: cli.db.clone().unwrap_or(INSTALLED_DB.into()),
+        listen: cli.listen,
+        kiosk_config: kiosk_config.or(installed_kiosk.exists().then_some(installed_kiosk)),
+    };
+    println!(
+        "hub doctor — {} and {}\n",
+        setup.config.display(),
+        setup.db.display()
+    );
+    let findings = hub::doctor::examine(&setup);
+    for f in &findings {
+        println!("{f}");
+    }
+    let to_fix = findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Fix)
+        .count();
+    println!();
+    anyhow::ensure!(to_fix == 0, "{to_fix} thing(s) to fix (FIX above)");
+    println!("nothing to fix");
+    Ok(())
+}
+
 fn required_db(cli: &Cli) -> anyhow::Result<&std::path::Path> {
     cli.db.as_deref().context(
         "which database? Give --db FILE (the centre's database; add --create-db on its very first start)",
@@ -243,6 +280,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             made.last_day.map_or("-".to_string(), |d| d.to_string())
         );
         return Ok(());
+    }
+    if let Some(Sub::Doctor { kiosk_config }) = &cli.command {
+        return doctor(&cli, kiosk_config.clone());
     }
     let config_arg = match (&cli.config, &cli.command) {
         (Some(c), _) => c.clone(),

@@ -1,0 +1,449 @@
+//! `hang-doi-hub doctor`: looks at a machine's set-up the way a technician would, and says in
+//! plain words what is wrong and how to fix it — the configuration, the database and its
+//! folder, the clock, the port, the open-file limit, the disk, and the printer a kiosk on this
+//! machine is set up for. It changes nothing.
+
+use std::fmt;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::auth::PinVerifier;
+use crate::config::Config;
+
+/// Where the packages put things (docs/INSTALL.md).
+pub const INSTALLED_CONFIG: &str = "/etc/hang-doi/centre.toml";
+pub const INSTALLED_DB: &str = "/var/lib/hang-doi/hub.db";
+pub const INSTALLED_KIOSK_CONFIG: &str = "/etc/hang-doi/kiosk.toml";
+
+/// Below this, the disk is worth a warning: a busy centre's database grows ~2 GB a year.
+const LOW_DISK: u64 = 2 * 1024 * 1024 * 1024;
+/// The example PIN of the packaged configuration.
+const EXAMPLE_PIN: &str = "1234";
+
+/// What to look at.
+pub struct Setup {
+    pub config: PathBuf,
+    pub db: PathBuf,
+    pub listen: SocketAddr,
+    /// A kiosk's settings on this machine, if any (its printer is tried).
+    pub kiosk_config: Option<PathBuf>,
+}
+
+/// How a check came out.
+#[derive(Debug, PartialEq)]
+pub enum Verdict {
+    Ok,
+    /// Works, but worth a look.
+    Warn,
+    /// Must be fixed.
+    Fix,
+}
+
+/// One check's finding: what was seen and, unless all is well, what to do.
+#[derive(Debug)]
+pub struct Finding {
+    pub verdict: Verdict,
+    pub what: String,
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    fn ok(what: impl Into<String>) -> Finding {
+        Finding {
+            verdict: Verdict::Ok,
+            what: what.into(),
+            fix: None,
+        }
+    }
+
+    fn warn(what: impl Into<String>, fix: impl Into<String>) -> Finding {
+        Finding {
+            verdict: Verdict::Warn,
+            what: what.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    fn fix(what: impl Into<String>, fix: impl Into<String>) -> Finding {
+        Finding {
+            verdict: Verdict::Fix,
+            what: what.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mark = match self.verdict {
+            Verdict::Ok => "ok  ",
+            Verdict::Warn => "warn",
+            Verdict::Fix => "FIX ",
+        };
+        write!(f, "{mark}  {}", self.what)?;
+        if let Some(fix) = &self.fix {
+            write!(f, "\n      → {fix}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every check, in the order a technician would go.
+pub fn examine(setup: &Setup) -> Vec<Finding> {
+    let mut findings = vec![];
+    let config = configuration(&setup.config, &mut findings);
+    database(&setup.db, &mut findings);
+    findings.push(clock());
+    findings.push(port(setup.listen));
+    if let Some(config) = &config {
+        findings.push(open_files(config));
+    }
+    findings.push(disk(&setup.db));
+    if let Some(kiosk) = &setup.kiosk_config {
+        findings.push(printer(kiosk));
+    }
+    findings
+}
+
+fn configuration(path: &Path, findings: &mut Vec<Finding>) -> Option<Config> {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            findings.push(Finding::fix(
+                format!("the configuration {} cannot be used: {e}", path.display()),
+                format!(
+                    "edit {} where the message says (docs/INSTALL.md explains each part), \
+                     then check it with `hang-doi-hub --config {} --check-config`",
+                    path.display(),
+                    path.display()
+                ),
+            ));
+            return None;
+        }
+    };
+    findings.push(Finding::ok(format!(
+        "configuration {}: {} ({} services, {} counters, {} devices, {} staff)",
+        path.display(),
+        config.center.name,
+        config.rules.services.len(),
+        config.rules.counters.len(),
+        config.devices.len(),
+        config.staff.len()
+    )));
+    let demo: Vec<&str> = config
+        .devices
+        .iter()
+        .filter(|(_, d)| d.token.starts_with("demo-"))
+        .map(|(id, _)| id.as_str())
+        .collect();
+    if !demo.is_empty() {
+        findings.push(Finding::fix(
+            format!(
+                "devices still have the example's tokens: {}",
+                demo.join(", ")
+            ),
+            "give each its own token (`openssl rand -hex 16`) in the configuration and the same \
+             in that device's token file; until then the hub serves only this machine (127.0.0.1)",
+        ));
+    }
+    let mut verifier = PinVerifier::default();
+    let example_pins: Vec<&str> = config
+        .staff
+        .keys()
+        .filter(|code| verifier.matches(&config, code, EXAMPLE_PIN))
+        .map(String::as_str)
+        .collect();
+    if !example_pins.is_empty() {
+        findings.push(Finding::fix(
+            format!("staff with the example PIN {EXAMPLE_PIN}: {}", example_pins.join(", ")),
+            "have each choose a PIN and paste what `hang-doi-hub hash-pin` prints as their pin_hash",
+        ));
+    }
+    match &config.center.public_url {
+        Some(url) if url.contains("127.0.0.1") || url.contains("localhost") => {
+            findings.push(Finding::warn(
+                format!("[center] public_url is {url}: citizens' phones cannot reach it"),
+                "set it to the address phones on the lobby's Wi-Fi reach the hub at \
+                 (e.g. http://192.168.1.10:7878), or remove it to print tickets without a QR code",
+            ));
+        }
+        _ => {}
+    }
+    Some(config)
+}
+
+fn database(db: &Path, findings: &mut Vec<Finding>) {
+    let folder = db
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        findings.push(Finding::fix(
+            format!("the database's folder {} does not exist", folder.display()),
+            format!(
+                "create it for the hub's user: `install -d -o hang-doi -g hang-doi -m 750 {}` \
+                 (the package makes /var/lib/hang-doi)",
+                folder.display()
+            ),
+        ));
+        return;
+    }
+    let probe = folder.join(format!(".hang-doi-doctor-{}", std::process::id()));
+    let writable = std::fs::write(&probe, b"").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    if !writable {
+        findings.push(Finding::fix(
+            format!("the database's folder {} is not writable", folder.display()),
+            format!(
+                "give it to the hub's user: `chown hang-doi:hang-doi {}` (and check the disk is \
+                 not mounted read-only)",
+                folder.display()
+            ),
+        ));
+    }
+    if !db.exists() {
+        findings.push(Finding::warn(
+            format!("no database at {} yet", db.display()),
+            "on this centre's very first start only, add --create-db (HUB_OPTIONS in \
+             /etc/default/hang-doi-hub), then remove it; otherwise restore the last backup here",
+        ));
+        return;
+    }
+    match crate::backup::inspect(db) {
+        Ok(seen) => findings.push(Finding::ok(format!(
+            "database {}: sound, {} events, last service day {}",
+            db.display(),
+            seen.last_seq,
+            seen.last_day.map_or("-".to_string(), |d| d.to_string())
+        ))),
+        Err(e) => findings.push(Finding::fix(
+            format!(
+                "the database {} is damaged or unreadable: {e}",
+                db.display()
+            ),
+            "stop the hub and restore the last backup (docs/OPERATIONS.md, \"Restore\")",
+        )),
+    }
+}
+
+fn clock() -> Finding {
+    let synced = std::process::Command::new("timedatectl")
+        .args(["show", "--property=NTPSynchronized", "--value"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "yes");
+    let now = chrono::Local::now().format("%Y-%m-%d %H:%M %:z");
+    match synced {
+        Some(true) => Finding::ok(format!("the clock is synchronised ({now})")),
+        Some(false) => Finding::fix(
+            format!("the clock is not synchronised ({now}): numbers and service days follow it"),
+            "`apt install systemd-timesyncd` (or chrony), `timedatectl set-ntp true`, and let \
+             the PC reach a time server (or the router's)",
+        ),
+        None => Finding::warn(
+            format!("cannot tell whether the clock is synchronised ({now})"),
+            "check with `timedatectl`; install systemd-timesyncd or chrony",
+        ),
+    }
+}
+
+fn port(listen: SocketAddr) -> Finding {
+    match TcpListener::bind(listen) {
+        Ok(_) => Finding::ok(format!("{listen} is free for the hub")),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            if answers_healthz(listen) {
+                Finding::ok(format!("a hub already serves on {listen}"))
+            } else {
+                Finding::fix(
+                    format!("another program holds {listen}"),
+                    format!(
+                        "find it with `ss -ltnp 'sport = :{}'` and stop it, or give the hub \
+                         another port (HUB_LISTEN in /etc/default/hang-doi-hub)",
+                        listen.port()
+                    ),
+                )
+            }
+        }
+        Err(e) => Finding::fix(
+            format!("the hub cannot listen on {listen}: {e}"),
+            "use an address of this machine (0.0.0.0 for all) and a port above 1023",
+        ),
+    }
+}
+
+/// Whether a hub answers `/healthz` there.
+fn answers_healthz(addr: SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let addr = if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.take(4096).read_to_string(&mut answer);
+    answer.contains("\"service_day\"")
+}
+
+fn open_files(config: &Config) -> Finding {
+    let wanted = u64::from(config.limits.max_connections) + config.devices.len() as u64 + 64;
+    match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        Ok((_, hard)) if hard >= wanted => Finding::ok(format!(
+            "open-file limit {hard} fits [limits] max_connections = {}",
+            config.limits.max_connections
+        )),
+        Ok((_, hard)) => Finding::warn(
+            format!(
+                "open-file limit {hard} is below what [limits] max_connections = {} needs ({wanted})",
+                config.limits.max_connections
+            ),
+            "the service unit sets LimitNOFILE=32768; run by hand, raise `ulimit -n`, or lower \
+             max_connections",
+        ),
+        Err(e) => Finding::warn(
+            format!("cannot read the open-file limit: {e}"),
+            "check `ulimit -n`",
+        ),
+    }
+}
+
+fn disk(db: &Path) -> Finding {
+    let folder = db.parent().filter(|p| p.is_dir()).unwrap_or(Path::new("/"));
+    match free_bytes(folder) {
+        Some(free) if free < LOW_DISK => Finding::fix(
+            format!(
+                "only {:.1} GB free on the database's disk ({})",
+                free as f64 / 1e9,
+                folder.display()
+            ),
+            "free some space (old logs: `journalctl --vacuum-size=200M`), or move the database to \
+             a bigger disk: a busy centre's grows about 2 GB a year",
+        ),
+        Some(free) => Finding::ok(format!(
+            "{:.1} GB free on the database's disk",
+            free as f64 / 1e9
+        )),
+        None => Finding::warn("cannot tell the free disk space", "check with `df -h`"),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn free_bytes(folder: &Path) -> Option<u64> {
+    let stat = rustix::fs::statvfs(folder).ok()?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn free_bytes(_: &Path) -> Option<u64> {
+    None
+}
+
+/// The printer named in a kiosk's settings (`printer = "…"`), tried the way the kiosk reaches it.
+fn printer(kiosk_config: &Path) -> Finding {
+    let text = match std::fs::read_to_string(kiosk_config) {
+        Ok(t) => t,
+        Err(e) => {
+            return Finding::fix(
+                format!(
+                    "cannot read the kiosk's settings {}: {e}",
+                    kiosk_config.display()
+                ),
+                "reinstall hang-doi-kiosk or restore the file",
+            );
+        }
+    };
+    let table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            return Finding::fix(
+                format!(
+                    "the kiosk's settings {} are not valid: {e}",
+                    kiosk_config.display()
+                ),
+                "correct the line the message names",
+            );
+        }
+    };
+    let Some(spec) = table.get("printer").and_then(|p| p.as_str()) else {
+        return Finding::warn(
+            "the kiosk has no printer: tickets are shown on screen only",
+            format!(
+                "add `printer = \"/dev/usb/lp0\"` (or tcp:ADDRESS) to {}",
+                kiosk_config.display()
+            ),
+        );
+    };
+    if let Some(rest) = spec.strip_prefix("tcp:") {
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().unwrap_or(0)),
+            None => (rest, 9100),
+        };
+        let reached = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(3)).is_ok());
+        return if reached {
+            Finding::ok(format!("the kiosk's printer answers at {host}:{port}"))
+        } else {
+            Finding::fix(
+                format!("the kiosk's printer at {host}:{port} does not answer"),
+                "check it is on, its cable, and its address (print its self-test page: it \
+                 shows the IP); then `hang-doi-kiosk print-test --printer tcp:ADDRESS`",
+            )
+        };
+    }
+    if let Some(file) = spec.strip_prefix("file:") {
+        // Tickets written to a file (a test set-up): its folder must take them.
+        let folder = Path::new(file).parent().unwrap_or(Path::new("."));
+        return if folder.is_dir() {
+            Finding::ok(format!("the kiosk prints into {file}"))
+        } else {
+            Finding::fix(
+                format!("the kiosk prints into {file}, whose folder does not exist"),
+                "create the folder, or give the kiosk a real printer",
+            )
+        };
+    }
+    let device = spec.strip_prefix("usb:").unwrap_or(spec);
+    let path = Path::new(device);
+    let openable = std::fs::OpenOptions::new().append(true).open(path).is_ok();
+    if openable {
+        Finding::ok(format!("the kiosk's printer {device} can be written to"))
+    } else if path.exists() {
+        Finding::fix(
+            format!("the kiosk's printer {device} exists but cannot be written to"),
+            "the kiosk's user must be in the `lp` group (the package does it): \
+             `adduser hang-doi-kiosk lp`",
+        )
+    } else {
+        Finding::fix(
+            format!("no printer at {device}"),
+            "plug the printer's USB cable in and switch it on (`ls /dev/usb/` shows lp0), or \
+             correct `printer` in the kiosk's settings",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finding_says_what_and_how_to_fix_it() {
+        let f = Finding::fix("the disk is full", "free some space");
+        assert_eq!(
+            f.to_string(),
+            "FIX   the disk is full\n      → free some space"
+        );
+        assert_eq!(Finding::ok("fine").to_string(), "ok    fine");
+    }
+}

@@ -1,0 +1,116 @@
+//! `hub doctor` on a broken set-up names each problem with its fix, and fails; on a sound one it
+//! says there is nothing to fix.
+
+use std::path::Path;
+use std::process::Command;
+
+fn doctor(config: &Path, db: &Path) -> (bool, String) {
+    // A kiosk on this machine that prints into a file (not whatever kiosk is installed here).
+    let folder = config.parent().unwrap_or(Path::new("."));
+    let kiosk = folder.join("kiosk.toml");
+    let tickets = folder.join("tickets.bin");
+    std::fs::write(
+        &kiosk,
+        format!("printer = \"file:{}\"\n", tickets.display()),
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_hub"))
+        .args(["doctor", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .arg("--db")
+        .arg(db)
+        .arg("--kiosk-config")
+        .arg(kiosk)
+        .output()
+        .expect("the hub binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The FIX finding whose first line contains `what`, with its fix.
+fn fix_for<'a>(report: &'a str, what: &str) -> Option<&'a str> {
+    let at = report.find(what)?;
+    let line_start = report[..at].rfind('\n').map_or(0, |i| i + 1);
+    let finding = &report[line_start..];
+    let end = finding[1..].find("\n\n").or_else(|| {
+        finding[1..]
+            .match_indices('\n')
+            .find(|(i, _)| !finding[i + 2..].starts_with("      →"))
+            .map(|(i, _)| i)
+    });
+    let finding = &finding[..end.map_or(finding.len(), |e| e + 1)];
+    finding.starts_with("FIX").then_some(finding)
+}
+
+#[test]
+fn a_bad_configuration_line_and_a_missing_database_folder_are_named_with_their_fixes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = dir.path().join("centre.toml");
+    let demo = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/demo-center.toml"
+    ))
+    .expect("the demo centre");
+    // A technician's slip: a key without its value.
+    std::fs::write(&config, demo.replacen("name_en = ", "name_en ", 1)).expect("write");
+    let db = dir.path().join("no-such-folder").join("hub.db");
+    let (ok, report) = doctor(&config, &db);
+    assert!(!ok, "a broken set-up fails:\n{report}");
+    let bad_line = fix_for(&report, "cannot be used").expect(&report);
+    assert!(
+        bad_line.contains("centre.toml:") && bad_line.contains("--check-config"),
+        "{bad_line}"
+    );
+    let folder = fix_for(&report, "does not exist").expect(&report);
+    assert!(
+        folder.contains("no-such-folder") && folder.contains("install -d"),
+        "{folder}"
+    );
+}
+
+#[test]
+fn a_sound_set_up_has_nothing_to_fix_and_the_example_leftovers_are_named() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let demo = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/demo-center.toml"
+    ))
+    .expect("the demo centre");
+    let db = dir.path().join("hub.db");
+    // The example as installed: demo tokens and PIN 1234 are named, with what to do.
+    let example = dir.path().join("example.toml");
+    std::fs::write(&example, &demo).expect("write");
+    let (ok, report) = doctor(&example, &db);
+    assert!(!ok);
+    assert!(
+        fix_for(&report, "example's tokens").is_some_and(|f| f.contains("openssl rand")),
+        "{report}"
+    );
+    assert!(
+        fix_for(&report, "example PIN").is_some_and(|f| f.contains("hash-pin")),
+        "{report}"
+    );
+    // The centre's own tokens and PINs: nothing to fix (the database is created at first start).
+    let own_pin = hub::auth::hash_pin("9876").expect("hash");
+    let own: String = demo
+        .lines()
+        .map(|l| {
+            if l.starts_with("pin_hash") {
+                format!("pin_hash = \"{own_pin}\"")
+            } else {
+                l.replace("\"demo-", "\"centre-own-")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config = dir.path().join("centre.toml");
+    std::fs::write(&config, own).expect("write");
+    let (ok, report) = doctor(&config, &db);
+    assert!(ok, "{report}");
+    assert!(
+        report.contains("no database at") && report.contains("--create-db"),
+        "{report}"
+    );
+}
