@@ -121,6 +121,13 @@ impl Pump for App {
     }
 }
 
+impl App {
+    /// Hides the mouse pointer over the board (a wall screen: `--hide-pointer`).
+    pub fn hide_pointer(&self, hide: bool) {
+        self.ui.global::<BoardAdapter>().set_hide_pointer(hide);
+    }
+}
+
 fn clamp(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }

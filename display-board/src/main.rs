@@ -41,6 +41,9 @@ struct Cli {
     /// Do not announce calls.
     #[arg(long)]
     mute: bool,
+    /// Show no mouse pointer (a wall screen; the installed board.toml says so).
+    #[arg(long)]
+    hide_pointer: bool,
     /// Render the screen to this PNG without a window once the hub's state has arrived, and exit.
     #[arg(long)]
     snapshot: Option<PathBuf>,
@@ -109,6 +112,7 @@ fn run() -> anyhow::Result<()> {
         Some(announcer),
         runtime.handle(),
     )));
+    app.borrow().hide_pointer(cli.hide_pointer);
     app_shell::run_window(&ui, move || {
         app.borrow_mut().pump();
     })

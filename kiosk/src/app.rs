@@ -282,6 +282,13 @@ impl Pump for App {
     }
 }
 
+impl App {
+    /// Hides the mouse pointer over the kiosk (a touch-only kiosk: `--hide-pointer`).
+    pub fn hide_pointer(&self, hide: bool) {
+        self.ui.global::<KioskAdapter>().set_hide_pointer(hide);
+    }
+}
+
 fn wire_callbacks(ui: &KioskWindow, app: Weak<RefCell<App>>) {
     let a = ui.global::<KioskAdapter>();
     let w = app.clone();

@@ -29,6 +29,9 @@ struct Cli {
     hub: HubArgs,
     #[command(flatten)]
     printer: PrinterArgs,
+    /// Show no mouse pointer (a touch-only kiosk; the installed kiosk.toml says so).
+    #[arg(long)]
+    hide_pointer: bool,
     /// Seconds without a touch before the kiosk goes back to the services.
     #[arg(long, default_value_t = 20)]
     idle: u64,
@@ -112,6 +115,7 @@ fn run() -> anyhow::Result<()> {
     }
     let ui = KioskWindow::new().context("creating the window (is a display available?)")?;
     let app = App::new(ui.clone_strong(), options, runtime.handle().clone());
+    app.borrow().hide_pointer(cli.hide_pointer);
     app_shell::run_window(&ui, move || {
         app.borrow_mut().pump();
     })

@@ -57,6 +57,22 @@ fn issued_today(app: &App, service: &str) -> u32 {
 }
 
 #[test]
+fn a_kiosk_without_a_pointer_still_takes_touches() {
+    let c = centre();
+    let app = kiosk(&c, None);
+    let ui = app.borrow().ui.clone_strong();
+    let adapter = ui.global::<KioskAdapter>();
+    assert!(
+        !adapter.get_hide_pointer(),
+        "a window (the demo) keeps its pointer"
+    );
+    app.borrow().hide_pointer(true);
+    assert!(adapter.get_hide_pointer());
+    tap(&app, "Tư pháp – Hộ tịch");
+    assert!(matches!(app.borrow().ctrl.step, Step::Category { .. }));
+}
+
+#[test]
 fn tapping_through_issues_one_ticket_and_prints_it() {
     let c = centre();
     let app = kiosk(&c, Some(file_printer(&c)));
