@@ -12,10 +12,25 @@ use anyhow::Context;
 /// The flag naming the file.
 const CONFIG_FLAG: &str = "--config";
 
-/// The process's arguments with the flags of its `--config` file (if any) put in front; left as
-/// they are when the first argument is one of `subcommands` (tools take their own flags).
-pub fn args_with_config_file(subcommands: &[&str]) -> anyhow::Result<Vec<OsString>> {
-    expand(std::env::args_os().collect(), subcommands)
+/// The app's command line parsed, with the flags of its `--config` file (if any) in front; the
+/// file is not read when the first argument is one of `subcommands` (tools take their own flags).
+/// `--help` and `--version` print and exit as usual; a mistake that may be in the file says so.
+pub fn parse_args<C: clap::Parser>(subcommands: &[&str]) -> anyhow::Result<C> {
+    let given: Vec<OsString> = std::env::args_os().collect();
+    let file = config_path(&given);
+    let args = expand(given, subcommands)?;
+    C::try_parse_from(args).map_err(|e| {
+        use clap::error::ErrorKind;
+        match (e.kind(), &file) {
+            (ErrorKind::DisplayHelp | ErrorKind::DisplayVersion, _) | (_, None) => e.exit(),
+            (_, Some(file)) => anyhow::anyhow!(
+                "{}(the keys of {} are read as flags: a key there may be misspelt or not this \
+                 app's)",
+                e.render(),
+                file.display()
+            ),
+        }
+    })
 }
 
 fn expand(args: Vec<OsString>, subcommands: &[&str]) -> anyhow::Result<Vec<OsString>> {

@@ -1,7 +1,7 @@
 //! The shell the three apps share, so that each app keeps only what is its own:
 //!
-//! - [`args_with_config_file`] — an app's flags from `--config FILE` (its TOML keys are the
-//!   flags' names), then the command line's;
+//! - [`parse_args`] — an app's flags from `--config FILE` (its TOML keys are the flags' names),
+//!   then the command line's;
 //! - [`HubArgs`] / [`Connection`] — the hub's address, the device and its token from flags, a
 //!   token file or the environment, and [`connect`], which starts the client and forwards its
 //!   updates into the app's [`Inbox`];
@@ -19,7 +19,7 @@ mod connection;
 mod pump;
 pub mod snapshot;
 
-pub use config_file::args_with_config_file;
+pub use config_file::parse_args;
 pub use connection::{Connection, HubArgs, TOKEN_ENV, connect};
 pub use pump::{Inbox, Pump};
 

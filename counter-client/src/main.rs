@@ -47,7 +47,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse_from(app_shell::args_with_config_file(&[])?);
+    let cli: Cli = app_shell::parse_args(&[])?;
     let connection = cli.hub.connection("counter-1")?;
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     let remember = match (&cli.snapshot, &cli.remember) {

@@ -77,7 +77,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse_from(app_shell::args_with_config_file(&["announce"])?);
+    let cli: Cli = app_shell::parse_args(&["announce"])?;
     if let Some(Tool::Announce {
         number,
         counter,

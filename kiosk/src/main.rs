@@ -96,7 +96,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse_from(app_shell::args_with_config_file(&["print-test"])?);
+    let cli: Cli = app_shell::parse_args(&["print-test"])?;
     if let Some(Tool::PrintTest { printer, png }) = &cli.command {
         return print_test(printer, png.as_deref());
     }
