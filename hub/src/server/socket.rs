@@ -176,11 +176,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
                     }
                 }
                 Some(Outgoing::Wire(bytes, frames)) => {
-                    // What the library holds goes first: frames never interleave.
-                    if self.unflushed {
-                        ready!(self.ws.poll_flush_unpin(cx))?;
-                        self.unflushed = false;
-                    }
+                    // What the library holds goes first: frames never interleave. Flushed even
+                    // when this socket handed it nothing: the library answers a client's ping
+                    // by itself while reading, and that pong may still be in its buffer.
+                    ready!(self.ws.poll_flush_unpin(cx))?;
+                    self.unflushed = false;
                     let frames = *frames;
                     while !bytes.is_empty() {
                         let stream = Pin::new(self.ws.get_mut());
