@@ -162,15 +162,7 @@ async fn the_real_binary_under_a_wall_clock_stepped_back_an_hour_calls_the_older
     std::fs::write(&clock_file, "@2026-11-23 10:00:00").expect("clock");
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hub"));
     command
-        .args([
-            "--config",
-            "demo",
-            "--create-db",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-        ])
-        .arg(dir.path().join("hub.db"))
+        .args(testkit::demo_args(&dir.path().join("hub.db")))
         .env("LD_PRELOAD", libfaketime())
         .env("FAKETIME_TIMESTAMP_FILE", &clock_file)
         .env("FAKETIME_NO_CACHE", "1");

@@ -17,7 +17,7 @@ pub use browser::{BROWSER_WAIT, Browser};
 pub use centre::Centre;
 pub use client::{Client, healthz, start_hub, start_hub_at, start_hub_with, ticket_of, url};
 pub use clock::{ManualClock, monday_morning};
-pub use process::HubProcess;
+pub use process::{HubProcess, demo_args};
 
 use std::time::Duration;
 

@@ -27,6 +27,21 @@ impl Log {
     }
 }
 
+/// The hub's arguments to serve the demo centre from `db` (made if missing) on a free loopback
+/// port, for tests that build the command themselves (a wrapper, a faked clock, …).
+pub fn demo_args(db: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = ["--config", "demo", "--create-db", "--listen"]
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    args.extend([
+        "127.0.0.1:0".into(),
+        "--db".into(),
+        db.as_os_str().to_owned(),
+    ]);
+    args
+}
+
 /// The real `hub` binary, for tests that kill it (durability, soak) or measure it (bench).
 pub struct HubProcess {
     pub child: Child,
@@ -118,19 +133,9 @@ impl HubProcess {
 
     /// Starts the hub on a free loopback port with the demo centre and `db`.
     pub fn demo(exe: &Path, db: &Path) -> HubProcess {
-        let db = db.to_str().expect("a UTF-8 database path");
-        HubProcess::spawn(
-            exe,
-            &[
-                "--config",
-                "demo",
-                "--db",
-                db,
-                "--create-db",
-                "--listen",
-                "127.0.0.1:0",
-            ],
-        )
+        let mut command = Command::new(exe);
+        command.args(demo_args(db));
+        HubProcess::start(command)
     }
 
     /// Kills it as a power cut would (SIGKILL) and reaps it.
