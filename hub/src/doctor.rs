@@ -18,6 +18,9 @@ pub const INSTALLED_KIOSK_CONFIG: &str = "/etc/hang-doi/kiosk.toml";
 
 /// Below this, the disk is worth a warning: a busy centre's database grows ~2 GB a year.
 const LOW_DISK: u64 = 2 * 1024 * 1024 * 1024;
+/// Below this, it must be fixed now: the nightly backup needs room for a copy of the database,
+/// and SQLite's write-ahead log for a day's work.
+const FULL_DISK: u64 = 512 * 1024 * 1024;
 /// The example PIN of the packaged configuration.
 const EXAMPLE_PIN: &str = "1234";
 
@@ -318,16 +321,22 @@ fn open_files(config: &Config) -> Finding {
 
 fn disk(db: &Path) -> Finding {
     let folder = db.parent().filter(|p| p.is_dir()).unwrap_or(Path::new("/"));
-    match free_bytes(folder) {
-        Some(free) if free < LOW_DISK => Finding::fix(
-            format!(
-                "only {:.1} GB free on the database's disk ({})",
-                free as f64 / 1e9,
-                folder.display()
-            ),
-            "free some space (old logs: `journalctl --vacuum-size=200M`), or move the database to \
-             a bigger disk: a busy centre's grows about 2 GB a year",
-        ),
+    disk_space(folder, free_bytes(folder))
+}
+
+fn disk_space(folder: &Path, free: Option<u64>) -> Finding {
+    let what = |free: u64| {
+        format!(
+            "only {:.1} GB free on the database's disk ({})",
+            free as f64 / 1e9,
+            folder.display()
+        )
+    };
+    let fix = "free some space (old logs: `journalctl --vacuum-size=200M`), or move the database \
+               to a bigger disk: a busy centre's grows about 2 GB a year";
+    match free {
+        Some(free) if free < FULL_DISK => Finding::fix(what(free), fix),
+        Some(free) if free < LOW_DISK => Finding::warn(what(free), fix),
         Some(free) => Finding::ok(format!(
             "{:.1} GB free on the database's disk",
             free as f64 / 1e9
@@ -445,5 +454,14 @@ mod tests {
             "FIX   the disk is full\n      → free some space"
         );
         assert_eq!(Finding::ok("fine").to_string(), "ok    fine");
+    }
+
+    #[test]
+    fn a_shrinking_disk_is_a_warning_before_it_must_be_fixed() {
+        let verdict = |gb: f64| disk_space(Path::new("/var"), Some((gb * 1e9) as u64)).verdict;
+        assert_eq!(verdict(40.0), Verdict::Ok);
+        assert_eq!(verdict(1.8), Verdict::Warn);
+        assert_eq!(verdict(0.3), Verdict::Fix);
+        assert_eq!(disk_space(Path::new("/var"), None).verdict, Verdict::Warn);
     }
 }
