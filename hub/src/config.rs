@@ -40,7 +40,32 @@ pub struct Config {
     pub limits: Limits,
     /// Web origins besides the hub's own pages that may open a WebSocket (`https://host:port`).
     pub allowed_origins: Vec<String>,
+    /// The centre's id across the province (`[center] id`): its key in the province's database.
+    pub center_id: Option<String>,
+    /// Where the event log is shipped (`[province]`); nothing leaves the centre without it.
+    pub province: Option<Province>,
 }
+
+/// The province's PostgreSQL, as `[province]` names it (docs/PROVINCE.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Province {
+    /// The centre's id (`[center] id`).
+    pub centre_id: String,
+    /// A libpq connection string or `postgresql://` URL, without the password.
+    pub database: String,
+    /// A file whose first line is the password (kept out of the configuration, which many read).
+    pub password_file: Option<std::path::PathBuf>,
+    /// The province's CA certificate (PEM) when its server's certificate is not signed by one
+    /// the system trusts.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Events per transaction.
+    pub batch: usize,
+}
+
+/// Events per transaction when `[province] batch` is not given: large enough that a day of a
+/// busy centre (~5,000 events) catches up in a few round trips, small enough to be a short
+/// transaction.
+pub const DEFAULT_SHIP_BATCH: usize = 1000;
 
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -161,11 +186,27 @@ struct RawConfig {
     devices: Vec<Spanned<RawDevice>>,
     #[serde(default)]
     staff: Vec<Spanned<RawStaff>>,
+    #[serde(default)]
+    province: Option<Spanned<RawProvince>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvince {
+    database: String,
+    #[serde(default)]
+    password_file: Option<std::path::PathBuf>,
+    #[serde(default)]
+    ca_file: Option<std::path::PathBuf>,
+    #[serde(default)]
+    batch: Option<usize>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCenter {
+    #[serde(default)]
+    id: Option<Spanned<String>>,
     name: String,
     #[serde(default)]
     name_en: String,
@@ -401,6 +442,23 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
             .offline_alert_s
             .map_or(defaults.offline_alert, std::time::Duration::from_secs),
     };
+    let center_id = match &raw.center.id {
+        Some(id) if !valid_centre_id(id.get_ref()) => {
+            return Err(err(
+                Some(id.span()),
+                format!(
+                    "[center] id {:?} must be 1 to 40 lower-case letters, digits or -, e.g. \"thanh-hoa-tp\"",
+                    id.get_ref()
+                ),
+            ));
+        }
+        Some(id) => Some(id.get_ref().clone()),
+        None => None,
+    };
+    let province = match &raw.province {
+        None => None,
+        Some(p) => Some(build_province(p, center_id.as_deref(), err)?),
+    };
     let staff_names = staff
         .iter()
         .map(|(k, v)| (StaffCode::from(k.as_str()), v.name.clone()))
@@ -442,6 +500,63 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
             .iter()
             .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
             .collect(),
+        center_id,
+        province,
+    })
+}
+
+/// A centre id is a key in the province's database and appears in its reports and file names.
+fn valid_centre_id(id: &str) -> bool {
+    (1..=40).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn build_province(
+    raw: &Spanned<RawProvince>,
+    center_id: Option<&str>,
+    err: ErrAt<'_>,
+) -> Result<Province, ConfigError> {
+    let span = || Some(raw.span());
+    let p = raw.get_ref();
+    let Some(centre_id) = center_id else {
+        return Err(err(
+            span(),
+            "[province] needs the centre's id: add `id = \"…\"` to [center] (the same id for ever: \
+             it keys this centre's figures in the province)"
+                .into(),
+        ));
+    };
+    let parsed: tokio_postgres::Config = p.database.parse().map_err(|e| {
+        err(
+            span(),
+            format!(
+                "[province] database is not a PostgreSQL connection string or URL ({e}), e.g. \
+                 \"host=db.province.example dbname=hang_doi user=centre_a\""
+            ),
+        )
+    })?;
+    if parsed.get_password().is_some() {
+        return Err(err(
+            span(),
+            "[province] database must not hold the password (this file is readable by many): \
+             put it in a file of its own and name it with password_file"
+                .into(),
+        ));
+    }
+    if parsed.get_user().is_none() {
+        return Err(err(
+            span(),
+            "[province] database needs a user (user=… or postgresql://user@host/…)".into(),
+        ));
+    }
+    Ok(Province {
+        centre_id: centre_id.to_string(),
+        database: p.database.clone(),
+        password_file: p.password_file.clone(),
+        ca_file: p.ca_file.clone(),
+        batch: p.batch.unwrap_or(DEFAULT_SHIP_BATCH).clamp(1, 50_000),
     })
 }
 

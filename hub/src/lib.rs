@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod engine;
 pub mod frames;
 pub mod integrity;
+pub mod province;
 pub mod replies;
 pub mod report;
 pub mod server;
@@ -107,6 +108,10 @@ impl Hub {
             check_now.clone(),
             shutdown_rx.clone(),
         ));
+        if let Some(shipper) = province::ship::Shipper::from_config(&config, db) {
+            tracing::info!(centre = %shipper.centre.id, "shipping the event log to the province");
+            tokio::spawn(shipper.run(shutdown_rx.clone()));
+        }
         tokio::spawn(service::watchdog(engine.clone()));
         tokio::spawn(server::run_timer(engine, clock, shutdown_rx.clone()));
         let router = server::router(app);

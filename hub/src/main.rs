@@ -67,7 +67,8 @@ enum Sub {
         #[arg(long)]
         kiosk_config: Option<PathBuf>,
     },
-    /// Figures for service days FROM..=TO from a hub's database (read-only, also while it runs).
+    /// Figures for service days FROM..=TO from a hub's database (read-only, also while it runs),
+    /// or with --province for every centre of the province from its PostgreSQL.
     Report {
         /// First service day, YYYY-MM-DD.
         #[arg(long)]
@@ -75,10 +76,30 @@ enum Sub {
         /// Last service day, YYYY-MM-DD (default: FROM).
         #[arg(long)]
         to: Option<chrono::NaiveDate>,
-        #[arg(long, value_enum, default_value = "total")]
-        by: hub::report::By,
+        /// Lines by: total, service, counter, staff or priority (default total); with --province:
+        /// centre (the default), service (per field across centres), priority or total.
+        #[arg(long)]
+        by: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// The province's PostgreSQL (a `postgresql://user@host/db` URL or a libpq string):
+        /// the figures of every centre shipped there, computed by the database.
+        #[arg(long, value_name = "URL")]
+        province: Option<String>,
+        /// With --province: a file whose first line is the password.
+        #[arg(long, requires = "province")]
+        password_file: Option<PathBuf>,
+        /// With --province: the CA certificate (PEM) the province's server is signed by.
+        #[arg(long, requires = "province")]
+        ca_file: Option<PathBuf>,
+    },
+    /// Ship this centre's event log to the province's PostgreSQL ([province] in the
+    /// configuration) and exit once the province has all of it. The hub does the same by itself
+    /// while it serves; this is for a catch-up by hand, or for a database carried on a stick.
+    Ship {
+        /// Keep shipping new events as they come, like the hub's own shipper.
+        #[arg(long)]
+        follow: bool,
     },
     /// Run a day through the queue rules on a virtual clock and print the report and the queue
     /// hour by hour. Deterministic for a seed.
@@ -249,6 +270,69 @@ fn doctor(cli: &Cli, kiosk_config: Option<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `hub report --province`.
+fn province_report(
+    link: hub::province::Link,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    by: hub::province::figures::ProvinceBy,
+    format: Format,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(from <= to, "--from must not be after --to");
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime.block_on(async {
+        let client = link.connect().await?;
+        let lines = hub::province::figures::load(&client, from, to, by).await?;
+        match format {
+            Format::Table => {
+                println!("Báo cáo toàn tỉnh · Province report — {from} … {to}\n");
+                if by == hub::province::figures::ProvinceBy::Centre {
+                    for (id, name) in hub::province::figures::centre_names(&client).await? {
+                        println!("  {id}: {name}");
+                    }
+                    println!();
+                }
+                print!("{}", hub::report::table(&lines));
+            }
+            Format::Csv => print!("{}", hub::report::csv(&lines)),
+        }
+        Ok(())
+    })
+}
+
+/// `hub ship`: everything now, or (with --follow) on and on.
+fn ship(
+    config: &hub::config::Config,
+    db: &std::path::Path,
+    follow: bool,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(db.is_file(), "no database at {}", db.display());
+    let shipper = hub::province::ship::Shipper::from_config(config, db).context(
+        "this configuration ships nowhere: add a [province] section and [center] id (docs/PROVINCE.md)",
+    )?;
+    // The hub's own schema first (a database carried from an older hub gets the ticket column
+    // the shipper reads).
+    drop(hub::store::Store::open(db)?);
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime.block_on(async {
+        if follow {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let task = tokio::spawn(shipper.run(stopped));
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = stop.send(true);
+            let _ = task.await;
+            return Ok(());
+        }
+        let mut client = shipper.connect().await?;
+        let progress = shipper.ship_all(&mut client).await?;
+        println!(
+            "{}: {} events sent; the province has every event up to {}",
+            shipper.centre.id, progress.sent, progress.shipped
+        );
+        Ok(())
+    })
+}
+
 fn required_db(cli: &Cli) -> anyhow::Result<&std::path::Path> {
     cli.db.as_deref().context(
         "which database? Give --db FILE (the centre's database; add --create-db on its very first start)",
@@ -284,6 +368,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Sub::Doctor { kiosk_config }) = &cli.command {
         return doctor(&cli, kiosk_config.clone());
     }
+    if let Some(Sub::Report {
+        from,
+        to,
+        by,
+        format,
+        province: Some(url),
+        password_file,
+        ca_file,
+    }) = &cli.command
+    {
+        let by: hub::province::figures::ProvinceBy = by
+            .as_deref()
+            .unwrap_or("centre")
+            .parse()
+            .map_err(anyhow::Error::msg)?;
+        let link = hub::province::Link {
+            database: url.clone(),
+            password_file: password_file.clone(),
+            ca_file: ca_file.clone(),
+        };
+        return province_report(link, *from, to.unwrap_or(*from), by, *format);
+    }
     let config_arg = match (&cli.config, &cli.command) {
         (Some(c), _) => c.clone(),
         // A what-if run harms nothing: the demo centre is a fine default there.
@@ -293,17 +399,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ),
     };
     let config = hub::load_config(&config_arg)?;
+    let db_given = required_db(&cli).map(std::path::Path::to_path_buf);
     match cli.command {
         Some(Sub::Report {
             from,
             to,
             by,
             format,
+            ..
         }) => {
-            let to = to.unwrap_or(from);
+            let by: hub::report::By = by
+                .as_deref()
+                .unwrap_or("total")
+                .parse()
+                .map_err(anyhow::Error::msg)?;
+            let (from, to) = (from, to.unwrap_or(from));
             anyhow::ensure!(from <= to, "--from must not be after --to");
             let today = config.rules.service_day(chrono::Utc::now());
-            let rows = hub::report::load(required_db(&cli)?, from, to, today)?;
+            let rows = hub::report::load(&db_given?, from, to, today)?;
             let lines = hub::report::summarize(&rows, by);
             match format {
                 Format::Table => {
@@ -314,6 +427,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             return Ok(());
         }
+        Some(Sub::Ship { follow }) => return ship(&config, &db_given?, follow),
         Some(Sub::Simulate {
             hours,
             arrivals,

@@ -152,6 +152,12 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE events DROP COLUMN wire;
      ALTER TABLE tickets ADD COLUMN first_called_at TEXT;
      UPDATE tickets SET first_called_at = called_at;",
+    // 3: shipping to the province — each ticket row says after which event its state holds, so
+    // the shipper sends, with events (a, b], exactly the tickets that changed in them. Rows from
+    // before count as changed by the last event so far: they go with the first shipment's end.
+    "ALTER TABLE tickets ADD COLUMN seq INTEGER;
+     UPDATE tickets SET seq = (SELECT max(seq) FROM events);
+     CREATE INDEX tickets_seq ON tickets(seq);",
 ];
 
 /// Days of wire frames kept (replays come from memory; a copy on disk helps an investigation).
@@ -431,23 +437,29 @@ impl Store {
                 ])?;
                 frame.execute(params![r.seq as i64, wire])?;
             }
+            // The event after which the batch's ticket states hold (a batch without events
+            // changes no ticket, but the last event so far is right for it too).
+            let changed_at: Option<i64> = match batch.events.last() {
+                Some((r, _)) => Some(r.seq as i64),
+                None => tx.query_row("SELECT max(seq) FROM events", [], |r| r.get(0))?,
+            };
             if let Some(day) = batch.expire_day {
                 tx.execute(
-                    "UPDATE tickets SET status = 'expired' WHERE day = ?1 AND status IN ('waiting', 'called', 'serving')",
-                    [day.to_string()],
+                    "UPDATE tickets SET status = 'expired', seq = ?2 WHERE day = ?1 AND status IN ('waiting', 'called', 'serving')",
+                    params![day.to_string(), changed_at],
                 )?;
             }
             let mut up = tx.prepare_cached(
                 "INSERT INTO tickets (id, day, number, service, priority, status, issued_at, called_at, serving_at,
                     finished_at, counter, staff, recalls, transfers, overdue_wait, overdue_service, rating, track,
-                    first_called_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                    first_called_at, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
                  ON CONFLICT(id) DO UPDATE SET service = excluded.service, status = excluded.status,
                     called_at = excluded.called_at, serving_at = excluded.serving_at, finished_at = excluded.finished_at,
                     counter = excluded.counter, staff = excluded.staff, recalls = excluded.recalls,
                     transfers = excluded.transfers, overdue_wait = excluded.overdue_wait,
                     overdue_service = excluded.overdue_service, rating = excluded.rating,
-                    first_called_at = excluded.first_called_at",
+                    first_called_at = excluded.first_called_at, seq = excluded.seq",
             )?;
             for (day, t) in &batch.tickets {
                 up.execute(params![
@@ -470,6 +482,7 @@ impl Store {
                     t.rating,
                     t.track,
                     t.first_called_at.map(|x| x.to_rfc3339()),
+                    changed_at,
                 ])?;
             }
             let mut rep = tx.prepare_cached(

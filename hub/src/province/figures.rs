@@ -1,0 +1,143 @@
+//! `hub report --province`: the figures of `hub report`, for every centre of the province, per
+//! centre or per field across centres — computed by PostgreSQL from the `ticket_facts` view (one
+//! scan; the totals line from the same `GROUPING SETS`), and printed by the same table and CSV
+//! code as a centre's own report.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use tokio_postgres::Client;
+
+use super::{ProvinceError, schema};
+use crate::report::Figures;
+
+/// How the province's lines are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvinceBy {
+    /// One line per centre (its id).
+    Centre,
+    /// One line per field (service id) across all centres.
+    Service,
+    /// Priority against normal tickets, across all centres.
+    Priority,
+    /// The province's total only.
+    Total,
+}
+
+impl FromStr for ProvinceBy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ProvinceBy, String> {
+        match s {
+            "centre" | "center" => Ok(ProvinceBy::Centre),
+            "service" => Ok(ProvinceBy::Service),
+            "priority" => Ok(ProvinceBy::Priority),
+            "total" => Ok(ProvinceBy::Total),
+            _ => Err(format!(
+                "{s:?}: a province report is by centre, service, priority or total \
+                 (by counter or staff: the centre's own `hub report`)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for ProvinceBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProvinceBy::Centre => "centre",
+            ProvinceBy::Service => "service",
+            ProvinceBy::Priority => "priority",
+            ProvinceBy::Total => "total",
+        })
+    }
+}
+
+/// The figures of service days `from..=to`, one line per group sorted by key (byte order, as
+/// `hub report`), then the total as the last line (key "Tổng").
+pub async fn load(
+    client: &Client,
+    from: NaiveDate,
+    to: NaiveDate,
+    by: ProvinceBy,
+) -> Result<Vec<(String, Figures)>, ProvinceError> {
+    schema::check(client).await?;
+    let key = match by {
+        ProvinceBy::Centre => "centre",
+        ProvinceBy::Service => "service",
+        ProvinceBy::Priority => "CASE WHEN priority THEN 'Ưu tiên' ELSE 'Thường' END",
+        ProvinceBy::Total => "''",
+    };
+    let (is_total, sets) = if by == ProvinceBy::Total {
+        ("true".to_string(), "()".to_string())
+    } else {
+        (format!("grouping({key}) = 1"), format!("({key}), ()"))
+    };
+    let sql = format!(
+        "SELECT {is_total} AS total, {key} AS key,
+                count(*),
+                count(*) FILTER (WHERE status = 'done'),
+                count(*) FILTER (WHERE status = 'no_show'),
+                count(*) FILTER (WHERE status = 'cancelled'),
+                count(*) FILTER (WHERE status = 'expired'),
+                count(*) FILTER (WHERE transferred),
+                avg(wait_min),
+                percentile_disc(0.5) WITHIN GROUP (ORDER BY wait_min),
+                percentile_disc(0.9) WITHIN GROUP (ORDER BY wait_min),
+                avg(service_min),
+                percentile_disc(0.9) WITHIN GROUP (ORDER BY service_min),
+                count(*) FILTER (WHERE overdue),
+                avg(rating)::double precision
+         FROM ticket_facts
+         WHERE day >= $1::text::date AND day <= $2::text::date
+         GROUP BY GROUPING SETS ({sets})
+         ORDER BY total, key COLLATE \"C\""
+    );
+    let rows = client
+        .query(&sql, &[&from.to_string(), &to.to_string()])
+        .await?;
+    let count = |r: &tokio_postgres::Row, i: usize| -> u32 {
+        u32::try_from(r.get::<_, i64>(i)).unwrap_or(u32::MAX)
+    };
+    let mut lines = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let total: bool = r.get(0);
+        let key: String = if total {
+            "Tổng".into()
+        } else {
+            r.get::<_, Option<String>>(1).unwrap_or_else(|| "—".into())
+        };
+        let issued = count(r, 2);
+        let overdue = count(r, 13);
+        lines.push((
+            key,
+            Figures {
+                issued,
+                served: count(r, 3),
+                no_shows: count(r, 4),
+                cancelled: count(r, 5),
+                expired: count(r, 6),
+                transferred: count(r, 7),
+                wait_avg_min: r.get(8),
+                wait_p50_min: r.get(9),
+                wait_p90_min: r.get(10),
+                service_avg_min: r.get(11),
+                service_p90_min: r.get(12),
+                overdue_share: (issued > 0).then(|| f64::from(overdue) / f64::from(issued)),
+                rating_avg: r.get(14),
+            },
+        ));
+    }
+    if lines.is_empty() {
+        // No ticket at all in the range: the total line still says so, as `hub report` does.
+        lines.push(("Tổng".into(), Figures::default()));
+    }
+    Ok(lines)
+}
+
+/// The centres' names by id, for the table's heading.
+pub async fn centre_names(client: &Client) -> Result<Vec<(String, String)>, ProvinceError> {
+    let rows = client
+        .query("SELECT id, name FROM centres ORDER BY id COLLATE \"C\"", &[])
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}

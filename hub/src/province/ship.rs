@@ -1,0 +1,597 @@
+//! Store-and-forward of a hub's event log to the province's PostgreSQL.
+//!
+//! The truth of how far a centre got is in the province's database itself (`centres.shipped_seq`),
+//! moved in the same transaction as the events it covers. So a batch is either wholly in or not
+//! at all, whatever dies midway — the hub, the link, the server — and the next attempt starts
+//! from there. `(centre, seq)` is the events' primary key and every insert is `ON CONFLICT DO
+//! NOTHING`: a batch sent twice (two shippers of one centre, say) is in once. The row of the
+//! centre is locked for the batch, so two shippers of one centre take turns.
+//!
+//! The hub's own work never waits for any of this: the shipper reads the database through a
+//! read-only connection of its own (SQLite's WAL lets the engine write meanwhile), on a blocking
+//! thread, in short transactions.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{OpenFlags, OptionalExtension};
+use tokio::sync::watch;
+use tokio_postgres::Client;
+use tokio_postgres::types::ToSql;
+
+use super::{Link, ProvinceError, schema};
+use crate::config::Config;
+
+/// How often a caught-up shipper looks for new events.
+pub const POLL: Duration = Duration::from_secs(2);
+/// The longest wait between attempts while the province cannot be reached.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// A batch that takes longer than this counts as a dead link (the connection is dropped, and
+/// with it the transaction).
+const BATCH_TIMEOUT: Duration = Duration::from_secs(120);
+/// While the link stays down, a reminder in the log this often (not one line per attempt).
+const DOWN_REMINDER: Duration = Duration::from_secs(600);
+
+/// What the province is told about a centre.
+#[derive(Debug, Clone)]
+pub struct Centre {
+    pub id: String,
+    pub name: String,
+    pub name_en: String,
+    pub time_zone: String,
+    /// `HH:MM:SS`, the local time a service day starts.
+    pub day_starts_at: String,
+    /// (id, Vietnamese name, English name) of each field.
+    pub services: Vec<(String, String, String)>,
+}
+
+impl Centre {
+    /// From a centre's configuration; `None` without `[center] id`.
+    pub fn of(config: &Config) -> Option<Centre> {
+        Some(Centre {
+            id: config.center_id.clone()?,
+            name: config.center.name.clone(),
+            name_en: config.center.name_en.clone(),
+            time_zone: config.center.timezone.clone(),
+            day_starts_at: config.rules.day_start.format("%H:%M:%S").to_string(),
+            services: config
+                .rules
+                .services
+                .values()
+                .map(|s| (s.id.0.clone(), s.name_vi.clone(), s.name_en.clone()))
+                .collect(),
+        })
+    }
+}
+
+/// One centre's shipper.
+#[derive(Debug, Clone)]
+pub struct Shipper {
+    pub centre: Centre,
+    pub db: PathBuf,
+    pub link: Link,
+    /// Events per transaction.
+    pub batch: usize,
+}
+
+/// How far shipping got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// Every event up to this one is in the province.
+    pub shipped: u64,
+    /// Events sent by this run.
+    pub sent: u64,
+}
+
+impl Shipper {
+    /// The shipper a configuration with `[province]` asks for.
+    pub fn from_config(config: &Config, db: &Path) -> Option<Shipper> {
+        let province = config.province.as_ref()?;
+        Some(Shipper {
+            centre: Centre::of(config)?,
+            db: db.to_path_buf(),
+            link: Link::from(province),
+            batch: province.batch,
+        })
+    }
+
+    /// Connects, brings the schema up to date and says who this centre is.
+    pub async fn connect(&self) -> Result<Client, ProvinceError> {
+        let mut client = self.link.connect().await?;
+        schema::migrate(&mut client).await?;
+        self.introduce(&client).await?;
+        Ok(client)
+    }
+
+    async fn introduce(&self, client: &Client) -> Result<(), ProvinceError> {
+        let c = &self.centre;
+        client
+            .execute(
+                "INSERT INTO centres (id, name, name_en, time_zone, day_starts_at)
+                 VALUES ($1, $2, $3, $4, $5::text::interval)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_en = excluded.name_en,
+                    time_zone = excluded.time_zone, day_starts_at = excluded.day_starts_at",
+                &[&c.id, &c.name, &c.name_en, &c.time_zone, &c.day_starts_at],
+            )
+            .await?;
+        let ids: Vec<&str> = c.services.iter().map(|s| s.0.as_str()).collect();
+        let names: Vec<&str> = c.services.iter().map(|s| s.1.as_str()).collect();
+        let names_en: Vec<&str> = c.services.iter().map(|s| s.2.as_str()).collect();
+        client
+            .execute(
+                "INSERT INTO services (centre, id, name, name_en)
+                 SELECT $1, s.id, s.name, s.name_en
+                 FROM unnest($2::text[], $3::text[], $4::text[]) AS s(id, name, name_en)
+                 ON CONFLICT (centre, id) DO UPDATE SET name = excluded.name,
+                    name_en = excluded.name_en",
+                &[&c.id, &ids, &names, &names_en],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Ships everything the database holds now, batch by batch.
+    pub async fn ship_all(&self, client: &mut Client) -> Result<Progress, ProvinceError> {
+        let mut progress = Progress::default();
+        loop {
+            let batch = tokio::time::timeout(BATCH_TIMEOUT, self.ship_batch(client))
+                .await
+                .map_err(|_| ProvinceError::Timeout(BATCH_TIMEOUT))??;
+            progress.shipped = batch.shipped;
+            progress.sent += batch.sent;
+            if batch.sent == 0 {
+                return Ok(progress);
+            }
+        }
+    }
+
+    /// One transaction: the events after what the province has, at most `batch` of them, and
+    /// the tickets they changed.
+    async fn ship_batch(&self, client: &mut Client) -> Result<Progress, ProvinceError> {
+        let id = &self.centre.id;
+        let tx = client.transaction().await?;
+        let shipped: i64 = tx
+            .query_one(
+                "SELECT shipped_seq FROM centres WHERE id = $1 FOR UPDATE",
+                &[id],
+            )
+            .await?
+            .get(0);
+        let db = self.db.clone();
+        let limit = self.batch;
+        let local = tokio::task::spawn_blocking(move || read_after(&db, shipped as u64, limit))
+            .await
+            .map_err(|e| ProvinceError::Local(format!("the reading thread failed: {e}")))??;
+        let same_event = match (&local.shipped_at, shipped > 0) {
+            (Some(at), true) => tx
+                .query_opt(
+                    "SELECT at = $3::timestamptz FROM events WHERE centre = $1 AND seq = $2",
+                    &[id, &shipped, at],
+                )
+                .await?
+                .map(|r| r.get::<_, bool>(0)),
+            _ => None,
+        };
+        check_same_history(id, shipped as u64, same_event, &local)?;
+        let Some(last) = local.events.last().map(|e| e.seq) else {
+            tx.commit().await?;
+            return Ok(Progress {
+                shipped: shipped as u64,
+                sent: 0,
+            });
+        };
+        insert_events(&tx, id, &local.events).await?;
+        upsert_tickets(&tx, id, &local.tickets).await?;
+        tx.execute(
+            "UPDATE centres SET shipped_seq = $2, shipped_at = now() WHERE id = $1",
+            &[id, &(last as i64)],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::debug!(
+            centre = %id,
+            from = shipped + 1,
+            to = last,
+            tickets = local.tickets.len(),
+            "shipped to the province"
+        );
+        Ok(Progress {
+            shipped: last,
+            sent: local.events.len() as u64,
+        })
+    }
+
+    /// The hub's shipping task: ships, waits for more, and through any outage keeps trying
+    /// with a growing pause, until the hub stops.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut client: Option<Client> = None;
+        let mut backoff = Duration::from_secs(1);
+        let mut down_since: Option<(tokio::time::Instant, tokio::time::Instant)> = None;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let attempt = async {
+                let c = match client.take() {
+                    Some(c) if !c.is_closed() => c,
+                    _ => self.connect().await?,
+                };
+                let mut c = c;
+                let progress = self.ship_all(&mut c).await;
+                client = Some(c);
+                progress
+            };
+            let outcome = tokio::select! {
+                outcome = attempt => outcome,
+                _ = shutdown.wait_for(|s| *s) => return,
+            };
+            let pause = match outcome {
+                Ok(progress) => {
+                    if let Some((since, _)) = down_since.take() {
+                        tracing::info!(
+                            centre = %self.centre.id,
+                            down_s = since.elapsed().as_secs(),
+                            shipped = progress.shipped,
+                            "the province is reachable again; shipping caught up"
+                        );
+                    } else if progress.sent > 0 {
+                        tracing::info!(
+                            centre = %self.centre.id,
+                            sent = progress.sent,
+                            shipped = progress.shipped,
+                            "events shipped to the province"
+                        );
+                    }
+                    backoff = Duration::from_secs(1);
+                    POLL
+                }
+                Err(e) => {
+                    client = None;
+                    let now = tokio::time::Instant::now();
+                    match &mut down_since {
+                        None => {
+                            tracing::warn!(centre = %self.centre.id, error = %e,
+                                "cannot ship to the province; the events wait here and will follow");
+                            down_since = Some((now, now));
+                        }
+                        Some((since, reminded)) if reminded.elapsed() >= DOWN_REMINDER => {
+                            tracing::warn!(centre = %self.centre.id, error = %e,
+                                down_s = since.elapsed().as_secs(),
+                                "still cannot ship to the province");
+                            *reminded = now;
+                        }
+                        Some(_) => {}
+                    }
+                    let pause = backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    pause
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+        }
+    }
+}
+
+/// A province that has events this centre's log does not — or has another event at the same
+/// `seq` — means the centre's database was replaced (an older backup restored): shipping on
+/// would mix two histories under one centre, so it stops and says so.
+fn check_same_history(
+    centre: &str,
+    shipped: u64,
+    same_event: Option<bool>,
+    local: &LocalBatch,
+) -> Result<(), ProvinceError> {
+    if shipped == 0 {
+        return Ok(());
+    }
+    if local.last_seq < shipped {
+        return Err(ProvinceError::Diverged(format!(
+            "the province has centre {centre}'s events up to {shipped}, but this database's log ends at {}: \
+             was an older backup restored? Shipping stops until the province's copy is reconciled (docs/PROVINCE.md)",
+            local.last_seq
+        )));
+    }
+    if same_event == Some(true) {
+        return Ok(());
+    }
+    Err(ProvinceError::Diverged(format!(
+        "event {shipped} of centre {centre} differs between the province and this database: \
+         was an older backup restored? Shipping stops until the province's copy is reconciled (docs/PROVINCE.md)"
+    )))
+}
+
+/// An event as shipped.
+#[derive(Debug, Clone)]
+struct EventRow {
+    seq: u64,
+    at: String,
+    day: String,
+    kind: String,
+    device: String,
+    staff: Option<String>,
+    body: String,
+}
+
+/// A ticket row as shipped (no tracking code: a key to the citizen's page stays in the centre).
+#[derive(Debug, Clone)]
+struct TicketRow {
+    id: i64,
+    day: String,
+    number: String,
+    service: String,
+    priority: Option<String>,
+    status: String,
+    issued_at: String,
+    first_called_at: Option<String>,
+    called_at: Option<String>,
+    serving_at: Option<String>,
+    finished_at: Option<String>,
+    counter: Option<i32>,
+    staff: Option<String>,
+    recalls: i32,
+    transfers: i32,
+    overdue_wait: bool,
+    overdue_service: bool,
+    rating: Option<i16>,
+    seq: i64,
+}
+
+#[derive(Debug, Default)]
+struct LocalBatch {
+    events: Vec<EventRow>,
+    tickets: Vec<TicketRow>,
+    /// The last event of the whole local log.
+    last_seq: u64,
+    /// The time of event `after` in the local log.
+    shipped_at: Option<String>,
+}
+
+/// Reads, in one read transaction (one snapshot), the events after `after` and the tickets
+/// they changed.
+fn read_after(db: &Path, after: u64, limit: usize) -> Result<LocalBatch, ProvinceError> {
+    let fail = |e: rusqlite::Error| ProvinceError::Local(format!("{}: {e}", db.display()));
+    let mut conn = rusqlite::Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(fail)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
+    let tx = conn.transaction().map_err(fail)?;
+    let last_seq: Option<i64> = tx
+        .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
+        .map_err(fail)?;
+    let shipped_at: Option<String> = tx
+        .query_row("SELECT at FROM events WHERE seq = ?1", [after as i64], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(fail)?;
+    let mut events = Vec::new();
+    {
+        let mut stmt = tx
+            .prepare(
+                "SELECT seq, at, day, kind, device, staff, body FROM events
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(fail)?;
+        let rows = stmt
+            .query_map([after as i64, limit as i64], |r| {
+                Ok(EventRow {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    at: r.get(1)?,
+                    day: r.get(2)?,
+                    kind: r.get(3)?,
+                    device: r.get(4)?,
+                    staff: r.get(5)?,
+                    body: r.get(6)?,
+                })
+            })
+            .map_err(fail)?;
+        for row in rows {
+            let mut row = row.map_err(fail)?;
+            row.body = without_tracking_code(&row.body);
+            events.push(row);
+        }
+    }
+    let mut tickets = Vec::new();
+    if let Some(last) = events.last().map(|e| e.seq) {
+        let mut stmt = tx
+            .prepare(
+                "SELECT id, day, number, service, priority, status, issued_at, first_called_at,
+                        called_at, serving_at, finished_at, counter, staff, recalls, transfers,
+                        overdue_wait, overdue_service, rating, seq
+                 FROM tickets WHERE seq > ?1 AND seq <= ?2",
+            )
+            .map_err(fail)?;
+        let rows = stmt
+            .query_map([after as i64, last as i64], |r| {
+                Ok(TicketRow {
+                    id: r.get(0)?,
+                    day: r.get(1)?,
+                    number: r.get(2)?,
+                    service: r.get(3)?,
+                    priority: r.get(4)?,
+                    status: r.get(5)?,
+                    issued_at: r.get(6)?,
+                    first_called_at: r.get(7)?,
+                    called_at: r.get(8)?,
+                    serving_at: r.get(9)?,
+                    finished_at: r.get(10)?,
+                    counter: r.get(11)?,
+                    staff: r.get(12)?,
+                    recalls: r.get(13)?,
+                    transfers: r.get(14)?,
+                    overdue_wait: r.get(15)?,
+                    overdue_service: r.get(16)?,
+                    rating: r.get(17)?,
+                    seq: r.get(18)?,
+                })
+            })
+            .map_err(fail)?;
+        for row in rows {
+            tickets.push(row.map_err(fail)?);
+        }
+    }
+    Ok(LocalBatch {
+        events,
+        tickets,
+        last_seq: last_seq.unwrap_or(0) as u64,
+        shipped_at,
+    })
+}
+
+/// An event body without the ticket's tracking code.
+fn without_tracking_code(body: &str) -> String {
+    if !body.contains("\"track\"") {
+        return body.to_string();
+    }
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            map.remove("track");
+            serde_json::Value::Object(map).to_string()
+        }
+        _ => body.to_string(),
+    }
+}
+
+async fn insert_events(
+    tx: &tokio_postgres::Transaction<'_>,
+    centre: &str,
+    events: &[EventRow],
+) -> Result<(), ProvinceError> {
+    let seq: Vec<i64> = events.iter().map(|e| e.seq as i64).collect();
+    let at: Vec<&str> = events.iter().map(|e| e.at.as_str()).collect();
+    let day: Vec<&str> = events.iter().map(|e| e.day.as_str()).collect();
+    let kind: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let device: Vec<&str> = events.iter().map(|e| e.device.as_str()).collect();
+    let staff: Vec<Option<&str>> = events.iter().map(|e| e.staff.as_deref()).collect();
+    let body: Vec<&str> = events.iter().map(|e| e.body.as_str()).collect();
+    let params: [&(dyn ToSql + Sync); 8] =
+        [&centre, &seq, &at, &day, &kind, &device, &staff, &body];
+    tx.execute(
+        "INSERT INTO events (centre, seq, at, day, kind, device, staff, body)
+         SELECT $1, e.seq, e.at::timestamptz, e.day::date, e.kind, e.device, e.staff, e.body::jsonb
+         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+            AS e(seq, at, day, kind, device, staff, body)
+         ON CONFLICT (centre, seq) DO NOTHING",
+        &params,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn upsert_tickets(
+    tx: &tokio_postgres::Transaction<'_>,
+    centre: &str,
+    tickets: &[TicketRow],
+) -> Result<(), ProvinceError> {
+    if tickets.is_empty() {
+        return Ok(());
+    }
+    fn col<'a, T: 'a>(t: &'a [TicketRow], f: impl Fn(&'a TicketRow) -> T) -> Vec<T> {
+        t.iter().map(f).collect()
+    }
+    let id = col(tickets, |t| t.id);
+    let day = col(tickets, |t| t.day.as_str());
+    let number = col(tickets, |t| t.number.as_str());
+    let service = col(tickets, |t| t.service.as_str());
+    let priority = col(tickets, |t| t.priority.as_deref());
+    let status = col(tickets, |t| t.status.as_str());
+    let issued_at = col(tickets, |t| t.issued_at.as_str());
+    let first_called_at = col(tickets, |t| t.first_called_at.as_deref());
+    let called_at = col(tickets, |t| t.called_at.as_deref());
+    let serving_at = col(tickets, |t| t.serving_at.as_deref());
+    let finished_at = col(tickets, |t| t.finished_at.as_deref());
+    let counter = col(tickets, |t| t.counter);
+    let staff = col(tickets, |t| t.staff.as_deref());
+    let recalls = col(tickets, |t| t.recalls);
+    let transfers = col(tickets, |t| t.transfers);
+    let overdue_wait = col(tickets, |t| t.overdue_wait);
+    let overdue_service = col(tickets, |t| t.overdue_service);
+    let rating = col(tickets, |t| t.rating);
+    let seq = col(tickets, |t| t.seq);
+    let params: [&(dyn ToSql + Sync); 20] = [
+        &centre,
+        &id,
+        &day,
+        &number,
+        &service,
+        &priority,
+        &status,
+        &issued_at,
+        &first_called_at,
+        &called_at,
+        &serving_at,
+        &finished_at,
+        &counter,
+        &staff,
+        &recalls,
+        &transfers,
+        &overdue_wait,
+        &overdue_service,
+        &rating,
+        &seq,
+    ];
+    tx.execute(
+        "INSERT INTO tickets (centre, id, day, number, service, priority, status, issued_at,
+            first_called_at, called_at, serving_at, finished_at, counter, staff, recalls, transfers,
+            overdue_wait, overdue_service, rating, seq)
+         SELECT $1, t.id, t.day::date, t.number, t.service, t.priority, t.status,
+            t.issued_at::timestamptz, t.first_called_at::timestamptz, t.called_at::timestamptz,
+            t.serving_at::timestamptz, t.finished_at::timestamptz, t.counter, t.staff, t.recalls,
+            t.transfers, t.overdue_wait, t.overdue_service, t.rating, t.seq
+         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int4[], $14::text[],
+            $15::int4[], $16::int4[], $17::bool[], $18::bool[], $19::int2[], $20::bigint[])
+            AS t(id, day, number, service, priority, status, issued_at, first_called_at, called_at,
+                 serving_at, finished_at, counter, staff, recalls, transfers, overdue_wait,
+                 overdue_service, rating, seq)
+         ON CONFLICT (centre, id) DO UPDATE SET day = excluded.day, number = excluded.number,
+            service = excluded.service, priority = excluded.priority, status = excluded.status,
+            issued_at = excluded.issued_at, first_called_at = excluded.first_called_at,
+            called_at = excluded.called_at, serving_at = excluded.serving_at,
+            finished_at = excluded.finished_at, counter = excluded.counter, staff = excluded.staff,
+            recalls = excluded.recalls, transfers = excluded.transfers,
+            overdue_wait = excluded.overdue_wait, overdue_service = excluded.overdue_service,
+            rating = excluded.rating, seq = excluded.seq
+         WHERE tickets.seq <= excluded.seq",
+        &params,
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tracking_code_stays_in_the_centre() {
+        let body = r#"{"kind":"ticket_issued","ticket":7,"track":"k3y","service":"TP"}"#;
+        let shipped: serde_json::Value =
+            serde_json::from_str(&without_tracking_code(body)).expect("json");
+        assert_eq!(shipped.get("track"), None);
+        assert_eq!(shipped["ticket"], 7);
+        let other = r#"{"kind":"called","ticket":7}"#;
+        assert_eq!(without_tracking_code(other), other);
+    }
+
+    fn log_up_to(last_seq: u64) -> LocalBatch {
+        LocalBatch {
+            last_seq,
+            ..LocalBatch::default()
+        }
+    }
+
+    #[test]
+    fn a_restored_older_database_stops_the_shipping() {
+        assert!(check_same_history("a", 0, None, &log_up_to(0)).is_ok());
+        assert!(check_same_history("a", 10, Some(true), &log_up_to(12)).is_ok());
+        // The province has more than the log: an older backup was restored.
+        let e = check_same_history("a", 10, Some(true), &log_up_to(8)).expect_err("behind");
+        assert!(e.to_string().contains("older backup"), "{e}");
+        // The log grew again past the province, but event 10 is another one.
+        let e = check_same_history("a", 10, Some(false), &log_up_to(30)).expect_err("other");
+        assert!(e.to_string().contains("differs"), "{e}");
+    }
+}
