@@ -77,7 +77,7 @@ CREATE INDEX tickets_day ON tickets (day, centre);
 -- A ticket as the figures count it (the same rules as `hub report`, queue-core/src/figures.rs):
 -- a ticket of a day before the centre's current service day that never finished is expired;
 -- the wait ends at the first call; a service time is that of a finished service; times in
--- whole milliseconds, as minutes.
+-- whole milliseconds, as minutes. (`greatest` ignores a NULL: hence the CASEs.)
 CREATE VIEW ticket_facts AS
 SELECT t.centre,
        t.day,
@@ -91,9 +91,11 @@ SELECT t.centre,
            THEN 'expired'
            ELSE t.status
        END AS status,
-       (greatest(floor(extract(epoch FROM coalesce(t.first_called_at, t.called_at) - t.issued_at) * 1000), 0)
-           / 60000.0)::double precision AS wait_min,
-       CASE WHEN t.status = 'done' THEN
+       CASE WHEN coalesce(t.first_called_at, t.called_at) IS NOT NULL THEN
+           (greatest(floor(extract(epoch FROM coalesce(t.first_called_at, t.called_at) - t.issued_at) * 1000), 0)
+               / 60000.0)::double precision
+       END AS wait_min,
+       CASE WHEN t.status = 'done' AND t.serving_at IS NOT NULL AND t.finished_at IS NOT NULL THEN
            (greatest(floor(extract(epoch FROM t.finished_at - t.serving_at) * 1000), 0)
                / 60000.0)::double precision
        END AS service_min,

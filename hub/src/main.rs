@@ -301,11 +301,7 @@ fn province_report(
 }
 
 /// `hub ship`: everything now, or (with --follow) on and on.
-fn ship(
-    config: &hub::config::Config,
-    db: &std::path::Path,
-    follow: bool,
-) -> anyhow::Result<()> {
+fn ship(config: &hub::config::Config, db: &std::path::Path, follow: bool) -> anyhow::Result<()> {
     anyhow::ensure!(db.is_file(), "no database at {}", db.display());
     let shipper = hub::province::ship::Shipper::from_config(config, db).context(
         "this configuration ships nowhere: add a [province] section and [center] id (docs/PROVINCE.md)",

@@ -5,18 +5,21 @@
 //!   restarted from synchronous code (the apps' UI tests, the end-to-end tests), plus clients;
 //! - [`Client`] and [`start_hub`] — the same for `async` tests;
 //! - [`HubProcess`] — the real `hub` binary, spawned for crash and load tests;
-//! - [`Browser`] — headless Chromium over WebDriver, for the console's browser tests.
+//! - [`Browser`] — headless Chromium over WebDriver, for the console's browser tests;
+//! - [`Postgres`] — a throw-away PostgreSQL server, the province's database in its tests.
 
 mod browser;
 mod centre;
 mod client;
 mod clock;
+mod postgres;
 mod process;
 
 pub use browser::{BROWSER_WAIT, Browser};
 pub use centre::Centre;
 pub use client::{Client, healthz, start_hub, start_hub_at, start_hub_with, ticket_of, url};
 pub use clock::{ManualClock, monday_morning};
+pub use postgres::{PG_USER, Postgres};
 pub use process::{HubProcess, demo_args};
 
 use std::time::Duration;

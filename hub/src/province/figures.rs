@@ -90,7 +90,7 @@ pub async fn load(
          FROM ticket_facts
          WHERE day >= $1::text::date AND day <= $2::text::date
          GROUP BY GROUPING SETS ({sets})
-         ORDER BY total, key COLLATE \"C\""
+         ORDER BY total, ({key}) COLLATE \"C\""
     );
     let rows = client
         .query(&sql, &[&from.to_string(), &to.to_string()])
@@ -137,7 +137,10 @@ pub async fn load(
 /// The centres' names by id, for the table's heading.
 pub async fn centre_names(client: &Client) -> Result<Vec<(String, String)>, ProvinceError> {
     let rows = client
-        .query("SELECT id, name FROM centres ORDER BY id COLLATE \"C\"", &[])
+        .query(
+            "SELECT id, name FROM centres ORDER BY id COLLATE \"C\"",
+            &[],
+        )
         .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }

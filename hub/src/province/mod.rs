@@ -32,10 +32,11 @@ pub enum ProvinceError {
     Address(String),
     #[error("the province's password file {path}: {reason}")]
     PasswordFile { path: String, reason: String },
+    // The causes are in the messages, not chained as sources: `anyhow` would print them twice.
     #[error("the province's CA certificate: {0}")]
-    Tls(#[from] hub_client::tls::TlsError),
+    Tls(hub_client::tls::TlsError),
     #[error("the province's database: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    Postgres(tokio_postgres::Error),
     #[error("the province's database did not answer within {0:?}")]
     Timeout(Duration),
     #[error(
@@ -50,6 +51,18 @@ pub enum ProvinceError {
     Local(String),
     #[error("{0}")]
     Diverged(String),
+}
+
+impl From<tokio_postgres::Error> for ProvinceError {
+    fn from(e: tokio_postgres::Error) -> ProvinceError {
+        ProvinceError::Postgres(e)
+    }
+}
+
+impl From<hub_client::tls::TlsError> for ProvinceError {
+    fn from(e: hub_client::tls::TlsError) -> ProvinceError {
+        ProvinceError::Tls(e)
+    }
 }
 
 /// How to reach the province's database.

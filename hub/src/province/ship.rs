@@ -98,6 +98,13 @@ impl Shipper {
     /// Connects, brings the schema up to date and says who this centre is.
     pub async fn connect(&self) -> Result<Client, ProvinceError> {
         let mut client = self.link.connect().await?;
+        // So that the province's administrator sees which centre a connection is.
+        client
+            .execute(
+                "SELECT set_config('application_name', $1, false)",
+                &[&format!("hang-doi-hub {}", self.centre.id)],
+            )
+            .await?;
         schema::migrate(&mut client).await?;
         self.introduce(&client).await?;
         Ok(client)
@@ -165,7 +172,7 @@ impl Shipper {
         let same_event = match (&local.shipped_at, shipped > 0) {
             (Some(at), true) => tx
                 .query_opt(
-                    "SELECT at = $3::timestamptz FROM events WHERE centre = $1 AND seq = $2",
+                    "SELECT at = $3::text::timestamptz FROM events WHERE centre = $1 AND seq = $2",
                     &[id, &shipped, at],
                 )
                 .await?
@@ -361,9 +368,11 @@ fn read_after(db: &Path, after: u64, limit: usize) -> Result<LocalBatch, Provinc
         .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
         .map_err(fail)?;
     let shipped_at: Option<String> = tx
-        .query_row("SELECT at FROM events WHERE seq = ?1", [after as i64], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT at FROM events WHERE seq = ?1",
+            [after as i64],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(fail)?;
     let mut events = Vec::new();

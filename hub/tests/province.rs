@@ -1,0 +1,460 @@
+//! The province: two real hubs ship their event logs into a real PostgreSQL at the same time;
+//! the link is cut (the server stopped) and restored midway; one hub is killed while a batch is
+//! open. At the end every event of both hubs is in PostgreSQL exactly once, and the province's
+//! report is the two centres' own reports side by side, and their sum.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
+use protocol::{Command as Cmd, Role};
+use testkit::{Client, HubProcess, ManualClock, Postgres};
+
+const HUB: &str = env!("CARGO_BIN_EXE_hub");
+/// How long shipping may take to catch up once the province is reachable.
+const CATCH_UP: Duration = Duration::from_secs(90);
+
+/// The demo centre as centre `id` of the province, shipping in batches of `batch` events.
+fn centre_config(dir: &Path, id: &str, pg: &Postgres, batch: usize) -> PathBuf {
+    let demo = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/demo-center.toml"
+    ))
+    .expect("the demo centre");
+    let text = demo.replacen("[center]\n", &format!("[center]\nid = \"{id}\"\n"), 1)
+        + &format!(
+            "\n[province]\ndatabase = \"{}\"\npassword_file = \"{}\"\nbatch = {batch}\n",
+            pg.database(),
+            pg.password_file().display()
+        );
+    let path = dir.join(format!("{id}.toml"));
+    std::fs::write(&path, text).expect("write the configuration");
+    path
+}
+
+fn start_hub(config: &Path, db: &Path) -> HubProcess {
+    let mut command = Command::new(HUB);
+    command
+        .arg("--config")
+        .arg(config)
+        .arg("--db")
+        .arg(db)
+        .args(["--create-db", "--listen", "127.0.0.1:0"]);
+    HubProcess::start(command)
+}
+
+fn hub_cli(args: &[&str]) -> String {
+    let out = Command::new(HUB).args(args).output().expect("hub runs");
+    assert!(
+        out.status.success(),
+        "hub {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+async fn province(pg: &Postgres) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("the test connects to PostgreSQL");
+    tokio::spawn(connection);
+    client
+}
+
+fn local_last_seq(db: &Path) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the hub's database");
+    conn.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))
+        .expect("last seq")
+}
+
+async fn shipped_seq(pg: &tokio_postgres::Client, centre: &str) -> i64 {
+    pg.query_opt("SELECT shipped_seq FROM centres WHERE id = $1", &[&centre])
+        .await
+        .ok()
+        .flatten()
+        .map_or(0, |r| r.get(0))
+}
+
+/// Waits until the province has centre `centre`'s events up to `seq`.
+async fn wait_shipped(pg: &tokio_postgres::Client, centre: &str, seq: i64) {
+    let deadline = Instant::now() + CATCH_UP;
+    loop {
+        let shipped = shipped_seq(pg, centre).await;
+        if shipped >= seq {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "centre {centre}: the province has events up to {shipped}, the hub up to {seq}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A busy stretch at a centre: tickets for three fields (some priority), two clerks serving,
+/// ratings, no-shows; the third field has no clerk, its tickets wait.
+async fn a_busy_stretch(hub: std::net::SocketAddr, rounds: u32) {
+    let (kiosk, _) = Client::connect(hub, Role::Kiosk, "kiosk-1").await;
+    let tp = Client::clerk(hub, 1).await;
+    let gtvt = Client::clerk(hub, 3).await;
+    for i in 0..rounds {
+        for service in ["TP", "GTVT", "DD"] {
+            let priority = (i % 4 == 0).then(|| "elderly".to_string());
+            kiosk
+                .send(Cmd::IssueTicket {
+                    service: service.into(),
+                    priority,
+                })
+                .await
+                .expect("a ticket is issued while the province may be unreachable");
+        }
+        for clerk in [&tp, &gtvt] {
+            clerk.send(Cmd::CallNext {}).await.expect("call");
+            if i % 5 == 4 {
+                clerk.send(Cmd::Recall {}).await.expect("recall");
+                clerk.send(Cmd::Recall {}).await.expect("recall");
+                clerk.send(Cmd::NoShow {}).await.expect("no-show");
+            } else {
+                clerk.send(Cmd::StartServing {}).await.expect("start");
+                let rating = (i % 4 != 1).then_some((i % 4 + 1) as u8);
+                clerk.send(Cmd::Finish { rating }).await.expect("finish");
+            }
+        }
+    }
+}
+
+/// Waits until centre `centre`'s shipper has a batch open (its transaction holds the centre's
+/// row) and returns true then; false if it caught up first.
+async fn batch_open(pg: &tokio_postgres::Client, centre: &str, up_to: i64) -> bool {
+    let name = format!("hang-doi-hub {centre}");
+    let deadline = Instant::now() + CATCH_UP;
+    while Instant::now() < deadline {
+        let open: i64 = pg
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE application_name = $1 AND xact_start IS NOT NULL",
+                &[&name],
+            )
+            .await
+            .expect("pg_stat_activity")
+            .get(0);
+        if open > 0 {
+            return true;
+        }
+        if shipped_seq(pg, centre).await >= up_to {
+            return false;
+        }
+    }
+    false
+}
+
+fn csv_lines(csv: &str) -> Vec<Vec<String>> {
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let (db_a, db_b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let config_a = centre_config(dir.path(), "trung-tam-a", &pg, 5);
+    let config_b = centre_config(dir.path(), "trung-tam-b", &pg, 50);
+    let hub_a = start_hub(&config_a, &db_a);
+    let hub_b = start_hub(&config_b, &db_b);
+    let province = province(&pg).await;
+
+    // Both centres busy and shipping at once.
+    tokio::join!(
+        a_busy_stretch(hub_a.addr, 12),
+        a_busy_stretch(hub_b.addr, 12)
+    );
+    wait_shipped(&province, "trung-tam-a", local_last_seq(&db_a)).await;
+    wait_shipped(&province, "trung-tam-b", local_last_seq(&db_b)).await;
+
+    // The link is cut: the centres go on working, their events wait.
+    pg.stop();
+    tokio::join!(
+        a_busy_stretch(hub_a.addr, 15),
+        a_busy_stretch(hub_b.addr, 15)
+    );
+    let waiting_a = local_last_seq(&db_a);
+    pg.start_again();
+    let province = self::province(&pg).await;
+
+    // Centre A catches up in batches of 5; it is killed while one is open.
+    assert!(
+        batch_open(&province, "trung-tam-a", waiting_a).await,
+        "centre A's shipper never had a batch open"
+    );
+    hub_a.kill();
+    let killed_at = shipped_seq(&province, "trung-tam-a").await;
+    assert!(
+        killed_at < waiting_a,
+        "the kill came after A had caught up ({killed_at} of {waiting_a})"
+    );
+    let hub_a = start_hub(&config_a, &db_a);
+    tokio::join!(a_busy_stretch(hub_a.addr, 3), a_busy_stretch(hub_b.addr, 3));
+    wait_shipped(&province, "trung-tam-a", local_last_seq(&db_a)).await;
+    wait_shipped(&province, "trung-tam-b", local_last_seq(&db_b)).await;
+    hub_a.kill();
+    hub_b.kill();
+    // Whatever the hubs logged after the last wait (a timer's event) follows by hand.
+    for (config, db) in [(&config_a, &db_a), (&config_b, &db_b)] {
+        let out = hub_cli(&[
+            "ship",
+            "--config",
+            &config.display().to_string(),
+            "--db",
+            &db.display().to_string(),
+        ]);
+        assert!(out.contains("the province has every event up to"), "{out}");
+    }
+
+    // Every event of both hubs, exactly once, the same as in the hub.
+    for (centre, db) in [("trung-tam-a", &db_a), ("trung-tam-b", &db_b)] {
+        let last = local_last_seq(db);
+        let row = province
+            .query_one(
+                "SELECT count(*), count(DISTINCT seq), coalesce(min(seq), 0), coalesce(max(seq), 0)
+                 FROM events WHERE centre = $1",
+                &[&centre],
+            )
+            .await
+            .expect("count");
+        let (n, distinct, min, max): (i64, i64, i64, i64) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        assert_eq!((n, distinct, min, max), (last, last, 1, last), "{centre}");
+        let local = rusqlite::Connection::open(db).expect("open");
+        let kinds: Vec<(i64, String)> = {
+            let mut stmt = local
+                .prepare("SELECT seq, kind FROM events ORDER BY seq")
+                .expect("prepare");
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("query")
+                .map(|r| r.expect("row"))
+                .collect()
+        };
+        let shipped: Vec<(i64, String)> = province
+            .query(
+                "SELECT seq, kind FROM events WHERE centre = $1 ORDER BY seq",
+                &[&centre],
+            )
+            .await
+            .expect("events")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        assert_eq!(shipped, kinds, "{centre}: the province's log is the hub's");
+        let tracked: i64 = province
+            .query_one(
+                "SELECT count(*) FROM events WHERE centre = $1 AND body ? 'track'",
+                &[&centre],
+            )
+            .await
+            .expect("track")
+            .get(0);
+        assert_eq!(tracked, 0, "tracking codes stay in the centre");
+    }
+
+    // The province's report: each centre's line is that centre's own report, and the fields'
+    // counts are the sums of the two.
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = (
+        (today - TimeDelta::days(1)).to_string(),
+        (today + TimeDelta::days(1)).to_string(),
+    );
+    let own = |config: &Path, db: &Path, by: &str| {
+        hub_cli(&[
+            "report",
+            "--config",
+            &config.display().to_string(),
+            "--db",
+            &db.display().to_string(),
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--by",
+            by,
+            "--format",
+            "csv",
+        ])
+    };
+    let of_province = |by: &str| {
+        hub_cli(&[
+            "report",
+            "--province",
+            &pg.url(),
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--by",
+            by,
+            "--format",
+            "csv",
+        ])
+    };
+    let by_centre = csv_lines(&of_province("centre"));
+    for (centre, config, db) in [
+        ("trung-tam-a", &config_a, &db_a),
+        ("trung-tam-b", &config_b, &db_b),
+    ] {
+        let own_total = csv_lines(&own(config, db, "total"));
+        let line = by_centre
+            .iter()
+            .find(|l| l[0] == centre)
+            .unwrap_or_else(|| panic!("no {centre} in {by_centre:?}"));
+        assert_eq!(line[1..], own_total[0][1..], "{centre}");
+    }
+    let counts = |line: &[String]| -> Vec<u64> {
+        [1, 2, 3, 4, 5, 12]
+            .iter()
+            .map(|&i| line[i].parse().expect("a count"))
+            .collect()
+    };
+    let by_field = csv_lines(&of_province("service"));
+    let field_a = csv_lines(&own(&config_a, &db_a, "service"));
+    let field_b = csv_lines(&own(&config_b, &db_b, "service"));
+    assert_eq!(by_field.len(), field_a.len(), "{by_field:?}");
+    for line in &by_field {
+        let of = |own: &[Vec<String>]| {
+            own.iter()
+                .find(|l| l[0] == line[0])
+                .map(|l| counts(l))
+                .unwrap_or_else(|| vec![0; 6])
+        };
+        let sum: Vec<u64> = of(&field_a)
+            .iter()
+            .zip(of(&field_b))
+            .map(|(a, b)| a + b)
+            .collect();
+        assert_eq!(counts(line), sum, "field {}", line[0]);
+    }
+    let issued: u64 = by_field.last().map(|l| counts(l)[0]).expect("a total");
+    assert!(issued >= 2 * 30 * 3, "{issued} tickets in the province");
+}
+
+/// One centre, a scripted day on a manual clock (waits and services of whole minutes, ratings,
+/// a no-show, tickets left to expire): the province's figures are the hub's own, to the cent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_provinces_figures_are_the_centres_own() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("hub.db");
+    let config_path = centre_config(dir.path(), "mot-cua", &pg, 1000);
+    let config = hub::config::Config::load(&config_path).expect("config");
+    let clock = Arc::new(ManualClock::at("2026-01-05T08:00:00+07:00"));
+    let hub = hub::Hub::start_with_clock(
+        config,
+        &db,
+        "127.0.0.1:0".parse().expect("addr"),
+        clock.clone(),
+    )
+    .await
+    .expect("hub");
+    let advance = |m: i64| clock.advance(TimeDelta::minutes(m));
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    for i in 0..9 {
+        kiosk
+            .send(Cmd::IssueTicket {
+                service: ["TP", "GTVT", "DD"][i % 3].into(),
+                priority: (i == 4).then(|| "elderly".into()),
+            })
+            .await
+            .expect("issued");
+        advance(1);
+    }
+    let tp = Client::clerk(hub.addr, 1).await;
+    let gtvt = Client::clerk(hub.addr, 3).await;
+    for (round, minutes) in [(0, 7), (1, 3), (2, 12)] {
+        advance(minutes);
+        for clerk in [&tp, &gtvt] {
+            clerk.send(Cmd::CallNext {}).await.expect("call");
+            if round == 2 && std::ptr::eq(clerk, &gtvt) {
+                clerk.send(Cmd::Recall {}).await.expect("recall");
+                clerk.send(Cmd::Recall {}).await.expect("recall");
+                clerk.send(Cmd::NoShow {}).await.expect("no-show");
+                continue;
+            }
+            clerk.send(Cmd::StartServing {}).await.expect("start");
+            advance(4 + round);
+            clerk
+                .send(Cmd::Finish {
+                    rating: Some(4 - round as u8),
+                })
+                .await
+                .expect("finish");
+        }
+    }
+    // The next day: what still waited has expired.
+    advance(24 * 60);
+    kiosk
+        .send(Cmd::IssueTicket {
+            service: "TP".into(),
+            priority: None,
+        })
+        .await
+        .expect("issued the next day");
+    let province = province(&pg).await;
+    wait_shipped(&province, "mot-cua", local_last_seq(&db)).await;
+    hub.stop().await.expect("stop");
+
+    for by in ["total", "service", "priority"] {
+        let own = hub_cli(&[
+            "report",
+            "--config",
+            &config_path.display().to_string(),
+            "--db",
+            &db.display().to_string(),
+            "--from",
+            "2026-01-05",
+            "--to",
+            "2026-01-06",
+            "--by",
+            by,
+            "--format",
+            "csv",
+        ]);
+        let of_province = hub_cli(&[
+            "report",
+            "--province",
+            &pg.url(),
+            "--from",
+            "2026-01-05",
+            "--to",
+            "2026-01-06",
+            "--by",
+            by,
+            "--format",
+            "csv",
+        ]);
+        assert_eq!(of_province, own, "by {by}");
+        assert!(own.lines().count() >= 2, "{own}");
+    }
+    // And the minutes are real ones, not zeros that would agree by accident.
+    let own_total = hub_cli(&[
+        "report",
+        "--config",
+        &config_path.display().to_string(),
+        "--db",
+        &db.display().to_string(),
+        "--from",
+        "2026-01-05",
+        "--format",
+        "csv",
+    ]);
+    let total = &csv_lines(&own_total)[0];
+    assert!(total[6].parse::<f64>().expect("wait") > 1.0, "{own_total}");
+    assert!(
+        total[8].parse::<f64>().expect("service") >= 4.0,
+        "{own_total}"
+    );
+}

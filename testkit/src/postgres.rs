@@ -1,0 +1,211 @@
+//! A throw-away PostgreSQL server for the province's tests: Debian's `postgresql` binaries
+//! (`scripts/ensure-system-packages` installs them), a cluster made with `initdb` in a temporary
+//! directory, listening on a free loopback port, with a password (the shippers read it from a
+//! file, as in a real centre). PostgreSQL refuses to run as root, so under root it runs as the
+//! `postgres` user the package created (`runuser`). Stopped and deleted when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The superuser of the test cluster and its password.
+pub const PG_USER: &str = "hang_doi";
+const PG_PASSWORD: &str = "test-only-password";
+/// The account the server runs as when the tests run as root.
+const RUN_AS: &str = "postgres";
+
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    pub port: u16,
+    durable: bool,
+}
+
+impl Postgres {
+    /// A fresh cluster, started, tuned for tests (no fsync: a crash of the machine is not what
+    /// is tested, a crash of the hub or the link is).
+    pub fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// The same, durable as a real server (fsync, synchronous commit): for measurements.
+    pub fn start_durable() -> Postgres {
+        Postgres::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Postgres {
+        let bin = binaries();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).expect("data directory");
+        let password = dir.path().join("password");
+        std::fs::write(&password, format!("{PG_PASSWORD}\n")).expect("password file");
+        if is_root() {
+            make_accessible(dir.path(), &[&data, &password]);
+        }
+        let status = as_server_user(&bin.join("initdb"))
+            .args([
+                "--no-sync",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "-U",
+                PG_USER,
+            ])
+            .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
+            .arg(format!("--pwfile={}", password.display()))
+            .arg("-D")
+            .arg(&data)
+            .output()
+            .expect("initdb runs");
+        assert!(
+            status.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let port = free_port();
+        let pg = Postgres {
+            dir,
+            bin,
+            port,
+            durable,
+        };
+        pg.start_again();
+        pg
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A connection string for the hub's configuration (no password: that is in
+    /// [`Postgres::password_file`]).
+    pub fn database(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user={PG_USER} dbname=postgres sslmode=disable",
+            self.port
+        )
+    }
+
+    /// The same with the password, for the test's own connections and `hub report --province`.
+    pub fn url(&self) -> String {
+        format!(
+            "postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{}/postgres?sslmode=disable",
+            self.port
+        )
+    }
+
+    /// A file whose first line is the password.
+    pub fn password_file(&self) -> PathBuf {
+        self.dir.path().join("password")
+    }
+
+    /// Starts the server (again, after [`Postgres::stop`]) and returns once it accepts
+    /// connections.
+    pub fn start_again(&self) {
+        let options = if self.durable {
+            format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1",
+                self.port,
+                self.data().display()
+            )
+        } else {
+            format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                self.port,
+                self.data().display()
+            )
+        };
+        self.pg_ctl(&["-w", "-t", "60", "-o", &options, "start"]);
+    }
+
+    /// Stops the server as an administrator would (fast: open transactions are rolled back,
+    /// clients disconnected): the link to the province is down until [`Postgres::start_again`].
+    pub fn stop(&self) {
+        self.pg_ctl(&["-w", "-t", "60", "-m", "fast", "stop"]);
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let log = self.data().join("server.log");
+        let out = as_server_user(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.data())
+            .arg("-l")
+            .arg(&log)
+            .args(args)
+            .output()
+            .expect("pg_ctl runs");
+        assert!(
+            out.status.success(),
+            "pg_ctl {args:?} failed: {}{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = as_server_user(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+/// The newest PostgreSQL installed by Debian's packages.
+fn binaries() -> PathBuf {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter_map(|e| {
+                    let version = e.file_name().to_str()?.parse().ok()?;
+                    let bin = e.path().join("bin");
+                    bin.join("initdb").is_file().then_some((version, bin))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    versions.sort();
+    versions
+        .pop()
+        .map(|(_, bin)| bin)
+        .expect("PostgreSQL under /usr/lib/postgresql (scripts/ensure-system-packages installs it)")
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A command run as the server's user (under root), or as ourselves.
+fn as_server_user(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", RUN_AS, "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+/// Lets the server's user into the temporary directory and gives it what it writes.
+fn make_accessible(dir: &Path, owned: &[&Path]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let status = Command::new("chown")
+        .arg(format!("{RUN_AS}:"))
+        .args(owned)
+        .status()
+        .expect("chown runs");
+    assert!(status.success(), "chown to {RUN_AS} failed");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
