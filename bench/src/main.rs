@@ -23,6 +23,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+mod province;
 mod raw_display;
 
 #[derive(Parser)]
@@ -61,6 +62,22 @@ struct Cli {
     /// Keep the storage figure's database here (to look inside it).
     #[arg(long)]
     storage_db: Option<PathBuf>,
+    /// Only the province's figures (ingest into PostgreSQL, the province report over a year);
+    /// needs PostgreSQL installed (scripts/ensure-system-packages).
+    #[arg(long)]
+    province: bool,
+    /// Centres shipping at once for the province's ingest figure.
+    #[arg(long, default_value_t = 8)]
+    province_centres: usize,
+    /// Busy days in each centre's log for the ingest figure (visits a day: --visits-per-day).
+    #[arg(long, default_value_t = 5)]
+    province_days: u32,
+    /// Centres of the simulated province for the report's figure.
+    #[arg(long, default_value_t = 30)]
+    year_centres: u32,
+    /// Service days of the simulated year.
+    #[arg(long, default_value_t = 300)]
+    year_days: u32,
     /// The hub binary (default: `hub` next to this program).
     #[arg(long)]
     hub: Option<PathBuf>,
@@ -275,6 +292,19 @@ async fn floor(dir: &Path) -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if cli.province {
+        let dir = tempfile::tempdir()?;
+        let config = dir.path().join("bench.toml");
+        std::fs::write(&config, bench_config(0, 1)?)?;
+        let options = province::Options {
+            centres: cli.province_centres,
+            days: cli.province_days,
+            visits: cli.visits_per_day,
+            year_centres: cli.year_centres,
+            year_days: cli.year_days,
+        };
+        return province::run(&config, dir.path(), &options).await;
+    }
     let bin = match &cli.hub {
         Some(b) => b.clone(),
         None => std::env::current_exe()?.with_file_name("hub"),
