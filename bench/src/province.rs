@@ -77,7 +77,10 @@ pub async fn run(config: &Path, dir: &Path, o: &Options) -> anyhow::Result<()> {
         let mut client = one.connect().await?;
         let progress = one.ship_all(&mut client).await?;
         let took = started.elapsed();
-        anyhow::ensure!(progress.shipped == events, "shipped {progress:?} of {events}");
+        anyhow::ensure!(
+            progress.shipped == events,
+            "shipped {progress:?} of {events}"
+        );
         println!(
             "{:<44} {:>9.0} events/s ({:.1} s for {events})",
             format!("ingest, one centre, batches of {batch}"),
@@ -161,7 +164,11 @@ async fn year(client: &tokio_postgres::Client, o: &Options) -> anyhow::Result<()
             )
             .await?;
         // The provincial centre is the busiest; district ones see a third to a half of it.
-        let per_hour = if centre == 0 { 12.0 } else { 4.0 + f64::from(centre % 3) };
+        let per_hour = if centre == 0 {
+            12.0
+        } else {
+            4.0 + f64::from(centre % 3)
+        };
         let mut rows = Vec::new();
         let mut next_id = 0i64;
         for (d, &day) in days.iter().enumerate() {
@@ -208,7 +215,10 @@ async fn year(client: &tokio_postgres::Client, o: &Options) -> anyhow::Result<()
         );
     }
     let month_end = first + TimeDelta::days(30);
-    let (took, lines) = timed(3, || figures::load(client, first, month_end, ProvinceBy::Centre)).await?;
+    let (took, lines) = timed(3, || {
+        figures::load(client, first, month_end, ProvinceBy::Centre)
+    })
+    .await?;
     println!(
         "{:<44} {:>9.0} ms   ({} lines; best of 3)",
         "province report, one month, by centre",
@@ -288,14 +298,11 @@ async fn load(
         .map(|(_, r)| r.counter.map(|c| c as i32))
         .collect();
     let overdue: Vec<bool> = rows.iter().map(|(_, r)| r.overdue).collect();
-    let rating: Vec<Option<i16>> = rows
-        .iter()
-        .map(|(_, r)| r.rating.map(i16::from))
-        .collect();
+    let rating: Vec<Option<i16>> = rows.iter().map(|(_, r)| r.rating.map(i16::from)).collect();
     let transfers: Vec<i32> = rows.iter().map(|(_, r)| r.transfers as i32).collect();
     let params: [&(dyn ToSql + Sync); 15] = [
-        &centre, &id, &day, &service, &priority, &status, &issued, &called, &serving,
-        &finished, &counter, &overdue, &rating, &transfers, &id,
+        &centre, &id, &day, &service, &priority, &status, &issued, &called, &serving, &finished,
+        &counter, &overdue, &rating, &transfers, &id,
     ];
     let n = client
         .execute(

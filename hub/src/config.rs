@@ -888,6 +888,40 @@ services = ["TP"]
     }
 
     #[test]
+    fn a_centre_ships_to_the_province_only_with_its_id_and_no_password_in_the_file() {
+        let province = "\n[province]\ndatabase = \"host=db.province dbname=hang_doi user=centre_a\"\npassword_file = \"/etc/hang-doi/province-password\"\n";
+        let with_id = MINIMAL.replace("[center]\n", "[center]\nid = \"thanh-hoa-tp\"\n");
+        let c = Config::parse(&format!("{with_id}{province}"), "centre.toml").expect("valid");
+        let p = c.province.expect("a province");
+        assert_eq!(p.centre_id, "thanh-hoa-tp");
+        assert_eq!(p.batch, DEFAULT_SHIP_BATCH);
+        assert_eq!(
+            p.password_file.as_deref(),
+            Some(Path::new("/etc/hang-doi/province-password"))
+        );
+        assert!(
+            Config::parse(MINIMAL, "c")
+                .expect("valid")
+                .province
+                .is_none()
+        );
+        // Line 16: the [province] header after the 14 lines of MINIMAL and a blank one.
+        check_error(province, None, 16, "needs the centre's id");
+        check_error(
+            "",
+            Some(("[center]\n", "[center]\nid = \"Thanh Hóa\"\n")),
+            3,
+            "lower-case letters",
+        );
+        let with_password = province.replace("user=centre_a", "user=centre_a password=secret");
+        let e = Config::parse(&format!("{with_id}{with_password}"), "c").expect_err("password");
+        assert!(e.reason.contains("password_file"), "{e}");
+        let nonsense = province.replace("host=db.province dbname=hang_doi user=centre_a", "host=");
+        let e = Config::parse(&format!("{with_id}{nonsense}"), "c").expect_err("address");
+        assert!(e.reason.contains("connection string"), "{e}");
+    }
+
+    #[test]
     fn bad_files_are_refused_with_line_and_reason() {
         check_error(
             "",

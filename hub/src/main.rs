@@ -93,6 +93,19 @@ enum Sub {
         #[arg(long, requires = "province")]
         ca_file: Option<PathBuf>,
     },
+    /// Create the province's schema in its PostgreSQL, or bring it up to this hub's version
+    /// (as the database's owner; docs/PROVINCE.md).
+    ProvinceSchema {
+        /// The province's PostgreSQL (URL or libpq string).
+        #[arg(long, value_name = "URL")]
+        province: String,
+        /// A file whose first line is the password.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// The CA certificate (PEM) the province's server is signed by.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+    },
     /// Ship this centre's event log to the province's PostgreSQL ([province] in the
     /// configuration) and exit once the province has all of it. The hub does the same by itself
     /// while it serves; this is for a catch-up by hand, or for a database carried on a stick.
@@ -363,6 +376,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Some(Sub::Doctor { kiosk_config }) = &cli.command {
         return doctor(&cli, kiosk_config.clone());
+    }
+    if let Some(Sub::ProvinceSchema {
+        province,
+        password_file,
+        ca_file,
+    }) = &cli.command
+    {
+        let link = hub::province::Link {
+            database: province.clone(),
+            password_file: password_file.clone(),
+            ca_file: ca_file.clone(),
+        };
+        let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+        return runtime.block_on(async {
+            let mut client = link.connect().await?;
+            let version = hub::province::schema::migrate(&mut client).await?;
+            println!("the province's schema is at version {version}");
+            Ok(())
+        });
     }
     if let Some(Sub::Report {
         from,
