@@ -93,7 +93,8 @@ impl Hub {
         let config = Arc::new(config);
         let engine = engine::start(config.clone(), db, clock.clone(), accept_date)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let app = server::AppState::new(config.clone(), db, engine.clone(), shutdown_rx.clone());
+        let mut app =
+            server::AppState::new(config.clone(), db, engine.clone(), shutdown_rx.clone());
         app.arm_presence_alerts();
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -110,7 +111,9 @@ impl Hub {
         ));
         if let Some(shipper) = province::ship::Shipper::from_config(&config, db) {
             tracing::info!(centre = %shipper.centre.id, "shipping the event log to the province");
-            tokio::spawn(shipper.run(shutdown_rx.clone()));
+            let (report, shipping) = watch::channel(province::ship::Shipping::default());
+            app.province = Some(shipping);
+            tokio::spawn(shipper.run(shutdown_rx.clone(), report));
         }
         tokio::spawn(service::watchdog(engine.clone()));
         tokio::spawn(server::run_timer(engine, clock, shutdown_rx.clone()));

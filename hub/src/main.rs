@@ -326,7 +326,8 @@ fn ship(config: &hub::config::Config, db: &std::path::Path, follow: bool) -> any
     runtime.block_on(async {
         if follow {
             let (stop, stopped) = tokio::sync::watch::channel(false);
-            let task = tokio::spawn(shipper.run(stopped));
+            let (report, _) = tokio::sync::watch::channel(Default::default());
+            let task = tokio::spawn(shipper.run(stopped, report));
             let _ = tokio::signal::ctrl_c().await;
             let _ = stop.send(true);
             let _ = task.await;

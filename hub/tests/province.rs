@@ -152,6 +152,26 @@ async fn batch_open(pg: &tokio_postgres::Client, centre: &str, up_to: i64) -> bo
     false
 }
 
+/// Waits until the hub's `/healthz` (always 200: the province is not the centre's fault) says
+/// of the province what `wanted` looks for; returns that part.
+async fn province_health(
+    hub: std::net::SocketAddr,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + CATCH_UP;
+    loop {
+        let (status, response) = testkit::healthz(hub).await;
+        assert_eq!(status, 200, "{response}");
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let health: serde_json::Value = serde_json::from_str(body).expect("json");
+        if wanted(&health["province"]) {
+            return health["province"].clone();
+        }
+        assert!(Instant::now() < deadline, "{body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn csv_lines(csv: &str) -> Vec<Vec<String>> {
     csv.lines()
         .skip(1)
@@ -185,6 +205,9 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
         a_busy_stretch(hub_b.addr, 15)
     );
     let waiting_a = local_last_seq(&db_a);
+    let down = province_health(hub_b.addr, |p| p["error"].is_string()).await;
+    assert!(down["down_since"].is_string(), "{down}");
+    assert!(down["behind"].as_u64().is_some_and(|b| b > 0), "{down}");
     pg.start_again();
     let province = self::province(&pg).await;
 
@@ -203,6 +226,11 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
     tokio::join!(a_busy_stretch(hub_a.addr, 3), a_busy_stretch(hub_b.addr, 3));
     wait_shipped(&province, "trung-tam-a", local_last_seq(&db_a)).await;
     wait_shipped(&province, "trung-tam-b", local_last_seq(&db_b)).await;
+    let up = province_health(hub_b.addr, |p| p["error"].is_null()).await;
+    assert!(
+        up["last_ok"].is_string() && up["down_since"].is_null(),
+        "{up}"
+    );
     hub_a.kill();
     hub_b.kill();
     // Whatever the hubs logged after the last wait (a timer's event) follows by hand.

@@ -74,6 +74,19 @@ pub struct Shipper {
     pub batch: usize,
 }
 
+/// How the shipping goes, as `/healthz` reports it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Shipping {
+    /// Every event up to this one is in the province (as far as this hub has heard).
+    pub shipped: u64,
+    /// The last time the province answered.
+    pub last_ok: Option<chrono::DateTime<chrono::Utc>>,
+    /// Since when the province cannot be reached (or refuses), if it cannot.
+    pub down_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why, if it cannot.
+    pub error: Option<String>,
+}
+
 /// How far shipping got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Progress {
@@ -209,8 +222,8 @@ impl Shipper {
     }
 
     /// The hub's shipping task: ships, waits for more, and through any outage keeps trying
-    /// with a growing pause, until the hub stops.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// with a growing pause, until the hub stops. Says how it goes in `report`.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>, report: watch::Sender<Shipping>) {
         let mut client: Option<Client> = None;
         let mut backoff = Duration::from_secs(1);
         let mut down_since: Option<(tokio::time::Instant, tokio::time::Instant)> = None;
@@ -234,6 +247,12 @@ impl Shipper {
             };
             let pause = match outcome {
                 Ok(progress) => {
+                    report.send_modify(|r| {
+                        r.shipped = progress.shipped;
+                        r.last_ok = Some(chrono::Utc::now());
+                        r.down_since = None;
+                        r.error = None;
+                    });
                     if let Some((since, _)) = down_since.take() {
                         tracing::info!(
                             centre = %self.centre.id,
@@ -254,6 +273,10 @@ impl Shipper {
                 }
                 Err(e) => {
                     client = None;
+                    report.send_modify(|r| {
+                        r.down_since.get_or_insert_with(chrono::Utc::now);
+                        r.error = Some(e.to_string());
+                    });
                     let now = tokio::time::Instant::now();
                     match &mut down_since {
                         None => {

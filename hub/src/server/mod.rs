@@ -72,11 +72,23 @@ async fn healthz(State(app): State<AppState>) -> Response {
         )
             .into_response();
     }
-    axum::Json(serde_json::json!({
+    let mut body = serde_json::json!({
         "status": "ok",
         "seq": h.seq,
         "service_day": h.day.to_string(),
         "version": env!("CARGO_PKG_VERSION"),
-    }))
-    .into_response()
+    });
+    // The province being unreachable is news for the province's monitoring, not a fault of the
+    // centre: the status stays "ok" and the events wait.
+    if let Some(shipping) = &app.province {
+        let s = shipping.borrow().clone();
+        body["province"] = serde_json::json!({
+            "shipped": s.shipped,
+            "behind": h.seq.saturating_sub(s.shipped),
+            "last_ok": s.last_ok,
+            "down_since": s.down_since,
+            "error": s.error,
+        });
+    }
+    axum::Json(body).into_response()
 }

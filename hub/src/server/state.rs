@@ -41,6 +41,8 @@ pub struct AppState {
     pub console: Arc<Mutex<Sessions>>,
     /// Which configured devices are connected (for admins).
     pub presence: SharedPresence,
+    /// How shipping to the province goes, when the centre ships.
+    pub province: Option<watch::Receiver<crate::province::ship::Shipping>>,
 }
 
 /// A device's connection as the registry knows it.
@@ -75,6 +77,7 @@ impl AppState {
             pin_checker: Arc::new(PinChecker::start()),
             console: Arc::default(),
             presence: Arc::new(Mutex::new(presence)),
+            province: None,
         }
     }
 
