@@ -1,6 +1,7 @@
 //! `hang-doi-hub doctor`: looks at a machine's set-up the way a technician would, and says in
 //! plain words what is wrong and how to fix it — the configuration, the database and its
-//! folder, the clock, the port, the open-file limit, the disk, and the printer a kiosk on this
+//! folder, the clock, the port, the open-file limit, the disk, the province's database when the
+//! centre ships there, and the printer a kiosk on this
 //! machine is set up for. It changes nothing.
 
 use std::fmt;
@@ -103,6 +104,9 @@ pub fn examine(setup: &Setup) -> Vec<Finding> {
         findings.push(open_files(config));
     }
     findings.push(disk(&setup.db));
+    if let Some(province) = config.as_ref().and_then(|c| c.province.as_ref()) {
+        findings.push(province_link(province, &setup.db));
+    }
     if let Some(kiosk) = &setup.kiosk_config {
         findings.push(printer(kiosk));
     }
@@ -354,6 +358,59 @@ fn free_bytes(folder: &Path) -> Option<u64> {
 #[cfg(not(target_os = "linux"))]
 fn free_bytes(_: &Path) -> Option<u64> {
     None
+}
+
+/// The province's database: reachable with the password file, and how far it has this centre.
+fn province_link(province: &crate::config::Province, db: &Path) -> Finding {
+    if let Some(file) = &province.password_file
+        && let Err(e) = std::fs::read_to_string(file)
+    {
+        return Finding::fix(
+            format!(
+                "cannot read the province's password file {}: {e}",
+                file.display()
+            ),
+            format!(
+                "write the password on its first line, readable by the hub: \
+                 `install -m 640 -o root -g hang-doi /dev/stdin {}`",
+                file.display()
+            ),
+        );
+    }
+    let link = crate::province::Link::from(province);
+    let id = province.centre_id.clone();
+    let asked = async move {
+        let client = link.connect().await?;
+        crate::province::schema::version(&client).await?;
+        let row = client
+            .query_opt("SELECT shipped_seq FROM centres WHERE id = $1", &[&id])
+            .await
+            .ok()
+            .flatten();
+        Ok::<_, crate::province::ProvinceError>(row.map_or(0, |r| r.get::<_, i64>(0)))
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return Finding::warn(format!("cannot try the province: {e}"), "try again"),
+    };
+    let here: i64 =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0)))
+            .unwrap_or(0);
+    match runtime.block_on(asked) {
+        Ok(shipped) => Finding::ok(format!(
+            "the province's database answers; it has this centre's events up to {shipped} \
+             (this database: {here})"
+        )),
+        Err(e) => Finding::warn(
+            format!("cannot reach the province's database: {e}"),
+            "check [province] database (host, user, sslmode) and the password with the province; \
+             meanwhile the hub keeps every event and ships it later (docs/PROVINCE.md)",
+        ),
+    }
 }
 
 /// The printer named in a kiosk's settings (`printer = "…"`), tried the way the kiosk reaches it.
