@@ -54,7 +54,12 @@ pub async fn run(config: &Path, dir: &Path, o: &Options) -> anyhow::Result<()> {
     let shipper = |n: usize, batch: usize| -> anyhow::Result<Shipper> {
         let db = dir.join(format!("centre-{n:02}.db"));
         if !db.exists() {
-            std::fs::copy(&source, &db)?;
+            // SQLite's online backup: the engine's last writes may still be in the WAL.
+            rusqlite::Connection::open(&source)?.backup(
+                rusqlite::MAIN_DB,
+                &db,
+                None::<fn(rusqlite::backup::Progress)>,
+            )?;
         }
         Ok(Shipper {
             centre: Centre {

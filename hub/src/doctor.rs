@@ -1,8 +1,7 @@
 //! `hang-doi-hub doctor`: looks at a machine's set-up the way a technician would, and says in
 //! plain words what is wrong and how to fix it — the configuration, the database and its
 //! folder, the clock, the port, the open-file limit, the disk, the province's database when the
-//! centre ships there, and the printer a kiosk on this
-//! machine is set up for. It changes nothing.
+//! centre ships there, and the printer a kiosk on this machine is set up for. It changes nothing.
 
 use std::fmt;
 use std::net::{SocketAddr, TcpListener, TcpStream};
