@@ -86,6 +86,12 @@ impl Link {
 
     /// Connects; the connection is driven by a task of its own, which ends with the client.
     pub async fn connect(&self) -> Result<Client, ProvinceError> {
+        self.connect_as("hang-doi-hub").await
+    }
+
+    /// The same, under a name the province's administrator sees in `pg_stat_activity` (unless
+    /// the connection string names one).
+    pub async fn connect_as(&self, name: &str) -> Result<Client, ProvinceError> {
         let mut config: tokio_postgres::Config = self
             .database
             .parse()
@@ -98,7 +104,7 @@ impl Link {
         }
         config.keepalives_idle(KEEPALIVE_IDLE);
         if config.get_application_name().is_none() {
-            config.application_name("hang-doi-hub");
+            config.application_name(name);
         }
         let tls = match &self.ca_file {
             Some(ca) => hub_client::tls::trusting_ca(ca)?,

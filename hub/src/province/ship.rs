@@ -110,14 +110,9 @@ impl Shipper {
 
     /// Connects, brings the schema up to date and says who this centre is.
     pub async fn connect(&self) -> Result<Client, ProvinceError> {
-        let mut client = self.link.connect().await?;
-        // So that the province's administrator sees which centre a connection is.
-        client
-            .execute(
-                "SELECT set_config('application_name', $1, false)",
-                &[&format!("hang-doi-hub {}", self.centre.id)],
-            )
-            .await?;
+        // Named in the start-up message (no session state: a pooler in transaction mode is fine).
+        let name = format!("hang-doi-hub {}", self.centre.id);
+        let mut client = self.link.connect_as(&name).await?;
         schema::migrate(&mut client).await?;
         self.introduce(&client).await?;
         Ok(client)
