@@ -489,3 +489,92 @@ async fn the_provinces_figures_are_the_centres_own() {
         "{own_total}"
     );
 }
+
+/// A CA and a server certificate for 127.0.0.1 signed by it: (CA PEM, certificate PEM, key PEM).
+fn certificates() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .expect("params")
+        .signed_by(&key, &ca, &ca_key)
+        .expect("certificate");
+    (ca.pem(), server.pem(), key.serialize_pem())
+}
+
+/// Over a network the province is reached by TLS, and only a server signed by the CA the centre
+/// was given is trusted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_centre_ships_over_tls_to_the_province_it_trusts_only() {
+    let (ca, cert, key) = certificates();
+    let (other_ca, _, _) = certificates();
+    let pg = Postgres::start_with_tls(&cert, &key);
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("hub.db");
+    {
+        let hub = testkit::start_hub(&db).await;
+        let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+        for _ in 0..3 {
+            kiosk
+                .send(Cmd::IssueTicket {
+                    service: "TP".into(),
+                    priority: None,
+                })
+                .await
+                .expect("issued");
+        }
+        hub.stop().await.expect("stop");
+    }
+    let last = local_last_seq(&db);
+    let config = centre_config(dir.path(), "xa-tls", &pg, 1000);
+    let trusting = |ca_pem: &str, name: &str| {
+        let ca_file = dir.path().join(format!("{name}.pem"));
+        std::fs::write(&ca_file, ca_pem).expect("write");
+        let text = std::fs::read_to_string(&config).expect("read")
+            + &format!("ca_file = \"{}\"\n", ca_file.display());
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let ship = |config: &Path| {
+        Command::new(HUB)
+            .arg("ship")
+            .arg("--config")
+            .arg(config)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .expect("hub ship runs")
+    };
+    let refused = ship(&trusting(&other_ca, "other-ca"));
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{why}");
+    assert!(
+        why.contains("certificate") || why.contains("Issuer"),
+        "{why}"
+    );
+
+    let shipped = ship(&trusting(&ca, "province-ca"));
+    let said = String::from_utf8_lossy(&shipped.stdout);
+    assert!(
+        shipped.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&shipped.stderr)
+    );
+    assert!(said.contains(&format!("up to {last}")), "{said}");
+    let ca_file = dir.path().join("province-ca.pem");
+    let link = hub::province::Link {
+        database: pg.url(),
+        password_file: None,
+        ca_file: Some(ca_file),
+    };
+    let province = link.connect().await.expect("a TLS connection");
+    let n: i64 = province
+        .query_one("SELECT count(*) FROM events WHERE centre = 'xa-tls'", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(n, last);
+}

@@ -18,21 +18,28 @@ pub struct Postgres {
     bin: PathBuf,
     pub port: u16,
     durable: bool,
+    tls: bool,
 }
 
 impl Postgres {
     /// A fresh cluster, started, tuned for tests (no fsync: a crash of the machine is not what
     /// is tested, a crash of the hub or the link is).
     pub fn start() -> Postgres {
-        Postgres::start_with(false)
+        Postgres::start_with(false, None)
     }
 
     /// The same, durable as a real server (fsync, synchronous commit): for measurements.
     pub fn start_durable() -> Postgres {
-        Postgres::start_with(true)
+        Postgres::start_with(true, None)
     }
 
-    fn start_with(durable: bool) -> Postgres {
+    /// The same, accepting TCP connections over TLS only (`hostssl`), with this certificate
+    /// chain and key (PEM).
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> Postgres {
+        Postgres::start_with(false, Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(durable: bool, tls: Option<(&str, &str)>) -> Postgres {
         let bin = binaries();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let data = dir.path().join("data");
@@ -61,12 +68,35 @@ impl Postgres {
             "initdb failed: {}",
             String::from_utf8_lossy(&status.stderr)
         );
+        if let Some((cert, key)) = tls {
+            use std::os::unix::fs::PermissionsExt;
+            let (cert_file, key_file) = (data.join("server.crt"), data.join("server.key"));
+            std::fs::write(&cert_file, cert).expect("certificate");
+            std::fs::write(&key_file, key).expect("key");
+            // The server refuses a key others may read.
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod");
+            let hba = data.join("pg_hba.conf");
+            let rules = std::fs::read_to_string(&hba).expect("pg_hba.conf");
+            let tls_only: String = rules
+                .lines()
+                .map(|l| match l.strip_prefix("host ") {
+                    Some(rest) => format!("hostssl {rest}\n"),
+                    None => format!("{l}\n"),
+                })
+                .collect();
+            std::fs::write(&hba, tls_only).expect("pg_hba.conf");
+            if is_root() {
+                make_accessible(dir.path(), &[&cert_file, &key_file, &hba]);
+            }
+        }
         let port = free_port();
         let pg = Postgres {
             dir,
             bin,
             port,
             durable,
+            tls: tls.is_some(),
         };
         pg.start_again();
         pg
@@ -79,16 +109,18 @@ impl Postgres {
     /// A connection string for the hub's configuration (no password: that is in
     /// [`Postgres::password_file`]).
     pub fn database(&self) -> String {
+        let ssl = if self.tls { "require" } else { "disable" };
         format!(
-            "host=127.0.0.1 port={} user={PG_USER} dbname=postgres sslmode=disable",
+            "host=127.0.0.1 port={} user={PG_USER} dbname=postgres sslmode={ssl}",
             self.port
         )
     }
 
     /// The same with the password, for the test's own connections and `hub report --province`.
     pub fn url(&self) -> String {
+        let ssl = if self.tls { "require" } else { "disable" };
         format!(
-            "postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{}/postgres?sslmode=disable",
+            "postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{}/postgres?sslmode={ssl}",
             self.port
         )
     }
@@ -113,6 +145,11 @@ impl Postgres {
                 self.port,
                 self.data().display()
             )
+        };
+        let options = if self.tls {
+            options + " -c ssl=on"
+        } else {
+            options
         };
         self.pg_ctl(&["-w", "-t", "60", "-o", &options, "start"]);
     }

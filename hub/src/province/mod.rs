@@ -35,7 +35,7 @@ pub enum ProvinceError {
     // The causes are in the messages, not chained as sources: `anyhow` would print them twice.
     #[error("the province's CA certificate: {0}")]
     Tls(hub_client::tls::TlsError),
-    #[error("the province's database: {0}")]
+    #[error("the province's database: {}", with_causes(.0))]
     Postgres(tokio_postgres::Error),
     #[error("the province's database did not answer within {0:?}")]
     Timeout(Duration),
@@ -51,6 +51,22 @@ pub enum ProvinceError {
     Local(String),
     #[error("{0}")]
     Diverged(String),
+}
+
+/// An error and what caused it, on one line ("error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer").
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 impl From<tokio_postgres::Error> for ProvinceError {
