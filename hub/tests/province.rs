@@ -55,6 +55,32 @@ fn hub_cli(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// A centre's own `hub report`, as CSV.
+fn own_report(config: &Path, db: &Path, from: &str, to: &str, by: &str) -> String {
+    let (config, db) = (config.display().to_string(), db.display().to_string());
+    hub_cli(&[
+        "report", "--config", &config, "--db", &db, "--from", from, "--to", to, "--by", by,
+        "--format", "csv",
+    ])
+}
+
+/// `hub report --province`, as CSV.
+fn province_report(pg: &Postgres, from: &str, to: &str, by: &str) -> String {
+    hub_cli(&[
+        "report",
+        "--province",
+        &pg.url(),
+        "--from",
+        from,
+        "--to",
+        to,
+        "--by",
+        by,
+        "--format",
+        "csv",
+    ])
+}
+
 async fn province(pg: &Postgres) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
         .await
@@ -298,38 +324,8 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
         (today - TimeDelta::days(1)).to_string(),
         (today + TimeDelta::days(1)).to_string(),
     );
-    let own = |config: &Path, db: &Path, by: &str| {
-        hub_cli(&[
-            "report",
-            "--config",
-            &config.display().to_string(),
-            "--db",
-            &db.display().to_string(),
-            "--from",
-            &from,
-            "--to",
-            &to,
-            "--by",
-            by,
-            "--format",
-            "csv",
-        ])
-    };
-    let of_province = |by: &str| {
-        hub_cli(&[
-            "report",
-            "--province",
-            &pg.url(),
-            "--from",
-            &from,
-            "--to",
-            &to,
-            "--by",
-            by,
-            "--format",
-            "csv",
-        ])
-    };
+    let own = |config: &Path, db: &Path, by: &str| own_report(config, db, &from, &to, by);
+    let of_province = |by: &str| province_report(&pg, &from, &to, by);
     let by_centre = csv_lines(&of_province("centre"));
     for (centre, config, db) in [
         ("trung-tam-a", &config_a, &db_a),
@@ -439,49 +435,13 @@ async fn the_provinces_figures_are_the_centres_own() {
     hub.stop().await.expect("stop");
 
     for by in ["total", "service", "priority"] {
-        let own = hub_cli(&[
-            "report",
-            "--config",
-            &config_path.display().to_string(),
-            "--db",
-            &db.display().to_string(),
-            "--from",
-            "2026-01-05",
-            "--to",
-            "2026-01-06",
-            "--by",
-            by,
-            "--format",
-            "csv",
-        ]);
-        let of_province = hub_cli(&[
-            "report",
-            "--province",
-            &pg.url(),
-            "--from",
-            "2026-01-05",
-            "--to",
-            "2026-01-06",
-            "--by",
-            by,
-            "--format",
-            "csv",
-        ]);
+        let own = own_report(&config_path, &db, "2026-01-05", "2026-01-06", by);
+        let of_province = province_report(&pg, "2026-01-05", "2026-01-06", by);
         assert_eq!(of_province, own, "by {by}");
         assert!(own.lines().count() >= 2, "{own}");
     }
     // And the minutes are real ones, not zeros that would agree by accident.
-    let own_total = hub_cli(&[
-        "report",
-        "--config",
-        &config_path.display().to_string(),
-        "--db",
-        &db.display().to_string(),
-        "--from",
-        "2026-01-05",
-        "--format",
-        "csv",
-    ]);
+    let own_total = own_report(&config_path, &db, "2026-01-05", "2026-01-05", "total");
     let total = &csv_lines(&own_total)[0];
     assert!(total[6].parse::<f64>().expect("wait") > 1.0, "{own_total}");
     assert!(
