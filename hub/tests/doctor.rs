@@ -108,7 +108,16 @@ fn a_sound_set_up_has_nothing_to_fix_and_the_example_leftovers_are_named() {
     let config = dir.path().join("centre.toml");
     std::fs::write(&config, own).expect("write");
     let (ok, report) = doctor(&config, &db);
-    assert!(ok, "{report}");
+    // Nothing of the set-up to fix; the test machine's own disk may be short (that finding is
+    // unit-tested in doctor.rs).
+    let fixes: Vec<&str> = report.lines().filter(|l| l.starts_with("FIX")).collect();
+    assert!(
+        fixes
+            .iter()
+            .all(|l| l.contains("free on the database's disk")),
+        "{report}"
+    );
+    assert_eq!(ok, fixes.is_empty(), "{report}");
     assert!(
         report.contains("no database at") && report.contains("--create-db"),
         "{report}"

@@ -233,6 +233,14 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
     let waiting_a = local_last_seq(&db_a);
     let down = province_health(hub_b.addr, |p| p["error"].is_string()).await;
     assert!(down["down_since"].is_string(), "{down}");
+    // The lobby may read /healthz: a few words, no address or role name (those are in the log).
+    let why = down["error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("cannot be reached")
+            && !why.contains(testkit::PG_USER)
+            && !why.contains(&pg.port.to_string()),
+        "{why}"
+    );
     assert!(down["behind"].as_u64().is_some_and(|b| b > 0), "{down}");
     pg.start_again();
     let province = self::province(&pg).await;

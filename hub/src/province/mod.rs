@@ -53,6 +53,31 @@ pub enum ProvinceError {
     Diverged(String),
 }
 
+impl ProvinceError {
+    /// What went wrong in a few words, for `/healthz`: anyone on the lobby's network may read
+    /// that, so no address, role name or server message — those are in the hub's log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProvinceError::Address(_) | ProvinceError::PasswordFile { .. } => {
+                "the [province] settings cannot be used"
+            }
+            ProvinceError::Tls(_) => "the province's CA certificate cannot be used",
+            ProvinceError::Postgres(e) if e.as_db_error().is_some() => {
+                "the province's database refuses"
+            }
+            ProvinceError::Postgres(_) | ProvinceError::Timeout(_) => {
+                "the province's database cannot be reached"
+            }
+            ProvinceError::SchemaTooNew { .. } => "the province's schema is newer than this hub",
+            ProvinceError::NoSchema => "the province's database has no schema",
+            ProvinceError::Local(_) => "this centre's database cannot be read",
+            ProvinceError::Diverged(_) => {
+                "this centre's log differs from the province's (a restored backup?)"
+            }
+        }
+    }
+}
+
 /// An error and what caused it, on one line ("error performing TLS handshake: invalid peer
 /// certificate: UnknownIssuer").
 fn with_causes(e: &dyn std::error::Error) -> String {

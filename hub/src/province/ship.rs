@@ -83,7 +83,7 @@ pub struct Shipping {
     pub last_ok: Option<chrono::DateTime<chrono::Utc>>,
     /// Since when the province cannot be reached (or refuses), if it cannot.
     pub down_since: Option<chrono::DateTime<chrono::Utc>>,
-    /// Why, if it cannot.
+    /// Why, if it cannot, in a few words (the details are in the log).
     pub error: Option<String>,
 }
 
@@ -270,7 +270,7 @@ impl Shipper {
                     client = None;
                     report.send_modify(|r| {
                         r.down_since.get_or_insert_with(chrono::Utc::now);
-                        r.error = Some(e.to_string());
+                        r.error = Some(format!("{}: see the hub's log", e.kind()));
                     });
                     let now = tokio::time::Instant::now();
                     match &mut down_since {
