@@ -154,9 +154,15 @@ const MIGRATIONS: &[&str] = &[
      UPDATE tickets SET first_called_at = called_at;",
     // 3: shipping to the province — each ticket row says after which event its state holds, so
     // the shipper sends, with events (a, b], exactly the tickets that changed in them. Rows from
-    // before count as changed by the last event so far: they go with the first shipment's end.
+    // before count as changed by their day's last event: a year of tickets then goes to the
+    // province spread over the batches of its days, not in one giant batch at the end.
     "ALTER TABLE tickets ADD COLUMN seq INTEGER;
-     UPDATE tickets SET seq = (SELECT max(seq) FROM events);
+     CREATE TEMP TABLE day_last (day TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+     INSERT INTO day_last SELECT day, max(seq) FROM events GROUP BY day;
+     UPDATE tickets SET seq = coalesce(
+        (SELECT seq FROM day_last WHERE day_last.day = tickets.day),
+        (SELECT max(seq) FROM events));
+     DROP TABLE day_last;
      CREATE INDEX tickets_seq ON tickets(seq);",
 ];
 
@@ -721,5 +727,44 @@ mod tests {
             .collect::<Result<_, _>>()
             .expect("names");
         assert!(!columns.contains(&"wire".to_string()), "{columns:?}");
+    }
+
+    #[test]
+    fn a_second_schema_database_dates_each_tickets_state_by_its_days_last_event() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("hub.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(MIGRATIONS[0]).expect("schema 1");
+            conn.execute_batch(MIGRATIONS[1]).expect("schema 2");
+            conn.pragma_update(None, "user_version", 2)
+                .expect("version");
+            for (seq, day) in [(1, "2026-11-01"), (2, "2026-11-01"), (3, "2026-11-02")] {
+                conn.execute(
+                    "INSERT INTO events VALUES (?1, '2026-11-01T01:00:00+00:00', ?2, 'ticket_issued', 'kiosk-1', NULL, '{}')",
+                    params![seq, day],
+                )
+                .expect("event");
+            }
+            for (id, day) in [(1, "2026-11-01"), (2, "2026-11-02")] {
+                conn.execute(
+                    "INSERT INTO tickets (id, day, number, service, status, issued_at, recalls,
+                        transfers, overdue_wait, overdue_service, track)
+                     VALUES (?1, ?2, 'A1', 'TP', 'done', '2026-11-01T01:00:00+00:00', 0, 0, 0, 0, ?1)",
+                    params![id, day],
+                )
+                .expect("ticket");
+            }
+        }
+        let store = Store::open(&path).expect("migrated");
+        let seqs: Vec<(i64, i64)> = store
+            .conn
+            .prepare("SELECT id, seq FROM tickets ORDER BY id")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(seqs, vec![(1, 2), (2, 3)]);
     }
 }
