@@ -299,10 +299,16 @@ fn province_report(
         match format {
             Format::Table => {
                 println!("Báo cáo toàn tỉnh · Province report — {from} … {to}\n");
-                if by == hub::province::figures::ProvinceBy::Centre {
-                    for (id, name) in hub::province::figures::centre_names(&client).await? {
-                        println!("  {id}: {name}");
-                    }
+                use hub::province::figures::{ProvinceBy, centre_names, service_names};
+                let names = match by {
+                    ProvinceBy::Centre => centre_names(&client).await?,
+                    ProvinceBy::Service => service_names(&client).await?,
+                    ProvinceBy::Priority | ProvinceBy::Total => vec![],
+                };
+                for (id, name) in &names {
+                    println!("  {id}: {name}");
+                }
+                if !names.is_empty() {
                     println!();
                 }
                 print!("{}", hub::report::table(&lines));

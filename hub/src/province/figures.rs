@@ -134,6 +134,17 @@ pub async fn load(
     Ok(lines)
 }
 
+/// The fields' names by id (across centres, one name per id), for the table's heading.
+pub async fn service_names(client: &Client) -> Result<Vec<(String, String)>, ProvinceError> {
+    let rows = client
+        .query(
+            "SELECT id, min(name) FROM services GROUP BY id ORDER BY id COLLATE \"C\"",
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// The centres' names by id, for the table's heading.
 pub async fn centre_names(client: &Client) -> Result<Vec<(String, String)>, ProvinceError> {
     let rows = client

@@ -133,10 +133,13 @@ impl Link {
     /// The same, under a name the province's administrator sees in `pg_stat_activity` (unless
     /// the connection string names one).
     pub async fn connect_as(&self, name: &str) -> Result<Client, ProvinceError> {
-        let mut config: tokio_postgres::Config = self
-            .database
-            .parse()
-            .map_err(|e: tokio_postgres::Error| ProvinceError::Address(e.to_string()))?;
+        let mut config: tokio_postgres::Config =
+            self.database.parse().map_err(|e: tokio_postgres::Error| {
+                ProvinceError::Address(format!(
+                    "{e}: give a postgresql://user@host/database URL, or a libpq string such as \
+                     \"host=db.province.example dbname=hang_doi user=centre_a\""
+                ))
+            })?;
         if let Some(path) = &self.password_file {
             config.password(read_password(path)?);
         }

@@ -255,8 +255,17 @@ impl Shipper {
                             shipped = progress.shipped,
                             "the province is reachable again; shipping caught up"
                         );
-                    } else if progress.sent > 0 {
+                    } else if progress.sent >= self.batch as u64 {
+                        // A backlog caught up (at start, or after a burst); the routine trickle
+                        // of a working day is logged at debug level only.
                         tracing::info!(
+                            centre = %self.centre.id,
+                            sent = progress.sent,
+                            shipped = progress.shipped,
+                            "events shipped to the province"
+                        );
+                    } else if progress.sent > 0 {
+                        tracing::debug!(
                             centre = %self.centre.id,
                             sent = progress.sent,
                             shipped = progress.shipped,
