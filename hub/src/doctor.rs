@@ -399,17 +399,44 @@ fn province_link(province: &crate::config::Province, db: &Path) -> Finding {
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .and_then(|c| c.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0)))
             .unwrap_or(0);
+    let plain_text_possible = may_run_without_tls(&province.database);
     match runtime.block_on(asked) {
+        Ok(shipped) if plain_text_possible => Finding::warn(
+            format!(
+                "the province's database answers (it has this centre's events up to {shipped}; \
+                 this database: {here}), but the link may run without TLS"
+            ),
+            "add sslmode=require to [province] database, so that nobody on the way can read or \
+             change what is shipped",
+        ),
         Ok(shipped) => Finding::ok(format!(
             "the province's database answers; it has this centre's events up to {shipped} \
              (this database: {here})"
         )),
         Err(e) => Finding::warn(
-            format!("cannot reach the province's database: {e}"),
+            format!("the province cannot be reached — {e}"),
             "check [province] database (host, user, sslmode) and the password with the province; \
              meanwhile the hub keeps every event and ships it later (docs/PROVINCE.md)",
         ),
     }
+}
+
+/// A link to a server beyond this machine that does not insist on TLS.
+fn may_run_without_tls(database: &str) -> bool {
+    use tokio_postgres::config::{Host, SslMode};
+    database.parse::<tokio_postgres::Config>().is_ok_and(|c| {
+        c.get_ssl_mode() != SslMode::Require
+            && c.get_hosts().iter().any(|h| match h {
+                Host::Tcp(name) => {
+                    name != "localhost"
+                        && !name
+                            .parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                }
+                #[cfg(unix)]
+                Host::Unix(_) => false,
+            })
+    })
 }
 
 /// The printer named in a kiosk's settings (`printer = "…"`), tried the way the kiosk reaches it.
@@ -510,6 +537,21 @@ mod tests {
             "FIX   the disk is full\n      → free some space"
         );
         assert_eq!(Finding::ok("fine").to_string(), "ok    fine");
+    }
+
+    #[test]
+    fn a_link_to_another_machine_must_insist_on_tls() {
+        assert!(may_run_without_tls("host=db.province dbname=h user=a"));
+        assert!(may_run_without_tls(
+            "postgresql://a@10.0.0.5/h?sslmode=prefer"
+        ));
+        assert!(!may_run_without_tls(
+            "host=db.province user=a sslmode=require"
+        ));
+        assert!(!may_run_without_tls(
+            "host=127.0.0.1 user=a sslmode=disable"
+        ));
+        assert!(!may_run_without_tls("postgresql://a@localhost/h"));
     }
 
     #[test]

@@ -456,6 +456,33 @@ async fn the_provinces_figures_are_the_centres_own() {
         total[8].parse::<f64>().expect("service") >= 4.0,
         "{own_total}"
     );
+    // A technician's `hub doctor` says how far the province has this centre, or that it is out
+    // of reach.
+    let doctor = || {
+        let out = Command::new(HUB)
+            .args(["doctor", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config_path)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .expect("hub doctor runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let last = local_last_seq(&db);
+    let report = doctor();
+    assert!(
+        report.contains(&format!(
+            "ok    the province's database answers; it has this centre's events up to {last} \
+             (this database: {last})"
+        )),
+        "{report}"
+    );
+    pg.stop();
+    let report = doctor();
+    assert!(
+        report.contains("warn  the province cannot be reached — the province's database:"),
+        "{report}"
+    );
 }
 
 /// A CA and a server certificate for 127.0.0.1 signed by it: (CA PEM, certificate PEM, key PEM).
