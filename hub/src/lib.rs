@@ -180,7 +180,8 @@ impl Hub {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves at SIGTERM (a service manager stopping us) or Ctrl-C.
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

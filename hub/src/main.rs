@@ -334,7 +334,7 @@ fn ship(config: &hub::config::Config, db: &std::path::Path, follow: bool) -> any
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let (report, _) = tokio::sync::watch::channel(Default::default());
             let task = tokio::spawn(shipper.run(stopped, report));
-            let _ = tokio::signal::ctrl_c().await;
+            hub::shutdown_signal().await;
             let _ = stop.send(true);
             let _ = task.await;
             return Ok(());
