@@ -20,7 +20,10 @@ CREATE TABLE centres (
     -- Every event with seq <= shipped_seq is in `events`; moved in the same transaction.
     shipped_seq   bigint NOT NULL DEFAULT 0,
     shipped_at    timestamptz,
-    first_seen    timestamptz NOT NULL DEFAULT now()
+    first_seen    timestamptz NOT NULL DEFAULT now(),
+    -- The database role that alone may write this centre's rows (NULL: any role with the
+    -- privileges). Set by the province's administrator, never by a shipper.
+    login_role    name
 );
 
 -- The centre's fields (lĩnh vực), so that reports can name them.
@@ -73,6 +76,41 @@ CREATE TABLE tickets (
     PRIMARY KEY (centre, id)
 );
 CREATE INDEX tickets_day ON tickets (day, centre);
+
+-- Who may write which centre's rows. The owner of the tables (the role that applied this file)
+-- is not bound by these policies; every other role reads all rows and writes only the rows of a
+-- centre bound to it, or of a centre bound to no role. So a centre whose role is stolen cannot
+-- forge another centre's figures. A SECURITY DEFINER function reads `centres` for the
+-- policies (a policy on `centres` cannot query `centres` itself).
+CREATE FUNCTION hang_doi_bound_role(centre text) RETURNS name
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
+AS $$ SELECT login_role FROM centres WHERE id = centre $$;
+
+CREATE FUNCTION hang_doi_may_write(centre text) RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, public
+AS $$ SELECT coalesce(hang_doi_bound_role(centre) = session_user, true) $$;
+
+ALTER TABLE centres ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read_all ON centres FOR SELECT USING (true);
+CREATE POLICY write_own_insert ON centres FOR INSERT WITH CHECK (login_role IS NULL);
+CREATE POLICY write_own_update ON centres FOR UPDATE
+    USING (hang_doi_may_write(id))
+    WITH CHECK (login_role IS NOT DISTINCT FROM hang_doi_bound_role(id));
+
+ALTER TABLE services ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read_all ON services FOR SELECT USING (true);
+CREATE POLICY write_own ON services FOR ALL
+    USING (hang_doi_may_write(centre)) WITH CHECK (hang_doi_may_write(centre));
+
+ALTER TABLE events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read_all ON events FOR SELECT USING (true);
+CREATE POLICY write_own ON events FOR ALL
+    USING (hang_doi_may_write(centre)) WITH CHECK (hang_doi_may_write(centre));
+
+ALTER TABLE tickets ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read_all ON tickets FOR SELECT USING (true);
+CREATE POLICY write_own ON tickets FOR ALL
+    USING (hang_doi_may_write(centre)) WITH CHECK (hang_doi_may_write(centre));
 
 -- A ticket as the figures count it (the same rules as `hub report`, queue-core/src/figures.rs):
 -- a ticket of a day before the centre's current service day that never finished is expired;

@@ -573,3 +573,120 @@ async fn a_centre_ships_over_tls_to_the_province_it_trusts_only() {
         .get(0);
     assert_eq!(n, last);
 }
+
+/// Each centre writes as its own database role, bound to it by the province: a centre whose
+/// role (or password file) is stolen cannot forge or rewind another centre's figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_centres_role_writes_its_own_rows_only() {
+    let pg = Postgres::start();
+    hub_cli(&["province-schema", "--province", &pg.url()]);
+    let admin = province(&pg).await;
+    admin
+        .batch_execute(
+            "CREATE ROLE centre_a LOGIN PASSWORD 'pw-a';
+             CREATE ROLE centre_b LOGIN PASSWORD 'pw-b';
+             GRANT SELECT ON hang_doi_schema TO centre_a, centre_b;
+             GRANT SELECT, INSERT, UPDATE ON centres, services, events, tickets TO centre_a, centre_b;
+             INSERT INTO centres (id, name, time_zone, login_role) VALUES
+                ('xa-a', 'Xã A', 'Asia/Ho_Chi_Minh', 'centre_a'),
+                ('xa-b', 'Xã B', 'Asia/Ho_Chi_Minh', 'centre_b');",
+        )
+        .await
+        .expect("the province's administrator sets up the roles");
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("a.db");
+    {
+        let hub = testkit::start_hub(&db).await;
+        let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+        kiosk
+            .send(Cmd::IssueTicket {
+                service: "TP".into(),
+                priority: None,
+            })
+            .await
+            .expect("issued");
+        hub.stop().await.expect("stop");
+    }
+    // A configuration shipping as centre `id` with database role `role`.
+    let as_role = |id: &str, role: &str, password: &str| {
+        let password_file = dir.path().join(format!("{role}.password"));
+        std::fs::write(&password_file, format!("{password}\n")).expect("write");
+        let text = std::fs::read_to_string(centre_config(dir.path(), id, &pg, 1000))
+            .expect("read")
+            .replace(
+                &format!("user={}", testkit::PG_USER),
+                &format!("user={role}"),
+            )
+            .replace(
+                &pg.password_file().display().to_string(),
+                &password_file.display().to_string(),
+            );
+        let path = dir.path().join(format!("{id}-as-{role}.toml"));
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let ship = |config: &Path| {
+        Command::new(HUB)
+            .arg("ship")
+            .arg("--config")
+            .arg(config)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .expect("hub ship runs")
+    };
+    let own = ship(&as_role("xa-a", "centre_a", "pw-a"));
+    assert!(
+        own.status.success(),
+        "{}",
+        String::from_utf8_lossy(&own.stderr)
+    );
+    let shipped = shipped_seq(&admin, "xa-a").await;
+    assert_eq!(shipped, local_last_seq(&db));
+
+    // Centre B's role claims to be centre A: refused, and A's rows are as they were.
+    let forged = ship(&as_role("xa-a", "centre_b", "pw-b"));
+    let why = String::from_utf8_lossy(&forged.stderr);
+    assert!(!forged.status.success(), "{why}");
+    assert!(why.contains("row-level security"), "{why}");
+    let (b, connection) = tokio_postgres::connect(
+        &format!(
+            "postgresql://centre_b:pw-b@127.0.0.1:{}/postgres?sslmode=disable",
+            pg.port
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("centre B connects");
+    tokio::spawn(connection);
+    let rewound = b
+        .execute("UPDATE centres SET shipped_seq = 0 WHERE id = 'xa-a'", &[])
+        .await
+        .expect("an update that finds nothing it may change");
+    assert_eq!(rewound, 0, "B cannot rewind A's cursor");
+    let injected = b
+        .execute(
+            "INSERT INTO events (centre, seq, at, day, kind, device, body)
+             VALUES ('xa-a', 999, now(), current_date, 'ticket_issued', 'kiosk-1', '{}')",
+            &[],
+        )
+        .await;
+    assert!(injected.is_err(), "B cannot add events to A");
+    let stolen = b
+        .execute(
+            "UPDATE centres SET login_role = NULL WHERE id = 'xa-b'",
+            &[],
+        )
+        .await;
+    assert!(
+        stolen.is_err(),
+        "a centre cannot unbind itself (and open itself to all)"
+    );
+    let events: i64 = admin
+        .query_one("SELECT count(*) FROM events WHERE centre = 'xa-a'", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(events, shipped);
+    assert_eq!(shipped_seq(&admin, "xa-a").await, shipped);
+}
