@@ -94,6 +94,40 @@ pub async fn run(config: &Path, dir: &Path, o: &Options) -> anyhow::Result<()> {
         );
     }
 
+    // As a real centre ships: its own role, bound to it, under the schema's row-level security.
+    {
+        let mut bound = shipper(0, hub::config::DEFAULT_SHIP_BATCH)?;
+        bound.centre.id = "bench-bound".into();
+        let admin = link.connect().await?;
+        admin
+            .batch_execute(
+                "CREATE ROLE bench_centre LOGIN PASSWORD 'bench-centre';
+                 GRANT SELECT ON hang_doi_schema TO bench_centre;
+                 GRANT SELECT, INSERT, UPDATE ON centres, services, events, tickets TO bench_centre;
+                 INSERT INTO centres (id, name, time_zone, login_role)
+                    VALUES ('bench-bound', 'Bound', 'Asia/Ho_Chi_Minh', 'bench_centre');",
+            )
+            .await?;
+        bound.link = Link::new(format!(
+            "postgresql://bench_centre:bench-centre@127.0.0.1:{}/postgres?sslmode=disable",
+            pg.port
+        ));
+        let started = Instant::now();
+        let mut client = bound.connect().await?;
+        let progress = bound.ship_all(&mut client).await?;
+        let took = started.elapsed();
+        anyhow::ensure!(
+            progress.shipped == events,
+            "shipped {progress:?} of {events}"
+        );
+        println!(
+            "{:<44} {:>9.0} events/s ({:.1} s for {events})",
+            "ingest, one centre as its bound role (RLS)",
+            events as f64 / took.as_secs_f64(),
+            took.as_secs_f64()
+        );
+    }
+
     let batch = hub::config::DEFAULT_SHIP_BATCH;
     let started = Instant::now();
     let mut tasks = Vec::new();
