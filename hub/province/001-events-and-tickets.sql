@@ -80,37 +80,46 @@ CREATE INDEX tickets_day ON tickets (day, centre);
 -- Who may write which centre's rows. The owner of the tables (the role that applied this file)
 -- is not bound by these policies; every other role reads all rows and writes only the rows of a
 -- centre bound to it, or of a centre bound to no role. So a centre whose role is stolen cannot
--- forge another centre's figures. A SECURITY DEFINER function reads `centres` for the
--- policies (a policy on `centres` cannot query `centres` itself).
+-- forge another centre's figures. SECURITY DEFINER functions read `centres` for the policies
+-- (a policy on `centres` cannot query `centres` itself).
 CREATE FUNCTION hang_doi_bound_role(centre text) RETURNS name
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
 AS $$ SELECT login_role FROM centres WHERE id = centre $$;
 
-CREATE FUNCTION hang_doi_may_write(centre text) RETURNS boolean
-    LANGUAGE sql STABLE SET search_path = pg_catalog, public
-AS $$ SELECT coalesce(hang_doi_bound_role(centre) = session_user, true) $$;
+-- The centres bound to a role other than this session's: the ones it may not write. Called
+-- as `(SELECT hang_doi_bound_elsewhere())::text[]`, uncorrelated, so PostgreSQL evaluates it
+-- once per statement, not once per row (a row-by-row lookup halved the ingest rate).
+CREATE FUNCTION hang_doi_bound_elsewhere() RETURNS text[]
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
+AS $$
+    SELECT coalesce(array_agg(id), '{}') FROM centres
+    WHERE login_role IS NOT NULL AND login_role <> session_user
+$$;
 
 ALTER TABLE centres ENABLE ROW LEVEL SECURITY;
 CREATE POLICY read_all ON centres FOR SELECT USING (true);
 CREATE POLICY write_own_insert ON centres FOR INSERT WITH CHECK (login_role IS NULL);
 CREATE POLICY write_own_update ON centres FOR UPDATE
-    USING (hang_doi_may_write(id))
+    USING (id <> ALL ((SELECT hang_doi_bound_elsewhere())::text[]))
     WITH CHECK (login_role IS NOT DISTINCT FROM hang_doi_bound_role(id));
 
 ALTER TABLE services ENABLE ROW LEVEL SECURITY;
 CREATE POLICY read_all ON services FOR SELECT USING (true);
 CREATE POLICY write_own ON services FOR ALL
-    USING (hang_doi_may_write(centre)) WITH CHECK (hang_doi_may_write(centre));
+    USING (centre <> ALL ((SELECT hang_doi_bound_elsewhere())::text[]))
+    WITH CHECK (centre <> ALL ((SELECT hang_doi_bound_elsewhere())::text[]));
 
 ALTER TABLE events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY read_all ON events FOR SELECT USING (true);
 CREATE POLICY write_own ON events FOR ALL
-    USING (hang_doi_may_write(centre)) WITH CHECK (hang_doi_may_write(centre));
+    USING (centre <> ALL ((SELECT hang_doi_bound_elsewhere())::text[]))
+    WITH CHECK (centre <> ALL ((SELECT hang_doi_bound_elsewhere())::text[]));
 
 ALTER TABLE tickets ENABLE ROW LEVEL SECURITY;
 CREATE POLICY read_all ON tickets FOR SELECT USING (true);
 CREATE POLICY write_own ON tickets FOR ALL
-    USING (hang_doi_may_write(centre)) WITH CHECK (hang_doi_may_write(centre));
+    USING (centre <> ALL ((SELECT hang_doi_bound_elsewhere())::text[]))
+    WITH CHECK (centre <> ALL ((SELECT hang_doi_bound_elsewhere())::text[]));
 
 -- A ticket as the figures count it (the same rules as `hub report`, queue-core/src/figures.rs):
 -- a ticket of a day before the centre's current service day that never finished is expired;
