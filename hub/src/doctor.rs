@@ -386,7 +386,9 @@ fn province_link(province: &crate::config::Province, db: &Path) -> Finding {
             .await
             .ok()
             .flatten();
-        Ok::<_, crate::province::ProvinceError>(row.map_or(0, |r| r.get::<_, i64>(0)))
+        Ok::<_, crate::province::ProvinceError>(
+            row.and_then(|r| r.try_get::<_, i64>(0).ok()).unwrap_or(0),
+        )
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -95,35 +95,38 @@ pub async fn load(
     let rows = client
         .query(&sql, &[&from.to_string(), &to.to_string()])
         .await?;
-    let count = |r: &tokio_postgres::Row, i: usize| -> u32 {
-        u32::try_from(r.get::<_, i64>(i)).unwrap_or(u32::MAX)
+    // A province's database is outside this program: a column of an unexpected type is an
+    // error to report, never a panic.
+    let count = |r: &tokio_postgres::Row, i: usize| -> Result<u32, ProvinceError> {
+        Ok(u32::try_from(r.try_get::<_, i64>(i)?).unwrap_or(u32::MAX))
     };
     let mut lines = Vec::with_capacity(rows.len());
     for r in &rows {
-        let total: bool = r.get(0);
+        let total: bool = r.try_get(0)?;
         let key: String = if total {
             "Tổng".into()
         } else {
-            r.get::<_, Option<String>>(1).unwrap_or_else(|| "—".into())
+            r.try_get::<_, Option<String>>(1)?
+                .unwrap_or_else(|| "—".into())
         };
-        let issued = count(r, 2);
-        let overdue = count(r, 13);
+        let issued = count(r, 2)?;
+        let overdue = count(r, 13)?;
         lines.push((
             key,
             Figures {
                 issued,
-                served: count(r, 3),
-                no_shows: count(r, 4),
-                cancelled: count(r, 5),
-                expired: count(r, 6),
-                transferred: count(r, 7),
-                wait_avg_min: r.get(8),
-                wait_p50_min: r.get(9),
-                wait_p90_min: r.get(10),
-                service_avg_min: r.get(11),
-                service_p90_min: r.get(12),
+                served: count(r, 3)?,
+                no_shows: count(r, 4)?,
+                cancelled: count(r, 5)?,
+                expired: count(r, 6)?,
+                transferred: count(r, 7)?,
+                wait_avg_min: r.try_get(8)?,
+                wait_p50_min: r.try_get(9)?,
+                wait_p90_min: r.try_get(10)?,
+                service_avg_min: r.try_get(11)?,
+                service_p90_min: r.try_get(12)?,
                 overdue_share: (issued > 0).then(|| f64::from(overdue) / f64::from(issued)),
-                rating_avg: r.get(14),
+                rating_avg: r.try_get(14)?,
             },
         ));
     }
@@ -142,7 +145,10 @@ pub async fn service_names(client: &Client) -> Result<Vec<(String, String)>, Pro
             &[],
         )
         .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()?)
 }
 
 /// The centres' names by id, for the table's heading.
@@ -153,5 +159,8 @@ pub async fn centre_names(client: &Client) -> Result<Vec<(String, String)>, Prov
             &[],
         )
         .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()?)
 }

@@ -17,14 +17,14 @@ pub async fn version(client: &Client) -> Result<i32, ProvinceError> {
     let exists: bool = client
         .query_one("SELECT to_regclass('hang_doi_schema') IS NOT NULL", &[])
         .await?
-        .get(0);
+        .try_get(0)?;
     if !exists {
         return Ok(0);
     }
     let row = client
         .query_one("SELECT coalesce(max(version), 0) FROM hang_doi_schema", &[])
         .await?;
-    Ok(row.get(0))
+    Ok(row.try_get(0)?)
 }
 
 /// Brings the schema up to this hub's version; refuses a newer one.
@@ -36,11 +36,11 @@ pub async fn migrate(client: &mut Client) -> Result<i32, ProvinceError> {
     let exists: bool = tx
         .query_one("SELECT to_regclass('hang_doi_schema') IS NOT NULL", &[])
         .await?
-        .get(0);
+        .try_get(0)?;
     let found: i32 = if exists {
         tx.query_one("SELECT coalesce(max(version), 0) FROM hang_doi_schema", &[])
             .await?
-            .get(0)
+            .try_get(0)?
     } else {
         0
     };

@@ -171,7 +171,7 @@ impl Shipper {
                 &[id],
             )
             .await?
-            .get(0);
+            .try_get(0)?;
         let db = self.db.clone();
         let limit = self.batch;
         let local = tokio::task::spawn_blocking(move || read_after(&db, shipped as u64, limit))
@@ -184,7 +184,8 @@ impl Shipper {
                     &[id, &shipped, at],
                 )
                 .await?
-                .map(|r| r.get::<_, bool>(0)),
+                .map(|r| r.try_get::<_, bool>(0))
+                .transpose()?,
             _ => None,
         };
         check_same_history(id, shipped as u64, same_event, &local)?;
