@@ -522,8 +522,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         config_arg.display().to_string()
     };
     if cli.check_config {
+        let ships = config
+            .province
+            .as_ref()
+            .map(|p| format!("; ships to the province as {:?}", p.centre_id))
+            .unwrap_or_default();
         println!(
-            "{source}: ok — {} ({} services, {} counters, {} devices, {} staff)",
+            "{source}: ok — {} ({} services, {} counters, {} devices, {} staff{ships})",
             config.center.name,
             config.rules.services.len(),
             config.rules.counters.len(),

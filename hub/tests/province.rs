@@ -385,6 +385,15 @@ async fn the_provinces_figures_are_the_centres_own() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("hub.db");
     let config_path = centre_config(dir.path(), "mot-cua", &pg, 1000);
+    let checked = hub_cli(&[
+        "--config",
+        &config_path.display().to_string(),
+        "--check-config",
+    ]);
+    assert!(
+        checked.contains("ships to the province as \"mot-cua\""),
+        "{checked}"
+    );
     let config = hub::config::Config::load(&config_path).expect("config");
     let clock = Arc::new(ManualClock::at("2026-01-05T08:00:00+07:00"));
     let hub = hub::Hub::start_with_clock(
