@@ -333,7 +333,7 @@ fn ship(config: &hub::config::Config, db: &std::path::Path, follow: bool) -> any
         if follow {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let (report, _) = tokio::sync::watch::channel(Default::default());
-            let task = tokio::spawn(shipper.run(stopped, report));
+            let task = tokio::spawn(shipper.run(stopped, report, None));
             hub::shutdown_signal().await;
             let _ = stop.send(true);
             let _ = task.await;

@@ -22,8 +22,14 @@ use tokio_postgres::types::ToSql;
 use super::{Link, ProvinceError, schema};
 use crate::config::Config;
 
-/// How often a caught-up shipper looks for new events.
+/// How often a caught-up shipper without a hub to wake it (`hub ship --follow`) looks for new
+/// events.
 pub const POLL: Duration = Duration::from_secs(2);
+/// Inside the hub, each commit wakes the shipper, but not more often than this: a busy centre's
+/// events go in batches of a second, not a transaction per commit.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// … and a quiet one looks anyway this often (nothing to ship costs one short transaction).
+const IDLE_LOOK: Duration = Duration::from_secs(60);
 /// The longest wait between attempts while the province cannot be reached.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A batch that takes longer than this counts as a dead link (the connection is dropped, and
@@ -218,14 +224,25 @@ impl Shipper {
     }
 
     /// The hub's shipping task: ships, waits for more, and through any outage keeps trying
-    /// with a growing pause, until the hub stops. Says how it goes in `report`.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>, report: watch::Sender<Shipping>) {
+    /// with a growing pause, until the hub stops. Says how it goes in `report`. `commits`, the
+    /// engine's health (which changes with every commit), wakes it when there is something new;
+    /// without it, it looks every [`POLL`].
+    pub async fn run(
+        self,
+        mut shutdown: watch::Receiver<bool>,
+        report: watch::Sender<Shipping>,
+        mut commits: Option<watch::Receiver<crate::engine::Health>>,
+    ) {
         let mut client: Option<Client> = None;
         let mut backoff = Duration::from_secs(1);
         let mut down_since: Option<(tokio::time::Instant, tokio::time::Instant)> = None;
         loop {
             if *shutdown.borrow() {
                 return;
+            }
+            // What commits from now on will wake the next round.
+            if let Some(c) = &mut commits {
+                c.borrow_and_update();
             }
             let attempt = async {
                 let c = match client.take() {
@@ -274,7 +291,11 @@ impl Shipper {
                         );
                     }
                     backoff = Duration::from_secs(1);
-                    POLL
+                    if commits.is_some() {
+                        MIN_INTERVAL
+                    } else {
+                        POLL
+                    }
                 }
                 Err(e) => {
                     client = None;
@@ -305,6 +326,15 @@ impl Shipper {
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 _ = shutdown.wait_for(|s| *s) => return,
+            }
+            if down_since.is_none()
+                && let Some(c) = &mut commits
+            {
+                tokio::select! {
+                    _ = c.changed() => {}
+                    _ = tokio::time::sleep(IDLE_LOOK) => {}
+                    _ = shutdown.wait_for(|s| *s) => return,
+                }
             }
         }
     }
