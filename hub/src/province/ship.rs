@@ -160,7 +160,8 @@ impl Shipper {
                 .map_err(|_| ProvinceError::Timeout(BATCH_TIMEOUT))??;
             progress.shipped = batch.shipped;
             progress.sent += batch.sent;
-            if batch.sent == 0 {
+            // A batch that was not full found the end of the log.
+            if batch.sent < self.batch as u64 {
                 return Ok(progress);
             }
         }
