@@ -1,6 +1,6 @@
 //! The province: two real hubs ship their event logs into a real PostgreSQL at the same time;
-//! the link is cut (the server stopped) and restored midway; one hub is killed while a batch is
-//! open. At the end every event of both hubs is in PostgreSQL exactly once, and the province's
+//! the link stalls (the server frozen), then is cut (the server stopped) and restored; one hub
+//! is killed while a batch is open. At the end every event of both hubs is in PostgreSQL exactly once, and the province's
 //! report is the two centres' own reports side by side, and their sum.
 
 use std::path::{Path, PathBuf};
@@ -223,6 +223,12 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
     );
     wait_shipped(&province, "trung-tam-a", local_last_seq(&db_a)).await;
     wait_shipped(&province, "trung-tam-b", local_last_seq(&db_b)).await;
+
+    // The link stalls (the server frozen, connections hanging): the centres serve as before.
+    pg.freeze();
+    tokio::join!(a_busy_stretch(hub_a.addr, 3), a_busy_stretch(hub_b.addr, 3));
+    assert_eq!(testkit::healthz(hub_a.addr).await.0, 200);
+    pg.thaw();
 
     // The link is cut: the centres go on working, their events wait.
     pg.stop();

@@ -160,6 +160,35 @@ impl Postgres {
         self.pg_ctl(&["-w", "-t", "60", "-m", "fast", "stop"]);
     }
 
+    /// Freezes the server and every backend (SIGSTOP): connections stay open and hang, as over
+    /// a link that stalls instead of failing. [`Postgres::thaw`] lets them go on.
+    pub fn freeze(&self) {
+        self.signal_all("-STOP");
+    }
+
+    pub fn thaw(&self) {
+        self.signal_all("-CONT");
+    }
+
+    fn signal_all(&self, signal: &str) {
+        let pid_file = std::fs::read_to_string(self.data().join("postmaster.pid"))
+            .expect("the server's postmaster.pid");
+        let postmaster = pid_file.lines().next().expect("a pid").trim().to_string();
+        let mut pids = children_of(&postmaster);
+        // A running server always has its checkpointer, writers and launcher.
+        assert!(
+            !pids.is_empty(),
+            "no processes under the postmaster {postmaster}"
+        );
+        pids.push(postmaster);
+        let status = Command::new("kill")
+            .arg(signal)
+            .args(&pids)
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} {pids:?}");
+    }
+
     fn pg_ctl(&self, args: &[&str]) {
         let log = self.data().join("server.log");
         let out = as_server_user(&self.bin.join("pg_ctl"))
@@ -238,6 +267,22 @@ fn make_accessible(dir: &Path, owned: &[&Path]) {
         .status()
         .expect("chown runs");
     assert!(status.success(), "chown to {RUN_AS} failed");
+}
+
+/// The processes whose parent is `pid` (from /proc: no procps needed).
+fn children_of(pid: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // "pid (comm) state ppid …": the name may hold spaces, so read after its ')'.
+            let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?;
+            (ppid == pid).then(|| e.file_name().to_string_lossy().into_owned())
+        })
+        .collect()
 }
 
 fn free_port() -> u16 {
