@@ -43,36 +43,50 @@ pub enum Verdict {
     Fix,
 }
 
+/// Words for the technician, in Vietnamese first, then in English (as docs/INSTALL.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Said {
+    pub vi: String,
+    pub en: String,
+}
+
+fn said(vi: impl Into<String>, en: impl Into<String>) -> Said {
+    Said {
+        vi: vi.into(),
+        en: en.into(),
+    }
+}
+
 /// One check's finding: what was seen and, unless all is well, what to do.
 #[derive(Debug)]
 pub struct Finding {
     pub verdict: Verdict,
-    pub what: String,
-    pub fix: Option<String>,
+    pub what: Said,
+    pub fix: Option<Said>,
 }
 
 impl Finding {
-    fn ok(what: impl Into<String>) -> Finding {
+    fn ok(what: Said) -> Finding {
         Finding {
             verdict: Verdict::Ok,
-            what: what.into(),
+            what,
             fix: None,
         }
     }
 
-    fn warn(what: impl Into<String>, fix: impl Into<String>) -> Finding {
+    fn warn(what: Said, fix: Said) -> Finding {
         Finding {
             verdict: Verdict::Warn,
-            what: what.into(),
-            fix: Some(fix.into()),
+            what,
+            fix: Some(fix),
         }
     }
 
-    fn fix(what: impl Into<String>, fix: impl Into<String>) -> Finding {
+    fn fix(what: Said, fix: Said) -> Finding {
         Finding {
             verdict: Verdict::Fix,
-            what: what.into(),
-            fix: Some(fix.into()),
+            what,
+            fix: Some(fix),
         }
     }
 }
@@ -84,9 +98,9 @@ impl fmt::Display for Finding {
             Verdict::Warn => "warn",
             Verdict::Fix => "FIX ",
         };
-        write!(f, "{mark}  {}", self.what)?;
+        write!(f, "{mark}  {}\n      {}", self.what.vi, self.what.en)?;
         if let Some(fix) = &self.fix {
-            write!(f, "\n      → {fix}")?;
+            write!(f, "\n      → {}\n        {}", fix.vi, fix.en)?;
         }
         Ok(())
     }
@@ -116,26 +130,42 @@ fn configuration(path: &Path, findings: &mut Vec<Finding>) -> Option<Config> {
     let config = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
+            let path = path.display();
             findings.push(Finding::fix(
-                format!("the configuration {} cannot be used: {e}", path.display()),
-                format!(
-                    "edit {} where the message says (docs/INSTALL.md explains each part), \
-                     then check it with `hang-doi-hub --config {} --check-config`",
-                    path.display(),
-                    path.display()
+                said(
+                    format!("không dùng được tệp cấu hình {path}: {e}"),
+                    format!("the configuration {path} cannot be used: {e}"),
+                ),
+                said(
+                    format!(
+                        "sửa {path} ở chỗ thông báo chỉ ra (docs/INSTALL.md giải thích từng mục), \
+                         rồi kiểm tra bằng `hang-doi-hub --config {path} --check-config`"
+                    ),
+                    format!(
+                        "edit {path} where the message says (docs/INSTALL.md explains each part), \
+                         then check it with `hang-doi-hub --config {path} --check-config`"
+                    ),
                 ),
             ));
             return None;
         }
     };
-    findings.push(Finding::ok(format!(
-        "configuration {}: {} ({} services, {} counters, {} devices, {} staff)",
-        path.display(),
-        config.center.name,
+    let (services, counters, devices, staff) = (
         config.rules.services.len(),
         config.rules.counters.len(),
         config.devices.len(),
-        config.staff.len()
+        config.staff.len(),
+    );
+    let (path, name) = (path.display(), &config.center.name);
+    findings.push(Finding::ok(said(
+        format!(
+            "cấu hình {path}: {name} ({services} lĩnh vực, {counters} quầy, {devices} thiết bị, \
+             {staff} cán bộ)"
+        ),
+        format!(
+            "configuration {path}: {name} ({services} services, {counters} counters, {devices} \
+             devices, {staff} staff)"
+        ),
     )));
     let demo: Vec<&str> = config
         .devices
@@ -144,13 +174,19 @@ fn configuration(path: &Path, findings: &mut Vec<Finding>) -> Option<Config> {
         .map(|(id, _)| id.as_str())
         .collect();
     if !demo.is_empty() {
+        let demo = demo.join(", ");
         findings.push(Finding::fix(
-            format!(
-                "devices still have the example's tokens: {}",
-                demo.join(", ")
+            said(
+                format!("thiết bị vẫn dùng mã của bản mẫu: {demo}"),
+                format!("devices still have the example's tokens: {demo}"),
             ),
-            "give each its own token (`openssl rand -hex 16`) in the configuration and the same \
-             in that device's token file; until then the hub serves only this machine (127.0.0.1)",
+            said(
+                "cho mỗi thiết bị một mã riêng (`openssl rand -hex 16`) trong cấu hình, và đúng mã \
+                 đó trong tệp mã của thiết bị; đến lúc đó hub chỉ phục vụ chính máy này (127.0.0.1)",
+                "give each its own token (`openssl rand -hex 16`) in the configuration and the \
+                 same in that device's token file; until then the hub serves only this machine \
+                 (127.0.0.1)",
+            ),
         ));
     }
     let mut verifier = PinVerifier::default();
@@ -161,17 +197,35 @@ fn configuration(path: &Path, findings: &mut Vec<Finding>) -> Option<Config> {
         .map(String::as_str)
         .collect();
     if !example_pins.is_empty() {
+        let staff = example_pins.join(", ");
         findings.push(Finding::fix(
-            format!("staff with the example PIN {EXAMPLE_PIN}: {}", example_pins.join(", ")),
-            "have each choose a PIN and paste what `hang-doi-hub hash-pin` prints as their pin_hash",
+            said(
+                format!("cán bộ còn dùng PIN mẫu {EXAMPLE_PIN}: {staff}"),
+                format!("staff with the example PIN {EXAMPLE_PIN}: {staff}"),
+            ),
+            said(
+                "mỗi người tự chọn PIN, dán kết quả của `hang-doi-hub hash-pin` vào pin_hash",
+                "have each choose a PIN and paste what `hang-doi-hub hash-pin` prints as their \
+                 pin_hash",
+            ),
         ));
     }
     match &config.center.public_url {
         Some(url) if url.contains("127.0.0.1") || url.contains("localhost") => {
             findings.push(Finding::warn(
-                format!("[center] public_url is {url}: citizens' phones cannot reach it"),
-                "set it to the address phones on the lobby's Wi-Fi reach the hub at \
-                 (e.g. http://192.168.1.10:7878), or remove it to print tickets without a QR code",
+                said(
+                    format!(
+                        "[center] public_url là {url}: điện thoại của người dân không tới được"
+                    ),
+                    format!("[center] public_url is {url}: citizens' phones cannot reach it"),
+                ),
+                said(
+                    "đặt địa chỉ mà điện thoại trong Wi-Fi sảnh tới được hub (ví dụ \
+                     http://192.168.1.10:7878), hoặc bỏ đi để in phiếu không có mã QR",
+                    "set it to the address phones on the lobby's Wi-Fi reach the hub at \
+                     (e.g. http://192.168.1.10:7878), or remove it to print tickets without a QR \
+                     code",
+                ),
             ));
         }
         _ => {}
@@ -185,12 +239,21 @@ fn database(db: &Path, findings: &mut Vec<Finding>) {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if !folder.is_dir() {
+        let folder = folder.display();
         findings.push(Finding::fix(
-            format!("the database's folder {} does not exist", folder.display()),
-            format!(
-                "create it for the hub's user: `install -d -o hang-doi -g hang-doi -m 750 {}` \
-                 (the package makes /var/lib/hang-doi)",
-                folder.display()
+            said(
+                format!("chưa có thư mục cơ sở dữ liệu {folder}"),
+                format!("the database's folder {folder} does not exist"),
+            ),
+            said(
+                format!(
+                    "tạo cho người dùng của hub: `install -d -o hang-doi -g hang-doi -m 750 \
+                     {folder}` (gói cài đặt tạo sẵn /var/lib/hang-doi)"
+                ),
+                format!(
+                    "create it for the hub's user: `install -d -o hang-doi -g hang-doi -m 750 \
+                     {folder}` (the package makes /var/lib/hang-doi)"
+                ),
             ),
         ));
         return;
@@ -199,37 +262,66 @@ fn database(db: &Path, findings: &mut Vec<Finding>) {
     let writable = std::fs::write(&probe, b"").is_ok();
     let _ = std::fs::remove_file(&probe);
     if !writable {
+        let folder = folder.display();
         findings.push(Finding::fix(
-            format!("the database's folder {} is not writable", folder.display()),
-            format!(
-                "give it to the hub's user: `chown hang-doi:hang-doi {}` (and check the disk is \
-                 not mounted read-only)",
-                folder.display()
+            said(
+                format!("không ghi được vào thư mục cơ sở dữ liệu {folder}"),
+                format!("the database's folder {folder} is not writable"),
+            ),
+            said(
+                format!(
+                    "giao cho người dùng của hub: `chown hang-doi:hang-doi {folder}` (và xem ổ đĩa \
+                     có bị gắn chỉ-đọc không)"
+                ),
+                format!(
+                    "give it to the hub's user: `chown hang-doi:hang-doi {folder}` (and check the \
+                     disk is not mounted read-only)"
+                ),
             ),
         ));
     }
     if !db.exists() {
+        let db = db.display();
         findings.push(Finding::warn(
-            format!("no database at {} yet", db.display()),
-            "on this centre's very first start only, add --create-db (HUB_OPTIONS in \
-             /etc/default/hang-doi-hub), then remove it; otherwise restore the last backup here",
+            said(
+                format!("chưa có cơ sở dữ liệu tại {db}"),
+                format!("no database at {db} yet"),
+            ),
+            said(
+                "chỉ trong lần chạy đầu tiên của trung tâm: thêm --create-db (HUB_OPTIONS trong \
+                 /etc/default/hang-doi-hub) rồi bỏ đi; nếu không, khôi phục bản sao lưu gần nhất \
+                 vào đây",
+                "on this centre's very first start only, add --create-db (HUB_OPTIONS in \
+                 /etc/default/hang-doi-hub), then remove it; otherwise restore the last backup \
+                 here",
+            ),
         ));
         return;
     }
     match crate::backup::inspect(db) {
-        Ok(seen) => findings.push(Finding::ok(format!(
-            "database {}: sound, {} events, last service day {}",
-            db.display(),
-            seen.last_seq,
-            seen.last_day.map_or("-".to_string(), |d| d.to_string())
-        ))),
-        Err(e) => findings.push(Finding::fix(
-            format!(
-                "the database {} is damaged or unreadable: {e}",
-                db.display()
-            ),
-            "stop the hub and restore the last backup (docs/OPERATIONS.md, \"Restore\")",
-        )),
+        Ok(seen) => {
+            let (db, events) = (db.display(), seen.last_seq);
+            let day = seen.last_day.map_or("-".to_string(), |d| d.to_string());
+            findings.push(Finding::ok(said(
+                format!(
+                    "cơ sở dữ liệu {db}: nguyên vẹn, {events} sự kiện, ngày làm việc cuối {day}"
+                ),
+                format!("database {db}: sound, {events} events, last service day {day}"),
+            )))
+        }
+        Err(e) => {
+            let db = db.display();
+            findings.push(Finding::fix(
+                said(
+                    format!("cơ sở dữ liệu {db} bị hỏng hoặc không đọc được: {e}"),
+                    format!("the database {db} is damaged or unreadable: {e}"),
+                ),
+                said(
+                    "dừng hub và khôi phục bản sao lưu gần nhất (docs/OPERATIONS.md, \"Restore\")",
+                    "stop the hub and restore the last backup (docs/OPERATIONS.md, \"Restore\")",
+                ),
+            ))
+        }
     }
 }
 
@@ -242,39 +334,78 @@ fn clock() -> Finding {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "yes");
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M %:z");
     match synced {
-        Some(true) => Finding::ok(format!("the clock is synchronised ({now})")),
+        Some(true) => Finding::ok(said(
+            format!("đồng hồ đã đồng bộ ({now})"),
+            format!("the clock is synchronised ({now})"),
+        )),
         Some(false) => Finding::fix(
-            format!("the clock is not synchronised ({now}): numbers and service days follow it"),
-            "`apt install systemd-timesyncd` (or chrony), `timedatectl set-ntp true`, and let \
-             the PC reach a time server (or the router's)",
+            said(
+                format!("đồng hồ chưa đồng bộ ({now}): số thứ tự và ngày làm việc theo nó"),
+                format!(
+                    "the clock is not synchronised ({now}): numbers and service days follow it"
+                ),
+            ),
+            said(
+                "`apt install systemd-timesyncd` (hoặc chrony), `timedatectl set-ntp true`, và để \
+                 máy tới được máy chủ thời gian (hoặc của bộ định tuyến)",
+                "`apt install systemd-timesyncd` (or chrony), `timedatectl set-ntp true`, and let \
+                 the PC reach a time server (or the router's)",
+            ),
         ),
         None => Finding::warn(
-            format!("cannot tell whether the clock is synchronised ({now})"),
-            "check with `timedatectl`; install systemd-timesyncd or chrony",
+            said(
+                format!("không biết đồng hồ đã đồng bộ chưa ({now})"),
+                format!("cannot tell whether the clock is synchronised ({now})"),
+            ),
+            said(
+                "xem bằng `timedatectl`; cài systemd-timesyncd hoặc chrony",
+                "check with `timedatectl`; install systemd-timesyncd or chrony",
+            ),
         ),
     }
 }
 
 fn port(listen: SocketAddr) -> Finding {
     match TcpListener::bind(listen) {
-        Ok(_) => Finding::ok(format!("{listen} is free for the hub")),
+        Ok(_) => Finding::ok(said(
+            format!("{listen} còn trống cho hub"),
+            format!("{listen} is free for the hub"),
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
             if answers_healthz(listen) {
-                Finding::ok(format!("a hub already serves on {listen}"))
+                Finding::ok(said(
+                    format!("đã có hub phục vụ tại {listen}"),
+                    format!("a hub already serves on {listen}"),
+                ))
             } else {
+                let port = listen.port();
                 Finding::fix(
-                    format!("another program holds {listen}"),
-                    format!(
-                        "find it with `ss -ltnp 'sport = :{}'` and stop it, or give the hub \
-                         another port (HUB_LISTEN in /etc/default/hang-doi-hub)",
-                        listen.port()
+                    said(
+                        format!("một chương trình khác đang giữ {listen}"),
+                        format!("another program holds {listen}"),
+                    ),
+                    said(
+                        format!(
+                            "tìm bằng `ss -ltnp 'sport = :{port}'` rồi dừng nó, hoặc cho hub cổng \
+                             khác (HUB_LISTEN trong /etc/default/hang-doi-hub)"
+                        ),
+                        format!(
+                            "find it with `ss -ltnp 'sport = :{port}'` and stop it, or give the \
+                             hub another port (HUB_LISTEN in /etc/default/hang-doi-hub)"
+                        ),
                     ),
                 )
             }
         }
         Err(e) => Finding::fix(
-            format!("the hub cannot listen on {listen}: {e}"),
-            "use an address of this machine (0.0.0.0 for all) and a port above 1023",
+            said(
+                format!("hub không nghe được trên {listen}: {e}"),
+                format!("the hub cannot listen on {listen}: {e}"),
+            ),
+            said(
+                "dùng một địa chỉ của máy này (0.0.0.0 cho tất cả) và cổng trên 1023",
+                "use an address of this machine (0.0.0.0 for all) and a port above 1023",
+            ),
         ),
     }
 }
@@ -303,21 +434,40 @@ fn answers_healthz(addr: SocketAddr) -> bool {
 fn open_files(config: &Config) -> Finding {
     let wanted = u64::from(config.limits.max_connections) + config.devices.len() as u64 + 64;
     match rlimit::getrlimit(rlimit::Resource::NOFILE) {
-        Ok((_, hard)) if hard >= wanted => Finding::ok(format!(
-            "open-file limit {hard} fits [limits] max_connections = {}",
-            config.limits.max_connections
-        )),
-        Ok((_, hard)) => Finding::warn(
-            format!(
-                "open-file limit {hard} is below what [limits] max_connections = {} needs ({wanted})",
-                config.limits.max_connections
-            ),
-            "the service unit sets LimitNOFILE=32768; run by hand, raise `ulimit -n`, or lower \
-             max_connections",
-        ),
+        Ok((_, hard)) if hard >= wanted => {
+            let max = config.limits.max_connections;
+            Finding::ok(said(
+                format!("giới hạn tệp mở {hard} đủ cho [limits] max_connections = {max}"),
+                format!("open-file limit {hard} fits [limits] max_connections = {max}"),
+            ))
+        }
+        Ok((_, hard)) => {
+            let max = config.limits.max_connections;
+            Finding::warn(
+                said(
+                    format!(
+                        "giới hạn tệp mở {hard} thấp hơn mức [limits] max_connections = {max} cần \
+                         ({wanted})"
+                    ),
+                    format!(
+                        "open-file limit {hard} is below what [limits] max_connections = {max} \
+                         needs ({wanted})"
+                    ),
+                ),
+                said(
+                    "dịch vụ đã đặt LimitNOFILE=32768; khi chạy tay, tăng `ulimit -n`, hoặc giảm \
+                     max_connections",
+                    "the service unit sets LimitNOFILE=32768; run by hand, raise `ulimit -n`, or \
+                     lower max_connections",
+                ),
+            )
+        }
         Err(e) => Finding::warn(
-            format!("cannot read the open-file limit: {e}"),
-            "check `ulimit -n`",
+            said(
+                format!("không đọc được giới hạn tệp mở: {e}"),
+                format!("cannot read the open-file limit: {e}"),
+            ),
+            said("xem `ulimit -n`", "check `ulimit -n`"),
         ),
     }
 }
@@ -328,23 +478,38 @@ fn disk(db: &Path) -> Finding {
 }
 
 fn disk_space(folder: &Path, free: Option<u64>) -> Finding {
+    let folder = folder.display();
+    let gb = |free: u64| free as f64 / 1e9;
     let what = |free: u64| {
-        format!(
-            "only {:.1} GB free on the database's disk ({})",
-            free as f64 / 1e9,
-            folder.display()
+        let gb = gb(free);
+        said(
+            format!("ổ đĩa của cơ sở dữ liệu chỉ còn {gb:.1} GB ({folder})"),
+            format!("only {gb:.1} GB free on the database's disk ({folder})"),
         )
     };
-    let fix = "free some space (old logs: `journalctl --vacuum-size=200M`), or move the database \
-               to a bigger disk: a busy centre's grows about 2 GB a year";
+    let fix = said(
+        "giải phóng chỗ (nhật ký cũ: `journalctl --vacuum-size=200M`), hoặc chuyển cơ sở dữ liệu \
+         sang ổ lớn hơn: của một trung tâm đông người tăng khoảng 2 GB mỗi năm",
+        "free some space (old logs: `journalctl --vacuum-size=200M`), or move the database to a \
+         bigger disk: a busy centre's grows about 2 GB a year",
+    );
     match free {
         Some(free) if free < FULL_DISK => Finding::fix(what(free), fix),
         Some(free) if free < LOW_DISK => Finding::warn(what(free), fix),
-        Some(free) => Finding::ok(format!(
-            "{:.1} GB free on the database's disk",
-            free as f64 / 1e9
-        )),
-        None => Finding::warn("cannot tell the free disk space", "check with `df -h`"),
+        Some(free) => {
+            let gb = gb(free);
+            Finding::ok(said(
+                format!("ổ đĩa của cơ sở dữ liệu còn {gb:.1} GB"),
+                format!("{gb:.1} GB free on the database's disk"),
+            ))
+        }
+        None => Finding::warn(
+            said(
+                "không biết ổ đĩa còn trống bao nhiêu",
+                "cannot tell the free disk space",
+            ),
+            said("xem bằng `df -h`", "check with `df -h`"),
+        ),
     }
 }
 
@@ -364,15 +529,21 @@ fn province_link(province: &crate::config::Province, db: &Path) -> Finding {
     if let Some(file) = &province.password_file
         && let Err(e) = std::fs::read_to_string(file)
     {
+        let file = file.display();
         return Finding::fix(
-            format!(
-                "cannot read the province's password file {}: {e}",
-                file.display()
+            said(
+                format!("không đọc được tệp mật khẩu của tỉnh {file}: {e}"),
+                format!("cannot read the province's password file {file}: {e}"),
             ),
-            format!(
-                "write the password on its first line, readable by the hub: \
-                 `install -m 640 -o root -g hang-doi /dev/stdin {}`",
-                file.display()
+            said(
+                format!(
+                    "ghi mật khẩu ở dòng đầu, hub đọc được: \
+                     `install -m 640 -o root -g hang-doi /dev/stdin {file}`"
+                ),
+                format!(
+                    "write the password on its first line, readable by the hub: \
+                     `install -m 640 -o root -g hang-doi /dev/stdin {file}`"
+                ),
             ),
         );
     }
@@ -395,7 +566,15 @@ fn province_link(province: &crate::config::Province, db: &Path) -> Finding {
         .build()
     {
         Ok(r) => r,
-        Err(e) => return Finding::warn(format!("cannot try the province: {e}"), "try again"),
+        Err(e) => {
+            return Finding::warn(
+                said(
+                    format!("không thử được kết nối lên tỉnh: {e}"),
+                    format!("cannot try the province: {e}"),
+                ),
+                said("thử lại", "try again"),
+            );
+        }
     };
     let here: i64 =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -404,21 +583,45 @@ fn province_link(province: &crate::config::Province, db: &Path) -> Finding {
     let plain_text_possible = may_run_without_tls(&province.database);
     match runtime.block_on(asked) {
         Ok(shipped) if plain_text_possible => Finding::warn(
-            format!(
-                "the province's database answers (it has this centre's events up to {shipped}; \
-                 this database: {here}), but the link may run without TLS"
+            said(
+                format!(
+                    "cơ sở dữ liệu của tỉnh trả lời (có sự kiện của trung tâm đến số {shipped}; \
+                     ở đây: {here}), nhưng đường truyền có thể không mã hoá TLS"
+                ),
+                format!(
+                    "the province's database answers (it has this centre's events up to \
+                     {shipped}; this database: {here}), but the link may run without TLS"
+                ),
             ),
-            "add sslmode=require to [province] database, so that nobody on the way can read or \
-             change what is shipped",
+            said(
+                "thêm sslmode=require vào [province] database, để không ai trên đường truyền đọc \
+                 hay sửa được những gì gửi đi",
+                "add sslmode=require to [province] database, so that nobody on the way can read \
+                 or change what is shipped",
+            ),
         ),
-        Ok(shipped) => Finding::ok(format!(
-            "the province's database answers; it has this centre's events up to {shipped} \
-             (this database: {here})"
+        Ok(shipped) => Finding::ok(said(
+            format!(
+                "cơ sở dữ liệu của tỉnh trả lời; đã có sự kiện của trung tâm đến số {shipped} \
+                 (ở đây: {here})"
+            ),
+            format!(
+                "the province's database answers; it has this centre's events up to {shipped} \
+                 (this database: {here})"
+            ),
         )),
         Err(e) => Finding::warn(
-            format!("the province cannot be reached — {e}"),
-            "check [province] database (host, user, sslmode) and the password with the province; \
-             meanwhile the hub keeps every event and ships it later (docs/PROVINCE.md)",
+            said(
+                format!("không tới được tỉnh — {e}"),
+                format!("the province cannot be reached — {e}"),
+            ),
+            said(
+                "kiểm tra [province] database (máy chủ, người dùng, sslmode) và mật khẩu với tỉnh; \
+                 trong lúc chờ, hub giữ mọi sự kiện và gửi sau (docs/PROVINCE.md)",
+                "check [province] database (host, user, sslmode) and the password with the \
+                 province; meanwhile the hub keeps every event and ships it later \
+                 (docs/PROVINCE.md)",
+            ),
         ),
     }
 }
@@ -446,33 +649,45 @@ fn printer(kiosk_config: &Path) -> Finding {
     let text = match std::fs::read_to_string(kiosk_config) {
         Ok(t) => t,
         Err(e) => {
+            let file = kiosk_config.display();
             return Finding::fix(
-                format!(
-                    "cannot read the kiosk's settings {}: {e}",
-                    kiosk_config.display()
+                said(
+                    format!("không đọc được thiết lập của ki-ốt {file}: {e}"),
+                    format!("cannot read the kiosk's settings {file}: {e}"),
                 ),
-                "reinstall hang-doi-kiosk or restore the file",
+                said(
+                    "cài lại hang-doi-kiosk hoặc khôi phục tệp",
+                    "reinstall hang-doi-kiosk or restore the file",
+                ),
             );
         }
     };
     let table: toml::Table = match text.parse() {
         Ok(t) => t,
         Err(e) => {
+            let file = kiosk_config.display();
             return Finding::fix(
-                format!(
-                    "the kiosk's settings {} are not valid: {e}",
-                    kiosk_config.display()
+                said(
+                    format!("thiết lập của ki-ốt {file} không hợp lệ: {e}"),
+                    format!("the kiosk's settings {file} are not valid: {e}"),
                 ),
-                "correct the line the message names",
+                said(
+                    "sửa dòng mà thông báo chỉ ra",
+                    "correct the line the message names",
+                ),
             );
         }
     };
     let Some(spec) = table.get("printer").and_then(|p| p.as_str()) else {
+        let file = kiosk_config.display();
         return Finding::warn(
-            "the kiosk has no printer: tickets are shown on screen only",
-            format!(
-                "add `printer = \"/dev/usb/lp0\"` (or tcp:ADDRESS) to {}",
-                kiosk_config.display()
+            said(
+                "ki-ốt chưa có máy in: phiếu chỉ hiện trên màn hình",
+                "the kiosk has no printer: tickets are shown on screen only",
+            ),
+            said(
+                format!("thêm `printer = \"/dev/usb/lp0\"` (hoặc tcp:ĐỊA_CHỈ) vào {file}"),
+                format!("add `printer = \"/dev/usb/lp0\"` (or tcp:ADDRESS) to {file}"),
             ),
         );
     };
@@ -486,12 +701,22 @@ fn printer(kiosk_config: &Path) -> Finding {
             .and_then(|mut addrs| addrs.next())
             .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(3)).is_ok());
         return if reached {
-            Finding::ok(format!("the kiosk's printer answers at {host}:{port}"))
+            Finding::ok(said(
+                format!("máy in của ki-ốt trả lời tại {host}:{port}"),
+                format!("the kiosk's printer answers at {host}:{port}"),
+            ))
         } else {
             Finding::fix(
-                format!("the kiosk's printer at {host}:{port} does not answer"),
-                "check it is on, its cable, and its address (print its self-test page: it \
-                 shows the IP); then `hang-doi-kiosk print-test --printer tcp:ADDRESS`",
+                said(
+                    format!("máy in của ki-ốt tại {host}:{port} không trả lời"),
+                    format!("the kiosk's printer at {host}:{port} does not answer"),
+                ),
+                said(
+                    "xem máy đã bật, cáp, và địa chỉ (in trang tự kiểm tra: có ghi IP); rồi \
+                     `hang-doi-kiosk print-test --printer tcp:ĐỊA_CHỈ`",
+                    "check it is on, its cable, and its address (print its self-test page: it \
+                     shows the IP); then `hang-doi-kiosk print-test --printer tcp:ADDRESS`",
+                ),
             )
         };
     }
@@ -499,11 +724,20 @@ fn printer(kiosk_config: &Path) -> Finding {
         // Tickets written to a file (a test set-up): its folder must take them.
         let folder = Path::new(file).parent().unwrap_or(Path::new("."));
         return if folder.is_dir() {
-            Finding::ok(format!("the kiosk prints into {file}"))
+            Finding::ok(said(
+                format!("ki-ốt in vào tệp {file}"),
+                format!("the kiosk prints into {file}"),
+            ))
         } else {
             Finding::fix(
-                format!("the kiosk prints into {file}, whose folder does not exist"),
-                "create the folder, or give the kiosk a real printer",
+                said(
+                    format!("ki-ốt in vào tệp {file}, nhưng thư mục của nó không có"),
+                    format!("the kiosk prints into {file}, whose folder does not exist"),
+                ),
+                said(
+                    "tạo thư mục, hoặc cho ki-ốt một máy in thật",
+                    "create the folder, or give the kiosk a real printer",
+                ),
             )
         };
     }
@@ -511,18 +745,35 @@ fn printer(kiosk_config: &Path) -> Finding {
     let path = Path::new(device);
     let openable = std::fs::OpenOptions::new().append(true).open(path).is_ok();
     if openable {
-        Finding::ok(format!("the kiosk's printer {device} can be written to"))
+        Finding::ok(said(
+            format!("ghi được vào máy in {device} của ki-ốt"),
+            format!("the kiosk's printer {device} can be written to"),
+        ))
     } else if path.exists() {
         Finding::fix(
-            format!("the kiosk's printer {device} exists but cannot be written to"),
-            "the kiosk's user must be in the `lp` group (the package does it): \
-             `adduser hang-doi-kiosk lp`",
+            said(
+                format!("có máy in {device} nhưng ki-ốt không ghi được"),
+                format!("the kiosk's printer {device} exists but cannot be written to"),
+            ),
+            said(
+                "người dùng của ki-ốt phải trong nhóm `lp` (gói cài đặt đã làm): \
+                 `adduser hang-doi-kiosk lp`",
+                "the kiosk's user must be in the `lp` group (the package does it): \
+                 `adduser hang-doi-kiosk lp`",
+            ),
         )
     } else {
         Finding::fix(
-            format!("no printer at {device}"),
-            "plug the printer's USB cable in and switch it on (`ls /dev/usb/` shows lp0), or \
-             correct `printer` in the kiosk's settings",
+            said(
+                format!("không có máy in tại {device}"),
+                format!("no printer at {device}"),
+            ),
+            said(
+                "cắm cáp USB của máy in và bật máy (`ls /dev/usb/` hiện lp0), hoặc sửa `printer` \
+                 trong thiết lập của ki-ốt",
+                "plug the printer's USB cable in and switch it on (`ls /dev/usb/` shows lp0), or \
+                 correct `printer` in the kiosk's settings",
+            ),
         )
     }
 }
@@ -533,12 +784,18 @@ mod tests {
 
     #[test]
     fn a_finding_says_what_and_how_to_fix_it() {
-        let f = Finding::fix("the disk is full", "free some space");
+        let f = Finding::fix(
+            said("ổ đĩa đầy", "the disk is full"),
+            said("giải phóng chỗ", "free some space"),
+        );
         assert_eq!(
             f.to_string(),
-            "FIX   the disk is full\n      → free some space"
+            "FIX   ổ đĩa đầy\n      the disk is full\n      → giải phóng chỗ\n        free some space"
         );
-        assert_eq!(Finding::ok("fine").to_string(), "ok    fine");
+        assert_eq!(
+            Finding::ok(said("tốt", "fine")).to_string(),
+            "ok    tốt\n      fine"
+        );
     }
 
     #[test]

@@ -265,21 +265,24 @@ fn doctor(cli: &Cli, kiosk_config: Option<PathBuf>) -> anyhow::Result<()> {
         kiosk_config: kiosk_config.or(installed_kiosk.exists().then_some(installed_kiosk)),
     };
     println!(
-        "hub doctor — {} and {}\n",
+        "hub doctor — {} · {}\n",
         setup.config.display(),
         setup.db.display()
     );
     let findings = hub::doctor::examine(&setup);
+    // A blank line between findings: each is said in Vietnamese, then in English.
     for f in &findings {
-        println!("{f}");
+        println!("{f}\n");
     }
     let to_fix = findings
         .iter()
         .filter(|f| f.verdict == Verdict::Fix)
         .count();
-    println!();
-    anyhow::ensure!(to_fix == 0, "{to_fix} thing(s) to fix (FIX above)");
-    println!("nothing to fix");
+    anyhow::ensure!(
+        to_fix == 0,
+        "{to_fix} điều cần sửa (FIX ở trên) · {to_fix} thing(s) to fix (FIX above)"
+    );
+    println!("không có gì cần sửa · nothing to fix");
     Ok(())
 }
 

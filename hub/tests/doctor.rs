@@ -29,19 +29,22 @@ fn doctor(config: &Path, db: &Path) -> (bool, String) {
     )
 }
 
-/// The FIX finding whose first line contains `what`, with its fix.
+/// The findings of a report: each starts with its verdict (`ok`, `warn`, `FIX`), says what was
+/// seen in Vietnamese then English, and what to do; a blank line between them.
+fn findings(report: &str) -> Vec<&str> {
+    report
+        .split("\n\n")
+        .map(str::trim_end)
+        .filter(|f| ["ok ", "warn", "FIX"].iter().any(|m| f.starts_with(m)))
+        .collect()
+}
+
+/// The FIX finding that mentions `what`, with its fix.
 fn fix_for<'a>(report: &'a str, what: &str) -> Option<&'a str> {
-    let at = report.find(what)?;
-    let line_start = report[..at].rfind('\n').map_or(0, |i| i + 1);
-    let finding = &report[line_start..];
-    let end = finding[1..].find("\n\n").or_else(|| {
-        finding[1..]
-            .match_indices('\n')
-            .find(|(i, _)| !finding[i + 2..].starts_with("      →"))
-            .map(|(i, _)| i)
-    });
-    let finding = &finding[..end.map_or(finding.len(), |e| e + 1)];
-    finding.starts_with("FIX").then_some(finding)
+    findings(report)
+        .into_iter()
+        .find(|f| f.contains(what))
+        .filter(|f| f.starts_with("FIX"))
 }
 
 #[test]
@@ -110,11 +113,14 @@ fn a_sound_set_up_has_nothing_to_fix_and_the_example_leftovers_are_named() {
     let (ok, report) = doctor(&config, &db);
     // Nothing of the set-up to fix; the test machine's own disk may be short (that finding is
     // unit-tested in doctor.rs).
-    let fixes: Vec<&str> = report.lines().filter(|l| l.starts_with("FIX")).collect();
+    let fixes: Vec<&str> = findings(&report)
+        .into_iter()
+        .filter(|f| f.starts_with("FIX"))
+        .collect();
     assert!(
         fixes
             .iter()
-            .all(|l| l.contains("free on the database's disk")),
+            .all(|f| f.contains("free on the database's disk")),
         "{report}"
     );
     assert_eq!(ok, fixes.is_empty(), "{report}");

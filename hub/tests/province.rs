@@ -483,21 +483,32 @@ async fn the_provinces_figures_are_the_centres_own() {
             .expect("hub doctor runs");
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
+    // Each finding: its verdict, Vietnamese, then English on the next line.
+    let finding = |report: &str, english: &str| -> String {
+        report
+            .split("\n\n")
+            .find(|f| f.contains(english))
+            .unwrap_or_else(|| panic!("no finding with {english:?} in {report}"))
+            .to_string()
+    };
     let last = local_last_seq(&db);
-    let report = doctor();
-    assert!(
-        report.contains(&format!(
-            "ok    the province's database answers; it has this centre's events up to {last} \
+    let link = finding(
+        &doctor(),
+        &format!(
+            "the province's database answers; it has this centre's events up to {last} \
              (this database: {last})"
-        )),
-        "{report}"
+        ),
+    );
+    assert!(
+        link.starts_with("ok    cơ sở dữ liệu của tỉnh trả lời"),
+        "{link}"
     );
     pg.stop();
-    let report = doctor();
-    assert!(
-        report.contains("warn  the province cannot be reached — the province's database:"),
-        "{report}"
+    let link = finding(
+        &doctor(),
+        "the province cannot be reached — the province's database:",
     );
+    assert!(link.starts_with("warn  không tới được tỉnh"), "{link}");
 }
 
 /// A CA and a server certificate for 127.0.0.1 signed by it: (CA PEM, certificate PEM, key PEM).
