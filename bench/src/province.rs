@@ -77,21 +77,8 @@ pub async fn run(config: &Path, dir: &Path, o: &Options) -> anyhow::Result<()> {
     };
 
     for batch in [100, 1000, 5000] {
-        let one = shipper(0, batch)?;
-        let started = Instant::now();
-        let mut client = one.connect().await?;
-        let progress = one.ship_all(&mut client).await?;
-        let took = started.elapsed();
-        anyhow::ensure!(
-            progress.shipped == events,
-            "shipped {progress:?} of {events}"
-        );
-        println!(
-            "{:<44} {:>9.0} events/s ({:.1} s for {events})",
-            format!("ingest, one centre, batches of {batch}"),
-            events as f64 / took.as_secs_f64(),
-            took.as_secs_f64()
-        );
+        let label = format!("ingest, one centre, batches of {batch}");
+        ship_timed(&shipper(0, batch)?, events, &label).await?;
     }
 
     // As a real centre ships: its own role, bound to it, under the schema's row-level security.
@@ -112,20 +99,7 @@ pub async fn run(config: &Path, dir: &Path, o: &Options) -> anyhow::Result<()> {
             "postgresql://bench_centre:bench-centre@127.0.0.1:{}/postgres?sslmode=disable",
             pg.port
         ));
-        let started = Instant::now();
-        let mut client = bound.connect().await?;
-        let progress = bound.ship_all(&mut client).await?;
-        let took = started.elapsed();
-        anyhow::ensure!(
-            progress.shipped == events,
-            "shipped {progress:?} of {events}"
-        );
-        println!(
-            "{:<44} {:>9.0} events/s ({:.1} s for {events})",
-            "ingest, one centre as its bound role (RLS)",
-            events as f64 / took.as_secs_f64(),
-            took.as_secs_f64()
-        );
+        ship_timed(&bound, events, "ingest, one centre as its bound role (RLS)").await?;
     }
 
     let batch = hub::config::DEFAULT_SHIP_BATCH;
@@ -169,6 +143,24 @@ pub async fn run(config: &Path, dir: &Path, o: &Options) -> anyhow::Result<()> {
     );
 
     year(&client, o).await?;
+    Ok(())
+}
+
+/// Ships a whole log of `events` with `shipper` and prints the rate.
+async fn ship_timed(shipper: &Shipper, events: u64, label: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut client = shipper.connect().await?;
+    let progress = shipper.ship_all(&mut client).await?;
+    let took = started.elapsed();
+    anyhow::ensure!(
+        progress.shipped == events,
+        "shipped {progress:?} of {events}"
+    );
+    println!(
+        "{label:<44} {:>9.0} events/s ({:.1} s for {events})",
+        events as f64 / took.as_secs_f64(),
+        took.as_secs_f64()
+    );
     Ok(())
 }
 

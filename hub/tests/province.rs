@@ -81,6 +81,18 @@ fn province_report(pg: &Postgres, from: &str, to: &str, by: &str) -> String {
     ])
 }
 
+/// `hub ship` of `db` as `config` says, once.
+fn ship_once(config: &Path, db: &Path) -> std::process::Output {
+    Command::new(HUB)
+        .arg("ship")
+        .arg("--config")
+        .arg(config)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .expect("hub ship runs")
+}
+
 async fn province(pg: &Postgres) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
         .await
@@ -559,16 +571,7 @@ async fn a_centre_ships_over_tls_to_the_province_it_trusts_only() {
         std::fs::write(&path, text).expect("write");
         path
     };
-    let ship = |config: &Path| {
-        Command::new(HUB)
-            .arg("ship")
-            .arg("--config")
-            .arg(config)
-            .arg("--db")
-            .arg(&db)
-            .output()
-            .expect("hub ship runs")
-    };
+    let ship = |config: &Path| ship_once(config, &db);
     let refused = ship(&trusting(&other_ca, "other-ca"));
     let why = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success(), "{why}");
@@ -651,16 +654,7 @@ async fn a_centres_role_writes_its_own_rows_only() {
         std::fs::write(&path, text).expect("write");
         path
     };
-    let ship = |config: &Path| {
-        Command::new(HUB)
-            .arg("ship")
-            .arg("--config")
-            .arg(config)
-            .arg("--db")
-            .arg(&db)
-            .output()
-            .expect("hub ship runs")
-    };
+    let ship = |config: &Path| ship_once(config, &db);
     let own = ship(&as_role("xa-a", "centre_a", "pw-a"));
     assert!(
         own.status.success(),

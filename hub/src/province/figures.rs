@@ -139,26 +139,25 @@ pub async fn load(
 
 /// The fields' names by id (across centres, one name per id), for the table's heading.
 pub async fn service_names(client: &Client) -> Result<Vec<(String, String)>, ProvinceError> {
-    let rows = client
-        .query(
-            "SELECT id, min(name) FROM services GROUP BY id ORDER BY id COLLATE \"C\"",
-            &[],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_, tokio_postgres::Error>>()?)
+    names(
+        client,
+        "SELECT id, min(name) FROM services GROUP BY id ORDER BY id COLLATE \"C\"",
+    )
+    .await
 }
 
 /// The centres' names by id, for the table's heading.
 pub async fn centre_names(client: &Client) -> Result<Vec<(String, String)>, ProvinceError> {
-    let rows = client
-        .query(
-            "SELECT id, name FROM centres ORDER BY id COLLATE \"C\"",
-            &[],
-        )
-        .await?;
+    names(
+        client,
+        "SELECT id, name FROM centres ORDER BY id COLLATE \"C\"",
+    )
+    .await
+}
+
+/// (id, name) pairs a query selects.
+async fn names(client: &Client, sql: &str) -> Result<Vec<(String, String)>, ProvinceError> {
+    let rows = client.query(sql, &[]).await?;
     Ok(rows
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
