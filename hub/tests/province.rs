@@ -117,19 +117,48 @@ async fn shipped_seq(pg: &tokio_postgres::Client, centre: &str) -> i64 {
         .map_or(0, |r| r.get(0))
 }
 
-/// Waits until the province has centre `centre`'s events up to `seq`.
-async fn wait_shipped(pg: &tokio_postgres::Client, centre: &str, seq: i64) {
-    let deadline = Instant::now() + CATCH_UP;
-    loop {
-        let shipped = shipped_seq(pg, centre).await;
-        if shipped >= seq {
-            return;
+/// A connection to the province that hears its `hang_doi_shipped` notifications (one after each
+/// batch), so that a test waits for the shipment itself, not for time to pass.
+struct Shipments {
+    client: tokio_postgres::Client,
+    arrived: tokio::sync::mpsc::UnboundedReceiver<()>,
+}
+
+async fn shipments(pg: &Postgres) -> Shipments {
+    use futures_util::StreamExt;
+    let (client, mut connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("the test connects to PostgreSQL");
+    let (notify, arrived) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(Ok(message)) = messages.next().await {
+            if let tokio_postgres::AsyncMessage::Notification(_) = message {
+                let _ = notify.send(());
+            }
         }
-        assert!(
-            Instant::now() < deadline,
-            "centre {centre}: the province has events up to {shipped}, the hub up to {seq}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    });
+    client
+        .batch_execute("LISTEN hang_doi_shipped")
+        .await
+        .expect("LISTEN");
+    Shipments { client, arrived }
+}
+
+impl Shipments {
+    /// Waits until the province has centre `centre`'s events up to `seq`.
+    async fn wait_for(&mut self, centre: &str, seq: i64) {
+        loop {
+            let shipped = shipped_seq(&self.client, centre).await;
+            if shipped >= seq {
+                return;
+            }
+            let next = tokio::time::timeout(CATCH_UP, self.arrived.recv()).await;
+            assert!(
+                matches!(next, Ok(Some(()))),
+                "centre {centre}: the province has events up to {shipped}, the hub up to {seq}"
+            );
+        }
     }
 }
 
@@ -190,24 +219,16 @@ async fn batch_open(pg: &tokio_postgres::Client, centre: &str, up_to: i64) -> bo
     false
 }
 
-/// Waits until the hub's `/healthz` (always 200: the province is not the centre's fault) says
-/// of the province what `wanted` looks for; returns that part.
-async fn province_health(
-    hub: std::net::SocketAddr,
-    wanted: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = Instant::now() + CATCH_UP;
-    loop {
-        let (status, response) = testkit::healthz(hub).await;
-        assert_eq!(status, 200, "{response}");
-        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-        let health: serde_json::Value = serde_json::from_str(body).expect("json");
-        if wanted(&health["province"]) {
-            return health["province"].clone();
-        }
-        assert!(Instant::now() < deadline, "{body}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Once the hub has logged `news` about the province (it updates `/healthz` before it logs),
+/// what `/healthz` — always 200: the province is not the centre's fault — says of it.
+async fn province_health(hub: &HubProcess, news: &str) -> serde_json::Value {
+    tokio::task::block_in_place(|| hub.wait_for_log(news, CATCH_UP))
+        .unwrap_or_else(|| panic!("the hub never logged {news:?}"));
+    let (status, response) = testkit::healthz(hub.addr).await;
+    assert_eq!(status, 200, "{response}");
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let health: serde_json::Value = serde_json::from_str(body).expect("json");
+    health["province"].clone()
 }
 
 fn csv_lines(csv: &str) -> Vec<Vec<String>> {
@@ -226,15 +247,19 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
     let config_b = centre_config(dir.path(), "trung-tam-b", &pg, 50);
     let hub_a = start_hub(&config_a, &db_a);
     let hub_b = start_hub(&config_b, &db_b);
-    let province = province(&pg).await;
+    let mut province = shipments(&pg).await;
 
     // Both centres busy and shipping at once.
     tokio::join!(
         a_busy_stretch(hub_a.addr, 12),
         a_busy_stretch(hub_b.addr, 12)
     );
-    wait_shipped(&province, "trung-tam-a", local_last_seq(&db_a)).await;
-    wait_shipped(&province, "trung-tam-b", local_last_seq(&db_b)).await;
+    province
+        .wait_for("trung-tam-a", local_last_seq(&db_a))
+        .await;
+    province
+        .wait_for("trung-tam-b", local_last_seq(&db_b))
+        .await;
 
     // The link stalls (the server frozen, connections hanging): the centres serve as before.
     pg.freeze();
@@ -249,7 +274,8 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
         a_busy_stretch(hub_b.addr, 15)
     );
     let waiting_a = local_last_seq(&db_a);
-    let down = province_health(hub_b.addr, |p| p["error"].is_string()).await;
+    let down = province_health(&hub_b, "cannot ship to the province").await;
+    assert!(down["error"].is_string(), "{down}");
     assert!(down["down_since"].is_string(), "{down}");
     // The lobby may read /healthz: a few words, no address or role name (those are in the log).
     let why = down["error"].as_str().unwrap_or_default();
@@ -261,24 +287,29 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
     );
     assert!(down["behind"].as_u64().is_some_and(|b| b > 0), "{down}");
     pg.start_again();
-    let province = self::province(&pg).await;
+    let mut province = shipments(&pg).await;
 
     // Centre A catches up in batches of 5; it is killed while one is open.
     assert!(
-        batch_open(&province, "trung-tam-a", waiting_a).await,
+        batch_open(&province.client, "trung-tam-a", waiting_a).await,
         "centre A's shipper never had a batch open"
     );
     hub_a.kill();
-    let killed_at = shipped_seq(&province, "trung-tam-a").await;
+    let killed_at = shipped_seq(&province.client, "trung-tam-a").await;
     assert!(
         killed_at < waiting_a,
         "the kill came after A had caught up ({killed_at} of {waiting_a})"
     );
     let hub_a = start_hub(&config_a, &db_a);
     tokio::join!(a_busy_stretch(hub_a.addr, 3), a_busy_stretch(hub_b.addr, 3));
-    wait_shipped(&province, "trung-tam-a", local_last_seq(&db_a)).await;
-    wait_shipped(&province, "trung-tam-b", local_last_seq(&db_b)).await;
-    let up = province_health(hub_b.addr, |p| p["error"].is_null()).await;
+    province
+        .wait_for("trung-tam-a", local_last_seq(&db_a))
+        .await;
+    province
+        .wait_for("trung-tam-b", local_last_seq(&db_b))
+        .await;
+    let up = province_health(&hub_b, "the province is reachable again").await;
+    assert!(up["error"].is_null(), "{up}");
     assert!(
         up["last_ok"].is_string() && up["down_since"].is_null(),
         "{up}"
@@ -301,6 +332,7 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
     for (centre, db) in [("trung-tam-a", &db_a), ("trung-tam-b", &db_b)] {
         let last = local_last_seq(db);
         let row = province
+            .client
             .query_one(
                 "SELECT count(*), count(DISTINCT seq), coalesce(min(seq), 0), coalesce(max(seq), 0)
                  FROM events WHERE centre = $1",
@@ -322,6 +354,7 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
                 .collect()
         };
         let shipped: Vec<(i64, String)> = province
+            .client
             .query(
                 "SELECT seq, kind FROM events WHERE centre = $1 ORDER BY seq",
                 &[&centre],
@@ -333,6 +366,7 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
             .collect();
         assert_eq!(shipped, kinds, "{centre}: the province's log is the hub's");
         let tracked: i64 = province
+            .client
             .query_one(
                 "SELECT count(*) FROM events WHERE centre = $1 AND body ? 'track'",
                 &[&centre],
@@ -465,8 +499,10 @@ async fn the_provinces_figures_are_the_centres_own() {
         })
         .await
         .expect("issued the next day");
-    let province = province(&pg).await;
-    wait_shipped(&province, "mot-cua", local_last_seq(&db)).await;
+    shipments(&pg)
+        .await
+        .wait_for("mot-cua", local_last_seq(&db))
+        .await;
     hub.stop().await.expect("stop");
 
     for by in ["total", "service", "priority"] {

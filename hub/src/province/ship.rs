@@ -210,6 +210,12 @@ impl Shipper {
             &[id, &(last as i64)],
         )
         .await?;
+        // Heard on commit by whoever LISTENs (a dashboard refreshing, a test waiting).
+        tx.execute(
+            "SELECT pg_notify('hang_doi_shipped', $1)",
+            &[&format!("{id} {last}")],
+        )
+        .await?;
         tx.commit().await?;
         tracing::debug!(
             centre = %id,
