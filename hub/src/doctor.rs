@@ -110,7 +110,7 @@ impl fmt::Display for Finding {
 pub fn examine(setup: &Setup) -> Vec<Finding> {
     let mut findings = vec![];
     let config = configuration(&setup.config, &mut findings);
-    database(&setup.db, &mut findings);
+    let sound = database(&setup.db, &mut findings);
     findings.push(clock());
     findings.push(port(setup.listen));
     if let Some(config) = &config {
@@ -118,7 +118,8 @@ pub fn examine(setup: &Setup) -> Vec<Finding> {
     }
     findings.push(disk(&setup.db));
     if let Some(province) = config.as_ref().and_then(|c| c.province.as_ref()) {
-        findings.push(province_link(province, &setup.db));
+        let here = sound.map_or(0, |s| s.last_seq);
+        findings.push(province_link(province, here));
     }
     if let Some(kiosk) = &setup.kiosk_config {
         findings.push(printer(kiosk));
@@ -233,7 +234,8 @@ fn configuration(path: &Path, findings: &mut Vec<Finding>) -> Option<Config> {
     Some(config)
 }
 
-fn database(db: &Path, findings: &mut Vec<Finding>) {
+/// The database's folder and file; what the file holds when it is sound.
+fn database(db: &Path, findings: &mut Vec<Finding>) -> Option<crate::backup::Inspected> {
     let folder = db
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -256,7 +258,7 @@ fn database(db: &Path, findings: &mut Vec<Finding>) {
                 ),
             ),
         ));
-        return;
+        return None;
     }
     let probe = folder.join(format!(".hang-doi-doctor-{}", std::process::id()));
     let writable = std::fs::write(&probe, b"").is_ok();
@@ -296,7 +298,7 @@ fn database(db: &Path, findings: &mut Vec<Finding>) {
                  here",
             ),
         ));
-        return;
+        return None;
     }
     match crate::backup::inspect(db) {
         Ok(seen) => {
@@ -307,7 +309,8 @@ fn database(db: &Path, findings: &mut Vec<Finding>) {
                     "cơ sở dữ liệu {db}: nguyên vẹn, {events} sự kiện, ngày làm việc cuối {day}"
                 ),
                 format!("database {db}: sound, {events} events, last service day {day}"),
-            )))
+            )));
+            Some(seen)
         }
         Err(e) => {
             let db = db.display();
@@ -320,7 +323,8 @@ fn database(db: &Path, findings: &mut Vec<Finding>) {
                     "dừng hub và khôi phục bản sao lưu gần nhất (docs/OPERATIONS.md, \"Restore\")",
                     "stop the hub and restore the last backup (docs/OPERATIONS.md, \"Restore\")",
                 ),
-            ))
+            ));
+            None
         }
     }
 }
@@ -524,8 +528,9 @@ fn free_bytes(_: &Path) -> Option<u64> {
     None
 }
 
-/// The province's database: reachable with the password file, and how far it has this centre.
-fn province_link(province: &crate::config::Province, db: &Path) -> Finding {
+/// The province's database: reachable with the password file, and how far it has this centre
+/// next to `here`, this database's last event.
+fn province_link(province: &crate::config::Province, here: u64) -> Finding {
     if let Some(file) = &province.password_file
         && let Err(e) = std::fs::read_to_string(file)
     {
@@ -576,10 +581,6 @@ fn province_link(province: &crate::config::Province, db: &Path) -> Finding {
             );
         }
     };
-    let here: i64 =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .and_then(|c| c.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0)))
-            .unwrap_or(0);
     let plain_text_possible = may_run_without_tls(&province.database);
     match runtime.block_on(asked) {
         Ok(shipped) if plain_text_possible => Finding::warn(

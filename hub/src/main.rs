@@ -59,8 +59,9 @@ enum Sub {
         #[arg(long, default_value_t = 14)]
         keep: usize,
     },
-    /// Check this machine's set-up (configuration, database, clock, port, file limit, disk, a
-    /// kiosk's printer) and say what to fix. Without --config and --db: the installed paths.
+    /// Check this machine's set-up (configuration, database, clock, port, file limit, disk, the
+    /// province's database, a kiosk's printer) and say what to fix. Without --config and --db:
+    /// the installed paths.
     Doctor {
         /// A kiosk's settings on this machine, whose printer is tried (default: the installed
         /// /etc/hang-doi/kiosk.toml when it exists).
@@ -286,6 +287,23 @@ fn doctor(cli: &Cli, kiosk_config: Option<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The province's database as the command line names it.
+fn province_link(
+    database: &str,
+    password_file: &Option<PathBuf>,
+    ca_file: &Option<PathBuf>,
+) -> hub::province::Link {
+    hub::province::Link {
+        database: database.to_string(),
+        password_file: password_file.clone(),
+        ca_file: ca_file.clone(),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("starting the runtime")
+}
+
 /// `hub report --province`.
 fn province_report(
     link: hub::province::Link,
@@ -295,8 +313,7 @@ fn province_report(
     format: Format,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(from <= to, "--from must not be after --to");
-    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let client = link.connect().await?;
         let lines = hub::province::figures::load(&client, from, to, by).await?;
         match format {
@@ -331,8 +348,7 @@ fn ship(config: &hub::config::Config, db: &std::path::Path, follow: bool) -> any
     // The hub's own schema first (a database carried from an older hub gets the ticket column
     // the shipper reads).
     drop(hub::store::Store::open(db)?);
-    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         if follow {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let (report, _) = tokio::sync::watch::channel(Default::default());
@@ -393,13 +409,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ca_file,
     }) = &cli.command
     {
-        let link = hub::province::Link {
-            database: province.clone(),
-            password_file: password_file.clone(),
-            ca_file: ca_file.clone(),
-        };
-        let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
-        return runtime.block_on(async {
+        let link = province_link(province, password_file, ca_file);
+        return runtime()?.block_on(async {
             let mut client = link.connect().await?;
             let version = hub::province::schema::migrate(&mut client).await?;
             println!("the province's schema is at version {version}");
@@ -421,11 +432,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .unwrap_or("centre")
             .parse()
             .map_err(anyhow::Error::msg)?;
-        let link = hub::province::Link {
-            database: url.clone(),
-            password_file: password_file.clone(),
-            ca_file: ca_file.clone(),
-        };
+        let link = province_link(url, password_file, ca_file);
         return province_report(link, *from, to.unwrap_or(*from), by, *format);
     }
     let config_arg = match (&cli.config, &cli.command) {
@@ -554,8 +561,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         _ => None,
     };
     let scheme = if tls.is_some() { "wss" } else { "ws" };
-    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let clock = std::sync::Arc::new(hub::clock::SystemClock::new());
         let options = hub::Options {
             clock,

@@ -2,7 +2,7 @@
 //! transaction as its line in `hang_doi_schema`. Several centres' shippers may start at once:
 //! an advisory lock lets one of them migrate while the others wait.
 
-use tokio_postgres::Client;
+use tokio_postgres::{Client, GenericClient};
 
 use super::ProvinceError;
 
@@ -13,7 +13,7 @@ pub const MIGRATIONS: &[&str] = &[include_str!("../../province/001-events-and-ti
 const MIGRATION_LOCK: i64 = 0x68_61_6e_67_64_6f_69;
 
 /// The version the database is at (0: no schema).
-pub async fn version(client: &Client) -> Result<i32, ProvinceError> {
+pub async fn version(client: &impl GenericClient) -> Result<i32, ProvinceError> {
     let exists: bool = client
         .query_one("SELECT to_regclass('hang_doi_schema') IS NOT NULL", &[])
         .await?
@@ -33,17 +33,7 @@ pub async fn migrate(client: &mut Client) -> Result<i32, ProvinceError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
-    let exists: bool = tx
-        .query_one("SELECT to_regclass('hang_doi_schema') IS NOT NULL", &[])
-        .await?
-        .try_get(0)?;
-    let found: i32 = if exists {
-        tx.query_one("SELECT coalesce(max(version), 0) FROM hang_doi_schema", &[])
-            .await?
-            .try_get(0)?
-    } else {
-        0
-    };
+    let found = version(&tx).await?;
     if found > known {
         return Err(ProvinceError::SchemaTooNew { found, known });
     }

@@ -252,11 +252,10 @@ impl Shipper {
                 c.borrow_and_update();
             }
             let attempt = async {
-                let c = match client.take() {
+                let mut c = match client.take() {
                     Some(c) if !c.is_closed() => c,
                     _ => self.connect().await?,
                 };
-                let mut c = c;
                 let progress = self.ship_all(&mut c).await;
                 client = Some(c);
                 progress
