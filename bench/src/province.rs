@@ -55,11 +55,7 @@ pub async fn run(config: &Path, dir: &Path, o: &Options) -> anyhow::Result<()> {
         let db = dir.join(format!("centre-{n:02}.db"));
         if !db.exists() {
             // SQLite's online backup: the engine's last writes may still be in the WAL.
-            rusqlite::Connection::open(&source)?.backup(
-                rusqlite::MAIN_DB,
-                &db,
-                None::<fn(rusqlite::backup::Progress)>,
-            )?;
+            ledger::backup::copy(&source, &db)?;
         }
         Ok(Shipper {
             centre: Centre {
@@ -165,9 +161,7 @@ async fn ship_timed(shipper: &Shipper, events: u64, label: &str) -> anyhow::Resu
 }
 
 fn last_seq(db: &Path) -> anyhow::Result<u64> {
-    let conn = rusqlite::Connection::open(db)?;
-    let seq: i64 = conn.query_row("SELECT max(seq) FROM events", [], |r| r.get(0))?;
-    Ok(seq as u64)
+    Ok(ledger::Reader::open(db)?.last_seq()?)
 }
 
 /// A simulated year of the province, then the report over it.
@@ -318,7 +312,7 @@ async fn load(
         .collect();
     let status: Vec<&str> = rows
         .iter()
-        .map(|(_, r)| hub::store::status_str(r.status))
+        .map(|(_, r)| ledger::status_text(r.status))
         .collect();
     let issued: Vec<String> = rows.iter().map(|(_, r)| time(r.issued)).collect();
     let called: Vec<Option<String>> = rows.iter().map(|(_, r)| r.called.map(time)).collect();

@@ -31,7 +31,7 @@ pub enum Incoming {
     Hub(Update),
     Answer {
         action: Action,
-        result: Result<serde_json::Value, CommandError>,
+        result: Result<protocol::ReplyResult, CommandError>,
     },
 }
 

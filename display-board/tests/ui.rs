@@ -44,11 +44,8 @@ fn calling(app: &App) -> Vec<(String, i32)> {
         .collect()
 }
 
-fn number(reply: &serde_json::Value) -> String {
-    reply["ticket"]["number"]
-        .as_str()
-        .expect("a ticket number")
-        .to_string()
+fn number(reply: &protocol::ReplyResult) -> String {
+    reply.ticket().expect("a ticket").number.clone()
 }
 
 #[test]

@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use protocol::{
     ClientMessage, Command, CommandMessage, ErrorBody, ErrorCode, EventFrame, Hello,
-    PROTOCOL_VERSION, Role, ServerMessage, Snapshot,
+    PROTOCOL_VERSION, ReplyResult, Role, ServerMessage, Snapshot,
 };
 
 /// How to reach and identify to the hub.
@@ -161,7 +161,7 @@ impl CommandError {
     }
 }
 
-type Respond = oneshot::Sender<Result<serde_json::Value, CommandError>>;
+type Respond = oneshot::Sender<Result<ReplyResult, CommandError>>;
 
 struct Request {
     message: CommandMessage,
@@ -198,7 +198,7 @@ impl HubClient {
     }
 
     /// Sends a command with a fresh id and waits for the hub's reply, across reconnects.
-    pub async fn send(&self, command: Command) -> Result<serde_json::Value, CommandError> {
+    pub async fn send(&self, command: Command) -> Result<ReplyResult, CommandError> {
         let id = self.new_command_id();
         self.send_with_id(id, command).await
     }
@@ -209,7 +209,7 @@ impl HubClient {
         &self,
         id: String,
         command: Command,
-    ) -> Result<serde_json::Value, CommandError> {
+    ) -> Result<ReplyResult, CommandError> {
         self.request(id, command, None).await
     }
 
@@ -220,7 +220,7 @@ impl HubClient {
         &self,
         command: Command,
         within: Duration,
-    ) -> Result<serde_json::Value, CommandError> {
+    ) -> Result<ReplyResult, CommandError> {
         let id = self.new_command_id();
         self.request(id, command, Some(Instant::now() + within))
             .await
@@ -231,7 +231,7 @@ impl HubClient {
         id: String,
         command: Command,
         deadline: Option<Instant>,
-    ) -> Result<serde_json::Value, CommandError> {
+    ) -> Result<ReplyResult, CommandError> {
         let ClientMessage::Cmd(message) = command.to_message(id) else {
             return Err(CommandError::Stopped);
         };
@@ -517,7 +517,7 @@ async fn link(
                         }
                         if let Some(Unanswered { waiters, .. }) = pending.remove(&reply.id) {
                             let outcome = if reply.ok {
-                                Ok(reply.result.unwrap_or(serde_json::Value::Null))
+                                Ok(reply.result.unwrap_or(ReplyResult::Nothing {}))
                             } else {
                                 Err(CommandError::Rejected(reply.error.unwrap_or(ErrorBody {
                                     code: ErrorCode::Unknown,

@@ -1,15 +1,14 @@
 //! `hub backup DIR`: a copy of the database that a clerk can carry away on a USB stick.
 //!
-//! SQLite's online backup API copies a consistent snapshot while the hub keeps writing (WAL lets
-//! a reader and the writer work at once). The copy is written next to its final name, switched
-//! out of WAL mode so that it is one self-contained file, checked by opening it (`quick_check`
-//! and its last event), flushed, and only then renamed into place — a half-written copy never
-//! looks like a backup. The newest `keep` copies stay; older `hub-*.db` files in DIR go.
+//! The copy (`ledger::backup::copy`: one consistent snapshot while the hub keeps writing, one
+//! self-contained file, checked and flushed) is written next to its final name and only then
+//! renamed into place — a half-written copy never looks like a backup. The newest `keep` copies
+//! stay; older `hub-*.db` files in DIR go.
 
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OpenFlags};
+use ledger::backup::Inspected;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -20,12 +19,8 @@ pub enum BackupError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("copying {from} to {to}: {source}")]
-    Copy {
-        from: PathBuf,
-        to: PathBuf,
-        source: rusqlite::Error,
-    },
+    #[error("{0}")]
+    Copy(ledger::backup::BackupError),
     #[error(
         "the copy {path} failed its check ({problem}); it was deleted, the database is untouched"
     )]
@@ -70,14 +65,15 @@ pub fn run(db: &Path, dir: &Path, keep: usize) -> Result<Made, BackupError> {
     }
     let path = dir.join(&name);
     let partial = dir.join(format!(".{name}.partial"));
-    let outcome = copy_and_check(db, &partial);
-    let (last_seq, last_day) = match outcome {
+    let Inspected { last_seq, last_day } = match ledger::backup::copy(db, &partial) {
         Ok(found) => found,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
             return Err(match e {
-                BackupError::Check { problem, .. } => BackupError::Check { path, problem },
-                other => other,
+                ledger::backup::BackupError::Check { problem, .. } => {
+                    BackupError::Check { path, problem }
+                }
+                other => BackupError::Copy(other),
             });
         }
     };
@@ -95,88 +91,6 @@ pub fn run(db: &Path, dir: &Path, keep: usize) -> Result<Made, BackupError> {
         last_seq,
         last_day,
         removed,
-    })
-}
-
-fn copy_and_check(db: &Path, to: &Path) -> Result<(u64, Option<NaiveDate>), BackupError> {
-    let copy_err = |source| BackupError::Copy {
-        from: db.to_path_buf(),
-        to: to.to_path_buf(),
-        source,
-    };
-    let source =
-        Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(copy_err)?;
-    {
-        let mut target = Connection::open(to).map_err(copy_err)?;
-        {
-            let backup = rusqlite::backup::Backup::new(&source, &mut target).map_err(copy_err)?;
-            // All pages in one step: one consistent snapshot, whatever the hub writes meanwhile
-            // (a writer in WAL mode does not block this reader). Busy only while the hub
-            // checkpoints: try again a little later.
-            let mut tries = 0;
-            loop {
-                match backup.step(-1).map_err(copy_err)? {
-                    rusqlite::backup::StepResult::Done => break,
-                    _ if tries < 100 => {
-                        tries += 1;
-                        std::thread::sleep(std::time::Duration::from_millis(50));
-                    }
-                    _ => {
-                        return Err(copy_err(rusqlite::Error::SqliteFailure(
-                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-                            Some("the database stayed busy for five seconds".into()),
-                        )));
-                    }
-                }
-            }
-        }
-        // One self-contained file: no -wal or -shm beside it.
-        target
-            .pragma_update(None, "journal_mode", "DELETE")
-            .map_err(copy_err)?;
-    }
-    let seen = inspect(to).map_err(|problem| BackupError::Check {
-        path: to.to_path_buf(),
-        problem,
-    })?;
-    std::fs::File::open(to)
-        .and_then(|f| f.sync_all())
-        .map_err(|source| BackupError::Io {
-            path: to.to_path_buf(),
-            source,
-        })?;
-    Ok((seen.last_seq, seen.last_day))
-}
-
-/// What a database file holds, checked.
-#[derive(Debug, Clone)]
-pub struct Inspected {
-    /// Its last event (0: none).
-    pub last_seq: u64,
-    pub last_day: Option<NaiveDate>,
-}
-
-/// Opens a database read-only (also while the hub runs), runs SQLite's `quick_check` and finds
-/// its last event; the problem in words when it is not sound.
-pub fn inspect(db: &Path) -> Result<Inspected, String> {
-    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| e.to_string())?;
-    let ok: String = c
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| e.to_string())?;
-    if ok != "ok" {
-        return Err(ok);
-    }
-    let (seq, day): (i64, String) = c
-        .query_row(
-            "SELECT seq, day FROM events ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap_or((0, String::new()));
-    Ok(Inspected {
-        last_seq: seq as u64,
-        last_day: day.parse().ok(),
     })
 }
 

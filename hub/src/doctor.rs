@@ -235,7 +235,7 @@ fn configuration(path: &Path, findings: &mut Vec<Finding>) -> Option<Config> {
 }
 
 /// The database's folder and file; what the file holds when it is sound.
-fn database(db: &Path, findings: &mut Vec<Finding>) -> Option<crate::backup::Inspected> {
+fn database(db: &Path, findings: &mut Vec<Finding>) -> Option<ledger::backup::Inspected> {
     let folder = db
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -300,7 +300,7 @@ fn database(db: &Path, findings: &mut Vec<Finding>) -> Option<crate::backup::Ins
         ));
         return None;
     }
-    match crate::backup::inspect(db) {
+    match ledger::backup::inspect(db) {
         Ok(seen) => {
             let (db, events) = (db.display(), seen.last_seq);
             let day = seen.last_day.map_or("-".to_string(), |d| d.to_string());

@@ -21,8 +21,8 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use crate::config::Config;
 use crate::frames::{self, Wire, error_reply};
 use crate::replies::{self, Replies};
-use crate::store::{Batch, Recorded, ReplyKey, Store, StoreError, StoredReply};
 use crate::timekeeping::{self, ClockRefused, Reading, Timekeeper};
+use ledger::{Batch, LedgerError, Recorded, ReplyKey, StoredReply, Writer};
 use queue_core::{self as core, Actor, Context, Event, StaffCode, State, Subject, TicketId};
 use queue_core::{Before, Views};
 
@@ -196,7 +196,7 @@ struct Engine {
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
     state: State,
-    store: Store,
+    store: Writer,
     seq: u64,
     /// Replies of today's commands by device and command id: the idempotency memory.
     replies: Replies,
@@ -228,6 +228,21 @@ struct Pending {
     touched: BTreeSet<TicketId>,
 }
 
+/// What step 1 of a batch gathered, for steps 2 and 3.
+#[derive(Default)]
+struct Collected {
+    pending: Pending,
+    answers: Vec<Answer>,
+    joins: Vec<JoinRequest>,
+    tracks: Vec<(String, oneshot::Sender<Option<p::Tracked>>)>,
+    /// The log's end before the batch (restored if the commit fails).
+    seq_before: u64,
+    /// The service day before time's events (a new one prunes after the commit).
+    day_before: Option<NaiveDate>,
+    /// A new day held back because the clock jumped.
+    held: Option<NaiveDate>,
+}
+
 /// A command's answer, sent after the commit.
 struct Answer {
     respond: oneshot::Sender<Utf8Bytes>,
@@ -247,7 +262,7 @@ struct JoinRequest {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Ledger(#[from] LedgerError),
     #[error("cannot start the engine thread: {0}")]
     Thread(std::io::Error),
     #[error(transparent)]
@@ -261,7 +276,7 @@ pub fn start(
     clock: Arc<dyn Clock>,
     accept_date: Option<NaiveDate>,
 ) -> Result<EngineHandle, StartError> {
-    let mut store = Store::open(db)?;
+    let mut store = Writer::open(db)?;
     let now = clock.now();
     let rules = &config.rules;
     let mut seq = store.last_seq()?;
@@ -346,7 +361,7 @@ fn damage_text(found: String) -> String {
 }
 
 /// Applies the retention (docs/OPERATIONS.md); a failure is logged, and tried again next day.
-fn prune(store: &mut Store, today: NaiveDate) {
+fn prune(store: &mut Writer, today: NaiveDate) {
     let started = Instant::now();
     match store.prune(today) {
         Ok(p) => tracing::info!(
@@ -365,9 +380,9 @@ fn prune(store: &mut Store, today: NaiveDate) {
 /// and how many events were replayed.
 fn rebuild(
     rules: &queue_core::Rules,
-    store: &Store,
+    store: &Writer,
     day_if_empty: NaiveDate,
-) -> Result<(State, usize), StoreError> {
+) -> Result<(State, usize), LedgerError> {
     let records = store.current_day_events()?;
     let mut state = match records.first().map(|r| &r.event) {
         Some(Event::DayStarted {
@@ -430,7 +445,7 @@ impl Engine {
     }
 
     /// Rebuilds the in-memory state from the database after a failed batch.
-    fn reload(&mut self) -> Result<(), StoreError> {
+    fn reload(&mut self) -> Result<(), LedgerError> {
         let rules = &self.config.rules;
         self.seq = self.store.last_seq()?;
         let (state, _) = rebuild(rules, &self.store, self.state.day)?;
@@ -441,28 +456,42 @@ impl Engine {
         Ok(())
     }
 
+    /// One batch, in three steps: decide everything it asks (`collect`), make it durable
+    /// (`commit`), then tell everyone (`announce`). Nothing is announced unless committed.
     fn process(
         &mut self,
         batch: Vec<Request>,
         first_event: Option<Event>,
-    ) -> Result<Wrote, StoreError> {
+    ) -> Result<Wrote, LedgerError> {
         let now = self.clock.now();
-        let mut pending = Pending::default();
-        let mut answers: Vec<Answer> = Vec::new();
-        let mut joins: Vec<JoinRequest> = Vec::new();
-        let mut tracks = Vec::new();
-        let seq_before = self.seq;
+        let mut collected = self.collect(now, batch, first_event);
+        let wrote = self.commit(&mut collected)?;
+        self.announce(now, collected, wrote);
+        Ok(wrote)
+    }
+
+    /// Step 1: time's own events first (a new day, overdue tickets), then each request in
+    /// order — a retry answered from memory, an expired command refused, the rest decided by
+    /// the core and applied to the state. Nothing leaves the engine yet.
+    fn collect(
+        &mut self,
+        now: DateTime<Utc>,
+        batch: Vec<Request>,
+        first_event: Option<Event>,
+    ) -> Collected {
         let hub = Actor {
             device: "hub".into(),
             role: Role::Admin,
         };
-
+        let mut c = Collected {
+            seq_before: self.seq,
+            ..Collected::default()
+        };
         if let Some(e) = first_event {
-            self.apply(now, &hub, None, e, &mut pending);
+            self.apply(now, &hub, None, e, &mut c.pending);
         }
-        let day_before = self.state.day;
-        let held = self.advance_time(now, &hub, &mut pending);
-
+        c.day_before = Some(self.state.day);
+        c.held = self.advance_time(now, &hub, &mut c.pending);
         for request in batch {
             match request {
                 Request::Command {
@@ -473,91 +502,109 @@ impl Engine {
                     staff,
                     respond,
                 } => {
-                    let key = ReplyKey {
-                        device: actor.device.0.clone(),
-                        id: id.clone(),
-                    };
-                    if let Some(previous) = self.replies.get(&key) {
-                        answers.push(Answer {
-                            respond,
-                            id,
-                            reply: previous.clone(),
-                        });
-                        continue;
-                    }
-                    // Checked after the memory: a command that did act keeps its answer.
-                    if expires_at.is_some_and(|deadline| now > deadline) {
-                        tracing::info!(device = %actor.device, cmd = command.name(), "command expired before it was processed");
-                        let reply = frames::reply(p::Reply {
-                            id: id.clone(),
-                            ok: false,
-                            result: None,
-                            error: Some(p::ErrorBody {
-                                code: ErrorCode::Expired,
-                                message: "this request expired before the hub could act on it: nothing was done".into(),
-                            }),
-                            now: Some(now),
-                        });
-                        answers.push(Answer { respond, id, reply });
-                        continue;
-                    }
-                    let (reply, changed) =
-                        self.execute(now, &actor, staff, &id, &command, &mut pending);
-                    // A refusal, or a command that changed nothing, costs nothing durable: a
-                    // device sending thousands of them writes no row and waits for no fsync.
-                    if changed {
-                        pending.out.replies.push(StoredReply {
-                            day: self.state.day,
-                            key: key.clone(),
-                            text: reply.as_str().to_string(),
-                        });
-                        self.replies.remember(key, reply.clone());
-                    }
-                    answers.push(Answer { respond, id, reply });
+                    let reply = self.answer(
+                        now,
+                        &actor,
+                        &id,
+                        &command,
+                        expires_at,
+                        staff,
+                        &mut c.pending,
+                    );
+                    c.answers.push(Answer { respond, id, reply });
                 }
                 Request::Join {
                     role,
                     resume_from,
                     light,
                     respond,
-                } => joins.push(JoinRequest {
+                } => c.joins.push(JoinRequest {
                     role,
                     resume_from,
                     light,
                     respond,
                 }),
                 Request::Tick => {}
-                Request::Track { track, respond } => tracks.push((track, respond)),
+                Request::Track { track, respond } => c.tracks.push((track, respond)),
                 Request::Checked { found } => self.checked(now, found),
                 Request::Alive { respond } => {
                     let _ = respond.send(());
                 }
             }
         }
-
-        let Pending {
-            mut out,
-            frames,
-            touched,
-        } = pending;
-        for id in touched {
+        for id in std::mem::take(&mut c.pending.touched) {
             if let Some(t) = self.state.ticket(id) {
-                out.tickets.push((self.state.day, t.clone()));
+                c.pending.out.tickets.push((self.state.day, t.clone()));
             }
         }
-        let wrote = if out.is_empty() {
+        c
+    }
+
+    /// One command's reply: from the idempotency memory, `expired`, or the core's decision
+    /// (remembered when it changed something).
+    #[allow(clippy::too_many_arguments)]
+    fn answer(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        id: &str,
+        command: &Command,
+        expires_at: Option<DateTime<Utc>>,
+        staff: Option<StaffCode>,
+        pending: &mut Pending,
+    ) -> Utf8Bytes {
+        let key = ReplyKey {
+            device: actor.device.0.clone(),
+            id: id.to_string(),
+        };
+        if let Some(previous) = self.replies.get(&key) {
+            return previous.clone();
+        }
+        // Checked after the memory: a command that did act keeps its answer.
+        if expires_at.is_some_and(|deadline| now > deadline) {
+            tracing::info!(device = %actor.device, cmd = command.name(), "command expired before it was processed");
+            return frames::reply(p::Reply {
+                id: id.to_string(),
+                ok: false,
+                result: None,
+                error: Some(p::ErrorBody {
+                    code: ErrorCode::Expired,
+                    message:
+                        "this request expired before the hub could act on it: nothing was done"
+                            .into(),
+                }),
+                now: Some(now),
+            });
+        }
+        let (reply, changed) = self.execute(now, actor, staff, id, command, pending);
+        // A refusal, or a command that changed nothing, costs nothing durable: a device
+        // sending thousands of them writes no row and waits for no fsync.
+        if changed {
+            pending.out.replies.push(StoredReply {
+                day: self.state.day,
+                key: key.clone(),
+                text: reply.as_str().to_string(),
+            });
+            self.replies.remember(key, reply.clone());
+        }
+        reply
+    }
+
+    /// Step 2: the batch's events, ticket rows and replies in one transaction. If it fails,
+    /// every command of the batch is answered `internal`, `/healthz` says why (before anyone
+    /// hears the refusal), and the caller rebuilds the state from disk.
+    fn commit(&mut self, c: &mut Collected) -> Result<Wrote, LedgerError> {
+        let wrote = if c.pending.out.is_empty() {
             Wrote::Nothing
         } else {
             Wrote::Committed
         };
-        if let Err(e) = self.store.commit(&out) {
-            // Nothing of this batch is durable: nobody may hear of it. Until a commit succeeds
-            // again, /healthz says so (and why) — set before anyone hears the refusal.
+        if let Err(e) = self.store.commit(&c.pending.out) {
             self.health.send_modify(|h| {
                 h.writes = Some(format!("the database refuses writes: {e}"));
             });
-            self.seq = seq_before;
-            for a in answers {
+            self.seq = c.seq_before;
+            for a in c.answers.drain(..) {
                 let _ = a.respond.send(error_reply(
                     &a.id,
                     ErrorCode::Internal,
@@ -566,7 +613,14 @@ impl Engine {
             }
             return Err(e);
         }
-        // One wire for the whole commit: each connection writes it in one go.
+        Ok(wrote)
+    }
+
+    /// Step 3: what was committed goes out — the events to every connection (one wire for the
+    /// whole commit) and the replay ring, health, the answers, the joins' snapshots, tracking
+    /// look-ups; then the day's retention and the next deadline.
+    fn announce(&mut self, now: DateTime<Utc>, c: Collected, wrote: Wrote) {
+        let frames = c.pending.frames;
         if !frames.is_empty() {
             let _ = self
                 .events
@@ -577,6 +631,7 @@ impl Engine {
             self.ring.pop_front();
         }
         // Health first: whoever hears an answer finds `/healthz` already up to date.
+        let held = c.held;
         self.health.send_if_modified(|h| {
             let new = Health {
                 seq: self.seq,
@@ -596,17 +651,17 @@ impl Engine {
             *h = new;
             changed
         });
-        for a in answers {
+        for a in c.answers {
             let _ = a.respond.send(a.reply);
         }
-        for j in joins {
+        for j in c.joins {
             let joined = self.join(j.role, j.resume_from, j.light, now);
             let _ = j.respond.send(joined);
         }
-        for (track, respond) in tracks {
+        for (track, respond) in c.tracks {
             let _ = respond.send(self.tracked(&track, now));
         }
-        if self.state.day != day_before {
+        if c.day_before.is_some_and(|d| d != self.state.day) {
             prune(&mut self.store, self.state.day);
         }
         let mut next = core::next_deadline(&self.config.rules, &self.state, now);
@@ -619,7 +674,6 @@ impl Engine {
             *d = next;
             changed
         });
-        Ok(wrote)
     }
 
     /// What time does before today's commands: a new day, overdue tickets, opening hours —
@@ -726,19 +780,18 @@ impl Engine {
                 let views = self.views(now);
                 let with_track = matches!(actor.role, Role::Kiosk | Role::Admin);
                 let result = match decision.subject {
-                    Subject::Ticket(t) => self
-                        .state
-                        .ticket(t)
-                        .map(|t| serde_json::json!({ "ticket": views.ticket(t, with_track) })),
-                    Subject::Counter(c) => views
-                        .counter(c)
-                        .map(|c| serde_json::json!({ "counter": c })),
+                    Subject::Ticket(t) => self.state.ticket(t).map(|t| p::ReplyResult::Ticket {
+                        ticket: Box::new(views.ticket(t, with_track)),
+                    }),
+                    Subject::Counter(c) => views.counter(c).map(|c| p::ReplyResult::Counter {
+                        counter: Box::new(c),
+                    }),
                     Subject::Nothing => None,
                 };
                 let reply = frames::reply(p::Reply {
                     id: id.to_string(),
                     ok: true,
-                    result: Some(result.unwrap_or_else(|| serde_json::json!({}))),
+                    result: Some(result.unwrap_or(p::ReplyResult::Nothing {})),
                     error: None,
                     now: None,
                 });

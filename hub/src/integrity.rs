@@ -37,7 +37,7 @@ pub async fn run(
             _ = shutdown.changed() => return,
         }
         let path = db.clone();
-        let found = tokio::task::spawn_blocking(move || crate::store::check_integrity(&path)).await;
+        let found = tokio::task::spawn_blocking(move || ledger::integrity::check(&path)).await;
         let found = match found {
             Ok(Ok(found)) => found,
             Ok(Err(e)) => Some(e.to_string()),

@@ -15,7 +15,6 @@ pub mod report;
 pub mod server;
 pub mod service;
 pub mod simulate;
-pub mod store;
 pub mod timekeeping;
 pub mod tls;
 

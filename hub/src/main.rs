@@ -345,9 +345,9 @@ fn ship(config: &hub::config::Config, db: &std::path::Path, follow: bool) -> any
     let shipper = hub::province::ship::Shipper::from_config(config, db).context(
         "this configuration ships nowhere: add a [province] section and [center] id (docs/PROVINCE.md)",
     )?;
-    // The hub's own schema first (a database carried from an older hub gets the ticket column
-    // the shipper reads).
-    drop(hub::store::Store::open(db)?);
+    // Read-only, at this hub's schema: a file a serving hub may hold is never migrated here
+    // (an older one is refused, with what to do).
+    drop(ledger::Reader::open(db)?);
     runtime()?.block_on(async {
         if follow {
             let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::store::ReplyKey;
+use ledger::ReplyKey;
 
 /// Answers remembered at most (about 100 bytes of key and up to a few KB of reply each).
 pub const CAPACITY: usize = 100_000;

@@ -9,117 +9,46 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
+use ledger::{LedgerError, Reader};
 use protocol::TicketStatus;
 
 pub use queue_core::figures::{By, Figures, Row, rows_of_day, summarize};
 
-#[derive(Debug, thiserror::Error)]
-pub enum ReportError {
-    #[error("{path}: {message}")]
-    Database { path: String, message: String },
-}
-
-/// Reads the tickets of service days `from..=to`. Tickets of days before `today` that never
-/// finished count as expired (the hub expires them when the next day starts).
+/// Reads the tickets of service days `from..=to` (read-only, also while the hub runs).
+/// Tickets of days before `today` that never finished count as expired (the hub expires them
+/// when the next day starts).
 pub fn load(
     db: &Path,
     from: NaiveDate,
     to: NaiveDate,
     today: NaiveDate,
-) -> Result<Vec<Row>, ReportError> {
-    let fail = |e: rusqlite::Error| ReportError::Database {
-        path: db.display().to_string(),
-        message: e.to_string(),
-    };
-    if !db.is_file() {
-        return Err(ReportError::Database {
-            path: db.display().to_string(),
-            message: "no such database".into(),
-        });
-    }
-    // Read-only: a report never changes the hub's database, even while the hub runs.
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(fail)?;
-    let mut stmt = conn
-        .prepare(
-            "SELECT day, service, counter, staff, status, issued_at,
-                    coalesce(first_called_at, called_at), serving_at,
-                    finished_at, overdue_wait, overdue_service, rating, transfers,
-                    priority IS NOT NULL
-             FROM tickets WHERE day >= ?1 AND day <= ?2 ORDER BY id",
-        )
-        .map_err(fail)?;
-    let time = |s: Option<String>| {
-        s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-            .map(|t| t.with_timezone(&Utc))
-    };
-    let rows = stmt
-        .query_map([from.to_string(), to.to_string()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<u32>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, Option<String>>(8)?,
-                r.get::<_, bool>(9)? || r.get::<_, bool>(10)?,
-                r.get::<_, Option<u8>>(11)?,
-                r.get::<_, u32>(12)?,
-                r.get::<_, bool>(13)?,
-            ))
+) -> Result<Vec<Row>, LedgerError> {
+    let tickets = Reader::open(db)?.tickets_of_days(from, to)?;
+    Ok(tickets
+        .into_iter()
+        .map(|t| {
+            let mut status = t.status;
+            if t.day < today && status.is_active() {
+                status = TicketStatus::Expired;
+            }
+            Row {
+                day: t.day,
+                service: t.service,
+                priority: t.priority.is_some(),
+                counter: t.counter,
+                staff: t.staff,
+                status,
+                issued: t.issued_at,
+                called: t.first_called_at.or(t.called_at),
+                serving: t.serving_at,
+                finished: t.finished_at,
+                overdue: t.overdue_wait || t.overdue_service,
+                rating: t.rating,
+                transfers: t.transfers,
+            }
         })
-        .map_err(fail)?;
-    let mut out = vec![];
-    for row in rows {
-        let (
-            day,
-            service,
-            counter,
-            staff,
-            status,
-            issued,
-            called,
-            serving,
-            finished,
-            overdue,
-            rating,
-            transfers,
-            priority,
-        ) = row.map_err(fail)?;
-        let (Ok(day), Some(issued)) = (day.parse::<NaiveDate>(), time(Some(issued))) else {
-            continue;
-        };
-        let mut status = parse_status(&status);
-        if day < today && status.is_active() {
-            status = TicketStatus::Expired;
-        }
-        out.push(Row {
-            day,
-            service,
-            priority,
-            counter,
-            staff,
-            status,
-            issued,
-            called: time(called),
-            serving: time(serving),
-            finished: time(finished),
-            overdue,
-            rating,
-            transfers,
-        });
-    }
-    Ok(out)
-}
-
-fn parse_status(s: &str) -> TicketStatus {
-    serde_json::from_value(serde_json::Value::String(s.to_string()))
-        .unwrap_or(TicketStatus::Expired)
+        .collect())
 }
 
 const HEADERS: [&str; 13] = [
@@ -226,6 +155,7 @@ pub fn csv(lines: &[(String, Figures)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
 
     fn at(hm: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(&format!("2026-11-23T{hm}:00+07:00"))

@@ -81,14 +81,12 @@ async fn a_supervisor_signs_in_sees_alerts_live_and_moves_a_clerk() {
     browser.click("#services-save").await;
     browser.wait_for_text("counters", "DD, TP").await;
     // In the audit trail with the supervisor's code.
-    let audit = rusqlite::Connection::open(dir.path().join("hub.db"))
-        .and_then(|db| {
-            db.query_row(
-                "SELECT device, staff FROM events WHERE kind = 'counter_changed' ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
-            )
-        })
+    let audit = ledger::Reader::open(&dir.path().join("hub.db"))
+        .and_then(|db| db.events_after(0, usize::MAX))
+        .expect("the event log")
+        .into_iter()
+        .rfind(|e| e.kind == "counter_changed")
+        .map(|e| (e.device, e.staff))
         .expect("the last counter change");
     assert_eq!(
         audit,

@@ -22,8 +22,7 @@ async fn healthz_says_so_while_commits_fail_and_recovers_by_itself() {
 
     // Another process holds the database's write lock (as a stuck backup tool would): the
     // hub's commit waits its busy timeout, then fails.
-    let blocker = rusqlite::Connection::open(&db).expect("open");
-    blocker.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    let blocker = ledger::testing::hold_write_lock(&db).expect("lock");
     let refused = kiosk
         .send(issue())
         .await
@@ -37,7 +36,7 @@ async fn healthz_says_so_while_commits_fail_and_recovers_by_itself() {
     );
 
     // The lock goes away: the next ticket is written, and health comes back by itself.
-    blocker.execute_batch("ROLLBACK").expect("unlock");
+    drop(blocker);
     kiosk
         .send(issue())
         .await

@@ -100,12 +100,10 @@ async fn reply_to(ws: &mut Ws, id: &str) -> Value {
     }
 }
 
-fn count(db: &std::path::Path, table: &str) -> i64 {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("the database");
-    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-        .expect("count")
+fn counts(db: &std::path::Path) -> ledger::Counts {
+    ledger::Reader::open(db)
+        .and_then(|r| r.counts())
+        .expect("the database's counts")
 }
 
 #[tokio::test]
@@ -113,7 +111,7 @@ async fn refused_commands_write_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("hub.db");
     let hub = testkit::start_hub(&db).await;
-    let events_at_start = count(&db, "events");
+    let events_at_start = counts(&db).events;
     let mut board = hello(hub.addr, "display", "display-1").await;
     // A board may not call: 300 refusals, and 300 unchanged statuses (accepted, no effect).
     let forbidden = burst(&mut board, "d", 300, "call_next", "forbidden").await;
@@ -122,12 +120,12 @@ async fn refused_commands_write_nothing() {
     burst(&mut board, "t", 300, "device_status", "-").await;
     hub.stop().await.expect("stop");
     assert_eq!(
-        count(&db, "replies"),
+        counts(&db).replies,
         1,
         "only the one status change is remembered"
     );
     assert_eq!(
-        count(&db, "events"),
+        counts(&db).events,
         events_at_start + 1,
         "one device_status event, nothing for the refusals"
     );

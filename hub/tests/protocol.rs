@@ -129,7 +129,7 @@ async fn roles_pins_and_the_calling_order() {
     let (counter, _) = Client::connect(hub.addr, Role::Counter, "counter-2").await;
 
     let forbidden =
-        |r: Result<serde_json::Value, hub_client::CommandError>| r.expect_err("refused").code();
+        |r: Result<protocol::ReplyResult, hub_client::CommandError>| r.expect_err("refused").code();
     assert_eq!(
         forbidden(kiosk.send(Command::CallNext {}).await),
         Some(ErrorCode::Forbidden)
@@ -158,7 +158,10 @@ async fn roles_pins_and_the_calling_order() {
         })
         .await
         .expect("login");
-    assert_eq!(ok["counter"]["staff_name"], "Nguyễn Thị Lan");
+    assert_eq!(
+        ok.counter().and_then(|c| c.staff_name.as_deref()),
+        Some("Nguyễn Thị Lan")
+    );
 
     // Counter 2 serves TP only. 3 normal, then 5 priority tickets.
     let mut normals = Vec::new();
@@ -325,7 +328,10 @@ async fn a_clerk_works_a_ticket_through_recall_no_show_and_transfer() {
     );
     assert_eq!((done.status, done.rating), (TicketStatus::Done, Some(3)));
     let paused = c1.send(Command::Pause {}).await.expect("pause");
-    assert_eq!(paused["counter"]["state"], "paused");
+    assert_eq!(
+        paused.counter().map(|c| c.state),
+        Some(protocol::CounterState::Paused)
+    );
     assert_eq!(
         c1.send(Command::CallNext {})
             .await

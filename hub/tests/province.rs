@@ -102,11 +102,9 @@ async fn province(pg: &Postgres) -> tokio_postgres::Client {
 }
 
 fn local_last_seq(db: &Path) -> i64 {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open the hub's database");
-    conn.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))
-        .expect("last seq")
+    ledger::Reader::open(db)
+        .and_then(|r| r.last_seq())
+        .expect("the hub's last seq") as i64
 }
 
 async fn shipped_seq(pg: &tokio_postgres::Client, centre: &str) -> i64 {
@@ -343,16 +341,12 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
         let (n, distinct, min, max): (i64, i64, i64, i64) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
         assert_eq!((n, distinct, min, max), (last, last, 1, last), "{centre}");
-        let local = rusqlite::Connection::open(db).expect("open");
-        let kinds: Vec<(i64, String)> = {
-            let mut stmt = local
-                .prepare("SELECT seq, kind FROM events ORDER BY seq")
-                .expect("prepare");
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .expect("query")
-                .map(|r| r.expect("row"))
-                .collect()
-        };
+        let kinds: Vec<(i64, String)> = ledger::Reader::open(db)
+            .and_then(|r| r.events_after(0, usize::MAX))
+            .expect("the hub's log")
+            .into_iter()
+            .map(|e| (e.seq as i64, e.kind))
+            .collect();
         let shipped: Vec<(i64, String)> = province
             .client
             .query(

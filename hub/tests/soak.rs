@@ -133,10 +133,8 @@ async fn a_busy_day_with_crashes_loses_nothing_and_every_board_agrees() {
                 };
                 match client.send(cmd).await {
                     Ok(v) => {
-                        let t = &v["ticket"];
-                        let id = t["id"].as_u64().expect("id");
-                        let number = t["number"].as_str().expect("number").to_string();
-                        acked.lock().expect("acked").push((id, number));
+                        let t = v.into_ticket().expect("a ticket");
+                        acked.lock().expect("acked").push((t.id, t.number));
                     }
                     Err(hub_client::CommandError::Stopped) => break,
                     Err(_) => {}
@@ -246,16 +244,11 @@ async fn a_busy_day_with_crashes_loses_nothing_and_every_board_agrees() {
         "only {} tickets acknowledged",
         acked.len()
     );
-    let conn =
-        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("database");
-    let mut stmt = conn
-        .prepare("SELECT id, number FROM tickets")
-        .expect("query");
-    let stored: Vec<(u64, String)> = stmt
-        .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
-        .expect("rows")
-        .map(|r| r.expect("row"))
+    let stored: Vec<(u64, String)> = ledger::Reader::open(&db)
+        .and_then(|r| r.tickets())
+        .expect("the tickets")
+        .into_iter()
+        .map(|t| (t.id, t.number))
         .collect();
     let by_id: BTreeMap<u64, &String> = stored.iter().map(|(i, n)| (*i, n)).collect();
     assert_eq!(by_id.len(), stored.len(), "a ticket id twice");

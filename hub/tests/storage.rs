@@ -151,17 +151,6 @@ fn a_backup_of_a_missing_database_is_a_clear_error() {
 }
 
 /// Overwrites page `page` (1-based, 4 KiB pages) of a database file with garbage.
-fn damage_page(db: &Path, page: u64) {
-    use std::io::{Seek, SeekFrom, Write};
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(db)
-        .expect("open the file");
-    f.seek(SeekFrom::Start((page - 1) * 4096)).expect("seek");
-    f.write_all(&[0x5a; 4096]).expect("garbage");
-    f.sync_all().expect("sync");
-}
-
 #[tokio::test]
 async fn the_integrity_check_finds_damage_and_healthz_says_so() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -180,18 +169,7 @@ async fn the_integrity_check_finds_damage_and_healthz_says_so() {
 
     // Every page in the file itself (not only in the WAL), then a page of the ticket table
     // overwritten, as a failing disk would.
-    let conn = rusqlite::Connection::open(&db).expect("open");
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .expect("checkpoint");
-    let root: i64 = conn
-        .query_row(
-            "SELECT rootpage FROM sqlite_schema WHERE name = 'tickets'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("the table's page");
-    drop(conn);
-    damage_page(&db, root as u64);
+    ledger::testing::damage_the_tickets_table(&db).expect("damaged");
     hub.check_database_now();
     tokio::time::timeout(WAIT, health.wait_for(|h| h.damage.is_some()))
         .await

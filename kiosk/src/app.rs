@@ -159,11 +159,11 @@ impl App {
                     crate::controller::PRESS_DEADLINE,
                 )
                 .await
-                .and_then(|v| {
-                    serde_json::from_value::<Ticket>(v["ticket"].clone()).map_err(|e| {
+                .and_then(|result| {
+                    result.into_ticket().ok_or_else(|| {
                         CommandError::Rejected(protocol::ErrorBody {
                             code: ErrorCode::Internal,
-                            message: format!("unreadable ticket: {e}"),
+                            message: "the hub answered without a ticket".into(),
                         })
                     })
                 });

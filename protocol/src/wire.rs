@@ -381,13 +381,67 @@ pub struct Reply {
     pub id: String,
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<serde_json::Value>,
+    pub result: Option<ReplyResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorBody>,
     /// With an `expired` refusal: the hub's clock, so that a client whose idea of it was off
     /// (a clock set since the welcome) can correct it and try again in time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What a command that succeeded returns: the ticket or counter it acted on, or nothing.
+///
+/// On the wire, `{"ticket": {…}}`, `{"counter": {…}}` or `{}`. A result with keys this version
+/// does not know (from a newer hub) reads as `Nothing`; a `ticket` or `counter` that does not
+/// parse is an error, never silently nothing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ReplyResult {
+    Ticket { ticket: Box<Ticket> },
+    Counter { counter: Box<CounterView> },
+    Nothing {},
+}
+
+impl ReplyResult {
+    pub fn ticket(&self) -> Option<&Ticket> {
+        match self {
+            ReplyResult::Ticket { ticket } => Some(ticket),
+            _ => None,
+        }
+    }
+
+    pub fn counter(&self) -> Option<&CounterView> {
+        match self {
+            ReplyResult::Counter { counter } => Some(counter),
+            _ => None,
+        }
+    }
+
+    pub fn into_ticket(self) -> Option<Ticket> {
+        match self {
+            ReplyResult::Ticket { ticket } => Some(*ticket),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ReplyResult {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        if let Some(ticket) = map.remove("ticket") {
+            return Ok(ReplyResult::Ticket {
+                ticket: serde_json::from_value(ticket).map_err(D::Error::custom)?,
+            });
+        }
+        if let Some(counter) = map.remove("counter") {
+            return Ok(ReplyResult::Counter {
+                counter: serde_json::from_value(counter).map_err(D::Error::custom)?,
+            });
+        }
+        Ok(ReplyResult::Nothing {})
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

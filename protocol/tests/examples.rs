@@ -186,9 +186,20 @@ fn commands_and_replies() {
         panic!()
     };
     assert!(r.ok);
-    let t: Ticket = serde_json::from_value(r.result.as_ref().expect("result")["ticket"].clone())
-        .expect("ticket");
+    let t: &Ticket = r
+        .result
+        .as_ref()
+        .and_then(|r| r.ticket())
+        .expect("a ticket");
     assert_eq!(t.id, 1234);
+    // Serialised back exactly as it came: `{"ticket": …}`, `{"counter": …}`, `{}`.
+    let again = serde_json::to_value(r).expect("serialise");
+    assert_eq!(again["result"]["ticket"]["id"], 1234);
+    let nothing: protocol::ReplyResult = serde_json::from_str("{}").expect("nothing");
+    assert_eq!(nothing, protocol::ReplyResult::Nothing {});
+    assert_eq!(serde_json::to_string(&nothing).expect("serialise"), "{}");
+    // A ticket that does not parse is an error, not silently nothing.
+    assert!(serde_json::from_str::<protocol::ReplyResult>(r#"{"ticket": 7}"#).is_err());
     let err: ServerMessage = serde_json::from_str(
         r#"{"type": "reply", "id": "kiosk-1:7f3a", "ok": false, "error": {"code": "service_closed", "message": "closed"}}"#,
     )

@@ -116,7 +116,11 @@ impl Centre {
     }
 
     /// Sends a command from one of the test's clients and waits for the answer.
-    pub fn try_send(&self, client: usize, cmd: Command) -> Result<serde_json::Value, CommandError> {
+    pub fn try_send(
+        &self,
+        client: usize,
+        cmd: Command,
+    ) -> Result<protocol::ReplyResult, CommandError> {
         let c = &self.clients[client].0;
         self.runtime
             .block_on(async { tokio::time::timeout(WAIT, c.send(cmd)).await })
@@ -124,7 +128,7 @@ impl Centre {
     }
 
     /// Sends a command the hub must accept.
-    pub fn send(&self, client: usize, cmd: Command) -> serde_json::Value {
+    pub fn send(&self, client: usize, cmd: Command) -> protocol::ReplyResult {
         let name = cmd.name();
         self.try_send(client, cmd)
             .unwrap_or_else(|e| panic!("{name} refused: {e}"))
@@ -161,10 +165,11 @@ impl Centre {
                 priority: priority.map(str::to_string),
             },
         );
-        result["ticket"]["number"]
-            .as_str()
-            .expect("the result carries the ticket's number")
-            .to_string()
+        result
+            .ticket()
+            .expect("the result carries the ticket")
+            .number
+            .clone()
     }
 }
 

@@ -92,7 +92,10 @@ impl Client {
         }
     }
 
-    pub async fn send(&self, cmd: protocol::Command) -> Result<serde_json::Value, CommandError> {
+    pub async fn send(
+        &self,
+        cmd: protocol::Command,
+    ) -> Result<protocol::ReplyResult, CommandError> {
         tokio::time::timeout(WAIT, self.hub.send(cmd))
             .await
             .expect("reply in time")
@@ -100,8 +103,8 @@ impl Client {
 }
 
 /// The ticket in a command's result.
-pub fn ticket_of(result: &serde_json::Value) -> Ticket {
-    serde_json::from_value(result["ticket"].clone()).expect("result carries a ticket")
+pub fn ticket_of(result: &protocol::ReplyResult) -> Ticket {
+    result.ticket().cloned().expect("result carries a ticket")
 }
 
 /// The status code and the whole response of `GET /healthz`.

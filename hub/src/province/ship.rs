@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{OpenFlags, OptionalExtension};
+use ledger::{EventRow, Reader, Shipment, TicketRow, status_text};
 use tokio::sync::watch;
 use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
@@ -184,11 +184,11 @@ impl Shipper {
         let local = tokio::task::spawn_blocking(move || read_after(&db, shipped as u64, limit))
             .await
             .map_err(|e| ProvinceError::Local(format!("the reading thread failed: {e}")))??;
-        let same_event = match (&local.shipped_at, shipped > 0) {
+        let same_event = match (local.after_at, shipped > 0) {
             (Some(at), true) => tx
                 .query_opt(
                     "SELECT at = $3::text::timestamptz FROM events WHERE centre = $1 AND seq = $2",
-                    &[id, &shipped, at],
+                    &[id, &shipped, &at.to_rfc3339()],
                 )
                 .await?
                 .map(|r| r.try_get::<_, bool>(0))
@@ -353,7 +353,7 @@ fn check_same_history(
     centre: &str,
     shipped: u64,
     same_event: Option<bool>,
-    local: &LocalBatch,
+    local: &Shipment,
 ) -> Result<(), ProvinceError> {
     if shipped == 0 {
         return Ok(());
@@ -374,143 +374,17 @@ fn check_same_history(
     )))
 }
 
-/// An event as shipped.
-#[derive(Debug, Clone)]
-struct EventRow {
-    seq: u64,
-    at: String,
-    day: String,
-    kind: String,
-    device: String,
-    staff: Option<String>,
-    body: String,
-}
-
-/// A ticket row as shipped (no tracking code: a key to the citizen's page stays in the centre).
-#[derive(Debug, Clone)]
-struct TicketRow {
-    id: i64,
-    day: String,
-    number: String,
-    service: String,
-    priority: Option<String>,
-    status: String,
-    issued_at: String,
-    first_called_at: Option<String>,
-    called_at: Option<String>,
-    serving_at: Option<String>,
-    finished_at: Option<String>,
-    counter: Option<i32>,
-    staff: Option<String>,
-    recalls: i32,
-    transfers: i32,
-    overdue_wait: bool,
-    overdue_service: bool,
-    rating: Option<i16>,
-    seq: i64,
-}
-
-#[derive(Debug, Default)]
-struct LocalBatch {
-    events: Vec<EventRow>,
-    tickets: Vec<TicketRow>,
-    /// The last event of the whole local log.
-    last_seq: u64,
-    /// The time of event `after` in the local log.
-    shipped_at: Option<String>,
-}
-
-/// Reads, in one read transaction (one snapshot), the events after `after` and the tickets
-/// they changed.
-fn read_after(db: &Path, after: u64, limit: usize) -> Result<LocalBatch, ProvinceError> {
-    let fail = |e: rusqlite::Error| ProvinceError::Local(format!("{}: {e}", db.display()));
-    let mut conn = rusqlite::Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+/// Reads, from one snapshot of the database, the events after `after` and the tickets they
+/// changed, without the tracking codes (a key to a citizen's page stays in the centre).
+fn read_after(db: &Path, after: u64, limit: usize) -> Result<Shipment, ProvinceError> {
+    let fail = |e: ledger::LedgerError| ProvinceError::Local(format!("{}: {e}", db.display()));
+    let mut shipment = Reader::open(db)
+        .and_then(|mut r| r.shipment(after, limit))
         .map_err(fail)?;
-    conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
-    let tx = conn.transaction().map_err(fail)?;
-    let last_seq: Option<i64> = tx
-        .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
-        .map_err(fail)?;
-    let shipped_at: Option<String> = tx
-        .query_row(
-            "SELECT at FROM events WHERE seq = ?1",
-            [after as i64],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(fail)?;
-    let mut events = Vec::new();
-    {
-        let mut stmt = tx
-            .prepare(
-                "SELECT seq, at, day, kind, device, staff, body FROM events
-                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )
-            .map_err(fail)?;
-        let rows = stmt
-            .query_map([after as i64, limit as i64], |r| {
-                Ok(EventRow {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    at: r.get(1)?,
-                    day: r.get(2)?,
-                    kind: r.get(3)?,
-                    device: r.get(4)?,
-                    staff: r.get(5)?,
-                    body: r.get(6)?,
-                })
-            })
-            .map_err(fail)?;
-        for row in rows {
-            let mut row = row.map_err(fail)?;
-            row.body = without_tracking_code(&row.body);
-            events.push(row);
-        }
+    for event in &mut shipment.events {
+        event.body = without_tracking_code(&event.body);
     }
-    let mut tickets = Vec::new();
-    if let Some(last) = events.last().map(|e| e.seq) {
-        let mut stmt = tx
-            .prepare(
-                "SELECT id, day, number, service, priority, status, issued_at, first_called_at,
-                        called_at, serving_at, finished_at, counter, staff, recalls, transfers,
-                        overdue_wait, overdue_service, rating, seq
-                 FROM tickets WHERE seq > ?1 AND seq <= ?2",
-            )
-            .map_err(fail)?;
-        let rows = stmt
-            .query_map([after as i64, last as i64], |r| {
-                Ok(TicketRow {
-                    id: r.get(0)?,
-                    day: r.get(1)?,
-                    number: r.get(2)?,
-                    service: r.get(3)?,
-                    priority: r.get(4)?,
-                    status: r.get(5)?,
-                    issued_at: r.get(6)?,
-                    first_called_at: r.get(7)?,
-                    called_at: r.get(8)?,
-                    serving_at: r.get(9)?,
-                    finished_at: r.get(10)?,
-                    counter: r.get(11)?,
-                    staff: r.get(12)?,
-                    recalls: r.get(13)?,
-                    transfers: r.get(14)?,
-                    overdue_wait: r.get(15)?,
-                    overdue_service: r.get(16)?,
-                    rating: r.get(17)?,
-                    seq: r.get(18)?,
-                })
-            })
-            .map_err(fail)?;
-        for row in rows {
-            tickets.push(row.map_err(fail)?);
-        }
-    }
-    Ok(LocalBatch {
-        events,
-        tickets,
-        last_seq: last_seq.unwrap_or(0) as u64,
-        shipped_at,
-    })
+    Ok(shipment)
 }
 
 /// An event body without the ticket's tracking code.
@@ -533,8 +407,8 @@ async fn insert_events(
     events: &[EventRow],
 ) -> Result<(), ProvinceError> {
     let seq: Vec<i64> = events.iter().map(|e| e.seq as i64).collect();
-    let at: Vec<&str> = events.iter().map(|e| e.at.as_str()).collect();
-    let day: Vec<&str> = events.iter().map(|e| e.day.as_str()).collect();
+    let at: Vec<String> = events.iter().map(|e| e.at.to_rfc3339()).collect();
+    let day: Vec<String> = events.iter().map(|e| e.day.to_string()).collect();
     let kind: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     let device: Vec<&str> = events.iter().map(|e| e.device.as_str()).collect();
     let staff: Vec<Option<&str>> = events.iter().map(|e| e.staff.as_deref()).collect();
@@ -564,25 +438,26 @@ async fn upsert_tickets(
     fn col<'a, T: 'a>(t: &'a [TicketRow], f: impl Fn(&'a TicketRow) -> T) -> Vec<T> {
         t.iter().map(f).collect()
     }
-    let id = col(tickets, |t| t.id);
-    let day = col(tickets, |t| t.day.as_str());
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339());
+    let id = col(tickets, |t| t.id as i64);
+    let day = col(tickets, |t| t.day.to_string());
     let number = col(tickets, |t| t.number.as_str());
     let service = col(tickets, |t| t.service.as_str());
     let priority = col(tickets, |t| t.priority.as_deref());
-    let status = col(tickets, |t| t.status.as_str());
-    let issued_at = col(tickets, |t| t.issued_at.as_str());
-    let first_called_at = col(tickets, |t| t.first_called_at.as_deref());
-    let called_at = col(tickets, |t| t.called_at.as_deref());
-    let serving_at = col(tickets, |t| t.serving_at.as_deref());
-    let finished_at = col(tickets, |t| t.finished_at.as_deref());
-    let counter = col(tickets, |t| t.counter);
+    let status = col(tickets, |t| status_text(t.status));
+    let issued_at = col(tickets, |t| t.issued_at.to_rfc3339());
+    let first_called_at = col(tickets, |t| time(t.first_called_at));
+    let called_at = col(tickets, |t| time(t.called_at));
+    let serving_at = col(tickets, |t| time(t.serving_at));
+    let finished_at = col(tickets, |t| time(t.finished_at));
+    let counter = col(tickets, |t| t.counter.map(|c| c as i32));
     let staff = col(tickets, |t| t.staff.as_deref());
-    let recalls = col(tickets, |t| t.recalls);
-    let transfers = col(tickets, |t| t.transfers);
+    let recalls = col(tickets, |t| t.recalls as i32);
+    let transfers = col(tickets, |t| t.transfers as i32);
     let overdue_wait = col(tickets, |t| t.overdue_wait);
     let overdue_service = col(tickets, |t| t.overdue_service);
-    let rating = col(tickets, |t| t.rating);
-    let seq = col(tickets, |t| t.seq);
+    let rating = col(tickets, |t| t.rating.map(i16::from));
+    let seq = col(tickets, |t| t.seq as i64);
     let params: [&(dyn ToSql + Sync); 20] = [
         &centre,
         &id,
@@ -649,10 +524,10 @@ mod tests {
         assert_eq!(without_tracking_code(other), other);
     }
 
-    fn log_up_to(last_seq: u64) -> LocalBatch {
-        LocalBatch {
+    fn log_up_to(last_seq: u64) -> Shipment {
+        Shipment {
             last_seq,
-            ..LocalBatch::default()
+            ..Shipment::default()
         }
     }
 

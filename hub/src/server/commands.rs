@@ -93,7 +93,7 @@ pub async fn handle(
         let accepted = frames::reply(Reply {
             id: id.clone(),
             ok: true,
-            result: Some(serde_json::json!({})),
+            result: Some(protocol::ReplyResult::Nothing {}),
             error: None,
             now: None,
         });

@@ -1,12 +1,4 @@
-//! The durable ledger: SQLite in WAL mode with `synchronous=FULL`.
-//!
-//! - `events`: the append-only event log. Its `seq` is the protocol's `seq`. `body` is the core
-//!   event (what the hub replays at start-up).
-//! - `frames`: the event as clients received it, by `seq` (what a reconnecting client is
-//!   replayed), for the last days only.
-//! - `tickets`: every ticket's current state, kept in the same transaction (reports, tracking).
-//! - `replies`: the reply to every command id of the day, so a retried command answers the same.
-//! - `maintenance`: when the database was last checked, how far the retention has pruned.
+//! The one writer: the connection the hub's engine thread owns.
 //!
 //! **Retention** (docs/OPERATIONS.md): the event bodies and the ticket rows are the audit trail
 //! and reports, kept for ever (about 1.5 KB a visit). The wire frames serve only replays to
@@ -22,39 +14,15 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::error::LedgerError;
+use crate::rows::status_text;
+use crate::schema;
 
 use queue_core::persisted;
 pub use queue_core::persisted::Recorded;
 use queue_core::{StaffCode, Ticket};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database {path}: {source}")]
-    Open {
-        path: String,
-        source: rusqlite::Error,
-    },
-    #[error(
-        "database {path} was written by a newer hub (schema {found}, this hub knows up to {known}); refusing to touch it"
-    )]
-    TooNew {
-        path: String,
-        found: i64,
-        known: i64,
-    },
-    #[error(
-        "database {path} is damaged ({source}). It has been left as it is for inspection; start the hub with another --db and report it"
-    )]
-    Damaged {
-        path: String,
-        source: rusqlite::Error,
-    },
-    #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
-    #[error("event {seq} in the database cannot be read: {reason}")]
-    BadEvent { seq: u64, reason: String },
-}
 
 /// The answer to one command, by the device and the id it chose.
 #[derive(Debug, Clone)]
@@ -94,86 +62,30 @@ impl Batch {
     }
 }
 
-const MIGRATIONS: &[&str] = &[
-    // 1: the first schema.
-    "CREATE TABLE events (
-        seq    INTEGER PRIMARY KEY,
-        at     TEXT NOT NULL,
-        day    TEXT NOT NULL,
-        kind   TEXT NOT NULL,
-        device TEXT NOT NULL,
-        staff  TEXT,
-        body   TEXT NOT NULL,
-        wire   TEXT NOT NULL
-     );
-     CREATE INDEX events_day_starts ON events(seq) WHERE kind = 'day_started';
-     CREATE TABLE tickets (
-        id          INTEGER PRIMARY KEY,
-        day         TEXT NOT NULL,
-        number      TEXT NOT NULL,
-        service     TEXT NOT NULL,
-        priority    TEXT,
-        status      TEXT NOT NULL,
-        issued_at   TEXT NOT NULL,
-        called_at   TEXT,
-        serving_at  TEXT,
-        finished_at TEXT,
-        counter     INTEGER,
-        staff       TEXT,
-        recalls     INTEGER NOT NULL,
-        transfers   INTEGER NOT NULL,
-        overdue_wait    INTEGER NOT NULL,
-        overdue_service INTEGER NOT NULL,
-        rating      INTEGER,
-        track       TEXT NOT NULL UNIQUE
-     );
-     CREATE INDEX tickets_day ON tickets(day);
-     CREATE TABLE replies (
-        day    TEXT NOT NULL,
-        device TEXT NOT NULL,
-        id     TEXT NOT NULL,
-        reply  TEXT NOT NULL,
-        PRIMARY KEY (day, device, id)
-     ) WITHOUT ROWID;",
-    // 2: retention — the wire frames in a table of their own, so that dropping old ones frees
-    // whole pages (a shrunken row frees none); scheduled checks; the first call's time (a recall
-    // must not lengthen the wait a report shows).
-    "CREATE TABLE maintenance (
-        key   TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-     ) WITHOUT ROWID;
-     CREATE TABLE frames (
-        seq  INTEGER PRIMARY KEY,
-        wire TEXT NOT NULL
-     );
-     INSERT INTO frames (seq, wire)
-        SELECT seq, wire FROM events
-        WHERE day >= (SELECT date(max(day), '-7 days') FROM events);
-     ALTER TABLE events DROP COLUMN wire;
-     ALTER TABLE tickets ADD COLUMN first_called_at TEXT;
-     UPDATE tickets SET first_called_at = called_at;",
-    // 3: shipping to the province — each ticket row says after which event its state holds, so
-    // the shipper sends, with events (a, b], exactly the tickets that changed in them. Rows from
-    // before count as changed by their day's last event: a year of tickets then goes to the
-    // province spread over the batches of its days, not in one giant batch at the end.
-    "ALTER TABLE tickets ADD COLUMN seq INTEGER;
-     CREATE TEMP TABLE day_last (day TEXT PRIMARY KEY, seq INTEGER NOT NULL);
-     INSERT INTO day_last SELECT day, max(seq) FROM events GROUP BY day;
-     UPDATE tickets SET seq = coalesce(
-        (SELECT seq FROM day_last WHERE day_last.day = tickets.day),
-        (SELECT max(seq) FROM events));
-     DROP TABLE day_last;
-     CREATE INDEX tickets_seq ON tickets(seq);",
-];
-
 /// Days of wire frames kept (replays come from memory; a copy on disk helps an investigation).
 pub const KEEP_FRAMES_DAYS: u64 = 7;
 /// Days of replies kept (a retried command only ever matters on its own day).
 pub const KEEP_REPLIES_DAYS: u64 = 2;
-/// The WAL is truncated back to this after a checkpoint.
-const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// Free pages given back to the file system per maintenance run (4 KiB each: 256 MiB).
 const VACUUM_PAGES_PER_RUN: i64 = 65_536;
+
+fn maintenance(conn: &Connection, key: &str) -> Result<Option<String>, LedgerError> {
+    Ok(conn
+        .query_row("SELECT value FROM maintenance WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+pub(crate) fn last_check(
+    conn: &Connection,
+) -> Result<Option<(DateTime<Utc>, String)>, LedgerError> {
+    let at = maintenance(conn, "checked_at")?;
+    let found = maintenance(conn, "check_found")?.unwrap_or_default();
+    Ok(at
+        .and_then(|a| DateTime::parse_from_rfc3339(&a).ok())
+        .map(|a| (a.with_timezone(&Utc), found)))
+}
 
 /// What a maintenance run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -183,85 +95,19 @@ pub struct Pruned {
     pub pages_freed: i64,
 }
 
-pub struct Store {
+pub struct Writer {
     conn: Connection,
 }
 
-fn is_damage(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
-    )
-}
-
-impl Store {
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let name = path.display().to_string();
-        let wrap = |source: rusqlite::Error| {
-            if is_damage(&source) {
-                StoreError::Damaged {
-                    path: name.clone(),
-                    source,
-                }
-            } else {
-                StoreError::Open {
-                    path: name.clone(),
-                    source,
-                }
-            }
-        };
-        let mut conn = Connection::open(path).map_err(wrap)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(wrap)?;
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(wrap)?;
-        if version == 0 {
-            // Only possible before the file has its first page (switching to WAL writes it). An
-            // old database keeps `NONE`: its freed pages are still reused, just not given back.
-            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
-                .map_err(wrap)?;
-        }
-        // PRAGMAs outside any transaction: WAL survives power loss with synchronous=FULL.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(wrap)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(wrap)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(wrap)?;
-        conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
-            .map_err(wrap)?;
-        let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(StoreError::TooNew {
-                path: name,
-                found: version,
-                known,
-            });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(wrap)?;
-            tx.execute_batch(sql).map_err(wrap)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .map_err(wrap)?;
-            tx.commit().map_err(wrap)?;
-        }
-        Ok(Store { conn })
+impl Writer {
+    /// Opens the database for writing, creating it or bringing its schema up to date.
+    pub fn open(path: &Path) -> Result<Writer, LedgerError> {
+        Ok(Writer {
+            conn: schema::open_for_writing(path)?,
+        })
     }
 
-    /// A value of the `maintenance` table.
-    fn maintenance(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM maintenance WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()?)
-    }
-
-    fn set_maintenance(&self, key: &str, value: &str) -> Result<(), StoreError> {
+    fn set_maintenance(&self, key: &str, value: &str) -> Result<(), LedgerError> {
         self.conn.execute(
             "INSERT INTO maintenance (key, value) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -271,15 +117,11 @@ impl Store {
     }
 
     /// When the last integrity check finished, and what it found (`None`: never checked).
-    pub fn last_check(&self) -> Result<Option<(DateTime<Utc>, String)>, StoreError> {
-        let at = self.maintenance("checked_at")?;
-        let found = self.maintenance("check_found")?.unwrap_or_default();
-        Ok(at
-            .and_then(|a| DateTime::parse_from_rfc3339(&a).ok())
-            .map(|a| (a.with_timezone(&Utc), found)))
+    pub fn last_check(&self) -> Result<Option<(DateTime<Utc>, String)>, LedgerError> {
+        last_check(&self.conn)
     }
 
-    pub fn record_check(&self, at: DateTime<Utc>, found: &str) -> Result<(), StoreError> {
+    pub fn record_check(&self, at: DateTime<Utc>, found: &str) -> Result<(), LedgerError> {
         self.set_maintenance("checked_at", &at.to_rfc3339())?;
         self.set_maintenance("check_found", found)
     }
@@ -288,7 +130,7 @@ impl Store {
     /// before `today - KEEP_FRAMES_DAYS` and replies before `today - KEEP_REPLIES_DAYS` go, and
     /// some freed pages are given back. Both deletions are key ranges: a year-old database costs
     /// no more than a new one.
-    pub fn prune(&mut self, today: NaiveDate) -> Result<Pruned, StoreError> {
+    pub fn prune(&mut self, today: NaiveDate) -> Result<Pruned, LedgerError> {
         let frames_before = today - chrono::Days::new(KEEP_FRAMES_DAYS);
         let replies_before = today - chrono::Days::new(KEEP_REPLIES_DAYS);
         let tx = self
@@ -324,7 +166,7 @@ impl Store {
         Ok(pruned)
     }
 
-    pub fn last_seq(&self) -> Result<u64, StoreError> {
+    pub fn last_seq(&self) -> Result<u64, LedgerError> {
         let seq: Option<i64> = self
             .conn
             .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))?;
@@ -333,7 +175,7 @@ impl Store {
 
     /// The events of the current service day: from the last `day_started` on (or all of them
     /// when the log has none yet).
-    pub fn current_day_events(&self) -> Result<Vec<Recorded>, StoreError> {
+    pub fn current_day_events(&self) -> Result<Vec<Recorded>, LedgerError> {
         let from: Option<i64> = self.conn.query_row(
             "SELECT max(seq) FROM events WHERE kind = 'day_started'",
             [],
@@ -343,7 +185,7 @@ impl Store {
     }
 
     /// Events with `seq >= from`, in order.
-    pub fn events_from(&self, from: u64) -> Result<Vec<Recorded>, StoreError> {
+    pub fn events_from(&self, from: u64) -> Result<Vec<Recorded>, LedgerError> {
         let mut stmt = self.conn.prepare(
             "SELECT seq, at, day, device, staff, body FROM events WHERE seq >= ?1 ORDER BY seq",
         )?;
@@ -360,7 +202,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (seq, at, day, device, staff, body) = row?;
-            let bad = |reason: String| StoreError::BadEvent { seq, reason };
+            let bad = |reason: String| LedgerError::BadEvent { seq, reason };
             let at = DateTime::parse_from_rfc3339(&at)
                 .map_err(|e| bad(e.to_string()))?
                 .with_timezone(&Utc);
@@ -379,7 +221,7 @@ impl Store {
     }
 
     /// The wire JSON of events after `after`, at most `limit` of them, for replays.
-    pub fn wire_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
+    pub fn wire_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, LedgerError> {
         let mut stmt = self
             .conn
             .prepare("SELECT seq, wire FROM frames WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
@@ -390,7 +232,7 @@ impl Store {
     }
 
     /// Replies of a service day, keyed by `(device, command id)`.
-    pub fn replies(&self, day: NaiveDate) -> Result<HashMap<ReplyKey, String>, StoreError> {
+    pub fn replies(&self, day: NaiveDate) -> Result<HashMap<ReplyKey, String>, LedgerError> {
         let mut stmt = self
             .conn
             .prepare("SELECT device, id, reply FROM replies WHERE day = ?1")?;
@@ -404,21 +246,8 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The service day and id of the ticket with this tracking token.
-    pub fn ticket_by_track(&self, track: &str) -> Result<Option<(NaiveDate, u64)>, StoreError> {
-        let row: Option<(String, i64)> = self
-            .conn
-            .query_row(
-                "SELECT day, id FROM tickets WHERE track = ?1",
-                [track],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        Ok(row.and_then(|(d, id)| d.parse().ok().map(|d| (d, id as u64))))
-    }
-
     /// Writes a batch in one transaction; returns once it is durable.
-    pub fn commit(&mut self, batch: &Batch) -> Result<(), StoreError> {
+    pub fn commit(&mut self, batch: &Batch) -> Result<(), LedgerError> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -474,7 +303,7 @@ impl Store {
                     t.label,
                     t.service.0,
                     t.priority.as_ref().map(|c| c.as_str()),
-                    status_str(t.status),
+                    status_text(t.status),
                     t.issued_at.to_rfc3339(),
                     t.called_at.map(|x| x.to_rfc3339()),
                     t.serving_at.map(|x| x.to_rfc3339()),
@@ -503,41 +332,6 @@ impl Store {
     }
 }
 
-/// `PRAGMA quick_check` on a read-only connection of its own, so the engine keeps writing
-/// meanwhile: `Ok(None)` when the file is sound, `Ok(Some(what))` when it is damaged.
-pub fn check_integrity(path: &Path) -> Result<Option<String>, StoreError> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let mut stmt = conn.prepare("PRAGMA quick_check(20)")?;
-    let found: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()
-        .or_else(|e| {
-            if is_damage(&e) {
-                Ok(vec![e.to_string()])
-            } else {
-                Err(e)
-            }
-        })?;
-    Ok(match found.as_slice() {
-        [ok] if ok == "ok" => None,
-        _ => Some(found.join("; ")),
-    })
-}
-
-pub fn status_str(s: protocol::TicketStatus) -> &'static str {
-    use protocol::TicketStatus as S;
-    match s {
-        S::Waiting => "waiting",
-        S::Called => "called",
-        S::Serving => "serving",
-        S::Done => "done",
-        S::NoShow => "no_show",
-        S::Transferred => "transferred",
-        S::Cancelled => "cancelled",
-        S::Expired => "expired",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,13 +340,13 @@ mod tests {
     fn a_database_from_a_newer_hub_is_refused_untouched() {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("hub.db");
-        drop(Store::open(&path).expect("fresh"));
+        drop(Writer::open(&path).expect("fresh"));
         {
             let conn = Connection::open(&path).expect("open");
             conn.pragma_update(None, "user_version", 99).expect("bump");
         }
-        match Store::open(&path) {
-            Err(StoreError::TooNew { found: 99, .. }) => {}
+        match Writer::open(&path) {
+            Err(LedgerError::TooNew { found: 99, .. }) => {}
             other => panic!("expected TooNew, got {:?}", other.map(|_| ())),
         }
         let conn = Connection::open(&path).expect("still there");
@@ -569,8 +363,8 @@ mod tests {
         let garbage =
             b"this is not a database, it is a ticket ledger someone overwrote".repeat(100);
         std::fs::write(&path, &garbage).expect("write");
-        let err = Store::open(&path).err().expect("refused");
-        assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
+        let err = Writer::open(&path).err().expect("refused");
+        assert!(matches!(err, LedgerError::Damaged { .. }), "{err}");
         assert!(err.to_string().contains("left as it is"), "{err}");
         assert_eq!(std::fs::read(&path).expect("kept"), garbage);
     }
@@ -592,7 +386,7 @@ mod tests {
                 sessions: vec![],
             },
         };
-        let mut store = Store::open(&path).expect("open");
+        let mut store = Writer::open(&path).expect("open");
         let batch = Batch {
             events: vec![(rec, "{}".into())],
             replies: vec![StoredReply {
@@ -607,14 +401,14 @@ mod tests {
         };
         store.commit(&batch).expect("commit");
         drop(store);
-        let store = Store::open(&path).expect("reopen");
+        let store = Writer::open(&path).expect("reopen");
         assert_eq!(store.last_seq().expect("seq"), 1);
         assert_eq!(store.current_day_events().expect("events").len(), 1);
         assert_eq!(store.replies(day).expect("replies").len(), 1);
     }
 
     /// Ten service days, each a `day_started` and one reply.
-    fn ten_days(store: &mut Store, first: NaiveDate) {
+    fn ten_days(store: &mut Writer, first: NaiveDate) {
         for n in 0..10u64 {
             let day = first + chrono::Days::new(n);
             let rec = Recorded {
@@ -648,7 +442,7 @@ mod tests {
     #[test]
     fn retention_drops_old_frames_and_replies_keeps_the_audit_trail_and_does_no_work_twice() {
         let dir = tempfile::tempdir().expect("tmp");
-        let mut store = Store::open(&dir.path().join("hub.db")).expect("open");
+        let mut store = Writer::open(&dir.path().join("hub.db")).expect("open");
         let first: NaiveDate = "2026-11-01".parse().expect("day");
         ten_days(&mut store, first);
         let today: NaiveDate = "2026-11-10".parse().expect("day");
@@ -682,7 +476,7 @@ mod tests {
     #[test]
     fn a_new_database_gives_freed_pages_back() {
         let dir = tempfile::tempdir().expect("tmp");
-        let store = Store::open(&dir.path().join("hub.db")).expect("open");
+        let store = Writer::open(&dir.path().join("hub.db")).expect("open");
         let mode: i64 = store
             .conn
             .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
@@ -696,7 +490,7 @@ mod tests {
         let path = dir.path().join("hub.db");
         {
             let conn = Connection::open(&path).expect("open");
-            conn.execute_batch(MIGRATIONS[0]).expect("schema 1");
+            conn.execute_batch(schema::MIGRATIONS[0]).expect("schema 1");
             conn.pragma_update(None, "user_version", 1)
                 .expect("version");
             for (seq, day) in [(1, "2026-11-01"), (2, "2026-11-01"), (3, "2026-11-20")] {
@@ -707,7 +501,7 @@ mod tests {
                 .expect("event");
             }
         }
-        let store = Store::open(&path).expect("migrated");
+        let store = Writer::open(&path).expect("migrated");
         // Frames of the last week before the newest event move; older ones are dropped.
         assert_eq!(
             store.wire_after(0, 10).expect("frames"),
@@ -735,8 +529,8 @@ mod tests {
         let path = dir.path().join("hub.db");
         {
             let conn = Connection::open(&path).expect("open");
-            conn.execute_batch(MIGRATIONS[0]).expect("schema 1");
-            conn.execute_batch(MIGRATIONS[1]).expect("schema 2");
+            conn.execute_batch(schema::MIGRATIONS[0]).expect("schema 1");
+            conn.execute_batch(schema::MIGRATIONS[1]).expect("schema 2");
             conn.pragma_update(None, "user_version", 2)
                 .expect("version");
             for (seq, day) in [(1, "2026-11-01"), (2, "2026-11-01"), (3, "2026-11-02")] {
@@ -756,7 +550,7 @@ mod tests {
                 .expect("ticket");
             }
         }
-        let store = Store::open(&path).expect("migrated");
+        let store = Writer::open(&path).expect("migrated");
         let seqs: Vec<(i64, i64)> = store
             .conn
             .prepare("SELECT id, seq FROM tickets ORDER BY id")

@@ -1,0 +1,101 @@
+//! Rows as the rest of the hub sees them: typed, every value checked on the way out.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use protocol::TicketStatus;
+
+/// One ticket's current state, as the `tickets` table holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketRow {
+    pub id: u64,
+    /// The service day it was issued on.
+    pub day: NaiveDate,
+    pub number: String,
+    pub service: String,
+    pub priority: Option<String>,
+    pub status: TicketStatus,
+    pub issued_at: DateTime<Utc>,
+    /// The first call (a recall does not move it).
+    pub first_called_at: Option<DateTime<Utc>>,
+    /// The latest call.
+    pub called_at: Option<DateTime<Utc>>,
+    pub serving_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub counter: Option<u32>,
+    pub staff: Option<String>,
+    pub recalls: u32,
+    pub transfers: u32,
+    pub overdue_wait: bool,
+    pub overdue_service: bool,
+    pub rating: Option<u8>,
+    /// The event after which this state holds.
+    pub seq: u64,
+}
+
+/// One event of the log, with its body as stored (format 1 of `queue_core::persisted`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub day: NaiveDate,
+    /// The event's kind (`ticket_issued` …), as `queue_core::Event::kind` names it.
+    pub kind: String,
+    pub device: String,
+    pub staff: Option<String>,
+    pub body: String,
+}
+
+/// How a ticket status is written in the database (the wire's names).
+pub fn status_text(s: TicketStatus) -> &'static str {
+    use TicketStatus as S;
+    match s {
+        S::Waiting => "waiting",
+        S::Called => "called",
+        S::Serving => "serving",
+        S::Done => "done",
+        S::NoShow => "no_show",
+        S::Transferred => "transferred",
+        S::Cancelled => "cancelled",
+        S::Expired => "expired",
+    }
+}
+
+/// The status written as `text`, if this hub knows it.
+pub fn status_from_text(text: &str) -> Option<TicketStatus> {
+    use TicketStatus as S;
+    [
+        S::Waiting,
+        S::Called,
+        S::Serving,
+        S::Done,
+        S::NoShow,
+        S::Transferred,
+        S::Cancelled,
+        S::Expired,
+    ]
+    .into_iter()
+    .find(|s| status_text(*s) == text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_reads_back_as_itself_and_its_wire_name() {
+        for s in [
+            TicketStatus::Waiting,
+            TicketStatus::Called,
+            TicketStatus::Serving,
+            TicketStatus::Done,
+            TicketStatus::NoShow,
+            TicketStatus::Transferred,
+            TicketStatus::Cancelled,
+            TicketStatus::Expired,
+        ] {
+            assert_eq!(status_from_text(status_text(s)), Some(s));
+            let wire = serde_json::to_value(s).expect("a status serialises");
+            assert_eq!(wire.as_str(), Some(status_text(s)), "the wire's name");
+        }
+        assert_eq!(status_from_text("lost"), None);
+    }
+}
