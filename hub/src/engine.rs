@@ -276,6 +276,26 @@ pub fn start(
     clock: Arc<dyn Clock>,
     accept_date: Option<NaiveDate>,
 ) -> Result<EngineHandle, StartError> {
+    let (engine, requests, handle) = open(config, db, clock, accept_date)?;
+    let (stopped_tx, stopped) = watch::channel(false);
+    std::thread::Builder::new()
+        .name("hub-engine".into())
+        .spawn(move || {
+            let _signal = StoppedSignal(stopped_tx);
+            engine.run(requests)
+        })
+        .map_err(StartError::Thread)?;
+    Ok(EngineHandle { stopped, ..handle })
+}
+
+/// The engine, ready to run on a thread of its own: the database opened, the state rebuilt,
+/// and a handle whose `stopped` the caller replaces.
+fn open(
+    config: Arc<Config>,
+    db: &Path,
+    clock: Arc<dyn Clock>,
+    accept_date: Option<NaiveDate>,
+) -> Result<(Engine, mpsc::Receiver<Request>, EngineHandle), StartError> {
     let mut store = Writer::open(db)?;
     let now = clock.now();
     let rules = &config.rules;
@@ -338,22 +358,15 @@ pub fn start(
         engine.process(vec![], None)?;
     }
     tracing::info!(seq, day = %engine.state.day, replayed, ms = started.elapsed().as_millis() as u64, "state rebuilt");
-    let (stopped_tx, stopped) = watch::channel(false);
-    std::thread::Builder::new()
-        .name("hub-engine".into())
-        .spawn(move || {
-            let _signal = StoppedSignal(stopped_tx);
-            engine.run(req_rx)
-        })
-        .map_err(StartError::Thread)?;
-    Ok(EngineHandle {
+    let handle = EngineHandle {
         requests: req_tx,
         events: events_for_handle,
         health: health_rx,
         deadline: deadline_rx,
-        stopped,
+        stopped: watch::channel(false).1,
         last_check,
-    })
+    };
+    Ok((engine, req_rx, handle))
 }
 
 fn damage_text(found: String) -> String {
@@ -934,3 +947,6 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
