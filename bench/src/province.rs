@@ -197,18 +197,21 @@ async fn year(client: &tokio_postgres::Client, o: &Options) -> anyhow::Result<()
         let mut rows = Vec::new();
         let mut next_id = 0i64;
         for (d, &day) in days.iter().enumerate() {
-            let options = hub::simulate::Options {
+            let options = simulator::Options {
                 day,
                 start: NaiveTime::from_hms_opt(7, 30, 0).expect("a time"),
                 hours: 8.0,
-                arrivals: services.iter().map(|s| (s.clone(), per_hour)).collect(),
+                arrivals: services
+                    .iter()
+                    .map(|s| (s.as_str().into(), per_hour))
+                    .collect(),
                 seed: u64::from(centre) * 10_000 + d as u64,
                 priority_share: 0.15,
                 no_show_share: 0.05,
                 counters: vec![],
                 closed: vec![],
             };
-            let outcome = hub::simulate::run(&config.rules, &options)?;
+            let outcome = simulator::run(&config.rules, &options)?;
             for r in outcome.rows {
                 next_id += 1;
                 rows.push((next_id, r));

@@ -100,7 +100,7 @@ pub fn device_alerts(mirror: &Mirror) -> String {
     mirror
         .devices
         .iter()
-        .filter(|(_, status)| status.as_str() != "ok")
+        .filter(|(_, status)| **status != protocol::DeviceState::Ok)
         .map(|(device, status)| format!("{}: {}", device_name(device), status_text(status)))
         .collect::<Vec<_>>()
         .join(" · ")
@@ -119,12 +119,13 @@ fn device_name(id: &str) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
-fn status_text(status: &str) -> &str {
+fn status_text(status: &protocol::DeviceState) -> &str {
+    use protocol::DeviceState as S;
     match status {
-        "paper_out" => "hết giấy",
-        "printer_offline" => "máy in không kết nối",
-        "printer_error" => "máy in lỗi",
-        other => other,
+        S::PaperOut => "hết giấy",
+        S::PrinterOffline => "máy in không kết nối",
+        S::Other(word) if word == "printer_error" => "máy in lỗi",
+        other => other.as_str(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod mirror;
+pub mod printer_address;
 pub mod tls;
 
 pub use client::{ClientConfig, CommandError, HubClient, Update};

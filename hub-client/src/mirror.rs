@@ -26,7 +26,7 @@ pub struct Mirror {
     /// Newest first.
     pub recent_calls: Vec<CallView>,
     /// What each device last reported (`ok`, `paper_out`, `printer_offline` …).
-    pub devices: std::collections::BTreeMap<String, String>,
+    pub devices: std::collections::BTreeMap<String, protocol::DeviceState>,
 }
 
 /// How many recent calls a mirror keeps.

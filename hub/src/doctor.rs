@@ -3,6 +3,7 @@
 //! folder, the clock, the port, the open-file limit, the disk, the province's database when the
 //! centre ships there, and the printer a kiosk on this machine is set up for. It changes nothing.
 
+use hub_client::printer_address::PrinterAddress;
 use std::fmt;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -692,58 +693,31 @@ fn printer(kiosk_config: &Path) -> Finding {
             ),
         );
     };
-    if let Some(rest) = spec.strip_prefix("tcp:") {
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().unwrap_or(0)),
-            None => (rest, 9100),
-        };
-        let reached = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
-            .ok()
-            .and_then(|mut addrs| addrs.next())
-            .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(3)).is_ok());
-        return if reached {
-            Finding::ok(said(
-                format!("máy in của ki-ốt trả lời tại {host}:{port}"),
-                format!("the kiosk's printer answers at {host}:{port}"),
-            ))
-        } else {
-            Finding::fix(
+    let address = match PrinterAddress::parse(spec) {
+        Ok(a) => a,
+        Err(e) => {
+            let file = kiosk_config.display();
+            return Finding::fix(
                 said(
-                    format!("máy in của ki-ốt tại {host}:{port} không trả lời"),
-                    format!("the kiosk's printer at {host}:{port} does not answer"),
+                    format!("địa chỉ máy in của ki-ốt không hợp lệ: {spec:?}"),
+                    format!("the kiosk's {e}"),
                 ),
                 said(
-                    "xem máy đã bật, cáp, và địa chỉ (in trang tự kiểm tra: có ghi IP); rồi \
-                     `hang-doi-kiosk print-test --printer tcp:ĐỊA_CHỈ`",
-                    "check it is on, its cable, and its address (print its self-test page: it \
-                     shows the IP); then `hang-doi-kiosk print-test --printer tcp:ADDRESS`",
+                    format!(
+                        "sửa `printer` trong {file}: tcp:ĐỊA_CHỈ[:CỔNG], /dev/usb/lpN hoặc file:ĐƯỜNG_DẪN"
+                    ),
+                    format!("correct `printer` in {file}"),
                 ),
-            )
-        };
-    }
-    if let Some(file) = spec.strip_prefix("file:") {
-        // Tickets written to a file (a test set-up): its folder must take them.
-        let folder = Path::new(file).parent().unwrap_or(Path::new("."));
-        return if folder.is_dir() {
-            Finding::ok(said(
-                format!("ki-ốt in vào tệp {file}"),
-                format!("the kiosk prints into {file}"),
-            ))
-        } else {
-            Finding::fix(
-                said(
-                    format!("ki-ốt in vào tệp {file}, nhưng thư mục của nó không có"),
-                    format!("the kiosk prints into {file}, whose folder does not exist"),
-                ),
-                said(
-                    "tạo thư mục, hoặc cho ki-ốt một máy in thật",
-                    "create the folder, or give the kiosk a real printer",
-                ),
-            )
-        };
-    }
-    let device = spec.strip_prefix("usb:").unwrap_or(spec);
-    let path = Path::new(device);
+            );
+        }
+    };
+    let device = match address {
+        PrinterAddress::Tcp { host, port } => return tcp_printer(&host, port),
+        PrinterAddress::File(file) => return file_printer(&file),
+        PrinterAddress::Device(device) => device,
+    };
+    let path = device.as_path();
+    let device = device.display();
     let openable = std::fs::OpenOptions::new().append(true).open(path).is_ok();
     if openable {
         Finding::ok(said(
@@ -774,6 +748,64 @@ fn printer(kiosk_config: &Path) -> Finding {
                  trong thiết lập của ki-ốt",
                 "plug the printer's USB cable in and switch it on (`ls /dev/usb/` shows lp0), or \
                  correct `printer` in the kiosk's settings",
+            ),
+        )
+    }
+}
+
+/// A network printer: does its raw port answer?
+fn tcp_printer(host: &str, port: u16) -> Finding {
+    let reached = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(3)).is_ok());
+    if reached {
+        Finding::ok(said(
+            format!("máy in của ki-ốt trả lời tại {host}:{port}"),
+            format!("the kiosk's printer answers at {host}:{port}"),
+        ))
+    } else {
+        Finding::fix(
+            said(
+                format!("máy in của ki-ốt tại {host}:{port} không trả lời"),
+                format!("the kiosk's printer at {host}:{port} does not answer"),
+            ),
+            said(
+                "xem máy đã bật, cáp, và địa chỉ (in trang tự kiểm tra: có ghi IP); rồi \
+                 `hang-doi-kiosk print-test --printer tcp:ĐỊA_CHỈ`",
+                "check it is on, its cable, and its address (print its self-test page: it \
+                 shows the IP); then `hang-doi-kiosk print-test --printer tcp:ADDRESS`",
+            ),
+        )
+    }
+}
+
+/// Tickets written to a file (a test set-up): its folder must take them.
+fn file_printer(file: &Path) -> Finding {
+    let folder = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if folder.is_dir() {
+        Finding::ok(said(
+            format!("ki-ốt in vào tệp {}", file.display()),
+            format!("the kiosk prints into {}", file.display()),
+        ))
+    } else {
+        Finding::fix(
+            said(
+                format!(
+                    "ki-ốt in vào tệp {}, nhưng thư mục của nó không có",
+                    file.display()
+                ),
+                format!(
+                    "the kiosk prints into {}, whose folder does not exist",
+                    file.display()
+                ),
+            ),
+            said(
+                "tạo thư mục, hoặc cho ki-ốt một máy in thật",
+                "create the folder, or give the kiosk a real printer",
             ),
         )
     }

@@ -567,8 +567,8 @@ impl Engine {
         pending: &mut Pending,
     ) -> Utf8Bytes {
         let key = ReplyKey {
-            device: actor.device.0.clone(),
-            id: id.to_string(),
+            device: actor.device.clone(),
+            id: id.into(),
         };
         if let Some(previous) = self.replies.get(&key) {
             return previous.clone();

@@ -14,7 +14,6 @@ pub mod replies;
 pub mod report;
 pub mod server;
 pub mod service;
-pub mod simulate;
 pub mod timekeeping;
 pub mod tls;
 

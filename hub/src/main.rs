@@ -490,12 +490,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .rules
                     .services
                     .keys()
-                    .map(|s| (s.0.clone(), 6.0))
+                    .map(|s| (s.clone(), 6.0))
                     .collect()
             } else {
                 arrivals
+                    .into_iter()
+                    .map(|(s, rate)| (queue_core::ServiceId(s), rate))
+                    .collect()
             };
-            let options = hub::simulate::Options {
+            let options = simulator::Options {
                 day,
                 start,
                 hours,
@@ -503,10 +506,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 seed,
                 priority_share,
                 no_show_share,
-                counters: counter,
-                closed: close,
+                counters: counter
+                    .into_iter()
+                    .map(|(n, services)| {
+                        let services = services.into_iter().map(queue_core::ServiceId).collect();
+                        (queue_core::CounterNo(n), services)
+                    })
+                    .collect(),
+                closed: close.into_iter().map(queue_core::CounterNo).collect(),
             };
-            let outcome = hub::simulate::run(&config.rules, &options)?;
+            let outcome = simulator::run(&config.rules, &options)?;
             println!(
                 "{} — simulated {day} from {start} for {hours} h, seed {seed}\n",
                 config.center.name
@@ -518,10 +527,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "\nHàng chờ theo giờ (số đang chờ cuối giờ / thời gian chờ TB của số lấy trong giờ):\n"
             );
-            print!(
-                "{}",
-                hub::simulate::hours_table(&config.rules, &outcome.hours)
-            );
+            print!("{}", simulator::hours_table(&config.rules, &outcome.hours));
             return Ok(());
         }
         _ => {}

@@ -73,7 +73,7 @@ mod tests {
     fn key(n: u32) -> ReplyKey {
         ReplyKey {
             device: "kiosk-1".into(),
-            id: format!("k:{n}"),
+            id: format!("k:{n}").into(),
         }
     }
 

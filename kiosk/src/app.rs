@@ -130,7 +130,12 @@ impl App {
                     let client = self.client.clone();
                     let tx = self.inbox.sender();
                     self.runtime.spawn(async move {
-                        if let Err(e) = client.send(Command::DeviceStatus { status }).await {
+                        if let Err(e) = client
+                            .send(Command::DeviceStatus {
+                                status: status.into(),
+                            })
+                            .await
+                        {
                             tracing::warn!("device_status not accepted: {e}");
                             let _ = tx.send(Incoming::StatusNotReported);
                         }

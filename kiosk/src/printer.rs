@@ -6,7 +6,6 @@
 use std::cell::RefCell;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -19,18 +18,8 @@ use escpos::utils::{
 
 use crate::ticket::{self, TicketContent};
 
-/// Where the bytes go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Tcp {
-        host: String,
-        port: u16,
-    },
-    /// A device file such as `/dev/usb/lp0`: opened for writing, never created.
-    Device(PathBuf),
-    /// A plain file, replaced by each job.
-    File(PathBuf),
-}
+/// Where the bytes go (parsed as `hub doctor` parses it).
+pub use hub_client::printer_address::PrinterAddress as Target;
 
 /// A printer: where it is, its paper width and whether it can print images.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,31 +61,7 @@ impl PrintError {
 impl PrinterSpec {
     /// Parses `tcp:HOST[:PORT]`, `usb:/dev/usb/lp0` or `/dev/…`, `file:PATH`; `paper_mm` is 58 or 80.
     pub fn parse(spec: &str, paper_mm: u32, text_only: bool) -> Result<PrinterSpec, PrintError> {
-        let bad = || PrintError::BadSpec(spec.to_string());
-        let target = if let Some(rest) = spec.strip_prefix("tcp:") {
-            let (host, port) = match rest.rsplit_once(':') {
-                Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad())?),
-                None => (rest, 9100),
-            };
-            if host.is_empty() || port == 0 {
-                return Err(bad());
-            }
-            Target::Tcp {
-                host: host.to_string(),
-                port,
-            }
-        } else if let Some(path) = spec.strip_prefix("file:") {
-            if path.is_empty() {
-                return Err(bad());
-            }
-            Target::File(path.into())
-        } else if let Some(path) = spec.strip_prefix("usb:") {
-            Target::Device(path.into())
-        } else if spec.starts_with("/dev/") {
-            Target::Device(spec.into())
-        } else {
-            return Err(bad());
-        };
+        let target = Target::parse(spec).map_err(|_| PrintError::BadSpec(spec.to_string()))?;
         let dots = match paper_mm {
             58 => 384,
             80 => 576,

@@ -278,7 +278,7 @@ fn a_printer_failure_asks_the_citizen_to_remember_the_number() {
                         .any(|d| d.device == "kiosk-1" && d.status == "printer_offline"),
                     hub_client::Update::Event(f) => {
                         f.event.device.as_deref() == Some("kiosk-1")
-                            && f.event.status.as_deref() == Some("printer_offline")
+                            && f.event.status == Some(protocol::DeviceState::PrinterOffline)
                     }
                     _ => false,
                 };

@@ -22,7 +22,7 @@ use crate::schema;
 
 use queue_core::persisted;
 pub use queue_core::persisted::Recorded;
-use queue_core::{StaffCode, Ticket};
+use queue_core::{CommandId, DeviceId, StaffCode, Ticket};
 
 /// The answer to one command, by the device and the id it chose.
 #[derive(Debug, Clone)]
@@ -36,8 +36,8 @@ pub struct StoredReply {
 /// A command as the idempotency memory knows it: who sent it, with which id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReplyKey {
-    pub device: String,
-    pub id: String,
+    pub device: DeviceId,
+    pub id: CommandId,
 }
 
 /// Everything one group commit writes.
@@ -238,8 +238,8 @@ impl Writer {
             .prepare("SELECT device, id, reply FROM replies WHERE day = ?1")?;
         let rows = stmt.query_map([day.to_string()], |r| {
             let key = ReplyKey {
-                device: r.get(0)?,
-                id: r.get(1)?,
+                device: DeviceId(r.get(0)?),
+                id: CommandId(r.get(1)?),
             };
             Ok((key, r.get(2)?))
         })?;
@@ -324,7 +324,12 @@ impl Writer {
                 "INSERT OR IGNORE INTO replies (day, device, id, reply) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for r in &batch.replies {
-                rep.execute(params![r.day.to_string(), r.key.device, r.key.id, r.text])?;
+                rep.execute(params![
+                    r.day.to_string(),
+                    r.key.device.as_str(),
+                    r.key.id.as_str(),
+                    r.text
+                ])?;
             }
         }
         tx.commit()?;
@@ -429,7 +434,7 @@ mod tests {
                     day,
                     key: ReplyKey {
                         device: "kiosk-1".into(),
-                        id: format!("k:{n}"),
+                        id: format!("k:{n}").into(),
                     },
                     text: "{}".into(),
                 }],

@@ -87,8 +87,13 @@ pub enum TicketRef {
 }
 
 /// Every command the hub knows, with its arguments. Serialises to `{"cmd": …, "args": {…}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Its names are written nowhere else: `name()` and [`KNOWN_COMMANDS`] are derived from it
+/// (strum, with serde's spelling; `tests/examples.rs` checks the two agree for every command).
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "cmd", content = "args", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Command {
     IssueTicket {
         service: String,
@@ -125,7 +130,7 @@ pub enum Command {
         rating: u8,
     },
     DeviceStatus {
-        status: String,
+        status: DeviceState,
     },
     CancelTicket {
         ticket: TicketRef,
@@ -151,27 +156,7 @@ pub enum Command {
 impl Command {
     /// The wire name of the command (`"issue_ticket"`, …).
     pub fn name(&self) -> &'static str {
-        match self {
-            Command::IssueTicket { .. } => "issue_ticket",
-            Command::Login { .. } => "login",
-            Command::Logout {} => "logout",
-            Command::CallNext {} => "call_next",
-            Command::Recall {} => "recall",
-            Command::CallTicket { .. } => "call_ticket",
-            Command::StartServing {} => "start_serving",
-            Command::Finish { .. } => "finish",
-            Command::NoShow {} => "no_show",
-            Command::Transfer { .. } => "transfer",
-            Command::Pause {} => "pause",
-            Command::Resume {} => "resume",
-            Command::Rate { .. } => "rate",
-            Command::DeviceStatus { .. } => "device_status",
-            Command::CancelTicket { .. } => "cancel_ticket",
-            Command::SetCounterServices { .. } => "set_counter_services",
-            Command::SetServiceOpen { .. } => "set_service_open",
-            Command::SetNotice { .. } => "set_notice",
-            Command::CloseCounter { .. } => "close_counter",
-        }
+        self.into()
     }
 
     /// Reads the typed command out of a wire command. Missing or `null` args count as `{}`.
@@ -206,27 +191,7 @@ impl Command {
 }
 
 /// The names of every command, for telling an unknown command from bad arguments.
-pub const KNOWN_COMMANDS: &[&str] = &[
-    "issue_ticket",
-    "login",
-    "logout",
-    "call_next",
-    "recall",
-    "call_ticket",
-    "start_serving",
-    "finish",
-    "no_show",
-    "transfer",
-    "pause",
-    "resume",
-    "rate",
-    "device_status",
-    "cancel_ticket",
-    "set_counter_services",
-    "set_service_open",
-    "set_notice",
-    "close_counter",
-];
+pub const KNOWN_COMMANDS: &[&str] = <Command as strum::VariantNames>::VARIANTS;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandParseError {
@@ -344,10 +309,10 @@ pub struct EventBody {
     pub recall: Option<bool>,
     /// `ticket_overdue`: `waiting` or `serving`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<OverduePhase>,
     /// `counter_changed`: what changed (`opened`, `closed`, `paused`, `resumed`, `services`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub change: Option<String>,
+    pub change: Option<CounterChange>,
     /// `ticket_transferred`: where the ticket came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_counter: Option<u32>,
@@ -357,7 +322,7 @@ pub struct EventBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<DeviceState>,
     /// `notice_changed`: the boards' notice from now on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
@@ -367,6 +332,93 @@ pub struct EventBody {
     /// Who caused it (audit trail): device and, for counters, staff code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<Actor>,
+}
+
+/// `ticket_overdue`: which target the ticket went past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverduePhase {
+    /// Waiting longer than its service's target.
+    Waiting,
+    /// At a counter longer than its service's target.
+    Serving,
+    /// Sent by a newer hub.
+    #[serde(other)]
+    Unknown,
+}
+
+/// What a device last reported of itself: `ok`, `paper_out`, `printer_offline`, or another short
+/// snake_case word (the set is open: a newer device may report more), written as that word.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum DeviceState {
+    Ok,
+    PaperOut,
+    PrinterOffline,
+    Other(String),
+}
+
+impl DeviceState {
+    pub fn as_str(&self) -> &str {
+        match self {
+            DeviceState::Ok => "ok",
+            DeviceState::PaperOut => "paper_out",
+            DeviceState::PrinterOffline => "printer_offline",
+            DeviceState::Other(s) => s,
+        }
+    }
+}
+
+impl From<String> for DeviceState {
+    fn from(s: String) -> DeviceState {
+        match s.as_str() {
+            "ok" => DeviceState::Ok,
+            "paper_out" => DeviceState::PaperOut,
+            "printer_offline" => DeviceState::PrinterOffline,
+            _ => DeviceState::Other(s),
+        }
+    }
+}
+
+impl From<&str> for DeviceState {
+    fn from(s: &str) -> DeviceState {
+        DeviceState::from(s.to_string())
+    }
+}
+
+impl From<DeviceState> for String {
+    fn from(s: DeviceState) -> String {
+        match s {
+            DeviceState::Other(s) => s,
+            known => known.as_str().to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for DeviceState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// `counter_changed`: what changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterChange {
+    Opened,
+    Closed,
+    Paused,
+    Resumed,
+    Services,
+    /// Sent by a newer hub.
+    #[serde(other)]
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -641,7 +693,7 @@ pub struct CallView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceView {
     pub device: String,
-    pub status: String,
+    pub status: DeviceState,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -27,8 +27,8 @@ pub use clock::{next_deadline, tick};
 pub use decide::{Actor, Context, Decision, Rejection, Subject, decide};
 pub use persisted::Recorded;
 pub use rules::{
-    Category, CategoryId, CounterNo, CounterRule, DeviceId, Hours, Rules, ServiceId, ServiceRule,
-    StaffCode,
+    Category, CategoryId, CommandId, CounterNo, CounterRule, DeviceId, Hours, Rules, ServiceId,
+    ServiceRule, StaffCode,
 };
 pub use state::{CarriedSession, Event, Phase, State, Ticket, TicketId};
 pub use views::{Before, CenterInfo, Views};

@@ -63,6 +63,11 @@ string_id!(
     DeviceId
 );
 string_id!(
+    /// The id a device chose for one command (`"kiosk-1:7f3a"`): with the device, its
+    /// idempotency key for the service day.
+    CommandId
+);
+string_id!(
     /// A staff member's code as configured (`"nv01"`).
     StaffCode
 );

@@ -315,8 +315,8 @@ impl<'a> Views<'a> {
             }
             Event::TicketOverdue { phase, .. } => {
                 body.phase = Some(match phase {
-                    Phase::Waiting => "waiting".into(),
-                    Phase::Serving => "serving".into(),
+                    Phase::Waiting => p::OverduePhase::Waiting,
+                    Phase::Serving => p::OverduePhase::Serving,
                 });
             }
             Event::TicketTransferred { .. } => {
@@ -329,16 +329,13 @@ impl<'a> Views<'a> {
             | Event::CounterResumed { counter: c }
             | Event::CounterServicesSet { counter: c, .. } => {
                 counter = Some(*c);
-                body.change = Some(
-                    match &rec.event {
-                        Event::CounterOpened { .. } => "opened",
-                        Event::CounterClosed { .. } => "closed",
-                        Event::CounterPaused { .. } => "paused",
-                        Event::CounterResumed { .. } => "resumed",
-                        _ => "services",
-                    }
-                    .into(),
-                );
+                body.change = Some(match &rec.event {
+                    Event::CounterOpened { .. } => p::CounterChange::Opened,
+                    Event::CounterClosed { .. } => p::CounterChange::Closed,
+                    Event::CounterPaused { .. } => p::CounterChange::Paused,
+                    Event::CounterResumed { .. } => p::CounterChange::Resumed,
+                    _ => p::CounterChange::Services,
+                });
                 // Opening or closing a counter changes the estimates of what it serves.
                 if let Some(cs) = self.state.counters.get(c) {
                     services.extend(cs.services.iter().cloned());

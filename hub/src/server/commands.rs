@@ -85,7 +85,7 @@ pub async fn handle(
             .statuses
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .route(actor.device.as_str(), status, Instant::now()),
+            .route(actor.device.as_str(), status.as_str(), Instant::now()),
         _ => Route::Now,
     };
     if let Route::Later { at, start } = route {
@@ -136,7 +136,9 @@ async fn send_status_later(app: AppState, actor: Actor, at: Instant) {
     let request = Request::Command {
         actor,
         id,
-        command: Command::DeviceStatus { status },
+        command: Command::DeviceStatus {
+            status: status.into(),
+        },
         expires_at: None,
         staff: None,
         respond,

@@ -2,6 +2,7 @@
 //! reads commands (through the token bucket to `commands`), hands back the engine's answers and
 //! pings — writing to the socket itself, through its outbox (`socket`).
 
+use queue_core::DeviceId;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
@@ -130,10 +131,10 @@ async fn run(
 /// A device's connection in the registry of live ones; it leaves the registry when dropped
 /// (unless a newer connection of the device has taken its place).
 struct Registration {
-    live: Arc<Mutex<HashMap<String, LiveDevice>>>,
+    live: Arc<Mutex<HashMap<DeviceId, LiveDevice>>>,
     presence: SharedPresence,
     offline_alert: std::time::Duration,
-    device: String,
+    device: DeviceId,
     connection: u64,
 }
 
@@ -148,7 +149,7 @@ fn register(app: &AppState, device: &str) -> (Registration, watch::Receiver<bool
         connection,
         replaced,
     };
-    if let Some(old) = live.insert(device.to_string(), newer) {
+    if let Some(old) = live.insert(DeviceId::from(device), newer) {
         let _ = old.replaced.send(true);
     }
     app.presence
@@ -159,7 +160,7 @@ fn register(app: &AppState, device: &str) -> (Registration, watch::Receiver<bool
         live: app.live.clone(),
         presence: app.presence.clone(),
         offline_alert: app.config.limits.offline_alert,
-        device: device.to_string(),
+        device: DeviceId::from(device),
         connection,
     };
     (registration, signal)
@@ -174,7 +175,7 @@ impl Drop for Registration {
         {
             live.remove(&self.device);
             let away = self.presence.lock().unwrap_or_else(|e| e.into_inner()).set(
-                &self.device,
+                self.device.as_str(),
                 false,
                 chrono::Utc::now(),
             );

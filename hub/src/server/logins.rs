@@ -15,6 +15,7 @@
 //! devices and the console's client addresses (those at most a few thousand, the ones free to try
 //! again forgotten first), so the memory is bounded.
 
+use queue_core::{DeviceId, StaffCode};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -100,8 +101,8 @@ struct Failures {
 /// The failures of each device and each staff code.
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
-    by_device: HashMap<String, Failures>,
-    by_staff: HashMap<String, Failures>,
+    by_device: HashMap<DeviceId, Failures>,
+    by_staff: HashMap<StaffCode, Failures>,
 }
 
 /// The wait after `count` failures.
@@ -135,7 +136,7 @@ impl LoginThrottle {
         let count = |f: Option<&Failures>| f.map_or(0, |f| f.count) + 1;
         let n = count(self.by_device.get(device));
         self.by_device.insert(
-            device.to_string(),
+            DeviceId::from(device),
             Failures {
                 count: n,
                 next_allowed: now + backoff(n, DEVICE_FREE_FAILURES, DEVICE_MAX_WAIT),
@@ -144,7 +145,7 @@ impl LoginThrottle {
         if known_staff {
             let n = count(self.by_staff.get(staff));
             self.by_staff.insert(
-                staff.to_string(),
+                StaffCode::from(staff),
                 Failures {
                     count: n,
                     next_allowed: now + backoff(n, STAFF_FREE_FAILURES, STAFF_MAX_WAIT),

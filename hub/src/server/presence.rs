@@ -6,6 +6,7 @@
 //! so that every console shows it at the same moment; a device never connected since the hub
 //! started counts as away since the start.
 
+use queue_core::DeviceId;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -27,7 +28,7 @@ struct Seen {
 }
 
 pub struct Presence {
-    devices: BTreeMap<String, Seen>,
+    devices: BTreeMap<DeviceId, Seen>,
     changes: broadcast::Sender<Utf8Bytes>,
 }
 
@@ -48,7 +49,7 @@ impl Presence {
                     alert: false,
                     generation: 0,
                 };
-                (id.clone(), seen)
+                (DeviceId::from(id.as_str()), seen)
             })
             .collect();
         Presence {
@@ -67,7 +68,7 @@ impl Presence {
             .devices
             .iter()
             .map(|(id, s)| p::DevicePresence {
-                device: id.clone(),
+                device: id.to_string(),
                 role: s.role,
                 online: s.online,
                 since: s.since,
@@ -111,7 +112,7 @@ impl Presence {
     }
 
     /// Every device with its generation (to arm the first timers at start).
-    pub fn generations(&self) -> Vec<(String, u64)> {
+    pub fn generations(&self) -> Vec<(DeviceId, u64)> {
         self.devices
             .iter()
             .map(|(id, s)| (id.clone(), s.generation))
@@ -120,14 +121,19 @@ impl Presence {
 }
 
 /// Raises `device`'s alert after `after` unless it came back meanwhile.
-pub fn arm(presence: &SharedPresence, device: String, generation: u64, after: std::time::Duration) {
+pub fn arm(
+    presence: &SharedPresence,
+    device: DeviceId,
+    generation: u64,
+    after: std::time::Duration,
+) {
     let presence = presence.clone();
     tokio::spawn(async move {
         tokio::time::sleep(after).await;
         presence
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .alert_if_still_away(&device, generation);
+            .alert_if_still_away(device.as_str(), generation);
     });
 }
 

@@ -1,3 +1,4 @@
+use queue_core::DeviceId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -28,9 +29,9 @@ pub struct AppState {
     /// Phones following each tracking code.
     pub per_code: Arc<Mutex<HashMap<String, usize>>>,
     /// Each device's live connection: a newer one replaces it.
-    pub live: Arc<Mutex<HashMap<String, LiveDevice>>>,
+    pub live: Arc<Mutex<HashMap<DeviceId, LiveDevice>>>,
     /// Each configured device's message bucket, kept across its reconnections.
-    pub buckets: Arc<Mutex<HashMap<String, TokenBucket>>>,
+    pub buckets: Arc<Mutex<HashMap<DeviceId, TokenBucket>>>,
     /// Wrong PINs per device and per staff code, kept across reconnections.
     pub logins: Arc<Mutex<LoginThrottle>>,
     /// Status changes waiting for their device's turn.
@@ -103,7 +104,7 @@ impl AppState {
     pub fn take_message_token(&self, device: &str) -> bool {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         buckets
-            .entry(device.to_string())
+            .entry(DeviceId::from(device))
             .or_insert_with(|| TokenBucket::for_messages(self.config.limits))
             .take()
     }

@@ -5,6 +5,7 @@
 //! the boards one event per `STATUS_SPACING`, and a printer that really goes `paper_out` then
 //! `ok` within a second still ends up `ok`.
 
+use queue_core::DeviceId;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -32,16 +33,19 @@ pub enum Route {
 
 #[derive(Default)]
 pub struct StatusReports {
-    by_device: HashMap<String, Slot>,
+    by_device: HashMap<DeviceId, Slot>,
 }
 
 impl StatusReports {
     pub fn route(&mut self, device: &str, status: &str, now: Instant) -> Route {
-        let slot = self.by_device.entry(device.to_string()).or_insert(Slot {
-            last_sent: now.checked_sub(STATUS_SPACING).unwrap_or(now),
-            waiting: None,
-            flushing: false,
-        });
+        let slot = self
+            .by_device
+            .entry(DeviceId::from(device))
+            .or_insert(Slot {
+                last_sent: now.checked_sub(STATUS_SPACING).unwrap_or(now),
+                waiting: None,
+                flushing: false,
+            });
         if !slot.flushing && now >= slot.last_sent + STATUS_SPACING {
             slot.last_sent = now;
             return Route::Now;

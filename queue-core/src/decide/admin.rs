@@ -67,12 +67,13 @@ pub const STATUS_CHANGE_INTERVAL: TimeDelta = TimeDelta::seconds(1);
 pub(super) fn device_status(
     state: &State,
     actor: &Actor,
-    status: &str,
+    status: &protocol::DeviceState,
     now: DateTime<Utc>,
 ) -> Result<Decision, Rejection> {
-    let valid = !status.is_empty()
-        && status.len() <= 40
-        && status
+    let word = status.as_str();
+    let valid = !word.is_empty()
+        && word.len() <= 40
+        && word
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !valid {
@@ -81,7 +82,7 @@ pub(super) fn device_status(
             "status must be a short snake_case word such as paper_out",
         );
     }
-    let unchanged = state.device_status.get(&actor.device).map(String::as_str) == Some(status);
+    let unchanged = state.device_status.get(&actor.device) == Some(status);
     if unchanged {
         return done(vec![], Subject::Nothing);
     }
@@ -96,7 +97,7 @@ pub(super) fn device_status(
     done(
         vec![Event::DeviceStatus {
             device: actor.device.clone(),
-            status: status.to_string(),
+            status: status.clone(),
         }],
         Subject::Nothing,
     )

@@ -249,7 +249,7 @@ pub enum Event {
     },
     DeviceStatus {
         device: DeviceId,
-        status: String,
+        status: protocol::DeviceState,
     },
     /// The boards' notice for the rest of the service day (empty: none).
     NoticeChanged {
@@ -315,7 +315,7 @@ pub struct State {
     /// When each waiting or served ticket becomes overdue.
     pub deadlines: BTreeSet<(DateTime<Utc>, TicketId, Phase)>,
     pub recent_calls: VecDeque<Call>,
-    pub device_status: BTreeMap<DeviceId, String>,
+    pub device_status: BTreeMap<DeviceId, protocol::DeviceState>,
     /// When each device's status last changed (a device may not flood the boards with changes).
     pub device_status_at: BTreeMap<DeviceId, DateTime<Utc>>,
     /// The next queue place to give (see `Ticket::place`).

@@ -12,7 +12,7 @@ use protocol::{Command, Role, TicketStatus};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::report::{Row, rows_of_day};
+use queue_core::figures::{Row, rows_of_day};
 use queue_core::{self as core, Actor, Context, CounterNo, Rules, ServiceId, State, TicketId};
 
 #[derive(Debug, Clone)]
@@ -21,24 +21,24 @@ pub struct Options {
     pub start: NaiveTime,
     pub hours: f64,
     /// Arrivals per hour, by service id.
-    pub arrivals: Vec<(String, f64)>,
+    pub arrivals: Vec<(ServiceId, f64)>,
     pub seed: u64,
     /// Share of tickets taken for a priority category.
     pub priority_share: f64,
     /// Share of called citizens who do not come.
     pub no_show_share: f64,
     /// Counters whose services change for the simulation: (counter, services in preference order).
-    pub counters: Vec<(u32, Vec<String>)>,
+    pub counters: Vec<(CounterNo, Vec<ServiceId>)>,
     /// Counters without a clerk.
-    pub closed: Vec<u32>,
+    pub closed: Vec<CounterNo>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SimError {
     #[error("unknown service {0:?}")]
-    UnknownService(String),
+    UnknownService(ServiceId),
     #[error("unknown counter {0}")]
-    UnknownCounter(u32),
+    UnknownCounter(CounterNo),
     #[error("{0}")]
     Invalid(String),
 }
@@ -49,8 +49,8 @@ pub enum SimError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hour {
     pub from: DateTime<Utc>,
-    pub queue: BTreeMap<String, u32>,
-    pub wait_avg_min: BTreeMap<String, f64>,
+    pub queue: BTreeMap<ServiceId, u32>,
+    pub wait_avg_min: BTreeMap<ServiceId, f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,15 +79,15 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
     let mut rules = rules.clone();
     for (n, services) in &o.counters {
         for s in services {
-            if !rules.services.contains_key(&ServiceId(s.clone())) {
+            if !rules.services.contains_key(s) {
                 return Err(SimError::UnknownService(s.clone()));
             }
         }
         let c = rules
             .counters
-            .get_mut(&CounterNo(*n))
+            .get_mut(n)
             .ok_or(SimError::UnknownCounter(*n))?;
-        c.services = services.iter().map(|s| ServiceId(s.clone())).collect();
+        c.services = services.clone();
     }
     // Simulated clerks, one per counter, whatever the configured staff list says.
     for n in rules.counters.keys().map(|c| c.0).collect::<Vec<_>>() {
@@ -96,12 +96,12 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
             .insert(format!("clerk-{n}").into(), format!("Clerk {n}"));
     }
     for n in &o.closed {
-        if !rules.counters.contains_key(&CounterNo(*n)) {
+        if !rules.counters.contains_key(n) {
             return Err(SimError::UnknownCounter(*n));
         }
     }
     for (s, rate) in &o.arrivals {
-        if !rules.services.contains_key(&ServiceId(s.clone())) {
+        if !rules.services.contains_key(s) {
             return Err(SimError::UnknownService(s.clone()));
         }
         if !(*rate >= 0.0 && rate.is_finite()) {
@@ -137,8 +137,8 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
         .rules
         .counters
         .keys()
-        .map(|c| c.0)
         .filter(|c| !o.closed.contains(c))
+        .map(|c| c.0)
         .collect();
     for &n in &counters {
         sim.command(
@@ -185,7 +185,10 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
                 sim.command_as(
                     Role::Kiosk,
                     "kiosk",
-                    Command::IssueTicket { service, priority },
+                    Command::IssueTicket {
+                        service: service.0,
+                        priority,
+                    },
                 );
                 let next = sim.next_arrival(i, t);
                 sim.at(next, Action::Arrive(i));
@@ -232,12 +235,12 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
     // Waits are known only at the end: a ticket never called waited until closing time.
     for h in &mut hours {
         let to = h.from + TimeDelta::hours(1);
-        let mut waits: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut waits: BTreeMap<ServiceId, Vec<f64>> = BTreeMap::new();
         for t in sim.state.tickets() {
             if t.issued_at >= h.from && t.issued_at < to {
                 let called = t.called_at.unwrap_or(end).min(end);
                 waits
-                    .entry(t.service.0.clone())
+                    .entry(t.service.clone())
                     .or_default()
                     .push((called - t.issued_at).num_seconds() as f64 / 60.0);
             }
@@ -352,15 +355,11 @@ impl Sim {
 
     /// The queue per service at the end of the hour starting at `from`.
     fn hour(&self, from: DateTime<Utc>) -> Hour {
-        let mut queue: BTreeMap<String, u32> = self
-            .rules
-            .services
-            .keys()
-            .map(|s| (s.0.clone(), 0))
-            .collect();
+        let mut queue: BTreeMap<ServiceId, u32> =
+            self.rules.services.keys().map(|s| (s.clone(), 0)).collect();
         for t in self.state.tickets() {
             if t.status == TicketStatus::Waiting {
-                *queue.entry(t.service.0.clone()).or_default() += 1;
+                *queue.entry(t.service.clone()).or_default() += 1;
             }
         }
         Hour {
@@ -373,7 +372,7 @@ impl Sim {
 
 /// The hour-by-hour table: per service, "queue/average wait (min)".
 pub fn hours_table(rules: &Rules, hours: &[Hour]) -> String {
-    let services: Vec<&String> = rules.services.keys().map(|s| &s.0).collect();
+    let services: Vec<&ServiceId> = rules.services.keys().collect();
     let mut out = format!("{:<13}", "giờ");
     for s in &services {
         out.push_str(&format!("{s:>13}"));
