@@ -13,7 +13,7 @@ type Ws =
 
 async fn start() -> (hub::Hub, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tmp");
-    let config = hub::config::Config::demo().expect("demo");
+    let config = testkit::real_clock_config();
     let hub = hub::Hub::start(
         config,
         &dir.path().join("hub.db"),

@@ -164,6 +164,8 @@ async fn the_real_binary_under_a_wall_clock_stepped_back_an_hour_calls_the_older
     command
         .args(testkit::demo_args(&dir.path().join("hub.db")))
         .env("LD_PRELOAD", libfaketime())
+        // The file is the clock, whatever FAKETIME the tests themselves may run under.
+        .env_remove("FAKETIME")
         .env("FAKETIME_TIMESTAMP_FILE", &clock_file)
         .env("FAKETIME_NO_CACHE", "1");
     let hub = testkit::HubProcess::start(command);

@@ -137,7 +137,7 @@ async fn a_supervisor_signs_in_sees_alerts_live_and_moves_a_clerk() {
 #[tokio::test]
 async fn a_device_away_longer_than_the_grace_is_an_alert_and_clears_when_it_is_back() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut config = testkit::demo_config();
+    let mut config = testkit::real_clock_config();
     config.limits.offline_alert = std::time::Duration::from_millis(300);
     let hub = testkit::start_hub_with(
         config,

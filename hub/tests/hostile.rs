@@ -342,7 +342,7 @@ async fn a_page_from_another_origin_cannot_open_a_websocket() {
 
 /// A centre with no practical limits, so one kiosk can make many events quickly.
 async fn unlimited_centre(dir: &tempfile::TempDir) -> hub::Hub {
-    let mut config = testkit::demo_config();
+    let mut config = testkit::real_clock_config();
     config.limits.burst = 1_000_000;
     config.limits.per_second = 1_000_000;
     for s in config.rules.services.values_mut() {

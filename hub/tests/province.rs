@@ -18,11 +18,9 @@ const CATCH_UP: Duration = Duration::from_secs(90);
 
 /// The demo centre as centre `id` of the province, shipping in batches of `batch` events.
 fn centre_config(dir: &Path, id: &str, pg: &Postgres, batch: usize) -> PathBuf {
-    let demo = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../assets/demo-center.toml"
-    ))
-    .expect("the demo centre");
+    // The demo centre, its day starting far from now (the hubs serve on the system clock).
+    let demo =
+        std::fs::read_to_string(testkit::real_clock_config_file(dir)).expect("the demo centre");
     let text = demo.replacen("[center]\n", &format!("[center]\nid = \"{id}\"\n"), 1)
         + &format!(
             "\n[province]\ndatabase = \"{}\"\npassword_file = \"{}\"\nbatch = {batch}\n",

@@ -32,7 +32,7 @@ fn the_hub_says_ready_pings_the_watchdog_and_says_when_it_stops() {
     command
         .args(["-c", "export WATCHDOG_PID=$$; exec \"$0\" \"$@\""])
         .arg(env!("CARGO_BIN_EXE_hub"))
-        .args(testkit::demo_args(&db))
+        .args(testkit::real_clock_args(&db))
         .env("NOTIFY_SOCKET", &path)
         // A ping every 0.1 s.
         .env("WATCHDOG_USEC", "200000");

@@ -21,11 +21,14 @@ use tokio::sync::Notify;
 fn spawn_hub(db: &std::path::Path, listen: &str) -> (Child, SocketAddr) {
     let db = db.to_str().expect("utf-8 path");
     let exe = std::path::Path::new(env!("CARGO_BIN_EXE_hub"));
+    let config =
+        testkit::real_clock_config_file(std::path::Path::new(db).parent().expect("a folder"));
+    let config = config.to_str().expect("utf-8 path");
     let hub = testkit::HubProcess::spawn(
         exe,
         &[
             "--config",
-            "demo",
+            config,
             "--db",
             db,
             "--create-db",

@@ -192,7 +192,7 @@ fn hub_on_a_tiny_disk(work: &Path, out: &Path, size: &str) -> HubProcess {
     let script = r#"
         set -e
         mount -t tmpfs -o size="$SIZE" tmpfs "$DISK"
-        "$HUB" --config demo --db "$DISK/hub.db" --create-db --listen 127.0.0.1:0 &
+        "$HUB" --config "$CONFIG" --db "$DISK/hub.db" --create-db --listen 127.0.0.1:0 &
         hub=$!
         read -r _
         kill -TERM "$hub"
@@ -206,6 +206,7 @@ fn hub_on_a_tiny_disk(work: &Path, out: &Path, size: &str) -> HubProcess {
         .env("DISK", &disk)
         .env("OUT", out)
         .env("HUB", HUB)
+        .env("CONFIG", testkit::real_clock_config_file(work))
         .stdin(std::process::Stdio::piped());
     HubProcess::start(command)
 }

@@ -43,7 +43,7 @@ async fn tls_hub(certs: &Certificates) -> hub::Hub {
     )
     .expect("the hub's TLS set-up");
     hub::Hub::start_with(
-        testkit::demo_config(),
+        testkit::real_clock_config(),
         &certs.dir.path().join("hub.db"),
         "127.0.0.1:0".parse().expect("addr"),
         hub::Options {

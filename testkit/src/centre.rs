@@ -85,7 +85,7 @@ impl Centre {
             )),
             None => self
                 .runtime
-                .block_on(Hub::start(demo_config(), &db, self.addr)),
+                .block_on(Hub::start(crate::real_clock_config(), &db, self.addr)),
         };
         let hub = started.expect("the hub starts");
         self.addr = hub.addr;

@@ -7,16 +7,17 @@ use hub_client::{ClientConfig, CommandError, HubClient, Update};
 use protocol::{EventBody, EventKind, Role, Snapshot, Ticket};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::{WAIT, demo_config};
+use crate::WAIT;
 
 /// A hub serving the demo centre on a free loopback port.
 pub async fn start_hub(db: &Path) -> Hub {
     start_hub_at(db, SocketAddr::from(([127, 0, 0, 1], 0))).await
 }
 
-/// A hub serving the demo centre at `addr` (the same port again after a restart).
+/// A hub serving the demo centre at `addr` (the same port again after a restart), on the
+/// system clock, its service day starting far from now.
 pub async fn start_hub_at(db: &Path, addr: SocketAddr) -> Hub {
-    start_hub_with(demo_config(), db, addr).await
+    start_hub_with(crate::real_clock_config(), db, addr).await
 }
 
 /// A hub serving `config` at `addr`.

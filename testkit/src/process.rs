@@ -27,18 +27,24 @@ impl Log {
     }
 }
 
-/// The hub's arguments to serve the demo centre from `db` (made if missing) on a free loopback
-/// port, for tests that build the command themselves (a wrapper, a faked clock, …).
+/// The hub's arguments to serve the built-in demo centre from `db` (made if missing) on a free
+/// loopback port, for tests that set the binary's clock themselves (libfaketime): its service
+/// day starts at midnight in Hà Nội, so the time the test chooses decides the day.
 pub fn demo_args(db: &Path) -> Vec<std::ffi::OsString> {
-    let mut args: Vec<std::ffi::OsString> = ["--config", "demo", "--create-db", "--listen"]
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    args.extend([
-        "127.0.0.1:0".into(),
-        "--db".into(),
-        db.as_os_str().to_owned(),
-    ]);
+    serve_args(std::ffi::OsString::from("demo"), db)
+}
+
+/// The same on the system clock: the demo centre from [`crate::real_clock_config_file`]
+/// (written beside the database), its service day starting far from now.
+pub fn real_clock_args(db: &Path) -> Vec<std::ffi::OsString> {
+    let dir = db.parent().unwrap_or(Path::new("."));
+    serve_args(crate::real_clock_config_file(dir).into_os_string(), db)
+}
+
+fn serve_args(config: std::ffi::OsString, db: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["--config".into(), config];
+    args.extend(["--create-db", "--listen", "127.0.0.1:0"].map(Into::into));
+    args.extend(["--db".into(), db.as_os_str().to_owned()]);
     args
 }
 
@@ -134,7 +140,7 @@ impl HubProcess {
     /// Starts the hub on a free loopback port with the demo centre and `db`.
     pub fn demo(exe: &Path, db: &Path) -> HubProcess {
         let mut command = Command::new(exe);
-        command.args(demo_args(db));
+        command.args(real_clock_args(db));
         HubProcess::start(command)
     }
 
