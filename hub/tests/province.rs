@@ -16,11 +16,20 @@ const HUB: &str = env!("CARGO_BIN_EXE_hub");
 /// How long shipping may take to catch up once the province is reachable.
 const CATCH_UP: Duration = Duration::from_secs(90);
 
-/// The demo centre as centre `id` of the province, shipping in batches of `batch` events.
+/// The demo centre as centre `id` of the province, shipping in batches of `batch` events, for
+/// hubs on the system clock (its day starting far from now).
 fn centre_config(dir: &Path, id: &str, pg: &Postgres, batch: usize) -> PathBuf {
-    // The demo centre, its day starting far from now (the hubs serve on the system clock).
     let demo =
         std::fs::read_to_string(testkit::real_clock_config_file(dir)).expect("the demo centre");
+    centre_config_from(&demo, dir, id, pg, batch)
+}
+
+/// The same from the demo centre as configured (midnight), for a hub on a manual clock.
+fn manual_clock_centre_config(dir: &Path, id: &str, pg: &Postgres, batch: usize) -> PathBuf {
+    centre_config_from(hub::config::DEMO_CONFIG, dir, id, pg, batch)
+}
+
+fn centre_config_from(demo: &str, dir: &Path, id: &str, pg: &Postgres, batch: usize) -> PathBuf {
     let text = demo.replacen("[center]\n", &format!("[center]\nid = \"{id}\"\n"), 1)
         + &format!(
             "\n[province]\ndatabase = \"{}\"\npassword_file = \"{}\"\nbatch = {batch}\n",
@@ -428,7 +437,7 @@ async fn the_provinces_figures_are_the_centres_own() {
     assert_eq!(made.trim(), "the province's schema is at version 1");
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("hub.db");
-    let config_path = centre_config(dir.path(), "mot-cua", &pg, 1000);
+    let config_path = manual_clock_centre_config(dir.path(), "mot-cua", &pg, 1000);
     let checked = hub_cli(&[
         "--config",
         &config_path.display().to_string(),
