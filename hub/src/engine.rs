@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use protocol::{self as p, Command, ErrorCode, Role};
 use rand::Rng;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -181,6 +181,8 @@ pub struct EngineHandle {
     pub stopped: watch::Receiver<bool>,
     /// When the database was last checked for damage, as the engine found it at start.
     pub last_check: Option<DateTime<Utc>>,
+    /// The engine's clock: whatever else in the hub decides by the time of day reads this one.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Tells the hub when the engine thread ends, also by a panic (it is dropped while unwinding).
@@ -214,7 +216,9 @@ struct CachedSnapshot {
     seq: u64,
     admin: bool,
     light: bool,
-    made: Instant,
+    /// On the engine's clock: a snapshot shows waiting times as of `now`, so a clock a test
+    /// moved (or a wall clock that was set) must not get one made at another time.
+    made: DateTime<Utc>,
     welcome: Arc<SharedWelcome>,
 }
 
@@ -365,6 +369,7 @@ fn open(
         deadline: deadline_rx,
         stopped: watch::channel(false).1,
         last_check,
+        clock: engine.clock.clone(),
     };
     Ok((engine, req_rx, handle))
 }
@@ -912,7 +917,7 @@ impl Engine {
         if let Some(cached) = &self.snapshot_cache
             && cached.seq == self.seq
             && (cached.admin, cached.light) == (admin, light)
-            && cached.made.elapsed().as_secs() < 1
+            && (TimeDelta::zero()..TimeDelta::seconds(1)).contains(&(now - cached.made))
         {
             return Joined {
                 snapshot: Some(cached.welcome.clone()),
@@ -937,7 +942,7 @@ impl Engine {
             seq: self.seq,
             admin,
             light,
-            made: Instant::now(),
+            made: now,
             welcome: welcome.clone(),
         });
         Joined {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::TimeDelta;
 use tokio::sync::{Notify, watch};
 
 use crate::engine::{EngineHandle, Request};
@@ -23,18 +24,22 @@ pub async fn run(
     now: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let since_last = engine
-        .last_check
-        .map(|at| (chrono::Utc::now() - at).to_std().unwrap_or(Duration::ZERO));
-    let mut wait = match since_last {
-        Some(age) => EVERY.saturating_sub(age).max(FIRST_AFTER),
-        None => FIRST_AFTER,
+    let clock = engine.clock.clone();
+    let every = TimeDelta::from_std(EVERY).unwrap_or(TimeDelta::MAX);
+    let first_after = TimeDelta::from_std(FIRST_AFTER).unwrap_or(TimeDelta::MAX);
+    let start = clock.now();
+    // Due on the hub's clock: a day after the last check, and not in the start-up rush.
+    let mut due = match engine.last_check {
+        Some(at) => (at + every).max(start + first_after),
+        None => start + first_after,
     };
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = now.notified() => {}
-            _ = shutdown.changed() => return,
+        while clock.now() < due {
+            tokio::select! {
+                _ = clock.sleep_until(due) => {}
+                _ = now.notified() => break,
+                _ = shutdown.changed() => return,
+            }
         }
         let path = db.clone();
         let found = tokio::task::spawn_blocking(move || ledger::integrity::check(&path)).await;
@@ -51,6 +56,6 @@ pub async fn run(
         {
             return;
         }
-        wait = EVERY;
+        due = clock.now() + every;
     }
 }

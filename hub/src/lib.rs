@@ -111,7 +111,12 @@ impl Hub {
             tracing::info!(centre = %shipper.centre.id, "shipping the event log to the province");
             let (report, shipping) = watch::channel(province::ship::Shipping::default());
             app.province = Some(shipping);
-            tokio::spawn(shipper.run(shutdown_rx.clone(), report, Some(health.clone())));
+            tokio::spawn(shipper.run(
+                clock.clone(),
+                shutdown_rx.clone(),
+                report,
+                Some(health.clone()),
+            ));
         }
         tokio::spawn(service::watchdog(engine.clone()));
         tokio::spawn(server::run_timer(engine, clock, shutdown_rx.clone()));

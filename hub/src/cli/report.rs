@@ -1,6 +1,7 @@
 //! `hub report`: a hub's own figures, or with --province every centre's.
 
 use chrono::NaiveDate;
+use hub::clock::{Clock, SystemClock};
 use hub::province::figures::ProvinceBy;
 use hub::report::By;
 
@@ -90,7 +91,7 @@ fn local(
     format: Format,
 ) -> anyhow::Result<()> {
     let config = installed.config()?;
-    let today = config.rules.service_day(chrono::Utc::now());
+    let today = config.rules.service_day(SystemClock::new().now());
     let rows = hub::report::load(&installed.db()?, from, to, today)?;
     let lines = hub::report::summarize(&rows, by);
     match format {

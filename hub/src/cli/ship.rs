@@ -1,6 +1,9 @@
 //! `hub ship`: everything now, or (with --follow) on and on.
 
+use std::sync::Arc;
+
 use anyhow::Context;
+use hub::clock::SystemClock;
 
 use super::common::{Installed, runtime};
 
@@ -26,7 +29,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if args.follow {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let (report, _) = tokio::sync::watch::channel(Default::default());
-            let task = tokio::spawn(shipper.run(stopped, report, None));
+            let task =
+                tokio::spawn(shipper.run(Arc::new(SystemClock::new()), stopped, report, None));
             hub::shutdown_signal().await;
             let _ = stop.send(true);
             let _ = task.await;

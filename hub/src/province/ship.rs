@@ -12,6 +12,7 @@
 //! thread, in short transactions.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ledger::{EventRow, Reader, Shipment, TicketRow, status_text};
@@ -20,6 +21,7 @@ use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 
 use super::{Link, ProvinceError, schema};
+use crate::clock::Clock;
 use crate::config::Config;
 
 /// How often a caught-up shipper without a hub to wake it (`hub ship --follow`) looks for new
@@ -236,6 +238,7 @@ impl Shipper {
     /// without it, it looks every [`POLL`].
     pub async fn run(
         self,
+        clock: Arc<dyn Clock>,
         mut shutdown: watch::Receiver<bool>,
         report: watch::Sender<Shipping>,
         mut commits: Option<watch::Receiver<crate::engine::Health>>,
@@ -268,7 +271,7 @@ impl Shipper {
                 Ok(progress) => {
                     report.send_modify(|r| {
                         r.shipped = progress.shipped;
-                        r.last_ok = Some(chrono::Utc::now());
+                        r.last_ok = Some(clock.now());
                         r.down_since = None;
                         r.error = None;
                     });
@@ -306,7 +309,7 @@ impl Shipper {
                 Err(e) => {
                     client = None;
                     report.send_modify(|r| {
-                        r.down_since.get_or_insert_with(chrono::Utc::now);
+                        r.down_since.get_or_insert_with(|| clock.now());
                         r.error = Some(format!("{}: see the hub's log", e.kind()));
                     });
                     let now = tokio::time::Instant::now();

@@ -37,6 +37,7 @@ use super::socket::Socket;
 use super::state::{AppState, LiveDevice};
 use super::tracker;
 use super::upgrade::WebSocketUpgrade;
+use crate::clock::Clock;
 use crate::engine::Request;
 use crate::frames::{self, Wire};
 
@@ -134,6 +135,7 @@ struct Registration {
     live: Arc<Mutex<HashMap<DeviceId, LiveDevice>>>,
     presence: SharedPresence,
     offline_alert: std::time::Duration,
+    clock: Arc<dyn Clock>,
     device: DeviceId,
     connection: u64,
 }
@@ -152,14 +154,16 @@ fn register(app: &AppState, device: &str) -> (Registration, watch::Receiver<bool
     if let Some(old) = live.insert(DeviceId::from(device), newer) {
         let _ = old.replaced.send(true);
     }
-    app.presence
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .set(device, true, chrono::Utc::now());
+    app.presence.lock().unwrap_or_else(|e| e.into_inner()).set(
+        device,
+        true,
+        app.engine.clock.now(),
+    );
     let registration = Registration {
         live: app.live.clone(),
         presence: app.presence.clone(),
         offline_alert: app.config.limits.offline_alert,
+        clock: app.engine.clock.clone(),
         device: DeviceId::from(device),
         connection,
     };
@@ -177,11 +181,12 @@ impl Drop for Registration {
             let away = self.presence.lock().unwrap_or_else(|e| e.into_inner()).set(
                 self.device.as_str(),
                 false,
-                chrono::Utc::now(),
+                self.clock.now(),
             );
             if let Some(generation) = away {
                 presence::arm(
                     &self.presence,
+                    self.clock.clone(),
                     self.device.clone(),
                     generation,
                     self.offline_alert,

@@ -15,6 +15,7 @@ use protocol::{self as p, Role};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::frames;
 
@@ -123,13 +124,19 @@ impl Presence {
 /// Raises `device`'s alert after `after` unless it came back meanwhile.
 pub fn arm(
     presence: &SharedPresence,
+    clock: Arc<dyn Clock>,
     device: DeviceId,
     generation: u64,
     after: std::time::Duration,
 ) {
     let presence = presence.clone();
+    let due = clock.now() + chrono::TimeDelta::from_std(after).unwrap_or(chrono::TimeDelta::MAX);
     tokio::spawn(async move {
-        tokio::time::sleep(after).await;
+        // On the hub's clock, like every other reading that decides something (the sleep
+        // returns early now and then, so that a wall clock that was set is noticed).
+        while clock.now() < due {
+            clock.sleep_until(due).await;
+        }
         presence
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -140,6 +147,42 @@ pub fn arm(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn the_offline_alert_waits_for_the_hubs_clock_not_the_machines() {
+        let config = crate::config::Config::demo().expect("demo");
+        let clock = Arc::new(ManualClock::at("2026-11-23T09:00:00+07:00"));
+        let presence: SharedPresence = Arc::new(Mutex::new(Presence::new(&config, clock.now())));
+        let (_, mut changes) = presence.lock().expect("lock").subscribe();
+        let generations = presence.lock().expect("lock").generations();
+        let (kiosk, generation) = generations
+            .into_iter()
+            .find(|(d, _)| d.as_str() == "kiosk-1")
+            .expect("the demo has kiosk-1");
+        arm(
+            &presence,
+            clock.clone(),
+            kiosk,
+            generation,
+            Duration::from_secs(180),
+        );
+        clock.advance(chrono::TimeDelta::seconds(179));
+        tokio::task::yield_now().await;
+        assert!(changes.try_recv().is_err(), "not yet on the hub's clock");
+        clock.advance(chrono::TimeDelta::seconds(1));
+        // A timer on the machine's clock would still be sleeping its three minutes.
+        let frame = tokio::time::timeout(Duration::from_secs(10), changes.recv())
+            .await
+            .expect("the alert comes when the hub's clock says so")
+            .expect("announced");
+        assert!(
+            frame.as_str().contains("\"alert\":true"),
+            "{}",
+            frame.as_str()
+        );
+    }
 
     #[test]
     fn an_absence_raises_its_alert_only_if_the_device_did_not_come_back() {

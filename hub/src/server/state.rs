@@ -62,7 +62,7 @@ impl AppState {
         shutdown: watch::Receiver<bool>,
     ) -> AppState {
         let trackers = Arc::new(Semaphore::new(config.limits.max_connections as usize));
-        let presence = Presence::new(&config, chrono::Utc::now());
+        let presence = Presence::new(&config, engine.clock.now());
         AppState {
             config,
             db: Arc::new(db.to_path_buf()),
@@ -92,6 +92,7 @@ impl AppState {
         for (device, generation) in generations {
             super::presence::arm(
                 &self.presence,
+                self.engine.clock.clone(),
                 device,
                 generation,
                 self.config.limits.offline_alert,

@@ -46,7 +46,7 @@ async fn rows(app: &AppState, headers: &HeaderMap, range: &Range) -> Result<Vec<
         ));
     }
     let db = app.db.clone();
-    let today = app.config.rules.service_day(chrono::Utc::now());
+    let today = app.config.rules.service_day(app.engine.clock.now());
     let from = range.from;
     let loaded = tokio::task::spawn_blocking(move || report::load(&db, from, to, today)).await;
     match loaded {
