@@ -2,14 +2,11 @@
 //! no project types. Hostile and malformed input must get clear errors and harm nothing.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use testkit::raw::{self, Ws};
 use tokio_tungstenite::tungstenite::Message;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn start() -> (hub::Hub, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tmp");
@@ -24,43 +21,9 @@ async fn start() -> (hub::Hub, tempfile::TempDir) {
     (hub, dir)
 }
 
-async fn open(addr: SocketAddr) -> Ws {
-    tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
-        .await
-        .expect("connect")
-        .0
-}
-
-async fn hello(addr: SocketAddr, role: &str, device: &str) -> Ws {
-    let mut ws = open(addr).await;
-    let hello = json!({"type": "hello", "protocol": 1, "role": role, "device": device, "token": format!("demo-{device}")});
-    ws.send(Message::text(hello.to_string()))
-        .await
-        .expect("hello");
-    let w = recv(&mut ws).await.expect("welcome");
-    assert_eq!(w["type"], "welcome", "{w}");
-    ws
-}
-
-/// The next JSON message, or `None` when the connection ends.
-async fn recv(ws: &mut Ws) -> Option<Value> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("hub answers in time")?
-        {
-            Ok(Message::Text(t)) => {
-                return Some(serde_json::from_str(t.as_str()).expect("hub sends JSON"));
-            }
-            Ok(Message::Close(_)) | Err(_) => return None,
-            Ok(_) => continue,
-        }
-    }
-}
-
 async fn reply_to(ws: &mut Ws, id: &str) -> Value {
     loop {
-        let m = recv(ws).await.expect("a reply");
+        let m = raw::next(ws).await.expect("a reply");
         if m["type"] == "reply" && m["id"] == id {
             return m;
         }
@@ -69,10 +32,10 @@ async fn reply_to(ws: &mut Ws, id: &str) -> Value {
 
 async fn healthy(addr: SocketAddr) {
     // A fresh kiosk can still issue a ticket.
-    let mut ws = hello(addr, "kiosk", "kiosk-2").await;
+    let mut ws = raw::device(addr, "kiosk", "kiosk-2").await.0;
     let id = format!("kiosk-2:{}", rand_id());
     let cmd = json!({"type": "cmd", "id": id, "cmd": "issue_ticket", "args": {"service": "DD"}});
-    ws.send(Message::text(cmd.to_string())).await.expect("send");
+    raw::send(&mut ws, &cmd).await;
     assert_eq!(reply_to(&mut ws, &id).await["ok"], true);
 }
 
@@ -86,12 +49,10 @@ fn rand_id() -> u64 {
 #[tokio::test]
 async fn a_bad_token_gets_unauthorized_and_close_1008() {
     let (hub, _dir) = start().await;
-    let mut ws = open(hub.addr).await;
+    let mut ws = raw::open(hub.addr).await;
     let hello = json!({"type": "hello", "protocol": 1, "role": "kiosk", "device": "kiosk-1", "token": "guess"});
-    ws.send(Message::text(hello.to_string()))
-        .await
-        .expect("hello");
-    let err = recv(&mut ws).await.expect("error");
+    raw::send(&mut ws, &hello).await;
+    let err = raw::next(&mut ws).await.expect("error");
     assert_eq!(
         (err["type"].as_str(), err["code"].as_str()),
         (Some("error"), Some("unauthorized"))
@@ -111,10 +72,10 @@ async fn a_bad_token_gets_unauthorized_and_close_1008() {
 #[tokio::test]
 async fn malformed_unknown_and_oversize_messages_harm_nothing() {
     let (hub, _dir) = start().await;
-    let mut ws = hello(hub.addr, "kiosk", "kiosk-1").await;
+    let mut ws = raw::device(hub.addr, "kiosk", "kiosk-1").await.0;
 
     ws.send(Message::text("{not json")).await.expect("send");
-    let m = recv(&mut ws).await.expect("error");
+    let m = raw::next(&mut ws).await.expect("error");
     assert_eq!(
         (m["type"].as_str(), m["code"].as_str()),
         (Some("error"), Some("bad_request"))
@@ -123,7 +84,7 @@ async fn malformed_unknown_and_oversize_messages_harm_nothing() {
     ws.send(Message::text(json!({"type": "dance"}).to_string()))
         .await
         .expect("send");
-    let m = recv(&mut ws).await.expect("error");
+    let m = raw::next(&mut ws).await.expect("error");
     assert_eq!(m["code"], "bad_request");
     assert!(m["message"].as_str().is_some_and(|s| s.contains("dance")));
 
@@ -166,13 +127,16 @@ async fn malformed_unknown_and_oversize_messages_harm_nothing() {
     ws.send(Message::Binary(vec![1u8, 2, 3].into()))
         .await
         .expect("send");
-    assert_eq!(recv(&mut ws).await.expect("error")["code"], "bad_request");
+    assert_eq!(
+        raw::next(&mut ws).await.expect("error")["code"],
+        "bad_request"
+    );
 
     // 2 MiB: the hub drops this connection and nothing else.
     let huge = json!({"type": "cmd", "id": "k:4", "cmd": "issue_ticket", "args": {"service": "x".repeat(2 << 20)}});
     let _ = ws.send(Message::text(huge.to_string())).await;
     assert!(
-        recv(&mut ws).await.is_none(),
+        raw::next(&mut ws).await.is_none(),
         "the oversize connection is closed"
     );
     healthy(hub.addr).await;
@@ -182,7 +146,7 @@ async fn malformed_unknown_and_oversize_messages_harm_nothing() {
 #[tokio::test]
 async fn a_flood_is_rate_limited_and_the_hub_stays_up() {
     let (hub, _dir) = start().await;
-    let mut ws = hello(hub.addr, "display", "display-1").await;
+    let mut ws = raw::device(hub.addr, "display", "display-1").await.0;
     // Far beyond the burst of 500: send, without reading, then count what came back.
     for i in 0..1500 {
         let cmd = json!({"type": "cmd", "id": format!("d:{i}"), "cmd": "device_status", "args": {"status": "ok"}});
@@ -193,7 +157,9 @@ async fn a_flood_is_rate_limited_and_the_hub_stays_up() {
     // Every command gets exactly one reply, accepted or refused, unless the hub closes the flood.
     let (mut replies, mut limited) = (0, 0);
     while replies < 1500 {
-        let Some(m) = recv(&mut ws).await else { break };
+        let Some(m) = raw::next(&mut ws).await else {
+            break;
+        };
         if m["type"] == "reply" {
             replies += 1;
             if m["error"]["code"] == "rate_limited" {

@@ -13,13 +13,14 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::process::Command as Process;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
+use testkit::HubProcess;
+use testkit::raw::{self, Ws};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -83,9 +84,6 @@ struct Cli {
     hub: Option<PathBuf>,
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -144,69 +142,41 @@ fn bench_config(displays: usize, kiosks: usize) -> anyhow::Result<String> {
     Ok(t)
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// Starts the hub binary and waits until `/healthz` answers; returns it and the time that took.
-async fn start_hub(
-    bin: &Path,
-    config: &Path,
-    db: &Path,
-    addr: SocketAddr,
-) -> anyhow::Result<(Child, Duration)> {
+/// Starts the hub binary on a free loopback port (as the tests do, `testkit::HubProcess`) and
+/// waits until `/healthz` answers 200; returns it and the time that took.
+async fn start_hub(bin: &Path, config: &Path, db: &Path) -> anyhow::Result<(HubProcess, Duration)> {
     let started = Instant::now();
-    let mut child = Process::new(bin)
-        .args(["--config"])
+    let mut command = Process::new(bin);
+    command
+        .arg("--config")
         .arg(config)
         .arg("--db")
         .arg(db)
-        .arg("--create-db")
-        .args(["--listen", &addr.to_string()])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
+        .args(["--create-db", "--listen", "127.0.0.1:0"])
+        // Warnings only, so that logging costs nothing in the figures; but the line that says
+        // where the hub serves.
+        .env("RUST_LOG", "warn,hub::cli::serve=info");
+    let hub = HubProcess::start(command);
     loop {
-        if let Some(status) = child.try_wait()? {
-            anyhow::bail!("the hub exited at start-up: {status}");
-        }
-        if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
-                .await?;
-            let mut r = String::new();
-            s.read_to_string(&mut r).await?;
-            if r.starts_with("HTTP/1.1 200") {
-                return Ok((child, started.elapsed()));
-            }
+        if testkit::healthz(hub.addr).await.0 == 200 {
+            return Ok((hub, started.elapsed()));
         }
         anyhow::ensure!(
             started.elapsed() < Duration::from_secs(300),
-            "the hub did not start"
+            "the hub did not become healthy"
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 
-async fn connect(addr: SocketAddr, role: &str, device: &str) -> anyhow::Result<Ws> {
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/ws"), None, true).await?;
-    // Screens and kiosks ask for light snapshots (no waiting list), as the project's apps do.
-    let light = role != "counter";
-    let hello = serde_json::json!({"type": "hello", "protocol": 1, "role": role, "device": device, "token": "bench-token", "light": light});
-    ws.send(Message::text(hello.to_string())).await?;
-    // The welcome (with its snapshot).
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) if t.as_str().contains("\"welcome\"") => return Ok(ws),
-            Some(Ok(_)) => continue,
-            _ => anyhow::bail!("no welcome for {device}"),
-        }
-    }
+/// A device of the benchmark centre connected and welcomed. Screens and kiosks ask for light
+/// snapshots (no waiting list), as the project's apps do.
+async fn connect(addr: SocketAddr, role: &str, device: &str) -> Ws {
+    let mut hello = raw::hello_with_token(role, device, "bench-token");
+    hello["light"] = (role != "counter").into();
+    let mut ws = raw::open(addr).await;
+    raw::say(&mut ws, &hello).await;
+    ws
 }
 
 async fn reply(ws: &mut Ws) -> anyhow::Result<String> {
@@ -293,17 +263,7 @@ async fn floor(dir: &Path) -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.province {
-        let dir = tempfile::tempdir()?;
-        let config = dir.path().join("bench.toml");
-        std::fs::write(&config, bench_config(0, 1)?)?;
-        let options = province::Options {
-            centres: cli.province_centres,
-            days: cli.province_days,
-            visits: cli.visits_per_day,
-            year_centres: cli.year_centres,
-            year_days: cli.year_days,
-        };
-        return province::run(&config, dir.path(), &options).await;
+        return province_figures(&cli).await;
     }
     let bin = match &cli.hub {
         Some(b) => b.clone(),
@@ -317,31 +277,65 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("bench.toml");
     std::fs::write(&config, bench_config(cli.displays, cli.kiosks)?)?;
-    println!(
-        "hub-bench on {} CPUs — {}\n",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(
-                |c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
-                    .split(':')
-                    .nth(1)
-                    .unwrap_or("")
-                    .trim()
-                    .to_string())
-            )
-            .unwrap_or_default()
-    );
+    println!("hub-bench on {}\n", machine());
     floor(dir.path()).await?;
 
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let db = dir.path().join("hub.db");
-    let (mut hub, _) = start_hub(&bin, &config, &db, addr).await?;
+    let (hub, _) = start_hub(&bin, &config, &dir.path().join("hub.db")).await?;
+    round_trips(hub.addr, cli.round_trips).await?;
+    sustained(hub.addr, cli.kiosks, cli.seconds).await?;
+    hub.kill();
+    let (hub, _) = start_hub(&bin, &config, &dir.path().join("fanout.db")).await?;
+    fan_out_figures(&hub, &cli).await?;
+    hub.kill();
+    if cli.events > 0 {
+        restart_figure(&bin, &config, &dir.path().join("big.db"), cli.events).await?;
+    }
+    if cli.storage_days > 0 {
+        let db = cli
+            .storage_db
+            .clone()
+            .unwrap_or_else(|| dir.path().join("storage.db"));
+        storage_figure(&config, db, cli.storage_days, cli.visits_per_day)?;
+    }
+    if cli.waiting > 0 {
+        join_figure(&config, dir.path().join("queue.db"), cli.waiting)?;
+    }
+    Ok(())
+}
 
-    // 1. Round trips, one kiosk, one command at a time.
-    let mut ws = connect(addr, "kiosk", "kiosk-1").await?;
+/// The province's figures only: ingest into PostgreSQL, the province report over a year.
+async fn province_figures(cli: &Cli) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("bench.toml");
+    std::fs::write(&config, bench_config(0, 1)?)?;
+    let options = province::Options {
+        centres: cli.province_centres,
+        days: cli.province_days,
+        visits: cli.visits_per_day,
+        year_centres: cli.year_centres,
+        year_days: cli.year_days,
+    };
+    province::run(&config, dir.path(), &options).await
+}
+
+/// "N CPUs — model name", for the first line of the figures.
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            let line = c.lines().find(|l| l.starts_with("model name"))?;
+            Some(line.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    format!("{cpus} CPUs — {model}")
+}
+
+/// Round trips, one kiosk, one command at a time.
+async fn round_trips(addr: SocketAddr, n: usize) -> anyhow::Result<()> {
+    let mut ws = connect(addr, "kiosk", "kiosk-1").await;
     let mut times = vec![];
-    for i in 0..cli.round_trips {
+    for i in 0..n {
         let t = Instant::now();
         ws.send(issue(&format!("rt-{i}"), i)).await?;
         let r = reply(&mut ws).await?;
@@ -349,36 +343,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         anyhow::ensure!(r.contains("\"ok\":true"), "refused: {r}");
     }
     show("issue_ticket round trip (after commit)", times);
-    drop(ws);
+    Ok(())
+}
 
-    // 2. Sustained: K kiosks, each keeping 64 commands in flight.
-    let stop_at = Instant::now() + Duration::from_secs(cli.seconds);
+/// Sustained: `kiosks` kiosks, each keeping 64 commands in flight for `seconds`.
+async fn sustained(addr: SocketAddr, kiosks: usize, seconds: u64) -> anyhow::Result<()> {
+    let stop_at = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = vec![];
-    for k in 1..=cli.kiosks {
-        let ws = connect(addr, "kiosk", &format!("kiosk-{k}")).await?;
-        tasks.push(tokio::spawn(async move {
-            let (mut tx, mut rx) = ws.split();
-            let mut sent = 0usize;
-            let mut done = 0usize;
-            for _ in 0..64 {
-                let _ = tx.send(issue(&format!("k{k}-{sent}"), sent + k)).await;
-                sent += 1;
-            }
-            while let Some(Ok(m)) = rx.next().await {
-                if let Message::Text(t) = m
-                    && t.as_str().starts_with("{\"type\":\"reply\"")
-                {
-                    done += 1;
-                    if Instant::now() < stop_at {
-                        let _ = tx.send(issue(&format!("k{k}-{sent}"), sent + k)).await;
-                        sent += 1;
-                    } else if done == sent {
-                        break;
-                    }
-                }
-            }
-            done
-        }));
+    for k in 1..=kiosks {
+        let ws = connect(addr, "kiosk", &format!("kiosk-{k}")).await;
+        tasks.push(tokio::spawn(keep_issuing(ws, k, stop_at)));
     }
     let started = Instant::now();
     let mut total = 0;
@@ -387,20 +361,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{:<44} {:>9.0} tickets/s  ({total} in {secs:.1} s, {} kiosks × 64 in flight)",
+        "{:<44} {:>9.0} tickets/s  ({total} in {secs:.1} s, {kiosks} kiosks × 64 in flight)",
         "sustained issue_ticket",
         total as f64 / secs,
-        cli.kiosks
     );
+    Ok(())
+}
 
-    // 3. Fan-out on a fresh hub with a centre's realistic queue (300 waiting): a display's
-    // snapshot carries the waiting list, and the sustained phase left tens of thousands.
-    let _ = hub.kill();
-    let _ = hub.wait();
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-    let (fresh, _) = start_hub(&bin, &config, &dir.path().join("fanout.db"), addr).await?;
-    hub = fresh;
-    let mut ws = connect(addr, "kiosk", "kiosk-1").await?;
+/// One kiosk of the sustained figure: 64 in flight until `stop_at`; the replies it had.
+async fn keep_issuing(ws: Ws, k: usize, stop_at: Instant) -> usize {
+    let (mut tx, mut rx) = ws.split();
+    let mut sent = 0usize;
+    let mut done = 0usize;
+    for _ in 0..64 {
+        let _ = tx.send(issue(&format!("k{k}-{sent}"), sent + k)).await;
+        sent += 1;
+    }
+    while let Some(Ok(m)) = rx.next().await {
+        if let Message::Text(t) = m
+            && t.as_str().starts_with("{\"type\":\"reply\"")
+        {
+            done += 1;
+            if Instant::now() < stop_at {
+                let _ = tx.send(issue(&format!("k{k}-{sent}"), sent + k)).await;
+                sent += 1;
+            } else if done == sent {
+                break;
+            }
+        }
+    }
+    done
+}
+
+/// Fan-out on a fresh hub with a centre's realistic queue (300 waiting): a display's
+/// snapshot carries the waiting list, and the sustained phase left tens of thousands.
+async fn fan_out_figures(hub: &HubProcess, cli: &Cli) -> anyhow::Result<()> {
+    let mut ws = connect(hub.addr, "kiosk", "kiosk-1").await;
     for i in 0..300 {
         ws.send(issue(&format!("q-{i}"), if i % 3 == 0 { 0 } else { i }))
             .await?;
@@ -415,100 +411,92 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // Once as before (1,000 readers parsing every frame on the hub's own cores), once with lean
     // readers on one thread of their own, so that the second figure measures the hub.
     for readers in [Readers::FullParse, Readers::Lean] {
-        let run = fan_out(addr, hub.id(), cli.displays, cli.rounds, readers).await?;
-        let how = match readers {
-            Readers::FullParse => "full parse",
-            Readers::Lean => "lean readers",
-        };
+        let run = fan_out(hub.addr, hub.child.id(), cli.displays, cli.rounds, readers).await?;
+        show_fan_out(&run, readers, cli.displays);
+    }
+    Ok(())
+}
+
+fn show_fan_out(run: &FanOut, readers: Readers, displays: usize) {
+    let how = match readers {
+        Readers::FullParse => "full parse",
+        Readers::Lean => "lean readers",
+    };
+    show(
+        &format!("call_next → each of {displays} displays ({how})"),
+        run.times.clone(),
+    );
+    if let Some(hub_cpu) = run.hub_cpu_per_call {
+        println!(
+            "{:<44} {:>9.1} ms CPU per call (a call and a start of service, {displays} displays)",
+            "  the hub's own cost", hub_cpu
+        );
+    }
+    if let Some((per_call, per_frame)) = run.measuring_cost {
+        println!(
+            "{:<44} {:>9.1} ms CPU per call, {:.1} µs per frame (one thread)",
+            "  the lean readers' own cost", per_call, per_frame
+        );
+    }
+    // Memory on the fresh hub (the first round): the second adds what the first left.
+    if readers == Readers::FullParse {
+        println!(
+            "{:<44} {:>9.1} MB with {displays} display connections",
+            "hub resident memory (VmRSS)",
+            run.rss_kb.unwrap_or(0) as f64 / 1024.0,
+        );
+    }
+}
+
+/// Restart over a database of `events` events, generated through the real engine.
+async fn restart_figure(bin: &Path, config: &Path, big: &Path, events: u64) -> anyhow::Result<()> {
+    let made = Instant::now();
+    let (c, b) = (config.to_path_buf(), big.to_path_buf());
+    std::thread::spawn(move || generate(&c, &b, events))
+        .join()
+        .map_err(|_| anyhow::anyhow!("the generator panicked"))??;
+    println!(
+        "{:<44} {:>9.1} s   ({events} events through the engine, {:.0} events/s)",
+        "generated restart database",
+        made.elapsed().as_secs_f64(),
+        events as f64 / made.elapsed().as_secs_f64()
+    );
+    let size = std::fs::metadata(big).map(|m| m.len()).unwrap_or(0);
+    let (hub, took) = start_hub(bin, config, big).await?;
+    println!(
+        "{:<44} {:>9.3} s   (database {:.0} MB, to /healthz answering)",
+        format!("hub restart over {events} events"),
+        took.as_secs_f64(),
+        size as f64 / 1e6
+    );
+    hub.kill();
+    Ok(())
+}
+
+/// What the database weighs after a month of a busy centre, and a year extrapolated.
+fn storage_figure(config: &Path, db: PathBuf, days: u32, visits: u64) -> anyhow::Result<()> {
+    let c = config.to_path_buf();
+    let made = Instant::now();
+    let sizes = std::thread::spawn(move || storage(&c, &db, days, visits))
+        .join()
+        .map_err(|_| anyhow::anyhow!("the storage measurement panicked"))??;
+    report_storage(&sizes, visits, made.elapsed());
+    Ok(())
+}
+
+/// What a screen joining costs the engine with a long queue.
+fn join_figure(config: &Path, db: PathBuf, waiting: u64) -> anyhow::Result<()> {
+    let c = config.to_path_buf();
+    let (full, light) = std::thread::spawn(move || join_cost(&c, &db, waiting))
+        .join()
+        .map_err(|_| anyhow::anyhow!("the join measurement panicked"))??;
+    for (kind, times) in [("full", full), ("light", light)] {
+        let (engine, ready): (Vec<_>, Vec<_>) = times.into_iter().unzip();
+        show(&format!("join, {waiting} waiting, {kind}: engine"), engine);
         show(
-            &format!("call_next → each of {} displays ({how})", cli.displays),
-            run.times,
+            &format!("join, {waiting} waiting, {kind}: frame ready"),
+            ready,
         );
-        if let Some(hub_cpu) = run.hub_cpu_per_call {
-            println!(
-                "{:<44} {:>9.1} ms CPU per call (a call and a start of service, {} displays)",
-                "  the hub's own cost", hub_cpu, cli.displays
-            );
-        }
-        if let Some((per_call, per_frame)) = run.measuring_cost {
-            println!(
-                "{:<44} {:>9.1} ms CPU per call, {:.1} µs per frame (one thread)",
-                "  the lean readers' own cost", per_call, per_frame
-            );
-        }
-        // Memory on the fresh hub (the first round): the second adds what the first left.
-        if readers == Readers::FullParse {
-            println!(
-                "{:<44} {:>9.1} MB with {} display connections",
-                "hub resident memory (VmRSS)",
-                run.rss_kb.unwrap_or(0) as f64 / 1024.0,
-                cli.displays
-            );
-        }
-    }
-    let _ = hub.kill();
-    let _ = hub.wait();
-
-    // 5. Restart over a big database.
-    if cli.events > 0 {
-        let big = dir.path().join("big.db");
-        let made = Instant::now();
-        let (c, b, n) = (config.clone(), big.clone(), cli.events);
-        std::thread::spawn(move || generate(&c, &b, n))
-            .join()
-            .map_err(|_| anyhow::anyhow!("the generator panicked"))??;
-        println!(
-            "{:<44} {:>9.1} s   ({} events through the engine, {:.0} events/s)",
-            "generated restart database",
-            made.elapsed().as_secs_f64(),
-            cli.events,
-            cli.events as f64 / made.elapsed().as_secs_f64()
-        );
-        let size = std::fs::metadata(&big).map(|m| m.len()).unwrap_or(0);
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-        let (mut hub, took) = start_hub(&bin, &config, &big, addr).await?;
-        println!(
-            "{:<44} {:>9.3} s   (database {:.0} MB, to /healthz answering)",
-            format!("hub restart over {} events", cli.events),
-            took.as_secs_f64(),
-            size as f64 / 1e6
-        );
-        let _ = hub.kill();
-        let _ = hub.wait();
-    }
-
-    // 7. What the database weighs after a month of a busy centre, and a year extrapolated.
-    if cli.storage_days > 0 {
-        let db = cli
-            .storage_db
-            .clone()
-            .unwrap_or_else(|| dir.path().join("storage.db"));
-        let c = config.clone();
-        let (days, visits) = (cli.storage_days, cli.visits_per_day);
-        let made = Instant::now();
-        let sizes = std::thread::spawn(move || storage(&c, &db, days, visits))
-            .join()
-            .map_err(|_| anyhow::anyhow!("the storage measurement panicked"))??;
-        report_storage(&sizes, visits, made.elapsed());
-    }
-
-    // 6. What a screen joining costs the engine with a long queue.
-    if cli.waiting > 0 {
-        let (c, db, n) = (config.clone(), dir.path().join("queue.db"), cli.waiting);
-        let (full, light) = std::thread::spawn(move || join_cost(&c, &db, n))
-            .join()
-            .map_err(|_| anyhow::anyhow!("the join measurement panicked"))??;
-        for (kind, times) in [("full", full), ("light", light)] {
-            let (engine, ready): (Vec<_>, Vec<_>) = times.into_iter().unzip();
-            show(
-                &format!("join, {} waiting, {kind}: engine", cli.waiting),
-                engine,
-            );
-            show(
-                &format!("join, {} waiting, {kind}: frame ready", cli.waiting),
-                ready,
-            );
-        }
     }
     Ok(())
 }
@@ -548,7 +536,46 @@ async fn fan_out(
     let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(String, Vec<Instant>)>();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<anyhow::Result<()>>();
-    let reader_thread = std::thread::spawn(move || -> anyhow::Result<Option<(f64, f64)>> {
+    let reader_thread = start_readers(addr, displays, rounds, readers, seen_tx, stop_rx, ready_tx);
+    ready_rx
+        .await
+        .map_err(|_| anyhow::anyhow!("the readers' thread ended"))??;
+    let rss_kb = rss_kb(hub_pid);
+    let mut counter = connect(addr, "counter", "counter-1").await;
+    counter
+        .send(Message::text(r#"{"type":"cmd","id":"login","cmd":"login","args":{"counter":1,"staff":"nv01","pin":"1234"}}"#))
+        .await?;
+    reply(&mut counter).await?;
+    let hub_cpu_before = process_cpu_ms(hub_pid);
+    let times = time_calls(&mut counter, &mut seen_rx, displays, rounds, readers).await?;
+    let hub_cpu_per_call = process_cpu_ms(hub_pid)
+        .zip(hub_cpu_before)
+        .map(|(after, before)| (after - before) / rounds as f64);
+    let _ = stop_tx.send(true);
+    let measuring_cost = reader_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the readers' thread panicked"))??;
+    Ok(FanOut {
+        times,
+        measuring_cost,
+        rss_kb,
+        hub_cpu_per_call,
+    })
+}
+
+/// The displays' readers, on a thread of their own: connects them all, says so on `ready`,
+/// and once `stop` turns true ends them and returns the lean readers' cost (ms CPU per call,
+/// µs per frame).
+fn start_readers(
+    addr: SocketAddr,
+    displays: usize,
+    rounds: usize,
+    readers: Readers,
+    seen_tx: mpsc::UnboundedSender<(String, Vec<Instant>)>,
+    stop_rx: tokio::sync::watch::Receiver<bool>,
+    ready_tx: tokio::sync::oneshot::Sender<anyhow::Result<()>>,
+) -> std::thread::JoinHandle<anyhow::Result<Option<(f64, f64)>>> {
+    std::thread::spawn(move || -> anyhow::Result<Option<(f64, f64)>> {
         let runtime = match readers {
             Readers::Lean => tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -565,9 +592,10 @@ async fn fan_out(
             for d in 1..=displays {
                 let device = format!("display-{d}");
                 let task = match readers {
-                    Readers::FullParse => connect(addr, "display", &device)
-                        .await
-                        .map(|ws| tokio::spawn(read_calls(ws, seen_tx.clone())).abort_handle()),
+                    Readers::FullParse => {
+                        let ws = connect(addr, "display", &device).await;
+                        Ok(tokio::spawn(read_calls(ws, seen_tx.clone())).abort_handle())
+                    }
                     Readers::Lean => raw_display::connect(addr, &device).await.map(|display| {
                         if d == 1 {
                             println!(
@@ -601,19 +629,20 @@ async fn fan_out(
             Ok((readers == Readers::Lean)
                 .then(|| (cpu / rounds as f64, cpu * 1e3 / frames.max(1) as f64)))
         })
-    });
-    ready_rx
-        .await
-        .map_err(|_| anyhow::anyhow!("the readers' thread ended"))??;
-    let rss_kb = rss_kb(hub_pid);
-    let mut counter = connect(addr, "counter", "counter-1").await?;
-    counter
-        .send(Message::text(r#"{"type":"cmd","id":"login","cmd":"login","args":{"counter":1,"staff":"nv01","pin":"1234"}}"#))
-        .await?;
-    reply(&mut counter).await?;
+    })
+}
+
+/// Calls `rounds` tickets, each timed until every display has it (then serves it, so that the
+/// next call is allowed, and waits for that too: each call is timed on a quiet hub).
+async fn time_calls(
+    counter: &mut Ws,
+    seen_rx: &mut mpsc::UnboundedReceiver<(String, Vec<Instant>)>,
+    displays: usize,
+    rounds: usize,
+    readers: Readers,
+) -> anyhow::Result<Vec<Duration>> {
     let mut times = vec![];
     let mut arrived: HashMap<String, Vec<Instant>> = HashMap::new();
-    let hub_cpu_before = process_cpu_ms(hub_pid);
     let tag = if readers == Readers::Lean {
         "lean"
     } else {
@@ -626,7 +655,7 @@ async fn fan_out(
                 r#"{{"type":"cmd","id":"call-{tag}-{i}","cmd":"call_next","args":{{}}}}"#
             )))
             .await?;
-        let r = reply(&mut counter).await?;
+        let r = reply(counter).await?;
         let v: serde_json::Value = serde_json::from_str(&r)?;
         let number = v["result"]["ticket"]["number"]
             .as_str()
@@ -635,41 +664,24 @@ async fn fan_out(
         anyhow::ensure!(!number.is_empty(), "call_next refused: {r}");
         // Wait until every display has it, then serve so the next call is allowed — and wait
         // for that to reach every display too: each call is timed on a quiet hub.
-        let called = all_arrived(
-            &mut seen_rx,
-            &mut arrived,
-            &format!("called:{number}"),
-            displays,
-        )
-        .await?;
+        let called =
+            all_arrived(seen_rx, &mut arrived, &format!("called:{number}"), displays).await?;
         times.extend(called.into_iter().map(|a| a - sent));
         counter
             .send(Message::text(format!(
                 r#"{{"type":"cmd","id":"start-{tag}-{i}","cmd":"start_serving","args":{{}}}}"#
             )))
             .await?;
-        reply(&mut counter).await?;
+        reply(counter).await?;
         all_arrived(
-            &mut seen_rx,
+            seen_rx,
             &mut arrived,
             &format!("serving:{number}"),
             displays,
         )
         .await?;
     }
-    let hub_cpu_per_call = process_cpu_ms(hub_pid)
-        .zip(hub_cpu_before)
-        .map(|(after, before)| (after - before) / rounds as f64);
-    let _ = stop_tx.send(true);
-    let measuring_cost = reader_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("the readers' thread panicked"))??;
-    Ok(FanOut {
-        times,
-        measuring_cost,
-        rss_kb,
-        hub_cpu_per_call,
-    })
+    Ok(times)
 }
 
 /// Waits until `key` ("called:A001") has reached every display; when each one had it.

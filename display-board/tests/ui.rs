@@ -12,7 +12,7 @@ use display_board::{BoardAdapter, BoardWindow};
 use i_slint_backend_testing::ElementHandle;
 use protocol::{Command, Role};
 use slint::{ComponentHandle, Model};
-use testkit::{Centre, WAIT, monday_morning};
+use testkit::{Centre, WAIT, issue, monday_morning};
 
 /// A real hub on a manual clock at Monday 09:00 in Hà Nội, for boards on Slint's testing backend.
 fn centre() -> Centre {
@@ -54,13 +54,7 @@ fn a_call_appears_flashes_and_is_announced_and_a_recall_again() {
     let kiosk = c.client(Role::Kiosk, "kiosk-1");
     let mut board = board(&c, Filter::default());
     assert!(calling(&board).is_empty());
-    let issued = number(&c.send(
-        kiosk,
-        Command::IssueTicket {
-            service: "TP".into(),
-            priority: None,
-        },
-    ));
+    let issued = number(&c.send(kiosk, issue("TP")));
     let clerk = c.clerk(1);
     let called = number(&c.send(clerk, Command::CallNext {}));
     assert_eq!(called, issued);
@@ -102,15 +96,7 @@ fn the_overdue_count_turns_red_when_the_hub_says_so() {
     let mut c = centre();
     let kiosk = c.client(Role::Kiosk, "kiosk-1");
     let mut board = board(&c, Filter::default());
-    let issue = |c: &Centre| {
-        c.send(
-            kiosk,
-            Command::IssueTicket {
-                service: "TP".into(),
-                priority: None,
-            },
-        )
-    };
+    let issue = |c: &Centre| c.send(kiosk, issue("TP"));
     issue(&c);
     let overdue_cell = |b: &App| {
         ElementHandle::find_by_accessible_label(&b.ui, "Quá hạn TP")
@@ -162,13 +148,7 @@ fn a_filtered_board_shows_and_says_only_its_counters() {
         .collect();
     assert_eq!(services, ["TP"]);
     for _ in 0..2 {
-        c.send(
-            kiosk,
-            Command::IssueTicket {
-                service: "TP".into(),
-                priority: None,
-            },
-        );
+        c.send(kiosk, issue("TP"));
     }
     let one = c.clerk(1);
     let first = number(&c.send(one, Command::CallNext {}));
@@ -194,13 +174,7 @@ fn offline_keeps_the_last_state_and_old_calls_are_not_announced_again() {
     let mut c = centre();
     let kiosk = c.client(Role::Kiosk, "kiosk-1");
     let mut board = board(&c, Filter::default());
-    c.send(
-        kiosk,
-        Command::IssueTicket {
-            service: "GTVT".into(),
-            priority: None,
-        },
-    );
+    c.send(kiosk, issue("GTVT"));
     let clerk = c.clerk(3);
     let called = number(&c.send(clerk, Command::CallNext {}));
     assert!(board.pump_until(WAIT, |a| a.announced.len() == 1));
@@ -220,13 +194,7 @@ fn offline_keeps_the_last_state_and_old_calls_are_not_announced_again() {
     c.start_hub();
     assert!(board.pump_until(Duration::from_secs(20), |a| a.board.mirror.online));
     // A live event after the reconnection proves the board has caught up.
-    c.send(
-        kiosk,
-        Command::IssueTicket {
-            service: "GTVT".into(),
-            priority: None,
-        },
-    );
+    c.send(kiosk, issue("GTVT"));
     assert!(board.pump_until(WAIT, |a| {
         a.board
             .mirror

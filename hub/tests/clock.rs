@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use protocol::{Command, EventKind, Role};
-use testkit::{Client, ManualClock, WAIT, demo_config, healthz, ticket_of};
+use testkit::{Client, ManualClock, WAIT, demo_config, healthz, issue, ticket_of};
 
 async fn hub_on(clock: &Arc<ManualClock>, db: &std::path::Path) -> anyhow::Result<hub::Hub> {
     hub::Hub::start_with_clock(
@@ -17,13 +17,6 @@ async fn hub_on(clock: &Arc<ManualClock>, db: &std::path::Path) -> anyhow::Resul
     .await
 }
 
-fn issue() -> Command {
-    Command::IssueTicket {
-        service: "TP".into(),
-        priority: None,
-    }
-}
-
 #[tokio::test]
 async fn a_clock_set_back_between_two_tickets_does_not_change_who_is_called_first() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -32,10 +25,10 @@ async fn a_clock_set_back_between_two_tickets_does_not_change_who_is_called_firs
         .await
         .expect("hub");
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
-    let first = ticket_of(&kiosk.send(issue()).await.expect("first"));
+    let first = ticket_of(&kiosk.send(issue("TP")).await.expect("first"));
     // NTP steps the clock back an hour: the second ticket carries an earlier time.
     clock.step(TimeDelta::hours(-1));
-    let second = ticket_of(&kiosk.send(issue()).await.expect("second"));
+    let second = ticket_of(&kiosk.send(issue("TP")).await.expect("second"));
     assert_ne!(second.issued_at, first.issued_at);
     let clerk = Client::clerk(hub.addr, 1).await;
     let called = ticket_of(&clerk.send(Command::CallNext {}).await.expect("call"));
@@ -52,7 +45,7 @@ async fn a_ticket_goes_overdue_on_the_engines_clock_with_no_command_to_wake_it()
         .expect("hub");
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     let (mut board, _) = Client::connect(hub.addr, Role::Display, "display-1").await;
-    kiosk.send(issue()).await.expect("issued");
+    kiosk.send(issue("TP")).await.expect("issued");
     // The target wait of TP is 30 minutes in the demo centre; only the clock moves.
     clock.advance(TimeDelta::minutes(31));
     tokio::time::timeout(WAIT, board.event(EventKind::TicketOverdue))
@@ -69,10 +62,13 @@ async fn a_jump_of_days_is_held_and_released_when_the_clock_comes_back() {
         .await
         .expect("hub");
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
-    let waiting = ticket_of(&kiosk.send(issue()).await.expect("issued"));
+    let waiting = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
     // A board without a battery boots with a date days ahead, and sets it while running.
     clock.step(TimeDelta::days(5));
-    kiosk.send(issue()).await.expect("issued on the held day");
+    kiosk
+        .send(issue("TP"))
+        .await
+        .expect("issued on the held day");
     assert_eq!(
         hub.health().borrow().day.to_string(),
         "2026-11-23",
@@ -88,7 +84,7 @@ async fn a_jump_of_days_is_held_and_released_when_the_clock_comes_back() {
     );
     // The clock is corrected: health comes back by itself.
     clock.step(TimeDelta::days(-5));
-    kiosk.send(issue()).await.expect("issued");
+    kiosk.send(issue("TP")).await.expect("issued");
     assert_eq!(healthz(hub.addr).await.0, 200);
     hub.stop().await.expect("stop");
 }
@@ -101,10 +97,10 @@ async fn a_weekend_with_the_hub_running_starts_the_new_day() {
         .await
         .expect("hub");
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
-    kiosk.send(issue()).await.expect("friday");
+    kiosk.send(issue("TP")).await.expect("friday");
     // Time really passes (the monotonic clock with it): Monday morning.
     clock.advance(TimeDelta::days(3) - TimeDelta::hours(7));
-    kiosk.send(issue()).await.expect("monday");
+    kiosk.send(issue("TP")).await.expect("monday");
     assert_eq!(hub.health().borrow().day.to_string(), "2026-11-23");
     assert_eq!(healthz(hub.addr).await.0, 200);
     hub.stop().await.expect("stop");
@@ -170,9 +166,9 @@ async fn the_real_binary_under_a_wall_clock_stepped_back_an_hour_calls_the_older
         .env("FAKETIME_NO_CACHE", "1");
     let hub = testkit::HubProcess::start(command);
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
-    let first = ticket_of(&kiosk.send(issue()).await.expect("first"));
+    let first = ticket_of(&kiosk.send(issue("TP")).await.expect("first"));
     std::fs::write(&clock_file, "@2026-11-23 09:00:00").expect("step back");
-    let second = ticket_of(&kiosk.send(issue()).await.expect("second"));
+    let second = ticket_of(&kiosk.send(issue("TP")).await.expect("second"));
     assert!(
         second.issued_at < first.issued_at,
         "the clock was stepped back: {} then {}",

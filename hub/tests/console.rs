@@ -2,10 +2,8 @@
 //! it — and what a device token or a phone cannot do with it.
 
 use fantoccini::Locator;
-use futures_util::{SinkExt, StreamExt};
 use protocol::{Command, Role};
-use testkit::{Browser, Client, start_hub, ticket_of, url};
-use tokio_tungstenite::tungstenite::Message;
+use testkit::{Browser, Client, issue, raw, start_hub, ticket_of};
 
 /// Where the README's screenshots come from (`CONSOLE_SCREENSHOTS=docs/screenshots`).
 fn screenshot_dir() -> Option<std::path::PathBuf> {
@@ -94,22 +92,8 @@ async fn a_supervisor_signs_in_sees_alerts_live_and_moves_a_clerk() {
     );
 
     // The next call follows the new order: land before the older justice ticket.
-    kiosk
-        .send(Command::IssueTicket {
-            service: "TP".into(),
-            priority: None,
-        })
-        .await
-        .expect("TP");
-    let land = ticket_of(
-        &kiosk
-            .send(Command::IssueTicket {
-                service: "DD".into(),
-                priority: None,
-            })
-            .await
-            .expect("DD"),
-    );
+    kiosk.send(issue("TP")).await.expect("TP");
+    let land = ticket_of(&kiosk.send(issue("DD")).await.expect("DD"));
     let called = ticket_of(&clerk.send(Command::CallNext {}).await.expect("call"));
     assert_eq!(called.number, land.number);
     browser.wait_for_text("counters", &land.number).await;
@@ -289,34 +273,6 @@ async fn issue_on_behalf_cancel_close_a_service_and_read_it_in_english() {
     hub.stop().await.expect("stop");
 }
 
-/// Says hello on `/ws` and returns the hub's first answer.
-async fn hello(
-    addr: std::net::SocketAddr,
-    hello: serde_json::Value,
-    cookie: Option<&str>,
-) -> serde_json::Value {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = url(addr).into_client_request().expect("request");
-    if let Some(c) = cookie {
-        request
-            .headers_mut()
-            .insert("cookie", c.parse().expect("header"));
-    }
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
-    ws.send(Message::text(hello.to_string()))
-        .await
-        .expect("hello");
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) => return serde_json::from_str(t.as_str()).expect("json"),
-            Some(Ok(_)) => continue,
-            other => panic!("no answer: {other:?}"),
-        }
-    }
-}
-
 #[tokio::test]
 async fn only_a_signed_in_supervisor_reaches_the_console_actions() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -326,37 +282,32 @@ async fn only_a_signed_in_supervisor_reaches_the_console_actions() {
                            "token": token})
     };
     // No session: refused, whatever the token says.
-    let refused = hello(hub.addr, console("demo-counter-1"), None).await;
+    let refused = raw::first_answer(hub.addr, &console("demo-counter-1"), None).await;
     assert_eq!(refused["code"], "unauthorized", "{refused}");
-    let forged = hello(hub.addr, console(""), Some("hang_doi_console=00ff")).await;
+    let forged = raw::first_answer(hub.addr, &console(""), Some("hang_doi_console=00ff")).await;
     assert_eq!(forged["code"], "unauthorized", "{forged}");
     // A counter's token does not make an admin, nor does a tracking code.
     let counter = serde_json::json!({"type": "hello", "protocol": 1, "role": "admin",
                                      "device": "counter-1", "token": "demo-counter-1"});
-    assert_eq!(hello(hub.addr, counter, None).await["code"], "unauthorized");
+    assert_eq!(
+        raw::first_answer(hub.addr, &counter, None).await["code"],
+        "unauthorized"
+    );
 
     // Signed in over plain HTTP (as a script would): the cookie opens the console's session.
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
-    let issued = ticket_of(
-        &kiosk
-            .send(Command::IssueTicket {
-                service: "TP".into(),
-                priority: None,
-            })
-            .await
-            .expect("issued"),
-    );
+    let issued = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
     let track = issued.track.expect("the kiosk gets the tracking code");
     let tracker = serde_json::json!({"type": "hello", "protocol": 1, "role": "tracker",
                                      "device": "phone", "token": track});
-    let seen = hello(hub.addr, tracker, None).await;
+    let seen = raw::first_answer(hub.addr, &tracker, None).await;
     assert_eq!(
         seen["type"], "ticket",
         "a tracker sees its ticket only: {seen}"
     );
 
     let cookie = sign_in_over_http(hub.addr, "ql01", "1234").await;
-    let welcome = hello(hub.addr, console(""), Some(&cookie)).await;
+    let welcome = raw::first_answer(hub.addr, &console(""), Some(&cookie)).await;
     assert_eq!(welcome["type"], "welcome");
     assert!(
         welcome["snapshot"]["today"].is_object(),

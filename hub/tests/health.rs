@@ -2,15 +2,8 @@
 //! and it recovers by itself when writes succeed again. Nothing is acknowledged that is not on
 //! disk meanwhile.
 
-use protocol::{Command, ErrorCode, Role};
-use testkit::{Client, healthz, start_hub};
-
-fn issue() -> Command {
-    Command::IssueTicket {
-        service: "TP".into(),
-        priority: None,
-    }
-}
+use protocol::{ErrorCode, Role};
+use testkit::{Client, healthz, issue, start_hub};
 
 #[tokio::test]
 async fn healthz_says_so_while_commits_fail_and_recovers_by_itself() {
@@ -24,7 +17,7 @@ async fn healthz_says_so_while_commits_fail_and_recovers_by_itself() {
     // hub's commit waits its busy timeout, then fails.
     let blocker = ledger::testing::hold_write_lock(&db).expect("lock");
     let refused = kiosk
-        .send(issue())
+        .send(issue("TP"))
         .await
         .expect_err("not on disk, not acknowledged");
     assert_eq!(refused.code(), Some(ErrorCode::Internal));
@@ -38,7 +31,7 @@ async fn healthz_says_so_while_commits_fail_and_recovers_by_itself() {
     // The lock goes away: the next ticket is written, and health comes back by itself.
     drop(blocker);
     kiosk
-        .send(issue())
+        .send(issue("TP"))
         .await
         .expect("issued once writes work again");
     assert_eq!(healthz(hub.addr).await.0, 200);
@@ -51,7 +44,7 @@ async fn a_hub_whose_engine_cannot_go_on_exits_with_failure() {
     let db = dir.path().join("hub.db");
     let mut hub = testkit::HubProcess::demo(std::path::Path::new(env!("CARGO_BIN_EXE_hub")), &db);
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
-    kiosk.send(issue()).await.expect("issued");
+    kiosk.send(issue("TP")).await.expect("issued");
     // The database is destroyed under the running hub (a failing disk, a careless copy): no
     // commit can succeed and the state cannot be rebuilt from it.
     for suffix in ["", "-wal", "-shm"] {
@@ -61,7 +54,7 @@ async fn a_hub_whose_engine_cannot_go_on_exits_with_failure() {
         }
         let _ = std::fs::write(&path, b"this is no longer a database file");
     }
-    let _ = kiosk.send(issue()).await;
+    let _ = kiosk.send(issue("TP")).await;
     // The hub does not live on as a zombie: it says why, and exits with failure for its
     // service manager.
     let said = hub.wait_for_log("the engine stopped", std::time::Duration::from_secs(20));

@@ -4,23 +4,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
+use testkit::raw::{self, Ws};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 const LOOPBACK: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn hello(addr: SocketAddr, role: &str, device: &str) -> Ws {
-    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
-        .await
-        .expect("connect");
-    say_hello(ws, role, device).await
-}
 
 /// A connection with a tiny receive buffer: the hub's writes to it soon stop halfway.
 async fn narrow(addr: SocketAddr, role: &str, device: &str) -> Ws {
@@ -31,31 +22,9 @@ async fn narrow(addr: SocketAddr, role: &str, device: &str) -> Ws {
     let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream)
         .await
         .expect("handshake");
-    say_hello(ws, role, device).await
-}
-
-async fn say_hello(mut ws: Ws, role: &str, device: &str) -> Ws {
-    let hello = json!({"type": "hello", "protocol": 1, "role": role, "device": device,
-                       "token": format!("demo-{device}")});
-    ws.send(Message::text(hello.to_string()))
-        .await
-        .expect("hello");
-    let welcome = next_json(&mut ws).await.expect("welcome");
-    assert_eq!(welcome["type"], "welcome");
+    let mut ws = ws;
+    raw::say(&mut ws, &raw::demo_hello(role, device)).await;
     ws
-}
-
-async fn next_json(ws: &mut Ws) -> Option<Value> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("the hub answers in time")?
-        {
-            Ok(Message::Text(t)) => return serde_json::from_str(t.as_str()).ok(),
-            Ok(Message::Close(_)) | Err(_) => return None,
-            Ok(_) => continue,
-        }
-    }
 }
 
 /// Sends `n` commands, then reads their `n` replies; returns how many were refused with `code`.
@@ -63,11 +32,11 @@ async fn burst(ws: &mut Ws, prefix: &str, n: usize, cmd: &str, code: &str) -> us
     for i in 0..n {
         let m = json!({"type": "cmd", "id": format!("{prefix}:{i}"), "cmd": cmd,
                        "args": {"status": "ok"}});
-        ws.send(Message::text(m.to_string())).await.expect("send");
+        raw::send(ws, &m).await;
     }
     let (mut replies, mut refused) = (0, 0);
     while replies < n {
-        let m = next_json(ws).await.expect("a reply for every command");
+        let m = raw::next(ws).await.expect("a reply for every command");
         if m["type"] == "reply" {
             replies += 1;
             if m["error"]["code"] == code {
@@ -80,12 +49,9 @@ async fn burst(ws: &mut Ws, prefix: &str, n: usize, cmd: &str, code: &str) -> us
 
 /// A kiosk connects and gets a ticket at once: what no attack may prevent.
 async fn a_kiosk_is_served(addr: SocketAddr) {
-    let mut kiosk = hello(addr, "kiosk", "kiosk-1").await;
+    let mut kiosk = raw::device(addr, "kiosk", "kiosk-1").await.0;
     let m = json!({"type": "cmd", "id": "k:1", "cmd": "issue_ticket", "args": {"service": "TP"}});
-    kiosk
-        .send(Message::text(m.to_string()))
-        .await
-        .expect("send");
+    raw::send(&mut kiosk, &m).await;
     let reply = reply_to(&mut kiosk, "k:1").await;
     assert_eq!(reply["ok"], true, "{reply}");
 }
@@ -93,7 +59,7 @@ async fn a_kiosk_is_served(addr: SocketAddr) {
 /// The reply to command `id`, skipping events.
 async fn reply_to(ws: &mut Ws, id: &str) -> Value {
     loop {
-        let m = next_json(ws).await.expect("a reply");
+        let m = raw::next(ws).await.expect("a reply");
         if m["type"] == "reply" && m["id"] == id {
             return m;
         }
@@ -112,7 +78,7 @@ async fn refused_commands_write_nothing() {
     let db = dir.path().join("hub.db");
     let hub = testkit::start_hub(&db).await;
     let events_at_start = counts(&db).events;
-    let mut board = hello(hub.addr, "display", "display-1").await;
+    let mut board = raw::device(hub.addr, "display", "display-1").await.0;
     // A board may not call: 300 refusals, and 300 unchanged statuses (accepted, no effect).
     let forbidden = burst(&mut board, "d", 300, "call_next", "forbidden").await;
     assert_eq!(forbidden, 300);
@@ -136,13 +102,13 @@ async fn reconnecting_does_not_refill_a_device_rate_limit() {
     let dir = tempfile::tempdir().expect("tmp");
     let hub = testkit::start_hub(&dir.path().join("hub.db")).await;
     // The demo centre allows a burst of 500 messages, then 200 a second.
-    let mut first = hello(hub.addr, "display", "display-1").await;
+    let mut first = raw::device(hub.addr, "display", "display-1").await.0;
     // The bucket is emptied after this instant, so it cannot have refilled for longer since.
     let started = Instant::now();
     let limited = burst(&mut first, "a", 500, "device_status", "rate_limited").await;
     assert_eq!(limited, 0, "the burst is allowed");
     drop(first);
-    let mut second = hello(hub.addr, "display", "display-1").await;
+    let mut second = raw::device(hub.addr, "display", "display-1").await.0;
     // (Fewer than the 200 refusals in a row after which the hub closes a flooding connection.)
     let limited = burst(&mut second, "b", 150, "device_status", "rate_limited").await;
     // Tokens come back at 200 a second since the bucket was emptied, not all at once.
@@ -160,12 +126,12 @@ fn hub_binary(db: &std::path::Path) -> testkit::HubProcess {
 
 /// One login from a fresh connection of `device`; the reply's error code, or "ok".
 async fn login(addr: SocketAddr, device: &str, staff: &str, pin: &str, counter: u32) -> String {
-    let mut ws = hello(addr, "counter", device).await;
+    let mut ws = raw::device(addr, "counter", device).await.0;
     let m = json!({"type": "cmd", "id": format!("{device}:login"), "cmd": "login",
                    "args": {"counter": counter, "staff": staff, "pin": pin}});
-    ws.send(Message::text(m.to_string())).await.expect("send");
+    raw::send(&mut ws, &m).await;
     loop {
-        let r = next_json(&mut ws).await.expect("a reply");
+        let r = raw::next(&mut ws).await.expect("a reply");
         if r["type"] == "reply" {
             return if r["ok"] == true {
                 "ok".into()
@@ -209,15 +175,15 @@ async fn a_login_storm_keeps_the_hub_small() {
         let addr = hub.addr;
         storm.push(tokio::spawn(async move {
             let device = format!("counter-{n}");
-            let mut ws = hello(addr, "counter", &device).await;
+            let mut ws = raw::device(addr, "counter", &device).await.0;
             for i in 0..40 {
                 let m = json!({"type": "cmd", "id": format!("{device}:{i}"), "cmd": "login",
                                "args": {"counter": n, "staff": format!("nv0{n}"), "pin": format!("{i:04}")}});
-                ws.send(Message::text(m.to_string())).await.expect("send");
+                raw::send(&mut ws, &m).await;
             }
             let mut codes = Vec::new();
             while codes.len() < 40 {
-                let r = next_json(&mut ws).await.expect("a reply for every login");
+                let r = raw::next(&mut ws).await.expect("a reply for every login");
                 if r["type"] == "reply" {
                     codes.push(r["error"]["code"].as_str().unwrap_or("ok").to_string());
                 }
@@ -252,10 +218,8 @@ async fn a_forged_device_name_cannot_write_a_log_line() {
         .expect("connect");
     let hello = json!({"type": "hello", "protocol": 1, "role": "kiosk", "device": forged,
                        "token": "wrong"});
-    ws.send(Message::text(hello.to_string()))
-        .await
-        .expect("hello");
-    let refused = next_json(&mut ws).await.expect("refused");
+    raw::send(&mut ws, &hello).await;
+    let refused = raw::next(&mut ws).await.expect("refused");
     assert_eq!(refused["code"], "unauthorized");
     // The refusal is logged once the hub has answered; wait for that line, then look.
     let refusal = hub
@@ -359,24 +323,25 @@ async fn readers_that_never_read_are_cut_off_and_the_centre_goes_on() {
     // Three boards that say hello and then never read again.
     let mut stalled = Vec::new();
     for n in 1..=2 {
-        stalled.push(hello(hub.addr, "display", &format!("display-{n}")).await);
+        stalled.push(
+            raw::device(hub.addr, "display", &format!("display-{n}"))
+                .await
+                .0,
+        );
     }
-    stalled.push(hello(hub.addr, "admin", "admin").await);
+    stalled.push(raw::device(hub.addr, "admin", "admin").await.0);
     // A busy morning: 12,000 tickets, every one an event for every board.
-    let mut kiosk = hello(hub.addr, "kiosk", "kiosk-1").await;
+    let mut kiosk = raw::device(hub.addr, "kiosk", "kiosk-1").await.0;
     let total = 12_000;
     for chunk in 0..(total / 1_000) {
         for i in 0..1_000 {
             let m = json!({"type": "cmd", "id": format!("k:{chunk}:{i}"), "cmd": "issue_ticket",
                            "args": {"service": "TP"}});
-            kiosk
-                .send(Message::text(m.to_string()))
-                .await
-                .expect("send");
+            raw::send(&mut kiosk, &m).await;
         }
         let mut replies = 0;
         while replies < 1_000 {
-            let r = next_json(&mut kiosk).await.expect("the kiosk is served");
+            let r = raw::next(&mut kiosk).await.expect("the kiosk is served");
             replies += usize::from(r["type"] == "reply");
         }
     }
@@ -403,7 +368,7 @@ async fn readers_that_never_read_are_cut_off_and_the_centre_goes_on() {
         );
     }
     // And the centre goes on: a new board is served at once.
-    let mut fresh = hello(hub.addr, "display", "display-1").await;
+    let mut fresh = raw::device(hub.addr, "display", "display-1").await.0;
     drop(fresh.close(None).await);
     hub.stop().await.expect("stop");
 }
@@ -423,16 +388,13 @@ async fn a_late_reader_gets_every_frame_whole_in_order_and_every_answer_once() {
     for i in 0..commands {
         let m = json!({"type": "cmd", "id": format!("late:{i}"), "cmd": "issue_ticket",
                        "args": {"service": "TP"}});
-        kiosk
-            .send(Message::text(m.to_string()))
-            .await
-            .expect("send");
+        raw::send(&mut kiosk, &m).await;
     }
     // Everything arrives, whole and in order.
     let mut answered = std::collections::HashSet::new();
     let mut kiosk_seqs = vec![];
     while answered.len() < commands || kiosk_seqs.len() < commands {
-        let m = next_json(&mut kiosk).await.expect("the kiosk is served");
+        let m = raw::next(&mut kiosk).await.expect("the kiosk is served");
         match m["type"].as_str() {
             Some("reply") => {
                 assert_eq!(m["ok"], true, "{m}");
@@ -445,7 +407,7 @@ async fn a_late_reader_gets_every_frame_whole_in_order_and_every_answer_once() {
     }
     let mut board_seqs = vec![];
     while board_seqs.len() < commands {
-        let m = next_json(&mut board).await.expect("the board is served");
+        let m = raw::next(&mut board).await.expect("the board is served");
         if m["type"] == "event" {
             board_seqs.push(m["seq"].as_u64().expect("seq"));
         }
@@ -509,12 +471,9 @@ async fn half_sent_requests_from_the_lobby_neither_stay_nor_lock_out_a_kiosk() {
 async fn one_printed_code_takes_three_phones_not_the_hub() {
     let dir = tempfile::tempdir().expect("tmp");
     let hub = testkit::start_hub(&dir.path().join("hub.db")).await;
-    let mut kiosk = hello(hub.addr, "kiosk", "kiosk-1").await;
+    let mut kiosk = raw::device(hub.addr, "kiosk", "kiosk-1").await.0;
     let m = json!({"type": "cmd", "id": "k:1", "cmd": "issue_ticket", "args": {"service": "TP"}});
-    kiosk
-        .send(Message::text(m.to_string()))
-        .await
-        .expect("send");
+    raw::send(&mut kiosk, &m).await;
     let reply = reply_to(&mut kiosk, "k:1").await;
     let code = reply["result"]["ticket"]["track"]
         .as_str()
@@ -526,10 +485,8 @@ async fn one_printed_code_takes_three_phones_not_the_hub() {
             .expect("connect");
         let hello = json!({"type": "hello", "protocol": 1, "role": "tracker", "device": "phone",
                            "token": code});
-        ws.send(Message::text(hello.to_string()))
-            .await
-            .expect("hello");
-        let first = next_json(&mut ws).await.expect("an answer");
+        raw::send(&mut ws, &hello).await;
+        let first = raw::next(&mut ws).await.expect("an answer");
         (ws, first)
     };
     let mut phones = Vec::new();
@@ -541,7 +498,7 @@ async fn one_printed_code_takes_three_phones_not_the_hub() {
     let (_, fourth) = follow(code.clone()).await;
     assert_eq!(fourth["code"], "rate_limited", "{fourth}");
     // Devices are not in the phones' pool: a board still connects.
-    let _board = hello(hub.addr, "display", "display-1").await;
+    let _board = raw::device(hub.addr, "display", "display-1").await.0;
     hub.stop().await.expect("stop");
 }
 
@@ -549,8 +506,8 @@ async fn one_printed_code_takes_three_phones_not_the_hub() {
 async fn a_newer_connection_of_a_device_replaces_the_older() {
     let dir = tempfile::tempdir().expect("tmp");
     let hub = testkit::start_hub(&dir.path().join("hub.db")).await;
-    let mut old = hello(hub.addr, "display", "display-1").await;
-    let _new = hello(hub.addr, "display", "display-1").await;
+    let mut old = raw::device(hub.addr, "display", "display-1").await.0;
+    let _new = raw::device(hub.addr, "display", "display-1").await.0;
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(m) = old.next().await {
             if let Ok(Message::Close(Some(frame))) = m {
@@ -569,24 +526,21 @@ async fn a_newer_connection_of_a_device_replaces_the_older() {
 async fn a_flipping_status_is_coalesced_and_the_last_word_wins() {
     let dir = tempfile::tempdir().expect("tmp");
     let hub = testkit::start_hub(&dir.path().join("hub.db")).await;
-    let mut admin = hello(hub.addr, "admin", "admin").await;
-    let mut kiosk = hello(hub.addr, "kiosk", "kiosk-1").await;
+    let mut admin = raw::device(hub.addr, "admin", "admin").await.0;
+    let mut kiosk = raw::device(hub.addr, "kiosk", "kiosk-1").await.0;
     // 50 changes in a burst, ending with "ok": every one is answered at once…
     for i in 0..50 {
         let status = if i % 2 == 0 { "paper_out" } else { "ok" };
         let m = json!({"type": "cmd", "id": format!("s:{i}"), "cmd": "device_status",
                        "args": {"status": status}});
-        kiosk
-            .send(Message::text(m.to_string()))
-            .await
-            .expect("send");
+        raw::send(&mut kiosk, &m).await;
         let r = reply_to(&mut kiosk, &format!("s:{i}")).await;
         assert_eq!(r["ok"], true, "{r}");
     }
     // …but the boards hear of two: the first, and the last one when its turn comes.
     let mut heard = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(4), async {
-        while let Some(m) = next_json(&mut admin).await {
+        while let Some(m) = raw::next(&mut admin).await {
             if m["event"]["kind"] == "device_status" {
                 heard.push(
                     m["event"]["status"]

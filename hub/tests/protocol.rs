@@ -4,13 +4,6 @@ use hub_client::Update;
 use protocol::{Command, ErrorCode, EventKind, Role, TicketStatus};
 use testkit::*;
 
-fn issue(service: &str, priority: Option<&str>) -> Command {
-    Command::IssueTicket {
-        service: service.into(),
-        priority: priority.map(str::to_string),
-    }
-}
-
 #[tokio::test]
 async fn a_wrong_token_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -32,7 +25,7 @@ async fn the_snapshot_describes_the_centre() {
     let hub = start_hub(&dir.path().join("hub.db")).await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     kiosk
-        .send(issue("TP", Some("elderly")))
+        .send(issue_with("TP", Some("elderly")))
         .await
         .expect("issued");
     let (_, snap) = Client::connect(hub.addr, Role::Display, "display-1").await;
@@ -64,7 +57,12 @@ async fn tickets_are_numbered_once_and_displays_see_every_one_in_order() {
     let mut numbers = Vec::new();
     for i in 0..20 {
         let priority = (i % 5 == 0).then_some("pregnant");
-        let t = ticket_of(&kiosk.send(issue("TP", priority)).await.expect("issued"));
+        let t = ticket_of(
+            &kiosk
+                .send(issue_with("TP", priority))
+                .await
+                .expect("issued"),
+        );
         assert_eq!(t.priority.as_deref(), priority);
         assert!(t.track.as_ref().is_some_and(|k| k.len() >= 16));
         numbers.push(t.number);
@@ -96,20 +94,20 @@ async fn a_repeated_command_id_gets_the_same_reply_and_no_second_effect() {
     let a = ticket_of(
         &kiosk
             .hub
-            .send_with_id(id.clone(), issue("GTVT", None))
+            .send_with_id(id.clone(), issue("GTVT"))
             .await
             .expect("first"),
     );
     let b = ticket_of(
         &kiosk
             .hub
-            .send_with_id(id.clone(), issue("GTVT", None))
+            .send_with_id(id.clone(), issue("GTVT"))
             .await
             .expect("again"),
     );
     assert_eq!(a.id, b.id);
     assert_eq!(a.number, b.number);
-    let c = ticket_of(&kiosk.send(issue("GTVT", None)).await.expect("another"));
+    let c = ticket_of(&kiosk.send(issue("GTVT")).await.expect("another"));
     assert_ne!(c.number, a.number);
     // The display saw exactly two issues: a's and c's.
     let (s1, e1) = display.event(EventKind::TicketIssued).await;
@@ -135,11 +133,11 @@ async fn roles_pins_and_the_calling_order() {
         Some(ErrorCode::Forbidden)
     );
     assert_eq!(
-        forbidden(display.send(issue("TP", None)).await),
+        forbidden(display.send(issue("TP")).await),
         Some(ErrorCode::Forbidden)
     );
     assert_eq!(
-        forbidden(kiosk.send(issue("NOPE", None)).await),
+        forbidden(kiosk.send(issue("NOPE")).await),
         Some(ErrorCode::UnknownService)
     );
     let wrong = counter
@@ -166,12 +164,19 @@ async fn roles_pins_and_the_calling_order() {
     // Counter 2 serves TP only. 3 normal, then 5 priority tickets.
     let mut normals = Vec::new();
     for _ in 0..3 {
-        normals.push(ticket_of(&kiosk.send(issue("TP", None)).await.expect("n")).number);
+        normals.push(ticket_of(&kiosk.send(issue("TP")).await.expect("n")).number);
     }
     let mut priorities = Vec::new();
     for _ in 0..5 {
-        priorities
-            .push(ticket_of(&kiosk.send(issue("TP", Some("disabled"))).await.expect("p")).number);
+        priorities.push(
+            ticket_of(
+                &kiosk
+                    .send(issue_with("TP", Some("disabled")))
+                    .await
+                    .expect("p"),
+            )
+            .number,
+        );
     }
     let mut calls = Vec::new();
     loop {
@@ -207,26 +212,23 @@ async fn roles_pins_and_the_calling_order() {
 async fn resume_from_replays_what_was_missed_after_a_hub_restart() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("hub.db");
-    let hub = start_hub(&db).await;
-    let addr = hub.addr;
+    let port = StablePort::open().await;
+    let hub = start_hub_behind(&db, &port).await;
+    let addr = port.addr;
     let (mut display, _) = Client::connect(addr, Role::Display, "display-1").await;
     let (kiosk, _) = Client::connect(addr, Role::Kiosk, "kiosk-1").await;
-    let first = ticket_of(&kiosk.send(issue("TP", None)).await.expect("issued"));
+    let first = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
     let (seen, _) = display.event(EventKind::TicketIssued).await;
 
+    port.refuse();
     hub.stop().await.expect("stop");
     assert!(matches!(
         display.next_update().await,
         Update::Offline { .. }
     ));
-    let hub = start_hub_at(&db, addr).await;
+    let hub = start_hub_behind(&db, &port).await;
     // The kiosk reconnects by itself; its next ticket continues the numbering.
-    let second = ticket_of(
-        &kiosk
-            .send(issue("TP", None))
-            .await
-            .expect("issued after restart"),
-    );
+    let second = ticket_of(&kiosk.send(issue("TP")).await.expect("issued after restart"));
     assert!(
         second.number > first.number,
         "{} after {}",
@@ -270,8 +272,8 @@ async fn a_clerk_works_a_ticket_through_recall_no_show_and_transfer() {
     })
     .await
     .expect("login");
-    let a = ticket_of(&kiosk.send(issue("TP", None)).await.expect("a"));
-    let b = ticket_of(&kiosk.send(issue("TP", None)).await.expect("b"));
+    let a = ticket_of(&kiosk.send(issue("TP")).await.expect("a"));
+    let b = ticket_of(&kiosk.send(issue("TP")).await.expect("b"));
 
     let called = ticket_of(&c1.send(Command::CallNext {}).await.expect("call"));
     assert_eq!(
@@ -348,7 +350,7 @@ async fn a_light_snapshot_leaves_out_the_waiting_list_only() {
     let hub = start_hub(&dir.path().join("hub.db")).await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     for _ in 0..2 {
-        kiosk.send(issue("TP", None)).await.expect("issued");
+        kiosk.send(issue("TP")).await.expect("issued");
     }
     let mut config =
         hub_client::ClientConfig::new(url(hub.addr), Role::Display, "display-2", "demo-display-2");

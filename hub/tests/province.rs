@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use protocol::{Command as Cmd, Role};
-use testkit::{Client, HubProcess, ManualClock, Postgres};
+use testkit::{Client, HubProcess, ManualClock, Postgres, hub_cli_ok, issue};
 
 const HUB: &str = env!("CARGO_BIN_EXE_hub");
 /// How long shipping may take to catch up once the province is reachable.
@@ -52,40 +52,36 @@ fn start_hub(config: &Path, db: &Path) -> HubProcess {
     HubProcess::start(command)
 }
 
-fn hub_cli(args: &[&str]) -> String {
-    let out = Command::new(HUB).args(args).output().expect("hub runs");
-    assert!(
-        out.status.success(),
-        "hub {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
 /// A centre's own `hub report`, as CSV.
 fn own_report(config: &Path, db: &Path, from: &str, to: &str, by: &str) -> String {
     let (config, db) = (config.display().to_string(), db.display().to_string());
-    hub_cli(&[
-        "report", "--config", &config, "--db", &db, "--from", from, "--to", to, "--by", by,
-        "--format", "csv",
-    ])
+    hub_cli_ok(
+        HUB,
+        &[
+            "report", "--config", &config, "--db", &db, "--from", from, "--to", to, "--by", by,
+            "--format", "csv",
+        ],
+    )
 }
 
 /// `hub report --province`, as CSV.
 fn province_report(pg: &Postgres, from: &str, to: &str, by: &str) -> String {
-    hub_cli(&[
-        "report",
-        "--province",
-        &pg.url(),
-        "--from",
-        from,
-        "--to",
-        to,
-        "--by",
-        by,
-        "--format",
-        "csv",
-    ])
+    hub_cli_ok(
+        HUB,
+        &[
+            "report",
+            "--province",
+            &pg.url(),
+            "--from",
+            from,
+            "--to",
+            to,
+            "--by",
+            by,
+            "--format",
+            "csv",
+        ],
+    )
 }
 
 /// `hub ship` of `db` as `config` says, once.
@@ -323,62 +319,72 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
     hub_b.kill();
     // Whatever the hubs logged after the last wait (a timer's event) follows by hand.
     for (config, db) in [(&config_a, &db_a), (&config_b, &db_b)] {
-        let out = hub_cli(&[
-            "ship",
-            "--config",
-            &config.display().to_string(),
-            "--db",
-            &db.display().to_string(),
-        ]);
+        let out = hub_cli_ok(
+            HUB,
+            &[
+                "ship",
+                "--config",
+                &config.display().to_string(),
+                "--db",
+                &db.display().to_string(),
+            ],
+        );
         assert!(out.contains("the province has every event up to"), "{out}");
     }
 
     // Every event of both hubs, exactly once, the same as in the hub.
     for (centre, db) in [("trung-tam-a", &db_a), ("trung-tam-b", &db_b)] {
-        let last = local_last_seq(db);
-        let row = province
-            .client
-            .query_one(
-                "SELECT count(*), count(DISTINCT seq), coalesce(min(seq), 0), coalesce(max(seq), 0)
-                 FROM events WHERE centre = $1",
-                &[&centre],
-            )
-            .await
-            .expect("count");
-        let (n, distinct, min, max): (i64, i64, i64, i64) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
-        assert_eq!((n, distinct, min, max), (last, last, 1, last), "{centre}");
-        let kinds: Vec<(i64, String)> = ledger::Reader::open(db)
-            .and_then(|r| r.events_after(0, usize::MAX))
-            .expect("the hub's log")
-            .into_iter()
-            .map(|e| (e.seq as i64, e.kind))
-            .collect();
-        let shipped: Vec<(i64, String)> = province
-            .client
-            .query(
-                "SELECT seq, kind FROM events WHERE centre = $1 ORDER BY seq",
-                &[&centre],
-            )
-            .await
-            .expect("events")
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        assert_eq!(shipped, kinds, "{centre}: the province's log is the hub's");
-        let tracked: i64 = province
-            .client
-            .query_one(
-                "SELECT count(*) FROM events WHERE centre = $1 AND body ? 'track'",
-                &[&centre],
-            )
-            .await
-            .expect("track")
-            .get(0);
-        assert_eq!(tracked, 0, "tracking codes stay in the centre");
+        every_event_arrived_once(&province.client, centre, db).await;
     }
+    the_province_report_sums_the_centres(&pg, [(&config_a, &db_a), (&config_b, &db_b)]);
+}
 
-    // The province's report: each centre's line is that centre's own report, and the fields'
+/// The province holds every event of the centre's log, exactly once and in order, and no
+/// tracking code.
+async fn every_event_arrived_once(province: &tokio_postgres::Client, centre: &str, db: &Path) {
+    let last = local_last_seq(db);
+    let row = province
+        .query_one(
+            "SELECT count(*), count(DISTINCT seq), coalesce(min(seq), 0), coalesce(max(seq), 0)
+             FROM events WHERE centre = $1",
+            &[&centre],
+        )
+        .await
+        .expect("count");
+    let (n, distinct, min, max): (i64, i64, i64, i64) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!((n, distinct, min, max), (last, last, 1, last), "{centre}");
+    let kinds: Vec<(i64, String)> = ledger::Reader::open(db)
+        .and_then(|r| r.events_after(0, usize::MAX))
+        .expect("the hub's log")
+        .into_iter()
+        .map(|e| (e.seq as i64, e.kind))
+        .collect();
+    let shipped: Vec<(i64, String)> = province
+        .query(
+            "SELECT seq, kind FROM events WHERE centre = $1 ORDER BY seq",
+            &[&centre],
+        )
+        .await
+        .expect("events")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(shipped, kinds, "{centre}: the province's log is the hub's");
+    let tracked: i64 = province
+        .query_one(
+            "SELECT count(*) FROM events WHERE centre = $1 AND body ? 'track'",
+            &[&centre],
+        )
+        .await
+        .expect("track")
+        .get(0);
+    assert_eq!(tracked, 0, "tracking codes stay in the centre");
+}
+
+/// The province's report: each centre's line is that centre's own report, and the fields'
+/// counts are the sums of the two.
+fn the_province_report_sums_the_centres(pg: &Postgres, centres: [(&PathBuf, &PathBuf); 2]) {
     // counts are the sums of the two.
     let today = chrono::Utc::now().date_naive();
     let (from, to) = (
@@ -386,12 +392,9 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
         (today + TimeDelta::days(1)).to_string(),
     );
     let own = |config: &Path, db: &Path, by: &str| own_report(config, db, &from, &to, by);
-    let of_province = |by: &str| province_report(&pg, &from, &to, by);
+    let of_province = |by: &str| province_report(pg, &from, &to, by);
     let by_centre = csv_lines(&of_province("centre"));
-    for (centre, config, db) in [
-        ("trung-tam-a", &config_a, &db_a),
-        ("trung-tam-b", &config_b, &db_b),
-    ] {
+    for (centre, (config, db)) in ["trung-tam-a", "trung-tam-b"].into_iter().zip(centres) {
         let own_total = csv_lines(&own(config, db, "total"));
         let line = by_centre
             .iter()
@@ -406,8 +409,8 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
             .collect()
     };
     let by_field = csv_lines(&of_province("service"));
-    let field_a = csv_lines(&own(&config_a, &db_a, "service"));
-    let field_b = csv_lines(&own(&config_b, &db_b, "service"));
+    let field_a = csv_lines(&own(centres[0].0, centres[0].1, "service"));
+    let field_b = csv_lines(&own(centres[1].0, centres[1].1, "service"));
     assert_eq!(by_field.len(), field_a.len(), "{by_field:?}");
     for line in &by_field {
         let of = |own: &[Vec<String>]| {
@@ -433,16 +436,19 @@ async fn two_hubs_ship_through_an_outage_and_a_kill_and_every_event_arrives_once
 async fn the_provinces_figures_are_the_centres_own() {
     let pg = Postgres::start();
     // The province's administrator makes the schema first (the shipper then has nothing to do).
-    let made = hub_cli(&["province-schema", "--province", &pg.url()]);
+    let made = hub_cli_ok(HUB, &["province-schema", "--province", &pg.url()]);
     assert_eq!(made.trim(), "the province's schema is at version 1");
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("hub.db");
     let config_path = manual_clock_centre_config(dir.path(), "mot-cua", &pg, 1000);
-    let checked = hub_cli(&[
-        "--config",
-        &config_path.display().to_string(),
-        "--check-config",
-    ]);
+    let checked = hub_cli_ok(
+        HUB,
+        &[
+            "--config",
+            &config_path.display().to_string(),
+            "--check-config",
+        ],
+    );
     assert!(
         checked.contains("ships to the province as \"mot-cua\""),
         "{checked}"
@@ -457,49 +463,7 @@ async fn the_provinces_figures_are_the_centres_own() {
     )
     .await
     .expect("hub");
-    let advance = |m: i64| clock.advance(TimeDelta::minutes(m));
-    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
-    for i in 0..9 {
-        kiosk
-            .send(Cmd::IssueTicket {
-                service: ["TP", "GTVT", "DD"][i % 3].into(),
-                priority: (i == 4).then(|| "elderly".into()),
-            })
-            .await
-            .expect("issued");
-        advance(1);
-    }
-    let tp = Client::clerk(hub.addr, 1).await;
-    let gtvt = Client::clerk(hub.addr, 3).await;
-    for (round, minutes) in [(0, 7), (1, 3), (2, 12)] {
-        advance(minutes);
-        for clerk in [&tp, &gtvt] {
-            clerk.send(Cmd::CallNext {}).await.expect("call");
-            if round == 2 && std::ptr::eq(clerk, &gtvt) {
-                clerk.send(Cmd::Recall {}).await.expect("recall");
-                clerk.send(Cmd::Recall {}).await.expect("recall");
-                clerk.send(Cmd::NoShow {}).await.expect("no-show");
-                continue;
-            }
-            clerk.send(Cmd::StartServing {}).await.expect("start");
-            advance(4 + round);
-            clerk
-                .send(Cmd::Finish {
-                    rating: Some(4 - round as u8),
-                })
-                .await
-                .expect("finish");
-        }
-    }
-    // The next day: what still waited has expired.
-    advance(24 * 60);
-    kiosk
-        .send(Cmd::IssueTicket {
-            service: "TP".into(),
-            priority: None,
-        })
-        .await
-        .expect("issued the next day");
+    a_scripted_monday(hub.addr, &clock).await;
     shipments(&pg)
         .await
         .wait_for("mot-cua", local_last_seq(&db))
@@ -560,6 +524,48 @@ async fn the_provinces_figures_are_the_centres_own() {
     assert!(link.starts_with("warn  không tới được tỉnh"), "{link}");
 }
 
+/// Nine tickets on Monday 5 January, served at counters 1 and 3 (one no-show), and one on the
+/// next day, when what still waited has expired.
+async fn a_scripted_monday(addr: std::net::SocketAddr, clock: &ManualClock) {
+    let advance = |m: i64| clock.advance(TimeDelta::minutes(m));
+    let (kiosk, _) = Client::connect(addr, Role::Kiosk, "kiosk-1").await;
+    for i in 0..9 {
+        kiosk
+            .send(Cmd::IssueTicket {
+                service: ["TP", "GTVT", "DD"][i % 3].into(),
+                priority: (i == 4).then(|| "elderly".into()),
+            })
+            .await
+            .expect("issued");
+        advance(1);
+    }
+    let tp = Client::clerk(addr, 1).await;
+    let gtvt = Client::clerk(addr, 3).await;
+    for (round, minutes) in [(0, 7), (1, 3), (2, 12)] {
+        advance(minutes);
+        for clerk in [&tp, &gtvt] {
+            clerk.send(Cmd::CallNext {}).await.expect("call");
+            if round == 2 && std::ptr::eq(clerk, &gtvt) {
+                clerk.send(Cmd::Recall {}).await.expect("recall");
+                clerk.send(Cmd::Recall {}).await.expect("recall");
+                clerk.send(Cmd::NoShow {}).await.expect("no-show");
+                continue;
+            }
+            clerk.send(Cmd::StartServing {}).await.expect("start");
+            advance(4 + round);
+            clerk
+                .send(Cmd::Finish {
+                    rating: Some(4 - round as u8),
+                })
+                .await
+                .expect("finish");
+        }
+    }
+    // The next day: what still waited has expired.
+    advance(24 * 60);
+    kiosk.send(issue("TP")).await.expect("issued the next day");
+}
+
 /// A CA and a server certificate for 127.0.0.1 signed by it: (CA PEM, certificate PEM, key PEM).
 fn certificates() -> (String, String, String) {
     let ca_key = rcgen::KeyPair::generate().expect("key");
@@ -587,13 +593,7 @@ async fn a_centre_ships_over_tls_to_the_province_it_trusts_only() {
         let hub = testkit::start_hub(&db).await;
         let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
         for _ in 0..3 {
-            kiosk
-                .send(Cmd::IssueTicket {
-                    service: "TP".into(),
-                    priority: None,
-                })
-                .await
-                .expect("issued");
+            kiosk.send(issue("TP")).await.expect("issued");
         }
         hub.stop().await.expect("stop");
     }
@@ -645,7 +645,7 @@ async fn a_centre_ships_over_tls_to_the_province_it_trusts_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_centres_role_writes_its_own_rows_only() {
     let pg = Postgres::start();
-    hub_cli(&["province-schema", "--province", &pg.url()]);
+    hub_cli_ok(HUB, &["province-schema", "--province", &pg.url()]);
     let admin = province(&pg).await;
     admin
         .batch_execute(
@@ -664,13 +664,7 @@ async fn a_centres_role_writes_its_own_rows_only() {
     {
         let hub = testkit::start_hub(&db).await;
         let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
-        kiosk
-            .send(Cmd::IssueTicket {
-                service: "TP".into(),
-                priority: None,
-            })
-            .await
-            .expect("issued");
+        kiosk.send(issue("TP")).await.expect("issued");
         hub.stop().await.expect("stop");
     }
     // A configuration shipping as centre `id` with database role `role`.

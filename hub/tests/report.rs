@@ -7,17 +7,13 @@ use chrono::TimeDelta;
 use protocol::{Command, Role};
 use testkit::*;
 
-fn hub_cli(args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hub"))
-        .args(args)
-        .output()
-        .expect("hub runs");
-    assert!(
-        out.status.success(),
-        "hub {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+const HUB: &str = env!("CARGO_BIN_EXE_hub");
+
+/// `hub report` of the demo centre on `db`, with `args`.
+fn report(db: &str, args: &[&str]) -> String {
+    let mut all = vec!["report", "--config", "demo", "--db", db];
+    all.extend_from_slice(args);
+    hub_cli_ok(HUB, &all)
 }
 
 #[tokio::test]
@@ -37,21 +33,9 @@ async fn the_report_matches_a_scripted_day() {
     let advance = |m: i64| clock.advance(TimeDelta::minutes(m));
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     for _ in 0..5 {
-        kiosk
-            .send(Command::IssueTicket {
-                service: "TP".into(),
-                priority: None,
-            })
-            .await
-            .expect("issued");
+        kiosk.send(issue("TP")).await.expect("issued");
     }
-    kiosk
-        .send(Command::IssueTicket {
-            service: "DD".into(),
-            priority: None,
-        })
-        .await
-        .expect("issued");
+    kiosk.send(issue("DD")).await.expect("issued");
     let (clerk, _) = Client::connect(hub.addr, Role::Counter, "counter-2").await;
     clerk
         .send(Command::Login {
@@ -90,29 +74,14 @@ async fn the_report_matches_a_scripted_day() {
     assert!(display.today.is_none(), "only the admin sees figures");
     // The next morning: what still waited has expired; one new ticket.
     advance(24 * 60);
-    kiosk
-        .send(Command::IssueTicket {
-            service: "TP".into(),
-            priority: None,
-        })
-        .await
-        .expect("issued the next day");
+    kiosk.send(issue("TP")).await.expect("issued the next day");
     hub.stop().await.expect("stop");
 
     let db = db.display().to_string();
-    let csv = hub_cli(&[
-        "report",
-        "--config",
-        "demo",
-        "--db",
+    let csv = report(
         &db,
-        "--from",
-        "2026-01-05",
-        "--by",
-        "service",
-        "--format",
-        "csv",
-    ]);
+        &["--from", "2026-01-05", "--by", "service", "--format", "csv"],
+    );
     let line = |key: &str| -> Vec<String> {
         csv.lines()
             .find(|l| l.starts_with(&format!("{key},")))
@@ -134,32 +103,20 @@ async fn the_report_matches_a_scripted_day() {
     assert_eq!(&dd[1..6], ["1", "0", "0", "0", "1"], "{csv}");
     assert_eq!(line("Tổng")[1], "6");
     // The next day is its own: one ticket, not yet served.
-    let next = hub_cli(&[
-        "report",
-        "--config",
-        "demo",
-        "--db",
-        &db,
-        "--from",
-        "2026-01-06",
-        "--format",
-        "csv",
-    ]);
+    let next = report(&db, &["--from", "2026-01-06", "--format", "csv"]);
     assert!(next.lines().any(|l| l.starts_with("Tổng,1,0,")), "{next}");
     // A range covers both days.
-    let both = hub_cli(&[
-        "report",
-        "--config",
-        "demo",
-        "--db",
+    let both = report(
         &db,
-        "--from",
-        "2026-01-05",
-        "--to",
-        "2026-01-06",
-        "--by",
-        "staff",
-    ]);
+        &[
+            "--from",
+            "2026-01-05",
+            "--to",
+            "2026-01-06",
+            "--by",
+            "staff",
+        ],
+    );
     assert!(both.contains("nv02") && both.contains("Tổng"), "{both}");
 }
 
@@ -194,21 +151,24 @@ fn the_simulator_repeats_itself_and_more_counters_mean_shorter_waits() {
         "--seed",
         "42",
     ];
-    let first = hub_cli(&args);
-    assert_eq!(first, hub_cli(&args), "same seed, same day");
+    let first = hub_cli_ok(HUB, &args);
+    assert_eq!(first, hub_cli_ok(HUB, &args), "same seed, same day");
     assert_ne!(
         first,
-        hub_cli(&[
-            "simulate",
-            "--hours",
-            "6",
-            "--arrivals",
-            "TP=24",
-            "--arrivals",
-            "GTVT=10",
-            "--seed",
-            "43"
-        ])
+        hub_cli_ok(
+            HUB,
+            &[
+                "simulate",
+                "--hours",
+                "6",
+                "--arrivals",
+                "TP=24",
+                "--arrivals",
+                "GTVT=10",
+                "--seed",
+                "43"
+            ]
+        )
     );
     let tp_wait = |out: &str| -> f64 {
         out.lines()
@@ -220,6 +180,6 @@ fn the_simulator_repeats_itself_and_more_counters_mean_shorter_waits() {
     // Moving the clerks of counters 5 and 6 to justice.
     let mut moved = args.to_vec();
     moved.extend(["--counter", "5=TP", "--counter", "6=TP"]);
-    let after = hub_cli(&moved);
+    let after = hub_cli_ok(HUB, &moved);
     assert!(tp_wait(&after) < tp_wait(&first), "{first}\n{after}");
 }

@@ -8,36 +8,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hub_client::{ClientConfig, HubClient, Mirror};
 use protocol::{Command, Role};
 use rand::{Rng, SeedableRng};
+use testkit::{HubProcess, StablePort};
 use tokio::sync::Notify;
-
-/// The hub binary at `listen` with the demo centre.
-fn spawn_hub(db: &std::path::Path, listen: &str) -> (Child, SocketAddr) {
-    let db = db.to_str().expect("utf-8 path");
-    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_hub"));
-    let config =
-        testkit::real_clock_config_file(std::path::Path::new(db).parent().expect("a folder"));
-    let config = config.to_str().expect("utf-8 path");
-    let hub = testkit::HubProcess::spawn(
-        exe,
-        &[
-            "--config",
-            config,
-            "--db",
-            db,
-            "--create-db",
-            "--listen",
-            listen,
-        ],
-    );
-    (hub.child, hub.addr)
-}
 
 fn config(addr: SocketAddr, role: Role, device: &str) -> ClientConfig {
     let mut c = ClientConfig::new(
@@ -117,61 +95,20 @@ async fn a_busy_day_with_crashes_loses_nothing_and_every_board_agrees() {
     let kills = (seconds / 2).clamp(3, 200);
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("hub.db");
-    let (mut hub, addr) = spawn_hub(&db, "127.0.0.1:0");
-    let listen = addr.to_string();
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_hub"));
+    // Every client connects here; each new hub process gets a port of its own behind it.
+    let port = StablePort::open().await;
+    let mut hub = HubProcess::demo(exe, &db);
+    port.forward_to(hub.addr);
+    let addr = port.addr;
     let acked: Arc<Mutex<Vec<(u64, String)>>> = Arc::default();
     let mut actors = vec![];
 
     for k in 1..=2 {
-        let (client, updates) =
-            HubClient::connect(config(addr, Role::Kiosk, &format!("kiosk-{k}")));
-        let acked = acked.clone();
-        actors.push(tokio::spawn(async move {
-            let _keep = updates;
-            let services = ["TP", "GTVT", "DD", "BCCI"];
-            for i in 0.. {
-                let cmd = Command::IssueTicket {
-                    service: services[i % services.len()].into(),
-                    priority: (i % 5 == 0).then(|| "elderly".into()),
-                };
-                match client.send(cmd).await {
-                    Ok(v) => {
-                        let t = v.into_ticket().expect("a ticket");
-                        acked.lock().expect("acked").push((t.id, t.number));
-                    }
-                    Err(hub_client::CommandError::Stopped) => break,
-                    Err(_) => {}
-                }
-                tokio::time::sleep(Duration::from_millis(15)).await;
-            }
-        }));
+        actors.push(kiosk(addr, k, acked.clone()));
     }
     for n in 1..=4u32 {
-        let (client, updates) =
-            HubClient::connect(config(addr, Role::Counter, &format!("counter-{n}")));
-        actors.push(tokio::spawn(async move {
-            let _keep = updates;
-            let login = Command::Login {
-                counter: n,
-                staff: format!("nv{n:02}"),
-                pin: "1234".into(),
-            };
-            while client.send(login.clone()).await.is_err() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            loop {
-                for cmd in [
-                    Command::CallNext {},
-                    Command::StartServing {},
-                    Command::Finish { rating: Some(4) },
-                ] {
-                    if let Err(hub_client::CommandError::Stopped) = client.send(cmd).await {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-        }));
+        actors.push(clerk(addr, n));
     }
     let changed = Arc::new(Notify::new());
     let mut boards = vec![
@@ -185,11 +122,13 @@ async fn a_busy_day_with_crashes_loses_nothing_and_every_board_agrees() {
     while started.elapsed() < Duration::from_secs(seconds) || killed < kills {
         tokio::time::sleep(Duration::from_millis(rng.random_range(300..900))).await;
         if killed < kills && rng.random_bool(0.6) {
-            hub.kill().expect("SIGKILL");
-            hub.wait().expect("reaped");
+            port.refuse();
+            hub.child.kill().expect("SIGKILL");
+            hub.child.wait().expect("reaped");
             killed += 1;
             tokio::time::sleep(Duration::from_millis(rng.random_range(0..200))).await;
-            hub = spawn_hub(&db, &listen).0;
+            hub = HubProcess::demo(exe, &db);
+            port.forward_to(hub.addr);
         } else {
             // A board drops out and another joins.
             let gone = boards.remove(rng.random_range(0..boards.len()));
@@ -208,26 +147,7 @@ async fn a_busy_day_with_crashes_loses_nothing_and_every_board_agrees() {
 
     // Quiet now: every board catches up with the hub, and sees what a fresh board sees.
     let fresh = board(addr, "display-1", &changed);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let settled = loop {
-        let head = fresh.mirror.lock().expect("mirror").seq;
-        let seqs: Vec<u64> = boards
-            .iter()
-            .map(|b| b.mirror.lock().expect("mirror").seq)
-            .collect();
-        let online = fresh.mirror.lock().expect("mirror").online;
-        if online && head > 0 && seqs.iter().all(|s| *s == head) {
-            break true;
-        }
-        // Wait for the next update any board applies.
-        let left = deadline.saturating_duration_since(Instant::now());
-        if tokio::time::timeout(left, changed.notified())
-            .await
-            .is_err()
-        {
-            break false;
-        }
-    };
+    let settled = all_caught_up(&fresh, &boards, &changed).await;
     assert!(settled, "boards did not catch up with the hub");
     let truth = view(&fresh.mirror.lock().expect("mirror"));
     for b in &boards {
@@ -237,8 +157,7 @@ async fn a_busy_day_with_crashes_loses_nothing_and_every_board_agrees() {
             "a board disagrees with the hub"
         );
     }
-    hub.kill().expect("kill");
-    let _ = hub.wait();
+    hub.kill();
 
     // Every acknowledged ticket exists exactly once, with its number; no number twice.
     let acked = acked.lock().expect("acked").clone();
@@ -265,4 +184,85 @@ async fn a_busy_day_with_crashes_loses_nothing_and_every_board_agrees() {
     let numbers: BTreeSet<&String> = stored.iter().map(|(_, n)| n).collect();
     assert_eq!(numbers.len(), stored.len(), "a number issued twice");
     assert!(killed >= 3);
+}
+
+/// A kiosk issuing a ticket every 15 ms, noting the ones acknowledged, until it is stopped.
+fn kiosk(
+    addr: SocketAddr,
+    k: usize,
+    acked: Arc<Mutex<Vec<(u64, String)>>>,
+) -> tokio::task::JoinHandle<()> {
+    let (client, updates) = HubClient::connect(config(addr, Role::Kiosk, &format!("kiosk-{k}")));
+    tokio::spawn(async move {
+        let _keep = updates;
+        let services = ["TP", "GTVT", "DD", "BCCI"];
+        for i in 0.. {
+            let cmd = Command::IssueTicket {
+                service: services[i % services.len()].into(),
+                priority: (i % 5 == 0).then(|| "elderly".into()),
+            };
+            match client.send(cmd).await {
+                Ok(v) => {
+                    let t = v.into_ticket().expect("a ticket");
+                    acked.lock().expect("acked").push((t.id, t.number));
+                }
+                Err(hub_client::CommandError::Stopped) => break,
+                Err(_) => {}
+            }
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+    })
+}
+
+/// A clerk at counter `n`: signs in, then calls, serves and finishes, until stopped.
+fn clerk(addr: SocketAddr, n: u32) -> tokio::task::JoinHandle<()> {
+    let (client, updates) =
+        HubClient::connect(config(addr, Role::Counter, &format!("counter-{n}")));
+    tokio::spawn(async move {
+        let _keep = updates;
+        let login = Command::Login {
+            counter: n,
+            staff: format!("nv{n:02}"),
+            pin: "1234".into(),
+        };
+        while client.send(login.clone()).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        loop {
+            for cmd in [
+                Command::CallNext {},
+                Command::StartServing {},
+                Command::Finish { rating: Some(4) },
+            ] {
+                if let Err(hub_client::CommandError::Stopped) = client.send(cmd).await {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    })
+}
+
+/// Whether every board reaches the fresh board's head (and it is online) within 30 s.
+async fn all_caught_up(fresh: &Board, boards: &[Board], changed: &Notify) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let head = fresh.mirror.lock().expect("mirror").seq;
+        let seqs: Vec<u64> = boards
+            .iter()
+            .map(|b| b.mirror.lock().expect("mirror").seq)
+            .collect();
+        let online = fresh.mirror.lock().expect("mirror").online;
+        if online && head > 0 && seqs.iter().all(|s| *s == head) {
+            break true;
+        }
+        // Wait for the next update any board applies.
+        let left = deadline.saturating_duration_since(Instant::now());
+        if tokio::time::timeout(left, changed.notified())
+            .await
+            .is_err()
+        {
+            break false;
+        }
+    }
 }

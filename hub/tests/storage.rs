@@ -4,24 +4,16 @@
 use std::path::Path;
 use std::process::Command as Process;
 
-use protocol::{Command, Role};
-use testkit::{Client, HubProcess, WAIT, healthz, start_hub, start_hub_at, ticket_of};
+use protocol::Role;
+use testkit::{
+    Client, HubProcess, StablePort, WAIT, healthz, hub_cli, issue, start_hub, start_hub_behind,
+    ticket_of,
+};
 
 const HUB: &str = env!("CARGO_BIN_EXE_hub");
 
-fn hub_cli(args: &[&str]) -> std::process::Output {
-    Process::new(HUB).args(args).output().expect("hub runs")
-}
-
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn issue() -> Command {
-    Command::IssueTicket {
-        service: "TP".into(),
-        priority: None,
-    }
 }
 
 #[test]
@@ -30,7 +22,7 @@ fn the_hub_starts_only_on_the_database_and_centre_it_is_given() {
     let db = dir.path().join("centre.db");
     let db_arg = db.to_str().expect("utf-8");
 
-    let no_db = hub_cli(&["--config", "demo", "--db", db_arg]);
+    let no_db = hub_cli(HUB, &["--config", "demo", "--db", db_arg]);
     assert!(!no_db.status.success());
     let said = stderr(&no_db);
     assert!(
@@ -39,7 +31,7 @@ fn the_hub_starts_only_on_the_database_and_centre_it_is_given() {
     );
     assert!(!db.exists(), "nothing was created");
 
-    let no_config = hub_cli(&["--db", db_arg, "--create-db"]);
+    let no_config = hub_cli(HUB, &["--db", db_arg, "--create-db"]);
     assert!(!no_config.status.success());
     assert!(
         stderr(&no_config).contains("--config demo"),
@@ -47,7 +39,7 @@ fn the_hub_starts_only_on_the_database_and_centre_it_is_given() {
         stderr(&no_config)
     );
 
-    let no_db_arg = hub_cli(&["--config", "demo"]);
+    let no_db_arg = hub_cli(HUB, &["--config", "demo"]);
     assert!(!no_db_arg.status.success());
     assert!(
         stderr(&no_db_arg).contains("--db"),
@@ -55,15 +47,18 @@ fn the_hub_starts_only_on_the_database_and_centre_it_is_given() {
         stderr(&no_db_arg)
     );
 
-    let on_the_lan = hub_cli(&[
-        "--config",
-        "demo",
-        "--db",
-        db_arg,
-        "--create-db",
-        "--listen",
-        "0.0.0.0:0",
-    ]);
+    let on_the_lan = hub_cli(
+        HUB,
+        &[
+            "--config",
+            "demo",
+            "--db",
+            db_arg,
+            "--create-db",
+            "--listen",
+            "0.0.0.0:0",
+        ],
+    );
     assert!(!on_the_lan.status.success());
     assert!(
         stderr(&on_the_lan).contains("demo tokens"),
@@ -78,22 +73,26 @@ async fn a_backup_taken_while_the_hub_runs_restores_every_ticket() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("hub.db");
     let stick = dir.path().join("usb");
-    let hub = start_hub(&db).await;
-    let addr = hub.addr;
+    let port = StablePort::open().await;
+    let hub = start_hub_behind(&db, &port).await;
+    let addr = port.addr;
     let (kiosk, _) = Client::connect(addr, Role::Kiosk, "kiosk-1").await;
     let mut numbers = vec![];
     for _ in 0..5 {
-        numbers.push(ticket_of(&kiosk.send(issue()).await.expect("issued")).number);
+        numbers.push(ticket_of(&kiosk.send(issue("TP")).await.expect("issued")).number);
     }
     let backup = |keep: &str| {
-        let out = hub_cli(&[
-            "backup",
-            "--db",
-            db.to_str().expect("utf-8"),
-            stick.to_str().expect("utf-8"),
-            "--keep",
-            keep,
-        ]);
+        let out = hub_cli(
+            HUB,
+            &[
+                "backup",
+                "--db",
+                db.to_str().expect("utf-8"),
+                stick.to_str().expect("utf-8"),
+                "--keep",
+                keep,
+            ],
+        );
         assert!(out.status.success(), "{}", stderr(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
@@ -113,9 +112,10 @@ async fn a_backup_taken_while_the_hub_runs_restores_every_ticket() {
     );
     let newest = stick.join(copies.iter().max().expect("a copy"));
     kiosk
-        .send(issue())
+        .send(issue("TP"))
         .await
         .expect("a ticket after the backup");
+    port.refuse();
     hub.stop().await.expect("stop");
 
     // The documented restore: stop, put the copy in place (without the old WAL), start.
@@ -123,7 +123,7 @@ async fn a_backup_taken_while_the_hub_runs_restores_every_ticket() {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     std::fs::copy(&newest, &db).expect("restore");
-    let hub = start_hub_at(&db, addr).await;
+    let hub = start_hub_behind(&db, &port).await;
     let (_, snapshot) = Client::connect(addr, Role::Counter, "counter-1").await;
     let restored: Vec<_> = snapshot.waiting.iter().map(|t| t.number.clone()).collect();
     assert_eq!(
@@ -136,12 +136,15 @@ async fn a_backup_taken_while_the_hub_runs_restores_every_ticket() {
 #[test]
 fn a_backup_of_a_missing_database_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tmp");
-    let out = hub_cli(&[
-        "backup",
-        "--db",
-        "/no/such/hub.db",
-        dir.path().to_str().expect("utf-8"),
-    ]);
+    let out = hub_cli(
+        HUB,
+        &[
+            "backup",
+            "--db",
+            "/no/such/hub.db",
+            dir.path().to_str().expect("utf-8"),
+        ],
+    );
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("no database at /no/such/hub.db"),
@@ -158,7 +161,7 @@ async fn the_integrity_check_finds_damage_and_healthz_says_so() {
     let hub = start_hub(&db).await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     for _ in 0..50 {
-        kiosk.send(issue()).await.expect("issued");
+        kiosk.send(issue("TP")).await.expect("issued");
     }
     let mut health = hub.health();
     hub.check_database_now();
@@ -217,12 +220,14 @@ async fn on_a_full_disk_healthz_fails_and_every_acknowledged_ticket_survives() {
     let out = dir.path().join("bigger-disk");
     std::fs::create_dir_all(&out).expect("out");
     let mut hub = hub_on_a_tiny_disk(dir.path(), &out, "400k");
-    let addr = hub.addr;
+    let port = StablePort::open().await;
+    port.forward_to(hub.addr);
+    let addr = port.addr;
     let (kiosk, _) = Client::connect(addr, Role::Kiosk, "kiosk-1").await;
     let mut acknowledged = vec![];
     let mut refused = 0;
     while refused < 3 && acknowledged.len() < 20_000 {
-        match kiosk.send(issue()).await {
+        match kiosk.send(issue("TP")).await {
             Ok(r) => acknowledged.push(ticket_of(&r).number),
             Err(_) => refused += 1,
         }
@@ -233,6 +238,7 @@ async fn on_a_full_disk_healthz_fails_and_every_acknowledged_ticket_survives() {
     assert!(body.contains("refuses writes"), "{body}");
 
     use std::io::Write;
+    port.refuse();
     let stdin = hub.child.stdin.as_mut().expect("stdin");
     writeln!(stdin, "stop").expect("stop the hub");
     let status = hub.child.wait().expect("ends");
@@ -240,11 +246,11 @@ async fn on_a_full_disk_healthz_fails_and_every_acknowledged_ticket_survives() {
 
     // The database moved to a bigger disk: every ticket that was acknowledged is there.
     let db = out.join("hub.db");
-    let hub = start_hub_at(&db, addr).await;
+    let hub = start_hub_behind(&db, &port).await;
     let (_, snapshot) = Client::connect(addr, Role::Counter, "counter-1").await;
     let kept: Vec<_> = snapshot.waiting.iter().map(|t| t.number.clone()).collect();
     assert_eq!(kept, acknowledged);
     let (kiosk, _) = Client::connect(addr, Role::Kiosk, "kiosk-1").await;
-    kiosk.send(issue()).await.expect("issuing again");
+    kiosk.send(issue("TP")).await.expect("issuing again");
     hub.stop().await.expect("stop");
 }

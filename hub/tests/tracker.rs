@@ -2,64 +2,16 @@
 //! updates over the WebSocket — and a wrong code sees nothing of anyone.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use protocol::{Command, Role, TicketStatus};
+use serde_json::json;
+use testkit::raw::{self, Ws};
 use testkit::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::Message;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-/// A plain HTTP/1.1 GET: (status, body).
-async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .expect("request");
-    let mut response = String::new();
-    s.read_to_string(&mut response).await.expect("response");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status line");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn tracker(addr: SocketAddr, token: &str) -> Ws {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url(addr))
-        .await
-        .expect("ws");
-    let hello = serde_json::json!({"type": "hello", "protocol": 1, "role": "tracker",
-                                   "device": "phone", "token": token});
-    ws.send(Message::text(hello.to_string()))
-        .await
-        .expect("hello");
+    let mut ws = raw::open(addr).await;
+    raw::send(&mut ws, &raw::hello_with_token("tracker", "phone", token)).await;
     ws
-}
-
-async fn next_json(ws: &mut Ws) -> serde_json::Value {
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("in time")
-            .expect("open")
-            .expect("readable");
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(t.as_str()).expect("json");
-        }
-    }
 }
 
 #[tokio::test]
@@ -67,30 +19,14 @@ async fn a_phone_follows_its_ticket_and_nothing_else() {
     let dir = tempfile::tempdir().expect("tmp");
     let hub = start_hub(&dir.path().join("hub.db")).await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
-    let mine = ticket_of(
-        &kiosk
-            .send(Command::IssueTicket {
-                service: "TP".into(),
-                priority: None,
-            })
-            .await
-            .expect("issued"),
-    );
-    let other = ticket_of(
-        &kiosk
-            .send(Command::IssueTicket {
-                service: "TP".into(),
-                priority: None,
-            })
-            .await
-            .expect("issued"),
-    );
+    let mine = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
+    let other = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
     let track = mine
         .track
         .clone()
         .expect("the kiosk gets the tracking code");
 
-    let (status, page) = get(hub.addr, &format!("/t/{track}")).await;
+    let (status, page) = raw::get(hub.addr, &format!("/t/{track}")).await;
     assert_eq!(status, 200);
     assert!(page.contains(&mine.number));
     assert!(
@@ -100,7 +36,7 @@ async fn a_phone_follows_its_ticket_and_nothing_else() {
     assert!(page.contains("Tư pháp – Hộ tịch"));
 
     let mut phone = tracker(hub.addr, &track).await;
-    let first = next_json(&mut phone).await;
+    let first = raw::next(&mut phone).await.expect("open");
     assert_eq!(first["type"], "ticket");
     assert_eq!(first["ticket"]["number"], mine.number.as_str());
     assert_eq!(first["ticket"]["status"], "waiting");
@@ -119,7 +55,7 @@ async fn a_phone_follows_its_ticket_and_nothing_else() {
     assert_eq!(called.number, mine.number);
     assert_eq!(called.status, TicketStatus::Called);
     let update = loop {
-        let m = next_json(&mut phone).await;
+        let m = raw::next(&mut phone).await.expect("open");
         if m["ticket"]["status"] == "called" {
             break m;
         }
@@ -132,13 +68,9 @@ async fn a_phone_follows_its_ticket_and_nothing_else() {
     );
 
     // A tracker only listens.
-    phone
-        .send(Message::text(
-            r#"{"type":"cmd","id":"x","cmd":"call_next","args":{}}"#,
-        ))
-        .await
-        .expect("send");
-    let refused = next_json(&mut phone).await;
+    let call = json!({"type": "cmd", "id": "x", "cmd": "call_next", "args": {}});
+    raw::send(&mut phone, &call).await;
+    let refused = raw::next(&mut phone).await.expect("open");
     assert_eq!(refused["type"], "error");
     assert_eq!(refused["code"], "forbidden");
     hub.stop().await.expect("stop");
@@ -149,27 +81,19 @@ async fn a_wrong_code_shows_no_ticket_data() {
     let dir = tempfile::tempdir().expect("tmp");
     let hub = start_hub(&dir.path().join("hub.db")).await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
-    let t = ticket_of(
-        &kiosk
-            .send(Command::IssueTicket {
-                service: "GTVT".into(),
-                priority: None,
-            })
-            .await
-            .expect("issued"),
-    );
+    let t = ticket_of(&kiosk.send(issue("GTVT")).await.expect("issued"));
     for path in [
         "/t/wrongcode123",
         "/t/%3Cscript%3E",
         &format!("/t/{}x", t.track.clone().unwrap_or_default()),
     ] {
-        let (status, body) = get(hub.addr, path).await;
+        let (status, body) = raw::get(hub.addr, path).await;
         assert_eq!(status, 404, "{path}");
         assert!(body.contains("Không tìm thấy"), "{path}");
         assert!(!body.contains(&t.number), "{path} shows a ticket");
     }
     let mut phone = tracker(hub.addr, "wrongcode123").await;
-    let answer = next_json(&mut phone).await;
+    let answer = raw::next(&mut phone).await.expect("open");
     assert_eq!(answer["type"], "error");
     assert_eq!(answer["code"], "not_found");
     hub.stop().await.expect("stop");

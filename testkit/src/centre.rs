@@ -8,15 +8,17 @@ use hub_client::{ClientConfig, CommandError, HubClient, Update};
 use protocol::{Command, Role};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::{ManualClock, WAIT, demo_config, url};
+use crate::{ManualClock, StablePort, WAIT, demo_config, url};
 
 /// A real hub serving the demo centre, driven from synchronous test code: the apps' UI tests and
 /// the end-to-end tests run Slint on the test's thread and the hub on this runtime.
 pub struct Centre {
     pub runtime: tokio::runtime::Runtime,
     hub: Option<Hub>,
-    /// The hub's address; kept across restarts so clients reconnect to the same port.
+    /// Where clients connect: kept bound across restarts (see [`StablePort`]), so that clients
+    /// reconnect to the same address and no other test can take the port in between.
     pub addr: SocketAddr,
+    port: StablePort,
     /// `None`: the system clock.
     pub clock: Option<Arc<ManualClock>>,
     dir: tempfile::TempDir,
@@ -37,10 +39,13 @@ impl Centre {
     }
 
     fn start(clock: Option<Arc<ManualClock>>) -> Centre {
+        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        let port = runtime.block_on(StablePort::open());
         let mut centre = Centre {
-            runtime: tokio::runtime::Runtime::new().expect("a tokio runtime"),
+            runtime,
             hub: None,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            addr: port.addr,
+            port,
             clock,
             dir: tempfile::tempdir().expect("a temporary folder"),
             clients: vec![],
@@ -76,23 +81,25 @@ impl Centre {
 
     pub fn start_hub(&mut self) {
         let db = self.db();
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         let started = match &self.clock {
             Some(clock) => self.runtime.block_on(Hub::start_with_clock(
                 demo_config(),
                 &db,
-                self.addr,
+                loopback,
                 clock.clone(),
             )),
             None => self
                 .runtime
-                .block_on(Hub::start(crate::real_clock_config(), &db, self.addr)),
+                .block_on(Hub::start(crate::real_clock_config(), &db, loopback)),
         };
         let hub = started.expect("the hub starts");
-        self.addr = hub.addr;
+        self.port.forward_to(hub.addr);
         self.hub = Some(hub);
     }
 
     pub fn stop_hub(&mut self) {
+        self.port.refuse();
         if let Some(hub) = self.hub.take() {
             self.runtime.block_on(hub.stop()).expect("the hub stops");
         }

@@ -10,14 +10,19 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::WAIT;
 
 /// A hub serving the demo centre on a free loopback port.
+/// On the system clock, its service day starting far from now.
 pub async fn start_hub(db: &Path) -> Hub {
-    start_hub_at(db, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    start_hub_with(crate::real_clock_config(), db, loopback).await
 }
 
-/// A hub serving the demo centre at `addr` (the same port again after a restart), on the
-/// system clock, its service day starting far from now.
-pub async fn start_hub_at(db: &Path, addr: SocketAddr) -> Hub {
-    start_hub_with(crate::real_clock_config(), db, addr).await
+/// The same behind `port`, for a test that restarts the hub: clients connect to `port.addr`,
+/// which stays bound while one hub stops and the next starts. Call `port.refuse()` before
+/// stopping this one (its own port is free from then on, and another test may take it).
+pub async fn start_hub_behind(db: &Path, port: &crate::StablePort) -> Hub {
+    let hub = start_hub(db).await;
+    port.forward_to(hub.addr);
+    hub
 }
 
 /// A hub serving `config` at `addr`.
@@ -110,17 +115,5 @@ pub fn ticket_of(result: &protocol::ReplyResult) -> Ticket {
 
 /// The status code and the whole response of `GET /healthz`.
 pub async fn healthz(addr: SocketAddr) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
-    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("request");
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).await.expect("response");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, response)
+    crate::raw::get_whole(addr, "/healthz").await
 }

@@ -6,23 +6,45 @@
 //! - [`Client`] and [`start_hub`] — the same for `async` tests;
 //! - [`HubProcess`] — the real `hub` binary, spawned for crash and load tests;
 //! - [`Browser`] — headless Chromium over WebDriver, for the console's browser tests;
-//! - [`Postgres`] — a throw-away PostgreSQL server, the province's database in its tests.
+//! - [`Postgres`] — a throw-away PostgreSQL server, the province's database in its tests;
+//! - [`raw`] — JSON over a WebSocket and plain HTTP, as a client written from the protocol page;
+//! - [`StablePort`] — an address kept bound while the hubs behind it restart;
+//! - [`issue`], [`hub_cli`] — the commands and the CLI runs most tests start with.
 
 mod browser;
 mod centre;
 mod client;
 mod clock;
+mod port;
 mod postgres;
 mod process;
+pub mod raw;
 
 pub use browser::{BROWSER_WAIT, Browser};
 pub use centre::Centre;
-pub use client::{Client, healthz, start_hub, start_hub_at, start_hub_with, ticket_of, url};
+pub use client::{Client, healthz, start_hub, start_hub_behind, start_hub_with, ticket_of, url};
 pub use clock::{ManualClock, monday_morning};
+pub use port::StablePort;
 pub use postgres::{PG_USER, Postgres};
-pub use process::{HubProcess, demo_args, real_clock_args};
+pub use process::{HubProcess, demo_args, hub_cli, hub_cli_ok, real_clock_args};
 
 use std::time::Duration;
+
+/// A walk-in ticket for `service`.
+pub fn issue(service: &str) -> protocol::Command {
+    protocol::Command::IssueTicket {
+        service: service.into(),
+        priority: None,
+    }
+}
+
+/// A ticket for `service` with a priority (`"elderly"`, …) or without.
+pub fn issue_with(service: &str, priority: Option<&str>) -> protocol::Command {
+    protocol::Command::IssueTicket {
+        service: service.into(),
+        priority: priority.map(str::to_string),
+    }
+}
 
 /// How long a test waits for anything the hub should do at once.
 pub const WAIT: Duration = Duration::from_secs(15);

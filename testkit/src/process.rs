@@ -68,8 +68,11 @@ impl HubProcess {
 
     /// The same for a command that runs the hub (in a wrapper, with a prepared stdin, …).
     pub fn start(mut command: Command) -> HubProcess {
+        // At least the line with the address; a caller measuring the hub may want less.
+        if !command.get_envs().any(|(name, _)| name == "RUST_LOG") {
+            command.env("RUST_LOG", "info");
+        }
         let mut child = command
-            .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -149,4 +152,23 @@ impl HubProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `exe` (the hub binary: a test passes `env!("CARGO_BIN_EXE_hub")`) with `args` to its end.
+pub fn hub_cli(exe: &str, args: &[&str]) -> std::process::Output {
+    Command::new(exe)
+        .args(args)
+        .output()
+        .expect("the hub binary runs")
+}
+
+/// The same for a command that must succeed: its standard output.
+pub fn hub_cli_ok(exe: &str, args: &[&str]) -> String {
+    let out = hub_cli(exe, args);
+    assert!(
+        out.status.success(),
+        "hub {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
 }

@@ -17,8 +17,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast::error::RecvError;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use axum::Extension;
 use tokio::sync::{oneshot, watch};
@@ -196,6 +196,11 @@ impl Drop for Registration {
     }
 }
 
+/// Why a connection closes: the close frame's code and reason.
+type CloseReason = (u16, &'static str);
+
+const TOO_SLOW: CloseReason = (1013, "too slow: reconnect with resume_from");
+
 async fn session(
     app: AppState,
     mut socket: Socket,
@@ -209,50 +214,18 @@ async fn session(
     };
     tracing::info!(%peer, resume_from = ?hello.resume_from, "connected");
     let (_registration, mut replaced) = register(&app, &hello.device);
-
-    let (tx, rx) = oneshot::channel();
-    let join = Request::Join {
-        role: hello.role,
-        resume_from: hello.resume_from,
-        light: hello.light,
-        respond: tx,
-    };
-    let joined = match app.engine.requests.send(join).await {
-        Ok(()) => rx.await.ok(),
-        Err(_) => None,
-    };
-    let Some(joined) = joined else {
-        socket.send(frames::close(1011, "hub is stopping")).await;
+    let Some(mut events) = join(&app, &mut socket, &hello).await else {
         return;
     };
-    let mut events = joined.events;
-
-    // The welcome, what it missed, and (admins: the console) which devices are connected. An
-    // outbox this long is not "too slow": these are queued as answers, written below.
-    if let Some(welcome) = joined.snapshot {
-        let wire = if welcome.large {
-            match tokio::task::spawn_blocking(move || welcome.wire()).await {
-                Ok(wire) => wire,
-                Err(_) => return,
-            }
-        } else {
-            welcome.wire()
-        };
-        socket.queue_answer_wire(wire);
-    }
-    if !joined.frames.is_empty() {
-        socket.queue_answer_wire(Wire::encode(&joined.frames));
-    }
-    let mut presence = None;
-    if actor.role == p::Role::Admin {
+    let mut presence = (actor.role == p::Role::Admin).then(|| {
         let (now, changes) = app
             .presence
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .subscribe();
         socket.queue_answer(Message::Text(now));
-        presence = Some(changes);
-    }
+        changes
+    });
 
     // The engine's answers to this connection's commands, as they come.
     let mut in_flight = FuturesUnordered::new();
@@ -264,8 +237,7 @@ async fn session(
     let ping = tokio::time::sleep(PING_EVERY);
     tokio::pin!(shutdown, replaced, ping);
     let mut last_heard = Instant::now();
-    const TOO_SLOW: (u16, &str) = (1013, "too slow: reconnect with resume_from");
-    let reason: (u16, &str) = loop {
+    let reason: CloseReason = loop {
         tokio::select! {
             // In this order, every turn: what waits is written before more is queued (a burst
             // of events cannot pile up unwritten), then the live events.
@@ -273,20 +245,10 @@ async fn session(
             // Reading the client's next message writes what waits meanwhile.
             msg = socket.next() => {
                 last_heard = Instant::now();
-                let text = match msg {
-                    None => break (1000, ""),
-                    Some(Err(e)) => {
-                        // Oversize frames end here, with the socket's own error.
-                        tracing::info!(error = %e, "connection error");
-                        break (1009, "message too big or broken");
-                    }
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Binary(_))) => {
-                        socket.queue_answer(frames::error(ErrorCode::BadRequest, "binary frames are refused; send JSON text"));
-                        continue;
-                    }
-                    Some(Ok(Message::Close(_))) => break (1000, ""),
-                    Some(Ok(_)) => continue,
+                let Some(text) = readable(msg, &mut socket) else { continue };
+                let text = match text {
+                    Ok(text) => text,
+                    Err(reason) => break reason,
                 };
                 if !app.take_message_token(actor.device.as_str()) {
                     refused_in_a_row += 1;
@@ -294,12 +256,7 @@ async fn session(
                         tracing::warn!(%peer, "closed: flooding");
                         break (1008, "too many messages");
                     }
-                    // Refused, not ignored: every command gets its one reply.
-                    let msg = match command_id(&text) {
-                        Some(id) => Message::Text(frames::error_reply(&id, ErrorCode::RateLimited, "too many messages; slow down")),
-                        None => frames::error(ErrorCode::RateLimited, "too many messages; slow down"),
-                    };
-                    socket.queue_answer(msg);
+                    refuse_for_the_rate(&text, &mut socket);
                     continue;
                 }
                 refused_in_a_row = 0;
@@ -349,9 +306,94 @@ async fn session(
             }
         }
     };
-    // An orderly close: the answers already on their way go out first (every command gets its
-    // one reply), written as they come while what the client still sends is read and dropped;
-    // then the close frame. Bounded: a client that reads nothing is cut off after the grace.
+    close(socket, in_flight, reason).await;
+}
+
+/// Joins the engine and queues the welcome and what the device missed. `None`: the hub is
+/// stopping (the socket is closed with a reason) or the welcome could not be made.
+async fn join(
+    app: &AppState,
+    socket: &mut Socket,
+    hello: &Hello,
+) -> Option<tokio::sync::broadcast::Receiver<Wire>> {
+    let (tx, rx) = oneshot::channel();
+    let join = Request::Join {
+        role: hello.role,
+        resume_from: hello.resume_from,
+        light: hello.light,
+        respond: tx,
+    };
+    let joined = match app.engine.requests.send(join).await {
+        Ok(()) => rx.await.ok(),
+        Err(_) => None,
+    };
+    let Some(joined) = joined else {
+        socket.send(frames::close(1011, "hub is stopping")).await;
+        return None;
+    };
+    // An outbox this long is not "too slow": these are queued as answers, written in the loop.
+    if let Some(welcome) = joined.snapshot {
+        let wire = if welcome.large {
+            tokio::task::spawn_blocking(move || welcome.wire())
+                .await
+                .ok()?
+        } else {
+            welcome.wire()
+        };
+        socket.queue_answer_wire(wire);
+    }
+    if !joined.frames.is_empty() {
+        socket.queue_answer_wire(Wire::encode(&joined.frames));
+    }
+    Some(joined.events)
+}
+
+/// The text of a message from the client; `Some(Err(..))` when the connection ends with it,
+/// `None` for a message that needs nothing more (a pong, a refused binary frame).
+fn readable(
+    msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    socket: &mut Socket,
+) -> Option<Result<Utf8Bytes, CloseReason>> {
+    match msg {
+        None | Some(Ok(Message::Close(_))) => Some(Err((1000, ""))),
+        Some(Err(e)) => {
+            // Oversize frames end here, with the socket's own error.
+            tracing::info!(error = %e, "connection error");
+            Some(Err((1009, "message too big or broken")))
+        }
+        Some(Ok(Message::Text(t))) => Some(Ok(t)),
+        Some(Ok(Message::Binary(_))) => {
+            socket.queue_answer(frames::error(
+                ErrorCode::BadRequest,
+                "binary frames are refused; send JSON text",
+            ));
+            None
+        }
+        Some(Ok(_)) => None,
+    }
+}
+
+/// Refused, not ignored: every command gets its one reply, also over the rate limit.
+fn refuse_for_the_rate(text: &str, socket: &mut Socket) {
+    let msg = match command_id(text) {
+        Some(id) => Message::Text(frames::error_reply(
+            &id,
+            ErrorCode::RateLimited,
+            "too many messages; slow down",
+        )),
+        None => frames::error(ErrorCode::RateLimited, "too many messages; slow down"),
+    };
+    socket.queue_answer(msg);
+}
+
+/// An orderly close: the answers already on their way go out first (every command gets its
+/// one reply), written as they come while what the client still sends is read and dropped;
+/// then the close frame. Bounded: a client that reads nothing is cut off after the grace.
+async fn close(
+    mut socket: Socket,
+    mut in_flight: FuturesUnordered<commands::Answer>,
+    reason: CloseReason,
+) {
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
         while !in_flight.is_empty() {
             tokio::select! {

@@ -1,0 +1,130 @@
+//! The wire as a client written from `docs/PROTOCOL.md` sees it: JSON text frames over a
+//! WebSocket and plain HTTP/1.1, no project types — for the tests that check the contract
+//! itself, and those that misbehave on purpose.
+
+use std::net::SocketAddr;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::WAIT;
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket open on the hub's `/ws`, nothing said yet.
+pub async fn open(addr: SocketAddr) -> Ws {
+    open_with_cookie(addr, None).await
+}
+
+/// The same, sending `cookie` (`name=value`) with the upgrade, as a browser would.
+pub async fn open_with_cookie(addr: SocketAddr, cookie: Option<&str>) -> Ws {
+    let mut request = crate::url(addr).into_client_request().expect("request");
+    if let Some(c) = cookie {
+        request
+            .headers_mut()
+            .insert("cookie", c.parse().expect("a cookie header"));
+    }
+    // Without Nagle's delay, as the apps connect: a round trip is not held back 40 ms.
+    tokio_tungstenite::connect_async_with_config(request, None, true)
+        .await
+        .expect("connect")
+        .0
+}
+
+/// The hello of a demo device (its token is `demo-<device>`).
+pub fn demo_hello(role: &str, device: &str) -> Value {
+    hello_with_token(role, device, &format!("demo-{device}"))
+}
+
+pub fn hello_with_token(role: &str, device: &str, token: &str) -> Value {
+    json!({"type": "hello", "protocol": 1, "role": role, "device": device, "token": token})
+}
+
+/// A demo device connected and welcomed: the socket and its welcome.
+pub async fn device(addr: SocketAddr, role: &str, device: &str) -> (Ws, Value) {
+    let mut ws = open(addr).await;
+    let welcome = say(&mut ws, &demo_hello(role, device)).await;
+    (ws, welcome)
+}
+
+/// Sends `hello` on `ws` and returns the hub's welcome, failing the test on anything else.
+pub async fn say(ws: &mut Ws, hello: &Value) -> Value {
+    send(ws, hello).await;
+    let welcome = next(ws).await.expect("an answer to hello");
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    welcome
+}
+
+/// Sends one JSON text frame.
+pub async fn send(ws: &mut Ws, message: &Value) {
+    ws.send(Message::text(message.to_string()))
+        .await
+        .expect("sent");
+}
+
+/// The next JSON message, or `None` when the hub closes the connection (or it breaks). A hub
+/// silent for [`WAIT`] fails the test.
+pub async fn next(ws: &mut Ws) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("the hub answers in time")?
+        {
+            Ok(Message::Text(t)) => {
+                return Some(serde_json::from_str(t.as_str()).expect("the hub sends JSON"));
+            }
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+/// The next message of `kind` (`"reply"`, `"event"`, …), skipping the others.
+pub async fn next_of(ws: &mut Ws, kind: &str) -> Option<Value> {
+    loop {
+        let message = next(ws).await?;
+        if message["type"] == kind {
+            return Some(message);
+        }
+    }
+}
+
+/// A plain HTTP/1.1 `GET`: the status and the body.
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let (status, response) = get_whole(addr, path).await;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The same with the whole response, headers included (0 for a response without a status).
+pub async fn get_whole(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
+    tcp.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .expect("request");
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.expect("response");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+/// Opens a socket (with `cookie`, if any), says `hello` and returns the hub's first answer,
+/// whatever it is: a welcome or a refusal.
+pub async fn first_answer(addr: SocketAddr, hello: &Value, cookie: Option<&str>) -> Value {
+    let mut ws = open_with_cookie(addr, cookie).await;
+    send(&mut ws, hello).await;
+    next(&mut ws).await.expect("an answer to hello")
+}
