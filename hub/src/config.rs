@@ -74,6 +74,8 @@ pub struct Device {
     /// The counters a counter device may open (empty: any). Binds a counter PC to its desk, so
     /// its token cannot open another clerk's counter.
     pub counters: Vec<u32>,
+    /// The counter a counter display faces the citizen at.
+    pub counter: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -188,6 +190,10 @@ struct RawConfig {
     staff: Vec<Spanned<RawStaff>>,
     #[serde(default)]
     province: Option<Spanned<RawProvince>>,
+    #[serde(default, rename = "rating_reason")]
+    rating_reasons: Vec<Spanned<RawRatingReason>>,
+    #[serde(default, rename = "rating_level")]
+    rating_levels: Vec<Spanned<RawRatingLevel>>,
 }
 
 #[derive(Deserialize)]
@@ -308,6 +314,27 @@ struct RawDevice {
     token: String,
     #[serde(default)]
     counters: Vec<u32>,
+    /// A counter display's counter.
+    #[serde(default)]
+    counter: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRatingReason {
+    id: String,
+    name_vi: String,
+    #[serde(default)]
+    name_en: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRatingLevel {
+    value: u8,
+    name_vi: String,
+    #[serde(default)]
+    name_en: String,
 }
 
 #[derive(Deserialize)]
@@ -411,7 +438,7 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
     let categories = build_categories(&raw.priorities, err)?;
     let (services, service_order) = build_services(&raw.services, err)?;
     let counters = build_counters(&raw.counters, &services, err)?;
-    let devices = build_devices(&raw.devices, err)?;
+    let devices = build_devices(&raw.devices, &counters, err)?;
     for (id, d) in &devices {
         if let Some(n) = d
             .counters
@@ -424,6 +451,9 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
             ));
         }
     }
+    let counter_displays = bind_counter_displays(&devices);
+    let rating_reasons = build_rating_reasons(&raw.rating_reasons, err)?;
+    let rating_levels = build_rating_levels(&raw.rating_levels, err)?;
     let staff = build_staff(&raw.staff, err)?;
     if *raw.rules.max_priority_in_row.get_ref() == 0 {
         return Err(err(Some(raw.rules.max_priority_in_row.span()), "max_priority_in_row must be at least 1, or normal tickets would never be overtaken fairly".into()));
@@ -477,6 +507,9 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
         transfer_keeps_place: raw.rules.transfer_keeps_place,
         eta_window: raw.rules.eta_window.max(1),
         rating_window: TimeDelta::minutes(i64::from(raw.rules.rating_window_min)),
+        counter_displays,
+        rating_levels,
+        rating_reasons,
         recent_calls: 12,
     };
     Ok(Config {
@@ -752,6 +785,7 @@ fn build_counters(
 
 fn build_devices(
     raw_devices: &[Spanned<RawDevice>],
+    counters: &BTreeMap<CounterNo, queue_core::CounterRule>,
     err: ErrAt<'_>,
 ) -> Result<BTreeMap<String, Device>, ConfigError> {
     let mut devices = BTreeMap::new();
@@ -778,6 +812,7 @@ fn build_devices(
                 format!("device {:?}: token must be at least 8 characters", d.id),
             ));
         }
+        check_device_counter(d, counters).map_err(|reason| err(span.clone(), reason))?;
         if devices
             .insert(
                 d.id.clone(),
@@ -785,6 +820,7 @@ fn build_devices(
                     role: d.role,
                     token: d.token.clone(),
                     counters: d.counters.clone(),
+                    counter: d.counter,
                 },
             )
             .is_some()
@@ -793,6 +829,109 @@ fn build_devices(
         }
     }
     Ok(devices)
+}
+
+/// Each counter display with its counter (checked by `check_device_counter`).
+fn bind_counter_displays(
+    devices: &BTreeMap<String, Device>,
+) -> BTreeMap<queue_core::DeviceId, CounterNo> {
+    devices
+        .iter()
+        .filter(|(_, d)| d.role == Role::CounterDisplay)
+        .filter_map(|(id, d)| {
+            Some((
+                queue_core::DeviceId::from(id.as_str()),
+                CounterNo(d.counter?),
+            ))
+        })
+        .collect()
+}
+
+/// A counter display needs the counter it faces, and only it has one.
+fn check_device_counter(
+    d: &RawDevice,
+    counters: &BTreeMap<CounterNo, queue_core::CounterRule>,
+) -> Result<(), String> {
+    let id = &d.id;
+    match (d.role, d.counter) {
+        (Role::CounterDisplay, Some(n)) if counters.contains_key(&CounterNo(n)) => Ok(()),
+        (Role::CounterDisplay, Some(n)) => Err(format!(
+            "counter display {id:?} is at counter {n}, which is not configured"
+        )),
+        (Role::CounterDisplay, None) => Err(format!(
+            "counter display {id:?} needs `counter = N`: the counter it faces"
+        )),
+        (_, Some(_)) => Err(format!(
+            "device {id:?}: `counter` is for counter displays (a counter PC is bound with \
+             `counters = [..]`)"
+        )),
+        (_, None) => Ok(()),
+    }
+}
+
+/// `[[rating_reason]]`: what a citizen may choose for a low rating (never free text).
+fn build_rating_reasons(
+    raw: &[Spanned<RawRatingReason>],
+    err: ErrAt<'_>,
+) -> Result<Vec<protocol::RatingReason>, ConfigError> {
+    let mut reasons: Vec<protocol::RatingReason> = vec![];
+    for r in raw {
+        let span = Some(r.span());
+        let r = r.get_ref();
+        if !valid_id(&r.id) {
+            return Err(err(
+                span,
+                format!(
+                    "rating reason id {:?} must be letters, digits, - or _",
+                    r.id
+                ),
+            ));
+        }
+        if reasons.iter().any(|o| o.id == r.id) {
+            return Err(err(
+                span,
+                format!("rating reason {:?} is defined twice", r.id),
+            ));
+        }
+        if r.name_vi.trim().is_empty() {
+            return Err(err(span, format!("rating reason {:?} needs name_vi", r.id)));
+        }
+        reasons.push(protocol::RatingReason {
+            id: r.id.clone(),
+            name_vi: nfc(&r.name_vi),
+            name_en: nfc(&r.name_en),
+        });
+    }
+    Ok(reasons)
+}
+
+/// `[[rating_level]]`: the words of levels 1 to 4, Vietnamese first; the standard words for
+/// the levels not given.
+fn build_rating_levels(
+    raw: &[Spanned<RawRatingLevel>],
+    err: ErrAt<'_>,
+) -> Result<Vec<protocol::RatingLevel>, ConfigError> {
+    let mut levels = queue_core::rules::default_rating_levels();
+    let mut seen = vec![];
+    for l in raw {
+        let span = Some(l.span());
+        let l = l.get_ref();
+        if !(1..=4).contains(&l.value) || seen.contains(&l.value) {
+            return Err(err(
+                span,
+                format!("rating level {}: each of 1 to 4 at most once", l.value),
+            ));
+        }
+        if l.name_vi.trim().is_empty() {
+            return Err(err(span, format!("rating level {} needs name_vi", l.value)));
+        }
+        seen.push(l.value);
+        if let Some(level) = levels.iter_mut().find(|x| x.value == l.value) {
+            level.name_vi = nfc(&l.name_vi);
+            level.name_en = nfc(&l.name_en);
+        }
+    }
+    Ok(levels)
 }
 
 fn build_staff(
@@ -875,6 +1014,40 @@ services = ["TP"]
             e.to_string().starts_with(&format!("centre.toml:{line}: ")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_counter_display_faces_one_configured_counter() {
+        let pad =
+            "\n[[device]]\nid = \"pad-1\"\nrole = \"counter_display\"\ntoken = \"a-long-token\"\n";
+        check_error(pad, None, 16, "needs `counter = N`");
+        check_error(
+            &format!("{pad}counter = 2\n"),
+            None,
+            16,
+            "counter 2, which is not configured",
+        );
+        let kiosk =
+            "\n[[device]]\nid = \"k\"\nrole = \"kiosk\"\ntoken = \"a-long-token\"\ncounter = 1\n";
+        check_error(kiosk, None, 16, "`counter` is for counter displays");
+        let reasons = "\n[[rating_reason]]\nid = \"wait\"\nname_vi = \"Chờ lâu\"\n";
+        check_error(&format!("{reasons}{reasons}"), None, 20, "defined twice");
+        check_error(
+            "\n[[rating_level]]\nvalue = 5\nname_vi = \"x\"\n",
+            None,
+            16,
+            "1 to 4",
+        );
+        let c = Config::parse(
+            &format!("{MINIMAL}{pad}counter = 1\n{reasons}"),
+            "centre.toml",
+        )
+        .expect("valid");
+        assert!(c.rules.has_counter_display(CounterNo(1)));
+        assert_eq!(c.rules.rating_reasons[0].name_vi, "Chờ lâu");
+        assert_eq!(c.rules.rating_levels.len(), 4);
+        let demo = Config::demo().expect("demo");
+        assert_eq!(demo.rules.counter_displays.len(), 8, "pad-1 … pad-8");
     }
 
     #[test]

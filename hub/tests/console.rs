@@ -169,10 +169,7 @@ async fn figures_with_charts_and_a_csv_excel_reads_in_vietnamese() {
     let clerk = Client::clerk(hub.addr, 1).await;
     clerk.send(Command::CallNext {}).await.expect("call");
     clerk.send(Command::StartServing {}).await.expect("serve");
-    clerk
-        .send(Command::Finish { rating: Some(4) })
-        .await
-        .expect("finish");
+    clerk.finish_rated(&Client::pad(hub.addr, 1).await, 4).await;
 
     let browser = Browser::start().await;
     sign_in(&browser, &format!("http://{}", hub.addr), "ql01", "1234").await;

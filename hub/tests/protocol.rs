@@ -161,6 +161,7 @@ async fn roles_pins_and_the_calling_order() {
         Some("Nguyễn Thị Lan")
     );
 
+    let pad = Client::pad(hub.addr, 2).await;
     // Counter 2 serves TP only. 3 normal, then 5 priority tickets.
     let mut normals = Vec::new();
     for _ in 0..3 {
@@ -183,10 +184,7 @@ async fn roles_pins_and_the_calling_order() {
         match counter.send(Command::CallNext {}).await {
             Ok(r) => {
                 calls.push(ticket_of(&r).number);
-                counter
-                    .send(Command::Finish { rating: Some(4) })
-                    .await
-                    .expect("finish");
+                counter.finish_rated(&pad, 4).await;
             }
             Err(e) => {
                 assert_eq!(e.code(), Some(ErrorCode::QueueEmpty));
@@ -323,11 +321,7 @@ async fn a_clerk_works_a_ticket_through_recall_no_show_and_transfer() {
     // Counter 1 also serves LDTBXH: it gets the ticket back under its new service.
     let again = ticket_of(&c1.send(Command::CallNext {}).await.expect("call again"));
     assert_eq!(again.number, b.number);
-    let done = ticket_of(
-        &c1.send(Command::Finish { rating: Some(3) })
-            .await
-            .expect("finish"),
-    );
+    let done = c1.finish_rated(&Client::pad(hub.addr, 1).await, 3).await;
     assert_eq!((done.status, done.rating), (TicketStatus::Done, Some(3)));
     let paused = c1.send(Command::Pause {}).await.expect("pause");
     assert_eq!(

@@ -169,6 +169,7 @@ async fn a_busy_stretch(hub: std::net::SocketAddr, rounds: u32) {
     let (kiosk, _) = Client::connect(hub, Role::Kiosk, "kiosk-1").await;
     let tp = Client::clerk(hub, 1).await;
     let gtvt = Client::clerk(hub, 3).await;
+    let pads = [Client::pad(hub, 1).await, Client::pad(hub, 3).await];
     for i in 0..rounds {
         for service in ["TP", "GTVT", "DD"] {
             let priority = (i % 4 == 0).then(|| "elderly".to_string());
@@ -180,7 +181,7 @@ async fn a_busy_stretch(hub: std::net::SocketAddr, rounds: u32) {
                 .await
                 .expect("a ticket is issued while the province may be unreachable");
         }
-        for clerk in [&tp, &gtvt] {
+        for (clerk, pad) in [&tp, &gtvt].into_iter().zip(&pads) {
             clerk.send(Cmd::CallNext {}).await.expect("call");
             if i % 5 == 4 {
                 clerk.send(Cmd::Recall {}).await.expect("recall");
@@ -188,8 +189,16 @@ async fn a_busy_stretch(hub: std::net::SocketAddr, rounds: u32) {
                 clerk.send(Cmd::NoShow {}).await.expect("no-show");
             } else {
                 clerk.send(Cmd::StartServing {}).await.expect("start");
+                // Some citizens rate (on the counter's screen), some do not.
                 let rating = (i % 4 != 1).then_some((i % 4 + 1) as u8);
-                clerk.send(Cmd::Finish { rating }).await.expect("finish");
+                if let Some(rating) = rating {
+                    clerk.finish_rated(pad, rating).await;
+                } else {
+                    clerk
+                        .send(Cmd::Finish { rating: None })
+                        .await
+                        .expect("finish");
+                }
             }
         }
     }
@@ -541,6 +550,7 @@ async fn a_scripted_monday(addr: std::net::SocketAddr, clock: &ManualClock) {
     }
     let tp = Client::clerk(addr, 1).await;
     let gtvt = Client::clerk(addr, 3).await;
+    let (tp_pad, gtvt_pad) = (Client::pad(addr, 1).await, Client::pad(addr, 3).await);
     for (round, minutes) in [(0, 7), (1, 3), (2, 12)] {
         advance(minutes);
         for clerk in [&tp, &gtvt] {
@@ -553,12 +563,12 @@ async fn a_scripted_monday(addr: std::net::SocketAddr, clock: &ManualClock) {
             }
             clerk.send(Cmd::StartServing {}).await.expect("start");
             advance(4 + round);
-            clerk
-                .send(Cmd::Finish {
-                    rating: Some(4 - round as u8),
-                })
-                .await
-                .expect("finish");
+            let pad = if std::ptr::eq(clerk, &tp) {
+                &tp_pad
+            } else {
+                &gtvt_pad
+            };
+            clerk.finish_rated(pad, 4 - round as u8).await;
         }
     }
     // The next day: what still waited has expired.

@@ -37,6 +37,7 @@ async fn the_report_matches_a_scripted_day() {
     }
     kiosk.send(issue("DD")).await.expect("issued");
     let (clerk, _) = Client::connect(hub.addr, Role::Counter, "counter-2").await;
+    let pad = Client::pad(hub.addr, 2).await;
     clerk
         .send(Command::Login {
             counter: 2,
@@ -51,12 +52,7 @@ async fn the_report_matches_a_scripted_day() {
         clerk.send(Command::CallNext {}).await.expect("call");
         clerk.send(Command::StartServing {}).await.expect("start");
         advance(6);
-        clerk
-            .send(Command::Finish {
-                rating: Some(rating),
-            })
-            .await
-            .expect("finish");
+        clerk.finish_rated(&pad, rating).await;
     }
     // One no-show after two recalls.
     clerk.send(Command::CallNext {}).await.expect("call");

@@ -24,6 +24,9 @@ pub enum Role {
     Admin,
     /// A citizen's phone following one ticket (`token` is the ticket's tracking code).
     Tracker,
+    /// The screen facing the citizen at one counter (bound to it in the configuration): shows
+    /// who serves them and takes the citizen's rating.
+    CounterDisplay,
 }
 
 impl Role {
@@ -34,6 +37,7 @@ impl Role {
             Role::Display => "display",
             Role::Admin => "admin",
             Role::Tracker => "tracker",
+            Role::CounterDisplay => "counter_display",
         }
     }
 }
@@ -128,6 +132,9 @@ pub enum Command {
     Rate {
         ticket: TicketRef,
         rating: u8,
+        /// Configured reason ids, for ratings of 2 and below.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reasons: Vec<String>,
     },
     DeviceStatus {
         status: DeviceState,
@@ -326,12 +333,30 @@ pub struct EventBody {
     /// `notice_changed`: the boards' notice from now on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+    /// `ticket_rated`: the rating (1–4), the reasons chosen (a list, maybe empty) and who gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<RatingSource>,
     /// `day_started`: the complete state of the new service day; replace everything with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Box<Snapshot>>,
     /// Who caused it (audit trail): device and, for counters, staff code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<Actor>,
+}
+
+/// Who gave a rating: the citizen on the counter's own screen, or the clerk at the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatingSource {
+    Citizen,
+    Counter,
+    /// Sent by a newer hub.
+    #[serde(other)]
+    Unknown,
 }
 
 /// `ticket_overdue`: which target the ticket went past.
@@ -711,6 +736,28 @@ pub struct Snapshot {
     /// Admin only: today's figures so far, all services together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub today: Option<DayFigures>,
+    /// The rating scale, best first (for counter displays and counters).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ratings: Vec<RatingLevel>,
+    /// The reasons a citizen may choose for a rating of 2 and below.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rating_reasons: Vec<RatingReason>,
+}
+
+/// One level of the rating scale, with its words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RatingLevel {
+    pub value: u8,
+    pub name_vi: String,
+    pub name_en: String,
+}
+
+/// A reason for a low rating, as the centre configured it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RatingReason {
+    pub id: String,
+    pub name_vi: String,
+    pub name_en: String,
 }
 
 /// A report line: counts, times in minutes, the overdue share (0–1), the average rating (1–4).

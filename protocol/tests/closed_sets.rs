@@ -36,6 +36,7 @@ fn one_of_each_command() -> Vec<Command> {
         Command::Rate {
             ticket: TicketRef::Id(7),
             rating: 2,
+            reasons: vec![],
         },
         Command::DeviceStatus {
             status: DeviceState::PaperOut,
@@ -171,9 +172,34 @@ fn body(kind: EventKind) -> EventBody {
         device: None,
         status: None,
         notice: None,
+        rating: None,
+        reasons: None,
+        source: None,
         snapshot: None,
         by: None,
     }
+}
+
+#[test]
+fn a_rating_says_who_gave_it_and_a_newer_source_reads_as_unknown() {
+    let mut rated = body(EventKind::TicketRated);
+    rated.rating = Some(2);
+    rated.reasons = Some(vec!["wait".into()]);
+    rated.source = Some(protocol::RatingSource::Citizen);
+    let text = serde_json::to_string(&rated).expect("json");
+    assert!(
+        text.contains(r#""rating":2,"reasons":["wait"],"source":"citizen""#),
+        "{text}"
+    );
+    assert_eq!(
+        serde_json::from_str::<EventBody>(&text).expect("back"),
+        rated
+    );
+    let newer = text.replace("citizen", "kiosk_survey");
+    let read: EventBody = serde_json::from_str(&newer).expect("a newer source");
+    assert_eq!(read.source, Some(protocol::RatingSource::Unknown));
+    let role: protocol::Role = serde_json::from_str(r#""counter_display""#).expect("role");
+    assert_eq!(role.as_str(), "counter_display");
 }
 
 #[test]

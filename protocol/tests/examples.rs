@@ -163,10 +163,12 @@ fn commands_and_replies() {
         Command::Rate {
             ticket: TicketRef::Number("A1005".into()),
             rating: 4,
+            reasons: vec![],
         },
         Command::Rate {
             ticket: TicketRef::Id(7),
             rating: 1,
+            reasons: vec![],
         },
         Command::Finish { rating: None },
         Command::Pause {},

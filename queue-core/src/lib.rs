@@ -30,5 +30,5 @@ pub use rules::{
     Category, CategoryId, CommandId, CounterNo, CounterRule, DeviceId, Hours, Rules, ServiceId,
     ServiceRule, StaffCode,
 };
-pub use state::{CarriedSession, Event, Phase, State, Ticket, TicketId};
+pub use state::{CarriedSession, Event, Phase, RatedBy, State, Ticket, TicketId};
 pub use views::{Before, CenterInfo, Views};

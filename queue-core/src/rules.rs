@@ -156,13 +156,46 @@ pub struct Rules {
     pub transfer_keeps_place: bool,
     /// How many recent service times feed the waiting estimate.
     pub eta_window: usize,
-    /// How long after finishing a ticket its counter may still record the citizen's rating.
+    /// How long after finishing a ticket the citizen's rating may still be recorded.
     pub rating_window: TimeDelta,
+    /// The screens facing the citizen, each bound to its counter. A counter with one takes its
+    /// ratings from the citizen only.
+    pub counter_displays: BTreeMap<DeviceId, CounterNo>,
+    /// The rating scale's words, best (4) first.
+    pub rating_levels: Vec<protocol::RatingLevel>,
+    /// What a citizen may say of a rating of 2 and below.
+    pub rating_reasons: Vec<protocol::RatingReason>,
     /// How many recent calls the snapshot carries.
     pub recent_calls: usize,
 }
 
+/// The words of the four levels when the configuration gives none: the scale the satisfaction
+/// surveys of Vietnamese public services use.
+pub fn default_rating_levels() -> Vec<protocol::RatingLevel> {
+    [
+        (4, "Rất hài lòng", "Very satisfied"),
+        (3, "Hài lòng", "Satisfied"),
+        (2, "Bình thường", "Neutral"),
+        (1, "Không hài lòng", "Dissatisfied"),
+    ]
+    .into_iter()
+    .map(|(value, vi, en)| protocol::RatingLevel {
+        value,
+        name_vi: vi.into(),
+        name_en: en.into(),
+    })
+    .collect()
+}
+
+/// Ratings of this and below may carry reasons.
+pub const LOW_RATING: u8 = 2;
+
 impl Rules {
+    /// Whether `counter` has a screen facing the citizen (and so takes its ratings from it).
+    pub fn has_counter_display(&self, counter: CounterNo) -> bool {
+        self.counter_displays.values().any(|c| *c == counter)
+    }
+
     pub fn category(&self, id: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.id.as_str() == id)
     }

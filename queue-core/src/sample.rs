@@ -128,6 +128,9 @@ pub fn rules() -> Rules {
         transfer_keeps_place: true,
         eta_window: 10,
         rating_window: TimeDelta::minutes(10),
+        counter_displays: BTreeMap::new(),
+        rating_levels: crate::rules::default_rating_levels(),
+        rating_reasons: vec![],
         recent_calls: 12,
     }
 }

@@ -290,6 +290,7 @@ fn only_the_counter_that_served_may_rate_once_and_soon() {
     let rate = |r: u8| Command::Rate {
         ticket: TicketRef::Number(label.clone()),
         rating: r,
+        reasons: vec![],
     };
     // A kiosk, an admin or another counter could fake the centre's satisfaction figures.
     assert_eq!(w.rejects(&kiosk(), rate(4)), ErrorCode::Forbidden);
@@ -315,7 +316,8 @@ fn only_the_counter_that_served_may_rate_once_and_soon() {
             &counter(1),
             Command::Rate {
                 ticket: TicketRef::Number(late),
-                rating: 4
+                rating: 4,
+                reasons: vec![],
             }
         ),
         ErrorCode::InvalidState

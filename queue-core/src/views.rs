@@ -271,6 +271,8 @@ impl<'a> Views<'a> {
                 })
                 .collect(),
             today: admin.then(|| crate::figures::day_total(self.state)),
+            ratings: self.rules.rating_levels.clone(),
+            rating_reasons: self.rules.rating_reasons.clone(),
         }
     }
 
@@ -291,6 +293,9 @@ impl<'a> Views<'a> {
             device: None,
             status: None,
             notice: None,
+            rating: None,
+            reasons: None,
+            source: None,
             snapshot: None,
             by: Some(p::Actor {
                 device: rec.device.0.clone(),
@@ -317,6 +322,19 @@ impl<'a> Views<'a> {
                 body.phase = Some(match phase {
                     Phase::Waiting => p::OverduePhase::Waiting,
                     Phase::Serving => p::OverduePhase::Serving,
+                });
+            }
+            Event::TicketRated {
+                rating,
+                reasons,
+                source,
+                ..
+            } => {
+                body.rating = Some(*rating);
+                body.reasons = Some(reasons.clone());
+                body.source = Some(match source {
+                    crate::state::RatedBy::Citizen => p::RatingSource::Citizen,
+                    crate::state::RatedBy::Counter => p::RatingSource::Counter,
                 });
             }
             Event::TicketTransferred { .. } => {

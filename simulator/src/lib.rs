@@ -226,8 +226,8 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
                 sim.after(minutes, Action::Finish(n));
             }
             Action::Finish(n) => {
-                let rating = Some(sim.rng.random_range(3..=4));
-                sim.command(n, Command::Finish { rating });
+                let rating = sim.rng.random_range(3..=4);
+                sim.finish_rated(n, rating);
                 sim.after(0.2, Action::Call(n));
             }
         }
@@ -324,6 +324,40 @@ impl Sim {
             .tickets()
             .find(|t| t.counter == Some(CounterNo(counter)) && t.status == TicketStatus::Called)
             .map_or(0, |t| t.recalls)
+    }
+
+    /// Finishes counter `n`'s ticket with the citizen's `rating`: on the counter's own screen
+    /// where it has one (the clerk may not rate there), else with the finish.
+    fn finish_rated(&mut self, n: u32, rating: u8) {
+        let pad = self
+            .rules
+            .counter_displays
+            .iter()
+            .find(|(_, c)| c.0 == n)
+            .map(|(d, _)| d.clone());
+        let Some(pad) = pad else {
+            self.command(
+                n,
+                Command::Finish {
+                    rating: Some(rating),
+                },
+            );
+            return;
+        };
+        let current = self
+            .state
+            .counters
+            .get(&CounterNo(n))
+            .and_then(|c| c.current);
+        self.command(n, Command::Finish { rating: None });
+        if let Some(ticket) = current {
+            let rate = Command::Rate {
+                ticket: protocol::TicketRef::Id(ticket.0),
+                rating,
+                reasons: vec![],
+            };
+            self.command_as(Role::CounterDisplay, pad.as_str(), rate);
+        }
     }
 
     fn command(&mut self, counter: u32, c: Command) -> bool {

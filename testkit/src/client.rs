@@ -57,6 +57,33 @@ impl Client {
         Client { hub, updates }
     }
 
+    /// The screen facing the citizen at counter `n` (`pad-n` in the demo).
+    pub async fn pad(addr: SocketAddr, n: u32) -> Client {
+        Client::connect(addr, Role::CounterDisplay, &format!("pad-{n}"))
+            .await
+            .0
+    }
+
+    /// Finishes the clerk's ticket and has the citizen rate it `rating` on `pad`, as at a
+    /// counter with a counter display; the ticket as rated.
+    pub async fn finish_rated(&self, pad: &Client, rating: u8) -> Ticket {
+        let done = ticket_of(
+            &self
+                .send(protocol::Command::Finish { rating: None })
+                .await
+                .expect("the clerk finishes"),
+        );
+        ticket_of(
+            &pad.send(protocol::Command::Rate {
+                ticket: protocol::TicketRef::Id(done.id),
+                rating,
+                reasons: vec![],
+            })
+            .await
+            .expect("the citizen rates"),
+        )
+    }
+
     /// Counter `n`'s PC with its clerk `nv0n` logged in (PIN 1234, as in the demo).
     pub async fn clerk(addr: SocketAddr, n: u32) -> Client {
         let (clerk, _) = Client::connect(addr, Role::Counter, &format!("counter-{n}")).await;

@@ -3,39 +3,55 @@
 //! boards' notice).
 
 use chrono::{DateTime, TimeDelta, Utc};
-use protocol::{ErrorCode, TicketRef, TicketStatus};
+use protocol::{ErrorCode, Role, TicketRef, TicketStatus};
 
 use super::common::{Actor, Decision, Rejection, Subject, check_rating, done, find_ticket, reject};
-use crate::rules::{CounterNo, Rules, ServiceId};
-use crate::state::{Event, State};
+use crate::rules::{CounterNo, LOW_RATING, Rules, ServiceId};
+use crate::state::{Event, RatedBy, State};
 
-/// A citizen's rating of a finished ticket: from the counter that served it, once, soon after.
-/// The satisfaction figures a centre reports come from these, so nobody else may give one.
+/// A citizen's rating of a finished ticket, once and soon after: from the counter's own screen
+/// where it has one (the clerk being rated does not hold the buttons), else from the counter
+/// that served it. The satisfaction figures a centre reports come from these.
 pub(super) fn rate(
     rules: &Rules,
     state: &State,
     actor: &Actor,
-    (ticket, rating): (&TicketRef, u8),
+    (ticket, rating, reasons): (&TicketRef, u8, &[String]),
     now: DateTime<Utc>,
 ) -> Result<Decision, Rejection> {
     let Some(rating) = check_rating(Some(rating))? else {
         return reject(ErrorCode::BadRequest, "rating is required");
     };
+    let reasons = check_reasons(rules, rating, reasons)?;
     let t = find_ticket(state, ticket)?;
-    let own = state
-        .counter_of_device(actor.device.as_str())
-        .map(|c| c.number);
+    let (own, source) = match actor.role {
+        Role::CounterDisplay => (
+            rules.counter_displays.get(&actor.device).copied(),
+            RatedBy::Citizen,
+        ),
+        _ => (
+            state
+                .counter_of_device(actor.device.as_str())
+                .map(|c| c.number),
+            RatedBy::Counter,
+        ),
+    };
+    if t.status != TicketStatus::Done {
+        return reject(
+            ErrorCode::InvalidState,
+            format!("ticket {} is not finished", t.label),
+        );
+    }
     if own.is_none() || t.counter != own {
         return reject(
             ErrorCode::Forbidden,
             format!("only the counter that served {} may rate it", t.label),
         );
     }
-    if t.status != TicketStatus::Done {
-        return reject(
-            ErrorCode::InvalidState,
-            format!("ticket {} is not finished", t.label),
-        );
+    if let (RatedBy::Counter, Some(counter)) = (source, own)
+        && rules.has_counter_display(counter)
+    {
+        return reject(ErrorCode::Forbidden, super::counter::citizen_rates(counter));
     }
     if t.rating.is_some() {
         return reject(
@@ -53,9 +69,43 @@ pub(super) fn rate(
         vec![Event::TicketRated {
             ticket: t.id,
             rating,
+            reasons,
+            source,
         }],
         Subject::Ticket(t.id),
     )
+}
+
+/// The reasons of a rating: configured ids, each once, in the configuration's order; only for a
+/// low rating (a citizen pleased has nothing to explain).
+fn check_reasons(rules: &Rules, rating: u8, reasons: &[String]) -> Result<Vec<String>, Rejection> {
+    if reasons.is_empty() {
+        return Ok(vec![]);
+    }
+    if rating > LOW_RATING {
+        return reject(
+            ErrorCode::BadRequest,
+            format!("reasons are for ratings of {LOW_RATING} and below"),
+        );
+    }
+    if let Some(unknown) = reasons
+        .iter()
+        .find(|r| !rules.rating_reasons.iter().any(|c| &c.id == *r))
+    {
+        return reject(
+            ErrorCode::BadRequest,
+            format!(
+                "unknown reason {:?}",
+                unknown.chars().take(40).collect::<String>()
+            ),
+        );
+    }
+    Ok(rules
+        .rating_reasons
+        .iter()
+        .filter(|c| reasons.contains(&c.id))
+        .map(|c| c.id.clone())
+        .collect())
 }
 
 /// A device may change its status at most this often: each change is broadcast to every screen,

@@ -80,17 +80,21 @@ pub(super) fn start_serving(state: &State, actor: &Actor) -> Result<Decision, Re
 
 /// The citizen is served (rated or not).
 pub(super) fn finish(
+    rules: &Rules,
     state: &State,
     actor: &Actor,
     rating: Option<u8>,
 ) -> Result<Decision, Rejection> {
     let rating = check_rating(rating)?;
-    let (_, t) = current(
+    let (counter, t) = current(
         state,
         actor,
         &[TicketStatus::Called, TicketStatus::Serving],
         "finish",
     )?;
+    if rating.is_some() && rules.has_counter_display(counter.number) {
+        return reject(ErrorCode::Forbidden, citizen_rates(counter.number));
+    }
     // Finishing a ticket that was never started counts its service from the call.
     done(
         vec![Event::TicketFinished { ticket: t, rating }],
@@ -246,4 +250,12 @@ pub(super) fn login(
         staff: StaffCode::from(staff),
     });
     done(events, Subject::Counter(counter))
+}
+
+/// Why a counter with a counter display may not rate its own tickets.
+pub(super) fn citizen_rates(counter: CounterNo) -> String {
+    format!(
+        "counter {counter} has a screen facing the citizen: the citizen rates the service there; \
+         finish without a rating"
+    )
 }

@@ -32,7 +32,7 @@ fn allowed(role: Role, command: &Command) -> bool {
         | C::Transfer { .. }
         | C::Pause {}
         | C::Resume {} => role == Role::Counter,
-        C::Rate { .. } => role == Role::Counter,
+        C::Rate { .. } => matches!(role, Role::Counter | Role::CounterDisplay),
         C::DeviceStatus { .. } => true,
         C::CancelTicket { .. }
         | C::SetCounterServices { .. }
@@ -68,14 +68,18 @@ pub fn decide(
         C::CallTicket { number } => counter::call_ticket(state, actor, number),
         C::Recall {} => counter::recall(state, actor),
         C::StartServing {} => counter::start_serving(state, actor),
-        C::Finish { rating } => counter::finish(state, actor, *rating),
+        C::Finish { rating } => counter::finish(rules, state, actor, *rating),
         C::NoShow {} => counter::no_show(rules, state, actor),
         C::Transfer { service, counter } => {
             counter::transfer(rules, state, actor, service.as_deref(), *counter)
         }
         C::Pause {} => counter::pause(state, actor),
         C::Resume {} => counter::resume(state, actor),
-        C::Rate { ticket, rating } => admin::rate(rules, state, actor, (ticket, *rating), cx.now),
+        C::Rate {
+            ticket,
+            rating,
+            reasons,
+        } => admin::rate(rules, state, actor, (ticket, *rating, reasons), cx.now),
         C::DeviceStatus { status } => admin::device_status(state, actor, status, cx.now),
         C::CancelTicket { ticket } => admin::cancel_ticket(state, ticket),
         C::SetCounterServices { counter, services } => {

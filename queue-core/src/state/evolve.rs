@@ -59,6 +59,7 @@ impl State {
                     overdue_wait: false,
                     overdue_service: false,
                     rating: None,
+                    rated_by: None,
                     track: track.clone(),
                 };
                 self.ticket_issued(rules, issued);
@@ -97,9 +98,15 @@ impl State {
                 keep_place,
             } => self.ticket_transferred(rules, at, *ticket, (service, *counter), *keep_place),
             Event::TicketOverdue { ticket, phase } => self.ticket_overdue(rules, *ticket, *phase),
-            Event::TicketRated { ticket, rating } => {
+            Event::TicketRated {
+                ticket,
+                rating,
+                source,
+                ..
+            } => {
                 if let Some(t) = self.tickets.get_mut(ticket) {
                     t.rating = Some(*rating);
+                    t.rated_by = Some(*source);
                 }
             }
             _ => {}
@@ -206,6 +213,7 @@ impl State {
         t.status = TicketStatus::Done;
         t.finished_at = Some(at);
         t.rating = rating;
+        t.rated_by = rating.map(|_| super::RatedBy::Counter);
         let started = t.serving_at.or(t.called_at).unwrap_or(at);
         let (service, counter) = (t.service.clone(), t.counter);
         let secs = (at - started).num_seconds().max(0);

@@ -64,6 +64,8 @@ pub struct Ticket {
     pub overdue_wait: bool,
     pub overdue_service: bool,
     pub rating: Option<u8>,
+    /// Who gave `rating`.
+    pub rated_by: Option<RatedBy>,
     pub track: String,
 }
 
@@ -157,6 +159,19 @@ pub struct Call {
     pub recall: bool,
 }
 
+/// Who gave a ticket's rating.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RatedBy {
+    /// The citizen, on the counter's own screen.
+    Citizen,
+    /// The clerk, at the counter (centres without a counter display).
+    #[default]
+    Counter,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
@@ -218,6 +233,12 @@ pub enum Event {
     TicketRated {
         ticket: TicketId,
         rating: u8,
+        /// Configured reason ids (ratings of 2 and below); absent in logs written before them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reasons: Vec<String>,
+        /// Absent in logs written before counter displays: those ratings came from counters.
+        #[serde(default)]
+        source: RatedBy,
     },
     CounterOpened {
         counter: CounterNo,
