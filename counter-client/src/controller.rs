@@ -63,6 +63,8 @@ pub struct Screen {
     pub avg_wait: String,
     pub avg_service: String,
     pub enabled: Enabled,
+    /// The counter has a screen facing the citizen, where the citizen rates the service.
+    pub citizen_rates: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -189,7 +191,12 @@ pub struct Controller {
     /// The last answer worth telling the clerk (an error, "no one waiting" …).
     pub message: String,
     pub dialog: Dialog,
+    /// The last finish was at a counter whose citizen rates on a screen of their own.
+    rated_by_citizen: bool,
 }
+
+/// Said after a finish where `--ratings` is on but the citizen rates on the counter's screen.
+pub const CITIZEN_RATES: &str = "Công dân đánh giá trên màn hình tại quầy. / The citizen rates the service on the counter's screen.";
 
 impl Controller {
     pub fn new(device: impl Into<String>, ratings: bool) -> Controller {
@@ -199,6 +206,7 @@ impl Controller {
             busy: false,
             message: String::new(),
             dialog: Dialog::None,
+            rated_by_citizen: false,
         }
     }
 
@@ -207,10 +215,13 @@ impl Controller {
         if !screen.enabled.allows(action) {
             return vec![];
         }
+        if action == Action::Finish {
+            self.rated_by_citizen = self.ratings && screen.citizen_rates;
+        }
         match action {
             Action::Transfer => self.dialog = Dialog::Transfer,
             Action::CallNumber => self.dialog = Dialog::CallNumber,
-            Action::Finish if self.ratings => self.dialog = Dialog::Rating,
+            Action::Finish if self.ratings && !screen.citizen_rates => self.dialog = Dialog::Rating,
             _ => {
                 if let Some(command) = self.command(action, screen) {
                     return self.send(action, command);
@@ -298,6 +309,9 @@ impl Controller {
         match result {
             Ok(()) => {
                 self.message.clear();
+                if action == Action::Finish && self.rated_by_citizen {
+                    self.message = CITIZEN_RATES.into();
+                }
                 if action == Action::Logout {
                     return vec![Effect::ClearPin];
                 }
@@ -374,6 +388,7 @@ impl Controller {
             return s;
         };
         s.logged_in = true;
+        s.citizen_rates = counter.citizen_screen;
         s.counter_title = counter.name.clone();
         s.staff_name = counter.staff_name.clone().unwrap_or_default();
         s.paused = counter.state == CounterState::Paused;
@@ -582,6 +597,26 @@ mod tests {
         assert_eq!(c.dialog, Dialog::Transfer);
         c.settle(&Screen { current: None, ..s });
         assert_eq!(c.dialog, Dialog::None);
+    }
+
+    #[test]
+    fn where_the_citizen_rates_on_a_screen_of_their_own_the_clerk_is_not_asked() {
+        let mut c = Controller::new("counter-1", true);
+        let s = Screen {
+            citizen_rates: true,
+            ..working_screen()
+        };
+        let sent = c.press(Action::Finish, &s);
+        assert_eq!(c.dialog, Dialog::None, "no rating dialog");
+        assert_eq!(
+            sent,
+            vec![Effect::Send {
+                action: Action::Finish,
+                command: Command::Finish { rating: None }
+            }]
+        );
+        c.answered(Action::Finish, Ok(()));
+        assert_eq!(c.message, CITIZEN_RATES);
     }
 
     #[test]

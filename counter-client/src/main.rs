@@ -22,7 +22,8 @@ use slint::ComponentHandle;
 struct Cli {
     #[command(flatten)]
     hub: HubArgs,
-    /// Ask the citizen's rating (1–4) when finishing.
+    /// Ask the citizen's rating (1–4) when finishing, for centres without counter displays (a
+    /// counter with one takes its ratings from the citizen's screen, and this asks nothing).
     #[arg(long)]
     ratings: bool,
     /// Where to remember the last counter and staff code (never the PIN).

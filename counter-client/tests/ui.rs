@@ -193,7 +193,14 @@ fn the_waiting_list_follows_the_kiosk_in_calling_order() {
 
 #[test]
 fn transfer_finish_with_rating_and_pause() {
-    let mut centre = centre();
+    // A centre without screens facing the citizen: the clerk's `--ratings` dialog records it.
+    i_slint_backend_testing::init_no_event_loop();
+    let mut config = testkit::real_clock_config();
+    config.rules.counter_displays.clear();
+    config
+        .devices
+        .retain(|_, d| d.role != protocol::Role::CounterDisplay);
+    let mut centre = Centre::with_config(config);
     let t = centre.issue("TP", None);
     let app = open(&centre, "counter-1", true);
     login(&app, "nv01", "1234", 1);
@@ -335,4 +342,28 @@ fn a_hub_restart_in_the_middle_of_a_call_is_caught_up_without_the_clerk() {
             .is_some_and(|c| c.number == second)
     });
     assert_eq!(app.borrow().ui.global::<CounterAdapter>().get_served(), 1);
+}
+
+#[test]
+fn at_a_counter_with_a_citizen_screen_the_clerk_is_not_asked_for_a_rating() {
+    // The demo centre has a counter display (pad-1) at counter 1.
+    let mut centre = centre();
+    centre.issue("TP", None);
+    let app = open(&centre, "counter-1", true);
+    login(&app, "nv01", "1234", 1);
+    settle(&app, |a| a.screen().logged_in);
+    assert!(app.borrow().screen().citizen_rates);
+    press(&app, "Gọi số tiếp theo");
+    settle(&app, |a| a.screen().current.is_some());
+    press(&app, "Hoàn thành");
+    assert_eq!(
+        app.borrow().ui.global::<CounterAdapter>().get_dialog(),
+        Dialog::None,
+        "no rating dialog: the person being rated does not hold the buttons"
+    );
+    settle(&app, |a| a.screen().current.is_none());
+    assert_eq!(
+        app.borrow().ctrl.message,
+        counter_client::controller::CITIZEN_RATES
+    );
 }

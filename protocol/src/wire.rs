@@ -644,6 +644,10 @@ pub struct CounterView {
     pub device: Option<String>,
     #[serde(default)]
     pub current: Option<Ticket>,
+    /// The counter has a screen facing the citizen (`counter_display`): its ratings come from
+    /// there, not from the counter.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub citizen_screen: bool,
     #[serde(default)]
     pub served_today: u32,
     #[serde(default)]

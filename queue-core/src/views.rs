@@ -128,6 +128,7 @@ impl<'a> Views<'a> {
                 .current
                 .and_then(|id| self.state.ticket(id))
                 .map(|t| self.ticket(t, false)),
+            citizen_screen: self.rules.has_counter_display(n),
             served_today: c.served_today,
             no_shows_today: c.no_shows_today,
             avg_wait_sec: (c.calls_today > 0)

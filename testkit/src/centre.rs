@@ -21,6 +21,8 @@ pub struct Centre {
     port: StablePort,
     /// `None`: the system clock.
     pub clock: Option<Arc<ManualClock>>,
+    /// The centre the hub serves.
+    config: hub::config::Config,
     dir: tempfile::TempDir,
     /// Clients of the test itself (a kiosk issuing, a clerk calling), alive while held here.
     clients: Vec<(HubClient, UnboundedReceiver<Update>)>,
@@ -30,15 +32,20 @@ pub struct Centre {
 impl Centre {
     /// A hub on the system clock.
     pub fn new() -> Centre {
-        Centre::start(None)
+        Centre::start(None, crate::real_clock_config())
+    }
+
+    /// A hub on the system clock serving `config` (from [`crate::real_clock_config`], changed).
+    pub fn with_config(config: hub::config::Config) -> Centre {
+        Centre::start(None, config)
     }
 
     /// A hub on a manual clock starting at `at`.
     pub fn with_clock(at: DateTime<Utc>) -> Centre {
-        Centre::start(Some(Arc::new(ManualClock::new(at))))
+        Centre::start(Some(Arc::new(ManualClock::new(at))), demo_config())
     }
 
-    fn start(clock: Option<Arc<ManualClock>>) -> Centre {
+    fn start(clock: Option<Arc<ManualClock>>, config: hub::config::Config) -> Centre {
         let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
         let port = runtime.block_on(StablePort::open());
         let mut centre = Centre {
@@ -47,6 +54,7 @@ impl Centre {
             addr: port.addr,
             port,
             clock,
+            config,
             dir: tempfile::tempdir().expect("a temporary folder"),
             clients: vec![],
             kiosk: None,
@@ -82,16 +90,13 @@ impl Centre {
     pub fn start_hub(&mut self) {
         let db = self.db();
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let config = self.config.clone();
         let started = match &self.clock {
-            Some(clock) => self.runtime.block_on(Hub::start_with_clock(
-                demo_config(),
-                &db,
-                loopback,
-                clock.clone(),
-            )),
-            None => self
-                .runtime
-                .block_on(Hub::start(crate::real_clock_config(), &db, loopback)),
+            Some(clock) => {
+                self.runtime
+                    .block_on(Hub::start_with_clock(config, &db, loopback, clock.clone()))
+            }
+            None => self.runtime.block_on(Hub::start(config, &db, loopback)),
         };
         let hub = started.expect("the hub starts");
         self.port.forward_to(hub.addr);
