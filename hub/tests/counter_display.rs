@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use hub_client::Update;
 use protocol::{Command, ErrorCode, EventKind, RatingSource, Role, Ticket, TicketRef};
-use testkit::{Client, HubProcess, ManualClock, WAIT, demo_config, issue, ticket_of};
+use testkit::{Client, HubProcess, ManualClock, WAIT, issue, ticket_of};
 
 fn rate(ticket: &Ticket, rating: u8, reasons: &[&str]) -> Command {
     Command::Rate {
@@ -127,14 +127,7 @@ async fn the_citizen_rates_once_at_its_own_counter_and_the_clerk_cannot() {
 async fn a_rating_after_the_window_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     let clock = Arc::new(ManualClock::at("2026-11-23T09:00:00+07:00"));
-    let hub = hub::Hub::start_with_clock(
-        demo_config(),
-        &dir.path().join("hub.db"),
-        "127.0.0.1:0".parse().expect("addr"),
-        clock.clone(),
-    )
-    .await
-    .expect("hub");
+    let hub = testkit::start_hub_on(&clock, &dir.path().join("hub.db")).await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     let clerk = Client::clerk(hub.addr, 1).await;
     let pad = Client::pad(hub.addr, 1).await;

@@ -81,14 +81,7 @@ async fn the_hub_refuses_a_command_past_its_expires_at_and_keeps_a_fresh_one() {
 async fn a_kiosk_whose_idea_of_the_hubs_clock_is_stale_corrects_it_and_gets_its_ticket() {
     let dir = tempfile::tempdir().expect("tmp");
     let clock = std::sync::Arc::new(testkit::ManualClock::new(testkit::monday_morning()));
-    let hub = hub::Hub::start_with_clock(
-        testkit::demo_config(),
-        &dir.path().join("hub.db"),
-        "127.0.0.1:0".parse().expect("addr"),
-        clock.clone(),
-    )
-    .await
-    .expect("hub");
+    let hub = testkit::start_hub_on(&clock, &dir.path().join("hub.db")).await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     // The hub's clock is set forward an hour after the kiosk learnt it.
     clock.step(chrono::TimeDelta::hours(1));

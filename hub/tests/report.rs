@@ -22,14 +22,7 @@ async fn the_report_matches_a_scripted_day() {
     let db = dir.path().join("hub.db");
     // Monday 5 January 2026, 09:00 in Hà Nội.
     let clock = Arc::new(ManualClock::at("2026-01-05T09:00:00+07:00"));
-    let hub = hub::Hub::start_with_clock(
-        hub::config::Config::demo().expect("demo"),
-        &db,
-        "127.0.0.1:0".parse().expect("addr"),
-        clock.clone(),
-    )
-    .await
-    .expect("hub");
+    let hub = testkit::start_hub_on(&clock, &db).await;
     let advance = |m: i64| clock.advance(TimeDelta::minutes(m));
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     for _ in 0..5 {

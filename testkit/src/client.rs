@@ -25,6 +25,15 @@ pub async fn start_hub_behind(db: &Path, port: &crate::StablePort) -> Hub {
     hub
 }
 
+/// A hub serving the demo centre on a free loopback port, on `clock` (its day starts at
+/// midnight in Hà Nội: the test chooses the time).
+pub async fn start_hub_on(clock: &std::sync::Arc<crate::ManualClock>, db: &Path) -> Hub {
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    Hub::start_with_clock(crate::demo_config(), db, loopback, clock.clone())
+        .await
+        .expect("the hub starts")
+}
+
 /// A hub serving `config` at `addr`.
 pub async fn start_hub_with(config: hub::config::Config, db: &Path, addr: SocketAddr) -> Hub {
     Hub::start(config, db, addr).await.expect("the hub starts")

@@ -22,7 +22,9 @@ pub mod raw;
 
 pub use browser::{BROWSER_WAIT, Browser};
 pub use centre::Centre;
-pub use client::{Client, healthz, start_hub, start_hub_behind, start_hub_with, ticket_of, url};
+pub use client::{
+    Client, healthz, start_hub, start_hub_behind, start_hub_on, start_hub_with, ticket_of, url,
+};
 pub use clock::{ManualClock, monday_morning};
 pub use port::StablePort;
 pub use postgres::{PG_USER, Postgres};
