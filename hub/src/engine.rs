@@ -23,7 +23,9 @@ use crate::frames::{self, Wire, error_reply};
 use crate::replies::{self, Replies};
 use crate::timekeeping::{self, ClockRefused, Reading, Timekeeper};
 use ledger::{Batch, LedgerError, Recorded, ReplyKey, StoredReply, Writer};
-use queue_core::{self as core, Actor, Context, Event, StaffCode, State, Subject, TicketId};
+use queue_core::{
+    self as core, Actor, CommandId, Context, Event, StaffCode, State, Subject, TicketId,
+};
 use queue_core::{Before, Views};
 
 pub use crate::clock::{Clock, SystemClock};
@@ -36,7 +38,7 @@ const MAX_BATCH: usize = 1024;
 pub enum Request {
     Command {
         actor: Actor,
-        id: String,
+        id: CommandId,
         command: Command,
         /// After this (on the engine's clock) the command is answered `expired`, undone.
         expires_at: Option<DateTime<Utc>>,
@@ -70,11 +72,11 @@ pub type Reply = oneshot::Receiver<Utf8Bytes>;
 
 impl Request {
     /// A command from `actor` with id `id`, and where its reply will come.
-    pub fn command(actor: Actor, id: String, command: Command) -> (Request, Reply) {
+    pub fn command(actor: Actor, id: impl Into<CommandId>, command: Command) -> (Request, Reply) {
         let (respond, reply) = oneshot::channel();
         let request = Request::Command {
             actor,
-            id,
+            id: id.into(),
             command,
             expires_at: None,
             staff: None,
@@ -250,7 +252,7 @@ struct Collected {
 /// A command's answer, sent after the commit.
 struct Answer {
     respond: oneshot::Sender<Utf8Bytes>,
-    id: String,
+    id: CommandId,
     reply: Utf8Bytes,
 }
 
@@ -565,7 +567,7 @@ impl Engine {
         &mut self,
         now: DateTime<Utc>,
         actor: &Actor,
-        id: &str,
+        id: &CommandId,
         command: &Command,
         expires_at: Option<DateTime<Utc>>,
         staff: Option<StaffCode>,
@@ -573,7 +575,7 @@ impl Engine {
     ) -> Utf8Bytes {
         let key = ReplyKey {
             device: actor.device.clone(),
-            id: id.into(),
+            id: id.clone(),
         };
         if let Some(previous) = self.replies.get(&key) {
             return previous.clone();
@@ -594,7 +596,7 @@ impl Engine {
                 now: Some(now),
             });
         }
-        let (reply, changed) = self.execute(now, actor, staff, id, command, pending);
+        let (reply, changed) = self.execute(now, actor, staff, id.as_str(), command, pending);
         // A refusal, or a command that changed nothing, costs nothing durable: a device
         // sending thousands of them writes no row and waits for no fsync.
         if changed {
@@ -624,7 +626,7 @@ impl Engine {
             self.seq = c.seq_before;
             for a in c.answers.drain(..) {
                 let _ = a.respond.send(error_reply(
-                    &a.id,
+                    a.id.as_str(),
                     ErrorCode::Internal,
                     "the hub could not save this; try again",
                 ));

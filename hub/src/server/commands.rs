@@ -106,7 +106,7 @@ pub async fn handle(
     let (tx, rx) = oneshot::channel();
     let request = Request::Command {
         actor: actor.clone(),
-        id: id.clone(),
+        id: id.as_str().into(),
         command,
         expires_at,
         staff: staff.cloned(),
@@ -135,7 +135,7 @@ async fn send_status_later(app: AppState, actor: Actor, at: Instant) {
     let (respond, _answer) = oneshot::channel();
     let request = Request::Command {
         actor,
-        id,
+        id: id.into(),
         command: Command::DeviceStatus {
             status: status.into(),
         },
