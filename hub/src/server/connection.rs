@@ -59,6 +59,11 @@ pub async fn upgrade(
     }
     // A signed-in supervisor's browser sends its session cookie with the upgrade.
     let signed = super::console::signed_in(&app, &headers);
+    // And a counter display's page its cookie (`/quay`).
+    let cookies = hello::Cookies {
+        console: signed,
+        counter_display: super::counter_display::device_of(&app, &headers),
+    };
     // Until its hello, the socket keeps its address's place and a place among all pending ones.
     let address_place = slot.and_then(|Extension(s)| s.take());
     let pending = PendingSockets::admit(&app.pending);
@@ -77,7 +82,7 @@ pub async fn upgrade(
             Socket::new(socket),
             peer,
             (pending, address_place),
-            signed,
+            cookies,
         );
         if std::panic::AssertUnwindSafe(session)
             .catch_unwind()
@@ -94,11 +99,11 @@ async fn run(
     mut socket: Socket,
     peer: SocketAddr,
     mut waiting_places: (Waiting, Option<Pending>),
-    signed: Option<super::console::sessions::Signed>,
+    cookies: hello::Cookies,
 ) {
     let evicted = &mut waiting_places.0.evicted;
     let greeting = tokio::select! {
-        g = hello::greet(&app, &mut socket, peer, signed) => g,
+        g = hello::greet(&app, &mut socket, peer, cookies) => g,
         // A newcomer needed the place of a socket that has not said hello all this time.
         _ = evicted.changed() => None,
     };

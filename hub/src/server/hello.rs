@@ -27,12 +27,20 @@ pub enum Greeting {
 
 use crate::config::CONSOLE_DEVICE;
 
+/// The credentials a browser's cookies carried on the upgrade.
+pub struct Cookies {
+    /// A signed-in supervisor (the console).
+    pub console: Option<Signed>,
+    /// The counter display whose page this is (`/quay`).
+    pub counter_display: Option<String>,
+}
+
 /// Reads and checks the hello. `None`: the connection was refused (and told why) or went away.
 pub async fn greet(
     app: &AppState,
     socket: &mut Socket,
     peer: SocketAddr,
-    signed: Option<Signed>,
+    cookies: Cookies,
 ) -> Option<Greeting> {
     let hello = match timeout(HELLO_TIMEOUT, socket.next()).await {
         Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<ClientMessage>(t.as_str()) {
@@ -69,7 +77,7 @@ pub async fn greet(
         return Some(Greeting::Tracker(hello.token));
     }
     if hello.role == Role::Admin && hello.device == CONSOLE_DEVICE {
-        return match signed {
+        return match cookies.console {
             Some(who) => Some(Greeting::Console(who, hello)),
             None => {
                 refuse(
@@ -83,7 +91,11 @@ pub async fn greet(
             }
         };
     }
-    if !auth::device_allowed(&app.config, &hello.device, hello.role, &hello.token) {
+    // The page at a counter: its cookie stands for the token it was opened with.
+    let by_cookie = hello.role == Role::CounterDisplay
+        && hello.token.is_empty()
+        && cookies.counter_display.as_deref() == Some(hello.device.as_str());
+    if !by_cookie && !auth::device_allowed(&app.config, &hello.device, hello.role, &hello.token) {
         // Log the device name the client claimed (escaped: it is not authenticated), never the
         // token.
         tracing::warn!(%peer, device = %log_safe(&hello.device), role = hello.role.as_str(), "refused: bad device, role or token");

@@ -22,6 +22,7 @@
 mod commands;
 mod connection;
 mod console;
+mod counter_display;
 mod hello;
 pub mod limits;
 mod listener;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(connection::upgrade))
         .route("/t/{track}", get(tracker::page))
         .merge(console::routes())
+        .merge(counter_display::routes())
         .with_state(state)
 }
 

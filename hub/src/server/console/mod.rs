@@ -20,8 +20,7 @@ mod figures;
 mod guard;
 pub mod sessions;
 
-pub use guard::signed_in;
-use guard::{guarded, refuse};
+pub use guard::{guarded, refuse, signed_in};
 
 use std::net::SocketAddr;
 

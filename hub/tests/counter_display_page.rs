@@ -1,0 +1,165 @@
+//! `/quay`, the counter display as a web page, in headless Chromium: opened once from the QR
+//! link (the token then leaves the address), it follows a whole visit — called, served, rated
+//! with reasons, thanked — while a clerk works the counter. `QUAY_SCREENSHOTS=docs/screenshots`
+//! keeps the screens.
+
+use protocol::{Command, EventKind, RatingSource, Role};
+use serde_json::json;
+use testkit::{Browser, Client, WAIT, issue, raw, start_hub, ticket_of};
+
+fn screenshot_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("QUAY_SCREENSHOTS").map(std::path::PathBuf::from)
+}
+
+async fn shot(browser: &Browser, name: &str) {
+    if let Some(dir) = screenshot_dir() {
+        browser.screenshot(&dir.join(format!("{name}.png"))).await;
+    }
+}
+
+/// Waits until the view `id` is the one shown.
+async fn showing(browser: &Browser, id: &str) {
+    browser.text_of(&format!("#v-{id}.on")).await;
+}
+
+#[tokio::test]
+async fn a_whole_visit_on_the_citizens_screen() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    let base = format!("http://{}", hub.addr);
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.set_window_size(1280, 800)
+        .await
+        .expect("a 10-inch tablet");
+
+    // Opened from the QR link: the cookie is set and the token leaves the address at once.
+    c.goto(&format!("{base}/quay?device=pad-1&token=demo-pad-1"))
+        .await
+        .expect("open");
+    showing(&browser, "idle").await;
+    let url = c.current_url().await.expect("url");
+    assert_eq!(url.path(), "/quay");
+    assert!(url.query().is_none(), "no token in the address: {url}");
+
+    let clerk = Client::clerk(hub.addr, 1).await;
+    browser.wait_for_text("idle-staff", "Nguyễn Thị Lan").await;
+    shot(&browser, "quay-idle").await;
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    let (mut board, _) = Client::connect(hub.addr, Role::Display, "display-1").await;
+    let ticket = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
+
+    clerk.send(Command::CallNext {}).await.expect("call");
+    browser
+        .wait_for_text("calling-number", &ticket.number)
+        .await;
+    shot(&browser, "quay-calling").await;
+    clerk.send(Command::StartServing {}).await.expect("serve");
+    browser
+        .wait_for_text("serving-number", &ticket.number)
+        .await;
+    browser.wait_for_text("serving-service", "Tư pháp").await;
+    clerk
+        .send(Command::Finish { rating: None })
+        .await
+        .expect("finish");
+    showing(&browser, "rate").await;
+    browser.wait_for_text("faces", "Rất hài lòng").await;
+    shot(&browser, "quay-rating").await;
+
+    // A low rating asks why; several reasons may be chosen.
+    browser.click(".face[data-value='2']").await;
+    showing(&browser, "reasons").await;
+    browser.click(".reason[data-id='wait']").await;
+    browser
+        .text_of(".reason[data-id='wait'][aria-pressed='true']")
+        .await;
+    browser.click(".reason[data-id='slow']").await;
+    browser
+        .text_of(".reason[data-id='slow'][aria-pressed='true']")
+        .await;
+    shot(&browser, "quay-reasons").await;
+    browser.click("#send-reasons").await;
+    showing(&browser, "thanks").await;
+    let (_, rated) = tokio::time::timeout(WAIT, board.event(EventKind::TicketRated))
+        .await
+        .expect("the rating reaches every screen");
+    assert_eq!(rated.rating, Some(2));
+    assert_eq!(rated.source, Some(RatingSource::Citizen));
+    assert_eq!(
+        rated.reasons,
+        Some(vec!["wait".to_string(), "slow".to_string()])
+    );
+    assert_eq!(rated.ticket.map(|t| t.number), Some(ticket.number.clone()));
+
+    // A 7-inch tablet, in English; then the "above the counter" view for a TV.
+    c.set_window_size(1024, 600).await.expect("a 7-inch tablet");
+    browser.click("#lang").await;
+    showing(&browser, "idle").await;
+    browser.wait_for_text("v-idle", "Welcome").await;
+    shot(&browser, "quay-idle-7in-en").await;
+    c.goto(&format!("{base}/quay?view=above"))
+        .await
+        .expect("open");
+    let next = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
+    clerk.send(Command::CallNext {}).await.expect("call");
+    browser.wait_for_text("calling-number", &next.number).await;
+    shot(&browser, "quay-above").await;
+    browser.close().await;
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_wrong_token_or_a_forged_cookie_opens_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    let (status, body) = raw::get(hub.addr, "/quay?device=pad-1&token=demo-pad-2").await;
+    assert_eq!(status, 401);
+    assert!(!body.contains("demo-pad"), "the page does not echo a token");
+    let hello = json!({"type": "hello", "protocol": 1, "role": "counter_display",
+                       "device": "pad-1", "token": ""});
+    // No cookie, a forged one, and another pad's cookie presented as pad-1: all refused.
+    for cookie in [
+        None,
+        Some("hang_doi_quay=pad-1.00ff"),
+        Some("hang_doi_quay=pad-1.zz"),
+    ] {
+        let answer = raw::first_answer(hub.addr, &hello, cookie).await;
+        assert_eq!(answer["code"], "unauthorized", "{cookie:?}: {answer}");
+    }
+    let other = sign_in_cookie(hub.addr, "pad-2", "demo-pad-2").await;
+    let answer = raw::first_answer(hub.addr, &hello, Some(&other)).await;
+    assert_eq!(
+        answer["code"], "unauthorized",
+        "pad-2's cookie is not pad-1's"
+    );
+    // The right cookie is a credential for its own device only, and only for its role.
+    let own = sign_in_cookie(hub.addr, "pad-1", "demo-pad-1").await;
+    let answer = raw::first_answer(hub.addr, &hello, Some(&own)).await;
+    assert_eq!(answer["type"], "welcome", "{answer}");
+    let as_counter = json!({"type": "hello", "protocol": 1, "role": "counter",
+                            "device": "pad-1", "token": ""});
+    let answer = raw::first_answer(hub.addr, &as_counter, Some(&own)).await;
+    assert_eq!(answer["code"], "unauthorized");
+    hub.stop().await.expect("stop");
+}
+
+/// Opens `/quay` with a device's link and returns the cookie the hub set (`name=value`).
+async fn sign_in_cookie(addr: std::net::SocketAddr, device: &str, token: &str) -> String {
+    let (status, whole) =
+        raw::get_whole(addr, &format!("/quay?device={device}&token={token}")).await;
+    assert_eq!(status, 303, "{whole}");
+    let set = whole
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .expect("a cookie is set");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    assert!(
+        whole.contains("location: /quay\r\n"),
+        "sent on without the token: {whole}"
+    );
+    set.split(';').next().unwrap_or_default().to_string()
+}
