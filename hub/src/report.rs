@@ -45,13 +45,15 @@ pub fn load(
                 finished: t.finished_at,
                 overdue: t.overdue_wait || t.overdue_service,
                 rating: t.rating,
+                rated_by: t.rated_by,
+                reasons: t.rating_reasons,
                 transfers: t.transfers,
             }
         })
         .collect())
 }
 
-const HEADERS: [&str; 13] = [
+const HEADERS: [&str; 17] = [
     "nhóm",
     "cấp số",
     "đã phục vụ",
@@ -65,7 +67,22 @@ const HEADERS: [&str; 13] = [
     "quá hạn",
     "đánh giá TB",
     "chuyển",
+    "lượt đánh giá",
+    "công dân tự đánh giá",
+    "tỉ lệ được đánh giá",
+    "lý do (đánh giá thấp)",
 ];
+
+/// The reasons chosen and how often, most chosen first: `wait:3 slow:1`.
+fn reasons_text(f: &Figures) -> String {
+    let mut counts: Vec<(&String, &u32)> = f.reasons.iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    counts
+        .iter()
+        .map(|(id, n)| format!("{id}:{n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 fn cells(key: &str, f: &Figures) -> Vec<String> {
     let num = |x: Option<f64>| x.map_or_else(|| "—".into(), |v| format!("{v:.1}"));
@@ -85,6 +102,14 @@ fn cells(key: &str, f: &Figures) -> Vec<String> {
         f.rating_avg
             .map_or_else(|| "—".into(), |v| format!("{v:.2}")),
         f.transferred.to_string(),
+        f.ratings.to_string(),
+        f.ratings_by_citizen.to_string(),
+        f.rated_share
+            .map_or_else(|| "—".into(), |s| format!("{:.0}%", s * 100.0)),
+        match reasons_text(f) {
+            r if r.is_empty() => "—".into(),
+            r => r,
+        },
     ]
 }
 
@@ -123,7 +148,7 @@ pub fn table(lines: &[(String, Figures)]) -> String {
 /// CSV with machine-friendly headers and plain numbers (minutes, shares 0–1).
 pub fn csv(lines: &[(String, Figures)]) -> String {
     let mut out = String::from(
-        "group,issued,served,no_shows,cancelled,expired,wait_avg_min,wait_p90_min,service_avg_min,service_p90_min,overdue_share,rating_avg,transferred\n",
+        "group,issued,served,no_shows,cancelled,expired,wait_avg_min,wait_p90_min,service_avg_min,service_p90_min,overdue_share,rating_avg,transferred,ratings,ratings_by_citizen,rated_share,reasons\n",
     );
     let num = |x: Option<f64>| x.map_or_else(String::new, |v| format!("{v:.2}"));
     for (k, f) in lines {
@@ -133,7 +158,7 @@ pub fn csv(lines: &[(String, Figures)]) -> String {
             k.clone()
         };
         out.push_str(&format!(
-            "{key},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{key},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             f.issued,
             f.served,
             f.no_shows,
@@ -147,6 +172,11 @@ pub fn csv(lines: &[(String, Figures)]) -> String {
                 .map_or_else(String::new, |s| format!("{s:.3}")),
             num(f.rating_avg),
             f.transferred,
+            f.ratings,
+            f.ratings_by_citizen,
+            f.rated_share
+                .map_or_else(String::new, |s| format!("{s:.3}")),
+            reasons_text(f),
         ));
     }
     out
@@ -183,6 +213,8 @@ mod tests {
             finished: done.map(|d| at(d.1)),
             overdue: false,
             rating: done.map(|_| 4),
+            rated_by: done.map(|_| queue_core::RatedBy::Citizen),
+            reasons: vec![],
             transfers: 0,
         }
     }

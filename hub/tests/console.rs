@@ -169,12 +169,16 @@ async fn figures_with_charts_and_a_csv_excel_reads_in_vietnamese() {
     let clerk = Client::clerk(hub.addr, 1).await;
     clerk.send(Command::CallNext {}).await.expect("call");
     clerk.send(Command::StartServing {}).await.expect("serve");
-    clerk.finish_rated(&Client::pad(hub.addr, 1).await, 4).await;
+    clerk
+        .finish_rated(&Client::pad(hub.addr, 1).await, 4, &[])
+        .await;
 
     let browser = Browser::start().await;
     sign_in(&browser, &format!("http://{}", hub.addr), "ql01", "1234").await;
     let table = browser.wait_for_text("figures", "Tư pháp").await;
     assert!(table.contains("Tư pháp – Hộ tịch 3 1"), "{table}");
+    // One rating, given by the citizen on the counter's screen: every finished ticket rated.
+    assert!(table.contains("1 (1) 100%"), "{table}");
     let c = &browser.client;
     // Both charts are drawn (SVG images that loaded).
     let loaded = c

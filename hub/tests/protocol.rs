@@ -184,7 +184,7 @@ async fn roles_pins_and_the_calling_order() {
         match counter.send(Command::CallNext {}).await {
             Ok(r) => {
                 calls.push(ticket_of(&r).number);
-                counter.finish_rated(&pad, 4).await;
+                counter.finish_rated(&pad, 4, &[]).await;
             }
             Err(e) => {
                 assert_eq!(e.code(), Some(ErrorCode::QueueEmpty));
@@ -321,7 +321,9 @@ async fn a_clerk_works_a_ticket_through_recall_no_show_and_transfer() {
     // Counter 1 also serves LDTBXH: it gets the ticket back under its new service.
     let again = ticket_of(&c1.send(Command::CallNext {}).await.expect("call again"));
     assert_eq!(again.number, b.number);
-    let done = c1.finish_rated(&Client::pad(hub.addr, 1).await, 3).await;
+    let done = c1
+        .finish_rated(&Client::pad(hub.addr, 1).await, 3, &[])
+        .await;
     assert_eq!((done.status, done.rating), (TicketStatus::Done, Some(3)));
     let paused = c1.send(Command::Pause {}).await.expect("pause");
     assert_eq!(

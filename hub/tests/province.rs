@@ -192,7 +192,7 @@ async fn a_busy_stretch(hub: std::net::SocketAddr, rounds: u32) {
                 // Some citizens rate (on the counter's screen), some do not.
                 let rating = (i % 4 != 1).then_some((i % 4 + 1) as u8);
                 if let Some(rating) = rating {
-                    clerk.finish_rated(pad, rating).await;
+                    clerk.finish_rated(pad, rating, &[]).await;
                 } else {
                     clerk
                         .send(Cmd::Finish { rating: None })
@@ -446,7 +446,7 @@ async fn the_provinces_figures_are_the_centres_own() {
     let pg = Postgres::start();
     // The province's administrator makes the schema first (the shipper then has nothing to do).
     let made = hub_cli_ok(HUB, &["province-schema", "--province", &pg.url()]);
-    assert_eq!(made.trim(), "the province's schema is at version 1");
+    assert_eq!(made.trim(), "the province's schema is at version 2");
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("hub.db");
     let config_path = manual_clock_centre_config(dir.path(), "mot-cua", &pg, 1000);
@@ -568,7 +568,13 @@ async fn a_scripted_monday(addr: std::net::SocketAddr, clock: &ManualClock) {
             } else {
                 &gtvt_pad
             };
-            clerk.finish_rated(pad, 4 - round as u8).await;
+            clerk
+                .finish_rated(
+                    pad,
+                    4 - round as u8,
+                    if round == 2 { &["wait"] } else { &[] },
+                )
+                .await;
         }
     }
     // The next day: what still waited has expired.

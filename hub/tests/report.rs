@@ -45,7 +45,13 @@ async fn the_report_matches_a_scripted_day() {
         clerk.send(Command::CallNext {}).await.expect("call");
         clerk.send(Command::StartServing {}).await.expect("start");
         advance(6);
-        clerk.finish_rated(&pad, rating).await;
+        clerk
+            .finish_rated(
+                &pad,
+                rating,
+                if rating <= 2 { &["wait", "slow"] } else { &[] },
+            )
+            .await;
     }
     // One no-show after two recalls.
     clerk.send(Command::CallNext {}).await.expect("call");
@@ -88,6 +94,8 @@ async fn the_report_matches_a_scripted_day() {
     assert_eq!(tp[7], "32.00", "{csv}");
     assert_eq!(tp[8], "6.00", "{csv}");
     assert_eq!(tp[11], "3.00", "{csv}");
+    // Both ratings from the citizens' screen, every finished ticket rated; the low one's reasons.
+    assert_eq!(&tp[13..17], ["2", "2", "1.000", "slow:1 wait:1"], "{csv}");
     let dd = line("DD");
     assert_eq!(&dd[1..6], ["1", "0", "0", "0", "1"], "{csv}");
     assert_eq!(line("Tổng")[1], "6");

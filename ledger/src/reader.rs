@@ -39,7 +39,7 @@ pub struct Shipment {
 
 const TICKET_COLUMNS: &str = "id, day, number, service, priority, status, issued_at, \
      first_called_at, called_at, serving_at, finished_at, counter, staff, recalls, transfers, \
-     overdue_wait, overdue_service, rating, seq";
+     overdue_wait, overdue_service, rating, seq, rated_by, rating_reasons";
 
 const EVENT_COLUMNS: &str = "seq, at, day, kind, device, staff, body";
 
@@ -60,6 +60,8 @@ struct RawTicket {
     overdue_service: bool,
     rating: Option<i64>,
     seq: Option<i64>,
+    rated_by: Option<String>,
+    rating_reasons: Option<String>,
 }
 
 fn raw_ticket(r: &Row) -> rusqlite::Result<RawTicket> {
@@ -79,6 +81,8 @@ fn raw_ticket(r: &Row) -> rusqlite::Result<RawTicket> {
         overdue_service: r.get(16)?,
         rating: r.get(17)?,
         seq: r.get(18)?,
+        rated_by: r.get(19)?,
+        rating_reasons: r.get(20)?,
     })
 }
 
@@ -140,6 +144,19 @@ impl RawTicket {
                 .rating
                 .map(|r| u8::try_from(r).map_err(|e| bad("rating", &r.to_string(), e.to_string())))
                 .transpose()?,
+            rated_by: self
+                .rated_by
+                .as_deref()
+                .map(|t| {
+                    crate::rows::rated_by_from_text(t)
+                        .ok_or_else(|| bad("rated_by", t, "not a rater this hub knows".into()))
+                })
+                .transpose()?,
+            rating_reasons: self
+                .rating_reasons
+                .as_deref()
+                .map(|t| t.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
             seq: self.seq.unwrap_or(0) as u64,
             number: self.number,
             service: self.service,

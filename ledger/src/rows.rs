@@ -27,6 +27,10 @@ pub struct TicketRow {
     pub overdue_wait: bool,
     pub overdue_service: bool,
     pub rating: Option<u8>,
+    /// Who gave the rating.
+    pub rated_by: Option<queue_core::RatedBy>,
+    /// The reasons chosen with a low rating (configured ids).
+    pub rating_reasons: Vec<String>,
     /// The event after which this state holds.
     pub seq: u64,
 }
@@ -42,6 +46,21 @@ pub struct EventRow {
     pub device: String,
     pub staff: Option<String>,
     pub body: String,
+}
+
+/// How the giver of a rating is written in the database.
+pub fn rated_by_text(by: queue_core::RatedBy) -> &'static str {
+    match by {
+        queue_core::RatedBy::Citizen => "citizen",
+        queue_core::RatedBy::Counter => "counter",
+    }
+}
+
+/// The giver written as `text`, if this hub knows it.
+pub fn rated_by_from_text(text: &str) -> Option<queue_core::RatedBy> {
+    [queue_core::RatedBy::Citizen, queue_core::RatedBy::Counter]
+        .into_iter()
+        .find(|b| rated_by_text(*b) == text)
 }
 
 /// How a ticket status is written in the database (the wire's names).

@@ -87,6 +87,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         (SELECT max(seq) FROM events));
      DROP TABLE day_last;
      CREATE INDEX tickets_seq ON tickets(seq);",
+    // 4: counter displays — who gave a ticket's rating (`citizen` on the counter's screen, or
+    // `counter`), and the reasons chosen with a low one (configured ids, comma-separated).
+    // Ratings from before came from counters.
+    "ALTER TABLE tickets ADD COLUMN rated_by TEXT;
+     ALTER TABLE tickets ADD COLUMN rating_reasons TEXT;
+     UPDATE tickets SET rated_by = 'counter' WHERE rating IS NOT NULL;",
 ];
 
 /// The schema this code reads and writes.

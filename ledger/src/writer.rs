@@ -287,14 +287,16 @@ impl Writer {
             let mut up = tx.prepare_cached(
                 "INSERT INTO tickets (id, day, number, service, priority, status, issued_at, called_at, serving_at,
                     finished_at, counter, staff, recalls, transfers, overdue_wait, overdue_service, rating, track,
-                    first_called_at, seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+                    first_called_at, seq, rated_by, rating_reasons)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                    ?21, ?22)
                  ON CONFLICT(id) DO UPDATE SET service = excluded.service, status = excluded.status,
                     called_at = excluded.called_at, serving_at = excluded.serving_at, finished_at = excluded.finished_at,
                     counter = excluded.counter, staff = excluded.staff, recalls = excluded.recalls,
                     transfers = excluded.transfers, overdue_wait = excluded.overdue_wait,
                     overdue_service = excluded.overdue_service, rating = excluded.rating,
-                    first_called_at = excluded.first_called_at, seq = excluded.seq",
+                    first_called_at = excluded.first_called_at, seq = excluded.seq,
+                    rated_by = excluded.rated_by, rating_reasons = excluded.rating_reasons",
             )?;
             for (day, t) in &batch.tickets {
                 up.execute(params![
@@ -318,6 +320,8 @@ impl Writer {
                     t.track,
                     t.first_called_at.map(|x| x.to_rfc3339()),
                     changed_at,
+                    t.rated_by.map(crate::rows::rated_by_text),
+                    (!t.rating_reasons.is_empty()).then(|| t.rating_reasons.join(",")),
                 ])?;
             }
             let mut rep = tx.prepare_cached(

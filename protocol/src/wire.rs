@@ -785,4 +785,16 @@ pub struct DayFigures {
     pub service_p90_min: Option<f64>,
     pub overdue_share: Option<f64>,
     pub rating_avg: Option<f64>,
+    /// How many ratings the average is of, and how many of them the citizens gave on a counter
+    /// display (the rest came from counters).
+    #[serde(default)]
+    pub ratings: u32,
+    #[serde(default)]
+    pub ratings_by_citizen: u32,
+    /// The share of finished tickets that were rated (0–1).
+    #[serde(default)]
+    pub rated_share: Option<f64>,
+    /// How often each reason was chosen with a low rating.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub reasons: std::collections::BTreeMap<String, u32>,
 }

@@ -27,6 +27,10 @@ pub struct Row {
     pub finished: Option<DateTime<Utc>>,
     pub overdue: bool,
     pub rating: Option<u8>,
+    /// Who gave the rating.
+    pub rated_by: Option<crate::RatedBy>,
+    /// The reasons chosen with a low rating.
+    pub reasons: Vec<String>,
     /// How often it was sent to another service or counter.
     pub transfers: u32,
 }
@@ -61,6 +65,8 @@ pub fn rows_of_day(state: &crate::State) -> Vec<Row> {
             finished: t.finished_at,
             overdue: t.overdue_wait || t.overdue_service,
             rating: t.rating,
+            rated_by: t.rated_by,
+            reasons: t.rating_reasons.clone(),
             transfers: t.transfers,
         })
         .collect()
@@ -84,6 +90,8 @@ pub fn day_total(state: &crate::State) -> Figures {
             finished: t.finished_at,
             overdue: t.overdue_wait || t.overdue_service,
             rating: t.rating,
+            rated_by: t.rated_by,
+            reasons: t.rating_reasons.clone(),
             transfers: t.transfers,
         })
         .collect();
@@ -161,9 +169,10 @@ fn figures(rows: &[&Row]) -> Figures {
         .filter_map(|r| r.rating.map(f64::from))
         .collect();
     let issued = rows.len() as u32;
+    let served = count(TicketStatus::Done);
     Figures {
         issued,
-        served: count(TicketStatus::Done),
+        served,
         no_shows: count(TicketStatus::NoShow),
         cancelled: count(TicketStatus::Cancelled),
         expired: count(TicketStatus::Expired),
@@ -176,6 +185,25 @@ fn figures(rows: &[&Row]) -> Figures {
         overdue_share: (issued > 0)
             .then(|| rows.iter().filter(|r| r.overdue).count() as f64 / f64::from(issued)),
         rating_avg: mean(&ratings),
+        ratings: ratings.len() as u32,
+        ratings_by_citizen: rows
+            .iter()
+            .filter(|r| r.rating.is_some() && r.rated_by == Some(crate::RatedBy::Citizen))
+            .count() as u32,
+        rated_share: (served > 0).then(|| {
+            let rated = rows
+                .iter()
+                .filter(|r| r.status == TicketStatus::Done && r.rating.is_some())
+                .count();
+            rated as f64 / f64::from(served)
+        }),
+        reasons: rows.iter().flat_map(|r| r.reasons.iter()).fold(
+            BTreeMap::new(),
+            |mut counts, reason| {
+                *counts.entry(reason.clone()).or_insert(0) += 1;
+                counts
+            },
+        ),
     }
 }
 

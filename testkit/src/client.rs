@@ -73,9 +73,9 @@ impl Client {
             .0
     }
 
-    /// Finishes the clerk's ticket and has the citizen rate it `rating` on `pad`, as at a
-    /// counter with a counter display; the ticket as rated.
-    pub async fn finish_rated(&self, pad: &Client, rating: u8) -> Ticket {
+    /// Finishes the clerk's ticket and has the citizen rate it `rating` on `pad` (with
+    /// `reasons`, for a low one), as at a counter with a counter display; the ticket as rated.
+    pub async fn finish_rated(&self, pad: &Client, rating: u8, reasons: &[&str]) -> Ticket {
         let done = ticket_of(
             &self
                 .send(protocol::Command::Finish { rating: None })
@@ -86,7 +86,7 @@ impl Client {
             &pad.send(protocol::Command::Rate {
                 ticket: protocol::TicketRef::Id(done.id),
                 rating,
-                reasons: vec![],
+                reasons: reasons.iter().map(|r| r.to_string()).collect(),
             })
             .await
             .expect("the citizen rates"),

@@ -86,7 +86,10 @@ pub async fn load(
                 avg(service_min),
                 percentile_disc(0.9) WITHIN GROUP (ORDER BY service_min),
                 count(*) FILTER (WHERE overdue),
-                avg(rating)::double precision
+                avg(rating)::double precision,
+                count(rating),
+                count(rating) FILTER (WHERE rated_by = 'citizen'),
+                count(rating) FILTER (WHERE status = 'done')
          FROM ticket_facts
          WHERE day >= $1::text::date AND day <= $2::text::date
          GROUP BY GROUPING SETS ({sets})
@@ -110,12 +113,14 @@ pub async fn load(
                 .unwrap_or_else(|| "—".into())
         };
         let issued = count(r, 2)?;
+        let served = count(r, 3)?;
         let overdue = count(r, 13)?;
+        let rated_done = count(r, 17)?;
         lines.push((
             key,
             Figures {
                 issued,
-                served: count(r, 3)?,
+                served,
                 no_shows: count(r, 4)?,
                 cancelled: count(r, 5)?,
                 expired: count(r, 6)?,
@@ -127,12 +132,48 @@ pub async fn load(
                 service_p90_min: r.try_get(12)?,
                 overdue_share: (issued > 0).then(|| f64::from(overdue) / f64::from(issued)),
                 rating_avg: r.try_get(14)?,
+                ratings: count(r, 15)?,
+                ratings_by_citizen: count(r, 16)?,
+                rated_share: (served > 0).then(|| f64::from(rated_done) / f64::from(served)),
+                reasons: Default::default(),
             },
         ));
     }
     if lines.is_empty() {
         // No ticket at all in the range: the total line still says so, as `hub report` does.
         lines.push(("Tổng".into(), Figures::default()));
+    }
+    // The reasons chosen with low ratings, counted per line.
+    let (is_total, sets) = if by == ProvinceBy::Total {
+        ("true".to_string(), "(reason)".to_string())
+    } else {
+        (
+            format!("grouping({key}) = 1"),
+            format!("(({key}), reason), (reason)"),
+        )
+    };
+    let sql = format!(
+        "SELECT {is_total} AS total, {key} AS key, reason, count(*)
+         FROM ticket_facts, unnest(rating_reasons) AS reason
+         WHERE day >= $1::text::date AND day <= $2::text::date
+         GROUP BY GROUPING SETS ({sets})"
+    );
+    for r in client
+        .query(&sql, &[&from.to_string(), &to.to_string()])
+        .await?
+    {
+        let total: bool = r.try_get(0)?;
+        let key: String = if total {
+            "Tổng".into()
+        } else {
+            r.try_get::<_, Option<String>>(1)?
+                .unwrap_or_else(|| "—".into())
+        };
+        let reason: String = r.try_get(2)?;
+        let n = count(&r, 3)?;
+        if let Some((_, f)) = lines.iter_mut().find(|(k, _)| *k == key) {
+            f.reasons.insert(reason, n);
+        }
     }
     Ok(lines)
 }

@@ -7,7 +7,10 @@ use tokio_postgres::{Client, GenericClient};
 use super::ProvinceError;
 
 /// The versions, in order; a released file is never edited (the next one changes things).
-pub const MIGRATIONS: &[&str] = &[include_str!("../../province/001-events-and-tickets.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../../province/001-events-and-tickets.sql"),
+    include_str!("../../province/002-who-rated.sql"),
+];
 
 /// The advisory lock the migration holds ("hangdoi" in ASCII).
 const MIGRATION_LOCK: i64 = 0x68_61_6e_67_64_6f_69;

@@ -461,7 +461,10 @@ async fn upsert_tickets(
     let overdue_service = col(tickets, |t| t.overdue_service);
     let rating = col(tickets, |t| t.rating.map(i16::from));
     let seq = col(tickets, |t| t.seq as i64);
-    let params: [&(dyn ToSql + Sync); 20] = [
+    let rated_by = col(tickets, |t| t.rated_by.map(ledger::rated_by_text));
+    // Reason ids are configured words without commas: one text per ticket, split in SQL.
+    let reasons = col(tickets, |t| t.rating_reasons.join(","));
+    let params: [&(dyn ToSql + Sync); 22] = [
         &centre,
         &id,
         &day,
@@ -482,21 +485,25 @@ async fn upsert_tickets(
         &overdue_service,
         &rating,
         &seq,
+        &rated_by,
+        &reasons,
     ];
     tx.execute(
         "INSERT INTO tickets (centre, id, day, number, service, priority, status, issued_at,
             first_called_at, called_at, serving_at, finished_at, counter, staff, recalls, transfers,
-            overdue_wait, overdue_service, rating, seq)
+            overdue_wait, overdue_service, rating, seq, rated_by, rating_reasons)
          SELECT $1, t.id, t.day::date, t.number, t.service, t.priority, t.status,
             t.issued_at::timestamptz, t.first_called_at::timestamptz, t.called_at::timestamptz,
             t.serving_at::timestamptz, t.finished_at::timestamptz, t.counter, t.staff, t.recalls,
-            t.transfers, t.overdue_wait, t.overdue_service, t.rating, t.seq
+            t.transfers, t.overdue_wait, t.overdue_service, t.rating, t.seq, t.rated_by,
+            coalesce(string_to_array(nullif(t.reasons, ''), ','), '{}')
          FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int4[], $14::text[],
-            $15::int4[], $16::int4[], $17::bool[], $18::bool[], $19::int2[], $20::bigint[])
+            $15::int4[], $16::int4[], $17::bool[], $18::bool[], $19::int2[], $20::bigint[], $21::text[],
+            $22::text[])
             AS t(id, day, number, service, priority, status, issued_at, first_called_at, called_at,
                  serving_at, finished_at, counter, staff, recalls, transfers, overdue_wait,
-                 overdue_service, rating, seq)
+                 overdue_service, rating, seq, rated_by, reasons)
          ON CONFLICT (centre, id) DO UPDATE SET day = excluded.day, number = excluded.number,
             service = excluded.service, priority = excluded.priority, status = excluded.status,
             issued_at = excluded.issued_at, first_called_at = excluded.first_called_at,
@@ -504,7 +511,8 @@ async fn upsert_tickets(
             finished_at = excluded.finished_at, counter = excluded.counter, staff = excluded.staff,
             recalls = excluded.recalls, transfers = excluded.transfers,
             overdue_wait = excluded.overdue_wait, overdue_service = excluded.overdue_service,
-            rating = excluded.rating, seq = excluded.seq
+            rating = excluded.rating, seq = excluded.seq, rated_by = excluded.rated_by,
+            rating_reasons = excluded.rating_reasons
          WHERE tickets.seq <= excluded.seq",
         &params,
     )

@@ -60,6 +60,7 @@ impl State {
                     overdue_service: false,
                     rating: None,
                     rated_by: None,
+                    rating_reasons: vec![],
                     track: track.clone(),
                 };
                 self.ticket_issued(rules, issued);
@@ -101,12 +102,13 @@ impl State {
             Event::TicketRated {
                 ticket,
                 rating,
+                reasons,
                 source,
-                ..
             } => {
                 if let Some(t) = self.tickets.get_mut(ticket) {
                     t.rating = Some(*rating);
                     t.rated_by = Some(*source);
+                    t.rating_reasons = reasons.clone();
                 }
             }
             _ => {}

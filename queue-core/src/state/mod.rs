@@ -66,6 +66,8 @@ pub struct Ticket {
     pub rating: Option<u8>,
     /// Who gave `rating`.
     pub rated_by: Option<RatedBy>,
+    /// The reasons the citizen chose with a low rating (configured ids).
+    pub rating_reasons: Vec<String>,
     pub track: String,
 }
 
