@@ -319,24 +319,9 @@ async fn only_a_signed_in_supervisor_reaches_the_console_actions() {
 
 /// `POST /console/sign-in` by hand; returns the `Cookie` header value to send back.
 async fn sign_in_over_http(addr: std::net::SocketAddr, staff: &str, pin: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let body = serde_json::json!({"staff": staff, "pin": pin}).to_string();
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
-    let request = format!(
-        "POST /console/sign-in HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(request.as_bytes()).await.expect("send");
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).await.expect("read");
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    let cookie = response
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .expect("a session cookie");
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
-    cookie.split(';').next().expect("name=value").to_string()
+    let body = serde_json::json!({"staff": staff, "pin": pin});
+    let (status, response) =
+        raw::request(addr, "POST", "/console/sign-in", None, Some(&body)).await;
+    assert_eq!(status, 200, "{response}");
+    raw::cookie_set(&response)
 }

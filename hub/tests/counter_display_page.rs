@@ -149,17 +149,41 @@ async fn sign_in_cookie(addr: std::net::SocketAddr, device: &str, token: &str) -
     let (status, whole) =
         raw::get_whole(addr, &format!("/quay?device={device}&token={token}")).await;
     assert_eq!(status, 303, "{whole}");
-    let set = whole
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .expect("a cookie is set");
-    assert!(
-        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
-        "{set}"
-    );
     assert!(
         whole.contains("location: /quay\r\n"),
         "sent on without the token: {whole}"
     );
-    set.split(';').next().unwrap_or_default().to_string()
+    raw::cookie_set(&whole)
+}
+
+#[tokio::test]
+async fn a_supervisor_gets_a_counter_screens_qr_and_nobody_else() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    let qr = "/console/devices/pad-3/quay-qr.svg?scheme=http";
+    let (status, _) = raw::get(hub.addr, qr).await;
+    assert_eq!(status, 401, "not signed in");
+    let body = json!({"staff": "ql01", "pin": "1234"});
+    let (status, response) =
+        raw::request(hub.addr, "POST", "/console/sign-in", None, Some(&body)).await;
+    assert_eq!(status, 200, "{response}");
+    let supervisor = raw::cookie_set(&response);
+    let (status, svg) = raw::request(hub.addr, "GET", qr, Some(&supervisor), None).await;
+    assert_eq!(status, 200, "{svg}");
+    assert!(
+        svg.contains("image/svg+xml") && svg.contains("<svg"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("no-store"),
+        "a code with a token is never cached"
+    );
+    let kiosk = "/console/devices/kiosk-1/quay-qr.svg";
+    let (status, _) = raw::request(hub.addr, "GET", kiosk, Some(&supervisor), None).await;
+    assert_eq!(status, 404, "only counter displays have one");
+    // A counter screen's own cookie is not a supervisor's.
+    let pad = sign_in_cookie(hub.addr, "pad-3", "demo-pad-3").await;
+    let (status, _) = raw::request(hub.addr, "GET", qr, Some(&pad), None).await;
+    assert_eq!(status, 401);
+    hub.stop().await.expect("stop");
 }

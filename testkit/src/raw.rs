@@ -105,12 +105,33 @@ pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
 
 /// The same with the whole response, headers included (0 for a response without a status).
 pub async fn get_whole(addr: SocketAddr, path: &str) -> (u16, String) {
+    request(addr, "GET", path, None, None).await
+}
+
+/// A plain HTTP/1.1 request, with a cookie (`name=value`) and a JSON body if given: the status
+/// and the whole response.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    json: Option<&Value>,
+) -> (u16, String) {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n");
+    if let Some(c) = cookie {
+        head.push_str(&format!("Cookie: {c}\r\n"));
+    }
+    let body = json.map(Value::to_string).unwrap_or_default();
+    if json.is_some() {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
     let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
-    tcp.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .expect("request");
+    tcp.write_all(format!("{head}\r\n{body}").as_bytes())
+        .await
+        .expect("request");
     let mut response = String::new();
     tcp.read_to_string(&mut response).await.expect("response");
     let status = response
@@ -127,4 +148,18 @@ pub async fn first_answer(addr: SocketAddr, hello: &Value, cookie: Option<&str>)
     let mut ws = open_with_cookie(addr, cookie).await;
     send(&mut ws, hello).await;
     next(&mut ws).await.expect("an answer to hello")
+}
+
+/// The cookie a response sets, as `name=value` to send back (its attributes checked: a
+/// credential page scripts cannot read and other sites cannot send).
+pub fn cookie_set(response: &str) -> String {
+    let set = response
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .unwrap_or_else(|| panic!("no cookie set: {response}"));
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    set.split(';').next().unwrap_or_default().to_string()
 }

@@ -40,6 +40,89 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/quay", get(page))
         .route("/quay/sign-in", post(sign_in))
+        .route("/console/devices/{device}/quay-qr.svg", get(qr))
+}
+
+#[derive(Deserialize)]
+struct QrAsked {
+    /// `https` when the console itself was reached over TLS.
+    scheme: Option<String>,
+}
+
+/// `GET /console/devices/{device}/quay-qr.svg`: for a signed-in supervisor, the sign-in link of
+/// a counter display as a QR code, to scan with the tablet's camera once. It carries the
+/// device's token, so it is shown to supervisors only and never cached.
+async fn qr(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(device): axum::extract::Path<String>,
+    Query(QrAsked { scheme }): Query<QrAsked>,
+) -> Response {
+    if super::console::signed_in(&app, &headers).is_none() {
+        return refuse(StatusCode::UNAUTHORIZED, "unauthorized", "not signed in");
+    }
+    let Some(d) = app
+        .config
+        .devices
+        .get(&device)
+        .filter(|d| d.role == Role::CounterDisplay)
+    else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such counter display",
+        );
+    };
+    // The address the supervisor reached the hub at is one the tablets on the LAN reach too.
+    let Some(host) = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".:-[]".contains(&b))
+        })
+    else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "no usable Host header",
+        );
+    };
+    let scheme = if scheme.as_deref() == Some("https") {
+        "https"
+    } else {
+        "http"
+    };
+    let token: String = d
+        .token
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let link = format!("{scheme}://{host}/quay?device={device}&token={token}");
+    let svg = match qrcode::QrCode::new(link.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(320, 320)
+            .build(),
+        Err(e) => {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                &format!("cannot draw the code: {e}"),
+            );
+        }
+    };
+    let mut response = ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    guarded(response)
 }
 
 /// What the cookie holds for `device` with `token`.
