@@ -44,6 +44,9 @@ pub struct Config {
     pub center_id: Option<String>,
     /// Where the event log is shipped (`[province]`); nothing leaves the centre without it.
     pub province: Option<Province>,
+    /// How long a counter display's rating prompt waits for the citizen before it goes back to
+    /// the counter (`[rules] rating_prompt_s`, 5 to 300 seconds).
+    pub rating_prompt_s: u32,
 }
 
 /// The province's PostgreSQL, as `[province]` names it (docs/PROVINCE.md).
@@ -241,6 +244,8 @@ struct RawRules {
     eta_window: usize,
     #[serde(default = "ten_minutes")]
     rating_window_min: u32,
+    #[serde(default = "thirty")]
+    rating_prompt_s: u32,
 }
 
 impl Default for RawRules {
@@ -251,6 +256,7 @@ impl Default for RawRules {
             transfer_keeps_place: true,
             eta_window: ten(),
             rating_window_min: ten_minutes(),
+            rating_prompt_s: thirty(),
         }
     }
 }
@@ -368,6 +374,9 @@ fn ten() -> usize {
 }
 fn ten_minutes() -> u32 {
     10
+}
+fn thirty() -> u32 {
+    30
 }
 fn one() -> u32 {
     1
@@ -535,6 +544,7 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
             .collect(),
         center_id,
         province,
+        rating_prompt_s: raw.rules.rating_prompt_s.clamp(5, 300),
     })
 }
 
@@ -1048,6 +1058,13 @@ services = ["TP"]
         assert_eq!(c.rules.rating_levels.len(), 4);
         let demo = Config::demo().expect("demo");
         assert_eq!(demo.rules.counter_displays.len(), 8, "pad-1 … pad-8");
+        assert_eq!(
+            demo.rating_prompt_s, 30,
+            "the citizen has half a minute by default"
+        );
+        let slow = MINIMAL.replace("[center]", "[rules]\nrating_prompt_s = 45\n\n[center]");
+        let c = Config::parse(&slow, "centre.toml").expect("valid");
+        assert_eq!(c.rating_prompt_s, 45);
     }
 
     #[test]

@@ -135,6 +135,12 @@ async fn a_wrong_token_or_a_forged_cookie_opens_nothing() {
     );
     // The right cookie is a credential for its own device only, and only for its role.
     let own = sign_in_cookie(hub.addr, "pad-1", "demo-pad-1").await;
+    let (status, page) = raw::request(hub.addr, "GET", "/quay", Some(&own), None).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(r#""device":"pad-1""#) && page.contains(r#""rating_timeout_s":30"#),
+        "the page starts as pad-1 with the configured prompt: {page}"
+    );
     let answer = raw::first_answer(hub.addr, &hello, Some(&own)).await;
     assert_eq!(answer["type"], "welcome", "{answer}");
     let as_counter = json!({"type": "hello", "protocol": 1, "role": "counter",

@@ -263,15 +263,12 @@ fn render(app: &AppState, device: Option<&str>, above: bool, refused: bool) -> S
         "counter": counter,
         "view": if above { "above" } else { "desk" },
         "refused": refused,
-        "rating_timeout_s": RATING_TIMEOUT_S,
+        "rating_timeout_s": app.config.rating_prompt_s,
     });
     // In a <script> block: `<` escaped so that no configured text can end it.
     let start = start.to_string().replace('<', "\\u003c");
     PAGE.replacen("/*START*/null", &start, 1)
 }
-
-/// How long the rating prompt stays before the screen goes back to the counter.
-const RATING_TIMEOUT_S: u32 = 30;
 
 fn html(status: StatusCode, body: &str) -> Response {
     let mut response = (status, axum::response::Html(body.to_string())).into_response();
