@@ -5,7 +5,9 @@
 
 use protocol::{Command, EventKind, RatingSource, Role};
 use serde_json::json;
-use testkit::{Browser, Client, WAIT, issue, raw, start_hub, ticket_of};
+use testkit::{
+    Browser, Client, StablePort, WAIT, issue, raw, start_hub, start_hub_behind, ticket_of,
+};
 
 fn screenshot_dir() -> Option<std::path::PathBuf> {
     std::env::var_os("QUAY_SCREENSHOTS").map(std::path::PathBuf::from)
@@ -191,5 +193,45 @@ async fn a_supervisor_gets_a_counter_screens_qr_and_nobody_else() {
     let pad = sign_in_cookie(hub.addr, "pad-3", "demo-pad-3").await;
     let (status, _) = raw::request(hub.addr, "GET", qr, Some(&pad), None).await;
     assert_eq!(status, 401);
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn the_screen_says_it_is_offline_and_comes_back_by_itself() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("hub.db");
+    let port = StablePort::open().await;
+    let hub = start_hub_behind(&db, &port).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&format!(
+        "http://{}/quay?device=pad-1&token=demo-pad-1",
+        port.addr
+    ))
+    .await
+    .expect("open");
+    showing(&browser, "idle").await;
+    port.refuse();
+    hub.stop().await.expect("stop");
+    browser
+        .wait_for_text("offline", "Mất kết nối với hệ thống")
+        .await;
+    browser.text_of("body.offline #offline").await;
+    // The hub is back (a restart, the same database): the tablet needs nobody — its cookie is
+    // still good, and it follows the counter again.
+    let hub = start_hub_behind(&db, &port).await;
+    let (kiosk, _) = Client::connect(port.addr, Role::Kiosk, "kiosk-1").await;
+    let clerk = Client::clerk(port.addr, 1).await;
+    let ticket = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
+    clerk.send(Command::CallNext {}).await.expect("call");
+    browser
+        .wait_for_text("calling-number", &ticket.number)
+        .await;
+    let still_offline = c
+        .find_all(fantoccini::Locator::Css("body.offline"))
+        .await
+        .expect("query");
+    assert!(still_offline.is_empty(), "the offline banner is gone");
+    browser.close().await;
     hub.stop().await.expect("stop");
 }
