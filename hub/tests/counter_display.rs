@@ -155,3 +155,88 @@ async fn a_rating_after_the_window_is_refused() {
     assert_eq!(rated.rating, Some(3));
     hub.stop().await.expect("stop");
 }
+
+/// The same rules as a client written from the protocol page alone sees them: raw JSON.
+#[tokio::test]
+async fn the_counter_display_section_of_the_protocol_in_raw_json() {
+    use serde_json::json;
+    use testkit::raw;
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = HubProcess::demo(
+        Path::new(env!("CARGO_BIN_EXE_hub")),
+        &dir.path().join("hub.db"),
+    );
+    let (mut pad, welcome) = raw::device(hub.addr, "counter_display", "pad-2").await;
+    let snapshot = &welcome["snapshot"];
+    assert_eq!(snapshot["ratings"][0]["value"], 4, "{snapshot}");
+    assert!(snapshot["ratings"][3]["name_vi"].is_string());
+    assert!(
+        snapshot["rating_reasons"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    );
+    assert!(
+        snapshot["counters"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["number"] == 2)),
+        "its own counter is in the snapshot"
+    );
+    let (mut kiosk, _) = raw::device(hub.addr, "kiosk", "kiosk-1").await;
+    let (mut counter, _) = raw::device(hub.addr, "counter", "counter-2").await;
+    let ask = |id: &str, cmd: &str, args: serde_json::Value| json!({"type": "cmd", "id": id, "cmd": cmd, "args": args});
+    raw::send(&mut pad, &ask("p1", "call_next", json!({}))).await;
+    let refused = raw::next_of(&mut pad, "reply").await.expect("a reply");
+    assert_eq!(refused["error"]["code"], "forbidden", "{refused}");
+    raw::send(
+        &mut kiosk,
+        &ask("k1", "issue_ticket", json!({"service": "TP"})),
+    )
+    .await;
+    let issued = raw::next_of(&mut kiosk, "reply").await.expect("issued");
+    let number = issued["result"]["ticket"]["number"].clone();
+    for (id, cmd, args) in [
+        (
+            "c1",
+            "login",
+            json!({"counter": 2, "staff": "nv02", "pin": "1234"}),
+        ),
+        ("c2", "call_next", json!({})),
+        ("c3", "finish", json!({"rating": 4})),
+    ] {
+        raw::send(&mut counter, &ask(id, cmd, args)).await;
+        let reply = raw::next_of(&mut counter, "reply").await.expect("a reply");
+        if cmd == "finish" {
+            assert_eq!(reply["error"]["code"], "forbidden", "{reply}");
+        } else {
+            assert_eq!(reply["ok"], true, "{reply}");
+        }
+    }
+    raw::send(&mut counter, &ask("c4", "finish", json!({}))).await;
+    let finished = raw::next_of(&mut counter, "reply").await.expect("a reply");
+    assert_eq!(finished["ok"], true, "{finished}");
+    let rate = json!({"ticket": number, "rating": 1, "reasons": ["attitude"]});
+    raw::send(&mut pad, &ask("p2", "rate", rate.clone())).await;
+    // The reply and the event, in whichever order they come.
+    let (mut rated, mut reply) = (None, None);
+    while rated.is_none() || reply.is_none() {
+        let m = raw::next(&mut pad).await.expect("open");
+        if m["type"] == "event" && m["event"]["kind"] == "ticket_rated" {
+            rated = Some(m);
+        } else if m["type"] == "reply" && m["id"] == "p2" {
+            reply = Some(m);
+        }
+    }
+    let (rated, reply) = (rated.unwrap_or_default(), reply.unwrap_or_default());
+    assert_eq!(rated["event"]["rating"], 1);
+    assert_eq!(rated["event"]["reasons"], json!(["attitude"]));
+    assert_eq!(rated["event"]["source"], "citizen");
+    assert_eq!(reply["ok"], true, "{reply}");
+    assert_eq!(reply["result"]["ticket"]["rating"], 1);
+    raw::send(&mut pad, &ask("p3", "rate", rate)).await;
+    let again = raw::next_of(&mut pad, "reply").await.expect("a reply");
+    assert_eq!(
+        again["error"]["code"], "invalid_state",
+        "rated once: {again}"
+    );
+    hub.kill();
+}
