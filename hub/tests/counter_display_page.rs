@@ -68,6 +68,11 @@ async fn a_whole_visit_on_the_citizens_screen() {
     showing(&browser, "rate").await;
     browser.wait_for_text("faces", "Rất hài lòng").await;
     shot(&browser, "quay-rating").await;
+    // The same tablet turned upright: the faces two by two.
+    c.set_window_size(800, 1280).await.expect("portrait");
+    browser.wait_for_text("faces", "Không hài lòng").await;
+    shot(&browser, "quay-rating-portrait").await;
+    c.set_window_size(1280, 800).await.expect("landscape");
 
     // A low rating asks why; several reasons may be chosen.
     browser.click(".face[data-value='2']").await;
