@@ -105,13 +105,7 @@ pub async fn load(
     };
     let mut lines = Vec::with_capacity(rows.len());
     for r in &rows {
-        let total: bool = r.try_get(0)?;
-        let key: String = if total {
-            "Tổng".into()
-        } else {
-            r.try_get::<_, Option<String>>(1)?
-                .unwrap_or_else(|| "—".into())
-        };
+        let key = line_key(r)?;
         let issued = count(r, 2)?;
         let served = count(r, 3)?;
         let overdue = count(r, 13)?;
@@ -162,13 +156,7 @@ pub async fn load(
         .query(&sql, &[&from.to_string(), &to.to_string()])
         .await?
     {
-        let total: bool = r.try_get(0)?;
-        let key: String = if total {
-            "Tổng".into()
-        } else {
-            r.try_get::<_, Option<String>>(1)?
-                .unwrap_or_else(|| "—".into())
-        };
+        let key = line_key(&r)?;
         let reason: String = r.try_get(2)?;
         let n = count(&r, 3)?;
         if let Some((_, f)) = lines.iter_mut().find(|(k, _)| *k == key) {
@@ -176,6 +164,17 @@ pub async fn load(
         }
     }
     Ok(lines)
+}
+
+/// A result row's line: "Tổng" for the total (its first column says so), else its key.
+fn line_key(r: &tokio_postgres::Row) -> Result<String, ProvinceError> {
+    let total: bool = r.try_get(0)?;
+    Ok(if total {
+        "Tổng".into()
+    } else {
+        r.try_get::<_, Option<String>>(1)?
+            .unwrap_or_else(|| "—".into())
+    })
 }
 
 /// The fields' names by id (across centres, one name per id), for the table's heading.

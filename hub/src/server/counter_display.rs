@@ -23,7 +23,7 @@ use protocol::Role;
 use ring::hmac;
 use serde::Deserialize;
 
-use super::console::{guarded, refuse};
+use super::console::{guarded, own_page, refuse};
 use super::log_safe::log_safe;
 use super::origin::origin_allowed;
 use super::state::AppState;
@@ -136,11 +136,7 @@ fn cookie_value(device: &str, token: &str) -> String {
 /// The counter display a request's cookie opens, when it is valid for a configured one.
 pub fn device_of(app: &AppState, headers: &HeaderMap) -> Option<String> {
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
-    let value = cookies
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value)?;
+    let value = super::console::sessions::cookie_in(cookies, COOKIE)?;
     let (device, tag) = value.split_once('.')?;
     let d = app.config.devices.get(device)?;
     if d.role != Role::CounterDisplay {
@@ -187,13 +183,13 @@ async fn page(
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
                 guarded(response)
             }
-            None => html(StatusCode::UNAUTHORIZED, &render(&app, None, above, true)),
+            None => own_page(StatusCode::UNAUTHORIZED, render(&app, None, above, true)),
         };
     }
     let device = device_of(&app, &headers);
-    html(
+    own_page(
         StatusCode::OK,
-        &render(&app, device.as_deref(), above, false),
+        render(&app, device.as_deref(), above, false),
     )
 }
 
@@ -268,18 +264,6 @@ fn render(app: &AppState, device: Option<&str>, above: bool, refused: bool) -> S
     // In a <script> block: `<` escaped so that no configured text can end it.
     let start = start.to_string().replace('<', "\\u003c");
     PAGE.replacen("/*START*/null", &start, 1)
-}
-
-fn html(status: StatusCode, body: &str) -> Response {
-    let mut response = (status, axum::response::Html(body.to_string())).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'",
-        ),
-    );
-    guarded(response)
 }
 
 #[cfg(test)]

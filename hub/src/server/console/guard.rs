@@ -23,6 +23,20 @@ pub fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     guarded((status, Json(body)).into_response())
 }
 
+/// One of the hub's own pages (everything inline, embedded in the binary): a content security
+/// policy that lets it talk to this hub only, plus [`guarded`]'s headers.
+pub fn own_page(status: StatusCode, body: String) -> Response {
+    let mut response = (status, axum::response::Html(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    guarded(response)
+}
+
 /// Headers every console response carries: never framed by another page, never cached.
 pub fn guarded(mut response: Response) -> Response {
     let h = response.headers_mut();

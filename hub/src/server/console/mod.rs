@@ -20,7 +20,7 @@ mod figures;
 mod guard;
 pub mod sessions;
 
-pub use guard::{guarded, refuse, signed_in};
+pub use guard::{guarded, own_page, refuse, signed_in};
 
 use std::net::SocketAddr;
 
@@ -54,15 +54,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn page() -> Response {
-    let mut response = axum::response::Html(PAGE).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'",
-        ),
-    );
-    guarded(response)
+    own_page(StatusCode::OK, PAGE.to_string())
 }
 
 #[derive(Deserialize)]

@@ -88,10 +88,15 @@ fn alive(s: &Session, now: Instant) -> bool {
 
 /// The session token in a `Cookie` header, if any.
 pub fn token_in(cookie_header: &str) -> Option<&str> {
+    cookie_in(cookie_header, COOKIE)
+}
+
+/// The value of the cookie `name` in a `Cookie` header, if it is there and not empty.
+pub fn cookie_in<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
     cookie_header
         .split(';')
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value)
         .filter(|v| !v.is_empty())
 }
