@@ -7,7 +7,7 @@
 //!
 //! **Architecture invariant:** only this thread mutates the state or writes the database.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,7 +24,7 @@ use crate::replies::{self, Replies};
 use crate::timekeeping::{self, ClockRefused, Reading, Timekeeper};
 use ledger::{Batch, LedgerError, Recorded, ReplyKey, StoredReply, Writer};
 use queue_core::{
-    self as core, Actor, CommandId, Context, Event, StaffCode, State, Subject, TicketId,
+    self as core, Actor, CommandId, Context, DeviceId, Event, StaffCode, State, Subject, TicketId,
 };
 use queue_core::{Before, Views};
 
@@ -65,7 +65,17 @@ pub enum Request {
     Checked { found: Option<String> },
     /// Is the engine's loop turning? (systemd's watchdog, `service.rs`)
     Alive { respond: oneshot::Sender<()> },
+    /// A supervisor revokes a counter display's cookies: its generation moves on, on disk
+    /// first. The answer is the new generation, or why it could not be recorded.
+    RevokeDisplay {
+        device: DeviceId,
+        respond: oneshot::Sender<Result<u64, String>>,
+    },
 }
+
+/// Each counter display's cookie generation, written by the engine only (`RevokeDisplay`) and
+/// read by whoever checks a cookie.
+pub type DisplayGenerations = Arc<std::sync::RwLock<HashMap<DeviceId, u64>>>;
 
 /// The engine's answer to a command, once committed: the reply's JSON.
 pub type Reply = oneshot::Receiver<Utf8Bytes>;
@@ -185,6 +195,7 @@ pub struct EngineHandle {
     pub last_check: Option<DateTime<Utc>>,
     /// The engine's clock: whatever else in the hub decides by the time of day reads this one.
     pub clock: Arc<dyn Clock>,
+    pub display_generations: DisplayGenerations,
 }
 
 /// Tells the hub when the engine thread ends, also by a panic (it is dropped while unwinding).
@@ -210,6 +221,7 @@ struct Engine {
     deadline: watch::Sender<DateTime<Utc>>,
     snapshot_cache: Option<CachedSnapshot>,
     timekeeper: Timekeeper,
+    display_generations: DisplayGenerations,
 }
 
 /// The last welcome with a snapshot: joins within a second of each other at the same `seq`
@@ -334,6 +346,13 @@ fn open(
     });
     let (deadline_tx, deadline_rx) = watch::channel(now);
     let (req_tx, req_rx) = mpsc::channel(8192);
+    let display_generations: DisplayGenerations = Arc::new(std::sync::RwLock::new(
+        store
+            .display_generations()?
+            .into_iter()
+            .map(|(d, g)| (DeviceId::from(d.as_str()), g))
+            .collect(),
+    ));
     let fresh = seq == 0;
     let clock_elapsed = clock.elapsed();
     let mut engine = Engine {
@@ -349,6 +368,7 @@ fn open(
         deadline: deadline_tx,
         snapshot_cache: None,
         timekeeper: Timekeeper::new(now, clock_elapsed),
+        display_generations: display_generations.clone(),
     };
     if fresh {
         // Every log begins with the day it was started on.
@@ -372,6 +392,7 @@ fn open(
         stopped: watch::channel(false).1,
         last_check,
         clock: engine.clock.clone(),
+        display_generations,
     };
     Ok((engine, req_rx, handle))
 }
@@ -549,6 +570,9 @@ impl Engine {
                 Request::Checked { found } => self.checked(now, found),
                 Request::Alive { respond } => {
                     let _ = respond.send(());
+                }
+                Request::RevokeDisplay { device, respond } => {
+                    let _ = respond.send(self.revoke_display(device));
                 }
             }
         }
@@ -761,6 +785,24 @@ impl Engine {
         }
         self.health
             .send_modify(|h| h.damage = found.map(damage_text));
+    }
+
+    fn revoke_display(&mut self, device: DeviceId) -> Result<u64, String> {
+        let generation = self
+            .display_generations
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&device)
+            .map_or(1, |g| g + 1);
+        self.store
+            .set_display_generation(device.as_str(), generation)
+            .map_err(|e| e.to_string())?;
+        self.display_generations
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(device.clone(), generation);
+        tracing::info!(%device, generation, "counter display's cookies revoked");
+        Ok(generation)
     }
 
     fn execute(

@@ -46,6 +46,15 @@ async fn a_whole_visit_on_the_citizens_screen() {
 
     let clerk = Client::clerk(hub.addr, 1).await;
     browser.wait_for_text("idle-staff", "Nguyễn Thị Lan").await;
+    // The hub's own Noto Sans, whatever fonts the tablet has.
+    let font = c
+        .execute(
+            "return document.fonts.ready.then(() => document.fonts.check('700 40px \"Noto Sans\"', 'Nguyễn'));",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(font, json!(true), "the page's font is loaded");
     shot(&browser, "quay-idle").await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     let (mut board, _) = Client::connect(hub.addr, Role::Display, "display-1").await;
@@ -129,7 +138,9 @@ async fn a_wrong_token_or_a_forged_cookie_opens_nothing() {
     for cookie in [
         None,
         Some("hang_doi_quay=pad-1.00ff"),
-        Some("hang_doi_quay=pad-1.zz"),
+        Some("hang_doi_quay=pad-1.0.00ff"),
+        Some("hang_doi_quay=pad-1.0.zz"),
+        Some("hang_doi_quay=pad-1.1.00ff"),
     ] {
         let answer = raw::first_answer(hub.addr, &hello, cookie).await;
         assert_eq!(answer["code"], "unauthorized", "{cookie:?}: {answer}");
@@ -154,6 +165,120 @@ async fn a_wrong_token_or_a_forged_cookie_opens_nothing() {
                             "device": "pad-1", "token": ""});
     let answer = raw::first_answer(hub.addr, &as_counter, Some(&own)).await;
     assert_eq!(answer["code"], "unauthorized");
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn the_hub_serves_the_font_its_pages_use() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    for name in ["NotoSans-Regular.ttf", "NotoSans-Bold.ttf"] {
+        let path = format!("/fonts/{name}");
+        let (status, head) = raw::request(hub.addr, "HEAD", &path, None, None).await;
+        assert_eq!(status, 200, "{head}");
+        assert!(head.contains("content-type: font/ttf"), "{head}");
+        assert!(head.contains("immutable"), "cached: {head}");
+    }
+    let (status, _) = raw::request(hub.addr, "HEAD", "/fonts/other.ttf", None, None).await;
+    assert_eq!(status, 404);
+    let (_, page) = raw::get(hub.addr, "/quay").await;
+    assert!(
+        page.contains("/fonts/NotoSans-Regular.ttf"),
+        "the page uses it"
+    );
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn guessing_tokens_is_slowed_down_per_address() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    // A few mistakes are free; then every attempt waits twice as long as the last (from 8
+    // wrong guesses on, 8 s), whichever device and token it tries — the right one too.
+    let wrong = json!({"device": "pad-1", "token": "guess"});
+    for _ in 0..8 {
+        let (status, _) = raw::request(hub.addr, "POST", "/quay/sign-in", None, Some(&wrong)).await;
+        if status == 429 {
+            break;
+        }
+        assert_eq!(status, 401);
+    }
+    let right = json!({"device": "pad-1", "token": "demo-pad-1"});
+    let (status, answer) =
+        raw::request(hub.addr, "POST", "/quay/sign-in", None, Some(&right)).await;
+    assert_eq!(status, 429, "{answer}");
+    assert!(!answer.contains("set-cookie"), "{answer}");
+    assert!(
+        answer.contains("thử lại sau"),
+        "said in Vietnamese: {answer}"
+    );
+    let (status, _) = raw::get(hub.addr, "/quay?device=pad-1&token=demo-pad-1").await;
+    assert_eq!(status, 429, "the QR link waits too");
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_revoked_tablet_is_refused_also_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("hub.db");
+    let port = StablePort::open().await;
+    let hub = start_hub_behind(&db, &port).await;
+    let hello = json!({"type": "hello", "protocol": 1, "role": "counter_display",
+                       "device": "pad-1", "token": ""});
+    let pad = sign_in_cookie(port.addr, "pad-1", "demo-pad-1").await;
+    let neighbour = sign_in_cookie(port.addr, "pad-2", "demo-pad-2").await;
+    let mut live = raw::open_with_cookie(port.addr, Some(&pad)).await;
+    raw::send(&mut live, &hello).await;
+    let welcome = raw::next(&mut live).await.expect("welcome");
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+
+    let revoke = "/console/devices/pad-1/revoke";
+    let (status, _) = raw::request(port.addr, "POST", revoke, Some(&pad), None).await;
+    assert_eq!(status, 401, "a tablet cannot revoke anything");
+    let body = json!({"staff": "ql01", "pin": "1234"});
+    let (_, response) =
+        raw::request(port.addr, "POST", "/console/sign-in", None, Some(&body)).await;
+    let supervisor = raw::cookie_set(&response);
+    let (status, _) = raw::request(
+        port.addr,
+        "POST",
+        "/console/devices/kiosk-1/revoke",
+        Some(&supervisor),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "only counter displays are revoked");
+    let (status, answer) = raw::request(port.addr, "POST", revoke, Some(&supervisor), None).await;
+    assert_eq!(status, 200, "{answer}");
+
+    // Its live connection is closed, and its cookie opens nothing any more.
+    while raw::next(&mut live).await.is_some() {}
+    let refused = raw::first_answer(port.addr, &hello, Some(&pad)).await;
+    assert_eq!(refused["code"], "unauthorized", "{refused}");
+    let (_, page) = raw::request(port.addr, "GET", "/quay", Some(&pad), None).await;
+    assert!(
+        page.contains(r#""device":null"#),
+        "the sign-in form: {page}"
+    );
+    // Another tablet is not affected.
+    let hello_2 = json!({"type": "hello", "protocol": 1, "role": "counter_display",
+                         "device": "pad-2", "token": ""});
+    let answer = raw::first_answer(port.addr, &hello_2, Some(&neighbour)).await;
+    assert_eq!(answer["type"], "welcome", "{answer}");
+
+    // A restarted hub remembers the revocation; the tablet can be signed in again with its token.
+    port.refuse();
+    hub.stop().await.expect("stop");
+    let hub = start_hub_behind(&db, &port).await;
+    let refused = raw::first_answer(port.addr, &hello, Some(&pad)).await;
+    assert_eq!(
+        refused["code"], "unauthorized",
+        "after a restart: {refused}"
+    );
+    let again = sign_in_cookie(port.addr, "pad-1", "demo-pad-1").await;
+    assert_ne!(again, pad);
+    let answer = raw::first_answer(port.addr, &hello, Some(&again)).await;
+    assert_eq!(answer["type"], "welcome", "{answer}");
     hub.stop().await.expect("stop");
 }
 

@@ -34,6 +34,8 @@ pub enum LedgerError {
     },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("the database's {what} cannot be read")]
+    BadSetting { what: String },
     #[error("event {seq} in the database cannot be read: {reason}")]
     BadEvent { seq: u64, reason: String },
     #[error("ticket {id} in the database cannot be read: {column} is {value:?} ({reason})")]

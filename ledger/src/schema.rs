@@ -7,7 +7,7 @@
 //! - `tickets`: every ticket's current state, kept in the same transaction (reports, tracking,
 //!   the province); `seq` is the event after which the row's state holds.
 //! - `replies`: the reply to every command id of the day, so a retried command answers the same.
-//! - `maintenance`: when the database was last checked.
+//! - `maintenance`: when the database was last checked; each counter display's cookie generation.
 //!
 //! A schema change is a new entry at the end of `MIGRATIONS`, never an edit of an old one.
 

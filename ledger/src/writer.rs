@@ -121,6 +121,33 @@ impl Writer {
         last_check(&self.conn)
     }
 
+    /// Each counter display's cookie generation (absent: 0). A cookie names the generation it
+    /// was made in; revoking a display moves its generation on, so every older cookie fails.
+    pub fn display_generations(&self) -> Result<HashMap<String, u64>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, value FROM maintenance WHERE key LIKE 'display_generation:%'")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut generations = HashMap::new();
+        for row in rows {
+            let (key, value) = row?;
+            let device = key.trim_start_matches("display_generation:").to_string();
+            let generation = value.parse().map_err(|_| LedgerError::BadSetting {
+                what: format!("cookie generation of {device} ({value:?})"),
+            })?;
+            generations.insert(device, generation);
+        }
+        Ok(generations)
+    }
+
+    /// Records a counter display's new cookie generation (on disk before it is answered).
+    pub fn set_display_generation(&self, device: &str, generation: u64) -> Result<(), LedgerError> {
+        self.set_maintenance(
+            &format!("display_generation:{device}"),
+            &generation.to_string(),
+        )
+    }
+
     pub fn record_check(&self, at: DateTime<Utc>, found: &str) -> Result<(), LedgerError> {
         self.set_maintenance("checked_at", &at.to_rfc3339())?;
         self.set_maintenance("check_found", found)

@@ -4,9 +4,12 @@
 //! `?device=…&token=…` that a QR code carries), then remembered in an `HttpOnly` cookie, so the
 //! token is never in a URL after that first visit.
 //!
-//! The cookie is `device.HMAC-SHA256(token, device)`: the hub checks it without keeping any
-//! state (a restarted hub still knows the tablet), page scripts cannot read it, and changing the
-//! device's token in the configuration revokes every cookie made with the old one. Over `/ws`
+//! The cookie is `device.generation.HMAC-SHA256(token, "device.generation")`: the hub checks it
+//! against the configuration and one number per device (a restarted hub still knows the
+//! tablet), page scripts cannot read it, and it is revoked two ways: a supervisor's "revoke"
+//! in the console moves the device's generation on (kept in the database by the engine, and
+//! the live connection is closed), and changing the device's token in the configuration
+//! voids every cookie made with the old one. Over `/ws`
 //! the page says hello as `counter_display` with an empty token; the cookie on the upgrade is
 //! the credential (`connection.rs`), and from there it is an ordinary counter display.
 
@@ -20,8 +23,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use protocol::Role;
+use queue_core::DeviceId;
 use ring::hmac;
 use serde::Deserialize;
+use tokio::time::Instant;
 
 use super::console::{guarded, own_page, refuse};
 use super::log_safe::log_safe;
@@ -41,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/quay", get(page))
         .route("/quay/sign-in", post(sign_in))
         .route("/console/devices/{device}/quay-qr.svg", get(qr))
+        .route("/console/devices/{device}/revoke", post(revoke))
 }
 
 #[derive(Deserialize)]
@@ -125,21 +131,105 @@ async fn qr(
     guarded(response)
 }
 
-/// What the cookie holds for `device` with `token`.
-fn cookie_value(device: &str, token: &str) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, token.as_bytes());
-    let tag = hmac::sign(&key, device.as_bytes());
-    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("{device}.{hex}")
+/// `POST /console/devices/{device}/revoke`: a supervisor takes a tablet's sign-in away (lost,
+/// stolen, moved to another counter). Every cookie it was given stops working, also after a
+/// restart, and its live connection is closed; it can be signed in again with its token.
+async fn revoke(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(device): axum::extract::Path<String>,
+) -> Response {
+    if !origin_allowed(&app, &headers) {
+        return refuse(StatusCode::FORBIDDEN, "forbidden", "a page of another site");
+    }
+    let Some(supervisor) = super::console::signed_in(&app, &headers) else {
+        return refuse(StatusCode::UNAUTHORIZED, "unauthorized", "not signed in");
+    };
+    if !app
+        .config
+        .devices
+        .get(&device)
+        .is_some_and(|d| d.role == Role::CounterDisplay)
+    {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such counter display",
+        );
+    }
+    let (respond, answer) = tokio::sync::oneshot::channel();
+    let request = crate::engine::Request::RevokeDisplay {
+        device: DeviceId::from(device.as_str()),
+        respond,
+    };
+    let recorded = match app.engine.requests.send(request).await {
+        Ok(()) => answer
+            .await
+            .unwrap_or_else(|_| Err("the engine has stopped".into())),
+        Err(_) => Err("the engine has stopped".into()),
+    };
+    match recorded {
+        Ok(generation) => {
+            tracing::info!(
+                device,
+                staff = supervisor.staff,
+                "counter display revoked from the console"
+            );
+            if let Some(live) = app
+                .live
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(device.as_str())
+            {
+                let _ = live.replaced.send(true);
+            }
+            guarded(
+                Json(serde_json::json!({"device": device, "generation": generation}))
+                    .into_response(),
+            )
+        }
+        Err(e) => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "internal",
+            &format!("the revocation could not be recorded: {e}"),
+        ),
+    }
 }
 
-/// The counter display a request's cookie opens, when it is valid for a configured one.
+/// What the cookie holds for `device` with `token` in cookie generation `generation`.
+fn cookie_value(device: &str, token: &str, generation: u64) -> String {
+    format!(
+        "{device}.{generation}.{}",
+        tag_hex(device, token, generation)
+    )
+}
+
+fn tag_hex(device: &str, token: &str, generation: u64) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, token.as_bytes());
+    let tag = hmac::sign(&key, format!("{device}.{generation}").as_bytes());
+    tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn generation_of(app: &AppState, device: &str) -> u64 {
+    app.engine
+        .display_generations
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(device)
+        .copied()
+        .unwrap_or(0)
+}
+
+/// The counter display a request's cookie opens, when it is valid for a configured one, in its
+/// current generation.
 pub fn device_of(app: &AppState, headers: &HeaderMap) -> Option<String> {
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
     let value = super::console::sessions::cookie_in(cookies, COOKIE)?;
-    let (device, tag) = value.split_once('.')?;
+    let (device, rest) = value.split_once('.')?;
+    let (generation, tag) = rest.split_once('.')?;
+    let generation: u64 = generation.parse().ok()?;
     let d = app.config.devices.get(device)?;
-    if d.role != Role::CounterDisplay {
+    if d.role != Role::CounterDisplay || generation != generation_of(app, device) {
         return None;
     }
     let tag: Vec<u8> = (0..tag.len())
@@ -150,7 +240,7 @@ pub fn device_of(app: &AppState, headers: &HeaderMap) -> Option<String> {
         })
         .collect::<Option<_>>()?;
     let key = hmac::Key::new(hmac::HMAC_SHA256, d.token.as_bytes());
-    hmac::verify(&key, device.as_bytes(), &tag).ok()?;
+    hmac::verify(&key, format!("{device}.{generation}").as_bytes(), &tag).ok()?;
     Some(device.to_string())
 }
 
@@ -177,13 +267,19 @@ async fn page(
     if let (Some(device), Some(token)) = (device, token) {
         let back = if above { "/quay?view=above" } else { "/quay" };
         return match signed_cookie(&app, peer, &device, &token) {
-            Some(cookie) => {
+            Ok(cookie) => {
                 let mut response =
                     (StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response();
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
                 guarded(response)
             }
-            None => own_page(StatusCode::UNAUTHORIZED, render(&app, None, above, true)),
+            Err(NoCookie::Wrong) => {
+                own_page(StatusCode::UNAUTHORIZED, render(&app, None, above, true))
+            }
+            Err(NoCookie::Wait(_)) => own_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                render(&app, None, above, true),
+            ),
         };
     }
     let device = device_of(&app, &headers);
@@ -217,36 +313,70 @@ async fn sign_in(
         );
     };
     match signed_cookie(&app, peer, &device, &token) {
-        Some(cookie) => {
+        Ok(cookie) => {
             let mut response = Json(serde_json::json!({"device": device})).into_response();
             response.headers_mut().insert(header::SET_COOKIE, cookie);
             guarded(response)
         }
-        None => refuse(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "unknown counter display or wrong token",
-        ),
+        Err(why) => refused_sign_in(why),
     }
 }
 
-/// The cookie for a counter display's right token; `None` (and a warning) otherwise.
+/// Why no cookie was given.
+enum NoCookie {
+    /// Unknown device or wrong token.
+    Wrong,
+    /// Too many wrong tokens from this address: try again after this long.
+    Wait(std::time::Duration),
+}
+
+/// The cookie for a counter display's right token. Wrong tokens are counted per address with
+/// the PIN back-off (`logins.rs`): a token is a long random secret, but nobody should get to
+/// try millions of them.
 fn signed_cookie(
     app: &AppState,
     peer: SocketAddr,
     device: &str,
     token: &str,
-) -> Option<HeaderValue> {
+) -> Result<HeaderValue, NoCookie> {
+    let place = format!("quay@{}", peer.ip());
+    let throttle = || app.logins.lock().unwrap_or_else(|e| e.into_inner());
+    throttle()
+        .check(&place, "", Instant::now())
+        .map_err(NoCookie::Wait)?;
     if !auth::device_allowed(&app.config, device, Role::CounterDisplay, token) {
+        throttle().failed(&place, "", false, Instant::now());
         tracing::warn!(%peer, device = %log_safe(device), "refused: counter display sign-in");
-        return None;
+        return Err(NoCookie::Wrong);
     }
+    throttle().succeeded(&place, "");
     tracing::info!(%peer, device, "counter display signed in");
     let value = format!(
         "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={COOKIE_MAX_AGE_S}",
-        cookie_value(device, token)
+        cookie_value(device, token, generation_of(app, device))
     );
-    HeaderValue::from_str(&value).ok()
+    HeaderValue::from_str(&value).map_err(|_| NoCookie::Wrong)
+}
+
+/// The answer to a refused sign-in, in both languages.
+fn refused_sign_in(why: NoCookie) -> Response {
+    match why {
+        NoCookie::Wrong => refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Sai mã thiết bị hoặc mã bí mật. / Unknown counter display or wrong token.",
+        ),
+        NoCookie::Wait(wait) => {
+            let s = wait.as_secs().max(1);
+            refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                &format!(
+                    "Nhập sai quá nhiều lần: thử lại sau {s} giây. / Too many attempts: wait {s} s."
+                ),
+            )
+        }
+    }
 }
 
 /// The page with what it needs to start: its device and counter (none: the sign-in form).
@@ -271,11 +401,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cookie_depends_on_the_device_and_its_token() {
-        let a = cookie_value("pad-1", "demo-pad-1");
-        assert!(a.starts_with("pad-1."));
-        assert_eq!(a.len(), "pad-1.".len() + 64);
-        assert_ne!(a, cookie_value("pad-1", "another-token"));
-        assert_ne!(a, cookie_value("pad-2", "demo-pad-1"));
+    fn the_cookie_depends_on_the_device_its_token_and_its_generation() {
+        let a = cookie_value("pad-1", "demo-pad-1", 0);
+        assert!(a.starts_with("pad-1.0."));
+        assert_eq!(a.len(), "pad-1.0.".len() + 64);
+        assert_ne!(a, cookie_value("pad-1", "another-token", 0));
+        assert_ne!(a, cookie_value("pad-2", "demo-pad-1", 0));
+        let next = cookie_value("pad-1", "demo-pad-1", 1);
+        assert_ne!(a[8..], next[8..], "a new generation signs anew");
     }
 }

@@ -23,6 +23,7 @@ mod commands;
 mod connection;
 mod console;
 mod counter_display;
+mod fonts;
 mod hello;
 pub mod limits;
 mod listener;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/t/{track}", get(tracker::page))
         .merge(console::routes())
         .merge(counter_display::routes())
+        .merge(fonts::routes())
         .with_state(state)
 }
 
