@@ -158,6 +158,19 @@ pub enum Command {
     CloseCounter {
         counter: u32,
     },
+    /// A kiosk checks in a booked appointment by its code: the ticket, the same one again for a
+    /// code already checked in.
+    CheckIn {
+        code: String,
+    },
+    /// Staff book on behalf of a citizen (a return appointment), without a phone number.
+    BookAppointment {
+        service: String,
+        start: WireTime,
+    },
+    CancelAppointment {
+        code: String,
+    },
 }
 
 impl Command {
@@ -294,6 +307,12 @@ pub enum EventKind {
     DayStarted,
     DeviceStatus,
     NoticeChanged,
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentMissed,
+    /// A ticket checked in early for its appointment joins its queue at its slot's start.
+    TicketQueued,
     #[serde(other)]
     Unknown,
 }
@@ -340,6 +359,9 @@ pub struct EventBody {
     pub reasons: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<RatingSource>,
+    /// `appointment_*`: the booking after the change (never a phone number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<Box<Appointment>>,
     /// `day_started`: the complete state of the new service day; replace everything with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Box<Snapshot>>,
@@ -477,6 +499,7 @@ pub struct Reply {
 pub enum ReplyResult {
     Ticket { ticket: Box<Ticket> },
     Counter { counter: Box<CounterView> },
+    Appointment { appointment: Box<Appointment> },
     Nothing {},
 }
 
@@ -510,6 +533,11 @@ impl<'de> Deserialize<'de> for ReplyResult {
         if let Some(ticket) = map.remove("ticket") {
             return Ok(ReplyResult::Ticket {
                 ticket: serde_json::from_value(ticket).map_err(D::Error::custom)?,
+            });
+        }
+        if let Some(appointment) = map.remove("appointment") {
+            return Ok(ReplyResult::Appointment {
+                appointment: serde_json::from_value(appointment).map_err(D::Error::custom)?,
             });
         }
         if let Some(counter) = map.remove("counter") {
@@ -555,6 +583,16 @@ pub enum ErrorCode {
     Internal,
     /// The command's `expires_at` had passed when the hub came to it: nothing was done.
     Expired,
+    /// `check_in` before the appointment's check-in window opens (the message says when).
+    AppointmentEarly,
+    /// `check_in` after the window closed (the message says when; a normal ticket is possible).
+    AppointmentLate,
+    /// No free place left in the slot.
+    SlotFull,
+    /// Not a slot's start, already started, or beyond the days ahead.
+    NotBookable,
+    /// The phone number already holds the most bookings allowed for that day.
+    LimitReached,
     #[serde(other)]
     Unknown,
 }
@@ -617,6 +655,43 @@ pub struct Ticket {
     /// Token of the ticket's tracking page; only in the issuing reply and for admins.
     #[serde(default)]
     pub track: Option<String>,
+    /// The appointment the ticket was checked in for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<AppointmentRef>,
+}
+
+/// A ticket's appointment: its code and its slot's start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentRef {
+    pub code: String,
+    pub start: WireTime,
+}
+
+/// A booking as the hub shows it (never with a phone number).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Appointment {
+    pub code: String,
+    pub service: String,
+    pub start: WireTime,
+    pub end: WireTime,
+    pub check_in_from: WireTime,
+    pub check_in_until: WireTime,
+    pub status: AppointmentStatus,
+    /// The ticket's number once checked in.
+    #[serde(default)]
+    pub ticket: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppointmentStatus {
+    Booked,
+    CheckedIn,
+    Cancelled,
+    Missed,
+    /// Sent by a newer hub.
+    #[serde(other)]
+    Unknown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -54,6 +54,16 @@ fn one_of_each_command() -> Vec<Command> {
             open: false,
         },
         Command::CloseCounter { counter: 4 },
+        Command::CheckIn {
+            code: "K7PX3MQ2".into(),
+        },
+        Command::BookAppointment {
+            service: "TP".into(),
+            start: chrono::DateTime::parse_from_rfc3339("2026-12-03T07:30:00+07:00").expect("time"),
+        },
+        Command::CancelAppointment {
+            code: "K7PX3MQ2".into(),
+        },
     ]
 }
 
@@ -79,6 +89,9 @@ fn index_of(c: &Command) -> usize {
         Command::SetNotice { .. } => 16,
         Command::SetServiceOpen { .. } => 17,
         Command::CloseCounter { .. } => 18,
+        Command::CheckIn { .. } => 19,
+        Command::BookAppointment { .. } => 20,
+        Command::CancelAppointment { .. } => 21,
     }
 }
 
@@ -137,11 +150,16 @@ fn kind_index(k: EventKind) -> usize {
         EventKind::DayStarted => 11,
         EventKind::DeviceStatus => 12,
         EventKind::NoticeChanged => 13,
-        EventKind::Unknown => 14,
+        EventKind::AppointmentBooked => 14,
+        EventKind::AppointmentCancelled => 15,
+        EventKind::AppointmentCheckedIn => 16,
+        EventKind::AppointmentMissed => 17,
+        EventKind::TicketQueued => 18,
+        EventKind::Unknown => 19,
     }
 }
 
-const KINDS: [EventKind; 14] = [
+const KINDS: [EventKind; 19] = [
     EventKind::TicketIssued,
     EventKind::TicketCalled,
     EventKind::TicketServing,
@@ -156,6 +174,11 @@ const KINDS: [EventKind; 14] = [
     EventKind::DayStarted,
     EventKind::DeviceStatus,
     EventKind::NoticeChanged,
+    EventKind::AppointmentBooked,
+    EventKind::AppointmentCancelled,
+    EventKind::AppointmentCheckedIn,
+    EventKind::AppointmentMissed,
+    EventKind::TicketQueued,
 ];
 
 fn body(kind: EventKind) -> EventBody {
@@ -175,6 +198,7 @@ fn body(kind: EventKind) -> EventBody {
         rating: None,
         reasons: None,
         source: None,
+        appointment: None,
         snapshot: None,
         by: None,
     }
@@ -205,7 +229,7 @@ fn a_rating_says_who_gave_it_and_a_newer_source_reads_as_unknown() {
 #[test]
 fn every_event_kind_round_trips_and_a_newer_one_reads_as_unknown() {
     let indices: BTreeSet<usize> = KINDS.iter().map(|k| kind_index(*k)).collect();
-    assert_eq!(indices, (0..14).collect(), "every known kind once");
+    assert_eq!(indices, (0..KINDS.len()).collect(), "every known kind once");
     for kind in KINDS {
         let frame = EventFrame {
             seq: 9,

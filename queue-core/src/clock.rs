@@ -24,6 +24,7 @@ pub fn tick(rules: &Rules, state: &State, now: DateTime<Utc>) -> Vec<Event> {
         .take_while(|(due, _, _)| *due <= now)
         .map(|&(_, ticket, phase)| Event::TicketOverdue { ticket, phase })
         .collect();
+    events.extend(crate::decide::appointments::due(state, now));
     for (id, rule) in &rules.services {
         let Some(day) = state.services.get(id) else {
             continue;
@@ -45,6 +46,12 @@ pub fn next_deadline(rules: &Rules, state: &State, now: DateTime<Utc>) -> DateTi
     let mut next = rules.next_day_start(state.day);
     if let Some((due, _, _)) = state.deadlines.first() {
         next = next.min(*due);
+    }
+    if let Some((start, _)) = state.held.first() {
+        next = next.min(*start);
+    }
+    if let Some(close) = state.book.next_window_close() {
+        next = next.min(close);
     }
     if rules.has_hour_boundaries() {
         // Hours are given to the minute: look again at the start of the next minute.

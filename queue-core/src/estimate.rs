@@ -80,6 +80,10 @@ pub fn ahead_of(state: &State, ticket: super::state::TicketId) -> Option<u32> {
         return Some(q.iter().take_while(|k| k.id != ticket).count() as u32);
     }
     let day = state.services.get(&t.service)?;
+    if t.held {
+        // Held for its slot: when it starts, everyone waiting now is still before it.
+        return Some(day.queue.len() as u32);
+    }
     let key = t.queue_key();
     // A new normal ticket is last: answer without walking the queue.
     if day.queue.last() == Some(&key) {

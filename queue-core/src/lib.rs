@@ -9,6 +9,7 @@
 //! `tick(now)` for what time alone causes. `views` projects the state onto the wire types;
 //! `figures` turns ticket rows into managers' figures; `persisted` is the log's on-disk form.
 
+pub mod appointments;
 pub mod clock;
 pub mod decide;
 pub mod estimate;

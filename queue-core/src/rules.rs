@@ -114,6 +114,44 @@ pub struct ServiceRule {
     pub target_service: TimeDelta,
     /// Own opening hours; `None` means the centre's.
     pub hours: Option<Hours>,
+    /// Bookable ahead (`[service.appointments]`); `None`: walk-in only.
+    pub appointments: Option<AppointmentRule>,
+}
+
+/// How a service offers appointments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppointmentRule {
+    /// A slot's length.
+    pub slot: TimeDelta,
+    /// Bookings one slot holds.
+    pub per_slot: u32,
+    /// Today is day 0; bookable up to this many days ahead.
+    pub days_ahead: u32,
+    /// When slots exist; `None`: the service's hours (or the centre's).
+    pub hours: Option<Hours>,
+    /// Check-in opens this long before a slot's start …
+    pub early: TimeDelta,
+    /// … and closes this long after it.
+    pub late: TimeDelta,
+}
+
+/// The centre's limits on bookings (`[appointments]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppointmentLimits {
+    /// Bookings one phone number may hold for one service day, all services together.
+    pub per_phone_per_day: u32,
+    /// A cancelled place becomes bookable again this long after the cancellation, so that a
+    /// freed slot cannot be handed over to someone waiting for it.
+    pub quarantine: TimeDelta,
+}
+
+impl Default for AppointmentLimits {
+    fn default() -> AppointmentLimits {
+        AppointmentLimits {
+            per_phone_per_day: 2,
+            quarantine: TimeDelta::minutes(10),
+        }
+    }
 }
 
 impl ServiceRule {
@@ -167,6 +205,7 @@ pub struct Rules {
     pub rating_reasons: Vec<protocol::RatingReason>,
     /// How many recent calls the snapshot carries.
     pub recent_calls: usize,
+    pub appointment_limits: AppointmentLimits,
 }
 
 /// The words of the four levels when the configuration gives none: the scale the satisfaction
@@ -258,6 +297,35 @@ impl Hours {
 
     pub fn is_always(&self) -> bool {
         self.days.iter().all(|d| d == &[(0, 24 * 60)])
+    }
+
+    /// The minute ranges `[start, end)` of a weekday.
+    pub fn ranges_on(&self, weekday: chrono::Weekday) -> &[(u32, u32)] {
+        &self.days[weekday.num_days_from_monday() as usize]
+    }
+
+    /// Parses the one-line form `"mon-fri 07:30-11:00, 13:30-16:30; sat 08:00-11:00"`: lines
+    /// split at `;`, or at a comma followed by a day name; a comma before a time adds a range
+    /// to the same days.
+    pub fn parse_one_line(text: &str) -> Result<Hours, String> {
+        let mut lines: Vec<String> = Vec::new();
+        for part in text.split([',', ';']) {
+            let part = part.trim();
+            let more_ranges = part.starts_with(|c: char| c.is_ascii_digit());
+            match lines.last_mut() {
+                Some(line) if more_ranges => {
+                    line.push(' ');
+                    line.push_str(part);
+                }
+                // "mon,wed 08:00-09:00": a day list split at its comma.
+                Some(line) if !line.contains(' ') && line != "always" => {
+                    line.push(',');
+                    line.push_str(part);
+                }
+                _ => lines.push(part.to_string()),
+            }
+        }
+        Hours::parse_lines(&lines)
     }
 
     pub fn is_open(&self, local: chrono::NaiveDateTime) -> bool {
@@ -376,6 +444,20 @@ mod tests {
     }
 
     #[test]
+    fn hours_on_one_line_as_the_appointments_table_writes_them() {
+        let h = Hours::parse_one_line("mon-fri 07:30-11:00, 13:30-16:30; sat 08:00-10:00")
+            .expect("valid");
+        assert_eq!(h.ranges_on(chrono::Weekday::Wed), &[(450, 660), (810, 990)]);
+        assert_eq!(h.ranges_on(chrono::Weekday::Sat), &[(480, 600)]);
+        assert!(h.ranges_on(chrono::Weekday::Sun).is_empty());
+        let h = Hours::parse_one_line("mon,wed 08:00-09:00, sat 07:00-08:00").expect("valid");
+        assert_eq!(h.ranges_on(chrono::Weekday::Mon), &[(480, 540)]);
+        assert!(h.ranges_on(chrono::Weekday::Tue).is_empty());
+        assert_eq!(h.ranges_on(chrono::Weekday::Sat), &[(420, 480)]);
+        assert!(Hours::parse_one_line("mon-fri 7h30-11:00").is_err());
+    }
+
+    #[test]
     fn bad_hours_say_what_is_wrong() {
         for (line, needle) in [
             ("mon-fry 07:30-11:30", "not a day"),
@@ -403,6 +485,7 @@ mod tests {
             target_wait: TimeDelta::minutes(20),
             target_service: TimeDelta::minutes(15),
             hours: None,
+            appointments: None,
         };
         assert_eq!(s.label(5), "A0005");
         assert_eq!(s.label(1005), "A1005");

@@ -88,6 +88,7 @@ pub fn rules() -> Rules {
                 hours: s
                     .hours
                     .map(|h| h.parse().unwrap_or_else(|_| Hours::always())),
+                appointments: None,
             };
             (id, rule)
         })
@@ -132,6 +133,7 @@ pub fn rules() -> Rules {
         rating_levels: crate::rules::default_rating_levels(),
         rating_reasons: vec![],
         recent_calls: 12,
+        appointment_limits: Default::default(),
     }
 }
 

@@ -27,6 +27,17 @@ struct World {
     tracks: u64,
 }
 
+/// The `n`th booking code of a test: distinct for every `n`, in the codes' alphabet.
+fn test_code(mut n: u64) -> String {
+    let alphabet = crate::appointments::CODE_ALPHABET;
+    let mut code = String::new();
+    for _ in 0..crate::appointments::CODE_LEN {
+        code.push(char::from(alphabet[(n % alphabet.len() as u64) as usize]));
+        n /= alphabet.len() as u64;
+    }
+    code
+}
+
 fn kiosk() -> Actor {
     Actor {
         device: "kiosk-1".into(),
@@ -43,7 +54,10 @@ fn counter(n: u32) -> Actor {
 
 impl World {
     fn new() -> World {
-        let rules = rules();
+        World::with_rules(rules())
+    }
+
+    fn with_rules(rules: Rules) -> World {
         let now = monday_morning();
         let day = rules.service_day(now);
         let start = Event::DayStarted {
@@ -70,6 +84,7 @@ impl World {
     fn run(&mut self, actor: &Actor, command: Command) -> Result<Decision, Rejection> {
         self.tracks += 1;
         let track = format!("track{}", self.tracks);
+        let code = test_code(self.tracks);
         let d = decide(
             &self.rules,
             &self.state,
@@ -78,6 +93,7 @@ impl World {
             Context {
                 now: self.now,
                 fresh_track: &track,
+                fresh_code: &code,
             },
         )?;
         for e in d.events.clone() {
@@ -1067,3 +1083,5 @@ fn an_admin_sets_the_boards_notice_for_the_day() {
     w.tick();
     assert_eq!(shown(&w), configured);
 }
+
+mod appointments;

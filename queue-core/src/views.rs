@@ -5,6 +5,7 @@ use protocol as p;
 
 use std::collections::HashMap;
 
+use crate::appointments::{Booking, BookingStatus, check_in_window, slot_end};
 use crate::estimate::{ahead_of, eta_minutes, minutes_for, secs_per_ticket_ahead};
 use crate::persisted::Recorded;
 use crate::rules::{CounterNo, Rules, ServiceId};
@@ -101,6 +102,34 @@ impl<'a> Views<'a> {
             recalls: t.recalls,
             rating: t.rating,
             track: with_track.then(|| t.track.clone()),
+            appointment: t.appointment.as_ref().map(|a| p::AppointmentRef {
+                code: a.code.clone(),
+                start: self.time(a.start),
+            }),
+        }
+    }
+
+    /// A booking as the hub shows it: never its holder.
+    pub fn appointment(&self, b: &Booking) -> p::Appointment {
+        let (from, until) =
+            check_in_window(self.rules, &b.service, b.start).unwrap_or((b.start, b.start));
+        p::Appointment {
+            code: b.code.clone(),
+            service: b.service.0.clone(),
+            start: self.time(b.start),
+            end: self.time(slot_end(self.rules, &b.service, b.start)),
+            check_in_from: self.time(from),
+            check_in_until: self.time(until),
+            status: match b.status {
+                BookingStatus::Booked => p::AppointmentStatus::Booked,
+                BookingStatus::CheckedIn => p::AppointmentStatus::CheckedIn,
+                BookingStatus::Cancelled => p::AppointmentStatus::Cancelled,
+                BookingStatus::Missed => p::AppointmentStatus::Missed,
+            },
+            ticket: b
+                .ticket
+                .and_then(|t| self.state.ticket(t))
+                .map(|t| t.label.clone()),
         }
     }
 
@@ -297,6 +326,7 @@ impl<'a> Views<'a> {
             rating: None,
             reasons: None,
             source: None,
+            appointment: None,
             snapshot: None,
             by: Some(p::Actor {
                 device: rec.device.0.clone(),
@@ -367,6 +397,16 @@ impl<'a> Views<'a> {
                 body.status = Some(status.clone());
             }
             Event::NoticeChanged { notice } => body.notice = Some(notice.clone()),
+            Event::AppointmentBooked { code, .. }
+            | Event::AppointmentCancelled { code }
+            | Event::AppointmentCheckedIn { code, .. }
+            | Event::AppointmentMissed { code } => {
+                body.appointment = self
+                    .state
+                    .book
+                    .get(code)
+                    .map(|b| Box::new(self.appointment(b)));
+            }
             _ => {}
         }
         if let Some(s) = &before.service

@@ -15,10 +15,12 @@ pub struct Actor {
 }
 
 /// What the reply of an accepted command shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
     Ticket(TicketId),
     Counter(CounterNo),
+    /// A booking, by its code.
+    Appointment(String),
     Nothing,
 }
 
@@ -47,8 +49,10 @@ pub(super) fn reject<T>(code: ErrorCode, message: impl Into<String>) -> Result<T
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     pub now: DateTime<Utc>,
-    /// Unguessable token for a ticket's tracking page, used only by `issue_ticket`.
+    /// Unguessable token for a ticket's tracking page, used by `issue_ticket` and `check_in`.
     pub fresh_track: &'a str,
+    /// An unused, unguessable booking code, used only by `book_appointment`.
+    pub fresh_code: &'a str,
 }
 
 pub(super) fn done(events: Vec<Event>, subject: Subject) -> Result<Decision, Rejection> {

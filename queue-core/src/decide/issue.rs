@@ -48,6 +48,7 @@ pub(super) fn issue(
         number: next,
         label: rule.label(next),
         track: cx.fresh_track.to_string(),
+        appointment: None,
     };
     done(vec![event], Subject::Ticket(ticket))
 }

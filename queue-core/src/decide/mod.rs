@@ -6,10 +6,12 @@
 
 use protocol::{Command, ErrorCode, Role};
 
+use crate::appointments::Holder;
 use crate::rules::{CounterNo, Rules};
 use crate::state::State;
 
 mod admin;
+pub mod appointments;
 mod common;
 mod counter;
 mod issue;
@@ -38,7 +40,10 @@ fn allowed(role: Role, command: &Command) -> bool {
         | C::SetCounterServices { .. }
         | C::SetServiceOpen { .. }
         | C::SetNotice { .. }
-        | C::CloseCounter { .. } => role == Role::Admin,
+        | C::CloseCounter { .. }
+        | C::BookAppointment { .. }
+        | C::CancelAppointment { .. } => role == Role::Admin,
+        C::CheckIn { .. } => matches!(role, Role::Kiosk | Role::Admin),
     }
 }
 
@@ -90,5 +95,15 @@ pub fn decide(
         }
         C::CloseCounter { counter } => admin::close_counter(state, *counter),
         C::SetNotice { notice } => admin::set_notice(state, notice),
+        C::CheckIn { code } => appointments::check_in(rules, state, code, cx),
+        C::BookAppointment { service, start } => appointments::book(
+            rules,
+            state,
+            service,
+            start.with_timezone(&chrono::Utc),
+            Holder::Staff,
+            cx,
+        ),
+        C::CancelAppointment { code } => appointments::cancel(state, code, None),
     }
 }

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use protocol::TicketStatus;
 
-use super::{Call, Counter, Event, Phase, Session, State, Ticket, TicketId};
+use super::{
+    Call, Counter, Event, Phase, Seat, Session, State, Ticket, TicketAppointment, TicketId,
+};
 use crate::rules::{CounterNo, Rules, ServiceId, StaffCode};
 
 impl State {
@@ -21,6 +23,10 @@ impl State {
             | Event::DayStarted { .. }
             | Event::DeviceStatus { .. }
             | Event::NoticeChanged { .. } => self.evolve_centre(rules, at, event),
+            Event::AppointmentBooked { .. }
+            | Event::AppointmentCancelled { .. }
+            | Event::AppointmentCheckedIn { .. }
+            | Event::AppointmentMissed { .. } => self.book.evolve(rules, at, event),
             _ => self.evolve_ticket(rules, at, event),
         }
     }
@@ -36,6 +42,7 @@ impl State {
                 number,
                 label,
                 track,
+                appointment,
             } => {
                 let issued = Ticket {
                     id: *ticket,
@@ -62,9 +69,15 @@ impl State {
                     rated_by: None,
                     rating_reasons: vec![],
                     track: track.clone(),
+                    appointment: appointment.as_ref().map(|a| TicketAppointment {
+                        code: a.code.clone(),
+                        start: a.start,
+                    }),
+                    held: false,
                 };
-                self.ticket_issued(rules, issued);
+                self.ticket_issued(rules, at, issued, appointment.as_ref());
             }
+            Event::TicketQueued { ticket, place } => self.ticket_queued(rules, *ticket, *place),
             Event::TicketCalled {
                 ticket,
                 counter,
@@ -115,8 +128,26 @@ impl State {
         }
     }
 
-    fn ticket_issued(&mut self, rules: &Rules, mut t: Ticket) {
-        t.place = self.take_place();
+    fn ticket_issued(
+        &mut self,
+        rules: &Rules,
+        at: DateTime<Utc>,
+        mut t: Ticket,
+        seat: Option<&Seat>,
+    ) {
+        match seat {
+            None => t.place = self.take_place(at),
+            // Just after the last join at or before its slot's start.
+            Some(Seat {
+                place: Some(place), ..
+            }) => t.place = *place,
+            Some(Seat {
+                start, place: None, ..
+            }) => {
+                t.held = true;
+                self.held.insert((*start, t.id));
+            }
+        }
         let (ticket, number) = (t.id, t.number);
         self.next_ticket_id = self.next_ticket_id.max(ticket.next());
         let day = self.services.entry(t.service.clone()).or_default();
@@ -126,7 +157,31 @@ impl State {
         if !t.track.is_empty() {
             self.by_track.insert(t.track.clone(), ticket);
         }
-        self.tickets.insert(ticket, t);
+        if t.held {
+            day.held += 1;
+            self.tickets.insert(ticket, t);
+        } else {
+            self.tickets.insert(ticket, t);
+            self.enqueue(rules, ticket);
+        }
+    }
+
+    /// An appointment held for its slot joins the queue.
+    fn ticket_queued(&mut self, rules: &Rules, ticket: TicketId, place: u64) {
+        let Some(t) = self.tickets.get_mut(&ticket) else {
+            return;
+        };
+        if !t.held {
+            return;
+        }
+        t.held = false;
+        t.place = place;
+        if let Some(a) = &t.appointment {
+            self.held.remove(&(a.start, ticket));
+        }
+        if let Some(day) = self.services.get_mut(&t.service) {
+            day.held = day.held.saturating_sub(1);
+        }
         self.enqueue(rules, ticket);
     }
 
@@ -269,6 +324,7 @@ impl State {
             return;
         };
         self.release(rules, ticket, from, |_| {});
+        let place = (!keep_place).then(|| self.take_place(at));
         let Some(t) = self.tickets.get_mut(&ticket) else {
             return;
         };
@@ -282,10 +338,9 @@ impl State {
         t.staff = None;
         t.recalls = 0;
         t.overdue_service = false;
-        if !keep_place {
+        if let Some(place) = place {
             t.queued_at = at;
-            t.place = self.next_place;
-            self.next_place += 1;
+            t.place = place;
         }
         self.enqueue(rules, ticket);
     }
@@ -366,9 +421,13 @@ impl State {
             } => {
                 let devices = std::mem::take(&mut self.device_status);
                 let changed = std::mem::take(&mut self.device_status_at);
+                let mut book = std::mem::take(&mut self.book);
                 *self = State::new_day(rules, *day, *next_ticket_id, sessions);
                 self.device_status = devices;
                 self.device_status_at = changed;
+                // Yesterday's bookings are still looked up; older ones are of no more use.
+                book.forget_before(rules, day.pred_opt().unwrap_or(*day));
+                self.book = book;
             }
             Event::DeviceStatus { device, status } => {
                 self.device_status.insert(device.clone(), status.clone());
@@ -381,10 +440,12 @@ impl State {
 
     // ------------------------------------------------------------------ queues and deadlines
 
-    /// The next place in the day's queues.
-    fn take_place(&mut self) -> u64 {
-        self.next_place += 1;
-        self.next_place - 1
+    /// The next place in the day's queues, taken at `at`.
+    fn take_place(&mut self, at: DateTime<Utc>) -> u64 {
+        let place = self.next_place;
+        self.next_place += 2;
+        self.joins.push((at, place));
+        place
     }
 
     /// Puts a waiting ticket into its queue and arms its waiting deadline.
@@ -410,7 +471,7 @@ impl State {
             day.overdue_waiting += 1;
         } else if let Some(target) = target {
             self.deadlines
-                .insert((t.issued_at + target, id, Phase::Waiting));
+                .insert((t.wait_from() + target, id, Phase::Waiting));
         }
     }
 
@@ -420,6 +481,19 @@ impl State {
             return;
         };
         if t.status != TicketStatus::Waiting {
+            return;
+        }
+        if t.held {
+            let (service, start) = (t.service.clone(), t.appointment.as_ref().map(|a| a.start));
+            if let Some(start) = start {
+                self.held.remove(&(start, id));
+            }
+            if let Some(day) = self.services.get_mut(&service) {
+                day.held = day.held.saturating_sub(1);
+            }
+            if let Some(t) = self.tickets.get_mut(&id) {
+                t.held = false;
+            }
             return;
         }
         if let Some(key) = self.deadline_key(rules, id, Phase::Waiting) {
@@ -478,7 +552,7 @@ impl State {
         let t = self.tickets.get(&id)?;
         let rule = rules.services.get(&t.service)?;
         let due = match phase {
-            Phase::Waiting => t.issued_at + rule.target_wait,
+            Phase::Waiting => t.wait_from() + rule.target_wait,
             Phase::Serving => t.serving_at? + rule.target_service,
         };
         Some((due, id, phase))

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use protocol::TicketStatus;
 use serde::{Deserialize, Serialize};
 
+use super::appointments::{Book, Holder};
 use super::rules::{CategoryId, CounterNo, DeviceId, Rules, ServiceId, StaffCode};
 
 mod evolve;
@@ -69,6 +70,26 @@ pub struct Ticket {
     /// The reasons the citizen chose with a low rating (configured ids).
     pub rating_reasons: Vec<String>,
     pub track: String,
+    /// The appointment it was checked in for.
+    pub appointment: Option<TicketAppointment>,
+    /// Checked in early: out of the queue until its slot starts.
+    pub held: bool,
+}
+
+/// A ticket's appointment: its code and its slot's start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketAppointment {
+    pub code: String,
+    pub start: DateTime<Utc>,
+}
+
+/// Where a checked-in appointment's ticket goes: its code, its slot's start, and its place in
+/// the queue (`None`: held until the start).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seat {
+    pub code: String,
+    pub start: DateTime<Utc>,
+    pub place: Option<u64>,
 }
 
 impl Ticket {
@@ -82,6 +103,15 @@ impl Ticket {
             TicketStatus::Waiting | TicketStatus::Called => self.overdue_wait,
             TicketStatus::Serving => self.overdue_service,
             _ => self.overdue_wait || self.overdue_service,
+        }
+    }
+
+    /// Where its wait starts: its issue, or its slot's start for an appointment checked in
+    /// early.
+    pub fn wait_from(&self) -> DateTime<Utc> {
+        match &self.appointment {
+            Some(a) => self.issued_at.max(a.start),
+            None => self.issued_at,
         }
     }
 
@@ -149,6 +179,8 @@ pub struct ServiceDay {
     pub queue: BTreeSet<QueueKey>,
     /// Waiting tickets of this service reserved for one counter (not in `queue`).
     pub directed: u32,
+    /// Appointments checked in early, waiting for their slot (not in `queue`).
+    pub held: u32,
     pub overdue_waiting: u32,
 }
 
@@ -202,6 +234,14 @@ pub enum Event {
         number: u32,
         label: String,
         track: String,
+        /// Checked in for an appointment (absent for walk-ins and in older logs).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        appointment: Option<Seat>,
+    },
+    /// A ticket held for its appointment's slot joins its queue at `place`.
+    TicketQueued {
+        ticket: TicketId,
+        place: u64,
     },
     TicketCalled {
         ticket: TicketId,
@@ -278,6 +318,23 @@ pub enum Event {
     NoticeChanged {
         notice: String,
     },
+    AppointmentBooked {
+        code: String,
+        service: ServiceId,
+        start: DateTime<Utc>,
+        holder: Holder,
+    },
+    AppointmentCancelled {
+        code: String,
+    },
+    AppointmentCheckedIn {
+        code: String,
+        ticket: TicketId,
+    },
+    /// Not checked in when its window closed.
+    AppointmentMissed {
+        code: String,
+    },
 }
 
 impl Event {
@@ -292,6 +349,8 @@ impl Event {
             | Event::TicketTransferred { ticket, .. }
             | Event::TicketOverdue { ticket, .. }
             | Event::TicketCancelled { ticket }
+            | Event::TicketQueued { ticket, .. }
+            | Event::AppointmentCheckedIn { ticket, .. }
             | Event::TicketRated { ticket, .. } => Some(*ticket),
             _ => None,
         }
@@ -318,6 +377,11 @@ impl Event {
             Event::DayStarted { .. } => "day_started",
             Event::DeviceStatus { .. } => "device_status",
             Event::NoticeChanged { .. } => "notice_changed",
+            Event::TicketQueued { .. } => "ticket_queued",
+            Event::AppointmentBooked { .. } => "appointment_booked",
+            Event::AppointmentCancelled { .. } => "appointment_cancelled",
+            Event::AppointmentCheckedIn { .. } => "appointment_checked_in",
+            Event::AppointmentMissed { .. } => "appointment_missed",
         }
     }
 }
@@ -341,8 +405,17 @@ pub struct State {
     pub device_status: BTreeMap<DeviceId, protocol::DeviceState>,
     /// When each device's status last changed (a device may not flood the boards with changes).
     pub device_status_at: BTreeMap<DeviceId, DateTime<Utc>>,
-    /// The next queue place to give (see `Ticket::place`).
+    /// The next queue place to give (see `Ticket::place`). Joins take even places from 2, so
+    /// that an appointment can be seated just after one (an odd place), or before every join
+    /// of the day (1).
     next_place: u64,
+    /// Each queue join of the day (when, which place), in order: an appointment checked in
+    /// after its slot began takes the place of the last join at or before the start.
+    joins: Vec<(DateTime<Utc>, u64)>,
+    /// Appointments checked in early, by their slot's start.
+    pub held: BTreeSet<(DateTime<Utc>, TicketId)>,
+    /// Every booking still of use; carried from day to day.
+    pub book: Book,
     /// The boards' notice set for today (`None`: the configured one).
     pub notice: Option<String>,
 }
@@ -403,7 +476,10 @@ impl State {
             directed: BTreeMap::new(),
             deadlines: BTreeSet::new(),
             recent_calls: VecDeque::new(),
-            next_place: 0,
+            next_place: 2,
+            joins: Vec::new(),
+            held: BTreeSet::new(),
+            book: Book::default(),
             notice: None,
             device_status: BTreeMap::new(),
             device_status_at: BTreeMap::new(),
@@ -469,8 +545,21 @@ impl State {
     pub fn waiting_count(&self, service: &ServiceId) -> u32 {
         self.services
             .get(service)
-            .map(|s| s.queue.len() as u32 + s.directed)
+            .map(|s| s.queue.len() as u32 + s.directed + s.held)
             .unwrap_or(0)
+    }
+
+    /// The place of a ticket seated as if it had joined at `at`: just after the last join at
+    /// or before `at`. A clock set back may have left the joins out of time order; the largest
+    /// place wins.
+    pub fn place_as_of(&self, at: DateTime<Utc>) -> u64 {
+        self.joins
+            .iter()
+            .filter(|(joined, _)| *joined <= at)
+            .map(|(_, place)| *place)
+            .max()
+            .unwrap_or(0)
+            + 1
     }
 
     /// Whether a normal ticket this counter may serve is waiting.
