@@ -197,6 +197,37 @@ struct RawConfig {
     rating_reasons: Vec<Spanned<RawRatingReason>>,
     #[serde(default, rename = "rating_level")]
     rating_levels: Vec<Spanned<RawRatingLevel>>,
+    #[serde(default)]
+    appointments: Option<Spanned<RawAppointmentLimits>>,
+}
+
+/// `[appointments]`: the centre's limits on bookings.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAppointmentLimits {
+    #[serde(default = "two")]
+    per_phone_per_day: u32,
+    #[serde(default = "ten_minutes")]
+    quarantine_min: u32,
+}
+
+/// `[service.appointments]`, after a `[[service]]`: its slots.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAppointments {
+    slot_min: u32,
+    per_slot: u32,
+    days_ahead: u32,
+    #[serde(default, deserialize_with = "de_opt_appointment_hours")]
+    hours: Option<Hours>,
+    #[serde(default = "thirty")]
+    early_min: u32,
+    #[serde(default = "fifteen")]
+    late_min: u32,
+}
+
+fn fifteen() -> u32 {
+    15
 }
 
 #[derive(Deserialize)]
@@ -299,6 +330,8 @@ struct RawService {
     target_service_min: u32,
     #[serde(default, deserialize_with = "de_opt_hours")]
     hours: Option<Hours>,
+    #[serde(default)]
+    appointments: Option<Spanned<RawAppointments>>,
 }
 
 #[derive(Deserialize)]
@@ -423,6 +456,19 @@ fn de_opt_hours<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Hours>,
     de_hours(d).map(Some)
 }
 
+/// Appointment hours as the shared contract writes them: one line, ranges after commas
+/// (`"mon-fri 07:30-11:00, 13:30-16:30"`), or a list of lines like the opening hours.
+fn de_opt_appointment_hours<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Hours>, D::Error> {
+    match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => Hours::parse_one_line(&s),
+        OneOrMany::Many(v) => Hours::parse_lines(&v),
+    }
+    .map(Some)
+    .map_err(serde::de::Error::custom)
+}
+
 fn de_pin_hash<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
     argon2::PasswordHash::new(&s).map_err(|_| {
@@ -520,6 +566,7 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
         rating_levels,
         rating_reasons,
         recent_calls: 12,
+        appointment_limits: build_appointment_limits(raw.appointments.as_ref(), err)?,
     };
     Ok(Config {
         rules,
@@ -723,6 +770,7 @@ fn build_services(
                 target_wait: TimeDelta::minutes(i64::from(s.target_wait_min)),
                 target_service: TimeDelta::minutes(i64::from(s.target_service_min)),
                 hours: s.hours.clone(),
+                appointments: build_appointments(s, err)?,
             },
         );
     }
@@ -730,6 +778,64 @@ fn build_services(
         return Err(err(None, "at least one [[service]] is needed".into()));
     }
     Ok((services, service_order))
+}
+
+/// `[appointments]`, checked (absent: two bookings a phone a day, ten minutes' quarantine).
+fn build_appointment_limits(
+    raw: Option<&Spanned<RawAppointmentLimits>>,
+    err: ErrAt<'_>,
+) -> Result<queue_core::rules::AppointmentLimits, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Default::default());
+    };
+    let a = raw.get_ref();
+    if !(1..=20).contains(&a.per_phone_per_day) || a.quarantine_min > 24 * 60 {
+        return Err(err(
+            Some(raw.span()),
+            "[appointments]: per_phone_per_day must be 1 to 20, quarantine_min at most 1440".into(),
+        ));
+    }
+    Ok(queue_core::rules::AppointmentLimits {
+        per_phone_per_day: a.per_phone_per_day,
+        quarantine: TimeDelta::minutes(i64::from(a.quarantine_min)),
+    })
+}
+
+/// A service's `[service.appointments]`, checked.
+fn build_appointments(
+    s: &RawService,
+    err: ErrAt<'_>,
+) -> Result<Option<queue_core::rules::AppointmentRule>, ConfigError> {
+    let Some(a) = &s.appointments else {
+        return Ok(None);
+    };
+    let span = Some(a.span());
+    let a = a.get_ref();
+    let problem = if !(5..=240).contains(&a.slot_min) {
+        Some("slot_min must be 5 to 240 minutes")
+    } else if !(1..=100).contains(&a.per_slot) {
+        Some("per_slot must be 1 to 100")
+    } else if a.days_ahead > 60 {
+        Some("days_ahead must be 0 (today only) to 60")
+    } else if a.early_min > 240 || a.late_min > 240 {
+        Some("early_min and late_min must be at most 240 minutes")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return Err(err(
+            span,
+            format!("service {:?}, appointments: {problem}", s.id),
+        ));
+    }
+    Ok(Some(queue_core::rules::AppointmentRule {
+        slot: TimeDelta::minutes(i64::from(a.slot_min)),
+        per_slot: a.per_slot,
+        days_ahead: a.days_ahead,
+        hours: a.hours.clone(),
+        early: TimeDelta::minutes(i64::from(a.early_min)),
+        late: TimeDelta::minutes(i64::from(a.late_min)),
+    }))
 }
 
 fn build_counters(
@@ -1024,6 +1130,60 @@ services = ["TP"]
             e.to_string().starts_with(&format!("centre.toml:{line}: ")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn appointments_are_read_as_the_shared_contract_writes_them() {
+        let table = "target_service_min = 10\n[service.appointments]\nslot_min = 15\nper_slot = 2\ndays_ahead = 6\nhours = \"mon-fri 07:30-11:00, 13:30-16:30\"\n";
+        let text = MINIMAL.replacen("target_service_min = 10\n", table, 1)
+            + "\n[appointments]\nper_phone_per_day = 3\nquarantine_min = 5\n";
+        let c = Config::parse(&text, "centre.toml").expect("valid");
+        let tp = &c.rules.services[&ServiceId::from("TP")];
+        let a = tp.appointments.as_ref().expect("appointments");
+        assert_eq!((a.slot.num_minutes(), a.per_slot, a.days_ahead), (15, 2, 6));
+        assert_eq!(
+            (a.early.num_minutes(), a.late.num_minutes()),
+            (30, 15),
+            "the default window"
+        );
+        let hours = a.hours.as_ref().expect("hours");
+        assert_eq!(
+            hours.ranges_on(chrono::Weekday::Tue),
+            &[(450, 660), (810, 990)]
+        );
+        assert_eq!(c.rules.appointment_limits.per_phone_per_day, 3);
+        assert_eq!(c.rules.appointment_limits.quarantine.num_minutes(), 5);
+        // Mistakes are told with their line.
+        let bad = MINIMAL.replacen(
+            "target_service_min = 10\n",
+            &table.replace("per_slot = 2", "per_slot = 0"),
+            1,
+        );
+        let e = Config::parse(&bad, "centre.toml").expect_err("no places");
+        assert_eq!(e.line, Some(11), "the table's line: {e}");
+        assert!(e.reason.contains("per_slot"), "{e}");
+        let bad = MINIMAL.replacen(
+            "target_service_min = 10\n",
+            &table.replace("07:30-11:00", "7h30"),
+            1,
+        );
+        let e = Config::parse(&bad, "centre.toml").expect_err("bad hours");
+        assert!(e.reason.contains("7h30"), "{e}");
+        check_error(
+            "\n[appointments]\nper_phone_per_day = 0\n",
+            None,
+            16,
+            "per_phone_per_day",
+        );
+        check_error("\n[appointments]\nper_person = 2\n", None, 17, "per_person");
+        let demo = Config::demo().expect("demo");
+        let bookable = demo
+            .rules
+            .services
+            .values()
+            .filter(|s| s.appointments.is_some())
+            .count();
+        assert!(bookable >= 2, "the demo books at least two fields");
     }
 
     #[test]

@@ -65,6 +65,17 @@ pub enum Request {
     Checked { found: Option<String> },
     /// Is the engine's loop turning? (systemd's watchdog, `service.rs`)
     Alive { respond: oneshot::Sender<()> },
+    /// From the booking page: a citizen's booking or cancellation, answered (a reply's JSON,
+    /// `id` "dat-lich") after the commit.
+    Booking {
+        ask: booking::BookingAsk,
+        respond: oneshot::Sender<Utf8Bytes>,
+    },
+    /// From the booking page: free slots, or a booking by its code.
+    BookingLook {
+        look: booking::BookingLook,
+        respond: oneshot::Sender<booking::BookingSeen>,
+    },
     /// A supervisor revokes a counter display's cookies: its generation moves on, on disk
     /// first. The answer is the new generation, or why it could not be recorded.
     RevokeDisplay {
@@ -196,6 +207,9 @@ pub struct EngineHandle {
     /// The engine's clock: whatever else in the hub decides by the time of day reads this one.
     pub clock: Arc<dyn Clock>,
     pub display_generations: DisplayGenerations,
+    /// The key of the phone numbers' keyed hashes (a booking keeps the hash, never the number):
+    /// made at the database's first start and kept in it.
+    pub phone_key: Arc<ring::hmac::Key>,
 }
 
 /// Tells the hub when the engine thread ends, also by a panic (it is dropped while unwinding).
@@ -253,6 +267,7 @@ struct Collected {
     answers: Vec<Answer>,
     joins: Vec<JoinRequest>,
     tracks: Vec<(String, oneshot::Sender<Option<p::Tracked>>)>,
+    looks: Vec<booking::Look>,
     /// The log's end before the batch (restored if the commit fails).
     seq_before: u64,
     /// The service day before time's events (a new one prunes after the commit).
@@ -346,6 +361,14 @@ fn open(
     });
     let (deadline_tx, deadline_rx) = watch::channel(now);
     let (req_tx, req_rx) = mpsc::channel(8192);
+    let phone_key = store.secret("phone_key", || {
+        let bytes: [u8; 32] = rand::rng().random();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    })?;
+    let phone_key = Arc::new(ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA256,
+        phone_key.as_bytes(),
+    ));
     let display_generations: DisplayGenerations = Arc::new(std::sync::RwLock::new(
         store
             .display_generations()?
@@ -393,6 +416,7 @@ fn open(
         last_check,
         clock: engine.clock.clone(),
         display_generations,
+        phone_key,
     };
     Ok((engine, req_rx, handle))
 }
@@ -433,6 +457,20 @@ fn rebuild(
         }) => State::new_day(rules, *day, *next_ticket_id, sessions),
         _ => State::new_day(rules, day_if_empty, TicketId(1), &[]),
     };
+    // Bookings are made days ahead: the book also holds the appointment events of the days
+    // before, back to the longest booking horizon (and a day, for yesterday's look-ups).
+    let horizon = rules
+        .services
+        .values()
+        .filter_map(|s| s.appointments.as_ref().map(|a| a.days_ahead))
+        .max();
+    if let Some(horizon) = horizon {
+        let before = records.first().map_or(u64::MAX, |r| r.seq);
+        let since = state.day - chrono::Days::new(u64::from(horizon) + 1);
+        for r in store.appointment_events(before, since)? {
+            state.book.evolve(rules, r.at, &r.event);
+        }
+    }
     for r in &records {
         state.evolve(rules, r.at, &r.event);
     }
@@ -571,6 +609,15 @@ impl Engine {
                 Request::Alive { respond } => {
                     let _ = respond.send(());
                 }
+                Request::Booking { ask, respond } => {
+                    let reply = self.booking(now, ask, &mut c.pending);
+                    c.answers.push(Answer {
+                        respond,
+                        id: CommandId::from(booking::BOOKING_PAGE),
+                        reply,
+                    });
+                }
+                Request::BookingLook { look, respond } => c.looks.push((look, respond)),
                 Request::RevokeDisplay { device, respond } => {
                     let _ = respond.send(self.revoke_display(device));
                 }
@@ -705,6 +752,9 @@ impl Engine {
         for (track, respond) in c.tracks {
             let _ = respond.send(self.tracked(&track, now));
         }
+        for (look, respond) in c.looks {
+            let _ = respond.send(self.booking_look(now, look));
+        }
         if c.day_before.is_some_and(|d| d != self.state.day) {
             prune(&mut self.store, self.state.day);
         }
@@ -815,9 +865,16 @@ impl Engine {
         pending: &mut Pending,
     ) -> (Utf8Bytes, bool) {
         let track = fresh_track();
+        let code = match command {
+            Command::BookAppointment { .. } => {
+                booking::fresh_code(|c| self.state.book.get(c).is_some())
+            }
+            _ => String::new(),
+        };
         let cx = Context {
             now,
             fresh_track: &track,
+            fresh_code: &code,
         };
         let staff = match command {
             Command::Login { staff, .. } => Some(StaffCode::from(staff.as_str())),
@@ -848,6 +905,14 @@ impl Engine {
                     Subject::Counter(c) => views.counter(c).map(|c| p::ReplyResult::Counter {
                         counter: Box::new(c),
                     }),
+                    Subject::Appointment(code) => {
+                        self.state
+                            .book
+                            .get(&code)
+                            .map(|b| p::ReplyResult::Appointment {
+                                appointment: Box::new(views.appointment(b)),
+                            })
+                    }
                     Subject::Nothing => None,
                 };
                 let reply = frames::reply(p::Reply {
@@ -997,5 +1062,6 @@ impl Engine {
     }
 }
 
+pub mod booking;
 #[cfg(test)]
 mod tests;

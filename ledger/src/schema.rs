@@ -93,6 +93,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE tickets ADD COLUMN rated_by TEXT;
      ALTER TABLE tickets ADD COLUMN rating_reasons TEXT;
      UPDATE tickets SET rated_by = 'counter' WHERE rating IS NOT NULL;",
+    // 5: appointments — a booking is made days before its slot, so a restarted hub reads the
+    // appointment events of the last days besides the current day's.
+    "CREATE INDEX events_appointments ON events(seq) WHERE kind LIKE 'appointment_%';",
 ];
 
 /// The schema this code reads and writes.

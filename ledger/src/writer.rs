@@ -121,6 +121,18 @@ impl Writer {
         last_check(&self.conn)
     }
 
+    /// A secret of the centre's kept with its database (and its backups): the one stored
+    /// under `key`, or `fresh()` stored now if there is none yet.
+    pub fn secret(&self, key: &str, fresh: impl FnOnce() -> String) -> Result<String, LedgerError> {
+        let key = format!("secret:{key}");
+        if let Some(value) = maintenance(&self.conn, &key)? {
+            return Ok(value);
+        }
+        let value = fresh();
+        self.set_maintenance(&key, &value)?;
+        Ok(value)
+    }
+
     /// Each counter display's cookie generation (absent: 0). A cookie names the generation it
     /// was made in; revoking a display moves its generation on, so every older cookie fails.
     pub fn display_generations(&self) -> Result<HashMap<String, u64>, LedgerError> {
@@ -213,10 +225,33 @@ impl Writer {
 
     /// Events with `seq >= from`, in order.
     pub fn events_from(&self, from: u64) -> Result<Vec<Recorded>, LedgerError> {
-        let mut stmt = self.conn.prepare(
+        self.events_where(
             "SELECT seq, at, day, device, staff, body FROM events WHERE seq >= ?1 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([from as i64], |r| {
+            params![from as i64],
+        )
+    }
+
+    /// The appointment events before `before` (the current day's start) of service days from
+    /// `since` on: what the book of bookings holds besides the current day's events.
+    pub fn appointment_events(
+        &self,
+        before: u64,
+        since: NaiveDate,
+    ) -> Result<Vec<Recorded>, LedgerError> {
+        self.events_where(
+            "SELECT seq, at, day, device, staff, body FROM events
+             WHERE kind LIKE 'appointment_%' AND seq < ?1 AND day >= ?2 ORDER BY seq",
+            params![before.min(i64::MAX as u64) as i64, since.to_string()],
+        )
+    }
+
+    fn events_where(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Recorded>, LedgerError> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map(params, |r| {
             Ok((
                 r.get::<_, i64>(0)? as u64,
                 r.get::<_, String>(1)?,

@@ -375,6 +375,8 @@ impl Sim {
         let cx = Context {
             now: self.now,
             fresh_track: &track,
+            // The simulated citizens walk in; none books.
+            fresh_code: "",
         };
         match core::decide(&self.rules, &self.state, &actor, &c, cx) {
             Ok(d) => {

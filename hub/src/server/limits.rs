@@ -72,6 +72,12 @@ impl TokenBucket {
         TokenBucket::new(f64::from(limits.burst), f64::from(limits.per_second))
     }
 
+    /// Whether the bucket has refilled (nothing to remember about its owner).
+    pub fn is_full(&self) -> bool {
+        let refill = Instant::now().duration_since(self.last).as_secs_f64() * self.per_second;
+        self.tokens + refill >= self.burst
+    }
+
     /// Takes one token; false when the bucket is empty.
     pub fn take(&mut self) -> bool {
         let now = Instant::now();

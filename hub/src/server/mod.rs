@@ -19,6 +19,7 @@
 //! Replies come back out of order with respect to events, which is allowed. A panic in one
 //! connection's task ends that connection only.
 
+mod appointments;
 mod commands;
 mod connection;
 mod console;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(console::routes())
         .merge(counter_display::routes())
         .merge(fonts::routes())
+        .merge(appointments::routes())
         .with_state(state)
 }
 

@@ -42,6 +42,8 @@ pub struct AppState {
     pub console: Arc<Mutex<Sessions>>,
     /// Which configured devices are connected (for admins).
     pub presence: SharedPresence,
+    /// Each address's allowance on the booking API.
+    pub bookings: super::appointments::SharedBookingLimits,
     /// How shipping to the province goes, when the centre ships.
     pub province: Option<watch::Receiver<crate::province::ship::Shipping>>,
 }
@@ -78,6 +80,7 @@ impl AppState {
             pin_checker: Arc::new(PinChecker::start()),
             console: Arc::default(),
             presence: Arc::new(Mutex::new(presence)),
+            bookings: Arc::default(),
             province: None,
         }
     }

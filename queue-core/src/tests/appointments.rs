@@ -127,7 +127,10 @@ fn a_slot_holds_its_places_and_a_phone_its_bookings() {
         Err(ErrorCode::NotBookable),
         "beyond six days ahead"
     );
-    assert!(w.book(nine + TimeDelta::days(4), phone(9)).is_ok(), "Friday");
+    assert!(
+        w.book(nine + TimeDelta::days(4), phone(9)).is_ok(),
+        "Friday"
+    );
     assert!(w.book(nine, phone(1)).is_ok());
     assert!(w.book(nine, phone(2)).is_ok());
     assert_eq!(w.book(nine, phone(3)), Err(ErrorCode::SlotFull));
@@ -139,12 +142,16 @@ fn a_slot_holds_its_places_and_a_phone_its_bookings() {
         Err(ErrorCode::LimitReached)
     );
     assert!(
-        w.book(monday("10:30") + TimeDelta::days(1), phone(1)).is_ok(),
+        w.book(monday("10:30") + TimeDelta::days(1), phone(1))
+            .is_ok(),
         "another day"
     );
     assert!(w.book(monday("10:30"), Holder::Staff).is_ok());
     assert!(w.book(monday("10:30"), Holder::Staff).is_ok());
-    assert_eq!(w.book(monday("10:30"), Holder::Staff), Err(ErrorCode::SlotFull));
+    assert_eq!(
+        w.book(monday("10:30"), Holder::Staff),
+        Err(ErrorCode::SlotFull)
+    );
     // A slot that has started is not bookable.
     w.now = monday("09:00");
     assert_eq!(
@@ -165,21 +172,25 @@ fn a_cancelled_place_is_bookable_again_only_after_the_quarantine() {
         Err(ErrorCode::NotFound),
         "only its holder cancels it"
     );
-    assert_eq!(
-        w.cancel("NOT-A-CODE", &phone(1)),
-        Err(ErrorCode::NotFound)
-    );
+    assert_eq!(w.cancel("NOT-A-CODE", &phone(1)), Err(ErrorCode::NotFound));
     w.cancel(&first.to_lowercase(), &phone(1))
         .expect("cancel, typed in small letters");
-    w.cancel(&first, &phone(1)).expect("cancelling twice is no error");
-    assert_eq!(w.state.book.get(&first).map(|b| b.status), Some(BookingStatus::Cancelled));
+    w.cancel(&first, &phone(1))
+        .expect("cancelling twice is no error");
+    assert_eq!(
+        w.state.book.get(&first).map(|b| b.status),
+        Some(BookingStatus::Cancelled)
+    );
     assert_eq!(
         w.book(nine, phone(3)),
         Err(ErrorCode::SlotFull),
         "quarantined: the freed place cannot be handed over"
     );
     w.advance(10);
-    assert!(w.book(nine, phone(3)).is_ok(), "free again after 10 minutes");
+    assert!(
+        w.book(nine, phone(3)).is_ok(),
+        "free again after 10 minutes"
+    );
     // A cancelled booking no longer counts against its phone.
     assert!(w.book(monday("10:00"), phone(1)).is_ok());
     assert!(w.book(monday("10:15"), phone(1)).is_ok());
@@ -211,7 +222,10 @@ fn check_in_opens_early_closes_late_and_gives_one_ticket() {
     assert_eq!(events, 2, "a ticket and the check-in");
     let t = w.state.ticket(ticket).expect("ticket");
     assert_eq!(t.service, ServiceId::from("TP"));
-    assert_eq!(t.appointment.as_ref().map(|a| a.start), Some(monday("09:00")));
+    assert_eq!(
+        t.appointment.as_ref().map(|a| a.start),
+        Some(monday("09:00"))
+    );
     // From any kiosk, again: the same ticket, nothing new.
     assert_eq!(w.check_in(&code.to_lowercase()), Ok((ticket, 0)));
     assert_eq!(w.state.tickets().count(), 1);
@@ -249,7 +263,11 @@ fn a_booking_not_checked_in_is_missed_when_its_window_closes() {
     assert!(w.tick().is_empty(), "once");
     assert_eq!(w.check_in(&code), Err(ErrorCode::AppointmentLate));
     assert_eq!(w.cancel(&code, &phone(1)), Err(ErrorCode::InvalidState));
-    assert_eq!(w.state.book.next_window_close(), None, "nothing left to wake up for");
+    assert_eq!(
+        w.state.book.next_window_close(),
+        None,
+        "nothing left to wake up for"
+    );
 }
 
 #[test]
@@ -261,7 +279,11 @@ fn an_early_appointment_waits_for_its_slot_and_a_late_one_keeps_its_place() {
     let late = w.book(monday("09:15"), phone(2)).expect("book");
     w.at("08:40");
     w.check_in(&early).expect("check in early");
-    assert_eq!(w.state.waiting_count(&ServiceId::from("TP")), 1, "counted as waiting");
+    assert_eq!(
+        w.state.waiting_count(&ServiceId::from("TP")),
+        1,
+        "counted as waiting"
+    );
     assert!(
         crate::next_deadline(&w.rules, &w.state, w.now) <= monday("09:00"),
         "the hub wakes up by its slot"
