@@ -112,6 +112,18 @@ fn bad_request(message: &str) -> Response {
     refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
 }
 
+/// A body that could not be read: too large (413), or not what was expected (400).
+fn unreadable(e: &JsonRejection, expected: &str) -> Response {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BadRequest,
+            "the request is too large",
+        );
+    }
+    bad_request(expected)
+}
+
 fn engine_gone() -> Response {
     refuse(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -260,13 +272,13 @@ async fn book(
     if !allowed(&app, peer, true) {
         return rate_limited();
     }
-    let Ok(Json(Booked {
+    let Booked {
         service,
         start,
         phone,
-    })) = body
-    else {
-        return bad_request("JSON {service, start (RFC 3339), phone} expected");
+    } = match body {
+        Ok(Json(b)) => b,
+        Err(e) => return unreadable(&e, "JSON {service, start (RFC 3339), phone} expected"),
     };
     let Some(holder) = holder_of(&app, &phone) else {
         return bad_request(
@@ -324,8 +336,9 @@ async fn cancel(
     if !allowed(&app, peer, true) {
         return rate_limited();
     }
-    let Ok(Json(Cancelled { phone })) = body else {
-        return bad_request("JSON {phone} expected");
+    let phone = match body {
+        Ok(Json(Cancelled { phone })) => phone,
+        Err(e) => return unreadable(&e, "JSON {phone} expected"),
     };
     let Some(holder) = holder_of(&app, &phone) else {
         return refuse(
