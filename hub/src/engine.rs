@@ -468,7 +468,7 @@ fn rebuild(
         let before = records.first().map_or(u64::MAX, |r| r.seq);
         let since = state.day - chrono::Days::new(u64::from(horizon) + 1);
         for r in store.appointment_events(before, since)? {
-            state.book.evolve(rules, r.at, &r.event);
+            state.evolve_book(rules, r.at, &r.event);
         }
     }
     for r in &records {
@@ -753,7 +753,9 @@ impl Engine {
             let _ = respond.send(self.tracked(&track, now));
         }
         for (look, respond) in c.looks {
-            let _ = respond.send(self.booking_look(now, look));
+            let views = self.views(now);
+            let seen = booking::look(&self.config.rules, &self.state, &views, now, look);
+            let _ = respond.send(seen);
         }
         if c.day_before.is_some_and(|d| d != self.state.day) {
             prune(&mut self.store, self.state.day);
@@ -835,6 +837,37 @@ impl Engine {
         }
         self.health
             .send_modify(|h| h.damage = found.map(damage_text));
+    }
+
+    /// A change asked by the booking page, decided now and answered (as a reply's JSON) after
+    /// the commit.
+    fn booking(
+        &mut self,
+        now: DateTime<Utc>,
+        ask: booking::BookingAsk,
+        pending: &mut Pending,
+    ) -> Utf8Bytes {
+        let code = booking::fresh_code(|c| self.state.book.get(c).is_some());
+        let decision = match booking::decide(&self.config.rules, &self.state, now, ask, &code) {
+            Ok(d) => d,
+            Err(r) => return error_reply(booking::BOOKING_PAGE, r.code, r.message),
+        };
+        let actor = booking::page_actor();
+        for e in decision.events {
+            self.apply(now, &actor, None, e, pending);
+        }
+        let booked = match &decision.subject {
+            Subject::Appointment(code) => self.state.book.get(code),
+            _ => None,
+        };
+        match booked {
+            Some(b) => booking::reply(self.views(now).appointment(b)),
+            None => error_reply(
+                booking::BOOKING_PAGE,
+                ErrorCode::Internal,
+                "the booking went missing",
+            ),
+        }
     }
 
     fn revoke_display(&mut self, device: DeviceId) -> Result<u64, String> {

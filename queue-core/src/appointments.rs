@@ -1,8 +1,8 @@
 //! Appointments: the slots a service offers and the book of what is booked in them.
 //!
 //! The book lives beside the service day's state but outlives it: a booking is made days before
-//! its slot. It changes only by the four appointment events, so the hub rebuilds it, like the
-//! day, by replaying them (those of the last days, then today's).
+//! its slot. It changes only by the four appointment events (`State::evolve_book`), so the hub
+//! rebuilds it, like the day, by replaying them (those of the last days, then today's).
 //!
 //! **When an appointment is called.** A ticket checked in on time is called as if it had been
 //! issued at its slot's start: its place is the place of the last queue join at or before the
@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::rules::TicketId;
 use crate::rules::{Rules, ServiceId, ServiceRule};
-use crate::state::{Event, TicketId};
 
 /// The characters of a booking code: capitals and digits without those read as one another
 /// (0/O/Q/D, 1/I/L, 2/Z, 5/S, 8/B), so a code read aloud or typed on a kiosk survives.
@@ -201,29 +201,7 @@ impl Book {
         self.open_windows.first().map(|(until, _)| *until)
     }
 
-    /// Applies one appointment event (others are not the book's).
-    pub fn evolve(&mut self, rules: &Rules, at: DateTime<Utc>, event: &Event) {
-        match event {
-            Event::AppointmentBooked {
-                code,
-                service,
-                start,
-                holder,
-            } => self.booked(rules, at, code, service, *start, holder),
-            Event::AppointmentCancelled { code } => {
-                self.settled(rules, at, code, BookingStatus::Cancelled, None)
-            }
-            Event::AppointmentCheckedIn { code, ticket } => {
-                self.settled(rules, at, code, BookingStatus::CheckedIn, Some(*ticket))
-            }
-            Event::AppointmentMissed { code } => {
-                self.settled(rules, at, code, BookingStatus::Missed, None)
-            }
-            _ => {}
-        }
-    }
-
-    fn booked(
+    pub(crate) fn booked(
         &mut self,
         rules: &Rules,
         at: DateTime<Utc>,
@@ -254,7 +232,7 @@ impl Book {
     }
 
     /// A booking leaves `Booked` for `status`.
-    fn settled(
+    pub(crate) fn settled(
         &mut self,
         rules: &Rules,
         at: DateTime<Utc>,

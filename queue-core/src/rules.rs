@@ -76,6 +76,24 @@ string_id!(
     CategoryId
 );
 
+/// A ticket's id: unique over the life of the hub's database (numbers restart daily, ids not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TicketId(pub u64);
+
+impl TicketId {
+    /// The id after this one.
+    pub fn next(self) -> TicketId {
+        TicketId(self.0 + 1)
+    }
+}
+
+impl std::fmt::Display for TicketId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// A counter's number as shown above the desk ("Quầy 3").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -7,9 +7,7 @@
 //! secret, and never logged. Each address gets a small allowance of requests (a token bucket,
 //! stricter for changes), and bodies are bounded.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::net::SocketAddr;
 
 use axum::Json;
 use axum::Router;
@@ -24,54 +22,18 @@ use queue_core::appointments::Holder;
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
-use super::limits::TokenBucket;
 use super::state::AppState;
 use crate::engine::Request;
 use crate::engine::booking::{BookingAsk, BookingLook, BookingSeen};
 
 /// The largest body a booking request may have.
 const MAX_BODY: usize = 1024;
-/// Look-ups one address may make: a burst, then a steady rate.
-const READS_BURST: f64 = 60.0;
-const READS_PER_SECOND: f64 = 2.0;
-/// Bookings and cancellations one address may make: ten, then one a minute.
-const WRITES_BURST: f64 = 10.0;
-const WRITES_PER_SECOND: f64 = 1.0 / 60.0;
-/// Addresses remembered before the full buckets are forgotten.
-const MAX_ADDRESSES: usize = 4096;
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/appointments/slots", get(slots))
         .route("/api/appointments", axum::routing::post(book))
         .route("/api/appointments/{code}", get(look_up).delete(cancel))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-}
-
-/// Each address's allowance, for reads and for changes.
-#[derive(Default)]
-pub struct BookingLimits {
-    reads: HashMap<IpAddr, TokenBucket>,
-    writes: HashMap<IpAddr, TokenBucket>,
-}
-
-impl BookingLimits {
-    fn take(&mut self, ip: IpAddr, write: bool) -> bool {
-        let (map, burst, rate) = if write {
-            (&mut self.writes, WRITES_BURST, WRITES_PER_SECOND)
-        } else {
-            (&mut self.reads, READS_BURST, READS_PER_SECOND)
-        };
-        if map.len() >= MAX_ADDRESSES && !map.contains_key(&ip) {
-            map.retain(|_, b| !b.is_full());
-            if map.len() >= MAX_ADDRESSES {
-                return false;
-            }
-        }
-        map.entry(ip)
-            .or_insert_with(|| TokenBucket::new(burst, rate))
-            .take()
-    }
 }
 
 fn allowed(app: &AppState, peer: SocketAddr, write: bool) -> bool {
@@ -349,9 +311,6 @@ async fn cancel(
     };
     ask(&app, BookingAsk::Cancel { code, holder }).await
 }
-
-/// What handlers share of the booking limits.
-pub type SharedBookingLimits = std::sync::Arc<Mutex<BookingLimits>>;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,8 @@
 //! What one connection may do, and for how long the hub waits for it. Every number the
 //! connections share is named here, once.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -92,3 +94,43 @@ impl TokenBucket {
         }
     }
 }
+
+// ------------------------------------------------------------------ the booking API
+
+/// Booking look-ups one address may make: a burst, then a steady rate.
+const READS_BURST: f64 = 60.0;
+const READS_PER_SECOND: f64 = 2.0;
+/// Bookings and cancellations one address may make: ten, then one a minute.
+const WRITES_BURST: f64 = 10.0;
+const WRITES_PER_SECOND: f64 = 1.0 / 60.0;
+/// Addresses remembered before the full buckets are forgotten.
+const MAX_ADDRESSES: usize = 4096;
+
+/// Each address's allowance, for reads and for changes.
+#[derive(Default)]
+pub struct BookingLimits {
+    reads: HashMap<IpAddr, TokenBucket>,
+    writes: HashMap<IpAddr, TokenBucket>,
+}
+
+impl BookingLimits {
+    pub fn take(&mut self, ip: IpAddr, write: bool) -> bool {
+        let (map, burst, rate) = if write {
+            (&mut self.writes, WRITES_BURST, WRITES_PER_SECOND)
+        } else {
+            (&mut self.reads, READS_BURST, READS_PER_SECOND)
+        };
+        if map.len() >= MAX_ADDRESSES && !map.contains_key(&ip) {
+            map.retain(|_, b| !b.is_full());
+            if map.len() >= MAX_ADDRESSES {
+                return false;
+            }
+        }
+        map.entry(ip)
+            .or_insert_with(|| TokenBucket::new(burst, rate))
+            .take()
+    }
+}
+
+/// What handlers share of the booking limits.
+pub type SharedBookingLimits = std::sync::Arc<std::sync::Mutex<BookingLimits>>;

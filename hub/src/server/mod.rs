@@ -20,6 +20,7 @@
 //! connection's task ends that connection only.
 
 mod appointments;
+mod booking_page;
 mod commands;
 mod connection;
 mod console;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(counter_display::routes())
         .merge(fonts::routes())
         .merge(appointments::routes())
+        .merge(booking_page::routes())
         .with_state(state)
 }
 

@@ -43,7 +43,7 @@ pub struct AppState {
     /// Which configured devices are connected (for admins).
     pub presence: SharedPresence,
     /// Each address's allowance on the booking API.
-    pub bookings: super::appointments::SharedBookingLimits,
+    pub bookings: super::limits::SharedBookingLimits,
     /// How shipping to the province goes, when the centre ships.
     pub province: Option<watch::Receiver<crate::province::ship::Shipping>>,
 }

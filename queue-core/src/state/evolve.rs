@@ -26,7 +26,7 @@ impl State {
             Event::AppointmentBooked { .. }
             | Event::AppointmentCancelled { .. }
             | Event::AppointmentCheckedIn { .. }
-            | Event::AppointmentMissed { .. } => self.book.evolve(rules, at, event),
+            | Event::AppointmentMissed { .. } => self.evolve_book(rules, at, event),
             _ => self.evolve_ticket(rules, at, event),
         }
     }
@@ -434,6 +434,30 @@ impl State {
                 self.device_status_at.insert(device.clone(), at);
             }
             Event::NoticeChanged { notice } => self.notice = Some(notice.clone()),
+            _ => {}
+        }
+    }
+
+    // ------------------------------------------------------------------ the book of bookings
+
+    /// Applies an appointment event to the book (which outlives the day: `DayStarted` keeps it).
+    pub fn evolve_book(&mut self, rules: &Rules, at: DateTime<Utc>, event: &Event) {
+        use crate::appointments::BookingStatus as S;
+        let book = &mut self.book;
+        match event {
+            Event::AppointmentBooked {
+                code,
+                service,
+                start,
+                holder,
+            } => book.booked(rules, at, code, service, *start, holder),
+            Event::AppointmentCancelled { code } => {
+                book.settled(rules, at, code, S::Cancelled, None)
+            }
+            Event::AppointmentCheckedIn { code, ticket } => {
+                book.settled(rules, at, code, S::CheckedIn, Some(*ticket))
+            }
+            Event::AppointmentMissed { code } => book.settled(rules, at, code, S::Missed, None),
             _ => {}
         }
     }

@@ -11,27 +11,10 @@ use protocol::TicketStatus;
 use serde::{Deserialize, Serialize};
 
 use super::appointments::{Book, Holder};
+pub use super::rules::TicketId;
 use super::rules::{CategoryId, CounterNo, DeviceId, Rules, ServiceId, StaffCode};
 
 mod evolve;
-
-/// A ticket's id: unique over the life of the hub's database (numbers restart daily, ids not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct TicketId(pub u64);
-
-impl TicketId {
-    /// The id after this one.
-    pub fn next(self) -> TicketId {
-        TicketId(self.0 + 1)
-    }
-}
-
-impl std::fmt::Display for TicketId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ticket {
