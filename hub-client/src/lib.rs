@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod mirror;
+pub mod pictograms;
 pub mod printer_address;
 pub mod tls;
 

@@ -332,6 +332,8 @@ struct RawService {
     hours: Option<Hours>,
     #[serde(default)]
     appointments: Option<Spanned<RawAppointments>>,
+    #[serde(default)]
+    icon: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -771,6 +773,7 @@ fn build_services(
                 target_service: TimeDelta::minutes(i64::from(s.target_service_min)),
                 hours: s.hours.clone(),
                 appointments: build_appointments(s, err)?,
+                icon: build_icon(s, err)?,
             },
         );
     }
@@ -778,6 +781,26 @@ fn build_services(
         return Err(err(None, "at least one [[service]] is needed".into()));
     }
     Ok((services, service_order))
+}
+
+/// A service's pictogram, one of the shipped set (`assets/icons/`).
+fn build_icon(s: &RawService, err: ErrAt<'_>) -> Result<Option<String>, ConfigError> {
+    let Some(icon) = &s.icon else {
+        return Ok(None);
+    };
+    if !hub_client::pictograms::exists(icon.get_ref()) {
+        let known: Vec<&str> = hub_client::pictograms::names().collect();
+        return Err(err(
+            Some(icon.span()),
+            format!(
+                "service {:?}: no pictogram {:?}; choose one of {}",
+                s.id,
+                icon.get_ref(),
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(Some(icon.get_ref().clone()))
 }
 
 /// `[appointments]`, checked (absent: two bookings a phone a day, ten minutes' quarantine).
@@ -1133,7 +1156,7 @@ services = ["TP"]
     }
 
     #[test]
-    fn appointments_are_read_as_the_shared_contract_writes_them() {
+    fn appointments_and_pictograms_are_read_and_checked() {
         let table = "target_service_min = 10\n[service.appointments]\nslot_min = 15\nper_slot = 2\ndays_ahead = 6\nhours = \"mon-fri 07:30-11:00, 13:30-16:30\"\n";
         let text = MINIMAL.replacen("target_service_min = 10\n", table, 1)
             + "\n[appointments]\nper_phone_per_day = 3\nquarantine_min = 5\n";
@@ -1176,7 +1199,15 @@ services = ["TP"]
             "per_phone_per_day",
         );
         check_error("\n[appointments]\nper_person = 2\n", None, 17, "per_person");
+        let icon = MINIMAL.replacen("prefix = \"A\"", "prefix = \"A\"\nicon = \"rocket\"", 1);
+        let e = Config::parse(&icon, "centre.toml").expect_err("no such pictogram");
+        assert_eq!(e.line, Some(9), "{e}");
+        assert!(e.reason.contains("scale"), "lists those there are: {e}");
         let demo = Config::demo().expect("demo");
+        assert!(
+            demo.rules.services.values().all(|s| s.icon.is_some()),
+            "every demo field has its pictogram"
+        );
         let bookable = demo
             .rules
             .services

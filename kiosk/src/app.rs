@@ -83,6 +83,18 @@ impl App {
             requests_sent: 0,
         }));
         wire_callbacks(&ui, Rc::downgrade(&app));
+        {
+            // What does not change: the check-in keyboard and its pictograms.
+            let a = ui.global::<KioskAdapter>();
+            let keys: Vec<SharedString> = screen::code_keys()
+                .iter()
+                .map(|k| SharedString::from(k.as_str()))
+                .collect();
+            a.set_code_keys(ModelRc::new(VecModel::from(keys)));
+            let icon = |name| hub_client::pictograms::path_commands(name).unwrap_or_default();
+            a.set_calendar_icon(icon("calendar-check").into());
+            a.set_qr_icon(icon("qrcode").into());
+        }
         app.borrow().render();
         app
     }
@@ -101,6 +113,26 @@ impl App {
     pub fn choose_category(&mut self, id: &str) {
         let category = (!id.is_empty()).then_some(id);
         let effects = self.ctrl.choose_category(category, Instant::now());
+        self.carry_out(effects);
+    }
+
+    pub fn start_check_in(&mut self) {
+        self.ctrl.start_check_in(Instant::now());
+        self.render();
+    }
+
+    pub fn code_key(&mut self, key: &str) {
+        self.ctrl.code_key(key, Instant::now());
+        self.render();
+    }
+
+    pub fn code_delete(&mut self) {
+        self.ctrl.code_delete(Instant::now());
+        self.render();
+    }
+
+    pub fn code_submit(&mut self) {
+        let effects = self.ctrl.code_submit(Instant::now());
         self.carry_out(effects);
     }
 
@@ -125,6 +157,7 @@ impl App {
         for effect in effects {
             match effect {
                 Effect::Issue(r) => self.issue(r),
+                Effect::CheckIn(code) => self.check_in(code),
                 Effect::Print(ticket) => self.print(&ticket),
                 Effect::ReportPrinter(status) => {
                     let client = self.client.clone();
@@ -147,6 +180,18 @@ impl App {
     }
 
     fn issue(&mut self, r: IssueRequest) {
+        self.send_for_ticket(Command::IssueTicket {
+            service: r.service,
+            priority: r.priority,
+        });
+    }
+
+    fn check_in(&mut self, code: String) {
+        self.send_for_ticket(Command::CheckIn { code });
+    }
+
+    /// A command whose answer is a ticket: one press, one command id.
+    fn send_for_ticket(&mut self, command: Command) {
         self.requests_sent += 1;
         let client = self.client.clone();
         let tx = self.inbox.sender();
@@ -156,13 +201,7 @@ impl App {
         // a ticket printed then.
         self.runtime.spawn(async move {
             let result = client
-                .send_within(
-                    Command::IssueTicket {
-                        service: r.service,
-                        priority: r.priority,
-                    },
-                    crate::controller::PRESS_DEADLINE,
-                )
+                .send_within(command, crate::controller::PRESS_DEADLINE)
                 .await
                 .and_then(|result| {
                     result.into_ticket().ok_or_else(|| {
@@ -214,6 +253,7 @@ impl App {
                 eta: t.eta.as_str().into(),
                 available: t.available,
                 reason: t.reason.as_str().into(),
+                icon: t.icon.as_str().into(),
             })
             .collect();
         a.set_services(ModelRc::new(VecModel::from(services)));
@@ -231,14 +271,27 @@ impl App {
         a.set_page(match s.page {
             Page::Services => UiPage::Services,
             Page::Category => UiPage::Category,
+            Page::CheckIn => UiPage::Checkin,
             Page::Ticket => UiPage::Ticket,
         });
+        a.set_has_appointments(s.has_appointments);
+        a.set_code_typed(s.code_typed.as_str().into());
+        let boxes: Vec<SharedString> = (0..protocol::booking_code::CODE_LEN)
+            .map(|i| {
+                s.code_typed
+                    .get(i..i + 1)
+                    .map(SharedString::from)
+                    .unwrap_or_default()
+            })
+            .collect();
+        a.set_code_chars(ModelRc::new(VecModel::from(boxes)));
         if let Some(t) = &s.ticket {
             a.set_ticket_number(t.number.as_str().into());
             a.set_ticket_service(t.service.as_str().into());
             a.set_ticket_priority(t.priority.as_str().into());
             a.set_ticket_ahead(i32::try_from(t.ahead).unwrap_or(i32::MAX));
             a.set_ticket_eta(SharedString::from(t.eta.as_str()));
+            a.set_ticket_appointment(t.appointment.as_str().into());
             a.set_print_state(match t.print {
                 PrintState::Printing => UiPrintState::Printing,
                 PrintState::Printed => UiPrintState::Printed,
@@ -302,6 +355,14 @@ fn wire_callbacks(ui: &KioskWindow, app: Weak<RefCell<App>>) {
     a.on_choose_category(move |id| with_app(&w, |app| app.choose_category(&id)));
     let w = app.clone();
     a.on_back(move || with_app(&w, App::back));
+    let w = app.clone();
+    a.on_start_check_in(move || with_app(&w, App::start_check_in));
+    let w = app.clone();
+    a.on_code_key(move |key| with_app(&w, |app| app.code_key(&key)));
+    let w = app.clone();
+    a.on_code_delete(move || with_app(&w, App::code_delete));
+    let w = app.clone();
+    a.on_code_submit(move || with_app(&w, App::code_submit));
     let w = app.clone();
     a.on_toggle_language(move || {
         with_app(&w, |app| {

@@ -1,6 +1,7 @@
 //! What a tap does, without Slint or sockets: three steps (services → who the ticket is for →
-//! the ticket), the language, the idle return, the CCCD decision, the printer's state, and the
-//! rule that one press makes at most one ticket. Inputs come in; effects (ask the hub for a
+//! the ticket), or the check-in of a booked appointment (its code typed on the screen's
+//! keyboard or its QR scanned → the ticket), the language, the idle return, the CCCD decision,
+//! the printer's state, and the rule that one press makes at most one ticket. Inputs come in; effects (ask the hub for a
 //! ticket, print it, tell the hub about the printer) go out for the app to carry out.
 
 use std::time::{Duration, Instant};
@@ -16,7 +17,13 @@ pub const ELDERLY: &str = "elderly";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     Services,
-    Category { service: String },
+    Category {
+        service: String,
+    },
+    /// "I have an appointment": the code typed so far.
+    CheckIn {
+        typed: String,
+    },
     Ticket,
 }
 
@@ -46,6 +53,8 @@ pub struct IssueRequest {
 pub enum Effect {
     /// Ask the hub for this ticket: one command id per press, resent unchanged after a reconnect.
     Issue(IssueRequest),
+    /// Check this booking code in: its ticket (the same one for a code already checked in).
+    CheckIn(String),
     /// Print this ticket (off the UI thread: printers are slow and may hang).
     Print(Ticket),
     /// Tell the hub the printer's state changed (`ok`, `paper_out`, `printer_offline` …).
@@ -71,6 +80,8 @@ pub struct Controller {
     printer_status: String,
     /// What a QR reader has typed so far.
     scan: ScanBuffer,
+    /// The request with the hub is a check-in (its refusals are told differently).
+    checking_in: bool,
 }
 
 impl Controller {
@@ -87,6 +98,7 @@ impl Controller {
             has_printer,
             printer_status: String::new(),
             scan: ScanBuffer::default(),
+            checking_in: false,
         }
     }
 
@@ -128,6 +140,58 @@ impl Controller {
         vec![]
     }
 
+    /// Screen 1: "Tôi đã đặt lịch hẹn".
+    pub fn start_check_in(&mut self, now: Instant) {
+        self.touched(now);
+        if self.step == Step::Services && !self.issuing {
+            self.message.clear();
+            self.step = Step::CheckIn {
+                typed: String::new(),
+            };
+        }
+    }
+
+    /// A key of the check-in screen's keyboard: a character of the codes' alphabet.
+    pub fn code_key(&mut self, key: &str, now: Instant) {
+        self.touched(now);
+        let Step::CheckIn { typed } = &mut self.step else {
+            return;
+        };
+        let key = key.to_ascii_uppercase();
+        if key.len() == 1
+            && protocol::booking_code::CODE_ALPHABET.contains(&key.as_bytes()[0])
+            && typed.len() < protocol::booking_code::CODE_LEN
+        {
+            typed.push_str(&key);
+            self.message.clear();
+        }
+    }
+
+    pub fn code_delete(&mut self, now: Instant) {
+        self.touched(now);
+        if let Step::CheckIn { typed } = &mut self.step {
+            typed.pop();
+        }
+    }
+
+    /// The check-in screen's OK: a whole code goes to the hub.
+    pub fn code_submit(&mut self, now: Instant) -> Vec<Effect> {
+        self.touched(now);
+        let Step::CheckIn { typed } = &self.step else {
+            return vec![];
+        };
+        match protocol::booking_code::normalise_code(typed) {
+            Some(code) if !self.issuing => self.check_in(code),
+            _ => vec![],
+        }
+    }
+
+    fn check_in(&mut self, code: String) -> Vec<Effect> {
+        self.issuing = true;
+        self.checking_in = true;
+        vec![Effect::CheckIn(code)]
+    }
+
     /// Screen 2: normal (`None`) or a priority category was tapped.
     pub fn choose_category(&mut self, category: Option<&str>, now: Instant) -> Vec<Effect> {
         self.touched(now);
@@ -162,6 +226,7 @@ impl Controller {
         self.issuing = false;
         self.touched(now);
         self.elderly_confirmed = false;
+        let checking_in = std::mem::take(&mut self.checking_in);
         match result {
             Ok(ticket) => {
                 self.step = Step::Ticket;
@@ -179,12 +244,41 @@ impl Controller {
                     return vec![Effect::Print(ticket)];
                 }
             }
+            Err(e) if checking_in => self.check_in_refused(&e),
             Err(e) => {
                 self.step = Step::Services;
                 self.message = refusal(&e);
             }
         }
         vec![]
+    }
+
+    /// Why a check-in gave no ticket, said as the hub said it (when to come, in the citizen's
+    /// language). Too late, the citizen goes back to the fields for a normal ticket; a wrong
+    /// code is typed again.
+    fn check_in_refused(&mut self, e: &CommandError) {
+        let said = match e {
+            CommandError::Rejected(body) => in_language(&body.message, self.english),
+            _ => String::new(),
+        };
+        match e.code() {
+            Some(ErrorCode::AppointmentLate) => {
+                self.step = Step::Services;
+                self.message = said;
+            }
+            Some(ErrorCode::AppointmentEarly) => self.message = said,
+            Some(ErrorCode::NotFound) => {
+                self.step = Step::CheckIn {
+                    typed: String::new(),
+                };
+                self.message = if self.english {
+                    "No appointment with this code. Please check it and type it again.".into()
+                } else {
+                    "Không tìm thấy lịch hẹn với mã này. Xin kiểm tra và nhập lại.".into()
+                };
+            }
+            _ => self.message = refusal(e),
+        }
     }
 
     /// The printer finished: `"ok"`, or the status word of what went wrong.
@@ -234,6 +328,12 @@ impl Controller {
         };
         if self.issuing || self.step == Step::Ticket {
             return vec![];
+        }
+        // A booking's QR code holds its code alone: checked in from whichever screen is up.
+        if let Some(code) = protocol::booking_code::normalise_code(text) {
+            self.touched(now);
+            self.message.clear();
+            return self.check_in(code);
         }
         match cccd::decide(text, day) {
             Decision::NotACccd => vec![],
@@ -290,6 +390,14 @@ impl Controller {
 
 /// How long a press waits for its ticket before it is abandoned (and can no longer print one).
 pub const PRESS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// The part of a hub's "Vietnamese / English" message in the citizen's language.
+fn in_language(message: &str, english: bool) -> String {
+    match message.split_once(" / ") {
+        Some((vi, en)) => if english { en } else { vi }.trim().to_string(),
+        None => message.to_string(),
+    }
+}
 
 /// Why the hub did not issue a ticket, for the citizen.
 fn refusal(e: &CommandError) -> String {
@@ -483,5 +591,106 @@ pub(crate) mod tests {
         // The message goes with the idle time, like any other.
         assert!(c.tick(later + Duration::from_secs(20)));
         assert!(c.message.is_empty());
+    }
+
+    fn refused(code: ErrorCode, message: &str) -> CommandError {
+        CommandError::Rejected(protocol::ErrorBody {
+            code,
+            message: message.into(),
+        })
+    }
+
+    #[test]
+    fn a_booking_code_is_typed_on_its_own_keys_and_sent_once_whole() {
+        let t0 = Instant::now();
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
+        c.start_check_in(t0);
+        for key in ["k", "O", "E", "4", "1", "P", "X", "9", "M", "T", "W"] {
+            c.code_key(key, t0);
+        }
+        assert_eq!(
+            c.step,
+            Step::CheckIn {
+                typed: "KE4PX9MT".into()
+            },
+            "small letters taken, look-alikes and a ninth key ignored"
+        );
+        c.code_delete(t0);
+        assert_eq!(c.code_submit(t0), vec![], "not whole");
+        c.code_key("T", t0);
+        assert_eq!(c.code_submit(t0), vec![Effect::CheckIn("KE4PX9MT".into())]);
+        assert_eq!(c.code_submit(t0), vec![], "once");
+        assert!(c.issuing);
+    }
+
+    #[test]
+    fn a_refused_check_in_says_why_and_what_to_do() {
+        let t0 = Instant::now();
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
+        let early = "Chưa đến giờ nhận số: … từ 08:30. / Too early: … opens at 08:30.";
+        let late = "Đã hết giờ … lấy số thường. / Check-in closed … a normal ticket.";
+        let submit = |c: &mut Controller| {
+            c.start_check_in(t0);
+            for key in "KE4PX9MT".chars() {
+                c.code_key(&key.to_string(), t0);
+            }
+            c.code_submit(t0)
+        };
+        submit(&mut c);
+        c.issued(Err(refused(ErrorCode::AppointmentEarly, early)), t0);
+        assert!(
+            matches!(c.step, Step::CheckIn { .. }),
+            "stays, to try later"
+        );
+        assert_eq!(c.message, "Chưa đến giờ nhận số: … từ 08:30.");
+        c.back(t0);
+        c.toggle_language(t0);
+        submit(&mut c);
+        c.issued(Err(refused(ErrorCode::AppointmentLate, late)), t0);
+        assert_eq!(
+            c.step,
+            Step::Services,
+            "back to the fields for a normal ticket"
+        );
+        assert_eq!(c.message, "Check-in closed … a normal ticket.");
+        submit(&mut c);
+        c.issued(Err(refused(ErrorCode::NotFound, "x")), t0);
+        assert_eq!(
+            c.step,
+            Step::CheckIn {
+                typed: String::new()
+            },
+            "typed again"
+        );
+        assert!(c.message.contains("No appointment"), "{}", c.message);
+        // A walk-in's refusal is still told the walk-in's way.
+        let m = mirror();
+        c.back(t0);
+        c.choose_service(&m, "TP", t0);
+        c.choose_category(None, t0);
+        c.issued(Err(refused(ErrorCode::DailyLimitReached, "x")), t0);
+        assert!(c.message.contains("hết số"), "{}", c.message);
+    }
+
+    #[test]
+    fn a_scanned_booking_code_checks_in_from_any_screen() {
+        let t0 = Instant::now();
+        let m = mirror();
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
+        c.choose_service(&m, "TP", t0);
+        assert_eq!(
+            c.scanned("ke4p-x9mt", day(), t0),
+            vec![Effect::CheckIn("KE4PX9MT".into())]
+        );
+        let mut ticket = a1001();
+        ticket.appointment = Some(protocol::AppointmentRef {
+            code: "KE4PX9MT".into(),
+            start: chrono::DateTime::parse_from_rfc3339("2026-11-23T09:30:00+07:00").expect("time"),
+        });
+        assert_eq!(
+            c.issued(Ok(ticket.clone()), t0),
+            vec![Effect::Print(ticket)]
+        );
+        assert_eq!(c.step, Step::Ticket);
     }
 }

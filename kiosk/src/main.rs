@@ -54,6 +54,10 @@ struct Cli {
     /// With --snapshot: show the English screens.
     #[arg(long, requires = "snapshot")]
     english: bool,
+    /// With --snapshot: tap "I have an appointment" and type this; a whole booking code is
+    /// checked in (a real ticket) and the answer rendered.
+    #[arg(long, requires = "snapshot", conflicts_with = "tap")]
+    check_in: Option<String>,
 }
 
 #[derive(clap::Args, Clone)]
@@ -160,6 +164,22 @@ fn run_snapshot(
     );
     if cli.english {
         a.ctrl.toggle_language(std::time::Instant::now());
+    }
+    if let Some(typed) = &cli.check_in {
+        a.start_check_in();
+        for key in typed.chars() {
+            a.code_key(&key.to_string());
+        }
+        if protocol::booking_code::normalise_code(typed).is_some() {
+            a.code_submit();
+            anyhow::ensure!(
+                a.pump_until(Duration::from_secs(15), |a| !a.ctrl.issuing
+                    && a.ctrl.issued.as_ref().is_none_or(
+                        |i| i.print != kiosk::controller::PrintState::Printing
+                    )),
+                "no answer from the hub"
+            );
+        }
     }
     if let Some(service) = &cli.tap {
         a.choose_service(service);

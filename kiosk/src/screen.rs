@@ -13,6 +13,8 @@ use crate::controller::{Controller, PrintState, Step};
 pub enum Page {
     Services,
     Category,
+    /// "I have an appointment": the code's keyboard.
+    CheckIn,
     Ticket,
 }
 
@@ -28,6 +30,8 @@ pub struct ServiceTile {
     pub available: bool,
     /// Why it cannot be tapped.
     pub reason: String,
+    /// Its pictogram, as SVG path commands on a 24×24 view box (to stroke).
+    pub icon: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +51,8 @@ pub struct TicketView {
     pub ahead: u32,
     pub eta: String,
     pub print: PrintState,
+    /// "Lịch hẹn 09:00" for an appointment's ticket, else "".
+    pub appointment: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +68,18 @@ pub struct Screen {
     pub chosen_service: String,
     pub categories: Vec<CategoryTile>,
     pub ticket: Option<TicketView>,
+    /// Some field takes appointments: screen 1 offers the check-in.
+    pub has_appointments: bool,
+    /// The booking code typed so far on the check-in screen.
+    pub code_typed: String,
+}
+
+/// The keys of the check-in screen: the codes' characters, letters then digits.
+pub fn code_keys() -> Vec<String> {
+    protocol::booking_code::CODE_ALPHABET
+        .iter()
+        .map(|b| char::from(*b).to_string())
+        .collect()
 }
 
 fn pick<'a>(english: bool, vi: &'a str, en: &'a str) -> &'a str {
@@ -108,6 +126,14 @@ pub fn screen(ctrl: &Controller, mirror: &Mirror, now: DateTime<Utc>) -> Screen 
                 eta: minutes(english, s.eta_min),
                 available: Controller::available(mirror, &s.id),
                 reason: reason.to_string(),
+                icon: s
+                    .icon
+                    .as_deref()
+                    .and_then(hub_client::pictograms::path_commands)
+                    .or_else(|| {
+                        hub_client::pictograms::path_commands(hub_client::pictograms::DEFAULT)
+                    })
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -124,8 +150,14 @@ pub fn screen(ctrl: &Controller, mirror: &Mirror, now: DateTime<Utc>) -> Screen 
     let (page, chosen_service) = match &ctrl.step {
         Step::Services => (Page::Services, String::new()),
         Step::Category { service } => (Page::Category, service_name(service)),
+        Step::CheckIn { .. } => (Page::CheckIn, String::new()),
         Step::Ticket => (Page::Ticket, String::new()),
     };
+    let code_typed = match &ctrl.step {
+        Step::CheckIn { typed } => typed.clone(),
+        _ => String::new(),
+    };
+    let zone = app_shell::centre_time::zone(mirror);
     let ticket = ctrl.issued.as_ref().map(|i| TicketView {
         number: i.ticket.number.clone(),
         service: service_name(&i.ticket.service),
@@ -138,6 +170,15 @@ pub fn screen(ctrl: &Controller, mirror: &Mirror, now: DateTime<Utc>) -> Screen 
         ahead: i.ticket.ahead.unwrap_or(0),
         eta: minutes(english, i.ticket.eta_min),
         print: i.print,
+        appointment: i
+            .ticket
+            .appointment
+            .as_ref()
+            .map(|a| {
+                let at = a.start.with_timezone(&zone).format("%H:%M");
+                format!("{} {at}", pick(english, "Lịch hẹn lúc", "Appointment at"))
+            })
+            .unwrap_or_default(),
     });
     Screen {
         page,
@@ -157,6 +198,8 @@ pub fn screen(ctrl: &Controller, mirror: &Mirror, now: DateTime<Utc>) -> Screen 
         chosen_service,
         categories,
         ticket,
+        has_appointments: mirror.services.iter().any(|s| s.appointments),
+        code_typed,
     }
 }
 

@@ -83,6 +83,7 @@ mod tests {
             ahead: Some(2),
             eta_min: Some(10),
             track_url: None,
+            appointment: None,
         }
     }
 

@@ -24,6 +24,8 @@ pub struct TicketContent {
     pub eta_min: Option<u32>,
     /// The tracking page (`{public_url}/t/{track}`), printed as a QR code.
     pub track_url: Option<String>,
+    /// An appointment's time, local to the centre: "09:00".
+    pub appointment: Option<String>,
 }
 
 impl TicketContent {
@@ -37,7 +39,12 @@ impl TicketContent {
                 .find(|c| c.id == id)
                 .map_or_else(|| id.to_string(), |c| c.name_vi.clone())
         };
+        let zone = app_shell::centre_time::zone(mirror);
         TicketContent {
+            appointment: t
+                .appointment
+                .as_ref()
+                .map(|a| a.start.with_timezone(&zone).format("%H:%M").to_string()),
             center: center.map(|c| c.name.clone()).unwrap_or_default(),
             service: mirror.service_name(&t.service),
             number: t.number.clone(),
@@ -69,6 +76,7 @@ impl TicketContent {
             ahead: Some(4),
             eta_min: Some(12),
             track_url: Some("http://127.0.0.1:7878/t/sample".into()),
+            appointment: None,
         }
     }
 
@@ -83,6 +91,9 @@ impl TicketContent {
         ];
         if let Some(p) = &self.priority {
             out.push((Style::Priority, format!("ƯU TIÊN: {p}")));
+        }
+        if let Some(at) = &self.appointment {
+            out.push((Style::Priority, format!("LỊCH HẸN LÚC {at}")));
         }
         if let Some(ahead) = self.ahead {
             out.push((Style::Body, format!("Số người chờ trước bạn: {ahead}")));
@@ -116,6 +127,9 @@ impl TicketContent {
         out.push(self.number.clone());
         if let Some(p) = &self.priority {
             out.push(format!("UU TIEN: {}", without_diacritics(p)));
+        }
+        if let Some(at) = &self.appointment {
+            out.push(format!("LICH HEN LUC {at}"));
         }
         if let Some(ahead) = self.ahead {
             out.push(format!("So nguoi cho truoc ban: {ahead}"));

@@ -292,3 +292,94 @@ fn a_printer_failure_asks_the_citizen_to_remember_the_number() {
     });
     assert_eq!(reported, Ok(true));
 }
+
+/// Books the next slot of TP (the demo's slots run round the clock, every quarter of an hour,
+/// so its check-in window is open now) and returns the booking's code.
+fn book_next_slot(c: &Centre, phone: &str) -> String {
+    let addr = c.addr;
+    c.runtime.block_on(async move {
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+            .date_naive();
+        let (status, slots) = testkit::raw::get(
+            addr,
+            &format!("/api/appointments/slots?service=TP&date={today}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{slots}");
+        let slots: serde_json::Value = serde_json::from_str(&slots).expect("json");
+        let start = slots["slots"][0]["start"].clone();
+        let body = serde_json::json!({"service": "TP", "start": start, "phone": phone});
+        let (status, response) =
+            testkit::raw::request(addr, "POST", "/api/appointments", None, Some(&body)).await;
+        assert_eq!(status, 201, "{response}");
+        let booked: serde_json::Value =
+            serde_json::from_str(response.split_once("\r\n\r\n").map_or("", |(_, b)| b))
+                .expect("json");
+        booked["code"].as_str().expect("code").to_string()
+    })
+}
+
+#[test]
+fn an_appointment_is_checked_in_by_its_typed_code_or_its_qr() {
+    let c = centre();
+    let app = kiosk(&c, None);
+    let typed = book_next_slot(&c, "0912345678");
+    let scanned = book_next_slot(&c, "0987654321");
+    tap(&app, "Tôi đã đặt lịch hẹn");
+    assert!(matches!(app.borrow().ctrl.step, Step::CheckIn { .. }));
+    // A wrong key first, taken back; the button waits for the whole code.
+    tap(&app, "A");
+    tap(&app, "Xóa");
+    for key in typed.chars() {
+        tap(&app, &key.to_string());
+    }
+    tap(&app, "Nhận số");
+    let first = {
+        let mut a = app.borrow_mut();
+        assert!(
+            a.pump_until(WAIT, |a| a.ctrl.step == Step::Ticket),
+            "{}",
+            a.ctrl.message
+        );
+        let ticket = a
+            .ctrl
+            .issued
+            .as_ref()
+            .map(|i| i.ticket.clone())
+            .expect("ticket");
+        assert_eq!(
+            ticket.appointment.as_ref().map(|x| x.code.as_str()),
+            Some(typed.as_str())
+        );
+        let shown = a.ui.global::<KioskAdapter>().get_ticket_appointment();
+        assert!(shown.starts_with("Lịch hẹn lúc "), "{shown}");
+        ticket
+    };
+    tap(&app, "Xong");
+    // The other booking's QR code, read from the first screen: its ticket at once.
+    let ui = app.borrow().ui.clone_strong();
+    type_text(&ui, &format!("{scanned}\n"));
+    {
+        let mut a = app.borrow_mut();
+        assert!(a.pump_until(WAIT, |a| a.ctrl.step == Step::Ticket));
+        let ticket = a
+            .ctrl
+            .issued
+            .as_ref()
+            .map(|i| i.ticket.clone())
+            .expect("ticket");
+        assert_eq!(ticket.appointment.map(|x| x.code), Some(scanned.clone()));
+        assert_ne!(ticket.id, first.id);
+    }
+    tap(&app, "Xong");
+    // Scanned again, at this kiosk or another: the same ticket, never a second one.
+    type_text(&ui, &format!("{}\n", typed.to_lowercase()));
+    let mut a = app.borrow_mut();
+    assert!(a.pump_until(WAIT, |a| a.ctrl.step == Step::Ticket));
+    assert_eq!(a.ctrl.issued.as_ref().map(|i| i.ticket.id), Some(first.id));
+    assert!(
+        a.pump_until(WAIT, |a| issued_today(a, "TP") == 2),
+        "two tickets, not three"
+    );
+}

@@ -759,6 +759,12 @@ pub struct ServiceView {
     pub issued_today: u32,
     pub target_wait_min: u32,
     pub target_service_min: u32,
+    /// The pictogram of its kiosk tile (a name of the hub's shipped set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    /// It takes appointments (`check_in` at the kiosk, the booking page).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub appointments: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

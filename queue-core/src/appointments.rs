@@ -19,21 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::rules::TicketId;
 use crate::rules::{Rules, ServiceId, ServiceRule};
 
-/// The characters of a booking code: capitals and digits without those read as one another
-/// (0/O/Q/D, 1/I/L, 2/Z, 5/S, 8/B), so a code read aloud or typed on a kiosk survives.
-pub const CODE_ALPHABET: &[u8] = b"ACEFGHJKMNPRTUVWXY34679";
-/// A code's length: 23^8 ≈ 7.8·10^10 codes.
-pub const CODE_LEN: usize = 8;
-
-/// A code as typed: upper-cased, spaces and dashes dropped; `None` when it cannot be one.
-pub fn normalise_code(typed: &str) -> Option<String> {
-    let code: String = typed
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    (code.len() == CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b))).then_some(code)
-}
+pub use protocol::booking_code::{CODE_ALPHABET, CODE_LEN, normalise_code};
 
 /// One slot of a service: `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

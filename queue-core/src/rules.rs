@@ -134,6 +134,8 @@ pub struct ServiceRule {
     pub hours: Option<Hours>,
     /// Bookable ahead (`[service.appointments]`); `None`: walk-in only.
     pub appointments: Option<AppointmentRule>,
+    /// The pictogram its kiosk tile shows (a name of the shipped set); `None`: the default.
+    pub icon: Option<String>,
 }
 
 /// How a service offers appointments.
@@ -504,6 +506,7 @@ mod tests {
             target_service: TimeDelta::minutes(15),
             hours: None,
             appointments: None,
+            icon: None,
         };
         assert_eq!(s.label(5), "A0005");
         assert_eq!(s.label(1005), "A1005");

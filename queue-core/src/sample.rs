@@ -89,6 +89,7 @@ pub fn rules() -> Rules {
                     .hours
                     .map(|h| h.parse().unwrap_or_else(|_| Hours::always())),
                 appointments: None,
+                icon: None,
             };
             (id, rule)
         })

@@ -193,6 +193,8 @@ impl<'a> Views<'a> {
             issued_today: day.issued,
             target_wait_min: rule.target_wait.num_minutes() as u32,
             target_service_min: rule.target_service.num_minutes() as u32,
+            icon: rule.icon.clone(),
+            appointments: rule.appointments.is_some(),
         })
     }
 
