@@ -36,7 +36,7 @@ pub struct Options {
 
 pub enum Incoming {
     Hub(Update),
-    Issued(Result<Ticket, CommandError>),
+    Issued(Result<Box<Ticket>, CommandError>),
     Printed(Result<(), PrintError>),
     /// The hub did not take the printer's status (too soon after the last change): it is
     /// reported again with the next print.
@@ -211,7 +211,7 @@ impl App {
                         })
                     })
                 });
-            let _ = tx.send(Incoming::Issued(result));
+            let _ = tx.send(Incoming::Issued(result.map(Box::new)));
         });
     }
 
@@ -315,7 +315,7 @@ impl Pump for App {
                 self.mirror.apply(&u);
                 vec![]
             }
-            Incoming::Issued(result) => self.ctrl.issued(result, now),
+            Incoming::Issued(result) => self.ctrl.issued(result.map(|t| *t), now),
             Incoming::Printed(result) => {
                 let status = match &result {
                     Ok(()) => "ok",

@@ -56,7 +56,7 @@ pub enum Effect {
     /// Check this booking code in: its ticket (the same one for a code already checked in).
     CheckIn(String),
     /// Print this ticket (off the UI thread: printers are slow and may hang).
-    Print(Ticket),
+    Print(Box<Ticket>),
     /// Tell the hub the printer's state changed (`ok`, `paper_out`, `printer_offline` …).
     ReportPrinter(String),
 }
@@ -241,7 +241,7 @@ impl Controller {
                     print,
                 });
                 if self.has_printer {
-                    return vec![Effect::Print(ticket)];
+                    return vec![Effect::Print(Box::new(ticket))];
                 }
             }
             Err(e) if checking_in => self.check_in_refused(&e),
@@ -503,7 +503,7 @@ pub(crate) mod tests {
         let ticket = a1001();
         assert_eq!(
             c.issued(Ok(ticket.clone()), t0),
-            vec![Effect::Print(ticket)]
+            vec![Effect::Print(Box::new(ticket))]
         );
         assert!(!c.tick(t0 + Duration::from_secs(60)), "still printing");
         assert_eq!(
@@ -689,7 +689,7 @@ pub(crate) mod tests {
         });
         assert_eq!(
             c.issued(Ok(ticket.clone()), t0),
-            vec![Effect::Print(ticket)]
+            vec![Effect::Print(Box::new(ticket))]
         );
         assert_eq!(c.step, Step::Ticket);
     }
