@@ -258,6 +258,8 @@ struct Pending {
     frames: Vec<(u64, Utf8Bytes)>,
     /// Tickets whose rows must be written.
     touched: BTreeSet<TicketId>,
+    /// Bookings whose rows must be written, by code.
+    touched_bookings: BTreeSet<String>,
 }
 
 /// What step 1 of a batch gathered, for steps 2 and 3.
@@ -628,6 +630,17 @@ impl Engine {
                 c.pending.out.tickets.push((self.state.day, t.clone()));
             }
         }
+        let rules = &self.config.rules;
+        for code in std::mem::take(&mut c.pending.touched_bookings) {
+            if let Some(b) = self.state.book.get(&code) {
+                let target = rules
+                    .services
+                    .get(&b.service)
+                    .map_or(0, |s| s.target_wait.num_minutes());
+                let day = rules.service_day(b.start);
+                c.pending.out.appointments.push((day, b.clone(), target));
+            }
+        }
         c
     }
 
@@ -988,6 +1001,13 @@ impl Engine {
         self.seq += 1;
         if let Some(id) = event.ticket() {
             pending.touched.insert(id);
+        }
+        if let Event::AppointmentBooked { code, .. }
+        | Event::AppointmentCancelled { code }
+        | Event::AppointmentCheckedIn { code, .. }
+        | Event::AppointmentMissed { code } = &event
+        {
+            pending.touched_bookings.insert(code.clone());
         }
         let rec = Recorded {
             seq: self.seq,

@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use ledger::{LedgerError, Reader};
 use protocol::TicketStatus;
 
+pub use queue_core::booking_figures::{BookingFigures, BookingRow, summarize_bookings};
 pub use queue_core::figures::{By, Figures, Row, rows_of_day, summarize};
 
 /// Reads the tickets of service days `from..=to` (read-only, also while the hub runs).
@@ -51,6 +52,88 @@ pub fn load(
             }
         })
         .collect())
+}
+
+/// The bookings for the service days `from..=to`.
+pub fn load_bookings(
+    db: &Path,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<BookingRow>, LedgerError> {
+    Ok(Reader::open(db)?
+        .appointments_of_days(from, to)?
+        .into_iter()
+        .map(|a| BookingRow {
+            day: a.day,
+            service: a.service,
+            start: a.start,
+            status: a.status,
+            by_staff: a.by_staff,
+            checked_in: a.checked_in_at,
+            called: a.called_at,
+            target_min: a.target_min,
+        })
+        .collect())
+}
+
+const BOOKING_HEADERS: [&str; 9] = [
+    "ngày · lĩnh vực",
+    "đặt lịch",
+    "cán bộ đặt",
+    "đã đến",
+    "lỡ hẹn",
+    "hủy",
+    "gọi sau P50 (ph)",
+    "gọi sau P90 (ph)",
+    "gọi đúng hạn",
+];
+
+fn booking_cells(key: &str, f: &BookingFigures) -> Vec<String> {
+    let num = |x: Option<f64>| x.map_or_else(|| "—".into(), |v| format!("{v:.1}"));
+    vec![
+        key.to_string(),
+        f.booked.to_string(),
+        f.by_staff.to_string(),
+        f.checked_in.to_string(),
+        f.missed.to_string(),
+        f.cancelled.to_string(),
+        num(f.punctuality_p50_min),
+        num(f.punctuality_p90_min),
+        f.called_within_target
+            .map_or_else(|| "—".into(), |s| format!("{:.0}%", s * 100.0)),
+    ]
+}
+
+/// The appointments' figures as a table for the terminal.
+pub fn booking_table(lines: &[(String, BookingFigures)]) -> String {
+    aligned(
+        &BOOKING_HEADERS,
+        lines.iter().map(|(k, f)| booking_cells(k, f)).collect(),
+    )
+}
+
+/// The appointments' figures as CSV (minutes, shares 0–1).
+pub fn booking_csv(lines: &[(String, BookingFigures)]) -> String {
+    let mut out = String::from(
+        "day,service,booked,by_staff,checked_in,missed,cancelled,punctuality_p50_min,punctuality_p90_min,called_within_target\n",
+    );
+    let num = |x: Option<f64>| x.map_or_else(String::new, |v| format!("{v:.2}"));
+    for (k, f) in lines {
+        let (day, service) = k.split_once(' ').unwrap_or(("", k.as_str()));
+        out.push_str(&format!(
+            "{day},{service},{},{},{},{},{},{},{},{}\n",
+            f.booked,
+            f.by_staff,
+            f.checked_in,
+            f.missed,
+            f.cancelled,
+            num(f.punctuality_p50_min),
+            num(f.punctuality_p90_min),
+            f.called_within_target
+                .map_or_else(String::new, |s| format!("{s:.3}")),
+        ));
+    }
+    out
 }
 
 const HEADERS: [&str; 17] = [
@@ -115,10 +198,15 @@ fn cells(key: &str, f: &Figures) -> Vec<String> {
 
 /// A table for the terminal, columns aligned by characters (Vietnamese headers included).
 pub fn table(lines: &[(String, Figures)]) -> String {
-    let rows: Vec<Vec<String>> = std::iter::once(HEADERS.iter().map(|h| h.to_string()).collect())
-        .chain(lines.iter().map(|(k, f)| cells(k, f)))
+    aligned(&HEADERS, lines.iter().map(|(k, f)| cells(k, f)).collect())
+}
+
+/// Rows under their headers, columns aligned by characters, the first to the left.
+fn aligned(headers: &[&str], lines: Vec<Vec<String>>) -> String {
+    let rows: Vec<Vec<String>> = std::iter::once(headers.iter().map(|h| h.to_string()).collect())
+        .chain(lines)
         .collect();
-    let widths: Vec<usize> = (0..HEADERS.len())
+    let widths: Vec<usize> = (0..headers.len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();

@@ -325,7 +325,47 @@ async fn check_in_at_the_kiosk_within_the_window_gives_one_ticket() {
     assert!(late.to_string().contains("appointment_late"), "{late}");
     let (_, seen) = get(addr, &format!("/api/appointments/{late_code}")).await;
     assert_eq!(seen["status"], "missed");
+
+    // Called 12 minutes after its slot began: the figures say so.
+    let clerk = Client::clerk(addr, 1).await;
+    clock.set(
+        chrono::DateTime::parse_from_rfc3339(&monday("09:12"))
+            .expect("t")
+            .into(),
+    );
+    let called = clerk.send(Command::CallNext {}).await.expect("call");
+    assert_eq!(
+        called.ticket().map(|t| t.id),
+        Some(ticket.id),
+        "the appointment first"
+    );
     hub.stop().await.expect("stop");
+    let db = dir.path().join("hub.db");
+    let db = db.to_str().expect("path");
+    let args = [
+        "report",
+        "--config",
+        "demo",
+        "--db",
+        db,
+        "--from",
+        "2026-11-23",
+        "--appointments",
+    ];
+    let csv = testkit::hub_cli_ok(
+        env!("CARGO_BIN_EXE_hub"),
+        &[&args[..], &["--format", "csv"]].concat(),
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l == "2026-11-23,TP,2,0,1,1,0,12.00,12.00,1.000"),
+        "booked 2, checked in 1, missed 1; called after 12 minutes, within the target:\n{csv}"
+    );
+    let table = testkit::hub_cli_ok(env!("CARGO_BIN_EXE_hub"), &args);
+    assert!(
+        table.contains("lỡ hẹn") && table.contains("Tổng"),
+        "{table}"
+    );
 }
 
 #[tokio::test]

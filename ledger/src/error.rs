@@ -38,6 +38,12 @@ pub enum LedgerError {
     BadSetting { what: String },
     #[error("event {seq} in the database cannot be read: {reason}")]
     BadEvent { seq: u64, reason: String },
+    #[error("booking {code} in the database cannot be read: {column} is {value:?}")]
+    BadAppointment {
+        code: String,
+        column: &'static str,
+        value: String,
+    },
     #[error("ticket {id} in the database cannot be read: {column} is {value:?} ({reason})")]
     BadTicket {
         id: u64,

@@ -27,7 +27,8 @@ pub mod testing;
 pub use error::LedgerError;
 pub use reader::{Counts, Reader, Shipment};
 pub use rows::{
-    EventRow, TicketRow, rated_by_from_text, rated_by_text, status_from_text, status_text,
+    AppointmentRow, EventRow, TicketRow, booking_status_from_text, booking_status_text,
+    rated_by_from_text, rated_by_text, status_from_text, status_text,
 };
 pub use writer::{
     Batch, KEEP_FRAMES_DAYS, KEEP_REPLIES_DAYS, Pruned, Recorded, ReplyKey, StoredReply, Writer,

@@ -8,7 +8,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::error::LedgerError;
-use crate::rows::{EventRow, TicketRow, status_from_text};
+use crate::rows::{
+    AppointmentRow, EventRow, TicketRow, booking_status_from_text, status_from_text,
+};
 use crate::schema;
 
 pub struct Reader {
@@ -226,6 +228,72 @@ fn tickets_where(
     Ok(out)
 }
 
+const APPOINTMENT_COLUMNS: &str = "a.code, a.service, a.day, a.start, a.status, a.booked_at, \
+     a.by_staff, a.checked_in_at, a.cancelled_at, t.first_called_at, a.target_min, a.seq";
+
+/// Bookings matching `condition` (on `a`, the appointments), by their slot, with the first call
+/// of their ticket.
+fn appointments_where(
+    conn: &Connection,
+    condition: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<AppointmentRow>, LedgerError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {APPOINTMENT_COLUMNS} FROM appointments a LEFT JOIN tickets t ON t.id = a.ticket
+         WHERE {condition} ORDER BY a.start, a.code"
+    ))?;
+    let rows = stmt.query_map(params, |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            [
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ],
+            r.get::<_, bool>(6)?,
+            [
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+                r.get::<_, Option<String>>(9)?,
+            ],
+            r.get::<_, i64>(10)?,
+            r.get::<_, i64>(11)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (code, service, [day, start, status, booked_at], by_staff, optional, target_min, seq) =
+            row?;
+        let bad = |column: &'static str, value: &str| LedgerError::BadAppointment {
+            code: code.clone(),
+            column,
+            value: value.to_string(),
+        };
+        let at = |column: &'static str, text: &str| time(text).map_err(|_| bad(column, text));
+        let maybe = |column: &'static str, text: &Option<String>| {
+            text.as_deref().map(|t| at(column, t)).transpose()
+        };
+        let [checked_in_at, cancelled_at, called_at] = &optional;
+        out.push(AppointmentRow {
+            day: day.parse().map_err(|_| bad("day", &day))?,
+            start: at("start", &start)?,
+            status: booking_status_from_text(&status).ok_or_else(|| bad("status", &status))?,
+            booked_at: at("booked_at", &booked_at)?,
+            by_staff,
+            checked_in_at: maybe("checked_in_at", checked_in_at)?,
+            cancelled_at: maybe("cancelled_at", cancelled_at)?,
+            called_at: maybe("first_called_at", called_at)?,
+            target_min,
+            seq: seq as u64,
+            service,
+            code,
+        });
+    }
+    Ok(out)
+}
+
 fn events_after(conn: &Connection, after: u64, limit: usize) -> Result<Vec<EventRow>, LedgerError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
@@ -296,6 +364,19 @@ impl Reader {
         tickets_where(
             &self.conn,
             "day >= ?1 AND day <= ?2",
+            [from.to_string(), to.to_string()],
+        )
+    }
+
+    /// The bookings for the service days `from..=to`, by their slot.
+    pub fn appointments_of_days(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<AppointmentRow>, LedgerError> {
+        appointments_where(
+            &self.conn,
+            "a.day >= ?1 AND a.day <= ?2",
             [from.to_string(), to.to_string()],
         )
     }

@@ -48,6 +48,47 @@ pub struct EventRow {
     pub body: String,
 }
 
+/// One booking's current state, as the `appointments` table holds it, with the first call of
+/// its ticket (never who booked it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppointmentRow {
+    pub code: String,
+    pub service: String,
+    /// The service day of its slot.
+    pub day: NaiveDate,
+    pub start: DateTime<Utc>,
+    pub status: queue_core::appointments::BookingStatus,
+    pub booked_at: DateTime<Utc>,
+    /// Booked by staff on a citizen's behalf (else by the citizen, with a phone number).
+    pub by_staff: bool,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// When its ticket was first called.
+    pub called_at: Option<DateTime<Utc>>,
+    /// Its service's target wait when it was written, in minutes.
+    pub target_min: i64,
+    pub seq: u64,
+}
+
+/// How a booking's status is written in the database (the wire's names).
+pub fn booking_status_text(s: queue_core::appointments::BookingStatus) -> &'static str {
+    use queue_core::appointments::BookingStatus as S;
+    match s {
+        S::Booked => "booked",
+        S::CheckedIn => "checked_in",
+        S::Cancelled => "cancelled",
+        S::Missed => "missed",
+    }
+}
+
+/// The booking status written as `text`, if this hub knows it.
+pub fn booking_status_from_text(text: &str) -> Option<queue_core::appointments::BookingStatus> {
+    use queue_core::appointments::BookingStatus as S;
+    [S::Booked, S::CheckedIn, S::Cancelled, S::Missed]
+        .into_iter()
+        .find(|s| booking_status_text(*s) == text)
+}
+
 /// How the giver of a rating is written in the database.
 pub fn rated_by_text(by: queue_core::RatedBy) -> &'static str {
     match by {

@@ -7,7 +7,9 @@
 //! - `tickets`: every ticket's current state, kept in the same transaction (reports, tracking,
 //!   the province); `seq` is the event after which the row's state holds.
 //! - `replies`: the reply to every command id of the day, so a retried command answers the same.
-//! - `maintenance`: when the database was last checked; each counter display's cookie generation.
+//! - `maintenance`: when the database was last checked; each counter display's cookie
+//!   generation; the centre's secrets (the key of the phone numbers' hashes).
+//! - `appointments`: every booking's current state (never who booked), kept like `tickets`.
 //!
 //! A schema change is a new entry at the end of `MIGRATIONS`, never an edit of an old one.
 
@@ -94,8 +96,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
      ALTER TABLE tickets ADD COLUMN rating_reasons TEXT;
      UPDATE tickets SET rated_by = 'counter' WHERE rating IS NOT NULL;",
     // 5: appointments — a booking is made days before its slot, so a restarted hub reads the
-    // appointment events of the last days besides the current day's.
-    "CREATE INDEX events_appointments ON events(seq) WHERE kind LIKE 'appointment_%';",
+    // appointment events of the last days besides the current day's; each booking's current
+    // state for the figures and the province, written with its events (`seq` as for tickets).
+    // No phone number, nor its hash: who booked is in the event log only.
+    "CREATE INDEX events_appointments ON events(seq) WHERE kind LIKE 'appointment_%';
+     CREATE TABLE appointments (
+        code          TEXT PRIMARY KEY,
+        service       TEXT NOT NULL,
+        day           TEXT NOT NULL,
+        start         TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        booked_at     TEXT NOT NULL,
+        by_staff      INTEGER NOT NULL,
+        checked_in_at TEXT,
+        cancelled_at  TEXT,
+        ticket        INTEGER,
+        target_min    INTEGER NOT NULL,
+        seq           INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX appointments_day ON appointments(day);
+     CREATE INDEX appointments_seq ON appointments(seq);",
 ];
 
 /// The schema this code reads and writes.

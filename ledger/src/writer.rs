@@ -20,6 +20,7 @@ use crate::error::LedgerError;
 use crate::rows::status_text;
 use crate::schema;
 
+use queue_core::appointments::{Booking, Holder};
 use queue_core::persisted;
 pub use queue_core::persisted::Recorded;
 use queue_core::{CommandId, DeviceId, StaffCode, Ticket};
@@ -47,6 +48,9 @@ pub struct Batch {
     pub events: Vec<(Recorded, String)>,
     /// Tickets whose state changed, with their service day.
     pub tickets: Vec<(NaiveDate, Ticket)>,
+    /// Bookings whose state changed, with their slot's service day and its service's target
+    /// wait in minutes.
+    pub appointments: Vec<(NaiveDate, Booking, i64)>,
     /// Answers to commands, kept so a retried command id gets the same answer.
     pub replies: Vec<StoredReply>,
     /// A service day that ended: its unfinished tickets are marked expired.
@@ -57,6 +61,7 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
             && self.tickets.is_empty()
+            && self.appointments.is_empty()
             && self.replies.is_empty()
             && self.expire_day.is_none()
     }
@@ -384,6 +389,30 @@ impl Writer {
                     changed_at,
                     t.rated_by.map(crate::rows::rated_by_text),
                     (!t.rating_reasons.is_empty()).then(|| t.rating_reasons.join(",")),
+                ])?;
+            }
+            let mut booking = tx.prepare_cached(
+                "INSERT INTO appointments (code, service, day, start, status, booked_at, by_staff,
+                    checked_in_at, cancelled_at, ticket, target_min, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT(code) DO UPDATE SET status = excluded.status,
+                    checked_in_at = excluded.checked_in_at, cancelled_at = excluded.cancelled_at,
+                    ticket = excluded.ticket, seq = excluded.seq",
+            )?;
+            for (day, b, target_min) in &batch.appointments {
+                booking.execute(params![
+                    b.code,
+                    b.service.as_str(),
+                    day.to_string(),
+                    b.start.to_rfc3339(),
+                    crate::rows::booking_status_text(b.status),
+                    b.booked_at.to_rfc3339(),
+                    b.holder == Holder::Staff,
+                    b.checked_in_at.map(|x| x.to_rfc3339()),
+                    b.cancelled_at.map(|x| x.to_rfc3339()),
+                    b.ticket.map(|t| t.0 as i64),
+                    target_min,
+                    changed_at,
                 ])?;
             }
             let mut rep = tx.prepare_cached(

@@ -217,7 +217,7 @@ fn p90(v: &mut [f64]) -> Option<f64> {
 }
 
 /// The nearest-rank percentile `p` (0–1).
-fn percentile(v: &mut [f64], p: f64) -> Option<f64> {
+pub(crate) fn percentile(v: &mut [f64], p: f64) -> Option<f64> {
     if v.is_empty() {
         return None;
     }

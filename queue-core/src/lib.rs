@@ -10,6 +10,7 @@
 //! `figures` turns ticket rows into managers' figures; `persisted` is the log's on-disk form.
 
 pub mod appointments;
+pub mod booking_figures;
 pub mod clock;
 pub mod decide;
 pub mod estimate;

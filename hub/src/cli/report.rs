@@ -28,6 +28,10 @@ pub struct Args {
     province: Option<String>,
     #[command(flatten)]
     link: ProvinceLink,
+    /// The appointments' figures instead, by day and service: booked, checked in, missed,
+    /// cancelled, and how soon after their slot those who came were called.
+    #[arg(long, conflicts_with = "by")]
+    appointments: bool,
 }
 
 /// What a report's lines are: a centre's own groupings, and the province's.
@@ -76,6 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let by = args.by.unwrap_or(Grouping::Centre).province()?;
             province(args.link.to(url), from, to, by, args.format)
         }
+        None if args.appointments => appointments(&args.installed, from, to, args.format),
         None => {
             let by = args.by.unwrap_or(Grouping::Total).local()?;
             local(&args.installed, from, to, by, args.format)
@@ -100,6 +105,28 @@ fn local(
             print!("{}", hub::report::table(&lines));
         }
         Format::Csv => print!("{}", hub::report::csv(&lines)),
+    }
+    Ok(())
+}
+
+fn appointments(
+    installed: &Installed,
+    from: NaiveDate,
+    to: NaiveDate,
+    format: Format,
+) -> anyhow::Result<()> {
+    let rows = hub::report::load_bookings(&installed.db()?, from, to)?;
+    let lines = hub::report::summarize_bookings(&rows);
+    match format {
+        Format::Table => {
+            let config = installed.config()?;
+            println!(
+                "{} — lịch hẹn · appointments — {from} … {to}\n",
+                config.center.name
+            );
+            print!("{}", hub::report::booking_table(&lines));
+        }
+        Format::Csv => print!("{}", hub::report::booking_csv(&lines)),
     }
     Ok(())
 }
