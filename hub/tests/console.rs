@@ -275,6 +275,87 @@ async fn issue_on_behalf_cancel_close_a_service_and_read_it_in_english() {
 }
 
 #[tokio::test]
+async fn a_supervisor_books_a_return_appointment_and_reads_the_figures() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &format!("http://{}", hub.addr), "ql01", "1234").await;
+    browser.wait_for_text("who", "ql01").await;
+    let c = &browser.client;
+    // Tomorrow, in the centre's calendar: the demo books Justice round the clock.
+    let tomorrow = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        + chrono::TimeDelta::days(1))
+    .date_naive()
+    .to_string();
+    browser.click("#book-service option[value='TP']").await;
+    c.execute(
+        "const d = document.getElementById('book-day'); d.value = arguments[0]; \
+         d.dispatchEvent(new Event('change'));",
+        vec![serde_json::json!(tomorrow)],
+    )
+    .await
+    .expect("choose the day");
+    browser.wait_for_text("book-slot", "còn 2").await;
+    browser.click("#book-form button[type=submit]").await;
+    let said = browser.wait_for_text("toast", "Đã đặt lịch").await;
+    let code = said
+        .split("mã ")
+        .nth(1)
+        .and_then(|rest| rest.get(..8))
+        .expect("the toast names the code")
+        .to_string();
+    let (status, seen) = raw::get(hub.addr, &format!("/api/appointments/{code}")).await;
+    assert_eq!(status, 200, "{seen}");
+    assert!(seen.contains(r#""status":"booked""#), "{seen}");
+    // The figures around that day (the test hub's service day starts twelve hours from now, so
+    // the slot's service day may be the day before its date): one booking, by staff.
+    let day = |d: i64| {
+        (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+            + chrono::TimeDelta::days(d))
+        .date_naive()
+        .to_string()
+    };
+    for (id, d) in [("from", day(0)), ("to", day(2))] {
+        c.execute(
+            "document.getElementById(arguments[0]).value = arguments[1];",
+            vec![serde_json::json!(id), serde_json::json!(d)],
+        )
+        .await
+        .expect("range");
+    }
+    // (The toast of the booking may still cover the button: the form is sent as Enter would.)
+    c.execute(
+        "document.getElementById('figures-form').requestSubmit();",
+        vec![],
+    )
+    .await
+    .expect("show");
+    let line = browser.wait_for_text("booking-figures", "Tổng").await;
+    assert!(line.contains("Tư pháp"), "{line}");
+    let total = c
+        .find(Locator::XPath("//table[@id='booking-figures']//tbody/tr[last()]"))
+        .await
+        .expect("the total")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        total.starts_with("Tổng 1 1 0 0 0"),
+        "booked 1, by staff 1: {total}"
+    );
+    // Cancelled from the console too.
+    browser
+        .type_into("#unbook-code", &code.to_lowercase())
+        .await;
+    browser.click("#unbook-form button[type=submit]").await;
+    browser.wait_for_text("toast", "Đã hủy lịch hẹn").await;
+    let (_, seen) = raw::get(hub.addr, &format!("/api/appointments/{code}")).await;
+    assert!(seen.contains(r#""status":"cancelled""#), "{seen}");
+    browser.close().await;
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
 async fn only_a_signed_in_supervisor_reaches_the_console_actions() {
     let dir = tempfile::tempdir().expect("tmp");
     let hub = start_hub(&dir.path().join("hub.db")).await;

@@ -27,7 +27,7 @@ pub struct BookingRow {
 }
 
 /// One line of appointment figures.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BookingFigures {
     /// Bookings for the day, whatever became of them.
     pub booked: u32,

@@ -28,8 +28,12 @@ pub struct Range {
     lang: Option<String>,
 }
 
-/// The rows of the range, or the response that refuses the request.
-async fn rows(app: &AppState, headers: &HeaderMap, range: &Range) -> Result<Vec<Row>, Response> {
+/// The days of a range a signed-in supervisor may read, or the response that refuses it.
+fn checked(
+    app: &AppState,
+    headers: &HeaderMap,
+    range: &Range,
+) -> Result<(NaiveDate, NaiveDate), Response> {
     if signed_in(app, headers).is_none() {
         return Err(refuse(
             StatusCode::UNAUTHORIZED,
@@ -45,11 +49,14 @@ async fn rows(app: &AppState, headers: &HeaderMap, range: &Range) -> Result<Vec<
             "a range of 1 to 366 days, from ≤ to",
         ));
     }
-    let db = app.db.clone();
-    let today = app.config.rules.service_day(app.engine.clock.now());
-    let from = range.from;
-    let loaded = tokio::task::spawn_blocking(move || report::load(&db, from, to, today)).await;
-    match loaded {
+    Ok((range.from, to))
+}
+
+/// Reads the database off the engine and the async threads.
+async fn off_the_engine<T: Send + 'static>(
+    read: impl FnOnce() -> Result<T, ledger::LedgerError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(read).await {
         Ok(Ok(rows)) => Ok(rows),
         Ok(Err(e)) => Err(refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -62,6 +69,32 @@ async fn rows(app: &AppState, headers: &HeaderMap, range: &Range) -> Result<Vec<
             "the report could not be made",
         )),
     }
+}
+
+/// The rows of the range, or the response that refuses the request.
+async fn rows(app: &AppState, headers: &HeaderMap, range: &Range) -> Result<Vec<Row>, Response> {
+    let (from, to) = checked(app, headers, range)?;
+    let db = app.db.clone();
+    let today = app.config.rules.service_day(app.engine.clock.now());
+    off_the_engine(move || report::load(&db, from, to, today)).await
+}
+
+/// `GET /console/appointments?from=…&to=…`: the appointments' figures by day and service.
+pub async fn appointments(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(range): Query<Range>,
+) -> Result<Response, Response> {
+    let (from, to) = checked(&app, &headers, &range)?;
+    let db = app.db.clone();
+    let rows = off_the_engine(move || report::load_bookings(&db, from, to)).await?;
+    let lines: Vec<_> = report::summarize_bookings(&rows)
+        .into_iter()
+        .map(|(key, figures)| serde_json::json!({"key": key, "figures": figures}))
+        .collect();
+    Ok(guarded(
+        Json(serde_json::json!({"lines": lines})).into_response(),
+    ))
 }
 
 fn grouping(range: &Range) -> By {

@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/me", get(me))
         .route("/console/figures", get(figures::table))
         .route("/console/figures.csv", get(figures::csv))
+        .route("/console/appointments", get(figures::appointments))
         .route("/console/charts/hourly.svg", get(figures::hourly))
         .route("/console/charts/waits.svg", get(figures::waits))
 }
