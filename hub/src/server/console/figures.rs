@@ -28,7 +28,9 @@ pub struct Range {
     lang: Option<String>,
 }
 
-/// The days of a range a signed-in supervisor may read, or the response that refuses it.
+/// The days of a range a signed-in supervisor may read, or the response that refuses it (an
+/// axum response, as handlers return it).
+#[allow(clippy::result_large_err)]
 fn checked(
     app: &AppState,
     headers: &HeaderMap,
