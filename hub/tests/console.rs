@@ -333,7 +333,9 @@ async fn a_supervisor_books_a_return_appointment_and_reads_the_figures() {
     let line = browser.wait_for_text("booking-figures", "Tổng").await;
     assert!(line.contains("Tư pháp"), "{line}");
     let total = c
-        .find(Locator::XPath("//table[@id='booking-figures']//tbody/tr[last()]"))
+        .find(Locator::XPath(
+            "//table[@id='booking-figures']//tbody/tr[last()]",
+        ))
         .await
         .expect("the total")
         .text()

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use protocol::{Command as Cmd, Role};
-use testkit::{Client, HubProcess, ManualClock, Postgres, hub_cli_ok, issue};
+use testkit::{Client, HubProcess, ManualClock, Postgres, hub_cli_ok, issue, raw};
 
 const HUB: &str = env!("CARGO_BIN_EXE_hub");
 /// How long shipping may take to catch up once the province is reachable.
@@ -446,7 +446,7 @@ async fn the_provinces_figures_are_the_centres_own() {
     let pg = Postgres::start();
     // The province's administrator makes the schema first (the shipper then has nothing to do).
     let made = hub_cli_ok(HUB, &["province-schema", "--province", &pg.url()]);
-    assert_eq!(made.trim(), "the province's schema is at version 2");
+    assert_eq!(made.trim(), "the province's schema is at version 3");
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("hub.db");
     let config_path = manual_clock_centre_config(dir.path(), "mot-cua", &pg, 1000);
@@ -493,6 +493,54 @@ async fn the_provinces_figures_are_the_centres_own() {
         total[8].parse::<f64>().expect("service") >= 4.0,
         "{own_total}"
     );
+    // The appointments too: the same lines, the province naming each service by its centre.
+    let appointments = |extra: &[&str]| {
+        let (config, db) = (config_path.display().to_string(), db.display().to_string());
+        let mut args = vec![
+            "report",
+            "--from",
+            "2026-01-05",
+            "--to",
+            "2026-01-06",
+            "--appointments",
+            "--format",
+            "csv",
+        ];
+        if extra.is_empty() {
+            args.extend(["--config", &config, "--db", &db]);
+            hub_cli_ok(HUB, &args)
+        } else {
+            args.extend(extra);
+            hub_cli_ok(HUB, &args)
+        }
+    };
+    let own_bookings = appointments(&[]);
+    let province_url = pg.url();
+    let province_bookings = appointments(&["--province", &province_url]);
+    assert_eq!(province_bookings.replace(",mot-cua/", ","), own_bookings);
+    assert!(
+        own_bookings.contains("2026-01-05,TP,2,0,1,1,0,")
+            && own_bookings.contains("2026-01-05,DD,1,0,0,0,1,"),
+        "checked in, missed, cancelled:\n{own_bookings}"
+    );
+    let shipped_holders: Vec<String> = province(&pg)
+        .await
+        .query(
+            "SELECT body::text FROM events WHERE kind = 'appointment_booked'",
+            &[],
+        )
+        .await
+        .expect("events")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(shipped_holders.len(), 3);
+    assert!(
+        shipped_holders
+            .iter()
+            .all(|b| b.contains(r#""holder": "phone""#)),
+        "no hash of a phone number leaves the centre: {shipped_holders:?}"
+    );
     // A technician's `hub doctor` says how far the province has this centre, or that it is out
     // of reach.
     let doctor = || {
@@ -538,6 +586,34 @@ async fn the_provinces_figures_are_the_centres_own() {
 async fn a_scripted_monday(addr: std::net::SocketAddr, clock: &ManualClock) {
     let advance = |m: i64| clock.advance(TimeDelta::minutes(m));
     let (kiosk, _) = Client::connect(addr, Role::Kiosk, "kiosk-1").await;
+    // Three bookings at 08:00: Justice at 08:15 (checked in now, early) and at 08:30 (missed),
+    // Land at 08:30 (cancelled).
+    let mut codes = vec![];
+    for (service, start, phone) in [
+        ("TP", "08:15", "0901000001"),
+        ("TP", "08:30", "0901000002"),
+        ("DD", "08:30", "0901000003"),
+    ] {
+        let body = serde_json::json!({"service": service,
+            "start": format!("2026-01-05T{start}:00+07:00"), "phone": phone});
+        let (status, response) =
+            raw::request(addr, "POST", "/api/appointments", None, Some(&body)).await;
+        assert_eq!(status, 201, "{response}");
+        let booked: serde_json::Value =
+            serde_json::from_str(response.split_once("\r\n\r\n").map_or("", |(_, b)| b))
+                .expect("json");
+        codes.push(booked["code"].as_str().expect("code").to_string());
+    }
+    kiosk
+        .send(Cmd::CheckIn {
+            code: codes[0].clone(),
+        })
+        .await
+        .expect("checked in");
+    let cancel = serde_json::json!({"phone": "0901000003"});
+    let path = format!("/api/appointments/{}", codes[2]);
+    let (status, _) = raw::request(addr, "DELETE", &path, None, Some(&cancel)).await;
+    assert_eq!(status, 200);
     for i in 0..9 {
         kiosk
             .send(Cmd::IssueTicket {

@@ -33,6 +33,8 @@ pub struct Shipment {
     pub events: Vec<EventRow>,
     /// The tickets those events changed, as they stand after the last of them.
     pub tickets: Vec<TicketRow>,
+    /// The bookings those events changed, likewise.
+    pub appointments: Vec<AppointmentRow>,
     /// The last event of the whole local log.
     pub last_seq: u64,
     /// When the event the shipment follows was recorded (`None`: no such event here).
@@ -229,7 +231,7 @@ fn tickets_where(
 }
 
 const APPOINTMENT_COLUMNS: &str = "a.code, a.service, a.day, a.start, a.status, a.booked_at, \
-     a.by_staff, a.checked_in_at, a.cancelled_at, t.first_called_at, a.target_min, a.seq";
+     a.by_staff, a.checked_in_at, a.cancelled_at, t.first_called_at, a.target_min, a.seq, a.ticket";
 
 /// Bookings matching `condition` (on `a`, the appointments), by their slot, with the first call
 /// of their ticket.
@@ -260,12 +262,21 @@ fn appointments_where(
             ],
             r.get::<_, i64>(10)?,
             r.get::<_, i64>(11)?,
+            r.get::<_, Option<i64>>(12)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (code, service, [day, start, status, booked_at], by_staff, optional, target_min, seq) =
-            row?;
+        let (
+            code,
+            service,
+            [day, start, status, booked_at],
+            by_staff,
+            optional,
+            target_min,
+            seq,
+            ticket,
+        ) = row?;
         let bad = |column: &'static str, value: &str| LedgerError::BadAppointment {
             code: code.clone(),
             column,
@@ -287,6 +298,7 @@ fn appointments_where(
             called_at: maybe("first_called_at", called_at)?,
             target_min,
             seq: seq as u64,
+            ticket: ticket.map(|t| t as u64),
             service,
             code,
         });
@@ -407,17 +419,25 @@ impl Reader {
             })
             .transpose()?;
         let events = events_after(&tx, after, limit)?;
-        let tickets = match events.last() {
-            Some(last) => tickets_where(
-                &tx,
-                "seq > ?1 AND seq <= ?2",
-                [after as i64, last.seq as i64],
-            )?,
-            None => vec![],
+        let (tickets, appointments) = match events.last() {
+            Some(last) => (
+                tickets_where(
+                    &tx,
+                    "seq > ?1 AND seq <= ?2",
+                    [after as i64, last.seq as i64],
+                )?,
+                appointments_where(
+                    &tx,
+                    "a.seq > ?1 AND a.seq <= ?2",
+                    [after as i64, last.seq as i64],
+                )?,
+            ),
+            None => (vec![], vec![]),
         };
         Ok(Shipment {
             events,
             tickets,
+            appointments,
             last_seq,
             after_at,
         })

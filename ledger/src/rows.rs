@@ -63,6 +63,8 @@ pub struct AppointmentRow {
     pub by_staff: bool,
     pub checked_in_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// Its ticket, once checked in.
+    pub ticket: Option<u64>,
     /// When its ticket was first called.
     pub called_at: Option<DateTime<Utc>>,
     /// Its service's target wait when it was written, in minutes.

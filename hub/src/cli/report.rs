@@ -76,6 +76,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (from, to) = (args.from, args.to.unwrap_or(args.from));
     anyhow::ensure!(from <= to, "--from must not be after --to");
     match &args.province {
+        Some(url) if args.appointments => {
+            province_appointments(args.link.to(url), from, to, args.format)
+        }
         Some(url) => {
             let by = args.by.unwrap_or(Grouping::Centre).province()?;
             province(args.link.to(url), from, to, by, args.format)
@@ -129,6 +132,27 @@ fn appointments(
         Format::Csv => print!("{}", hub::report::booking_csv(&lines)),
     }
     Ok(())
+}
+
+fn province_appointments(
+    link: hub::province::Link,
+    from: NaiveDate,
+    to: NaiveDate,
+    format: Format,
+) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let client = link.connect().await?;
+        let rows = hub::province::figures::load_bookings(&client, from, to).await?;
+        let lines = hub::report::summarize_bookings(&rows);
+        match format {
+            Format::Table => {
+                println!("Lịch hẹn toàn tỉnh · Province appointments — {from} … {to}\n");
+                print!("{}", hub::report::booking_table(&lines));
+            }
+            Format::Csv => print!("{}", hub::report::booking_csv(&lines)),
+        }
+        Ok(())
+    })
 }
 
 fn province(

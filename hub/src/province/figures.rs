@@ -203,3 +203,47 @@ async fn names(client: &Client, sql: &str) -> Result<Vec<(String, String)>, Prov
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect::<Result<_, tokio_postgres::Error>>()?)
 }
+
+/// The bookings of every centre for the service days `from..=to` (`appointment_facts`), each
+/// service named `centre/service`: summed by the same code as a centre's own report
+/// (`report::summarize_bookings`), so the two agree to the minute.
+pub async fn load_bookings(
+    client: &Client,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<crate::report::BookingRow>, ProvinceError> {
+    schema::check(client).await?;
+    let rows = client
+        .query(
+            "SELECT centre, service, day::text,
+                    (extract(epoch FROM start) * 1000)::bigint, status, by_staff,
+                    (extract(epoch FROM checked_in_at) * 1000)::bigint,
+                    (extract(epoch FROM called_at) * 1000)::bigint, target_min
+             FROM appointment_facts
+             WHERE day >= $1::text::date AND day <= $2::text::date
+             ORDER BY start, centre, code",
+            &[&from.to_string(), &to.to_string()],
+        )
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let centre: String = r.try_get(0)?;
+        let service: String = r.try_get(1)?;
+        let day: String = r.try_get(2)?;
+        let status: String = r.try_get(4)?;
+        let bad = |what: &str| ProvinceError::Local(format!("a booking of {centre}: {what}"));
+        let time =
+            |ms: i64| chrono::DateTime::from_timestamp_millis(ms).ok_or_else(|| bad("a time"));
+        out.push(crate::report::BookingRow {
+            day: day.parse().map_err(|_| bad("its day"))?,
+            service: format!("{centre}/{service}"),
+            start: time(r.try_get(3)?)?,
+            status: ledger::booking_status_from_text(&status).ok_or_else(|| bad("its status"))?,
+            by_staff: r.try_get(5)?,
+            checked_in: r.try_get::<_, Option<i64>>(6)?.map(time).transpose()?,
+            called: r.try_get::<_, Option<i64>>(7)?.map(time).transpose()?,
+            target_min: i64::from(r.try_get::<_, i32>(8)?),
+        });
+    }
+    Ok(out)
+}

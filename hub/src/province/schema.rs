@@ -10,6 +10,7 @@ use super::ProvinceError;
 pub const MIGRATIONS: &[&str] = &[
     include_str!("../../province/001-events-and-tickets.sql"),
     include_str!("../../province/002-who-rated.sql"),
+    include_str!("../../province/003-appointments.sql"),
 ];
 
 /// The advisory lock the migration holds ("hangdoi" in ASCII).

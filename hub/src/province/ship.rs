@@ -207,6 +207,7 @@ impl Shipper {
         };
         insert_events(&tx, id, &local.events).await?;
         upsert_tickets(&tx, id, &local.tickets).await?;
+        upsert_appointments(&tx, id, &local.appointments).await?;
         tx.execute(
             "UPDATE centres SET shipped_seq = $2, shipped_at = now() WHERE id = $1",
             &[id, &(last as i64)],
@@ -377,27 +378,35 @@ fn check_same_history(
     )))
 }
 
-/// Reads, from one snapshot of the database, the events after `after` and the tickets they
-/// changed, without the tracking codes (a key to a citizen's page stays in the centre).
+/// Reads, from one snapshot of the database, the events after `after` and the tickets and
+/// bookings they changed, without the tracking codes (a key to a citizen's page stays in the
+/// centre) nor the keyed hashes of phone numbers.
 fn read_after(db: &Path, after: u64, limit: usize) -> Result<Shipment, ProvinceError> {
     let fail = |e: ledger::LedgerError| ProvinceError::Local(format!("{}: {e}", db.display()));
     let mut shipment = Reader::open(db)
         .and_then(|mut r| r.shipment(after, limit))
         .map_err(fail)?;
     for event in &mut shipment.events {
-        event.body = without_tracking_code(&event.body);
+        event.body = for_the_province(&event.body);
     }
     Ok(shipment)
 }
 
-/// An event body without the ticket's tracking code.
-fn without_tracking_code(body: &str) -> String {
-    if !body.contains("\"track\"") {
+/// An event body as the province gets it: without a ticket's tracking code, and a booking's
+/// holder only as `"phone"` or `"staff"` (the hash of a number stays in the centre, with the
+/// key that made it).
+fn for_the_province(body: &str) -> String {
+    if !body.contains("\"track\"") && !body.contains("\"holder\"") {
         return body.to_string();
     }
     match serde_json::from_str::<serde_json::Value>(body) {
         Ok(serde_json::Value::Object(mut map)) => {
             map.remove("track");
+            if let Some(holder) = map.get_mut("holder")
+                && holder.get("phone").is_some()
+            {
+                *holder = serde_json::Value::String("phone".into());
+            }
             serde_json::Value::Object(map).to_string()
         }
         _ => body.to_string(),
@@ -520,6 +529,65 @@ async fn upsert_tickets(
     Ok(())
 }
 
+async fn upsert_appointments(
+    tx: &tokio_postgres::Transaction<'_>,
+    centre: &str,
+    rows: &[ledger::AppointmentRow],
+) -> Result<(), ProvinceError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339());
+    let code: Vec<&str> = rows.iter().map(|a| a.code.as_str()).collect();
+    let service: Vec<&str> = rows.iter().map(|a| a.service.as_str()).collect();
+    let day: Vec<String> = rows.iter().map(|a| a.day.to_string()).collect();
+    let start: Vec<String> = rows.iter().map(|a| a.start.to_rfc3339()).collect();
+    let status: Vec<&str> = rows
+        .iter()
+        .map(|a| ledger::booking_status_text(a.status))
+        .collect();
+    let booked_at: Vec<String> = rows.iter().map(|a| a.booked_at.to_rfc3339()).collect();
+    let by_staff: Vec<bool> = rows.iter().map(|a| a.by_staff).collect();
+    let checked_in_at: Vec<Option<String>> = rows.iter().map(|a| time(a.checked_in_at)).collect();
+    let cancelled_at: Vec<Option<String>> = rows.iter().map(|a| time(a.cancelled_at)).collect();
+    let ticket: Vec<Option<i64>> = rows.iter().map(|a| a.ticket.map(|t| t as i64)).collect();
+    let target: Vec<i32> = rows.iter().map(|a| a.target_min as i32).collect();
+    let seq: Vec<i64> = rows.iter().map(|a| a.seq as i64).collect();
+    let params: [&(dyn ToSql + Sync); 13] = [
+        &centre,
+        &code,
+        &service,
+        &day,
+        &start,
+        &status,
+        &booked_at,
+        &by_staff,
+        &checked_in_at,
+        &cancelled_at,
+        &ticket,
+        &target,
+        &seq,
+    ];
+    tx.execute(
+        "INSERT INTO appointments (centre, code, service, day, start, status, booked_at, by_staff,
+            checked_in_at, cancelled_at, ticket, target_min, seq)
+         SELECT $1, a.code, a.service, a.day::date, a.start::timestamptz, a.status,
+            a.booked_at::timestamptz, a.by_staff, a.checked_in_at::timestamptz,
+            a.cancelled_at::timestamptz, a.ticket, a.target, a.seq
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::bool[], $9::text[], $10::text[], $11::bigint[], $12::int4[], $13::bigint[])
+            AS a(code, service, day, start, status, booked_at, by_staff, checked_in_at,
+                 cancelled_at, ticket, target, seq)
+         ON CONFLICT (centre, code) DO UPDATE SET status = excluded.status,
+            checked_in_at = excluded.checked_in_at, cancelled_at = excluded.cancelled_at,
+            ticket = excluded.ticket, target_min = excluded.target_min, seq = excluded.seq
+         WHERE appointments.seq <= excluded.seq",
+        &params,
+    )
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,11 +596,17 @@ mod tests {
     fn the_tracking_code_stays_in_the_centre() {
         let body = r#"{"kind":"ticket_issued","ticket":7,"track":"k3y","service":"TP"}"#;
         let shipped: serde_json::Value =
-            serde_json::from_str(&without_tracking_code(body)).expect("json");
+            serde_json::from_str(&for_the_province(body)).expect("json");
         assert_eq!(shipped.get("track"), None);
         assert_eq!(shipped["ticket"], 7);
         let other = r#"{"kind":"called","ticket":7}"#;
-        assert_eq!(without_tracking_code(other), other);
+        assert_eq!(for_the_province(other), other);
+        let booked = r#"{"kind":"appointment_booked","code":"KE4PX9MT","holder":{"phone":"9f2c"}}"#;
+        let shipped = for_the_province(booked);
+        assert!(!shipped.contains("9f2c"), "{shipped}");
+        assert!(shipped.contains(r#""holder":"phone""#), "{shipped}");
+        let by_staff = r#"{"kind":"appointment_booked","code":"KE4PX9MT","holder":"staff"}"#;
+        assert_eq!(for_the_province(by_staff), by_staff);
     }
 
     fn log_up_to(last_seq: u64) -> Shipment {
