@@ -24,6 +24,7 @@ use testkit::raw::{self, Ws};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+mod appointments;
 mod province;
 mod raw_display;
 
@@ -79,6 +80,9 @@ struct Cli {
     /// Service days of the simulated year.
     #[arg(long, default_value_t = 300)]
     year_days: u32,
+    /// Seconds of racing bookers for the appointments' figures (0: skip them).
+    #[arg(long, default_value_t = 3)]
+    booking_seconds: u64,
     /// The hub binary (default: `hub` next to this program).
     #[arg(long)]
     hub: Option<PathBuf>,
@@ -299,6 +303,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if cli.waiting > 0 {
         join_figure(&config, dir.path().join("queue.db"), cli.waiting)?;
+    }
+    if cli.booking_seconds > 0 {
+        let base = bench_config(1, 1)?;
+        appointments::figures(&bin, dir.path(), &base, cli.booking_seconds).await?;
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ fn body_of(response: &str) -> Value {
     serde_json::from_str(body).unwrap_or(Value::Null)
 }
 
-/// Each change comes from another loopback address: one address may make ten a minute, and
+/// Each change comes from another loopback address: one address may make thirty at once, and
 /// these tests make more (the allowance has a test of its own).
 static NEXT_SOURCE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
 
@@ -282,6 +282,17 @@ async fn check_in_at_the_kiosk_within_the_window_gives_one_ticket() {
         .expect("the ticket names its booking");
     assert_eq!(appointment.code, code);
     assert_eq!(appointment.start.to_rfc3339(), monday("09:00"));
+    // Its tracking page works as any ticket's, and names the appointment.
+    let track = ticket
+        .track
+        .clone()
+        .expect("the kiosk gets the tracking code");
+    let (status, page) = raw::get(addr, &format!("/t/{track}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!(r#""appointment":{{"code":"{code}""#)),
+        "{page}"
+    );
     let (_, event) = board.event(EventKind::AppointmentCheckedIn).await;
     assert_eq!(
         event.appointment.as_ref().map(|a| a.status),
@@ -466,13 +477,14 @@ async fn a_hundred_bookers_racing_for_one_slot_never_overfill_it() {
 }
 
 #[tokio::test]
-async fn one_address_gets_ten_changes_then_waits() {
+async fn one_address_gets_thirty_changes_then_waits() {
     let dir = tempfile::tempdir().expect("tmp");
     let clock = Arc::new(ManualClock::at(&monday("07:00")));
     let hub = start_hub_on(&clock, &dir.path().join("hub.db")).await;
     let mut statuses = Vec::new();
-    for i in 0..11 {
-        let body = json!({"service": "TP", "start": monday("09:00"), "phone": format!("09{i:08}")});
+    for i in 0..31 {
+        let start = format!("2026-11-23T{:02}:{:02}:00+07:00", 8 + i / 4, (i % 4) * 15);
+        let body = json!({"service": "TP", "start": start, "phone": format!("09{i:08}")});
         let (status, response) =
             raw::request(hub.addr, "POST", "/api/appointments", None, Some(&body)).await;
         statuses.push((status, error_code(&body_of(&response)).to_string()));

@@ -98,11 +98,13 @@ impl TokenBucket {
 // ------------------------------------------------------------------ the booking API
 
 /// Booking look-ups one address may make: a burst, then a steady rate.
-const READS_BURST: f64 = 60.0;
-const READS_PER_SECOND: f64 = 2.0;
-/// Bookings and cancellations one address may make: ten, then one a minute.
-const WRITES_BURST: f64 = 10.0;
-const WRITES_PER_SECOND: f64 = 1.0 / 60.0;
+const READS_BURST: f64 = 120.0;
+const READS_PER_SECOND: f64 = 5.0;
+/// Bookings and cancellations one address may make: thirty (a family, a counter clerk helping
+/// at a shared PC, a client checking the API), then one every twenty seconds. What stops a
+/// hoarder is this and the per-phone limit together.
+const WRITES_BURST: f64 = 30.0;
+const WRITES_PER_SECOND: f64 = 1.0 / 20.0;
 /// Addresses remembered before the full buckets are forgotten.
 const MAX_ADDRESSES: usize = 4096;
 
