@@ -67,7 +67,7 @@ pub fn run(
         println!(
             "Demo centre (headless) — hub at {url}, database {}, time ×{speed}.\n\
              Simulated: one kiosk, six counters (nv01–nv06), one lobby board. Ctrl-C stops.\n\
-             The manager's console: http://{}/console (ql01, PIN 1234)\n\
+             The manager's console: http://{}/console (ql01, PIN 1234); booking: /dat-lich\n\
              The hub's own log: {}\n",
             db.display(),
             hub.addr,

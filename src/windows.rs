@@ -101,6 +101,8 @@ pub fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
          \n  tickets    {tickets}/ (each printed ticket also saved as PNG)\
          \n  log        {log}\
          \n  tracking   scan a ticket's QR code, or open http://{addr}/t/<code>\
+         \n  booking    http://{addr}/dat-lich   (book from a phone; then at the kiosk: «Tôi đã đặt lịch hẹn»)\
+         \n  counter    http://{addr}/quay?device=pad-1&token=demo-pad-1   (the citizen's screen at Quầy 1)\
          \n  more       counter-client --device counter-3, kiosk --device kiosk-2, display-board …\
          \n\nCtrl-C (or closing the windows) stops everything.\n",
         addr = hub.addr,
