@@ -294,21 +294,23 @@ fn a_printer_failure_asks_the_citizen_to_remember_the_number() {
 }
 
 /// Books the next slot of TP (the demo's slots run round the clock, every quarter of an hour,
-/// so its check-in window is open now) and returns the booking's code.
+/// so its check-in window is open now — after 23:45, the first of tomorrow) and returns the
+/// booking's code.
 fn book_next_slot(c: &Centre, phone: &str) -> String {
     let addr = c.addr;
     c.runtime.block_on(async move {
-        let today = chrono::Utc::now()
-            .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-            .date_naive();
-        let (status, slots) = testkit::raw::get(
-            addr,
-            &format!("/api/appointments/slots?service=TP&date={today}"),
-        )
-        .await;
-        assert_eq!(status, 200, "{slots}");
-        let slots: serde_json::Value = serde_json::from_str(&slots).expect("json");
-        let start = slots["slots"][0]["start"].clone();
+        let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh);
+        let mut start = serde_json::Value::Null;
+        for day in [now.date_naive(), now.date_naive() + chrono::Days::new(1)] {
+            let path = format!("/api/appointments/slots?service=TP&date={day}");
+            let (status, slots) = testkit::raw::get(addr, &path).await;
+            assert_eq!(status, 200, "{slots}");
+            let slots: serde_json::Value = serde_json::from_str(&slots).expect("json");
+            start = slots["slots"][0]["start"].clone();
+            if !start.is_null() {
+                break;
+            }
+        }
         let body = serde_json::json!({"service": "TP", "start": start, "phone": phone});
         let (status, response) =
             testkit::raw::request(addr, "POST", "/api/appointments", None, Some(&body)).await;

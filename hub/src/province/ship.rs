@@ -401,13 +401,18 @@ fn for_the_province(body: &str) -> String {
     }
     match serde_json::from_str::<serde_json::Value>(body) {
         Ok(serde_json::Value::Object(mut map)) => {
-            map.remove("track");
+            let mut changed = map.remove("track").is_some();
             if let Some(holder) = map.get_mut("holder")
                 && holder.get("phone").is_some()
             {
                 *holder = serde_json::Value::String("phone".into());
+                changed = true;
             }
-            serde_json::Value::Object(map).to_string()
+            if changed {
+                serde_json::Value::Object(map).to_string()
+            } else {
+                body.to_string()
+            }
         }
         _ => body.to_string(),
     }
