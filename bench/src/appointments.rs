@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Places a slot holds in the bench centre.
 const PER_SLOT: u32 = 2;
@@ -48,22 +47,12 @@ async fn http(
     // Fewer addresses than the hub remembers (4,096), each used a few times at most.
     let n = NEXT_ADDRESS.fetch_add(1, Ordering::Relaxed) % 4_000;
     let local = IpAddr::from([127, 10, (n / 250) as u8, (n % 250) as u8 + 1]);
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.bind((local, 0).into())?;
-    let mut tcp = socket.connect(addr).await?;
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(request.as_bytes()).await?;
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).await?;
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok((status, response))
+    let json: Option<serde_json::Value> = if body.is_empty() {
+        None
+    } else {
+        Some(serde_json::from_str(body)?)
+    };
+    Ok(testkit::raw::request_from(Some(local), addr, method, path, None, json.as_ref()).await)
 }
 
 /// Every slot start of tomorrow and the day after (96 a day), as the API writes them: room for

@@ -17,11 +17,6 @@ fn monday(hm: &str) -> String {
     format!("2026-11-23T{hm}:00+07:00")
 }
 
-fn body_of(response: &str) -> Value {
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    serde_json::from_str(body).unwrap_or(Value::Null)
-}
-
 /// Each change comes from another loopback address: one address may make thirty at once, and
 /// these tests make more (the allowance has a test of its own).
 static NEXT_SOURCE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
@@ -32,26 +27,11 @@ async fn from_another_address(
     path: &str,
     body: &Value,
 ) -> (u16, Value) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let n = NEXT_SOURCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let local = std::net::IpAddr::from([127, 2, (n / 250) as u8, (n % 250) as u8 + 1]);
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket.bind((local, 0).into()).expect("bind");
-    let mut tcp = socket.connect(addr).await.expect("connect");
-    let body = body.to_string();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: hub\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).await.expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, body_of(&response))
+    let (status, response) =
+        raw::request_from(Some(local), addr, method, path, None, Some(body)).await;
+    (status, raw::json_body(&response))
 }
 
 async fn book(addr: std::net::SocketAddr, service: &str, start: &str, phone: &str) -> (u16, Value) {
@@ -61,7 +41,7 @@ async fn book(addr: std::net::SocketAddr, service: &str, start: &str, phone: &st
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, Value) {
     let (status, response) = raw::request(addr, "GET", path, None, None).await;
-    (status, body_of(&response))
+    (status, raw::json_body(&response))
 }
 
 async fn cancel(addr: std::net::SocketAddr, code: &str, phone: &str) -> (u16, Value) {
@@ -487,7 +467,7 @@ async fn one_address_gets_thirty_changes_then_waits() {
         let body = json!({"service": "TP", "start": start, "phone": format!("09{i:08}")});
         let (status, response) =
             raw::request(hub.addr, "POST", "/api/appointments", None, Some(&body)).await;
-        statuses.push((status, error_code(&body_of(&response)).to_string()));
+        statuses.push((status, error_code(&raw::json_body(&response)).to_string()));
     }
     let limited: Vec<_> = statuses.iter().filter(|(s, _)| *s == 429).collect();
     assert_eq!(limited.len(), 1, "{statuses:?}");

@@ -599,9 +599,7 @@ async fn a_scripted_monday(addr: std::net::SocketAddr, clock: &ManualClock) {
         let (status, response) =
             raw::request(addr, "POST", "/api/appointments", None, Some(&body)).await;
         assert_eq!(status, 201, "{response}");
-        let booked: serde_json::Value =
-            serde_json::from_str(response.split_once("\r\n\r\n").map_or("", |(_, b)| b))
-                .expect("json");
+        let booked = raw::json_body(&response);
         codes.push(booked["code"].as_str().expect("code").to_string());
     }
     kiosk

@@ -315,9 +315,7 @@ fn book_next_slot(c: &Centre, phone: &str) -> String {
         let (status, response) =
             testkit::raw::request(addr, "POST", "/api/appointments", None, Some(&body)).await;
         assert_eq!(status, 201, "{response}");
-        let booked: serde_json::Value =
-            serde_json::from_str(response.split_once("\r\n\r\n").map_or("", |(_, b)| b))
-                .expect("json");
+        let booked = testkit::raw::json_body(&response);
         booked["code"].as_str().expect("code").to_string()
     })
 }

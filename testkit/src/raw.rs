@@ -117,6 +117,19 @@ pub async fn request(
     cookie: Option<&str>,
     json: Option<&Value>,
 ) -> (u16, String) {
+    request_from(None, addr, method, path, cookie, json).await
+}
+
+/// The same from the loopback address `local` (`127.x.y.z`), as another client would come:
+/// for what the hub allows each address.
+pub async fn request_from(
+    local: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    json: Option<&Value>,
+) -> (u16, String) {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n");
     if let Some(c) = cookie {
         head.push_str(&format!("Cookie: {c}\r\n"));
@@ -128,7 +141,16 @@ pub async fn request(
             body.len()
         ));
     }
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
+    let mut tcp = match local {
+        Some(local) => {
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket
+                .bind((local, 0).into())
+                .expect("bind a loopback address");
+            socket.connect(addr).await.expect("tcp")
+        }
+        None => tokio::net::TcpStream::connect(addr).await.expect("tcp"),
+    };
     tcp.write_all(format!("{head}\r\n{body}").as_bytes())
         .await
         .expect("request");
@@ -162,4 +184,10 @@ pub fn cookie_set(response: &str) -> String {
         "{set}"
     );
     set.split(';').next().unwrap_or_default().to_string()
+}
+
+/// The JSON body of a whole response (`Null` when it has none).
+pub fn json_body(response: &str) -> Value {
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or(Value::Null)
 }
