@@ -358,17 +358,25 @@ impl Controller {
         vec![Effect::Send { action, command }]
     }
 
-    pub fn priority_label(mirror: &Mirror, t: &Ticket) -> String {
-        t.priority
+    /// What the clerk should know of a ticket besides its number: its priority category, and
+    /// the time of its appointment (the citizen booked, and expects to be called then).
+    pub fn priority_label(mirror: &Mirror, t: &Ticket, zone: &FixedOffset) -> String {
+        let category = t.priority.as_ref().map(|p| {
+            mirror
+                .categories
+                .iter()
+                .find(|c| &c.id == p)
+                .map_or_else(|| p.clone(), |c| c.name_vi.clone())
+        });
+        let appointment = t
+            .appointment
             .as_ref()
-            .map(|p| {
-                mirror
-                    .categories
-                    .iter()
-                    .find(|c| &c.id == p)
-                    .map_or_else(|| p.clone(), |c| c.name_vi.clone())
-            })
-            .unwrap_or_default()
+            .map(|a| format!("Lịch hẹn {}", a.start.with_timezone(zone).format("%H:%M")));
+        [category, appointment]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · ")
     }
 
     pub fn screen(&self, mirror: &Mirror, now: DateTime<FixedOffset>) -> Screen {
@@ -408,7 +416,7 @@ impl Controller {
             Current {
                 number: t.number.clone(),
                 service: mirror.service_name(&t.service),
-                priority: Self::priority_label(mirror, t),
+                priority: Self::priority_label(mirror, t, now.offset()),
                 status: match t.status {
                     TicketStatus::Called if t.recalls > 0 => {
                         format!("Đã gọi lại {} lần", t.recalls)
@@ -439,7 +447,7 @@ impl Controller {
             .map(|(t, _)| WaitingRow {
                 number: t.number.clone(),
                 service: mirror.service_name(&t.service),
-                priority: Self::priority_label(mirror, t),
+                priority: Self::priority_label(mirror, t, now.offset()),
                 waited: minutes_text((now - t.issued_at).num_seconds()),
                 overdue: t.overdue,
             })
@@ -677,5 +685,32 @@ mod tests {
         m.devices.insert("kiosk-1".into(), "ok".into());
         m.devices.remove("display-3");
         assert_eq!(device_alerts(&m), "");
+    }
+
+    #[test]
+    fn the_clerk_sees_a_tickets_priority_and_appointment() {
+        let mut m = Mirror::default();
+        m.categories.push(protocol::CategoryView {
+            id: "elderly".into(),
+            name_vi: "Người cao tuổi".into(),
+            name_en: "Elderly".into(),
+        });
+        let mut t: Ticket = serde_json::from_value(serde_json::json!({
+            "id": 1, "number": "A1001", "service": "TP", "status": "waiting",
+            "issued_at": "2026-11-23T08:40:00+07:00"
+        }))
+        .expect("ticket");
+        let hanoi = chrono::FixedOffset::east_opt(7 * 3600).expect("offset");
+        assert_eq!(Controller::priority_label(&m, &t, &hanoi), "");
+        t.appointment = Some(protocol::AppointmentRef {
+            code: "KE4PX9MT".into(),
+            start: chrono::DateTime::parse_from_rfc3339("2026-11-23T02:00:00Z").expect("time"),
+        });
+        assert_eq!(Controller::priority_label(&m, &t, &hanoi), "Lịch hẹn 09:00");
+        t.priority = Some("elderly".into());
+        assert_eq!(
+            Controller::priority_label(&m, &t, &hanoi),
+            "Người cao tuổi · Lịch hẹn 09:00"
+        );
     }
 }
