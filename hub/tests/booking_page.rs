@@ -71,8 +71,9 @@ async fn a_citizen_books_looks_up_and_cancels_on_a_phone() {
     shot(&browser, "dat-lich-choose").await;
     browser.click("#book").await;
     browser.wait_for_text("done-when", "09:00–09:30").await;
-    let code = browser.text_of("#done-code").await;
-    assert_eq!(code.len(), 8, "{code}");
+    let shown = browser.text_of("#done-code").await;
+    assert_eq!((shown.len(), shown.find('-')), (9, Some(4)), "in two halves: {shown}");
+    let code = shown.replace('-', "");
     let arrive = browser.text_of("#done-arrive").await;
     assert!(
         arrive.contains("08:30") && arrive.contains("09:15"),
