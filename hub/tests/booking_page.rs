@@ -72,7 +72,11 @@ async fn a_citizen_books_looks_up_and_cancels_on_a_phone() {
     browser.click("#book").await;
     browser.wait_for_text("done-when", "09:00–09:30").await;
     let shown = browser.text_of("#done-code").await;
-    assert_eq!((shown.len(), shown.find('-')), (9, Some(4)), "in two halves: {shown}");
+    assert_eq!(
+        (shown.len(), shown.find('-')),
+        (9, Some(4)),
+        "in two halves: {shown}"
+    );
     let code = shown.replace('-', "");
     let arrive = browser.text_of("#done-arrive").await;
     assert!(
