@@ -267,14 +267,18 @@ impl Book {
     }
 }
 
-/// When check-in for a slot of `service` starting at `start` opens and closes.
+/// When check-in for a slot of `service` starting at `start` opens and closes: `early` before
+/// the start (but not before the slot's service day begins), until `late` after it.
 pub fn check_in_window(
     rules: &Rules,
     service: &ServiceId,
     start: DateTime<Utc>,
 ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let a = rules.services.get(service)?.appointments.as_ref()?;
-    Some((start - a.early, start + a.late))
+    // Not before its slot's service day begins: a ticket of the day before would expire with it.
+    let day = rules.service_day(start);
+    let day_begins = rules.next_day_start(day.pred_opt().unwrap_or(day));
+    Some(((start - a.early).max(day_begins), start + a.late))
 }
 
 fn window_close(rules: &Rules, service: &ServiceId, start: DateTime<Utc>) -> Option<DateTime<Utc>> {

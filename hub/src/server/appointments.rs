@@ -28,6 +28,7 @@ use crate::engine::booking::{BookingAsk, BookingLook, BookingSeen};
 
 /// The largest body a booking request may have.
 const MAX_BODY: usize = 1024;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/appointments/slots", get(slots))

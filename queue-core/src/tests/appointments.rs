@@ -306,6 +306,31 @@ fn an_early_appointment_waits_for_its_slot_and_a_late_one_keeps_its_place() {
 }
 
 #[test]
+fn check_in_for_a_slot_at_the_day_start_opens_with_its_day() {
+    // Slots round the clock: the one at midnight opens at midnight, not the evening before, when
+    // its ticket would have expired with the old day.
+    let mut rules = booking_rules();
+    if let Some(a) = rules
+        .services
+        .get_mut(&ServiceId::from("TP"))
+        .and_then(|s| s.appointments.as_mut())
+    {
+        a.hours = None;
+    }
+    let mut w = World::with_rules(rules);
+    w.now = monday("22:00");
+    let midnight = monday("00:00") + TimeDelta::days(1);
+    let code = w.book(midnight, phone(1)).expect("book");
+    w.now = midnight - TimeDelta::minutes(10);
+    w.tick();
+    assert_eq!(w.check_in(&code), Err(ErrorCode::AppointmentEarly));
+    w.now = midnight;
+    w.tick();
+    let (ticket, _) = w.check_in(&code).expect("in its own day");
+    assert_eq!(w.label(ticket), "A1001");
+}
+
+#[test]
 fn the_book_outlives_the_service_day() {
     let mut w = World::with_rules(booking_rules());
     w.now = monday("10:00");
