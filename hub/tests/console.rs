@@ -153,6 +153,33 @@ async fn a_device_away_longer_than_the_grace_is_an_alert_and_clears_when_it_is_b
 }
 
 #[tokio::test]
+async fn a_lost_tablet_is_revoked_from_the_devices_list() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    let (status, whole) = raw::get_whole(hub.addr, "/quay?device=pad-2&token=demo-pad-2").await;
+    assert_eq!(status, 303, "{whole}");
+    let cookie = raw::cookie_set(&whole);
+    let hello = serde_json::json!({"type": "hello", "protocol": 1, "role": "counter_display",
+                                   "device": "pad-2", "token": ""});
+    let answer = raw::first_answer(hub.addr, &hello, Some(&cookie)).await;
+    assert_eq!(answer["type"], "welcome", "{answer}");
+    let browser = Browser::start().await;
+    sign_in(&browser, &format!("http://{}", hub.addr), "ql01", "1234").await;
+    browser.wait_for_text("who", "ql01").await;
+    browser.click("button[data-revoke='pad-2']").await;
+    browser
+        .client
+        .accept_alert()
+        .await
+        .expect("the supervisor confirms");
+    browser.wait_for_text("toast", "Đã thu hồi").await;
+    let answer = raw::first_answer(hub.addr, &hello, Some(&cookie)).await;
+    assert_eq!(answer["code"], "unauthorized", "{answer}");
+    browser.close().await;
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
 async fn figures_with_charts_and_a_csv_excel_reads_in_vietnamese() {
     let dir = tempfile::tempdir().expect("tmp");
     let hub = start_hub(&dir.path().join("hub.db")).await;
