@@ -110,6 +110,8 @@ pub struct Booking {
     pub cancelled_at: Option<DateTime<Utc>>,
     pub checked_in_at: Option<DateTime<Utc>>,
     pub ticket: Option<TicketId>,
+    /// Its ticket's printed number (kept after the ticket's day is over).
+    pub number: Option<String>,
 }
 
 /// Every booking the hub still needs: those of the days ahead, today's, and yesterday's (still
@@ -206,6 +208,7 @@ impl Book {
             cancelled_at: None,
             checked_in_at: None,
             ticket: None,
+            number: None,
         };
         self.by_slot
             .entry((service.clone(), start))
@@ -224,7 +227,7 @@ impl Book {
         at: DateTime<Utc>,
         code: &str,
         status: BookingStatus,
-        ticket: Option<TicketId>,
+        ticket: Option<(TicketId, &String)>,
     ) {
         let Some(b) = self.by_code.get_mut(code) else {
             return;
@@ -237,7 +240,8 @@ impl Book {
             BookingStatus::Cancelled => b.cancelled_at = Some(at),
             BookingStatus::CheckedIn => {
                 b.checked_in_at = Some(at);
-                b.ticket = ticket;
+                b.ticket = ticket.map(|(id, _)| id);
+                b.number = ticket.map(|(_, number)| number.clone());
             }
             BookingStatus::Booked | BookingStatus::Missed => {}
         }

@@ -126,10 +126,7 @@ impl<'a> Views<'a> {
                 BookingStatus::Cancelled => p::AppointmentStatus::Cancelled,
                 BookingStatus::Missed => p::AppointmentStatus::Missed,
             },
-            ticket: b
-                .ticket
-                .and_then(|t| self.state.ticket(t))
-                .map(|t| t.label.clone()),
+            ticket: b.number.clone(),
         }
     }
 

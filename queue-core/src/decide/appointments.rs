@@ -195,7 +195,11 @@ pub fn check_in(
                 place,
             }),
         },
-        Event::AppointmentCheckedIn { code, ticket },
+        Event::AppointmentCheckedIn {
+            code,
+            ticket,
+            number: rule.label(number),
+        },
     ];
     done(events, Subject::Ticket(ticket))
 }

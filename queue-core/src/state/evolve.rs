@@ -454,9 +454,11 @@ impl State {
             Event::AppointmentCancelled { code } => {
                 book.settled(rules, at, code, S::Cancelled, None)
             }
-            Event::AppointmentCheckedIn { code, ticket } => {
-                book.settled(rules, at, code, S::CheckedIn, Some(*ticket))
-            }
+            Event::AppointmentCheckedIn {
+                code,
+                ticket,
+                number,
+            } => book.settled(rules, at, code, S::CheckedIn, Some((*ticket, number))),
             Event::AppointmentMissed { code } => book.settled(rules, at, code, S::Missed, None),
             _ => {}
         }

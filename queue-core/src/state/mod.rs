@@ -313,6 +313,8 @@ pub enum Event {
     AppointmentCheckedIn {
         code: String,
         ticket: TicketId,
+        /// The ticket's printed number, which the booking keeps after its day.
+        number: String,
     },
     /// Not checked in when its window closed.
     AppointmentMissed {

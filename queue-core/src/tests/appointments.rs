@@ -341,6 +341,14 @@ fn the_book_outlives_the_service_day() {
     assert_eq!(w.state.day, tomorrow.date_naive(), "a new day started");
     let (ticket, _) = w.check_in(&code).expect("checked in the next day");
     assert_eq!(w.label(ticket), "A1001", "numbered in the new day");
+    // A day later its ticket has expired with its day; the booking still says which it was.
+    w.advance(24 * 60);
+    w.tick();
+    assert!(w.state.ticket(ticket).is_none());
+    assert_eq!(
+        w.state.book.get(&code).and_then(|b| b.number.clone()),
+        Some("A1001".into())
+    );
 }
 
 // ------------------------------------------------------------------ properties
