@@ -37,7 +37,8 @@ pub fn routes() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
-fn allowed(app: &AppState, peer: SocketAddr, write: bool) -> bool {
+/// Whether `peer` may make one more request of the booking API (a change, or a look-up).
+pub(super) fn allowed(app: &AppState, peer: SocketAddr, write: bool) -> bool {
     app.bookings
         .lock()
         .unwrap_or_else(|e| e.into_inner())

@@ -5,7 +5,7 @@
 //! headers and content security policy: no external asset, nothing cached.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -59,8 +59,16 @@ async fn page(State(app): State<AppState>) -> Response {
 }
 
 /// `GET /dat-lich/qr/{code}`: a booking code as a QR image, for the kiosk's reader to scan.
-/// It encodes the code alone, which says nothing without the centre's hub.
-async fn qr(Path(code): Path<String>) -> Response {
+/// It encodes the code alone, which says nothing without the centre's hub. Drawing one costs a
+/// little: it counts as a look-up of the booking API.
+async fn qr(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    Path(code): Path<String>,
+) -> Response {
+    if !super::appointments::allowed(&app, peer, false) {
+        return (StatusCode::TOO_MANY_REQUESTS, "too many requests").into_response();
+    }
     let Some(code) = queue_core::appointments::normalise_code(&code) else {
         return (StatusCode::NOT_FOUND, "not a booking code").into_response();
     };
