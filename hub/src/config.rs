@@ -40,6 +40,9 @@ pub struct Config {
     pub limits: Limits,
     /// Web origins besides the hub's own pages that may open a WebSocket (`https://host:port`).
     pub allowed_origins: Vec<String>,
+    /// Reverse proxies in front of the hub (`[limits] trusted_proxies`): a request from one of
+    /// them is counted against the client it names in `X-Forwarded-For`, not against the proxy.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The centre's id across the province (`[center] id`): its key in the province's database.
     pub center_id: Option<String>,
     /// Where the event log is shipped (`[province]`); nothing leaves the centre without it.
@@ -301,6 +304,8 @@ struct RawLimits {
     offline_alert_s: Option<u64>,
     #[serde(default)]
     allowed_origins: Vec<String>,
+    #[serde(default)]
+    trusted_proxies: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -591,6 +596,22 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
             .iter()
             .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
             .collect(),
+        trusted_proxies: raw
+            .limits
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                p.get_ref().parse().map_err(|_| {
+                    err(
+                        Some(p.span()),
+                        format!(
+                            "[limits] trusted_proxies: {:?} is not an IP address",
+                            p.get_ref()
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
         center_id,
         province,
         rating_prompt_s: raw.rules.rating_prompt_s.clamp(5, 300),

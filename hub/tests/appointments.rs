@@ -462,11 +462,15 @@ async fn one_address_gets_thirty_changes_then_waits() {
     let clock = Arc::new(ManualClock::at(&monday("07:00")));
     let hub = start_hub_on(&clock, &dir.path().join("hub.db")).await;
     let mut statuses = Vec::new();
+    // Each says it comes through a proxy for another client: a hub that trusts no proxy
+    // ignores that.
     for i in 0..31 {
         let start = format!("2026-11-23T{:02}:{:02}:00+07:00", 8 + i / 4, (i % 4) * 15);
         let body = json!({"service": "TP", "start": start, "phone": format!("09{i:08}")});
+        let client = format!("203.0.113.{}", i + 1);
         let (status, response) =
-            raw::request(hub.addr, "POST", "/api/appointments", None, Some(&body)).await;
+            raw::request_forwarded_for(hub.addr, "POST", "/api/appointments", &client, Some(&body))
+                .await;
         statuses.push((status, error_code(&raw::json_body(&response)).to_string()));
     }
     let limited: Vec<_> = statuses.iter().filter(|(s, _)| *s == 429).collect();
@@ -480,5 +484,58 @@ async fn one_address_gets_thirty_changes_then_waits() {
     )
     .await;
     assert_eq!(status, 200);
+    hub.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let clock = Arc::new(ManualClock::at(&monday("07:00")));
+    let mut config = testkit::demo_config();
+    config.trusted_proxies = vec!["127.0.0.1".parse().expect("address")];
+    let hub = hub::Hub::start_with_clock(
+        config,
+        &dir.path().join("hub.db"),
+        "127.0.0.1:0".parse().expect("addr"),
+        clock.clone(),
+    )
+    .await
+    .expect("the hub starts");
+    // Slots of tomorrow, a quarter of an hour apart (the demo books Justice round the clock).
+    let booking = |i: u32| {
+        let start = format!("2026-11-24T{:02}:{:02}:00+07:00", i / 4, (i % 4) * 15);
+        json!({"service": "TP", "start": start, "phone": format!("09{i:08}")})
+    };
+    // Forty citizens through the centre's TLS proxy: each has its own allowance.
+    for i in 0..40 {
+        let client = format!("203.0.113.{}", i + 1);
+        let (status, response) = raw::request_forwarded_for(
+            hub.addr,
+            "POST",
+            "/api/appointments",
+            &client,
+            Some(&booking(i)),
+        )
+        .await;
+        assert_eq!(status, 201, "{response}");
+    }
+    // One of them, over and over: held back after thirty.
+    let mut statuses = vec![];
+    for i in 40..71 {
+        let (status, _) = raw::request_forwarded_for(
+            hub.addr,
+            "POST",
+            "/api/appointments",
+            "198.51.100.7",
+            Some(&booking(i)),
+        )
+        .await;
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        1,
+        "{statuses:?}"
+    );
     hub.stop().await.expect("stop");
 }

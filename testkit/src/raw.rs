@@ -130,9 +130,40 @@ pub async fn request_from(
     cookie: Option<&str>,
     json: Option<&Value>,
 ) -> (u16, String) {
+    let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+    http_request(local, addr, method, path, &headers, json).await
+}
+
+/// The same through a reverse proxy that says who the client is (`X-Forwarded-For`).
+pub async fn request_forwarded_for(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    client: &str,
+    json: Option<&Value>,
+) -> (u16, String) {
+    http_request(
+        None,
+        addr,
+        method,
+        path,
+        &[("X-Forwarded-For", client)],
+        json,
+    )
+    .await
+}
+
+async fn http_request(
+    local: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    json: Option<&Value>,
+) -> (u16, String) {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n");
-    if let Some(c) = cookie {
-        head.push_str(&format!("Cookie: {c}\r\n"));
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     let body = json.map(Value::to_string).unwrap_or_default();
     if json.is_some() {

@@ -13,7 +13,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -37,12 +37,14 @@ pub fn routes() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
-/// Whether `peer` may make one more request of the booking API (a change, or a look-up).
-pub(super) fn allowed(app: &AppState, peer: SocketAddr, write: bool) -> bool {
+/// Whether the client behind `peer` may make one more request of the booking API (a change, or
+/// a look-up).
+pub(super) fn allowed(app: &AppState, peer: SocketAddr, headers: &HeaderMap, write: bool) -> bool {
+    let client = super::client_address::client_address(app, peer, headers);
     app.bookings
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .take(peer.ip(), write)
+        .take(client, write)
 }
 
 /// `{"error": {"code", "message"}}` with its status.
@@ -179,9 +181,10 @@ struct SlotsAsked {
 async fn slots(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     query: Result<Query<SlotsAsked>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if !allowed(&app, peer, false) {
+    if !allowed(&app, peer, &headers, false) {
         return rate_limited();
     }
     let Ok(Query(SlotsAsked {
@@ -231,9 +234,10 @@ struct Booked {
 async fn book(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<Booked>, JsonRejection>,
 ) -> Response {
-    if !allowed(&app, peer, true) {
+    if !allowed(&app, peer, &headers, true) {
         return rate_limited();
     }
     let Booked {
@@ -269,9 +273,10 @@ async fn book(
 async fn look_up(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(code): Path<String>,
 ) -> Response {
-    if !allowed(&app, peer, false) {
+    if !allowed(&app, peer, &headers, false) {
         return rate_limited();
     }
     match look(&app, BookingLook::Code(code)).await {
@@ -294,10 +299,11 @@ struct Cancelled {
 async fn cancel(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(code): Path<String>,
     body: Result<Json<Cancelled>, JsonRejection>,
 ) -> Response {
-    if !allowed(&app, peer, true) {
+    if !allowed(&app, peer, &headers, true) {
         return rate_limited();
     }
     let phone = match body {

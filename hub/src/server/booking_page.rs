@@ -64,9 +64,10 @@ async fn page(State(app): State<AppState>) -> Response {
 async fn qr(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     Path(code): Path<String>,
 ) -> Response {
-    if !super::appointments::allowed(&app, peer, false) {
+    if !super::appointments::allowed(&app, peer, &headers, false) {
         return (StatusCode::TOO_MANY_REQUESTS, "too many requests").into_response();
     }
     let Some(code) = queue_core::appointments::normalise_code(&code) else {

@@ -28,6 +28,7 @@ use ring::hmac;
 use serde::Deserialize;
 use tokio::time::Instant;
 
+use super::client_address::client_address;
 use super::console::{guarded, own_page, refuse};
 use super::log_safe::log_safe;
 use super::origin::origin_allowed;
@@ -266,7 +267,7 @@ async fn page(
     let above = view.as_deref() == Some("above");
     if let (Some(device), Some(token)) = (device, token) {
         let back = if above { "/quay?view=above" } else { "/quay" };
-        return match signed_cookie(&app, peer, &device, &token) {
+        return match signed_cookie(&app, client_address(&app, peer, &headers), &device, &token) {
             Ok(cookie) => {
                 let mut response =
                     (StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response();
@@ -312,7 +313,7 @@ async fn sign_in(
             "JSON {device, token} expected",
         );
     };
-    match signed_cookie(&app, peer, &device, &token) {
+    match signed_cookie(&app, client_address(&app, peer, &headers), &device, &token) {
         Ok(cookie) => {
             let mut response = Json(serde_json::json!({"device": device})).into_response();
             response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -335,11 +336,11 @@ enum NoCookie {
 /// try millions of them.
 fn signed_cookie(
     app: &AppState,
-    peer: SocketAddr,
+    peer: std::net::IpAddr,
     device: &str,
     token: &str,
 ) -> Result<HeaderValue, NoCookie> {
-    let place = format!("quay@{}", peer.ip());
+    let place = format!("quay@{peer}");
     let throttle = || app.logins.lock().unwrap_or_else(|e| e.into_inner());
     throttle()
         .check(&place, "", Instant::now())

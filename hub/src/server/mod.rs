@@ -21,6 +21,7 @@
 
 mod appointments;
 mod booking_page;
+mod client_address;
 mod commands;
 mod connection;
 mod console;

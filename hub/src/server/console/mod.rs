@@ -86,7 +86,8 @@ async fn sign_in(
     };
     let staff = staff.trim().to_string();
     // The back-off counts per address here (a console has no device token).
-    let place = format!("console@{}", peer.ip());
+    let client = super::client_address::client_address(&app, peer, &headers);
+    let place = format!("console@{client}");
     let throttle = || app.logins.lock().unwrap_or_else(|e| e.into_inner());
     if let Err(wait) = throttle().check(&place, &staff, Instant::now()) {
         let message = format!(
@@ -118,7 +119,7 @@ async fn sign_in(
     let Some(name) = supervisor.filter(|_| pin_ok) else {
         let known = app.config.staff.contains_key(&staff);
         throttle().failed(&place, &staff, known, Instant::now());
-        tracing::warn!(peer = %peer.ip(), "console sign-in refused");
+        tracing::warn!(peer = %client, "console sign-in refused");
         return refuse(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -135,7 +136,7 @@ async fn sign_in(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .open(who, Instant::now());
-    tracing::info!(staff = %staff, peer = %peer.ip(), "console: signed in");
+    tracing::info!(staff = %staff, peer = %client, "console: signed in");
     let cookie = format!(
         "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
         LONGEST.as_secs()
