@@ -7,15 +7,6 @@ use protocol::{ErrorCode, Role};
 use serde_json::json;
 use testkit::{Client, HubProcess, issue, raw, start_hub};
 
-/// Sends SIGSTOP or SIGCONT to the hub process.
-fn signal(hub: &HubProcess, sig: &str) {
-    let status = std::process::Command::new("kill")
-        .args([sig, &hub.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-}
-
 #[tokio::test]
 async fn a_press_abandoned_while_the_hub_was_stopped_never_becomes_a_ticket() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -24,7 +15,7 @@ async fn a_press_abandoned_while_the_hub_was_stopped_never_becomes_a_ticket() {
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
 
     // The hub freezes (a stuck disk, a debugger, an overloaded box); the citizen taps.
-    signal(&hub, "-STOP");
+    hub.freeze();
     let pressed = kiosk
         .hub
         .send_within(issue("TP"), Duration::from_millis(1500))
@@ -34,7 +25,7 @@ async fn a_press_abandoned_while_the_hub_was_stopped_never_becomes_a_ticket() {
         Some(ErrorCode::Expired)
     );
     // The hub wakes up and reads the press that waited in its socket: too late to act on it.
-    signal(&hub, "-CONT");
+    hub.thaw();
     let later = testkit::ticket_of(&kiosk.send(issue("TP")).await.expect("the next press works"));
     let (_, snapshot) = Client::connect(hub.addr, Role::Counter, "counter-1").await;
     let waiting: Vec<_> = snapshot.waiting.iter().map(|t| t.number.clone()).collect();

@@ -57,6 +57,48 @@ pub struct HubProcess {
 }
 
 impl HubProcess {
+    /// Freezes the hub (SIGSTOP, as a stuck disk or a debugger would) and returns once every
+    /// one of its threads is stopped: a thread still running when `kill` returns could otherwise
+    /// read and act on what the test sends next.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+        let tasks = format!("/proc/{}/task", self.child.id());
+        let deadline = std::time::Instant::now() + crate::WAIT;
+        loop {
+            let running = std::fs::read_dir(&tasks)
+                .expect("the hub's threads in /proc")
+                .filter_map(Result::ok)
+                .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+                // The state follows the command's closing parenthesis: `T` or `t` is stopped.
+                .filter(|stat| {
+                    let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+                    !state.is_some_and(|s| s.starts_with('T') || s.starts_with('t'))
+                })
+                .count();
+            if running == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{running} of the hub's threads still run after SIGSTOP"
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    /// Lets a frozen hub run again (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal}");
+    }
+
     /// Starts `exe` (a test passes `env!("CARGO_BIN_EXE_hub")`) with `args` and returns once it
     /// has printed the address it serves, read from its log. The log keeps being drained so the
     /// hub never blocks on a full pipe.
