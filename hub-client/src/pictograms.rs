@@ -43,9 +43,23 @@ pub fn exists(name: &str) -> bool {
 }
 
 /// The pictogram as SVG path commands on a 24×24 view box, to be stroked (2 units wide, round
-/// ends): every `<path d="…">` of its file but the invisible bounding box.
-pub fn path_commands(name: &str) -> Option<String> {
-    let (_, svg) = FILES.iter().find(|(n, _)| *n == name)?;
+/// ends): every `<path d="…">` of its file but the invisible bounding box. Read from the files
+/// once: a kiosk asks for every tile's at each redraw.
+pub fn path_commands(name: &str) -> Option<&'static str> {
+    static COMMANDS: std::sync::OnceLock<Vec<(&'static str, String)>> = std::sync::OnceLock::new();
+    COMMANDS
+        .get_or_init(|| {
+            FILES
+                .iter()
+                .filter_map(|(name, svg)| Some((*name, commands_of(svg)?)))
+                .collect()
+        })
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, commands)| commands.as_str())
+}
+
+fn commands_of(svg: &str) -> Option<String> {
     let paths: Vec<&str> = svg
         .split("<path")
         .skip(1)
@@ -77,7 +91,7 @@ mod tests {
         assert!(!exists("rocket"));
         assert_eq!(path_commands("rocket"), None);
         assert_eq!(
-            path_commands("mail").as_deref(),
+            path_commands("mail"),
             Some(
                 "M3 7a2 2 0 0 1 2 -2h14a2 2 0 0 1 2 2v10a2 2 0 0 1 -2 2h-14a2 2 0 0 1 -2 -2v-10z M3 7l9 6l9 -6"
             )

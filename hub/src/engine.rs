@@ -765,8 +765,8 @@ impl Engine {
         for (track, respond) in c.tracks {
             let _ = respond.send(self.tracked(&track, now));
         }
+        let views = self.views(now);
         for (look, respond) in c.looks {
-            let views = self.views(now);
             let seen = booking::look(&self.config.rules, &self.state, &views, now, look);
             let _ = respond.send(seen);
         }

@@ -133,7 +133,8 @@ pub fn screen(ctrl: &Controller, mirror: &Mirror, now: DateTime<Utc>) -> Screen 
                     .or_else(|| {
                         hub_client::pictograms::path_commands(hub_client::pictograms::DEFAULT)
                     })
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .to_string(),
             }
         })
         .collect();
