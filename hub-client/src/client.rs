@@ -33,7 +33,8 @@ use protocol::{
 /// How to reach and identify to the hub.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// `ws://host:port/ws`
+    /// `ws://host:port/ws`; or several, separated by commas (a centre's primary hub and its
+    /// standby): the client uses whichever serves, and moves when that changes.
     pub url: String,
     pub role: Role,
     pub device: String,
@@ -72,21 +73,37 @@ impl ClientConfig {
 }
 
 /// A byte stream to the hub: plain TCP, or TLS over it.
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+pub trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncStream for T {}
 
-/// Opens the WebSocket of `config.url` (`ws://` or `wss://`).
-async fn open(config: &ClientConfig) -> Result<WebSocketStream<Box<dyn Io>>, String> {
-    let request = config
-        .url
-        .as_str()
+/// The hub addresses a `url` lists (comma-separated), in order.
+pub fn addresses(url: &str) -> Vec<String> {
+    let listed: Vec<String> = url
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect();
+    if listed.is_empty() {
+        vec![url.to_string()]
+    } else {
+        listed
+    }
+}
+
+/// Opens the WebSocket of `url` (`ws://` or `wss://`), trusting what `tls` says for `wss://`.
+pub async fn open_websocket(
+    url: &str,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Result<WebSocketStream<Box<dyn AsyncStream>>, String> {
+    let request = url
         .into_client_request()
-        .map_err(|e| format!("bad hub address {:?}: {e}", config.url))?;
+        .map_err(|e| format!("bad hub address {url:?}: {e}"))?;
     let secure = request.uri().scheme_str() == Some("wss");
     let host = request
         .uri()
         .host()
-        .ok_or_else(|| format!("no host in {:?}", config.url))?
+        .ok_or_else(|| format!("no host in {url:?}"))?
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
@@ -99,11 +116,9 @@ async fn open(config: &ClientConfig) -> Result<WebSocketStream<Box<dyn Io>>, Str
         .map_err(|e| format!("cannot connect: {e}"))?;
     // Small JSON frames both ways: send each at once.
     let _ = tcp.set_nodelay(true);
-    let io: Box<dyn Io> = if secure {
-        let tls = config
-            .tls
-            .clone()
-            .ok_or("wss:// needs the hub's CA (--tls-ca) or certificate pin (--tls-pin)")?;
+    let io: Box<dyn AsyncStream> = if secure {
+        let tls =
+            tls.ok_or("wss:// needs the hub's CA (--tls-ca) or certificate pin (--tls-pin)")?;
         let name = ServerName::try_from(host.clone())
             .map_err(|e| format!("{host:?} is not a name TLS can check: {e}"))?;
         let stream = tokio_rustls::TlsConnector::from(tls)
@@ -300,6 +315,8 @@ enum LinkEnd {
     /// Reconnect after the given reason.
     Retry(String),
     Refused(ErrorBody),
+    /// This address is a standby (or a replaced hub): try the next one soon.
+    NotPrimary(String),
 }
 
 async fn run(
@@ -307,9 +324,9 @@ async fn run(
     mut requests: mpsc::UnboundedReceiver<Request>,
     updates: mpsc::UnboundedSender<Update>,
 ) {
-    let mut last_seq: Option<u64> = None;
-    let mut pending: Pending = HashMap::new();
-    let mut offset: HubOffset = None;
+    let addresses = addresses(&config.url);
+    let mut at = 0;
+    let mut session = Session::default();
     let mut backoff = config.backoff_min;
     // "Offline" is said once per outage, not once per failed attempt.
     let mut offline_told = false;
@@ -317,11 +334,10 @@ async fn run(
         let mut welcomed = false;
         let end = link(
             &config,
+            &addresses[at],
             &mut requests,
             &updates,
-            &mut last_seq,
-            &mut pending,
-            &mut offset,
+            &mut session,
             &mut welcomed,
         )
         .await;
@@ -329,8 +345,22 @@ async fn run(
             offline_told = false;
             backoff = config.backoff_min;
         }
+        if !matches!(end, LinkEnd::Stop) {
+            // A failed or lost link tries the next address: the hub it used may have died and
+            // its standby taken over.
+            at = (at + 1) % addresses.len();
+        }
         match end {
             LinkEnd::Stop => return,
+            LinkEnd::NotPrimary(reason) => {
+                tracing::info!(device = %config.device, %reason, "not the primary hub; trying the next address");
+                if !offline_told {
+                    if updates.send(Update::Offline { reason }).is_err() {
+                        return;
+                    }
+                    offline_told = true;
+                }
+            }
             LinkEnd::Retry(reason) => {
                 if !offline_told {
                     tracing::warn!(device = %config.device, %reason, "hub link down");
@@ -355,9 +385,9 @@ async fn run(
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => break,
-                _ = next_expiry(&pending) => expire_due(&mut pending),
+                _ = next_expiry(&session.pending) => expire_due(&mut session.pending),
                 req = requests.recv() => match req {
-                    Some(r) => { add_pending(&mut pending, r); }
+                    Some(r) => { add_pending(&mut session.pending, r); }
                     None => return,
                 },
             }
@@ -383,16 +413,37 @@ fn add_pending(pending: &mut Pending, r: Request) -> bool {
     fresh
 }
 
+/// What outlives one link: where the client is in the event stream, what it still has to
+/// hear an answer to, the hub's clock, and the highest hub term it has seen (said in hello,
+/// learnt from welcomes and `term_started` events).
+#[derive(Default)]
+struct Session {
+    last_seq: Option<u64>,
+    pending: Pending,
+    offset: HubOffset,
+    term: Option<u64>,
+}
+
 async fn link(
     config: &ClientConfig,
+    url: &str,
     requests: &mut mpsc::UnboundedReceiver<Request>,
     updates: &mpsc::UnboundedSender<Update>,
-    last_seq: &mut Option<u64>,
-    pending: &mut Pending,
-    offset: &mut HubOffset,
+    session: &mut Session,
     welcomed: &mut bool,
 ) -> LinkEnd {
-    let mut ws = match timeout(Duration::from_secs(5), open(config)).await {
+    let Session {
+        last_seq,
+        pending,
+        offset,
+        term,
+    } = session;
+    let mut ws = match timeout(
+        Duration::from_secs(5),
+        open_websocket(url, config.tls.clone()),
+    )
+    .await
+    {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => return LinkEnd::Retry(e),
         Err(_) => return LinkEnd::Retry("connection timed out".into()),
@@ -404,6 +455,7 @@ async fn link(
         token: config.token.clone(),
         resume_from: *last_seq,
         light: config.light,
+        term: *term,
     });
     let Ok(hello) = serde_json::to_string(&hello) else {
         return LinkEnd::Stop;
@@ -457,6 +509,7 @@ async fn link(
                 match msg {
                     ServerMessage::Welcome(w) => {
                         *welcomed = true;
+                        *term = (*term).max(w.term);
                         *offset = w.now.map(|hub_now| hub_now - chrono::Utc::now());
                         match w.snapshot {
                             Some(snapshot) => {
@@ -492,6 +545,7 @@ async fn link(
                             _ => {}
                         }
                         *last_seq = Some(frame.seq);
+                        *term = (*term).max(frame.event.term);
                         if updates.send(Update::Event(frame)).is_err() {
                             return LinkEnd::Stop;
                         }
@@ -532,6 +586,9 @@ async fn link(
                     // Only trackers receive these; this client is not one.
                     ServerMessage::Ticket(_) | ServerMessage::Presence(_) => continue,
                     ServerMessage::Error(error) => {
+                        if !*welcomed && error.code == ErrorCode::NotPrimary {
+                            return LinkEnd::NotPrimary(error.message);
+                        }
                         if !*welcomed && matches!(error.code, ErrorCode::Unauthorized | ErrorCode::Forbidden | ErrorCode::BadRequest) {
                             return LinkEnd::Refused(error);
                         }

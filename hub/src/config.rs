@@ -50,7 +50,28 @@ pub struct Config {
     /// How long a counter display's rating prompt waits for the citizen before it goes back to
     /// the counter (`[rules] rating_prompt_s`, 5 to 300 seconds).
     pub rating_prompt_s: u32,
+    /// The other hub of a pair (`[replication]`): the primary's standby, or the standby's
+    /// primary (docs/OPERATIONS.md, "Two hub PCs").
+    pub replication: Option<Replication>,
 }
+
+/// `[replication]`: this hub and the other hub PC of the centre.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replication {
+    /// The other hub's address, `ws://HOST:PORT` or `wss://HOST:PORT`.
+    pub peer: String,
+    /// A file whose first line is the pair's shared secret (the same file on both PCs).
+    pub token_file: std::path::PathBuf,
+    /// How long a primary waits for its standby to confirm a batch before it goes on alone.
+    pub sync_timeout: std::time::Duration,
+    /// For a `wss://` peer: the centre's CA (PEM), or the peer's certificate pin (SHA-256 hex).
+    pub ca_file: Option<std::path::PathBuf>,
+    pub pin: Option<String>,
+}
+
+/// `[replication] sync_timeout_ms` when not given: longer than any fsync of a healthy disk,
+/// short enough that a kiosk's press is still answered while the citizen stands there.
+pub const DEFAULT_SYNC_TIMEOUT_MS: u64 = 2000;
 
 /// The province's PostgreSQL, as `[province]` names it (docs/PROVINCE.md).
 #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +223,21 @@ struct RawConfig {
     rating_levels: Vec<Spanned<RawRatingLevel>>,
     #[serde(default)]
     appointments: Option<Spanned<RawAppointmentLimits>>,
+    #[serde(default)]
+    replication: Option<Spanned<RawReplication>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReplication {
+    peer: String,
+    token_file: std::path::PathBuf,
+    #[serde(default)]
+    sync_timeout_ms: Option<u64>,
+    #[serde(default)]
+    ca_file: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pin: Option<String>,
 }
 
 /// `[appointments]`: the centre's limits on bookings.
@@ -615,6 +651,51 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
         center_id,
         province,
         rating_prompt_s: raw.rules.rating_prompt_s.clamp(5, 300),
+        replication: raw
+            .replication
+            .as_ref()
+            .map(|r| build_replication(r, err))
+            .transpose()?,
+    })
+}
+
+fn build_replication(
+    raw: &Spanned<RawReplication>,
+    err: ErrAt<'_>,
+) -> Result<Replication, ConfigError> {
+    let span = || Some(raw.span());
+    let r = raw.get_ref();
+    let peer = r.peer.trim().trim_end_matches('/').to_string();
+    let secure = peer.starts_with("wss://");
+    if !(secure || peer.starts_with("ws://")) || peer.len() <= "wss://".len() {
+        return Err(err(
+            span(),
+            format!(
+                "[replication] peer {:?} must be the other hub's address, e.g. \"ws://192.168.1.11:7878\"",
+                r.peer
+            ),
+        ));
+    }
+    let timeout_ms = r.sync_timeout_ms.unwrap_or(DEFAULT_SYNC_TIMEOUT_MS);
+    if !(50..=60_000).contains(&timeout_ms) {
+        return Err(err(
+            span(),
+            format!("[replication] sync_timeout_ms {timeout_ms} must be from 50 to 60000"),
+        ));
+    }
+    if secure && r.ca_file.is_none() && r.pin.is_none() {
+        return Err(err(
+            span(),
+            "[replication] a wss:// peer needs ca_file (the centre's CA) or pin (its certificate's SHA-256)"
+                .into(),
+        ));
+    }
+    Ok(Replication {
+        peer,
+        token_file: r.token_file.clone(),
+        sync_timeout: std::time::Duration::from_millis(timeout_ms),
+        ca_file: r.ca_file.clone(),
+        pin: r.pin.clone(),
     })
 }
 

@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::config::Config;
 use crate::frames::{self, Wire, error_reply};
+use crate::replication::{Mode, Pair, PairError, Standing};
 use crate::replies::{self, Replies};
 use crate::timekeeping::{self, ClockRefused, Reading, Timekeeper};
 use ledger::{Batch, LedgerError, Recorded, ReplyKey, StoredReply, Writer};
@@ -81,6 +82,29 @@ pub enum Request {
     RevokeDisplay {
         device: DeviceId,
         respond: oneshot::Sender<Result<u64, String>>,
+    },
+    /// A standby's: events and replies from the primary, applied and committed as they were
+    /// there; answered with the last `seq` on disk (what the standby acknowledges).
+    Replicated {
+        batch: Box<crate::replication::messages::Batch>,
+        respond: Acknowledge,
+    },
+    /// A standby's: the primary's secrets and counter display generations.
+    Settings {
+        secrets: HashMap<String, String>,
+        display_generations: HashMap<String, u64>,
+    },
+    /// A standby becomes the primary in a new term (`hub promote`). Refused while it is behind
+    /// the primary as far as it knows, unless `force`. Answered with the new term.
+    Promote {
+        force: bool,
+        respond: oneshot::Sender<Result<u64, String>>,
+    },
+    /// A hub of a higher term exists: this one stops issuing (for ever, until re-joined).
+    Depose {
+        term: u64,
+        by: String,
+        respond: oneshot::Sender<()>,
     },
 }
 
@@ -208,8 +232,18 @@ pub struct EngineHandle {
     pub clock: Arc<dyn Clock>,
     pub display_generations: DisplayGenerations,
     /// The key of the phone numbers' keyed hashes (a booking keeps the hash, never the number):
-    /// made at the database's first start and kept in it.
-    pub phone_key: Arc<ring::hmac::Key>,
+    /// made at the database's first start and kept in it (a standby takes its primary's).
+    pub phone_key: PhoneKey,
+    /// The other hub of a pair, when there is one (`[replication]`).
+    pub pair: Option<Arc<Pair>>,
+}
+
+/// The phone numbers' hashing key, replaced once on a standby by its primary's.
+pub type PhoneKey = Arc<std::sync::RwLock<ring::hmac::Key>>;
+
+/// A phone key from the secret's text.
+fn phone_key(secret: &str) -> ring::hmac::Key {
+    ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes())
 }
 
 /// Tells the hub when the engine thread ends, also by a panic (it is dropped while unwinding).
@@ -236,6 +270,13 @@ struct Engine {
     snapshot_cache: Option<CachedSnapshot>,
     timekeeper: Timekeeper,
     display_generations: DisplayGenerations,
+    phone_key: PhoneKey,
+    /// What this hub is to its pair, and the log's term.
+    mode: Mode,
+    term: u64,
+    pair: Option<Arc<Pair>>,
+    /// A standby's: what its primary last said of itself.
+    followed: crate::replication::Heard,
 }
 
 /// The last welcome with a snapshot: joins within a second of each other at the same `seq`
@@ -270,6 +311,8 @@ struct Collected {
     joins: Vec<JoinRequest>,
     tracks: Vec<(String, oneshot::Sender<Option<p::Tracked>>)>,
     looks: Vec<booking::Look>,
+    /// A standby's acknowledgements, sent after the commit.
+    replicated: Vec<(Acknowledge, Result<u64, String>)>,
     /// The log's end before the batch (restored if the commit fails).
     seq_before: u64,
     /// The service day before time's events (a new one prunes after the commit).
@@ -277,6 +320,9 @@ struct Collected {
     /// A new day held back because the clock jumped.
     held: Option<NaiveDate>,
 }
+
+/// Where a standby's engine says which `seq` it has on disk (or why it could not keep a batch).
+pub type Acknowledge = oneshot::Sender<Result<u64, String>>;
 
 /// A command's answer, sent after the commit.
 struct Answer {
@@ -302,6 +348,12 @@ pub enum StartError {
     Thread(std::io::Error),
     #[error(transparent)]
     Clock(#[from] ClockRefused),
+    #[error(transparent)]
+    Pair(#[from] PairError),
+    #[error(
+        "this database is a standby's, but the configuration has no [replication] naming its primary"
+    )]
+    StandbyWithoutPeer,
 }
 
 /// Opens the database, rebuilds the state, and starts the engine thread.
@@ -332,6 +384,13 @@ fn open(
     accept_date: Option<NaiveDate>,
 ) -> Result<(Engine, mpsc::Receiver<Request>, EngineHandle), StartError> {
     let mut store = Writer::open(db)?;
+    let mode = Mode::from_stored(store.role()?.as_deref());
+    let term = store.term()?;
+    let pair = match &config.replication {
+        Some(r) => Some(Pair::new(r.clone(), Standing { mode, term })?),
+        None if mode == Mode::Standby => return Err(StartError::StandbyWithoutPeer),
+        None => None,
+    };
     let now = clock.now();
     let rules = &config.rules;
     let mut seq = store.last_seq()?;
@@ -367,10 +426,7 @@ fn open(
         let bytes: [u8; 32] = rand::rng().random();
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     })?;
-    let phone_key = Arc::new(ring::hmac::Key::new(
-        ring::hmac::HMAC_SHA256,
-        phone_key.as_bytes(),
-    ));
+    let phone_key: PhoneKey = Arc::new(std::sync::RwLock::new(self::phone_key(&phone_key)));
     let display_generations: DisplayGenerations = Arc::new(std::sync::RwLock::new(
         store
             .display_generations()?
@@ -378,7 +434,8 @@ fn open(
             .map(|(d, g)| (DeviceId::from(d.as_str()), g))
             .collect(),
     ));
-    let fresh = seq == 0;
+    // A standby's log begins with its primary's first event.
+    let fresh = seq == 0 && mode == Mode::Primary;
     let clock_elapsed = clock.elapsed();
     let mut engine = Engine {
         config: config.clone(),
@@ -394,6 +451,11 @@ fn open(
         snapshot_cache: None,
         timekeeper: Timekeeper::new(now, clock_elapsed),
         display_generations: display_generations.clone(),
+        phone_key: phone_key.clone(),
+        mode,
+        term,
+        pair: pair.clone(),
+        followed: crate::replication::Heard::default(),
     };
     if fresh {
         // Every log begins with the day it was started on.
@@ -408,7 +470,10 @@ fn open(
     } else {
         engine.process(vec![], None)?;
     }
-    tracing::info!(seq, day = %engine.state.day, replayed, ms = started.elapsed().as_millis() as u64, "state rebuilt");
+    if let Some(pair) = &pair {
+        pair.opened_at(engine.seq);
+    }
+    tracing::info!(seq, day = %engine.state.day, replayed, ms = started.elapsed().as_millis() as u64, mode = ?mode, term, "state rebuilt");
     let handle = EngineHandle {
         requests: req_tx,
         events: events_for_handle,
@@ -419,6 +484,7 @@ fn open(
         clock: engine.clock.clone(),
         display_generations,
         phone_key,
+        pair,
     };
     Ok((engine, req_rx, handle))
 }
@@ -572,7 +638,10 @@ impl Engine {
             self.apply(now, &hub, None, e, &mut c.pending);
         }
         c.day_before = Some(self.state.day);
-        c.held = self.advance_time(now, &hub, &mut c.pending);
+        // A standby's time passes on its primary, which sends what it decided.
+        if self.mode == Mode::Primary {
+            c.held = self.advance_time(now, &hub, &mut c.pending);
+        }
         for request in batch {
             match request {
                 Request::Command {
@@ -583,6 +652,14 @@ impl Engine {
                     staff,
                     respond,
                 } => {
+                    if let Some(refusal) = self.not_primary(id.as_str()) {
+                        c.answers.push(Answer {
+                            respond,
+                            id,
+                            reply: refusal,
+                        });
+                        continue;
+                    }
                     let reply = self.answer(
                         now,
                         &actor,
@@ -612,7 +689,10 @@ impl Engine {
                     let _ = respond.send(());
                 }
                 Request::Booking { ask, respond } => {
-                    let reply = self.booking(now, ask, &mut c.pending);
+                    let reply = match self.not_primary(booking::BOOKING_PAGE) {
+                        Some(refusal) => refusal,
+                        None => self.booking(now, ask, &mut c.pending),
+                    };
                     c.answers.push(Answer {
                         respond,
                         id: CommandId::from(booking::BOOKING_PAGE),
@@ -622,6 +702,21 @@ impl Engine {
                 Request::BookingLook { look, respond } => c.looks.push((look, respond)),
                 Request::RevokeDisplay { device, respond } => {
                     let _ = respond.send(self.revoke_display(device));
+                }
+                Request::Replicated { batch, respond } => {
+                    let outcome = self.replicated(*batch, &mut c.pending);
+                    c.replicated.push((respond, outcome));
+                }
+                Request::Settings {
+                    secrets,
+                    display_generations,
+                } => self.settings(secrets, display_generations),
+                Request::Promote { force, respond } => {
+                    let _ = respond.send(self.promote(now, force, &hub, &mut c.pending));
+                }
+                Request::Depose { term, by, respond } => {
+                    self.depose(term, &by);
+                    let _ = respond.send(());
                 }
             }
         }
@@ -708,6 +803,9 @@ impl Engine {
                 h.writes = Some(format!("the database refuses writes: {e}"));
             });
             self.seq = c.seq_before;
+            for (respond, _) in c.replicated.drain(..) {
+                let _ = respond.send(Err(format!("the standby's database refuses writes: {e}")));
+            }
             for a in c.answers.drain(..) {
                 let _ = a.respond.send(error_reply(
                     a.id.as_str(),
@@ -716,6 +814,9 @@ impl Engine {
                 ));
             }
             return Err(e);
+        }
+        if wrote == Wrote::Committed {
+            self.ship(c);
         }
         Ok(wrote)
     }
@@ -757,6 +858,9 @@ impl Engine {
         });
         for a in c.answers {
             let _ = a.respond.send(a.reply);
+        }
+        for (respond, outcome) in c.replicated {
+            let _ = respond.send(outcome);
         }
         for j in c.joins {
             let joined = self.join(j.role, j.resume_from, j.light, now);
@@ -898,6 +1002,7 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .insert(device.clone(), generation);
         tracing::info!(%device, generation, "counter display's cookies revoked");
+        self.ship_settings();
         Ok(generation)
     }
 
@@ -982,6 +1087,21 @@ impl Engine {
         event: Event,
         pending: &mut Pending,
     ) {
+        self.apply_at(now, actor.device.clone(), staff, event, None, pending);
+    }
+
+    /// Applies one event at `at` by `device`: with its wire frame when one is given (a
+    /// standby's, as the primary wrote it), or made now.
+    fn apply_at(
+        &mut self,
+        at: DateTime<Utc>,
+        device: DeviceId,
+        staff: Option<StaffCode>,
+        event: Event,
+        wire: Option<String>,
+        pending: &mut Pending,
+    ) {
+        let now = at;
         let before = match event.ticket().and_then(|id| self.state.ticket(id)) {
             Some(t) => Before {
                 service: Some(t.service.clone()),
@@ -1013,14 +1133,16 @@ impl Engine {
             seq: self.seq,
             at: now,
             day: self.state.day,
-            device: actor.device.clone(),
+            device,
             staff,
             event,
         };
-        let views = self.views(now);
-        let frame = frames::text(&p::ServerMessage::Event(Box::new(
-            views.event(&rec, &before),
-        )));
+        let frame = match wire {
+            Some(wire) => Utf8Bytes::from(wire),
+            None => frames::text(&p::ServerMessage::Event(Box::new(
+                self.views(now).event(&rec, &before),
+            ))),
+        };
         pending.out.events.push((rec, frame.as_str().to_string()));
         pending.frames.push((self.seq, frame));
     }
@@ -1064,6 +1186,7 @@ impl Engine {
                     replay: true,
                     head: Some(self.seq),
                     now: Some(now),
+                    term: (self.term > 0).then_some(self.term),
                 });
                 let mut replay = vec![frames::text(&welcome)];
                 let start = self.ring.partition_point(|(s, _)| *s <= from);
@@ -1098,6 +1221,7 @@ impl Engine {
             replay: false,
             head: None,
             now: Some(now),
+            term: (self.term > 0).then_some(self.term),
         });
         let welcome = Arc::new(SharedWelcome::new(welcome));
         self.snapshot_cache = Some(CachedSnapshot {
@@ -1116,5 +1240,6 @@ impl Engine {
 }
 
 pub mod booking;
+mod replica;
 #[cfg(test)]
 mod tests;

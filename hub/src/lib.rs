@@ -10,6 +10,7 @@ pub mod engine;
 pub mod frames;
 pub mod integrity;
 pub mod province;
+pub mod replication;
 pub mod replies;
 pub mod report;
 pub mod server;
@@ -98,6 +99,9 @@ impl Hub {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
+        if let Some(pair) = engine.pair.clone() {
+            start_pair(pair, &engine, db, &shutdown_rx).await;
+        }
         let engine_gone = engine.stopped.clone();
         let health = engine.health.clone();
         let check_now = Arc::new(tokio::sync::Notify::new());
@@ -111,12 +115,15 @@ impl Hub {
             tracing::info!(centre = %shipper.centre.id, "shipping the event log to the province");
             let (report, shipping) = watch::channel(province::ship::Shipping::default());
             app.province = Some(shipping);
-            tokio::spawn(shipper.run(
+            let shipping = shipper.run(
                 clock.clone(),
                 shutdown_rx.clone(),
                 report,
                 Some(health.clone()),
-            ));
+            );
+            // Shipped exactly once: by whichever hub of a pair is the primary (the province
+            // keeps what it has, so a new primary goes on from there).
+            tokio::spawn(replication::while_primary(engine.pair.clone(), shipping));
         }
         tokio::spawn(service::watchdog(engine.clone()));
         tokio::spawn(server::run_timer(engine, clock, shutdown_rx.clone()));
@@ -181,6 +188,33 @@ impl Hub {
     pub fn engine_stopped(&self) -> bool {
         *self.engine_gone.borrow()
     }
+}
+
+/// A pair's tasks: a primary asks its peer what it is before serving (a hub of a higher term
+/// there means this one was replaced) and every few seconds after; a standby follows.
+async fn start_pair(
+    pair: Arc<replication::Pair>,
+    engine: &engine::EngineHandle,
+    db: &Path,
+    shutdown: &watch::Receiver<bool>,
+) {
+    if pair.standing().mode == replication::Mode::Primary {
+        replication::standby::check_peer(&pair, &engine.requests).await;
+    }
+    tokio::spawn(replication::standby::watch_peer(
+        pair.clone(),
+        engine.requests.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(replication::standby::follow(
+        replication::standby::Following {
+            pair,
+            requests: engine.requests.clone(),
+            health: engine.health.clone(),
+            db: db.to_path_buf(),
+            shutdown: shutdown.clone(),
+        },
+    ));
 }
 
 /// Resolves at SIGTERM (a service manager stopping us) or Ctrl-C.

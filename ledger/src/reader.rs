@@ -367,6 +367,57 @@ impl Reader {
         events_after(&self.conn, after, limit)
     }
 
+    /// What a standby hub needs to follow this log from `after`: the next events (at most
+    /// `limit`, read in one transaction) with their wire frames (absent when retention dropped
+    /// them).
+    pub fn replication_after(
+        &mut self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(EventRow, Option<String>)>, LedgerError> {
+        let tx = self.conn.transaction()?;
+        let events = events_after(&tx, after, limit)?;
+        let mut frames: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
+        if let (Some(first), Some(last)) = (events.first(), events.last()) {
+            let mut stmt =
+                tx.prepare("SELECT seq, wire FROM frames WHERE seq >= ?1 AND seq <= ?2")?;
+            let rows = stmt.query_map([first.seq as i64, last.seq as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (seq, wire) = row?;
+                frames.insert(seq, wire);
+            }
+        }
+        Ok(events
+            .into_iter()
+            .map(|e| {
+                let wire = frames.remove(&e.seq);
+                (e, wire)
+            })
+            .collect())
+    }
+
+    /// The term of the log at `seq` (0: before any hub took over).
+    pub fn term_at(&self, seq: u64) -> Result<u64, LedgerError> {
+        crate::writer::term_at(&self.conn, seq)
+    }
+
+    /// What this database's hub is to its pair (`None`: the primary).
+    pub fn role(&self) -> Result<Option<String>, LedgerError> {
+        crate::writer::role(&self.conn)
+    }
+
+    /// Every secret of the centre, by key.
+    pub fn secrets(&self) -> Result<Vec<(String, String)>, LedgerError> {
+        crate::writer::secrets(&self.conn)
+    }
+
+    /// Replies of service days from `from` on.
+    pub fn replies_since(&self, from: NaiveDate) -> Result<Vec<crate::StoredReply>, LedgerError> {
+        crate::writer::replies_since(&self.conn, from)
+    }
+
     /// The tickets of service days `from..=to`, by id.
     pub fn tickets_of_days(
         &self,

@@ -116,6 +116,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
      ) WITHOUT ROWID;
      CREATE INDEX appointments_day ON appointments(day);
      CREATE INDEX appointments_seq ON appointments(seq);",
+    // 6: terms — a standby hub that takes over starts a new term with a `term_started` event;
+    // which term an event of the log belongs to is a look-up in this (tiny) index.
+    "CREATE INDEX events_terms ON events(seq) WHERE kind = 'term_started';",
 ];
 
 /// The schema this code reads and writes.

@@ -82,6 +82,47 @@ fn maintenance(conn: &Connection, key: &str) -> Result<Option<String>, LedgerErr
         .optional()?)
 }
 
+/// The term of the log at `seq`: that of the last `term_started` at or before it (0: none).
+pub(crate) fn term_at(conn: &Connection, seq: u64) -> Result<u64, LedgerError> {
+    let row: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT seq, body FROM events WHERE kind = 'term_started' AND seq <= ?1
+             ORDER BY seq DESC LIMIT 1",
+            [seq.min(i64::MAX as u64) as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((at, body)) = row else {
+        return Ok(0);
+    };
+    match persisted::decode(&body) {
+        Ok(queue_core::Event::TermStarted { term }) => Ok(term),
+        Ok(_) => Ok(0),
+        Err(e) => Err(LedgerError::BadEvent {
+            seq: at as u64,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+pub(crate) fn secrets(conn: &Connection) -> Result<Vec<(String, String)>, LedgerError> {
+    let mut stmt = conn.prepare("SELECT key, value FROM maintenance WHERE key LIKE 'secret:%'")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, value) = row?;
+        out.push((key.trim_start_matches("secret:").to_string(), value));
+    }
+    Ok(out)
+}
+
+/// What this database's hub is to its pair (`hub standby`, `hub promote`): absent, the primary.
+pub const ROLE_KEY: &str = "replication_role";
+
+pub(crate) fn role(conn: &Connection) -> Result<Option<String>, LedgerError> {
+    maintenance(conn, ROLE_KEY)
+}
+
 pub(crate) fn last_check(
     conn: &Connection,
 ) -> Result<Option<(DateTime<Utc>, String)>, LedgerError> {
@@ -90,6 +131,38 @@ pub(crate) fn last_check(
     Ok(at
         .and_then(|a| DateTime::parse_from_rfc3339(&a).ok())
         .map(|a| (a.with_timezone(&Utc), found)))
+}
+
+pub(crate) fn replies_since(
+    conn: &Connection,
+    from: NaiveDate,
+) -> Result<Vec<StoredReply>, LedgerError> {
+    let mut stmt =
+        conn.prepare("SELECT day, device, id, reply FROM replies WHERE day >= ?1 ORDER BY day")?;
+    let rows = stmt.query_map([from.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (day, device, id, text) = row?;
+        let day = day.parse().map_err(|_| LedgerError::BadSetting {
+            what: format!("day {day:?} of a stored reply"),
+        })?;
+        out.push(StoredReply {
+            day,
+            key: ReplyKey {
+                device: DeviceId(device),
+                id: CommandId(id),
+            },
+            text,
+        });
+    }
+    Ok(out)
 }
 
 /// What a maintenance run did.
@@ -136,6 +209,44 @@ impl Writer {
         let value = fresh();
         self.set_maintenance(&key, &value)?;
         Ok(value)
+    }
+
+    /// Every secret of the centre, by key (what a standby hub must hold to take over).
+    pub fn secrets(&self) -> Result<Vec<(String, String)>, LedgerError> {
+        secrets(&self.conn)
+    }
+
+    /// Keeps the primary's secret under `key` (a standby's own, if it made one, is replaced).
+    pub fn set_secret(&self, key: &str, value: &str) -> Result<(), LedgerError> {
+        self.set_maintenance(&format!("secret:{key}"), value)
+    }
+
+    /// The log's current term (0: no hub has taken over yet).
+    pub fn term(&self) -> Result<u64, LedgerError> {
+        term_at(&self.conn, u64::MAX)
+    }
+
+    /// The term of the log at `seq`.
+    pub fn term_at(&self, seq: u64) -> Result<u64, LedgerError> {
+        term_at(&self.conn, seq)
+    }
+
+    /// What this hub is to its pair: `standby`, `deposed` (a primary replaced by a newer term),
+    /// or `None` — the primary.
+    pub fn role(&self) -> Result<Option<String>, LedgerError> {
+        role(&self.conn)
+    }
+
+    /// Records what this hub is to its pair (`None`: the primary).
+    pub fn set_role(&self, role: Option<&str>) -> Result<(), LedgerError> {
+        match role {
+            Some(r) => self.set_maintenance(ROLE_KEY, r),
+            None => {
+                self.conn
+                    .execute("DELETE FROM maintenance WHERE key = ?1", [ROLE_KEY])?;
+                Ok(())
+            }
+        }
     }
 
     /// Each counter display's cookie generation (absent: 0). A cookie names the generation it
@@ -296,6 +407,12 @@ impl Writer {
             Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Replies of service days from `from` on, as stored (what a standby catching up needs for
+    /// the idempotency memory).
+    pub fn replies_since(&self, from: NaiveDate) -> Result<Vec<StoredReply>, LedgerError> {
+        replies_since(&self.conn, from)
     }
 
     /// Replies of a service day, keyed by `(device, command id)`.

@@ -64,6 +64,10 @@ pub struct Hello {
     /// counts only). Saves memory and bandwidth with many screens.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub light: bool,
+    /// The highest hub term this client has seen (a hub of an older term learns from it that it
+    /// was replaced, and stops issuing). Absent: none seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<u64>,
 }
 
 /// A command as it travels. `cmd` stays a string here so that an unknown command can be
@@ -280,6 +284,9 @@ pub struct Welcome {
     /// The hub's clock when it answered (UTC): what `expires_at` is measured against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// The hub's term: how many times a standby hub has taken over (absent or 0: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -313,6 +320,8 @@ pub enum EventKind {
     AppointmentMissed,
     /// A ticket checked in early for its appointment joins its queue at its slot's start.
     TicketQueued,
+    /// A standby hub took over: from this event on, the hub of `term` is the one that issues.
+    TermStarted,
     #[serde(other)]
     Unknown,
 }
@@ -362,6 +371,9 @@ pub struct EventBody {
     /// `appointment_*`: the booking after the change (never a phone number).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appointment: Option<Box<Appointment>>,
+    /// `term_started`: the new term of the hub that issues from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<u64>,
     /// `day_started`: the complete state of the new service day; replace everything with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Box<Snapshot>>,
@@ -593,6 +605,9 @@ pub enum ErrorCode {
     NotBookable,
     /// The phone number already holds the most bookings allowed for that day.
     LimitReached,
+    /// This hub is a standby (or was replaced): it serves nothing. The message names the
+    /// primary's address; a client with several hub addresses tries the next one.
+    NotPrimary,
     #[serde(other)]
     Unknown,
 }

@@ -155,11 +155,12 @@ fn kind_index(k: EventKind) -> usize {
         EventKind::AppointmentCheckedIn => 16,
         EventKind::AppointmentMissed => 17,
         EventKind::TicketQueued => 18,
-        EventKind::Unknown => 19,
+        EventKind::TermStarted => 19,
+        EventKind::Unknown => 20,
     }
 }
 
-const KINDS: [EventKind; 19] = [
+const KINDS: [EventKind; 20] = [
     EventKind::TicketIssued,
     EventKind::TicketCalled,
     EventKind::TicketServing,
@@ -179,6 +180,7 @@ const KINDS: [EventKind; 19] = [
     EventKind::AppointmentCheckedIn,
     EventKind::AppointmentMissed,
     EventKind::TicketQueued,
+    EventKind::TermStarted,
 ];
 
 fn body(kind: EventKind) -> EventBody {
@@ -198,6 +200,7 @@ fn body(kind: EventKind) -> EventBody {
         rating: None,
         reasons: None,
         source: None,
+        term: None,
         appointment: None,
         snapshot: None,
         by: None,

@@ -51,7 +51,8 @@ fn welcome_with_replay_and_error() {
             replay: true,
             snapshot: None,
             head: None,
-            now: None
+            now: None,
+            term: None
         })
     ));
     roundtrip(&m);

@@ -325,6 +325,7 @@ impl<'a> Views<'a> {
             rating: None,
             reasons: None,
             source: None,
+            term: None,
             appointment: None,
             snapshot: None,
             by: Some(p::Actor {
@@ -396,6 +397,7 @@ impl<'a> Views<'a> {
                 body.status = Some(status.clone());
             }
             Event::NoticeChanged { notice } => body.notice = Some(notice.clone()),
+            Event::TermStarted { term } => body.term = Some(*term),
             Event::AppointmentBooked { code, .. }
             | Event::AppointmentCancelled { code }
             | Event::AppointmentCheckedIn { code, .. }

@@ -15,6 +15,7 @@ mod browser;
 mod centre;
 mod client;
 mod clock;
+pub mod pair;
 mod port;
 mod postgres;
 mod process;

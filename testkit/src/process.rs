@@ -128,7 +128,9 @@ impl HubProcess {
                 .next()
                 .expect("the hub prints its address before exiting")
                 .expect("a readable log");
-            let addr = line
+            // The line that says where it serves (other lines may name other hubs' addresses).
+            let serving = line.split_once("hub serving").map_or("", |(_, rest)| rest);
+            let addr = serving
                 .split("ws://")
                 .nth(1)
                 .map(|rest| rest.split('/').next().unwrap_or_default().to_string());

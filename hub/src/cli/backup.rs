@@ -20,6 +20,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         hub::doctor::INSTALLED_DB,
         "which database? Give --db FILE (the centre's database)",
     )?;
+    // Of a pair of hub PCs, the primary backs up (the timer runs on both): once, not twice.
+    if db.exists()
+        && let Some(role) = ledger::Reader::open(&db)?.role()?
+    {
+        println!(
+            "{}: this hub is a {role}, not the primary: the primary makes the backups",
+            db.display()
+        );
+        return Ok(());
+    }
     let made = hub::backup::run(&db, &args.dir, args.keep)?;
     println!(
         "{}: {} events, last on service day {} — checked",

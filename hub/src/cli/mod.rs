@@ -11,11 +11,13 @@ mod backup;
 mod common;
 mod doctor;
 mod hash_pin;
+mod promote;
 mod province_schema;
 mod report;
 mod serve;
 mod ship;
 mod simulate;
+mod standby;
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +58,12 @@ enum Command {
     /// Run a day through the queue rules on a virtual clock and print the report and the queue
     /// hour by hour. Deterministic for a seed.
     Simulate(simulate::Args),
+    /// Make this machine's database a standby's, following the primary that [replication]
+    /// names (a new database, or with --resync an old primary's, kept aside). Stop the hub first.
+    Standby(standby::Args),
+    /// Make this machine's standby hub the primary, in a new term (docs/OPERATIONS.md, "Two hub
+    /// PCs"). Refused while the standby is behind, unless --force.
+    Promote(promote::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -68,6 +76,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ProvinceSchema(args) => province_schema::run(args),
         Command::Ship(args) => ship::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Standby(args) => standby::run(args),
+        Command::Promote(args) => promote::run(args),
     }
 }
 

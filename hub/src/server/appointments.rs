@@ -126,7 +126,14 @@ pub fn national_phone(typed: &str) -> Option<String> {
 /// The holder a phone number stands for: its keyed hash.
 fn holder_of(app: &AppState, phone: &str) -> Option<Holder> {
     let phone = national_phone(phone)?;
-    let tag = ring::hmac::sign(&app.engine.phone_key, phone.as_bytes());
+    let tag = {
+        let key = app
+            .engine
+            .phone_key
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        ring::hmac::sign(&key, phone.as_bytes())
+    };
     let hex: String = tag.as_ref()[..16]
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -73,6 +73,22 @@ pub async fn greet(
         refuse(socket, ErrorCode::BadRequest, &msg, "unsupported protocol").await;
         return None;
     }
+    if let Some(pair) = &app.engine.pair {
+        let standing = pair.standing();
+        if standing.mode != crate::replication::Mode::Primary {
+            let peer_hub = &pair.config.peer;
+            let message = match standing.mode {
+                crate::replication::Mode::Standby => format!(
+                    "máy chủ dự phòng, hãy kết nối máy chủ chính {peer_hub} · this is the standby hub; connect to the primary at {peer_hub}"
+                ),
+                _ => format!(
+                    "máy chủ này đã được thay thế, hãy kết nối {peer_hub} · this hub was replaced; connect to {peer_hub}"
+                ),
+            };
+            refuse(socket, ErrorCode::NotPrimary, &message, "not the primary").await;
+            return None;
+        }
+    }
     if hello.role == Role::Tracker {
         return Some(Greeting::Tracker(hello.token));
     }
@@ -106,6 +122,21 @@ pub async fn greet(
             "unauthorized",
         )
         .await;
+        return None;
+    }
+    // A configured device that has seen a newer primary: this hub was replaced. (Only after
+    // its token is checked: a stranger's hello must not stop the centre.)
+    if let Some(pair) = &app.engine.pair
+        && let Some(term) = hello.term
+        && term > pair.standing().term
+    {
+        tracing::warn!(%peer, device = %log_safe(&hello.device), term, "a device has seen a newer term");
+        crate::replication::standby::depose(&app.engine.requests, term, "a device's hello").await;
+        let peer_hub = &pair.config.peer;
+        let message = format!(
+            "máy chủ này đã được thay thế, hãy kết nối {peer_hub} · this hub was replaced; connect to {peer_hub}"
+        );
+        refuse(socket, ErrorCode::NotPrimary, &message, "not the primary").await;
         return None;
     }
     Some(Greeting::Device(hello))

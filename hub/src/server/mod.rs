@@ -14,7 +14,9 @@
 //! - `log_safe` — client text escaped and cut before it is logged;
 //! - `statuses` — device statuses coalesced per device (at most one change every 2 s);
 //! - `tracker` — the citizen's tracking page and its one-ticket session;
-//! - `timer` — wakes the engine when its next deadline passes.
+//! - `timer` — wakes the engine when its next deadline passes;
+//! - `replication` — `/replicate` for the other hub of a pair, and the gate that keeps a
+//!   standby (or a replaced primary) from serving anything but its health.
 //!
 //! Replies come back out of order with respect to events, which is allowed. A panic in one
 //! connection's task ends that connection only.
@@ -35,6 +37,7 @@ pub mod logins;
 mod origin;
 mod pending;
 mod presence;
+mod replication;
 mod socket;
 mod state;
 mod statuses;
@@ -62,6 +65,11 @@ pub fn router(state: AppState) -> Router {
         .merge(fonts::routes())
         .merge(appointments::routes())
         .merge(booking_page::routes())
+        .route("/replicate", get(replication::upgrade))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            replication::gate,
+        ))
         .with_state(state)
 }
 
@@ -74,6 +82,21 @@ async fn healthz(State(app): State<AppState>) -> Response {
         )
             .into_response();
     }
+    let pair = app.engine.pair.as_ref();
+    let standing = pair.map(|p| p.standing());
+    if let Some(pair) = pair
+        && standing.is_some_and(|s| s.mode == crate::replication::Mode::Deposed)
+    {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({
+                "status": "replaced",
+                "problem": "a hub of a newer term is the primary: this one issues nothing; re-join it as the standby (hub standby --resync)",
+                "replication": pair.report(h.seq),
+            })),
+        )
+            .into_response();
+    }
     if let Some(problem) = h.problem() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -81,12 +104,19 @@ async fn healthz(State(app): State<AppState>) -> Response {
         )
             .into_response();
     }
+    let standby = standing.is_some_and(|s| s.mode == crate::replication::Mode::Standby);
     let mut body = serde_json::json!({
-        "status": "ok",
+        "status": if standby { "standby" } else { "ok" },
         "seq": h.seq,
         "service_day": h.day.to_string(),
         "version": env!("CARGO_PKG_VERSION"),
     });
+    if let Some(pair) = pair {
+        body["replication"] = pair.report(h.seq);
+        if let Some(alone) = pair.alone() {
+            body["replication"]["warning"] = alone.into();
+        }
+    }
     // The province being unreachable is news for the province's monitoring, not a fault of the
     // centre: the status stays "ok" and the events wait.
     if let Some(shipping) = &app.province {

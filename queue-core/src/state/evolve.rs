@@ -23,6 +23,8 @@ impl State {
             | Event::DayStarted { .. }
             | Event::DeviceStatus { .. }
             | Event::NoticeChanged { .. } => self.evolve_centre(rules, at, event),
+            // Who issues is the hub's concern, not the queue's.
+            Event::TermStarted { .. } => {}
             Event::AppointmentBooked { .. }
             | Event::AppointmentCancelled { .. }
             | Event::AppointmentCheckedIn { .. }

@@ -320,6 +320,11 @@ pub enum Event {
     AppointmentMissed {
         code: String,
     },
+    /// A standby hub was promoted: it issues from here on, in this term (the hub before it, of
+    /// a lower term, must not). Changes nothing in the queue.
+    TermStarted {
+        term: u64,
+    },
 }
 
 impl Event {
@@ -367,6 +372,7 @@ impl Event {
             Event::AppointmentCancelled { .. } => "appointment_cancelled",
             Event::AppointmentCheckedIn { .. } => "appointment_checked_in",
             Event::AppointmentMissed { .. } => "appointment_missed",
+            Event::TermStarted { .. } => "term_started",
         }
     }
 }

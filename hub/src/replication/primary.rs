@@ -1,0 +1,324 @@
+//! The primary's side of `/replicate`: a standby's link — its secret checked, its log checked
+//! against ours, then what it misses read from the database and, once caught up, each commit
+//! as the engine ships it; its acknowledgements handed to the [`Pair`]. Also the answer to a
+//! hub that only asks what this one is.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{broadcast, watch};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::messages::{self, Batch, FromPrimary, FromStandby};
+use super::{Mode, Pair};
+use crate::clock::Clock;
+use ledger::Reader;
+
+/// Events per catch-up message: a few hundred kilobytes.
+const CATCH_UP_EVENTS: usize = 500;
+/// How long the other hub has to say what it wants.
+const FIRST_MESSAGE: Duration = Duration::from_secs(5);
+/// The link is pinged this often, so a standby notices a dead primary.
+const PING: Duration = Duration::from_secs(10);
+
+static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
+
+/// What a standby's link needs besides its socket.
+pub struct Served {
+    pub pair: Arc<Pair>,
+    pub db: PathBuf,
+    pub clock: Arc<dyn Clock>,
+    pub display_generations: crate::engine::DisplayGenerations,
+    /// The engine, for a promotion.
+    pub requests: tokio::sync::mpsc::Sender<crate::engine::Request>,
+    pub shutdown: watch::Receiver<bool>,
+    /// Who connected, for the log.
+    pub peer: String,
+}
+
+/// Serves one connection on `/replicate` until it ends.
+pub async fn serve<S>(mut ws: WebSocketStream<S>, served: Served)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Served {
+        pair,
+        db,
+        clock,
+        display_generations,
+        requests,
+        mut shutdown,
+        peer,
+    } = served;
+    let first = match tokio::time::timeout(FIRST_MESSAGE, ws.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str::<FromStandby>(t.as_str()).ok(),
+        _ => None,
+    };
+    let (token, follow, promote) = match first {
+        Some(FromStandby::Follow { token, seq, term }) => (token, Some((seq, term)), None),
+        Some(FromStandby::Ask { token }) => (token, None, None),
+        Some(FromStandby::Promote { token, force }) => (token, None, Some(force)),
+        _ => {
+            refuse(&mut ws, "bad_request", "say follow or ask first").await;
+            return;
+        }
+    };
+    if !pair.token_matches(&token) {
+        tracing::warn!(%peer, "REPLICATION: refused a hub with the wrong secret");
+        refuse(&mut ws, "unauthorized", "wrong replication secret").await;
+        return;
+    }
+    if let Some(force) = promote {
+        tracing::warn!(%peer, force, "REPLICATION: asked to promote this hub");
+        let (respond, answer) = tokio::sync::oneshot::channel();
+        let asked = requests
+            .send(crate::engine::Request::Promote { force, respond })
+            .await;
+        let answer = match (asked, answer.await) {
+            (Ok(()), Ok(Ok(term))) => {
+                let seq = read(&db, |r| r.last_seq()).await.unwrap_or(0);
+                FromPrimary::Promoted { term, seq }
+            }
+            (Ok(()), Ok(Err(message))) => FromPrimary::Refused {
+                reason: "not_promoted".into(),
+                message,
+            },
+            _ => FromPrimary::Refused {
+                reason: "internal".into(),
+                message: "the engine has stopped".into(),
+            },
+        };
+        let _ = ws.send(Message::text(messages::text(&answer))).await;
+        let _ = ws.close(None).await;
+        return;
+    }
+    let standing = pair.standing();
+    let Some((from, their_term)) = follow else {
+        let seq = read(&db, |r| r.last_seq()).await.unwrap_or(0);
+        let answer = FromPrimary::Standing {
+            mode: standing.mode,
+            term: standing.term,
+            seq,
+        };
+        let _ = ws.send(Message::text(messages::text(&answer))).await;
+        let _ = ws.close(None).await;
+        return;
+    };
+    if standing.mode != Mode::Primary {
+        refuse(
+            &mut ws,
+            "not_primary",
+            &format!("this hub is not the primary ({:?})", standing.mode),
+        )
+        .await;
+        return;
+    }
+    // Subscribed before the database is read: nothing committed in between is missed.
+    let mut live = pair.live.subscribe();
+    let checked = read(&db, move |r| {
+        let head = r.last_seq()?;
+        let ours = r.term_at(from)?;
+        let secrets = r.secrets()?;
+        Ok((head, ours, secrets))
+    })
+    .await;
+    let (head, our_term, secrets) = match checked {
+        Ok(c) => c,
+        Err(e) => {
+            refuse(&mut ws, "internal", &format!("cannot read the log: {e}")).await;
+            return;
+        }
+    };
+    if from > head || our_term != their_term {
+        let message = format!(
+            "the standby's log differs from the primary's: it has event {from} of term {their_term}, \
+             the primary {} — re-join it with `hub standby --resync`",
+            if from > head {
+                format!("only {head} events")
+            } else {
+                format!("term {our_term} there")
+            }
+        );
+        tracing::error!(%peer, %message, "REPLICATION: refused a standby whose log diverged");
+        refuse(&mut ws, "diverged", &message).await;
+        return;
+    }
+    let connection = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+    pair.standby_connected(connection, from, clock.now());
+    tracing::info!(%peer, from, head, "REPLICATION: a standby follows from event {from}");
+    let generations = display_generations
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|(d, g)| (d.0.clone(), *g))
+        .collect();
+    let start = FromPrimary::Start {
+        term: standing.term,
+        head,
+        secrets: secrets.into_iter().collect(),
+        display_generations: generations,
+    };
+    let ended = match ws.send(Message::text(messages::text(&start))).await {
+        Ok(()) => {
+            follow_on(
+                &mut ws,
+                &pair,
+                &db,
+                connection,
+                from,
+                &mut live,
+                &mut shutdown,
+            )
+            .await
+        }
+        Err(e) => e.to_string(),
+    };
+    pair.standby_gone(connection, clock.now());
+    tracing::warn!(%peer, reason = %ended, "REPLICATION: the standby's link ended");
+    let _ = ws.close(None).await;
+}
+
+/// Catch-up, then live commits, until the link ends; returns why it ended.
+async fn follow_on<S>(
+    ws: &mut WebSocketStream<S>,
+    pair: &Pair,
+    db: &std::path::Path,
+    connection: u64,
+    from: u64,
+    live: &mut broadcast::Receiver<Arc<super::Shipped>>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> String
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut sent = from;
+    let mut replies_sent = false;
+    let mut behind = true;
+    let mut ping = tokio::time::interval(PING);
+    loop {
+        if behind {
+            match catch_up(ws, db, sent, !replies_sent).await {
+                Ok(Some(last)) => {
+                    sent = last;
+                    replies_sent = true;
+                    continue;
+                }
+                Ok(None) => behind = false,
+                Err(e) => return e,
+            }
+        }
+        tokio::select! {
+            shipped = live.recv() => match shipped {
+                Ok(s) if s.first == 0 => {
+                    if let Err(e) = ws.send(Message::text(s.text.clone())).await {
+                        return e.to_string();
+                    }
+                }
+                Ok(s) if s.last <= sent => {}
+                Ok(s) if s.first > sent + 1 => behind = true,
+                Ok(s) => {
+                    if let Err(e) = ws.send(Message::text(s.text.clone())).await {
+                        return e.to_string();
+                    }
+                    sent = s.last;
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => behind = true,
+                Err(broadcast::error::RecvError::Closed) => return "the hub is stopping".into(),
+            },
+            incoming = ws.next() => match incoming {
+                Some(Ok(Message::Text(t))) => match serde_json::from_str::<FromStandby>(t.as_str()) {
+                    Ok(FromStandby::Ack { seq }) => pair.acknowledged(connection, seq),
+                    _ => return "the standby said something unexpected".into(),
+                },
+                Some(Ok(Message::Close(_))) | None => return "the standby closed the link".into(),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return e.to_string(),
+            },
+            _ = ping.tick() => {
+                if let Err(e) = ws.send(Message::Ping(Default::default())).await {
+                    return e.to_string();
+                }
+            }
+            _ = shutdown.changed() => return "the hub is stopping".into(),
+        }
+        if pair.standing().mode != Mode::Primary {
+            return "this hub is no longer the primary".into();
+        }
+    }
+}
+
+/// Sends the next events after `after` from the database; `None` when there are none.
+async fn catch_up<S>(
+    ws: &mut WebSocketStream<S>,
+    db: &std::path::Path,
+    after: u64,
+    with_replies: bool,
+) -> Result<Option<u64>, String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let read_batch = read(db, move |r| {
+        let head = r.last_seq()?;
+        let rows = r.replication_after(after, CATCH_UP_EVENTS)?;
+        let replies = match (with_replies, rows.first()) {
+            (true, Some((first, _))) => r.replies_since(first.day)?,
+            _ => vec![],
+        };
+        Ok((head, rows, replies))
+    })
+    .await;
+    let (head, rows, replies) = read_batch.map_err(|e| format!("cannot read the log: {e}"))?;
+    let Some(last) = rows.last().map(|(e, _)| e.seq) else {
+        return Ok(None);
+    };
+    let batch = Batch {
+        head,
+        sync: false,
+        events: rows
+            .into_iter()
+            .map(|(row, wire)| messages::Event::of_row(&row, wire))
+            .collect(),
+        replies: replies.iter().map(messages::Reply::of).collect(),
+    };
+    let text = messages::text(&FromPrimary::Batch(Box::new(batch)));
+    ws.send(Message::text(text))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Some(last))
+}
+
+/// A read of the database off the async threads.
+async fn read<T: Send + 'static>(
+    db: &std::path::Path,
+    f: impl FnOnce(&mut Reader) -> Result<T, ledger::LedgerError> + Send + 'static,
+) -> Result<T, ledger::LedgerError> {
+    let db = db.to_path_buf();
+    match tokio::task::spawn_blocking(move || {
+        let mut reader = Reader::open(&db)?;
+        f(&mut reader)
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => Err(ledger::LedgerError::BadSetting {
+            what: format!("a read of the log stopped: {e}"),
+        }),
+    }
+}
+
+async fn refuse<S>(ws: &mut WebSocketStream<S>, reason: &str, message: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let refused = FromPrimary::Refused {
+        reason: reason.into(),
+        message: message.into(),
+    };
+    let _ = ws.send(Message::text(messages::text(&refused))).await;
+    let _ = ws.close(None).await;
+}

@@ -1,0 +1,76 @@
+//! `/replicate`: the other hub of a pair — a standby following this one, or a hub asking what
+//! this one is (`crate::replication`). And the gate that keeps a hub which does not issue (a
+//! standby, a replaced primary) from serving anything but its health.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use super::state::AppState;
+use super::upgrade::WebSocketUpgrade;
+use crate::replication::{Mode, primary};
+
+/// A catch-up message holds a few hundred events with their frames; a live one a batch.
+const MAX_REPLICATION_MESSAGE: usize = 64 << 20;
+
+pub async fn upgrade(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Some(pair) = app.engine.pair.clone() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "this hub has no [replication] peer configured",
+        )
+            .into_response();
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_REPLICATION_MESSAGE))
+        .max_frame_size(Some(MAX_REPLICATION_MESSAGE));
+    let served = primary::Served {
+        pair,
+        db: app.db.as_ref().clone(),
+        clock: app.engine.clock.clone(),
+        display_generations: app.engine.display_generations.clone(),
+        requests: app.engine.requests.clone(),
+        shutdown: app.shutdown.clone(),
+        peer: peer.to_string(),
+    };
+    ws.on_upgrade(config, move |socket| primary::serve(socket, served))
+}
+
+/// Paths a hub that does not issue still answers: its health, the other hub, and `/ws` (whose
+/// hello is refused with `not_primary`, naming the primary).
+fn open_to_all(path: &str) -> bool {
+    matches!(path, "/healthz" | "/replicate" | "/ws")
+}
+
+/// Refuses every other path while this hub is a standby or was replaced.
+pub async fn gate(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(pair) = &app.engine.pair else {
+        return next.run(request).await;
+    };
+    let standing = pair.standing();
+    if standing.mode == Mode::Primary || open_to_all(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let peer = &pair.config.peer;
+    let (vi, en) = match standing.mode {
+        Mode::Standby => ("Đây là máy chủ dự phòng", "This is the standby hub"),
+        _ => ("Máy chủ này đã được thay thế", "This hub was replaced"),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(serde_json::json!({
+            "error": "not_primary",
+            "message": format!("{vi}; máy chủ chính: {peer} · {en}; the primary is {peer}"),
+            "primary": peer,
+        })),
+    )
+        .into_response()
+}

@@ -1,0 +1,368 @@
+//! Two real `hub` processes as a centre's pair of PCs: the standby holds every acknowledged
+//! ticket when the primary dies, takes over when promoted, and no number is given twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hub_client::{ClientConfig, HubClient};
+use protocol::Role;
+use testkit::pair::{HubPair, in_sync};
+use testkit::{hub_cli, issue, ticket_of};
+
+const HUB: &str = env!("CARGO_BIN_EXE_hub");
+
+fn exe() -> &'static Path {
+    Path::new(HUB)
+}
+
+/// A kiosk that knows both hub PCs, retrying quickly.
+fn kiosk(hubs: &str, n: usize) -> HubClient {
+    let device = format!("kiosk-{n}");
+    let mut config = ClientConfig::new(hubs, Role::Kiosk, &device, format!("demo-{device}"));
+    config.backoff_max = Duration::from_millis(300);
+    let (client, mut updates) = HubClient::connect(config);
+    // The client lives while someone reads its updates.
+    tokio::spawn(async move { while updates.recv().await.is_some() {} });
+    client
+}
+
+/// `hub promote` against `member`'s hub, run as a technician would: its output and success.
+async fn promote(member: &testkit::pair::PairMember, force: bool) -> (bool, String) {
+    let config = member.config.display().to_string();
+    let hub = format!("ws://{}", member.hub().addr);
+    tokio::task::spawn_blocking(move || {
+        let mut args = vec!["promote", "--config", &config, "--hub", &hub];
+        if force {
+            args.push("--force");
+        }
+        let out = hub_cli(HUB, &args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    })
+    .await
+    .expect("hub promote runs")
+}
+
+/// Every ticket row of a database: its number by id.
+fn tickets(db: &Path) -> BTreeMap<u64, String> {
+    ledger::Reader::open(db)
+        .expect("readable")
+        .tickets()
+        .expect("tickets")
+        .into_iter()
+        .map(|t| (t.id, t.number))
+        .collect()
+}
+
+/// Every event of a database as stored: seq, kind and body.
+fn events(db: &Path) -> Vec<(u64, String, String)> {
+    ledger::Reader::open(db)
+        .expect("readable")
+        .events_after(0, usize::MAX)
+        .expect("events")
+        .into_iter()
+        .map(|e| (e.seq, e.kind, e.body))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_primary_killed_mid_burst_loses_nothing_acknowledged_and_repeats_no_number() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut pair = HubPair::new(dir.path(), HUB, 2000).await;
+    pair.a.start(exe());
+    pair.b.start(exe());
+    pair.a.wait_health("the standby in step", in_sync).await;
+
+    let kiosks: Vec<HubClient> = (1..=4).map(|n| kiosk(&pair.hub_list(), n)).collect();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let enough = Arc::new(tokio::sync::Notify::new());
+    let mut presses = Vec::new();
+    for (k, kiosk) in kiosks.iter().enumerate() {
+        let (kiosk, answered, enough) = (kiosk.clone(), answered.clone(), enough.clone());
+        presses.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for i in 0..50 {
+                let id = format!("kiosk-{}:press-{i}", k + 1);
+                let service = if i % 2 == 0 { "TP" } else { "GTVT" };
+                let reply = kiosk
+                    .send_with_id(id.clone(), issue(service))
+                    .await
+                    .unwrap_or_else(|e| panic!("{id}: {e}"));
+                mine.push((id, ticket_of(&reply).number));
+                if answered.fetch_add(1, Ordering::SeqCst) + 1 == 80 {
+                    enough.notify_one();
+                }
+            }
+            mine
+        }));
+    }
+    enough.notified().await;
+    let b_before = pair.b.health().await;
+    pair.a.kill();
+    let acked_at_kill = answered.load(Ordering::SeqCst);
+    assert!(
+        acked_at_kill < 200,
+        "the primary must die mid-burst ({acked_at_kill} answered)"
+    );
+    assert_eq!(b_before["status"], "standby", "{b_before:#}");
+
+    let (promoted, said) = promote(&pair.b, false).await;
+    assert!(promoted, "a standby in step is promoted: {said}");
+    assert!(said.contains("term 1"), "{said}");
+
+    // The kiosks find the new primary by themselves and finish their presses.
+    let mut issued: BTreeMap<String, String> = BTreeMap::new();
+    for p in presses {
+        for (id, number) in p.await.expect("the kiosk's presses") {
+            issued.insert(id, number);
+        }
+    }
+    assert_eq!(issued.len(), 200);
+    let numbers: BTreeSet<&String> = issued.values().collect();
+    assert_eq!(numbers.len(), 200, "a number was given twice: {issued:?}");
+
+    // Every press again, as a kiosk retries after a restart: the same ticket each time — also
+    // those the old primary answered before it died (its replies are on the standby).
+    for (id, number) in &issued {
+        let n: usize = id[6..7].parse().expect("kiosk number");
+        let again = kiosks[n - 1]
+            .send_with_id(id.clone(), issue("TP"))
+            .await
+            .expect("retried");
+        assert_eq!(&ticket_of(&again).number, number, "{id} retried");
+    }
+
+    // The new primary's database holds each ticket exactly once.
+    let rows = tickets(&pair.b.db);
+    assert_eq!(rows.len(), 200, "{rows:?}");
+    let stored: BTreeSet<&String> = rows.values().collect();
+    assert_eq!(stored, numbers);
+    let health = pair.b.health().await;
+    assert_eq!(health["status"], "ok", "{health:#}");
+    assert_eq!(health["replication"]["term"], 1);
+    assert_eq!(health["replication"]["mode"], "primary");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_frozen_then_killed_standby_costs_the_timeout_once_and_catches_up() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut pair = HubPair::new(dir.path(), HUB, 300).await;
+    pair.a.start(exe());
+    pair.b.start(exe());
+    pair.a.wait_health("the standby in step", in_sync).await;
+    let kiosk = kiosk(&pair.a.ws(), 1);
+    kiosk.send(issue("TP")).await.expect("in step");
+
+    pair.b.hub().freeze();
+    for _ in 0..20 {
+        kiosk
+            .send(issue("TP"))
+            .await
+            .expect("answered without the standby");
+    }
+    let alone = pair.a.health().await;
+    assert_eq!(alone["replication"]["standby"]["sync"], false, "{alone:#}");
+    assert!(alone["replication"]["warning"].is_string(), "{alone:#}");
+    assert!(
+        pair.a
+            .hub()
+            .wait_for_log("did not confirm in time", testkit::WAIT)
+            .is_some()
+    );
+    assert_eq!(
+        pair.a
+            .hub()
+            .log_lines()
+            .iter()
+            .filter(|l| l.contains("did not confirm in time"))
+            .count(),
+        1,
+        "the timeout is waited once, then the primary serves alone"
+    );
+
+    pair.b.hub().thaw();
+    let seq = alone["seq"].as_u64().expect("seq");
+    pair.a.wait_health("in step again", in_sync).await;
+    pair.b
+        .wait_health("the standby caught up", |h| h["seq"].as_u64() >= Some(seq))
+        .await;
+
+    // Killed this time: the primary goes on alone, the restarted standby catches up.
+    pair.b.kill();
+    for _ in 0..10 {
+        kiosk
+            .send(issue("GTVT"))
+            .await
+            .expect("answered while the standby is down");
+    }
+    let head = pair.a.health().await["seq"].as_u64().expect("seq");
+    pair.b.start(exe());
+    pair.a
+        .wait_health("in step after the restart", in_sync)
+        .await;
+    let b = pair
+        .b
+        .wait_health("the standby caught up", |h| h["seq"].as_u64() == Some(head))
+        .await;
+    assert_eq!(b["replication"]["primary"]["lag"], 0, "{b:#}");
+    kiosk.send(issue("TP")).await.expect("in step again");
+    let a_seq = pair.a.health().await["seq"].as_u64();
+    pair.b
+        .wait_health("the last one too", |h| h["seq"].as_u64() == a_seq)
+        .await;
+    assert_eq!(
+        events(&pair.a.db),
+        events(&pair.b.db),
+        "the same log, event for event"
+    );
+    assert_eq!(tickets(&pair.a.db), tickets(&pair.b.db));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_old_primary_restarted_after_a_promotion_does_not_issue_until_rejoined() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut pair = HubPair::new(dir.path(), HUB, 2000).await;
+    pair.a.start(exe());
+    pair.b.start(exe());
+    pair.a.wait_health("the standby in step", in_sync).await;
+    let kiosk_a = kiosk(&pair.a.ws(), 1);
+    let mut numbers = BTreeSet::new();
+    for _ in 0..5 {
+        numbers.insert(ticket_of(&kiosk_a.send(issue("TP")).await.expect("issued")).number);
+    }
+    drop(kiosk_a);
+
+    // A standby is not promoted while its primary still serves.
+    let (promoted, said) = promote(&pair.b, false).await;
+    assert!(!promoted, "promoted beside a live primary: {said}");
+    assert!(said.contains("still serves"), "{said}");
+
+    pair.a.kill();
+    let (promoted, said) = promote(&pair.b, false).await;
+    assert!(promoted, "{said}");
+
+    // The old primary comes back: it learns of term 1 from its peer and issues nothing.
+    pair.a.start(exe());
+    let replaced = pair.a.health().await;
+    assert_eq!(replaced["status"], "replaced", "{replaced:#}");
+    let mut ws = testkit::raw::open(pair.a.hub().addr).await;
+    testkit::raw::send(&mut ws, &testkit::raw::demo_hello("kiosk", "kiosk-1")).await;
+    let first = testkit::raw::next(&mut ws)
+        .await
+        .expect("an answer to hello");
+    assert_eq!(first["type"], "error", "{first}");
+    assert_eq!(first["code"], "not_primary", "{first}");
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&pair.b.port.addr.to_string()),
+        "the refusal names the primary: {first}"
+    );
+    drop(ws.close(None).await);
+    // Its booking page and console refuse too, naming the primary.
+    let (status, body) = testkit::raw::get_whole(pair.a.hub().addr, "/dat-lich").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("not_primary"), "{body}");
+    // Still so after another restart.
+    pair.a.kill();
+    pair.a.start(exe());
+    assert_eq!(pair.a.health().await["status"], "replaced");
+
+    // Re-joined as the standby (its log kept aside), it follows the new primary.
+    pair.a.kill();
+    let out = hub_cli(
+        HUB,
+        &[
+            "standby",
+            "--config",
+            &pair.a.config.display().to_string(),
+            "--db",
+            &pair.a.db.display().to_string(),
+        ],
+    );
+    assert!(
+        !out.status.success(),
+        "an old primary's log is not overwritten without --resync"
+    );
+    testkit::hub_cli_ok(
+        HUB,
+        &[
+            "standby",
+            "--resync",
+            "--config",
+            &pair.a.config.display().to_string(),
+            "--db",
+            &pair.a.db.display().to_string(),
+        ],
+    );
+    pair.a.start(exe());
+    pair.b.wait_health("the old primary follows", in_sync).await;
+    let kiosk_b = kiosk(&pair.hub_list(), 2);
+    let ticket = ticket_of(
+        &kiosk_b
+            .send(issue("TP"))
+            .await
+            .expect("issued by the new primary"),
+    );
+    assert!(
+        !numbers.contains(&ticket.number),
+        "numbering goes on after {numbers:?}: {ticket:?}"
+    );
+    let b_seq = pair.b.health().await["seq"].as_u64();
+    pair.a
+        .wait_health("caught up", |h| h["seq"].as_u64() == b_seq)
+        .await;
+    assert_eq!(events(&pair.a.db), events(&pair.b.db));
+    let backups = dir.path().join("backups");
+    let said = testkit::hub_cli_ok(
+        HUB,
+        &[
+            "backup",
+            &backups.display().to_string(),
+            "--db",
+            &pair.a.db.display().to_string(),
+        ],
+    );
+    assert!(said.contains("the primary makes the backups"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_standby_behind_its_primary_is_promoted_only_by_force_and_loudly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut pair = HubPair::new(dir.path(), HUB, 300).await;
+    pair.a.start(exe());
+    pair.b.start(exe());
+    pair.a.wait_health("the standby in step", in_sync).await;
+    let kiosk = kiosk(&pair.a.ws(), 1);
+    kiosk.send(issue("TP")).await.expect("in step");
+    // The standby dies; the primary issues alone; then the primary dies too.
+    pair.b.kill();
+    for _ in 0..5 {
+        kiosk.send(issue("TP")).await.expect("alone");
+    }
+    pair.a.kill();
+    pair.b.start(exe());
+
+    let (promoted, said) = promote(&pair.b, false).await;
+    assert!(!promoted, "a stale standby was promoted quietly: {said}");
+    assert!(said.contains("WARNING"), "{said}");
+    assert!(said.contains("behind"), "{said}");
+    assert_eq!(pair.b.health().await["status"], "standby");
+
+    let (promoted, said) = promote(&pair.b, true).await;
+    assert!(promoted, "{said}");
+    assert!(
+        pair.b
+            .hub()
+            .wait_for_log("PROMOTED WHILE BEHIND", testkit::WAIT)
+            .is_some()
+    );
+}
