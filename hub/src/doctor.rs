@@ -119,13 +119,123 @@ pub fn examine(setup: &Setup) -> Vec<Finding> {
     }
     findings.push(disk(&setup.db));
     if let Some(province) = config.as_ref().and_then(|c| c.province.as_ref()) {
-        let here = sound.map_or(0, |s| s.last_seq);
+        let here = sound.as_ref().map_or(0, |s| s.last_seq);
         findings.push(province_link(province, here));
+    }
+    if let Some(replication) = config.as_ref().and_then(|c| c.replication.as_ref()) {
+        let here = sound.as_ref().map_or(0, |s| s.last_seq);
+        findings.push(pair(replication, &setup.db, here));
     }
     if let Some(kiosk) = &setup.kiosk_config {
         findings.push(printer(kiosk));
     }
     findings
+}
+
+/// The other hub PC: the secret, what each hub is, and how far the standby is behind.
+fn pair(replication: &crate::config::Replication, db: &Path, here: u64) -> Finding {
+    use crate::replication::{Mode, Pair, Standing};
+    let mode = ledger::Reader::open(db)
+        .ok()
+        .and_then(|r| r.role().ok())
+        .map_or(Mode::Primary, |role| Mode::from_stored(role.as_deref()));
+    let peer = replication.peer.clone();
+    let pair = match Pair::new(replication.clone(), Standing { mode, term: 0 }) {
+        Ok(p) => p,
+        Err(e) => {
+            return Finding::fix(
+                said(format!("cặp máy chủ: {e}"), format!("the hub pair: {e}")),
+                said(
+                    "chép cùng một tệp bí mật (`openssl rand -hex 24`) sang cả hai máy, hub đọc được (docs/INSTALL.md)",
+                    "put the same secret file (`openssl rand -hex 24`) on both PCs, readable by the hub (docs/INSTALL.md)",
+                ),
+            );
+        }
+    };
+    if mode == Mode::Deposed {
+        return Finding::fix(
+            said(
+                "máy chủ này đã được thay thế bởi máy chủ chính mới: nó không cấp số",
+                "this hub was replaced by a newer primary: it issues nothing",
+            ),
+            said(
+                "cho nó làm máy dự phòng: `systemctl stop hang-doi-hub; hang-doi-hub standby --resync --config … --db …; systemctl start hang-doi-hub`",
+                "make it the standby: `systemctl stop hang-doi-hub; hang-doi-hub standby --resync --config … --db …; systemctl start hang-doi-hub`",
+            ),
+        );
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return Finding::warn(
+                said(
+                    format!("không hỏi được máy chủ kia: {e}"),
+                    format!("cannot ask the other hub: {e}"),
+                ),
+                said("thử lại", "try again"),
+            );
+        }
+    };
+    match (
+        mode,
+        runtime.block_on(crate::replication::standby::ask(&pair)),
+    ) {
+        (_, Err(e)) => Finding::warn(
+            said(
+                format!("máy chủ kia ({peer}) không trả lời: {e}"),
+                format!("the other hub ({peer}) does not answer: {e}"),
+            ),
+            said(
+                "kiểm tra máy kia có điện, có mạng và dịch vụ hang-doi-hub đang chạy; cùng tệp bí mật trên cả hai máy",
+                "check that the other PC has power and network and runs hang-doi-hub, with the same secret file",
+            ),
+        ),
+        (Mode::Standby, Ok((Mode::Primary, term, seq))) => {
+            let lag = seq.saturating_sub(here);
+            let what = said(
+                format!(
+                    "máy dự phòng theo máy chủ chính {peer} (nhiệm kỳ {term}): chậm {lag} sự kiện"
+                ),
+                format!(
+                    "this standby follows the primary at {peer} (term {term}): {lag} events behind"
+                ),
+            );
+            if lag > 1000 {
+                Finding::warn(
+                    what,
+                    said(
+                        "nếu con số không giảm, xem nhật ký: journalctl -u hang-doi-hub",
+                        "if it does not shrink, see the log: journalctl -u hang-doi-hub",
+                    ),
+                )
+            } else {
+                Finding::ok(what)
+            }
+        }
+        (Mode::Primary, Ok((Mode::Standby, _, seq))) => Finding::ok(said(
+            format!("máy dự phòng {peer} theo máy này: có đến sự kiện {seq} (ở đây: {here})"),
+            format!(
+                "the standby at {peer} follows this hub: it has events up to {seq} (here: {here})"
+            ),
+        )),
+        (_, Ok((theirs, term, _))) => Finding::fix(
+            said(
+                format!(
+                    "máy này là {mode:?}, máy kia ({peer}) là {theirs:?} (nhiệm kỳ {term}): không phải một cặp chính và dự phòng"
+                ),
+                format!(
+                    "this hub is {mode:?} and the other ({peer}) is {theirs:?} (term {term}): not a primary and its standby"
+                ),
+            ),
+            said(
+                "làm theo docs/OPERATIONS.md, mục \"Hai máy chủ\"",
+                "follow docs/OPERATIONS.md, \"Two hub PCs\"",
+            ),
+        ),
+    }
 }
 
 fn configuration(path: &Path, findings: &mut Vec<Finding>) -> Option<Config> {

@@ -187,12 +187,39 @@ async fn a_frozen_then_killed_standby_costs_the_timeout_once_and_catches_up() {
         "the timeout is waited once, then the primary serves alone"
     );
 
+    // The supervisor's console says so too.
+    let body = serde_json::json!({"staff": "ql01", "pin": "1234"});
+    let (status, response) = testkit::raw::request(
+        pair.a.hub().addr,
+        "POST",
+        "/console/sign-in",
+        None,
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 200, "{response}");
+    let cookie = testkit::raw::cookie_set(&response);
+    let console_pair = |cookie: String| {
+        let addr = pair.a.hub().addr;
+        async move {
+            let (status, response) =
+                testkit::raw::request(addr, "GET", "/console/pair", Some(&cookie), None).await;
+            assert_eq!(status, 200, "{response}");
+            testkit::raw::json_body(&response)
+        }
+    };
+    let seen = console_pair(cookie.clone()).await;
+    assert!(seen["warning"].is_string(), "{seen:#}");
+
     pair.b.hub().thaw();
     let seq = alone["seq"].as_u64().expect("seq");
     pair.a.wait_health("in step again", in_sync).await;
     pair.b
         .wait_health("the standby caught up", |h| h["seq"].as_u64() >= Some(seq))
         .await;
+    let seen = console_pair(cookie).await;
+    assert!(seen["warning"].is_null(), "{seen:#}");
+    assert_eq!(seen["standby"]["sync"], true, "{seen:#}");
 
     // Killed this time: the primary goes on alone, the restarted standby catches up.
     pair.b.kill();
@@ -223,6 +250,31 @@ async fn a_frozen_then_killed_standby_costs_the_timeout_once_and_catches_up() {
         "the same log, event for event"
     );
     assert_eq!(tickets(&pair.a.db), tickets(&pair.b.db));
+
+    // What `hub doctor` tells a technician on each PC.
+    let doctor = |member: &testkit::pair::PairMember| {
+        let (config, db) = (member.config.clone(), member.db.clone());
+        tokio::task::spawn_blocking(move || {
+            let out = hub_cli(
+                HUB,
+                &[
+                    "doctor",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--config",
+                    &config.display().to_string(),
+                    "--db",
+                    &db.display().to_string(),
+                ],
+            );
+            String::from_utf8_lossy(&out.stdout).to_string()
+        })
+    };
+    let on_b = doctor(&pair.b).await.expect("doctor runs");
+    assert!(on_b.contains("this standby follows the primary"), "{on_b}");
+    assert!(on_b.contains("0 events behind"), "{on_b}");
+    let on_a = doctor(&pair.a).await.expect("doctor runs");
+    assert!(on_a.contains("follows this hub"), "{on_a}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -365,4 +417,39 @@ async fn a_standby_behind_its_primary_is_promoted_only_by_force_and_loudly() {
             .wait_for_log("PROMOTED WHILE BEHIND", testkit::WAIT)
             .is_some()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_console_says_when_the_centre_runs_without_its_standby() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut pair = HubPair::new(dir.path(), HUB, 300).await;
+    pair.a.start(exe());
+    pair.b.start(exe());
+    pair.a.wait_health("the standby in step", in_sync).await;
+    let base = format!("http://{}", pair.a.port.addr);
+    let browser = testkit::Browser::start().await;
+    browser
+        .client
+        .goto(&format!("{base}/console"))
+        .await
+        .expect("open");
+    browser.type_into("#staff", "ql01").await;
+    browser.type_into("#pin", "1234").await;
+    browser.click("#signin-form button[type=submit]").await;
+    browser
+        .wait_for_text("pair", "Máy chủ dự phòng: đồng bộ")
+        .await;
+
+    pair.b.kill();
+    let kiosk = kiosk(&pair.a.ws(), 1);
+    kiosk.send(issue("TP")).await.expect("issued alone");
+    browser
+        .wait_for_text("alerts", "Máy chủ dự phòng không theo kịp")
+        .await;
+    if let Some(d) = std::env::var_os("CONSOLE_SCREENSHOTS") {
+        browser
+            .screenshot(&Path::new(&d).join("console-standby-away.png"))
+            .await;
+    }
+    browser.close().await;
 }

@@ -47,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/sign-in", post(sign_in))
         .route("/console/sign-out", post(sign_out))
         .route("/console/me", get(me))
+        .route("/console/pair", get(pair))
         .route("/console/figures", get(figures::table))
         .route("/console/figures.csv", get(figures::csv))
         .route("/console/appointments", get(figures::appointments))
@@ -172,6 +173,24 @@ async fn sign_out(State(app): State<AppState>, headers: HeaderMap) -> Response {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     guarded(response)
+}
+
+/// The second hub PC as this one sees it (`null` without `[replication]`): the console says
+/// when the centre runs without its standby, and how far behind it is.
+async fn pair(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if signed_in(&app, &headers).is_none() {
+        return refuse(StatusCode::UNAUTHORIZED, "unauthorized", "not signed in");
+    }
+    let body = match &app.engine.pair {
+        None => serde_json::Value::Null,
+        Some(pair) => {
+            let seq = app.engine.health.borrow().seq;
+            let mut report = pair.report(seq);
+            report["warning"] = pair.alone().into();
+            report
+        }
+    };
+    guarded(Json(body).into_response())
 }
 
 /// Who is signed in (the page asks when it opens).
