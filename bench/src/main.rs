@@ -27,6 +27,7 @@ use tokio_tungstenite::tungstenite::Message;
 mod appointments;
 mod province;
 mod raw_display;
+mod standby;
 
 #[derive(Parser)]
 #[command(
@@ -83,6 +84,10 @@ struct Cli {
     /// Seconds of racing bookers for the appointments' figures (0: skip them).
     #[arg(long, default_value_t = 3)]
     booking_seconds: u64,
+    /// Also the round trip and throughput with a standby hub (a second process) acknowledging
+    /// every commit.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    standby: bool,
     /// The hub binary (default: `hub` next to this program).
     #[arg(long)]
     hub: Option<PathBuf>,
@@ -285,9 +290,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     floor(dir.path()).await?;
 
     let (hub, _) = start_hub(&bin, &config, &dir.path().join("hub.db")).await?;
-    round_trips(hub.addr, cli.round_trips).await?;
-    sustained(hub.addr, cli.kiosks, cli.seconds).await?;
+    round_trips(
+        hub.addr,
+        cli.round_trips,
+        "issue_ticket round trip (after commit)",
+    )
+    .await?;
+    sustained(hub.addr, cli.kiosks, cli.seconds, "sustained issue_ticket").await?;
     hub.kill();
+    if cli.standby {
+        let base = bench_config(0, cli.kiosks)?;
+        standby::figures(&bin, dir.path(), &base, &cli).await?;
+    }
     let (hub, _) = start_hub(&bin, &config, &dir.path().join("fanout.db")).await?;
     fan_out_figures(&hub, &cli).await?;
     hub.kill();
@@ -340,7 +354,7 @@ fn machine() -> String {
 }
 
 /// Round trips, one kiosk, one command at a time.
-async fn round_trips(addr: SocketAddr, n: usize) -> anyhow::Result<()> {
+async fn round_trips(addr: SocketAddr, n: usize, name: &str) -> anyhow::Result<()> {
     let mut ws = connect(addr, "kiosk", "kiosk-1").await;
     let mut times = vec![];
     for i in 0..n {
@@ -350,12 +364,17 @@ async fn round_trips(addr: SocketAddr, n: usize) -> anyhow::Result<()> {
         times.push(t.elapsed());
         anyhow::ensure!(r.contains("\"ok\":true"), "refused: {r}");
     }
-    show("issue_ticket round trip (after commit)", times);
+    show(name, times);
     Ok(())
 }
 
 /// Sustained: `kiosks` kiosks, each keeping 64 commands in flight for `seconds`.
-async fn sustained(addr: SocketAddr, kiosks: usize, seconds: u64) -> anyhow::Result<()> {
+async fn sustained(
+    addr: SocketAddr,
+    kiosks: usize,
+    seconds: u64,
+    name: &str,
+) -> anyhow::Result<()> {
     let stop_at = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = vec![];
     for k in 1..=kiosks {
@@ -370,7 +389,7 @@ async fn sustained(addr: SocketAddr, kiosks: usize, seconds: u64) -> anyhow::Res
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{:<44} {:>9.0} tickets/s  ({total} in {secs:.1} s, {kiosks} kiosks × 64 in flight)",
-        "sustained issue_ticket",
+        name,
         total as f64 / secs,
     );
     Ok(())

@@ -818,6 +818,10 @@ impl Engine {
         if wrote == Wrote::Committed {
             self.ship(c);
         }
+        // A standby acknowledges as soon as the batch is on disk: its primary waits for that.
+        for (respond, outcome) in c.replicated.drain(..) {
+            let _ = respond.send(outcome);
+        }
         Ok(wrote)
     }
 
@@ -858,9 +862,6 @@ impl Engine {
         });
         for a in c.answers {
             let _ = a.respond.send(a.reply);
-        }
-        for (respond, outcome) in c.replicated {
-            let _ = respond.send(outcome);
         }
         for j in c.joins {
             let joined = self.join(j.role, j.resume_from, j.light, now);

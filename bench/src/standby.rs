@@ -1,0 +1,94 @@
+//! What a standby hub costs: the issue round trip and sustained tickets/s against a primary
+//! whose every answer waits for its standby's acknowledgement (two hub processes on this
+//! machine, each with its own database file).
+
+use std::path::Path;
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
+
+use testkit::StablePort;
+
+use super::{round_trips, start_hub, sustained};
+
+pub async fn figures(bin: &Path, dir: &Path, base: &str, cli: &super::Cli) -> anyhow::Result<()> {
+    let secret = dir.join("pair.secret");
+    std::fs::write(&secret, "bench-pair-secret-0123456789\n")?;
+    let (port_a, port_b) = (StablePort::open().await, StablePort::open().await);
+    let config = |name: &str, peer: &StablePort| -> anyhow::Result<std::path::PathBuf> {
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "{base}\n[replication]\npeer = \"ws://{}\"\ntoken_file = \"{}\"\n",
+                peer.addr,
+                secret.display()
+            ),
+        )?;
+        Ok(path)
+    };
+    let (config_a, config_b) = (config("primary", &port_b)?, config("standby", &port_a)?);
+    let (db_a, db_b) = (dir.join("primary.db"), dir.join("standby.db"));
+    let made = Process::new(bin)
+        .arg("standby")
+        .arg("--config")
+        .arg(&config_b)
+        .arg("--db")
+        .arg(&db_b)
+        .output()?;
+    anyhow::ensure!(
+        made.status.success(),
+        "hub standby: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let (primary, _) = start_hub(bin, &config_a, &db_a).await?;
+    port_a.forward_to(primary.addr);
+    let standby = testkit::HubProcess::start({
+        let mut command = Process::new(bin);
+        command
+            .arg("--config")
+            .arg(&config_b)
+            .arg("--db")
+            .arg(&db_b)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn,hub::cli::serve=info");
+        command
+    });
+    port_b.forward_to(standby.addr);
+    let started = Instant::now();
+    loop {
+        let (_, response) = testkit::raw::get_whole(primary.addr, "/healthz").await;
+        if testkit::raw::json_body(&response)["replication"]["standby"]["sync"] == true {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "the standby did not come in step"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    round_trips(
+        primary.addr,
+        cli.round_trips,
+        "issue_ticket round trip, with a standby",
+    )
+    .await?;
+    sustained(
+        primary.addr,
+        cli.kiosks,
+        cli.seconds,
+        "sustained issue_ticket, with a standby",
+    )
+    .await?;
+    let (_, response) = testkit::raw::get_whole(primary.addr, "/healthz").await;
+    let health = testkit::raw::json_body(&response);
+    println!(
+        "{:<44} {} (standby in step: {}, {} events behind)",
+        "  after the load",
+        health["seq"],
+        health["replication"]["standby"]["sync"],
+        health["replication"]["standby"]["lag"]
+    );
+    primary.kill();
+    standby.kill();
+    Ok(())
+}
