@@ -88,6 +88,52 @@ pub async fn figures(bin: &Path, dir: &Path, base: &str, cli: &super::Cli) -> an
         health["replication"]["standby"]["sync"],
         health["replication"]["standby"]["lag"]
     );
+    // A re-joined standby with an empty database catches up from the first event.
+    standby.kill();
+    let head = health["seq"].as_u64().unwrap_or(0);
+    let resynced = Process::new(bin)
+        .arg("standby")
+        .arg("--resync")
+        .arg("--config")
+        .arg(&config_b)
+        .arg("--db")
+        .arg(&db_b)
+        .output()?;
+    anyhow::ensure!(
+        resynced.status.success(),
+        "hub standby --resync: {}",
+        String::from_utf8_lossy(&resynced.stderr)
+    );
+    let started = Instant::now();
+    let standby = testkit::HubProcess::start({
+        let mut command = Process::new(bin);
+        command
+            .arg("--config")
+            .arg(&config_b)
+            .arg("--db")
+            .arg(&db_b)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn,hub::cli::serve=info");
+        command
+    });
+    port_b.forward_to(standby.addr);
+    loop {
+        let (_, response) = testkit::raw::get_whole(standby.addr, "/healthz").await;
+        if testkit::raw::json_body(&response)["seq"].as_u64() >= Some(head) {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "the re-joined standby did not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{:<44} {:>9.0} events/s  ({head} events in {secs:.1} s, from an empty database)",
+        "a re-joined standby catching up",
+        head as f64 / secs
+    );
     primary.kill();
     standby.kill();
     Ok(())

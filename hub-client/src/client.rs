@@ -76,6 +76,9 @@ impl ClientConfig {
 pub trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncStream for T {}
 
+/// The largest message taken from the hub.
+const MAX_MESSAGE: usize = 64 << 20;
+
 /// The hub addresses a `url` lists (comma-separated), in order.
 pub fn addresses(url: &str) -> Vec<String> {
     let listed: Vec<String> = url
@@ -129,7 +132,12 @@ pub async fn open_websocket(
     } else {
         Box::new(tcp)
     };
-    let (ws, _) = tokio_tungstenite::client_async_with_config(request, io, None)
+    // A frame as large as a message may be: a snapshot of a busy day, or a standby's catch-up,
+    // comes as one frame of several megabytes.
+    let limits = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    let (ws, _) = tokio_tungstenite::client_async_with_config(request, io, Some(limits))
         .await
         .map_err(|e| format!("cannot open the WebSocket: {e}"))?;
     Ok(ws)

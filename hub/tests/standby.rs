@@ -453,3 +453,41 @@ async fn the_console_says_when_the_centre_runs_without_its_standby() {
     }
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_standby_started_late_catches_up_with_the_day_and_its_replies() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut pair = HubPair::new(dir.path(), HUB, 2000).await;
+    pair.a.start(exe());
+    let kiosk = kiosk(&pair.hub_list(), 1);
+    // More answers than a catch-up message carries, before the standby exists.
+    let mut issued = Vec::new();
+    for i in 0..2500 {
+        let id = format!("kiosk-1:early-{i}");
+        let reply = kiosk
+            .send_with_id(
+                id.clone(),
+                issue(["TP", "GTVT", "DD", "DKKD", "LDTBXH"][i % 5]),
+            )
+            .await
+            .expect("issued alone");
+        issued.push((id, ticket_of(&reply).number));
+    }
+    pair.b.start(exe());
+    pair.a
+        .wait_health("the late standby in step", in_sync)
+        .await;
+    assert_eq!(events(&pair.a.db), events(&pair.b.db));
+
+    pair.a.kill();
+    let (promoted, said) = promote(&pair.b, false).await;
+    assert!(promoted, "{said}");
+    for (id, number) in issued.iter().step_by(97) {
+        let again = kiosk
+            .send_with_id(id.clone(), issue("TP"))
+            .await
+            .expect("retried on the new primary");
+        assert_eq!(&ticket_of(&again).number, number, "{id}");
+    }
+    assert_eq!(tickets(&pair.b.db).len(), 2500);
+}

@@ -268,14 +268,16 @@ impl Pair {
         self.acks.lock().unwrap_or_else(|e| e.into_inner()).shipped = seq;
     }
 
-    /// Primary, a standby's connection: it has everything up to `seq` on disk.
-    pub(crate) fn acknowledged(&self, connection: u64, seq: u64) {
+    /// Primary, a standby's connection: it has everything up to `seq` on disk. Returns whether
+    /// the standby has just come in step (it is told: a standby judges its promotion by it).
+    pub(crate) fn acknowledged(&self, connection: u64, seq: u64) -> bool {
         let mut acks = self.acks.lock().unwrap_or_else(|e| e.into_inner());
         if acks.connection != connection {
-            return;
+            return false;
         }
         acks.acked = acks.acked.max(seq);
-        if !acks.sync && acks.acked >= acks.shipped {
+        let came_in_step = !acks.sync && acks.acked >= acks.shipped;
+        if came_in_step {
             acks.sync = true;
             if acks.alone_since.take().is_some() {
                 tracing::info!(
@@ -287,10 +289,12 @@ impl Pair {
             }
         }
         self.acked.notify_all();
+        came_in_step
     }
 
     /// Primary: a standby's connection begins (replacing any other) with what it holds.
-    pub(crate) fn standby_connected(&self, connection: u64, seq: u64, now: DateTime<Utc>) {
+    /// Returns whether it is in step at once.
+    pub(crate) fn standby_connected(&self, connection: u64, seq: u64, now: DateTime<Utc>) -> bool {
         let mut acks = self.acks.lock().unwrap_or_else(|e| e.into_inner());
         acks.connection = connection;
         acks.connected = true;
@@ -304,6 +308,7 @@ impl Pair {
             acks.alone_since = Some(now);
         }
         self.acked.notify_all();
+        acks.sync
     }
 
     /// Primary: a standby's connection ended.

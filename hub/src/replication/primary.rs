@@ -19,8 +19,13 @@ use super::{Mode, Pair};
 use crate::clock::Clock;
 use ledger::Reader;
 
-/// Events per catch-up message: a few hundred kilobytes.
+/// Events read at a time for a catch-up.
 const CATCH_UP_EVENTS: usize = 500;
+/// A catch-up message is cut at about this many bytes (a day's first event carries the whole
+/// day's snapshot in its wire frame), far below the link's 64 MiB message limit.
+const CATCH_UP_BYTES: usize = 4 << 20;
+/// Replies per catch-up message.
+const CATCH_UP_REPLIES: usize = 2000;
 /// How long the other hub has to say what it wants.
 const FIRST_MESSAGE: Duration = Duration::from_secs(5);
 /// The link is pinged this often, so a standby notices a dead primary.
@@ -149,7 +154,7 @@ where
         return;
     }
     let connection = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
-    pair.standby_connected(connection, from, clock.now());
+    let in_step = pair.standby_connected(connection, from, clock.now());
     tracing::info!(%peer, from, head, "REPLICATION: a standby follows from event {from}");
     let generations = display_generations
         .read()
@@ -163,7 +168,14 @@ where
         secrets: secrets.into_iter().collect(),
         display_generations: generations,
     };
-    let ended = match ws.send(Message::text(messages::text(&start))).await {
+    let mut said = ws
+        .send(Message::text(messages::text(&start)))
+        .await
+        .map_err(|e| e.to_string());
+    if in_step && said.is_ok() {
+        said = send_batch(&mut ws, in_step_notice(from)).await;
+    }
+    let ended = match said {
         Ok(()) => {
             follow_on(
                 &mut ws,
@@ -176,7 +188,7 @@ where
             )
             .await
         }
-        Err(e) => e.to_string(),
+        Err(e) => e,
     };
     pair.standby_gone(connection, clock.now());
     tracing::warn!(%peer, reason = %ended, "REPLICATION: the standby's link ended");
@@ -232,7 +244,13 @@ where
             },
             incoming = ws.next() => match incoming {
                 Some(Ok(Message::Text(t))) => match serde_json::from_str::<FromStandby>(t.as_str()) {
-                    Ok(FromStandby::Ack { seq }) => pair.acknowledged(connection, seq),
+                    Ok(FromStandby::Ack { seq }) => {
+                        if pair.acknowledged(connection, seq)
+                            && let Err(e) = send_batch(ws, in_step_notice(seq)).await
+                        {
+                            return e;
+                        }
+                    }
                     _ => return "the standby said something unexpected".into(),
                 },
                 Some(Ok(Message::Close(_))) | None => return "the standby closed the link".into(),
@@ -273,23 +291,74 @@ where
     })
     .await;
     let (head, rows, replies) = read_batch.map_err(|e| format!("cannot read the log: {e}"))?;
-    let Some(last) = rows.last().map(|(e, _)| e.seq) else {
+    if rows.is_empty() {
         return Ok(None);
-    };
-    let batch = Batch {
+    }
+    // The idempotency memory of the days to come first, in parts.
+    for part in replies.chunks(CATCH_UP_REPLIES) {
+        let batch = Batch {
+            head,
+            sync: false,
+            events: vec![],
+            replies: part.iter().map(messages::Reply::of).collect(),
+        };
+        send_batch(ws, batch).await?;
+    }
+    let mut last = after;
+    let mut events = vec![];
+    let mut bytes = 0;
+    for (row, wire) in rows {
+        bytes += row.body.len() + wire.as_ref().map_or(0, String::len);
+        last = row.seq;
+        events.push(messages::Event::of_row(&row, wire));
+        if bytes >= CATCH_UP_BYTES {
+            let part = std::mem::take(&mut events);
+            send_batch(
+                ws,
+                Batch {
+                    head,
+                    sync: false,
+                    events: part,
+                    replies: vec![],
+                },
+            )
+            .await?;
+            bytes = 0;
+        }
+    }
+    if !events.is_empty() {
+        send_batch(
+            ws,
+            Batch {
+                head,
+                sync: false,
+                events,
+                replies: vec![],
+            },
+        )
+        .await?;
+    }
+    Ok(Some(last))
+}
+
+/// Tells a standby that holds everything up to `head` that every answer now waits for it.
+fn in_step_notice(head: u64) -> Batch {
+    Batch {
         head,
-        sync: false,
-        events: rows
-            .into_iter()
-            .map(|(row, wire)| messages::Event::of_row(&row, wire))
-            .collect(),
-        replies: replies.iter().map(messages::Reply::of).collect(),
-    };
+        sync: true,
+        events: vec![],
+        replies: vec![],
+    }
+}
+
+async fn send_batch<S>(ws: &mut WebSocketStream<S>, batch: Batch) -> Result<(), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let text = messages::text(&FromPrimary::Batch(Box::new(batch)));
     ws.send(Message::text(text))
         .await
-        .map_err(|e| e.to_string())?;
-    Ok(Some(last))
+        .map_err(|e| e.to_string())
 }
 
 /// A read of the database off the async threads.
