@@ -422,14 +422,15 @@ fn add_pending(pending: &mut Pending, r: Request) -> bool {
 }
 
 /// What outlives one link: where the client is in the event stream, what it still has to
-/// hear an answer to, the hub's clock, and the highest hub term it has seen (said in hello,
-/// learnt from welcomes and `term_started` events).
+/// hear an answer to, the hub's clock, and the highest hub term it has seen with its proof
+/// (learnt from welcomes, said in hello).
 #[derive(Default)]
 struct Session {
     last_seq: Option<u64>,
     pending: Pending,
     offset: HubOffset,
-    term: Option<u64>,
+    /// With its proof, as the welcome said them.
+    term: Option<(u64, String)>,
 }
 
 async fn link(
@@ -463,7 +464,8 @@ async fn link(
         token: config.token.clone(),
         resume_from: *last_seq,
         light: config.light,
-        term: *term,
+        term: term.as_ref().map(|(t, _)| *t),
+        term_proof: term.as_ref().map(|(_, proof)| proof.clone()),
     });
     let Ok(hello) = serde_json::to_string(&hello) else {
         return LinkEnd::Stop;
@@ -517,7 +519,11 @@ async fn link(
                 match msg {
                     ServerMessage::Welcome(w) => {
                         *welcomed = true;
-                        *term = (*term).max(w.term);
+                        if let (Some(t), Some(proof)) = (w.term, w.term_proof)
+                            && term.as_ref().is_none_or(|(seen, _)| t > *seen)
+                        {
+                            *term = Some((t, proof));
+                        }
                         *offset = w.now.map(|hub_now| hub_now - chrono::Utc::now());
                         match w.snapshot {
                             Some(snapshot) => {
@@ -553,7 +559,6 @@ async fn link(
                             _ => {}
                         }
                         *last_seq = Some(frame.seq);
-                        *term = (*term).max(frame.event.term);
                         if updates.send(Update::Event(frame)).is_err() {
                             return LinkEnd::Stop;
                         }

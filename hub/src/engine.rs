@@ -1188,6 +1188,7 @@ impl Engine {
                     head: Some(self.seq),
                     now: Some(now),
                     term: (self.term > 0).then_some(self.term),
+                    term_proof: self.term_proof(),
                 });
                 let mut replay = vec![frames::text(&welcome)];
                 let start = self.ring.partition_point(|(s, _)| *s <= from);
@@ -1223,6 +1224,7 @@ impl Engine {
             head: None,
             now: Some(now),
             term: (self.term > 0).then_some(self.term),
+            term_proof: self.term_proof(),
         });
         let welcome = Arc::new(SharedWelcome::new(welcome));
         self.snapshot_cache = Some(CachedSnapshot {

@@ -299,6 +299,13 @@ async fn the_old_primary_restarted_after_a_promotion_does_not_issue_until_rejoin
     pair.a.kill();
     let (promoted, said) = promote(&pair.b, false).await;
     assert!(promoted, "{said}");
+    // The new primary's welcome carries its term and the proof a client echoes.
+    let (_, welcome) = testkit::raw::device(pair.b.hub().addr, "display", "display-1").await;
+    assert_eq!(welcome["term"], 1, "{welcome}");
+    assert_eq!(
+        welcome["term_proof"],
+        hub::replication::term_proof(testkit::pair::PAIR_SECRET, 1)
+    );
 
     // The old primary comes back: it learns of term 1 from its peer and issues nothing.
     pair.a.start(exe());
@@ -490,4 +497,34 @@ async fn a_standby_started_late_catches_up_with_the_day_and_its_replies() {
         assert_eq!(&ticket_of(&again).number, number, "{id}");
     }
     assert_eq!(tickets(&pair.b.db).len(), 2500);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_device_deposes_its_primary_only_with_a_term_a_hub_of_the_pair_made() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut pair = HubPair::new(dir.path(), HUB, 2000).await;
+    pair.a.start(exe());
+    pair.b.start(exe());
+    pair.a.wait_health("the standby in step", in_sync).await;
+    let hello = |term: u64, proof: String| {
+        let mut hello = testkit::raw::demo_hello("kiosk", "kiosk-1");
+        hello["term"] = term.into();
+        hello["term_proof"] = proof.into();
+        hello
+    };
+    // A stolen kiosk token and a made-up term: the primary goes on.
+    let mut ws = testkit::raw::open(pair.a.hub().addr).await;
+    let forged = hello(7, "00".repeat(32));
+    let welcome = testkit::raw::say(&mut ws, &forged).await;
+    assert_eq!(welcome["type"], "welcome");
+    drop(ws);
+    assert_eq!(pair.a.health().await["status"], "ok");
+
+    // A term the pair made (as a promoted hub's welcome carries it): the old primary stops.
+    let mut ws = testkit::raw::open(pair.a.hub().addr).await;
+    let proof = hub::replication::term_proof(testkit::pair::PAIR_SECRET, 7);
+    testkit::raw::send(&mut ws, &hello(7, proof)).await;
+    let refused = testkit::raw::next(&mut ws).await.expect("an answer");
+    assert_eq!(refused["code"], "not_primary", "{refused}");
+    assert_eq!(pair.a.health().await["status"], "replaced");
 }

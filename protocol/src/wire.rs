@@ -68,6 +68,9 @@ pub struct Hello {
     /// was replaced, and stops issuing). Absent: none seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub term: Option<u64>,
+    /// The `term_proof` of the welcome that told that term: without it a term is not believed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_proof: Option<String>,
 }
 
 /// A command as it travels. `cmd` stays a string here so that an unknown command can be
@@ -287,6 +290,10 @@ pub struct Welcome {
     /// The hub's term: how many times a standby hub has taken over (absent or 0: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub term: Option<u64>,
+    /// Proof that a hub of the pair made this term (an HMAC under the pair's secret): a client
+    /// sends it back with `term` in its hello.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_proof: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

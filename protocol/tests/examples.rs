@@ -52,7 +52,8 @@ fn welcome_with_replay_and_error() {
             snapshot: None,
             head: None,
             now: None,
-            term: None
+            term: None,
+            term_proof: None
         })
     ));
     roundtrip(&m);

@@ -15,6 +15,12 @@ use crate::replication::messages::{self, Batch};
 use crate::replication::{Heard, Mode, Shipped, Standing};
 
 impl Engine {
+    /// The proof of this hub's term for its welcomes (none before the first takeover).
+    pub(super) fn term_proof(&self) -> Option<String> {
+        let pair = self.pair.as_ref()?;
+        (self.term > 0).then(|| pair.term_proof(self.term))
+    }
+
     /// A refusal for a command that reached a hub that does not issue.
     pub(super) fn not_primary(&self, id: &str) -> Option<Utf8Bytes> {
         let peer = self

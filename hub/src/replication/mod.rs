@@ -211,6 +211,17 @@ impl Pair {
         bool::from(self.token.as_bytes().ct_eq(token.as_bytes()))
     }
 
+    /// What a hub of this pair says to prove that it made `term` (clients echo it in hello).
+    pub fn term_proof(&self, term: u64) -> String {
+        term_proof(&self.token, term)
+    }
+
+    /// Whether `proof` is this pair's for `term` (constant time).
+    pub fn proves(&self, term: u64, proof: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.term_proof(term).as_bytes().ct_eq(proof.as_bytes()))
+    }
+
     /// The other hub's `/replicate` address.
     pub fn peer_url(&self) -> String {
         format!("{}/replicate", self.config.peer)
@@ -375,6 +386,15 @@ impl Pair {
             None => "the standby has not connected yet".to_string(),
         })
     }
+}
+
+/// The proof of `term` under the pair's `secret`: hex of HMAC-SHA256 over "hang-doi term N". A
+/// device that echoes a higher term must show it, so a stolen device token alone cannot stop a
+/// centre's primary.
+pub fn term_proof(secret: &str, term: u64) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = ring::hmac::sign(&key, format!("hang-doi term {term}").as_bytes());
+    tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Runs `task` while this hub is the primary (at once without a pair): started when a standby

@@ -129,6 +129,10 @@ pub async fn greet(
     if let Some(pair) = &app.engine.pair
         && let Some(term) = hello.term
         && term > pair.standing().term
+        && hello
+            .term_proof
+            .as_deref()
+            .is_some_and(|proof| pair.proves(term, proof))
     {
         tracing::warn!(%peer, device = %log_safe(&hello.device), term, "a device has seen a newer term");
         crate::replication::standby::depose(&app.engine.requests, term, "a device's hello").await;
