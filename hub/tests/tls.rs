@@ -129,3 +129,102 @@ fn bad_certificate_files_are_clear_errors() {
             .contains("no certificate")
     );
 }
+
+/// A primary and its standby over `wss://`, each trusting the centre's CA, or a pin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_standby_follows_its_primary_over_tls_and_refuses_an_untrusted_one() {
+    let certs = certificates();
+    let dir = certs.dir.path();
+    let secret = dir.join("pair.secret");
+    std::fs::write(&secret, "tls-pair-secret-0123456789\n").expect("secret");
+    let (port_a, port_b) = (
+        testkit::StablePort::open().await,
+        testkit::StablePort::open().await,
+    );
+    let replicating = |peer: &testkit::StablePort, ca: Option<std::path::PathBuf>, pin| {
+        let mut config = testkit::real_clock_config();
+        config.replication = Some(hub::config::Replication {
+            peer: format!("wss://127.0.0.1:{}", peer.addr.port()),
+            token_file: secret.clone(),
+            sync_timeout: Duration::from_secs(2),
+            ca_file: ca,
+            pin,
+        });
+        config
+    };
+    let start = |config, db: std::path::PathBuf| async move {
+        let tls = hub::tls::server_config(&dir.join("hub.pem"), &dir.join("hub.key"))
+            .expect("the hub's TLS set-up");
+        hub::Hub::start_with(
+            config,
+            &db,
+            "127.0.0.1:0".parse().expect("addr"),
+            hub::Options {
+                tls: Some(tls),
+                ..hub::Options::new(Arc::new(hub::clock::SystemClock::new()))
+            },
+        )
+        .await
+        .expect("hub")
+    };
+    let standby_db = |name: &str| {
+        let db = dir.join(name);
+        ledger::Writer::open(&db)
+            .expect("db")
+            .set_role(Some("standby"))
+            .expect("a standby's");
+        db
+    };
+    let primary = start(
+        replicating(&port_b, Some(dir.join("ca.pem")), None),
+        dir.join("a.db"),
+    )
+    .await;
+    port_a.forward_to(primary.addr);
+
+    // A standby that trusts another CA does not follow.
+    let other = certificates();
+    let doubting = start(
+        replicating(&port_a, Some(other.dir.path().join("ca.pem")), None),
+        standby_db("doubting.db"),
+    )
+    .await;
+    // A standby that pins the primary's certificate does.
+    let pin = tls::fingerprint(&certs.leaf);
+    let standby = start(replicating(&port_a, None, Some(pin)), standby_db("b.db")).await;
+    port_b.forward_to(standby.addr);
+
+    let mut health = primary.health();
+    let head = health.borrow().seq;
+    let last = |db: &str| {
+        ledger::Reader::open(&dir.join(db))
+            .and_then(|r| r.last_seq())
+            .unwrap_or(0)
+    };
+    let deadline = tokio::time::Instant::now() + testkit::WAIT;
+    while last("b.db") < head {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the standby never followed over TLS"
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(50), health.changed()).await;
+    }
+    let events = |db: &str| {
+        ledger::Reader::open(&dir.join(db))
+            .expect("readable")
+            .events_after(0, 1000)
+            .expect("events")
+            .into_iter()
+            .map(|e| (e.seq, e.body))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(events("a.db"), events("b.db"));
+    assert_eq!(
+        last("doubting.db"),
+        0,
+        "a standby followed a primary it does not trust"
+    );
+    for hub in [primary, doubting, standby] {
+        hub.stop().await.expect("stop");
+    }
+}
