@@ -330,6 +330,24 @@ async fn the_old_primary_restarted_after_a_promotion_does_not_issue_until_rejoin
     let (status, body) = testkit::raw::get_whole(pair.a.hub().addr, "/dat-lich").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("not_primary"), "{body}");
+    let mut browser = tokio::net::TcpStream::connect(pair.a.hub().addr)
+        .await
+        .expect("connect");
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    browser
+        .write_all(
+            b"GET /console HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .expect("ask");
+    let mut page = String::new();
+    browser.read_to_string(&mut page).await.expect("page");
+    assert!(page.starts_with("HTTP/1.1 503"), "{page}");
+    let console_b = format!("http://{}/console", pair.b.port.addr);
+    assert!(
+        page.contains(&console_b),
+        "a person is sent to the primary: {page}"
+    );
     // Still so after another restart.
     pair.a.kill();
     pair.a.start(exe());

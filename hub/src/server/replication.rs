@@ -64,6 +64,31 @@ pub async fn gate(State(app): State<AppState>, request: Request, next: Next) -> 
         Mode::Standby => ("Đây là máy chủ dự phòng", "This is the standby hub"),
         _ => ("Máy chủ này đã được thay thế", "This hub was replaced"),
     };
+    let browser = request
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if browser {
+        // A person's browser (the console, a counter's screen, the booking page): a page that
+        // says so and links to the same page on the other hub.
+        let web = peer.replacen("ws", "http", 1);
+        let link = format!("{web}{}", request.uri().path());
+        let link = html_escape(&link);
+        let page = format!(
+            "<!doctype html><html lang=\"vi\"><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width\"><title>{vi}</title>\
+             <body style=\"font-family:sans-serif;max-width:40em;margin:3em auto;padding:0 1em\">\
+             <h1>{vi}</h1><p>Xin mở máy chủ chính: <a href=\"{link}\">{link}</a></p>\
+             <p lang=\"en\">{en}. Please open the primary: <a href=\"{link}\">{link}</a></p>"
+        );
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page,
+        )
+            .into_response();
+    }
     (
         StatusCode::SERVICE_UNAVAILABLE,
         axum::Json(serde_json::json!({
@@ -73,4 +98,13 @@ pub async fn gate(State(app): State<AppState>, request: Request, next: Next) -> 
         })),
     )
         .into_response()
+}
+
+/// Text made safe inside HTML (the peer's address comes from the configuration, the path from
+/// the request).
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
