@@ -831,3 +831,55 @@ async fn a_centres_role_writes_its_own_rows_only() {
     assert_eq!(events, shipped);
     assert_eq!(shipped_seq(&admin, "xa-a").await, shipped);
 }
+
+/// A pair of hub PCs ships once: the primary while it serves, the promoted standby from where the
+/// province's copy ends — every event exactly once, none from the standby while it follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pair_of_hubs_ships_every_event_once_across_a_takeover() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = centre_config(dir.path(), "cap-doi", &pg, 25);
+    let base = std::fs::read_to_string(&config).expect("the centre's configuration");
+    let mut pair = testkit::pair::HubPair::from_base(dir.path(), HUB, 2000, base).await;
+    let exe = Path::new(HUB);
+    pair.a.start(exe);
+    pair.b.start(exe);
+    pair.a
+        .wait_health("the standby in step", testkit::pair::in_sync)
+        .await;
+    let mut shipped = shipments(&pg).await;
+    let (kiosk, _) = Client::connect(pair.a.hub().addr, Role::Kiosk, "kiosk-1").await;
+    for _ in 0..60 {
+        kiosk.send(testkit::issue("TP")).await.expect("issued");
+    }
+    let a_last = pair.a.health().await["seq"].as_i64().expect("seq");
+    shipped.wait_for("cap-doi", a_last).await;
+    let standby = pair.b.health().await;
+    assert!(
+        standby.get("province").is_none(),
+        "a standby ships nothing: {standby:#}"
+    );
+
+    pair.a.kill();
+    let promoted = testkit::hub_cli(
+        HUB,
+        &[
+            "promote",
+            "--config",
+            &pair.b.config.display().to_string(),
+            "--hub",
+            &format!("ws://{}", pair.b.hub().addr),
+        ],
+    );
+    assert!(promoted.status.success(), "{promoted:?}");
+    let (kiosk, _) = Client::connect(pair.b.hub().addr, Role::Kiosk, "kiosk-1").await;
+    for _ in 0..40 {
+        kiosk
+            .send(testkit::issue("GTVT"))
+            .await
+            .expect("issued by the new primary");
+    }
+    let b_last = local_last_seq(&pair.b.db);
+    shipped.wait_for("cap-doi", b_last).await;
+    every_event_arrived_once(&shipped.client, "cap-doi", &pair.b.db).await;
+}

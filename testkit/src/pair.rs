@@ -99,9 +99,15 @@ impl HubPair {
     /// Writes both configurations (the demo centre on the system clock, its day far from now)
     /// with `[replication]` naming the other's address, and makes `b`'s database a standby's.
     pub async fn new(dir: &Path, exe: &str, sync_timeout_ms: u64) -> HubPair {
+        let base = std::fs::read_to_string(crate::real_clock_config_file(dir)).expect("demo toml");
+        HubPair::from_base(dir, exe, sync_timeout_ms, base).await
+    }
+
+    /// The same from a configuration of the caller's (the demo centre's limits widened, two
+    /// kiosks and `[replication]` added).
+    pub async fn from_base(dir: &Path, exe: &str, sync_timeout_ms: u64, base: String) -> HubPair {
         let secret = dir.join("pair.secret");
         std::fs::write(&secret, format!("{PAIR_SECRET}\n")).expect("the secret is written");
-        let base = std::fs::read_to_string(crate::real_clock_config_file(dir)).expect("demo toml");
         // A day's worth of presses from one kiosk within a test.
         let base = base.replacen(
             "burst = 500\nper_second = 200",

@@ -119,7 +119,7 @@ async fn healthz(State(app): State<AppState>) -> Response {
     }
     // The province being unreachable is news for the province's monitoring, not a fault of the
     // centre: the status stays "ok" and the events wait.
-    if let Some(shipping) = &app.province {
+    if let Some(shipping) = app.province.as_ref().filter(|_| !standby) {
         let shipping = shipping.borrow().clone();
         let behind = h.seq.saturating_sub(shipping.shipped);
         body["province"] = serde_json::to_value(shipping).unwrap_or_default();
