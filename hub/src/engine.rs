@@ -396,7 +396,10 @@ fn open(
     let mut seq = store.last_seq()?;
     let (state, replayed) = rebuild(rules, &store, rules.service_day(now))?;
     let today = rules.service_day(now);
-    timekeeping::check_start(today, (seq > 0).then_some(state.day), accept_date)?;
+    // A standby's service day is its primary's: it starts whatever its log's last day.
+    if mode != Mode::Standby {
+        timekeeping::check_start(today, (seq > 0).then_some(state.day), accept_date)?;
+    }
     let checked = store.last_check()?;
     let last_check = checked.as_ref().map(|(at, _)| *at);
     let damage = checked

@@ -237,6 +237,14 @@ impl Engine {
             }
             tracing::error!(%why, "PROMOTED WHILE BEHIND (--force): numbers issued by the old primary since may be given again");
         }
+        // The day's replies as they are on disk: a catch-up across days sent some before the
+        // day they belong to had started here.
+        match self.store.replies(self.state.day) {
+            Ok(replies) => {
+                self.replies = crate::replies::Replies::load(crate::replies::CAPACITY, replies)
+            }
+            Err(e) => return Err(format!("cannot read the day's replies: {e}")),
+        }
         if let Err(e) = self.store.set_role(Mode::Primary.stored()) {
             return Err(format!("cannot record the promotion: {e}"));
         }

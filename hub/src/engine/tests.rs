@@ -213,3 +213,120 @@ fn a_new_service_day_comes_before_the_batchs_commands_and_forgets_yesterdays_ids
         "Monday's unserved ticket expired with its day"
     );
 }
+
+/// A standby's engine given a primary's log as a standby gets it after a long absence (replies
+/// first, then events, the service day turning on the way), then promoted: the same rows, and a
+/// press retried on it gets the primary's answer.
+#[test]
+fn a_standby_engine_keeps_the_primarys_log_across_a_day_and_takes_over() {
+    use crate::replication::messages;
+    let mut primary = bench();
+    let (first, reply) = press("k:monday", None);
+    primary
+        .engine
+        .process(vec![first], None)
+        .expect("committed");
+    assert!(answer(reply).ok);
+    primary.clock.advance(TimeDelta::days(1));
+    let (second, reply) = press("k:tuesday", None);
+    primary
+        .engine
+        .process(vec![second], None)
+        .expect("committed");
+    let tuesday = answer(reply);
+    assert!(tuesday.ok, "{tuesday:?}");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "engine-test-secret-0123456789\n").expect("secret");
+    let mut config = Config::demo().expect("demo");
+    config.replication = Some(crate::config::Replication {
+        peer: "ws://127.0.0.1:9".into(),
+        token_file: secret,
+        sync_timeout: std::time::Duration::from_millis(100),
+        ca_file: None,
+        pin: None,
+    });
+    let db = dir.path().join("standby.db");
+    Writer::open(&db)
+        .expect("db")
+        .set_role(Some("standby"))
+        .expect("a standby's");
+    let (mut standby, _requests, _handle) =
+        open(Arc::new(config), &db, primary.clock.clone(), None).expect("opened");
+    assert_eq!(standby.seq, 0, "a standby's log begins with its primary's");
+
+    let mut reader = primary.reader();
+    let rows = reader
+        .replication_after(0, 1000)
+        .expect("the primary's log");
+    let head = rows.last().map_or(0, |(e, _)| e.seq);
+    let replies = reader
+        .replies_since(rows[0].0.day)
+        .expect("replies")
+        .iter()
+        .map(messages::Reply::of)
+        .collect();
+    let events = rows
+        .iter()
+        .map(|(row, wire)| messages::Event::of_row(row, wire.clone()))
+        .collect();
+    let batches = [
+        messages::Batch {
+            head,
+            sync: false,
+            events: vec![],
+            replies,
+        },
+        messages::Batch {
+            head,
+            sync: false,
+            events,
+            replies: vec![],
+        },
+        messages::Batch {
+            head,
+            sync: true,
+            events: vec![],
+            replies: vec![],
+        },
+    ];
+    for batch in batches.into_iter().flat_map(messages::Batch::by_day) {
+        let (respond, acked) = oneshot::channel();
+        let request = Request::Replicated {
+            batch: Box::new(batch),
+            respond,
+        };
+        standby.process(vec![request], None).expect("committed");
+        // Each batch acknowledged with what is on disk: nothing after the replies, then all.
+        let on_disk = acked.blocking_recv().expect("acked");
+        assert_eq!(on_disk, Ok(standby.seq));
+    }
+    assert_eq!(standby.seq, head);
+    let tickets = |db: &std::path::Path| {
+        ledger::Reader::open(db)
+            .expect("db")
+            .tickets()
+            .expect("tickets")
+    };
+    assert_eq!(tickets(&primary.db), tickets(&db), "the same rows, derived");
+
+    let (respond, promoted) = oneshot::channel();
+    standby
+        .process(
+            vec![Request::Promote {
+                force: false,
+                respond,
+            }],
+            None,
+        )
+        .expect("committed");
+    assert_eq!(promoted.blocking_recv().expect("answered"), Ok(1));
+    let (again, reply) = press("k:tuesday", None);
+    standby.process(vec![again], None).expect("committed");
+    assert_eq!(
+        answer(reply),
+        tuesday,
+        "the primary's answer, from the standby's memory"
+    );
+}

@@ -61,6 +61,50 @@ pub struct Batch {
     pub replies: Vec<Reply>,
 }
 
+impl Batch {
+    /// The batch in parts that each hold one service day's events (a part starts at a
+    /// `day_started`), the replies with the last: a standby commits each part on its own, as its
+    /// primary committed a new day apart from the day before (the old day's tickets are written
+    /// before the new day expires them). A catch-up gathers many of the primary's commits.
+    pub fn by_day(self) -> Vec<Batch> {
+        let Batch {
+            head,
+            sync,
+            events,
+            replies,
+        } = self;
+        let mut parts: Vec<Vec<Event>> = vec![vec![]];
+        for event in events {
+            let new_day = matches!(
+                queue_core::persisted::decode(&event.body),
+                Ok(queue_core::Event::DayStarted { .. })
+            );
+            if new_day && parts.last().is_some_and(|p| !p.is_empty()) {
+                parts.push(vec![]);
+            }
+            if let Some(part) = parts.last_mut() {
+                part.push(event);
+            }
+        }
+        let last = parts.len() - 1;
+        let mut replies = Some(replies);
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, events)| Batch {
+                head,
+                sync,
+                events,
+                replies: if i == last {
+                    replies.take().unwrap_or_default()
+                } else {
+                    vec![]
+                },
+            })
+            .collect()
+    }
+}
+
 /// One event of the log as stored: its envelope, its body (format 1) and its wire frame.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Event {

@@ -169,21 +169,25 @@ async fn link(
                     .await;
             }
             FromPrimary::Batch(batch) => {
-                let (respond, answer) = oneshot::channel();
-                if requests
-                    .send(Request::Replicated { batch, respond })
-                    .await
-                    .is_err()
-                {
-                    return Ended::down("the engine stopped");
-                }
-                let seq = match answer.await {
-                    Ok(Ok(seq)) => seq,
-                    Ok(Err(e)) => {
-                        return Ended::down(format!("cannot keep the primary's events: {e}"));
+                let mut seq = 0;
+                for part in batch.by_day() {
+                    let (respond, answer) = oneshot::channel();
+                    let batch = Box::new(part);
+                    if requests
+                        .send(Request::Replicated { batch, respond })
+                        .await
+                        .is_err()
+                    {
+                        return Ended::down("the engine stopped");
                     }
-                    Err(_) => return Ended::down("the engine stopped"),
-                };
+                    seq = match answer.await {
+                        Ok(Ok(seq)) => seq,
+                        Ok(Err(e)) => {
+                            return Ended::down(format!("cannot keep the primary's events: {e}"));
+                        }
+                        Err(_) => return Ended::down("the engine stopped"),
+                    };
+                }
                 let ack = FromStandby::Ack { seq };
                 if let Err(e) = ws.send(Message::text(messages::text(&ack))).await {
                     return Ended::down(format!("cannot acknowledge: {e}"));
