@@ -209,6 +209,8 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut sent = from;
+    // Each stretch read from the database starts with the replies of its days: the live batches
+    // it stands for (missed, or dropped when the standby lagged) carried them.
     let mut replies_sent = false;
     let mut behind = true;
     let mut ping = tokio::time::interval(PING);
@@ -220,7 +222,7 @@ where
                     replies_sent = true;
                     continue;
                 }
-                Ok(None) => behind = false,
+                Ok(None) => (behind, replies_sent) = (false, true),
                 Err(e) => return e,
             }
         }
@@ -232,14 +234,14 @@ where
                     }
                 }
                 Ok(s) if s.last <= sent => {}
-                Ok(s) if s.first > sent + 1 => behind = true,
+                Ok(s) if s.first > sent + 1 => (behind, replies_sent) = (true, false),
                 Ok(s) => {
                     if let Err(e) = ws.send(Message::text(s.text.clone())).await {
                         return e.to_string();
                     }
                     sent = s.last;
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => behind = true,
+                Err(broadcast::error::RecvError::Lagged(_)) => (behind, replies_sent) = (true, false),
                 Err(broadcast::error::RecvError::Closed) => return "the hub is stopping".into(),
             },
             incoming = ws.next() => match incoming {
