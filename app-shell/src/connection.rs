@@ -17,7 +17,8 @@ pub struct HubArgs {
     /// `token_file`, …), e.g. /etc/hang-doi/kiosk.toml. Flags given here win over it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The hub's WebSocket address.
+    /// The hub's WebSocket address; with two hub PCs, both, separated by a comma
+    /// (`ws://192.168.1.10:7878/ws,ws://192.168.1.11:7878/ws`): the app uses the one that serves.
     #[arg(long, default_value = "ws://127.0.0.1:7878/ws")]
     pub hub: String,
     /// This device's id in the hub's configuration (default: the app's first demo device).

@@ -128,3 +128,54 @@ async fn a_gap_makes_the_client_resume_and_an_unanswered_command_is_resent() {
         Some(ErrorCode::ServiceClosed)
     );
 }
+
+#[tokio::test]
+async fn the_client_moves_to_the_hub_that_serves_and_says_the_term_it_saw() {
+    let standby = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let primary = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let (a, b) = (
+        standby.local_addr().expect("addr"),
+        primary.local_addr().expect("addr"),
+    );
+    let mut config = ClientConfig::new(
+        format!("ws://{a}/ws, ws://{b}/ws"),
+        Role::Kiosk,
+        "kiosk-1",
+        "secret-token",
+    );
+    config.backoff_min = Duration::from_millis(10);
+    let (_client, mut updates) = HubClient::connect(config);
+
+    // The first address is a standby: it refuses, naming the primary.
+    let (tcp, _) = standby.accept().await.expect("accept");
+    let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("ws");
+    let hello = read_json(&mut ws).await;
+    assert!(hello.get("term").is_none(), "{hello}");
+    let refusal = json!({"type": "error", "code": "not_primary", "message": format!("the primary is ws://{b}")});
+    ws.send(Message::text(refusal.to_string()))
+        .await
+        .expect("send");
+
+    // The next one serves, in term 2.
+    let (tcp, _) = primary.accept().await.expect("accept");
+    let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("ws");
+    read_json(&mut ws).await;
+    let welcome = json!({"type": "welcome", "seq": 1, "snapshot": snapshot(), "term": 2, "term_proof": "proof-of-2"});
+    ws.send(Message::text(welcome.to_string()))
+        .await
+        .expect("send");
+    loop {
+        if let Update::Snapshot { seq: 1, .. } = next_update(&mut updates).await {
+            break;
+        }
+    }
+    drop(ws);
+
+    // It goes down: the client tries the other address, telling the term it saw, with its proof.
+    let (tcp, _) = standby.accept().await.expect("accept again");
+    let mut ws = tokio_tungstenite::accept_async(tcp).await.expect("ws");
+    let hello = read_json(&mut ws).await;
+    assert_eq!(hello["term"], 2, "{hello}");
+    assert_eq!(hello["term_proof"], "proof-of-2", "{hello}");
+    assert_eq!(hello["resume_from"], 1, "{hello}");
+}
