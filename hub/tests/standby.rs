@@ -546,3 +546,55 @@ async fn a_device_deposes_its_primary_only_with_a_term_a_hub_of_the_pair_made() 
     assert_eq!(refused["code"], "not_primary", "{refused}");
     assert_eq!(pair.a.health().await["status"], "replaced");
 }
+
+/// What a stranger on the LAN gets from `/replicate`: nothing without the pair's secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicate_refuses_whoever_lacks_the_pairs_secret() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut pair = HubPair::new(dir.path(), HUB, 2000).await;
+    pair.a.start(exe());
+    pair.b.start(exe());
+    pair.a.wait_health("the standby in step", in_sync).await;
+    let say = |addr: std::net::SocketAddr, first: serde_json::Value| async move {
+        let url = format!("ws://{addr}/replicate");
+        let mut ws = hub_client::client::open_websocket(&url, None)
+            .await
+            .expect("the WebSocket opens");
+        ws.send(Message::text(first.to_string()))
+            .await
+            .expect("sent");
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => {
+                serde_json::from_str::<serde_json::Value>(t.as_str()).expect("JSON")
+            }
+            other => panic!("no answer: {other:?}"),
+        }
+    };
+    let wrong = "not-the-pair-secret-at-all";
+    for first in [
+        serde_json::json!({"type": "follow", "token": wrong, "seq": 0, "term": 0}),
+        serde_json::json!({"type": "ask", "token": wrong}),
+        serde_json::json!({"type": "promote", "token": wrong, "force": true}),
+    ] {
+        for addr in [pair.a.hub().addr, pair.b.hub().addr] {
+            let answer = say(addr, first.clone()).await;
+            assert_eq!(answer["type"], "refused", "{first} → {answer}");
+            assert_eq!(answer["reason"], "unauthorized", "{first} → {answer}");
+        }
+    }
+    let answer = say(pair.a.hub().addr, serde_json::json!({"type": "hello"})).await;
+    assert_eq!(answer["reason"], "bad_request", "{answer}");
+    // Nothing changed: the standby is still a standby, the primary still in step with it.
+    assert_eq!(pair.b.health().await["status"], "standby");
+    assert!(in_sync(&pair.a.health().await));
+    // With the secret, a hub that asks is told what this one is.
+    let answer = say(
+        pair.a.hub().addr,
+        serde_json::json!({"type": "ask", "token": testkit::pair::PAIR_SECRET}),
+    )
+    .await;
+    assert_eq!(answer["type"], "standing", "{answer}");
+    assert_eq!(answer["mode"], "primary", "{answer}");
+}
