@@ -598,3 +598,29 @@ async fn replicate_refuses_whoever_lacks_the_pairs_secret() {
     assert_eq!(answer["type"], "standing", "{answer}");
     assert_eq!(answer["mode"], "primary", "{answer}");
 }
+
+/// Both PCs set up as primaries (a set-up mistake): each says so, loudly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_primaries_by_mistake_say_so() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut pair = HubPair::new(dir.path(), HUB, 2000).await;
+    // The second PC's database made a primary's after all.
+    std::fs::remove_file(&pair.b.db).expect("the standby's database removed");
+    pair.a.start(exe());
+    pair.b.start(exe());
+    for pc in [&pair.a, &pair.b] {
+        let health = pc
+            .wait_health("two primaries said", |h| {
+                h["replication"]["warning"]
+                    .as_str()
+                    .is_some_and(|w| w.contains("a primary too"))
+            })
+            .await;
+        assert_eq!(health["replication"]["mode"], "primary", "{health:#}");
+        assert!(
+            pc.hub()
+                .wait_for_log("TWO PRIMARIES", testkit::WAIT)
+                .is_some()
+        );
+    }
+}

@@ -134,6 +134,9 @@ pub struct Pair {
     acks: Mutex<Acks>,
     acked: Condvar,
     follow: Mutex<Follow>,
+    /// The peer said it is a primary of this very term (a set-up mistake: both PCs made
+    /// primaries).
+    two_primaries: std::sync::atomic::AtomicBool,
 }
 
 /// Why a pair cannot be set up.
@@ -185,6 +188,7 @@ impl Pair {
             acks: Mutex::new(Acks::default()),
             acked: Condvar::new(),
             follow: Mutex::new(Follow::default()),
+            two_primaries: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -236,6 +240,11 @@ impl Pair {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    pub(crate) fn set_two_primaries(&self, both: bool) {
+        self.two_primaries
+            .store(both, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn update_follow(&self, change: impl FnOnce(&mut Follow)) {
@@ -375,6 +384,15 @@ impl Pair {
     pub fn alone(&self) -> Option<String> {
         if self.standing().mode != Mode::Primary {
             return None;
+        }
+        if self
+            .two_primaries
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Some(format!(
+                "the other hub ({}) is a primary too, in the same term: make one of them the standby (docs/OPERATIONS.md)",
+                self.config.peer
+            ));
         }
         let acks = self.acks();
         (!acks.sync).then(|| match acks.alone_since {

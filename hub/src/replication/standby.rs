@@ -285,9 +285,20 @@ pub async fn check_peer(pair: &Pair, requests: &mpsc::Sender<Request>) {
     let Ok((mode, term, _)) = ask(pair).await else {
         return;
     };
-    if mode == Mode::Primary && term > pair.standing().term {
+    let ours = pair.standing();
+    if mode == Mode::Primary && term > ours.term {
         depose(requests, term, &pair.config.peer).await;
     }
+    let both = mode == Mode::Primary && term == ours.term && ours.mode == Mode::Primary;
+    if both {
+        tracing::error!(
+            peer = %pair.config.peer,
+            term,
+            "TWO PRIMARIES: the other hub issues numbers too, in the same term; make one of them \
+             the standby (hub standby --resync) before it gives a number twice"
+        );
+    }
+    pair.set_two_primaries(both);
 }
 
 /// Tells the engine a hub of `term` serves (learnt from `by`), and waits until it is recorded.
