@@ -68,11 +68,7 @@ impl HubArgs {
             (None, Some(token)) => token.clone(),
             (None, None) => format!("demo-{device}"),
         };
-        let tls = match (&self.tls_ca, &self.tls_pin) {
-            (Some(ca), _) => Some(hub_client::tls::trusting_ca(ca)?),
-            (None, Some(pin)) => Some(hub_client::tls::pinned(pin)?),
-            (None, None) => None,
-        };
+        let tls = hub_client::tls::trusting(self.tls_ca.as_deref(), self.tls_pin.as_deref())?;
         Ok(Connection {
             url: self.hub.clone(),
             device,

@@ -28,31 +28,10 @@ pub async fn figures(bin: &Path, dir: &Path, base: &str, cli: &super::Cli) -> an
     };
     let (config_a, config_b) = (config("primary", &port_b)?, config("standby", &port_a)?);
     let (db_a, db_b) = (dir.join("primary.db"), dir.join("standby.db"));
-    let made = Process::new(bin)
-        .arg("standby")
-        .arg("--config")
-        .arg(&config_b)
-        .arg("--db")
-        .arg(&db_b)
-        .output()?;
-    anyhow::ensure!(
-        made.status.success(),
-        "hub standby: {}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    make_standby(bin, &config_b, &db_b, &[])?;
     let (primary, _) = start_hub(bin, &config_a, &db_a).await?;
     port_a.forward_to(primary.addr);
-    let standby = testkit::HubProcess::start({
-        let mut command = Process::new(bin);
-        command
-            .arg("--config")
-            .arg(&config_b)
-            .arg("--db")
-            .arg(&db_b)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn,hub::cli::serve=info");
-        command
-    });
+    let (standby, _) = start_hub(bin, &config_b, &db_b).await?;
     port_b.forward_to(standby.addr);
     let started = Instant::now();
     loop {
@@ -91,31 +70,9 @@ pub async fn figures(bin: &Path, dir: &Path, base: &str, cli: &super::Cli) -> an
     // A re-joined standby with an empty database catches up from the first event.
     standby.kill();
     let head = health["seq"].as_u64().unwrap_or(0);
-    let resynced = Process::new(bin)
-        .arg("standby")
-        .arg("--resync")
-        .arg("--config")
-        .arg(&config_b)
-        .arg("--db")
-        .arg(&db_b)
-        .output()?;
-    anyhow::ensure!(
-        resynced.status.success(),
-        "hub standby --resync: {}",
-        String::from_utf8_lossy(&resynced.stderr)
-    );
+    make_standby(bin, &config_b, &db_b, &["--resync"])?;
     let started = Instant::now();
-    let standby = testkit::HubProcess::start({
-        let mut command = Process::new(bin);
-        command
-            .arg("--config")
-            .arg(&config_b)
-            .arg("--db")
-            .arg(&db_b)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn,hub::cli::serve=info");
-        command
-    });
+    let (standby, _) = start_hub(bin, &config_b, &db_b).await?;
     port_b.forward_to(standby.addr);
     loop {
         let (_, response) = testkit::raw::get_whole(standby.addr, "/healthz").await;
@@ -136,5 +93,23 @@ pub async fn figures(bin: &Path, dir: &Path, base: &str, cli: &super::Cli) -> an
     );
     primary.kill();
     standby.kill();
+    Ok(())
+}
+
+/// `hub standby [FLAGS] --config CONFIG --db DB`.
+fn make_standby(bin: &Path, config: &Path, db: &Path, flags: &[&str]) -> anyhow::Result<()> {
+    let made = Process::new(bin)
+        .arg("standby")
+        .args(flags)
+        .arg("--config")
+        .arg(config)
+        .arg("--db")
+        .arg(db)
+        .output()?;
+    anyhow::ensure!(
+        made.status.success(),
+        "hub standby {flags:?}: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     Ok(())
 }

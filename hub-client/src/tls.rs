@@ -47,6 +47,19 @@ pub fn trusting_ca(path: &Path) -> Result<Arc<ClientConfig>, TlsError> {
     Ok(Arc::new(config))
 }
 
+/// Whom a `wss://` link trusts as its settings say: the CA file if one is given, else the
+/// pinned certificate, else nobody (`None`: a `ws://` link).
+pub fn trusting(
+    ca_file: Option<&Path>,
+    pin: Option<&str>,
+) -> Result<Option<Arc<ClientConfig>>, TlsError> {
+    match (ca_file, pin) {
+        (Some(ca), _) => trusting_ca(ca).map(Some),
+        (None, Some(pin)) => pinned(pin).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
 /// Trusts exactly the certificate whose DER has this SHA-256 (hex), whatever its name or dates.
 pub fn pinned(sha256_hex: &str) -> Result<Arc<ClientConfig>, TlsError> {
     let pin = parse_pin(sha256_hex).ok_or_else(|| TlsError::Pin(sha256_hex.to_string()))?;

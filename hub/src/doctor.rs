@@ -132,6 +132,21 @@ pub fn examine(setup: &Setup) -> Vec<Finding> {
     findings
 }
 
+/// Runs a check that talks to another machine; without a runtime to run it, a finding that
+/// says so (`cannot`: what could not be done, in Vietnamese and English).
+fn block_on<F: std::future::Future>(future: F, cannot: (&str, &str)) -> Result<F::Output, Finding> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Ok(runtime.block_on(future)),
+        Err(e) => Err(Finding::warn(
+            said(format!("{}: {e}", cannot.0), format!("{}: {e}", cannot.1)),
+            said("thử lại", "try again"),
+        )),
+    }
+}
+
 /// The other hub PC: the secret, what each hub is, and how far the standby is behind.
 fn pair(replication: &crate::config::Replication, db: &Path, here: u64) -> Finding {
     use crate::replication::{Mode, Pair, Standing};
@@ -164,25 +179,14 @@ fn pair(replication: &crate::config::Replication, db: &Path, here: u64) -> Findi
             ),
         );
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return Finding::warn(
-                said(
-                    format!("không hỏi được máy chủ kia: {e}"),
-                    format!("cannot ask the other hub: {e}"),
-                ),
-                said("thử lại", "try again"),
-            );
-        }
-    };
-    match (
-        mode,
-        runtime.block_on(crate::replication::standby::ask(&pair)),
+    let asked = match block_on(
+        crate::replication::standby::ask(&pair),
+        ("không hỏi được máy chủ kia", "cannot ask the other hub"),
     ) {
+        Ok(asked) => asked,
+        Err(finding) => return finding,
+    };
+    match (mode, asked) {
         (_, Err(e)) => Finding::warn(
             said(
                 format!("máy chủ kia ({peer}) không trả lời: {e}"),
@@ -677,23 +681,15 @@ fn province_link(province: &crate::config::Province, here: u64) -> Finding {
             row.and_then(|r| r.try_get::<_, i64>(0).ok()).unwrap_or(0),
         )
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return Finding::warn(
-                said(
-                    format!("không thử được kết nối lên tỉnh: {e}"),
-                    format!("cannot try the province: {e}"),
-                ),
-                said("thử lại", "try again"),
-            );
-        }
+    let asked = match block_on(
+        asked,
+        ("không thử được kết nối lên tỉnh", "cannot try the province"),
+    ) {
+        Ok(asked) => asked,
+        Err(finding) => return finding,
     };
     let plain_text_possible = may_run_without_tls(&province.database);
-    match runtime.block_on(asked) {
+    match asked {
         Ok(shipped) if plain_text_possible => Finding::warn(
             said(
                 format!(

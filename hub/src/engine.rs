@@ -112,6 +112,16 @@ pub enum Request {
 /// read by whoever checks a cookie.
 pub type DisplayGenerations = Arc<std::sync::RwLock<HashMap<DeviceId, u64>>>;
 
+/// The generations by device name, as a standby is sent them.
+pub fn generations_by_name(generations: &DisplayGenerations) -> HashMap<String, u64> {
+    generations
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|(d, g)| (d.0.clone(), *g))
+        .collect()
+}
+
 /// The engine's answer to a command, once committed: the reply's JSON.
 pub type Reply = oneshot::Receiver<Utf8Bytes>;
 
@@ -275,8 +285,6 @@ struct Engine {
     mode: Mode,
     term: u64,
     pair: Option<Arc<Pair>>,
-    /// A standby's: what its primary last said of itself.
-    followed: crate::replication::Heard,
 }
 
 /// The last welcome with a snapshot: joins within a second of each other at the same `seq`
@@ -458,7 +466,6 @@ fn open(
         mode,
         term,
         pair: pair.clone(),
-        followed: crate::replication::Heard::default(),
     };
     if fresh {
         // Every log begins with the day it was started on.

@@ -841,12 +841,7 @@ async fn a_pair_of_hubs_ships_every_event_once_across_a_takeover() {
     let config = centre_config(dir.path(), "cap-doi", &pg, 25);
     let base = std::fs::read_to_string(&config).expect("the centre's configuration");
     let mut pair = testkit::pair::HubPair::from_base(dir.path(), HUB, 2000, base).await;
-    let exe = Path::new(HUB);
-    pair.a.start(exe);
-    pair.b.start(exe);
-    pair.a
-        .wait_health("the standby in step", testkit::pair::in_sync)
-        .await;
+    pair.start_in_step(HUB).await;
     let mut shipped = shipments(&pg).await;
     let (kiosk, _) = Client::connect(pair.a.hub().addr, Role::Kiosk, "kiosk-1").await;
     for _ in 0..60 {

@@ -75,10 +75,7 @@ fn events(db: &Path) -> Vec<(u64, String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_primary_killed_mid_burst_loses_nothing_acknowledged_and_repeats_no_number() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut pair = HubPair::new(dir.path(), HUB, 2000).await;
-    pair.a.start(exe());
-    pair.b.start(exe());
-    pair.a.wait_health("the standby in step", in_sync).await;
+    let mut pair = HubPair::in_step(dir.path(), HUB, 2000).await;
 
     let kiosks: Vec<HubClient> = (1..=4).map(|n| kiosk(&pair.hub_list(), n)).collect();
     let answered = Arc::new(AtomicUsize::new(0));
@@ -153,10 +150,7 @@ async fn the_primary_killed_mid_burst_loses_nothing_acknowledged_and_repeats_no_
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_frozen_then_killed_standby_costs_the_timeout_once_and_catches_up() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut pair = HubPair::new(dir.path(), HUB, 300).await;
-    pair.a.start(exe());
-    pair.b.start(exe());
-    pair.a.wait_health("the standby in step", in_sync).await;
+    let mut pair = HubPair::in_step(dir.path(), HUB, 300).await;
     let kiosk = kiosk(&pair.a.ws(), 1);
     kiosk.send(issue("TP")).await.expect("in step");
 
@@ -280,10 +274,7 @@ async fn a_frozen_then_killed_standby_costs_the_timeout_once_and_catches_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_old_primary_restarted_after_a_promotion_does_not_issue_until_rejoined() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut pair = HubPair::new(dir.path(), HUB, 2000).await;
-    pair.a.start(exe());
-    pair.b.start(exe());
-    pair.a.wait_health("the standby in step", in_sync).await;
+    let mut pair = HubPair::in_step(dir.path(), HUB, 2000).await;
     let kiosk_a = kiosk(&pair.a.ws(), 1);
     let mut numbers = BTreeSet::new();
     for _ in 0..5 {
@@ -330,19 +321,14 @@ async fn the_old_primary_restarted_after_a_promotion_does_not_issue_until_rejoin
     let (status, body) = testkit::raw::get_whole(pair.a.hub().addr, "/dat-lich").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("not_primary"), "{body}");
-    let mut browser = tokio::net::TcpStream::connect(pair.a.hub().addr)
-        .await
-        .expect("connect");
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    browser
-        .write_all(
-            b"GET /console HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nConnection: close\r\n\r\n",
-        )
-        .await
-        .expect("ask");
-    let mut page = String::new();
-    browser.read_to_string(&mut page).await.expect("page");
-    assert!(page.starts_with("HTTP/1.1 503"), "{page}");
+    let (status, page) = testkit::raw::request_with_headers(
+        pair.a.hub().addr,
+        "GET",
+        "/console",
+        &[("Accept", "text/html")],
+    )
+    .await;
+    assert_eq!(status, 503, "{page}");
     let console_b = format!("http://{}/console", pair.b.port.addr);
     assert!(
         page.contains(&console_b),
@@ -414,10 +400,7 @@ async fn the_old_primary_restarted_after_a_promotion_does_not_issue_until_rejoin
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_standby_behind_its_primary_is_promoted_only_by_force_and_loudly() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut pair = HubPair::new(dir.path(), HUB, 300).await;
-    pair.a.start(exe());
-    pair.b.start(exe());
-    pair.a.wait_health("the standby in step", in_sync).await;
+    let mut pair = HubPair::in_step(dir.path(), HUB, 300).await;
     let kiosk = kiosk(&pair.a.ws(), 1);
     kiosk.send(issue("TP")).await.expect("in step");
     // The standby dies; the primary issues alone; then the primary dies too.
@@ -447,10 +430,7 @@ async fn a_standby_behind_its_primary_is_promoted_only_by_force_and_loudly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_console_says_when_the_centre_runs_without_its_standby() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut pair = HubPair::new(dir.path(), HUB, 300).await;
-    pair.a.start(exe());
-    pair.b.start(exe());
-    pair.a.wait_health("the standby in step", in_sync).await;
+    let mut pair = HubPair::in_step(dir.path(), HUB, 300).await;
     let base = format!("http://{}", pair.a.port.addr);
     let browser = testkit::Browser::start().await;
     browser
@@ -520,10 +500,7 @@ async fn a_standby_started_late_catches_up_with_the_day_and_its_replies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_device_deposes_its_primary_only_with_a_term_a_hub_of_the_pair_made() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut pair = HubPair::new(dir.path(), HUB, 2000).await;
-    pair.a.start(exe());
-    pair.b.start(exe());
-    pair.a.wait_health("the standby in step", in_sync).await;
+    let pair = HubPair::in_step(dir.path(), HUB, 2000).await;
     let hello = |term: u64, proof: String| {
         let mut hello = testkit::raw::demo_hello("kiosk", "kiosk-1");
         hello["term"] = term.into();
@@ -553,10 +530,7 @@ async fn replicate_refuses_whoever_lacks_the_pairs_secret() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
     let dir = tempfile::tempdir().expect("tmp");
-    let mut pair = HubPair::new(dir.path(), HUB, 2000).await;
-    pair.a.start(exe());
-    pair.b.start(exe());
-    pair.a.wait_health("the standby in step", in_sync).await;
+    let pair = HubPair::in_step(dir.path(), HUB, 2000).await;
     let say = |addr: std::net::SocketAddr, first: serde_json::Value| async move {
         let url = format!("ws://{addr}/replicate");
         let mut ws = hub_client::client::open_websocket(&url, None)

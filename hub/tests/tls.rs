@@ -1,6 +1,7 @@
 //! The hub with TLS, and clients that trust it by the centre's CA or by a pinned certificate —
 //! and refuse a hub that shows another certificate.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,14 +38,24 @@ fn certificates() -> Certificates {
 }
 
 async fn tls_hub(certs: &Certificates) -> hub::Hub {
+    tls_hub_with(
+        certs,
+        testkit::real_clock_config(),
+        &certs.dir.path().join("hub.db"),
+    )
+    .await
+}
+
+/// A hub with `config` and `db` serving with the certificate of `certs`.
+async fn tls_hub_with(certs: &Certificates, config: hub::config::Config, db: &Path) -> hub::Hub {
     let tls = hub::tls::server_config(
         &certs.dir.path().join("hub.pem"),
         &certs.dir.path().join("hub.key"),
     )
     .expect("the hub's TLS set-up");
     hub::Hub::start_with(
-        testkit::real_clock_config(),
-        &certs.dir.path().join("hub.db"),
+        config,
+        db,
         "127.0.0.1:0".parse().expect("addr"),
         hub::Options {
             tls: Some(tls),
@@ -152,21 +163,6 @@ async fn a_standby_follows_its_primary_over_tls_and_refuses_an_untrusted_one() {
         });
         config
     };
-    let start = |config, db: std::path::PathBuf| async move {
-        let tls = hub::tls::server_config(&dir.join("hub.pem"), &dir.join("hub.key"))
-            .expect("the hub's TLS set-up");
-        hub::Hub::start_with(
-            config,
-            &db,
-            "127.0.0.1:0".parse().expect("addr"),
-            hub::Options {
-                tls: Some(tls),
-                ..hub::Options::new(Arc::new(hub::clock::SystemClock::new()))
-            },
-        )
-        .await
-        .expect("hub")
-    };
     let standby_db = |name: &str| {
         let db = dir.join(name);
         ledger::Writer::open(&db)
@@ -175,23 +171,30 @@ async fn a_standby_follows_its_primary_over_tls_and_refuses_an_untrusted_one() {
             .expect("a standby's");
         db
     };
-    let primary = start(
+    let primary = tls_hub_with(
+        &certs,
         replicating(&port_b, Some(dir.join("ca.pem")), None),
-        dir.join("a.db"),
+        &dir.join("a.db"),
     )
     .await;
     port_a.forward_to(primary.addr);
 
     // A standby that trusts another CA does not follow.
     let other = certificates();
-    let doubting = start(
+    let doubting = tls_hub_with(
+        &certs,
         replicating(&port_a, Some(other.dir.path().join("ca.pem")), None),
-        standby_db("doubting.db"),
+        &standby_db("doubting.db"),
     )
     .await;
     // A standby that pins the primary's certificate does.
     let pin = tls::fingerprint(&certs.leaf);
-    let standby = start(replicating(&port_a, None, Some(pin)), standby_db("b.db")).await;
+    let standby = tls_hub_with(
+        &certs,
+        replicating(&port_a, None, Some(pin)),
+        &standby_db("b.db"),
+    )
+    .await;
     port_b.forward_to(standby.addr);
 
     let mut health = primary.health();

@@ -155,6 +155,20 @@ impl HubPair {
         HubPair { a, b }
     }
 
+    /// The same, both hubs started, once the primary's answers wait for its standby.
+    pub async fn in_step(dir: &Path, exe: &str, sync_timeout_ms: u64) -> HubPair {
+        let mut pair = HubPair::new(dir, exe, sync_timeout_ms).await;
+        pair.start_in_step(exe).await;
+        pair
+    }
+
+    /// Starts both hubs and waits until the primary's answers wait for its standby.
+    pub async fn start_in_step(&mut self, exe: &str) {
+        self.a.start(Path::new(exe));
+        self.b.start(Path::new(exe));
+        self.a.wait_health("the standby in step", in_sync).await;
+    }
+
     /// Both client addresses, as a kiosk's `--hub` lists them.
     pub fn hub_list(&self) -> String {
         format!("{},{}", self.a.ws(), self.b.ws())

@@ -153,6 +153,16 @@ pub async fn request_forwarded_for(
     .await
 }
 
+/// A request with headers of the caller's (say, a browser's `Accept: text/html`).
+pub async fn request_with_headers(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    http_request(None, addr, method, path, headers, None).await
+}
+
 async fn http_request(
     local: Option<std::net::IpAddr>,
     addr: SocketAddr,

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::{Collected, Engine, Pending};
 use crate::frames::error_reply;
 use crate::replication::messages::{self, Batch};
-use crate::replication::{Heard, Mode, Shipped, Standing};
+use crate::replication::{Mode, Shipped, Standing};
 
 impl Engine {
     /// The proof of this hub's term for its welcomes (none before the first takeover).
@@ -23,29 +23,15 @@ impl Engine {
 
     /// A refusal for a command that reached a hub that does not issue.
     pub(super) fn not_primary(&self, id: &str) -> Option<Utf8Bytes> {
-        let peer = self
+        if self.mode == Mode::Primary {
+            return None;
+        }
+        let message = self
             .pair
             .as_ref()
-            .map(|p| p.config.peer.clone())
-            .unwrap_or_default();
-        match self.mode {
-            Mode::Primary => None,
-            Mode::Standby => Some(error_reply(
-                id,
-                ErrorCode::NotPrimary,
-                format!(
-                    "máy chủ dự phòng, không cấp số · this is the standby hub; the primary is {peer}"
-                ),
-            )),
-            Mode::Deposed => Some(error_reply(
-                id,
-                ErrorCode::NotPrimary,
-                format!(
-                    "máy chủ này đã được thay thế · this hub was replaced (term {} is newer); the primary is {peer}",
-                    self.term + 1
-                ),
-            )),
-        }
+            .and_then(|p| p.not_primary_message())
+            .unwrap_or_else(|| "this hub does not issue".into());
+        Some(error_reply(id, ErrorCode::NotPrimary, message))
     }
 
     /// Primary: the committed batch to the standby, waiting for its acknowledgement while it
@@ -81,13 +67,7 @@ impl Engine {
         if self.mode != Mode::Primary {
             return;
         }
-        let display_generations = self
-            .display_generations
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(d, g)| (d.0.clone(), *g))
-            .collect();
+        let display_generations = super::generations_by_name(&self.display_generations);
         let text = messages::text(&messages::FromPrimary::Settings {
             display_generations,
         });
@@ -139,10 +119,6 @@ impl Engine {
             }
             pending.out.replies.push(stored);
         }
-        self.followed = Heard {
-            head: batch.head,
-            sync: batch.sync,
-        };
         if let Some(pair) = &self.pair {
             let now = self.clock.now();
             pair.update_follow(|f| {
@@ -215,13 +191,15 @@ impl Engine {
             }
             Mode::Standby => {}
         }
-        let behind = self.followed.head.saturating_sub(self.seq);
-        let stale = behind > 0 || !self.followed.sync;
+        // What the primary last said of itself (a standby always has its pair).
+        let heard = self.pair.as_ref().map(|p| p.follow()).unwrap_or_default();
+        let behind = heard.primary_seq.saturating_sub(self.seq);
+        let stale = behind > 0 || !heard.in_sync;
         if stale {
             let why = if behind > 0 {
                 format!(
                     "the primary last said it was at event {}, this standby has {} ({behind} missing)",
-                    self.followed.head, self.seq
+                    heard.primary_seq, self.seq
                 )
             } else {
                 format!(

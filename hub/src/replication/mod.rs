@@ -98,15 +98,6 @@ pub struct Acks {
     pub connection: u64,
 }
 
-/// What a standby's primary last said of itself (the engine's to judge a promotion by).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Heard {
-    /// Its last `seq`.
-    pub head: u64,
-    /// It waited for this standby's acknowledgements.
-    pub sync: bool,
-}
-
 /// The standby's view of its primary.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Follow {
@@ -145,7 +136,7 @@ pub enum PairError {
     #[error("[replication] token_file {path}: {reason}")]
     Token { path: String, reason: String },
     #[error("[replication] TLS: {0}")]
-    Tls(String),
+    Tls(#[from] hub_client::tls::TlsError),
 }
 
 /// A shared secret shorter than this is refused: it is all that stands between the LAN and a
@@ -168,15 +159,7 @@ impl Pair {
                 ),
             });
         }
-        let tls = match (&config.ca_file, &config.pin) {
-            (Some(ca), _) => Some(
-                hub_client::tls::trusting_ca(ca).map_err(|e| PairError::Tls(format!("{e:#}")))?,
-            ),
-            (None, Some(pin)) => {
-                Some(hub_client::tls::pinned(pin).map_err(|e| PairError::Tls(format!("{e:#}")))?)
-            }
-            (None, None) => None,
-        };
+        let tls = hub_client::tls::trusting(config.ca_file.as_deref(), config.pin.as_deref())?;
         let (standing, _) = watch::channel(standing);
         let (live, _) = broadcast::channel(1024);
         Ok(Arc::new(Pair {
@@ -346,7 +329,8 @@ impl Pair {
         self.acked.notify_all();
     }
 
-    /// What `/healthz` and the console say of the pair.
+    /// What `/healthz` and the console say of the pair (with a `warning` while a primary serves
+    /// without its standby).
     pub fn report(&self, seq: u64) -> serde_json::Value {
         let standing = self.standing();
         let mut out = serde_json::json!({
@@ -377,7 +361,25 @@ impl Pair {
                 });
             }
         }
+        if let Some(warning) = self.alone() {
+            out["warning"] = warning.into();
+        }
         out
+    }
+
+    /// Why this hub refuses to serve, naming the primary, in Vietnamese then English (`None`:
+    /// it is the primary).
+    pub fn not_primary_message(&self) -> Option<String> {
+        let peer = &self.config.peer;
+        match self.standing().mode {
+            Mode::Primary => None,
+            Mode::Standby => Some(format!(
+                "máy chủ dự phòng, hãy kết nối máy chủ chính {peer} · this is the standby hub; connect to the primary at {peer}"
+            )),
+            Mode::Deposed => Some(format!(
+                "máy chủ này đã được thay thế, hãy kết nối {peer} · this hub was replaced; connect to {peer}"
+            )),
+        }
     }
 
     /// A line for the log and the console when the primary serves without its standby.

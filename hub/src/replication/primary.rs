@@ -60,6 +60,7 @@ where
         mut shutdown,
         peer,
     } = served;
+    let mut log = Log::new(db);
     let first = match tokio::time::timeout(FIRST_MESSAGE, ws.next()).await {
         Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str::<FromStandby>(t.as_str()).ok(),
         _ => None,
@@ -86,7 +87,7 @@ where
             .await;
         let answer = match (asked, answer.await) {
             (Ok(()), Ok(Ok(term))) => {
-                let seq = read(&db, |r| r.last_seq()).await.unwrap_or(0);
+                let seq = log.read(|r| r.last_seq()).await.unwrap_or(0);
                 FromPrimary::Promoted { term, seq }
             }
             (Ok(()), Ok(Err(message))) => FromPrimary::Refused {
@@ -104,7 +105,7 @@ where
     }
     let standing = pair.standing();
     let Some((from, their_term)) = follow else {
-        let seq = read(&db, |r| r.last_seq()).await.unwrap_or(0);
+        let seq = log.read(|r| r.last_seq()).await.unwrap_or(0);
         let answer = FromPrimary::Standing {
             mode: standing.mode,
             term: standing.term,
@@ -125,13 +126,14 @@ where
     }
     // Subscribed before the database is read: nothing committed in between is missed.
     let mut live = pair.live.subscribe();
-    let checked = read(&db, move |r| {
-        let head = r.last_seq()?;
-        let ours = r.term_at(from)?;
-        let secrets = r.secrets()?;
-        Ok((head, ours, secrets))
-    })
-    .await;
+    let checked = log
+        .read(move |r| {
+            let head = r.last_seq()?;
+            let ours = r.term_at(from)?;
+            let secrets = r.secrets()?;
+            Ok((head, ours, secrets))
+        })
+        .await;
     let (head, our_term, secrets) = match checked {
         Ok(c) => c,
         Err(e) => {
@@ -156,12 +158,7 @@ where
     let connection = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
     let in_step = pair.standby_connected(connection, from, clock.now());
     tracing::info!(%peer, from, head, "REPLICATION: a standby follows from event {from}");
-    let generations = display_generations
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|(d, g)| (d.0.clone(), *g))
-        .collect();
+    let generations = crate::engine::generations_by_name(&display_generations);
     let start = FromPrimary::Start {
         term: standing.term,
         head,
@@ -180,7 +177,7 @@ where
             follow_on(
                 &mut ws,
                 &pair,
-                &db,
+                &mut log,
                 connection,
                 from,
                 &mut live,
@@ -199,7 +196,7 @@ where
 async fn follow_on<S>(
     ws: &mut WebSocketStream<S>,
     pair: &Pair,
-    db: &std::path::Path,
+    log: &mut Log,
     connection: u64,
     from: u64,
     live: &mut broadcast::Receiver<Arc<super::Shipped>>,
@@ -216,7 +213,7 @@ where
     let mut ping = tokio::time::interval(PING);
     loop {
         if behind {
-            match catch_up(ws, db, sent, !replies_sent).await {
+            match catch_up(ws, log, sent, !replies_sent).await {
                 Ok(Some(last)) => {
                     sent = last;
                     replies_sent = true;
@@ -275,23 +272,24 @@ where
 /// Sends the next events after `after` from the database; `None` when there are none.
 async fn catch_up<S>(
     ws: &mut WebSocketStream<S>,
-    db: &std::path::Path,
+    log: &mut Log,
     after: u64,
     with_replies: bool,
 ) -> Result<Option<u64>, String>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let read_batch = read(db, move |r| {
-        let head = r.last_seq()?;
-        let rows = r.replication_after(after, CATCH_UP_EVENTS)?;
-        let replies = match (with_replies, rows.first()) {
-            (true, Some((first, _))) => r.replies_since(first.day)?,
-            _ => vec![],
-        };
-        Ok((head, rows, replies))
-    })
-    .await;
+    let read_batch = log
+        .read(move |r| {
+            let head = r.last_seq()?;
+            let rows = r.replication_after(after, CATCH_UP_EVENTS)?;
+            let replies = match (with_replies, rows.first()) {
+                (true, Some((first, _))) => r.replies_since(first.day)?,
+                _ => vec![],
+            };
+            Ok((head, rows, replies))
+        })
+        .await;
     let (head, rows, replies) = read_batch.map_err(|e| format!("cannot read the log: {e}"))?;
     if rows.is_empty() {
         return Ok(None);
@@ -363,22 +361,45 @@ where
         .map_err(|e| e.to_string())
 }
 
-/// A read of the database off the async threads.
-async fn read<T: Send + 'static>(
-    db: &std::path::Path,
-    f: impl FnOnce(&mut Reader) -> Result<T, ledger::LedgerError> + Send + 'static,
-) -> Result<T, ledger::LedgerError> {
-    let db = db.to_path_buf();
-    match tokio::task::spawn_blocking(move || {
-        let mut reader = Reader::open(&db)?;
-        f(&mut reader)
-    })
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => Err(ledger::LedgerError::BadSetting {
-            what: format!("a read of the log stopped: {e}"),
-        }),
+/// The log as one link reads it: a read-only connection, opened at the first read and kept
+/// for the next ones, used off the async threads.
+struct Log {
+    db: PathBuf,
+    reader: Option<Reader>,
+}
+
+impl Log {
+    fn new(db: PathBuf) -> Log {
+        Log { db, reader: None }
+    }
+
+    async fn read<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Reader) -> Result<T, ledger::LedgerError> + Send + 'static,
+    ) -> Result<T, ledger::LedgerError> {
+        let db = self.db.clone();
+        let kept = self.reader.take();
+        let read = tokio::task::spawn_blocking(move || {
+            let mut reader = match kept {
+                Some(reader) => reader,
+                None => match Reader::open(&db) {
+                    Ok(reader) => reader,
+                    Err(e) => return (None, Err(e)),
+                },
+            };
+            let out = f(&mut reader);
+            (Some(reader), out)
+        })
+        .await;
+        match read {
+            Ok((reader, out)) => {
+                self.reader = reader;
+                out
+            }
+            Err(e) => Err(ledger::LedgerError::BadSetting {
+                what: format!("a read of the log stopped: {e}"),
+            }),
+        }
     }
 }
 

@@ -262,20 +262,21 @@ pub async fn request_promotion(
     Err("the hub closed the link without an answer".to_string())
 }
 
-/// On a primary: asks the other hub what it is, now and every few seconds; a primary of a
-/// higher term there deposes this one.
+/// On a primary: asks the other hub what it is every few seconds; a primary of a higher term
+/// there deposes this one.
 pub async fn watch_peer(
     pair: Arc<Pair>,
     requests: mpsc::Sender<Request>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // The start already asked once (`Hub::start_with`), before serving.
     loop {
-        if pair.standing().mode == Mode::Primary {
-            check_peer(&pair, &requests).await;
-        }
         tokio::select! {
             _ = tokio::time::sleep(ASK_EVERY) => {}
             _ = shutdown.changed() => return,
+        }
+        if pair.standing().mode == Mode::Primary {
+            check_peer(&pair, &requests).await;
         }
     }
 }

@@ -73,21 +73,14 @@ pub async fn greet(
         refuse(socket, ErrorCode::BadRequest, &msg, "unsupported protocol").await;
         return None;
     }
-    if let Some(pair) = &app.engine.pair {
-        let standing = pair.standing();
-        if standing.mode != crate::replication::Mode::Primary {
-            let peer_hub = &pair.config.peer;
-            let message = match standing.mode {
-                crate::replication::Mode::Standby => format!(
-                    "máy chủ dự phòng, hãy kết nối máy chủ chính {peer_hub} · this is the standby hub; connect to the primary at {peer_hub}"
-                ),
-                _ => format!(
-                    "máy chủ này đã được thay thế, hãy kết nối {peer_hub} · this hub was replaced; connect to {peer_hub}"
-                ),
-            };
-            refuse(socket, ErrorCode::NotPrimary, &message, "not the primary").await;
-            return None;
-        }
+    if let Some(message) = app
+        .engine
+        .pair
+        .as_ref()
+        .and_then(|p| p.not_primary_message())
+    {
+        refuse(socket, ErrorCode::NotPrimary, &message, "not the primary").await;
+        return None;
     }
     if hello.role == Role::Tracker {
         return Some(Greeting::Tracker(hello.token));
@@ -136,10 +129,7 @@ pub async fn greet(
     {
         tracing::warn!(%peer, device = %log_safe(&hello.device), term, "a device has seen a newer term");
         crate::replication::standby::depose(&app.engine.requests, term, "a device's hello").await;
-        let peer_hub = &pair.config.peer;
-        let message = format!(
-            "máy chủ này đã được thay thế, hãy kết nối {peer_hub} · this hub was replaced; connect to {peer_hub}"
-        );
+        let message = pair.not_primary_message().unwrap_or_default();
         refuse(socket, ErrorCode::NotPrimary, &message, "not the primary").await;
         return None;
     }

@@ -113,9 +113,6 @@ async fn healthz(State(app): State<AppState>) -> Response {
     });
     if let Some(pair) = pair {
         body["replication"] = pair.report(h.seq);
-        if let Some(alone) = pair.alone() {
-            body["replication"]["warning"] = alone.into();
-        }
     }
     // The province being unreachable is news for the province's monitoring, not a fault of the
     // centre: the status stays "ok" and the events wait.

@@ -14,8 +14,10 @@ use super::state::AppState;
 use super::upgrade::WebSocketUpgrade;
 use crate::replication::{Mode, primary};
 
-/// A catch-up message holds a few hundred events with their frames; a live one a batch.
-const MAX_REPLICATION_MESSAGE: usize = 64 << 20;
+/// What the other hub sends here is small (follow, ask, promote, acknowledgements; the large
+/// messages go the other way): a stranger cannot make the hub hold megabytes before its secret
+/// is checked.
+const MAX_INCOMING_MESSAGE: usize = 4 << 10;
 
 pub async fn upgrade(
     State(app): State<AppState>,
@@ -30,8 +32,8 @@ pub async fn upgrade(
             .into_response();
     };
     let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_REPLICATION_MESSAGE))
-        .max_frame_size(Some(MAX_REPLICATION_MESSAGE));
+        .max_message_size(Some(MAX_INCOMING_MESSAGE))
+        .max_frame_size(Some(MAX_INCOMING_MESSAGE));
     let served = primary::Served {
         pair,
         db: app.db.as_ref().clone(),
@@ -93,7 +95,7 @@ pub async fn gate(State(app): State<AppState>, request: Request, next: Next) -> 
         StatusCode::SERVICE_UNAVAILABLE,
         axum::Json(serde_json::json!({
             "error": "not_primary",
-            "message": format!("{vi}; máy chủ chính: {peer} · {en}; the primary is {peer}"),
+            "message": pair.not_primary_message(),
             "primary": peer,
         })),
     )

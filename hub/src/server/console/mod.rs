@@ -183,12 +183,7 @@ async fn pair(State(app): State<AppState>, headers: HeaderMap) -> Response {
     }
     let body = match &app.engine.pair {
         None => serde_json::Value::Null,
-        Some(pair) => {
-            let seq = app.engine.health.borrow().seq;
-            let mut report = pair.report(seq);
-            report["warning"] = pair.alone().into();
-            report
-        }
+        Some(pair) => pair.report(app.engine.health.borrow().seq),
     };
     guarded(Json(body).into_response())
 }
