@@ -20,7 +20,7 @@ struct FastClock {
     speed: u32,
 }
 
-impl hub::clock::Clock for FastClock {
+impl hub_engine::clock::Clock for FastClock {
     fn now(&self) -> DateTime<Utc> {
         self.start + TimeDelta::from_std(self.elapsed()).unwrap_or_default()
     }
@@ -29,10 +29,10 @@ impl hub::clock::Clock for FastClock {
         self.real.elapsed() * self.speed
     }
 
-    fn sleep_until(&self, at: DateTime<Utc>) -> hub::clock::Sleep {
+    fn sleep_until(&self, at: DateTime<Utc>) -> hub_engine::clock::Sleep {
         let wait = (at - self.now()).to_std().unwrap_or(Duration::ZERO) / self.speed;
         Box::pin(tokio::time::sleep(
-            wait.min(hub::clock::LONGEST_SLEEP) + Duration::from_millis(5),
+            wait.min(hub_engine::clock::LONGEST_SLEEP) + Duration::from_millis(5),
         ))
     }
 }
@@ -50,7 +50,7 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let config = hub::config::Config::demo()?;
+        let config = centre_config::Config::demo()?;
         let clock = Arc::new(FastClock {
             start: Utc::now(),
             real: Instant::now(),

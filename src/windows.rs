@@ -11,7 +11,7 @@ use slint::ComponentHandle;
 
 pub fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
-    let config = hub::config::Config::demo()?;
+    let config = centre_config::Config::demo()?;
     let db = data.join("hub.db");
     let hub = runtime.block_on(hub::Hub::start(config, &db, listen))?;
     let url = format!("ws://{}/ws", hub.addr);

@@ -123,7 +123,7 @@ fn show(name: &str, mut v: Vec<Duration>) {
 
 /// The benchmark centre: 20 services of 99,999 numbers, no practical rate limit.
 fn bench_config(displays: usize, kiosks: usize) -> anyhow::Result<String> {
-    let pin = hub::auth::hash_pin("1234").map_err(anyhow::Error::msg)?;
+    let pin = centre_config::auth::hash_pin("1234").map_err(anyhow::Error::msg)?;
     let mut t = String::from(
         "[center]\nname = \"Bench\"\nname_en = \"Bench\"\ntimezone = \"Asia/Ho_Chi_Minh\"\nhours = \"mon-sun 00:00-24:00\"\n\n\
          [limits]\nburst = 1000000\nper_second = 1000000\nmax_connections = 20000\n\n",
@@ -778,13 +778,13 @@ fn report_storage(sizes: &[(u32, u64)], visits: u64, took: Duration) {
 
 /// A kiosk talking to the engine directly, with up to 4,096 tickets in flight.
 struct Issuer<'a> {
-    engine: &'a hub::engine::EngineHandle,
+    engine: &'a hub_engine::EngineHandle,
     prefix: &'static str,
-    in_flight: std::collections::VecDeque<hub::engine::Reply>,
+    in_flight: std::collections::VecDeque<hub_engine::Reply>,
 }
 
 impl<'a> Issuer<'a> {
-    fn new(engine: &'a hub::engine::EngineHandle, prefix: &'static str) -> Issuer<'a> {
+    fn new(engine: &'a hub_engine::EngineHandle, prefix: &'static str) -> Issuer<'a> {
         Issuer {
             engine,
             prefix,
@@ -816,7 +816,7 @@ impl<'a> Issuer<'a> {
             role,
         };
         let (request, reply) =
-            hub::engine::Request::command(actor, format!("{}-{device}-{n}", self.prefix), command);
+            hub_engine::Request::command(actor, format!("{}-{device}-{n}", self.prefix), command);
         self.engine
             .requests
             .send(request)
@@ -845,10 +845,10 @@ type JoinTimes = Vec<(Duration, Duration)>;
 /// Issues `waiting` tickets through the real engine, then times joins (an admin's full
 /// snapshot, a board's light one), one ticket issued between joins so no cached snapshot is used.
 fn join_cost(config: &Path, db: &Path, waiting: u64) -> anyhow::Result<(JoinTimes, JoinTimes)> {
-    use hub::engine::Request;
-    let config = Arc::new(hub::config::Config::load(config)?);
+    use hub_engine::Request;
+    let config = Arc::new(centre_config::Config::load(config)?);
     let clock = Arc::new(testkit::ManualClock::new(chrono::Utc::now()));
-    let engine = hub::engine::start(config, db, clock, None)?;
+    let engine = hub_engine::start(config, db, clock, None)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -901,10 +901,10 @@ fn join_cost(config: &Path, db: &Path, waiting: u64) -> anyhow::Result<(JoinTime
 /// end of each day. Returns (day, bytes of database and WAL) per day.
 fn storage(config: &Path, db: &Path, days: u32, visits: u64) -> anyhow::Result<Vec<(u32, u64)>> {
     use protocol::{Command, Role};
-    let config = Arc::new(hub::config::Config::load(config)?);
+    let config = Arc::new(centre_config::Config::load(config)?);
     let start = chrono::Utc::now() - chrono::TimeDelta::days(i64::from(days) + 1);
     let clock = Arc::new(testkit::ManualClock::new(start));
-    let engine = hub::engine::start(config, db, clock.clone(), None)?;
+    let engine = hub_engine::start(config, db, clock.clone(), None)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -956,10 +956,10 @@ fn storage(config: &Path, db: &Path, days: u32, visits: u64) -> anyhow::Result<V
 /// Fills a database with `events` issue events through the real engine, 2,000 tickets a day
 /// (a busy centre), so that a restart replays what a real one would: the last day's events.
 fn generate(config: &Path, db: &Path, events: u64) -> anyhow::Result<()> {
-    let config = Arc::new(hub::config::Config::load(config)?);
+    let config = Arc::new(centre_config::Config::load(config)?);
     let start = chrono::Utc::now() - chrono::TimeDelta::days((events / 2000 + 2) as i64);
     let clock = Arc::new(testkit::ManualClock::new(start));
-    let engine = hub::engine::start(config, db, clock.clone(), None)?;
+    let engine = hub_engine::start(config, db, clock.clone(), None)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -12,9 +12,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeDelta};
-use hub::province::figures::{self, ProvinceBy};
-use hub::province::ship::{Centre, Shipper};
-use hub::province::{Link, schema};
+use province::figures::{self, ProvinceBy};
+use province::ship::{Centre, Shipper};
+use province::{Link, schema};
 use tokio_postgres::types::ToSql;
 
 pub struct Options {
@@ -79,7 +79,7 @@ pub async fn run(config: &Path, dir: &Path, o: &Options) -> anyhow::Result<()> {
 
     // As a real centre ships: its own role, bound to it, under the schema's row-level security.
     {
-        let mut bound = shipper(0, hub::config::DEFAULT_SHIP_BATCH)?;
+        let mut bound = shipper(0, centre_config::DEFAULT_SHIP_BATCH)?;
         bound.centre.id = "bench-bound".into();
         let admin = link.connect().await?;
         admin
@@ -98,7 +98,7 @@ pub async fn run(config: &Path, dir: &Path, o: &Options) -> anyhow::Result<()> {
         ship_timed(&bound, events, "ingest, one centre as its bound role (RLS)").await?;
     }
 
-    let batch = hub::config::DEFAULT_SHIP_BATCH;
+    let batch = centre_config::DEFAULT_SHIP_BATCH;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for n in 1..=o.centres {
@@ -166,7 +166,7 @@ fn last_seq(db: &Path) -> anyhow::Result<u64> {
 
 /// A simulated year of the province, then the report over it.
 async fn year(client: &tokio_postgres::Client, o: &Options) -> anyhow::Result<()> {
-    let config = hub::config::Config::demo()?;
+    let config = centre_config::Config::demo()?;
     let services: Vec<String> = config.rules.services.keys().map(|s| s.0.clone()).collect();
     let first = NaiveDate::from_ymd_opt(2025, 1, 1).expect("a date");
     let made = Instant::now();
@@ -283,7 +283,7 @@ async fn timed<F, Fut>(times: usize, mut f: F) -> anyhow::Result<(Duration, usiz
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<
-            Output = Result<Vec<(String, hub::report::Figures)>, hub::province::ProvinceError>,
+            Output = Result<Vec<(String, reports::Figures)>, province::ProvinceError>,
         >,
 {
     let mut best = Duration::MAX;
@@ -300,7 +300,7 @@ where
 async fn load(
     client: &tokio_postgres::Client,
     centre: &str,
-    rows: &[(i64, hub::report::Row)],
+    rows: &[(i64, reports::Row)],
 ) -> anyhow::Result<u64> {
     if rows.is_empty() {
         return Ok(0);

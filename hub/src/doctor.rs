@@ -9,8 +9,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::auth::PinVerifier;
-use crate::config::Config;
+use centre_config::auth::PinVerifier;
+use centre_config::Config;
 
 /// Where the packages put things (docs/INSTALL.md).
 pub const INSTALLED_CONFIG: &str = "/etc/hang-doi/centre.toml";
@@ -148,8 +148,8 @@ fn block_on<F: std::future::Future>(future: F, cannot: (&str, &str)) -> Result<F
 }
 
 /// The other hub PC: the secret, what each hub is, and how far the standby is behind.
-fn pair(replication: &crate::config::Replication, db: &Path, here: u64) -> Finding {
-    use crate::replication::{Mode, Pair, Standing};
+fn pair(replication: &centre_config::Replication, db: &Path, here: u64) -> Finding {
+    use hub_engine::pair::{Mode, Pair, Standing};
     let mode = ledger::Reader::open(db)
         .ok()
         .and_then(|r| r.role().ok())
@@ -180,7 +180,7 @@ fn pair(replication: &crate::config::Replication, db: &Path, here: u64) -> Findi
         );
     }
     let asked = match block_on(
-        crate::replication::standby::ask(&pair),
+        replication::standby::ask(&pair),
         ("không hỏi được máy chủ kia", "cannot ask the other hub"),
     ) {
         Ok(asked) => asked,
@@ -645,7 +645,7 @@ fn free_bytes(_: &Path) -> Option<u64> {
 
 /// The province's database: reachable with the password file, and how far it has this centre
 /// next to `here`, this database's last event.
-fn province_link(province: &crate::config::Province, here: u64) -> Finding {
+fn province_link(province: &centre_config::Province, here: u64) -> Finding {
     if let Some(file) = &province.password_file
         && let Err(e) = std::fs::read_to_string(file)
     {
@@ -667,17 +667,17 @@ fn province_link(province: &crate::config::Province, here: u64) -> Finding {
             ),
         );
     }
-    let link = crate::province::Link::from(province);
+    let link = province::Link::from(province);
     let id = province.centre_id.clone();
     let asked = async move {
         let client = link.connect().await?;
-        crate::province::schema::version(&client).await?;
+        province::schema::version(&client).await?;
         let row = client
             .query_opt("SELECT shipped_seq FROM centres WHERE id = $1", &[&id])
             .await
             .ok()
             .flatten();
-        Ok::<_, crate::province::ProvinceError>(
+        Ok::<_, province::ProvinceError>(
             row.and_then(|r| r.try_get::<_, i64>(0).ok()).unwrap_or(0),
         )
     };

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use tokio::sync::{Notify, watch};
 
-use crate::engine::{EngineHandle, Request};
+use hub_engine::{EngineHandle, Request};
 
 /// How often the whole file is read.
 pub const EVERY: Duration = Duration::from_secs(24 * 3600);

@@ -1,21 +1,9 @@
 //! The hub: the only truth of a centre. See `docs/ARCHITECTURE.md` for the map.
 
-pub mod auth;
 pub mod backup;
-pub mod charts;
-pub mod clock;
-pub mod config;
 pub mod doctor;
-pub mod engine;
-pub mod frames;
 pub mod integrity;
-pub mod province;
-pub mod replication;
-pub mod replies;
-pub mod report;
-pub mod server;
 pub mod service;
-pub mod timekeeping;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -24,8 +12,8 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::config::Config;
-use crate::engine::{Clock, SystemClock};
+use centre_config::Config;
+use hub_engine::{Clock, SystemClock};
 
 /// How long `stop` waits for the engine's last batch and the database to close.
 const ENGINE_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -59,7 +47,7 @@ pub struct Hub {
     /// Turns true if the engine thread ends on its own: the hub can no longer serve.
     engine_gone: watch::Receiver<bool>,
     check_now: Arc<tokio::sync::Notify>,
-    health: watch::Receiver<engine::Health>,
+    health: watch::Receiver<hub_engine::Health>,
 }
 
 impl Hub {
@@ -90,10 +78,10 @@ impl Hub {
             accept_date,
         } = options;
         let config = Arc::new(config);
-        let engine = engine::start(config.clone(), db, clock.clone(), accept_date)?;
+        let engine = hub_engine::start(config.clone(), db, clock.clone(), accept_date)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let mut app =
-            server::AppState::new(config.clone(), db, engine.clone(), shutdown_rx.clone());
+            hub_web::AppState::new(config.clone(), db, engine.clone(), shutdown_rx.clone());
         app.arm_presence_alerts();
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -123,13 +111,13 @@ impl Hub {
             );
             // Shipped exactly once: by whichever hub of a pair is the primary (the province
             // keeps what it has, so a new primary goes on from there).
-            tokio::spawn(replication::while_primary(engine.pair.clone(), shipping));
+            tokio::spawn(hub_engine::pair::while_primary(engine.pair.clone(), shipping));
         }
         tokio::spawn(service::watchdog(engine.clone()));
-        tokio::spawn(server::run_timer(engine, clock, shutdown_rx.clone()));
-        let router = server::router(app);
+        tokio::spawn(hub_web::run_timer(engine, clock, shutdown_rx.clone()));
+        let router = hub_web::router(app);
         let tls = tls.map(tokio_rustls::TlsAcceptor::from);
-        let task = tokio::spawn(server::serve(listener, router, tls, shutdown_rx));
+        let task = tokio::spawn(hub_web::serve(listener, router, tls, shutdown_rx));
         Ok(Hub {
             addr,
             shutdown: shutdown_tx,
@@ -180,7 +168,7 @@ impl Hub {
     }
 
     /// What `/healthz` reports, as it changes.
-    pub fn health(&self) -> watch::Receiver<engine::Health> {
+    pub fn health(&self) -> watch::Receiver<hub_engine::Health> {
         self.health.clone()
     }
 
@@ -193,12 +181,12 @@ impl Hub {
 /// A pair's tasks: a primary asks its peer what it is before serving (a hub of a higher term
 /// there means this one was replaced) and every few seconds after; a standby follows.
 async fn start_pair(
-    pair: Arc<replication::Pair>,
-    engine: &engine::EngineHandle,
+    pair: Arc<hub_engine::pair::Pair>,
+    engine: &hub_engine::EngineHandle,
     db: &Path,
     shutdown: &watch::Receiver<bool>,
 ) {
-    if pair.standing().mode == replication::Mode::Primary {
+    if pair.standing().mode == hub_engine::pair::Mode::Primary {
         replication::standby::check_peer(&pair, &engine.requests).await;
     }
     tokio::spawn(replication::standby::watch_peer(
@@ -243,7 +231,7 @@ pub async fn shutdown_signal() {
 
 /// What `--config` names: `demo` is the built-in demo centre (asked for by name, never a default),
 /// anything else a TOML file.
-pub fn load_config(arg: &Path) -> Result<Config, config::ConfigError> {
+pub fn load_config(arg: &Path) -> Result<Config, centre_config::ConfigError> {
     if arg == Path::new(DEMO_BY_NAME) {
         Config::demo()
     } else {

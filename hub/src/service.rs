@@ -9,7 +9,7 @@ use std::time::Duration;
 use sd_notify::NotifyState;
 use tokio::sync::oneshot;
 
-use crate::engine::{EngineHandle, Request};
+use hub_engine::{EngineHandle, Request};
 
 /// Tells systemd the hub serves.
 pub fn ready(addr: std::net::SocketAddr) {

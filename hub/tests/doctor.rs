@@ -96,7 +96,7 @@ fn a_sound_set_up_has_nothing_to_fix_and_the_example_leftovers_are_named() {
         "{report}"
     );
     // The centre's own tokens and PINs: nothing to fix (the database is created at first start).
-    let own_pin = hub::auth::hash_pin("9876").expect("hash");
+    let own_pin = centre_config::auth::hash_pin("9876").expect("hash");
     let own: String = demo
         .lines()
         .map(|l| {

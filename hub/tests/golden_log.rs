@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use hub::config::Config;
+use centre_config::Config;
 use queue_core::persisted;
 use queue_core::{Event, Recorded, Rules, State};
 

@@ -242,7 +242,7 @@ async fn a_counter_device_bound_to_its_desk_opens_no_other() {
         "token = \"demo-counter-5\"\n",
         "token = \"demo-counter-5\"\ncounters = [5]\n",
     );
-    let config = hub::config::Config::parse(&toml, "bound.toml").expect("config");
+    let config = centre_config::Config::parse(&toml, "bound.toml").expect("config");
     let dir = tempfile::tempdir().expect("tmp");
     let hub = testkit::start_hub_with(config, &dir.path().join("hub.db"), LOOPBACK).await;
     assert_eq!(
@@ -259,7 +259,7 @@ fn a_device_bound_to_an_unknown_counter_is_a_configuration_error() {
         "token = \"demo-counter-5\"\n",
         "token = \"demo-counter-5\"\ncounters = [42]\n",
     );
-    let e = hub::config::Config::parse(&toml, "bound.toml").expect_err("refused");
+    let e = centre_config::Config::parse(&toml, "bound.toml").expect_err("refused");
     assert!(e.to_string().contains("counter 42"), "{e}");
 }
 

@@ -26,7 +26,7 @@ fn centre_config(dir: &Path, id: &str, pg: &Postgres, batch: usize) -> PathBuf {
 
 /// The same from the demo centre as configured (midnight), for a hub on a manual clock.
 fn manual_clock_centre_config(dir: &Path, id: &str, pg: &Postgres, batch: usize) -> PathBuf {
-    centre_config_from(hub::config::DEMO_CONFIG, dir, id, pg, batch)
+    centre_config_from(centre_config::DEMO_CONFIG, dir, id, pg, batch)
 }
 
 fn centre_config_from(demo: &str, dir: &Path, id: &str, pg: &Postgres, batch: usize) -> PathBuf {
@@ -462,7 +462,7 @@ async fn the_provinces_figures_are_the_centres_own() {
         checked.contains("ships to the province as \"mot-cua\""),
         "{checked}"
     );
-    let config = hub::config::Config::load(&config_path).expect("config");
+    let config = centre_config::Config::load(&config_path).expect("config");
     let clock = Arc::new(ManualClock::at("2026-01-05T08:00:00+07:00"));
     let hub = hub::Hub::start_with_clock(
         config,
@@ -716,7 +716,7 @@ async fn a_centre_ships_over_tls_to_the_province_it_trusts_only() {
     );
     assert!(said.contains(&format!("up to {last}")), "{said}");
     let ca_file = dir.path().join("province-ca.pem");
-    let link = hub::province::Link {
+    let link = province::Link {
         database: pg.url(),
         password_file: None,
         ca_file: Some(ca_file),

@@ -295,7 +295,7 @@ async fn the_old_primary_restarted_after_a_promotion_does_not_issue_until_rejoin
     assert_eq!(welcome["term"], 1, "{welcome}");
     assert_eq!(
         welcome["term_proof"],
-        hub::replication::term_proof(testkit::pair::PAIR_SECRET, 1)
+        hub_engine::pair::term_proof(testkit::pair::PAIR_SECRET, 1)
     );
 
     // The old primary comes back: it learns of term 1 from its peer and issues nothing.
@@ -517,7 +517,7 @@ async fn a_device_deposes_its_primary_only_with_a_term_a_hub_of_the_pair_made() 
 
     // A term the pair made (as a promoted hub's welcome carries it): the old primary stops.
     let mut ws = testkit::raw::open(pair.a.hub().addr).await;
-    let proof = hub::replication::term_proof(testkit::pair::PAIR_SECRET, 7);
+    let proof = hub_engine::pair::term_proof(testkit::pair::PAIR_SECRET, 7);
     testkit::raw::send(&mut ws, &hello(7, proof)).await;
     let refused = testkit::raw::next(&mut ws).await.expect("an answer");
     assert_eq!(refused["code"], "not_primary", "{refused}");

@@ -47,7 +47,7 @@ async fn tls_hub(certs: &Certificates) -> hub::Hub {
 }
 
 /// A hub with `config` and `db` serving with the certificate of `certs`.
-async fn tls_hub_with(certs: &Certificates, config: hub::config::Config, db: &Path) -> hub::Hub {
+async fn tls_hub_with(certs: &Certificates, config: centre_config::Config, db: &Path) -> hub::Hub {
     let tls = hub::tls::server_config(
         &certs.dir.path().join("hub.pem"),
         &certs.dir.path().join("hub.key"),
@@ -59,7 +59,7 @@ async fn tls_hub_with(certs: &Certificates, config: hub::config::Config, db: &Pa
         "127.0.0.1:0".parse().expect("addr"),
         hub::Options {
             tls: Some(tls),
-            ..hub::Options::new(Arc::new(hub::clock::SystemClock::new()))
+            ..hub::Options::new(Arc::new(hub_engine::clock::SystemClock::new()))
         },
     )
     .await
@@ -154,7 +154,7 @@ async fn a_standby_follows_its_primary_over_tls_and_refuses_an_untrusted_one() {
     );
     let replicating = |peer: &testkit::StablePort, ca: Option<std::path::PathBuf>, pin| {
         let mut config = testkit::real_clock_config();
-        config.replication = Some(hub::config::Replication {
+        config.replication = Some(centre_config::Replication {
             peer: format!("wss://127.0.0.1:{}", peer.addr.port()),
             token_file: secret.clone(),
             sync_timeout: Duration::from_secs(2),

@@ -22,7 +22,7 @@ pub struct Centre {
     /// `None`: the system clock.
     pub clock: Option<Arc<ManualClock>>,
     /// The centre the hub serves.
-    config: hub::config::Config,
+    config: centre_config::Config,
     dir: tempfile::TempDir,
     /// Clients of the test itself (a kiosk issuing, a clerk calling), alive while held here.
     clients: Vec<(HubClient, UnboundedReceiver<Update>)>,
@@ -36,7 +36,7 @@ impl Centre {
     }
 
     /// A hub on the system clock serving `config` (from [`crate::real_clock_config`], changed).
-    pub fn with_config(config: hub::config::Config) -> Centre {
+    pub fn with_config(config: centre_config::Config) -> Centre {
         Centre::start(None, config)
     }
 
@@ -45,7 +45,7 @@ impl Centre {
         Centre::start(Some(Arc::new(ManualClock::new(at))), demo_config())
     }
 
-    fn start(clock: Option<Arc<ManualClock>>, config: hub::config::Config) -> Centre {
+    fn start(clock: Option<Arc<ManualClock>>, config: centre_config::Config) -> Centre {
         let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
         let port = runtime.block_on(StablePort::open());
         let mut centre = Centre {

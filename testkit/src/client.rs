@@ -35,7 +35,7 @@ pub async fn start_hub_on(clock: &std::sync::Arc<crate::ManualClock>, db: &Path)
 }
 
 /// A hub serving `config` at `addr`.
-pub async fn start_hub_with(config: hub::config::Config, db: &Path, addr: SocketAddr) -> Hub {
+pub async fn start_hub_with(config: centre_config::Config, db: &Path, addr: SocketAddr) -> Hub {
     Hub::start(config, db, addr).await.expect("the hub starts")
 }
 

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-pub use hub::clock::ManualClock;
+pub use hub_engine::clock::ManualClock;
 
 /// Monday 23 November 2026, 09:00 in Hà Nội: every demo service is open.
 pub fn monday_morning() -> DateTime<Utc> {

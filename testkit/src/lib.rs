@@ -54,14 +54,14 @@ pub const WAIT: Duration = Duration::from_secs(15);
 
 /// The demo centre as it is configured: for hubs on a [`ManualClock`], whose tests choose the
 /// time themselves (its service day starts at midnight in Hà Nội).
-pub fn demo_config() -> hub::config::Config {
-    hub::config::Config::demo().expect("the built-in demo configuration is valid")
+pub fn demo_config() -> centre_config::Config {
+    centre_config::Config::demo().expect("the built-in demo configuration is valid")
 }
 
 /// The demo centre for a hub on the system clock: its service day starts twelve hours from
 /// now, so no test crosses into a new day (which renumbers tickets and forgets command ids)
 /// whatever time it is started at. The demo is open around the clock, so nothing else moves.
-pub fn real_clock_config() -> hub::config::Config {
+pub fn real_clock_config() -> centre_config::Config {
     let mut config = demo_config();
     config.rules.day_start = far_day_start(&config.rules);
     config
@@ -72,7 +72,7 @@ pub fn real_clock_config() -> hub::config::Config {
 pub fn real_clock_config_file(dir: &std::path::Path) -> std::path::PathBuf {
     let rules = demo_config().rules;
     let start = far_day_start(&rules).format("%H:%M").to_string();
-    let text = hub::config::DEMO_CONFIG.replacen(
+    let text = centre_config::DEMO_CONFIG.replacen(
         "day_starts_at = \"00:00\"",
         &format!("day_starts_at = \"{start}\""),
         1,

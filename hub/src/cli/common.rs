@@ -26,7 +26,7 @@ impl Installed {
         )
     }
 
-    pub fn config(&self) -> anyhow::Result<hub::config::Config> {
+    pub fn config(&self) -> anyhow::Result<centre_config::Config> {
         Ok(hub::load_config(&self.config_path()?)?)
     }
 
@@ -63,8 +63,8 @@ pub struct ProvinceLink {
 }
 
 impl ProvinceLink {
-    pub fn to(&self, database: &str) -> hub::province::Link {
-        hub::province::Link {
+    pub fn to(&self, database: &str) -> province::Link {
+        province::Link {
             database: database.to_string(),
             password_file: self.password_file.clone(),
             ca_file: self.ca_file.clone(),

@@ -22,18 +22,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let replication = config.replication.context(
         "the configuration has no [replication]: this hub has no pair to take over from",
     )?;
-    let pair = hub::replication::Pair::new(
+    let pair = hub_engine::pair::Pair::new(
         replication,
-        hub::replication::Standing {
-            mode: hub::replication::Mode::Standby,
+        hub_engine::pair::Standing {
+            mode: hub_engine::pair::Mode::Standby,
             term: 0,
         },
     )?;
     let url = format!("{}/replicate", args.hub.trim_end_matches('/'));
     let runtime = runtime()?;
     // Two primaries at once is what promotion must never make: the old one must be gone.
-    if let Ok((hub::replication::Mode::Primary, term, seq)) =
-        runtime.block_on(hub::replication::standby::ask(&pair))
+    if let Ok((hub_engine::pair::Mode::Primary, term, seq)) =
+        runtime.block_on(replication::standby::ask(&pair))
         && !args.force
     {
         anyhow::bail!(
@@ -42,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             pair.config.peer
         );
     }
-    let promoted = runtime.block_on(hub::replication::standby::request_promotion(
+    let promoted = runtime.block_on(replication::standby::request_promotion(
         &url,
         &pair.token,
         pair.tls.clone(),

@@ -15,7 +15,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let link = args.link.to(&args.province);
     runtime()?.block_on(async {
         let mut client = link.connect().await?;
-        let version = hub::province::schema::migrate(&mut client).await?;
+        let version = province::schema::migrate(&mut client).await?;
         println!("the province's schema is at version {version}");
         Ok(())
     })

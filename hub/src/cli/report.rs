@@ -1,9 +1,9 @@
 //! `hub report`: a hub's own figures, or with --province every centre's.
 
 use chrono::NaiveDate;
-use hub::clock::{Clock, SystemClock};
-use hub::province::figures::ProvinceBy;
-use hub::report::By;
+use hub_engine::clock::{Clock, SystemClock};
+use province::figures::ProvinceBy;
+use reports::By;
 
 use super::common::{Format, Installed, ProvinceLink, runtime};
 
@@ -100,14 +100,14 @@ fn local(
 ) -> anyhow::Result<()> {
     let config = installed.config()?;
     let today = config.rules.service_day(SystemClock::new().now());
-    let rows = hub::report::load(&installed.db()?, from, to, today)?;
-    let lines = hub::report::summarize(&rows, by);
+    let rows = reports::load(&installed.db()?, from, to, today)?;
+    let lines = reports::summarize(&rows, by);
     match format {
         Format::Table => {
             println!("{} — {from} … {to}\n", config.center.name);
-            print!("{}", hub::report::table(&lines));
+            print!("{}", reports::table(&lines));
         }
-        Format::Csv => print!("{}", hub::report::csv(&lines)),
+        Format::Csv => print!("{}", reports::csv(&lines)),
     }
     Ok(())
 }
@@ -118,8 +118,8 @@ fn appointments(
     to: NaiveDate,
     format: Format,
 ) -> anyhow::Result<()> {
-    let rows = hub::report::load_bookings(&installed.db()?, from, to)?;
-    let lines = hub::report::summarize_bookings(&rows);
+    let rows = reports::load_bookings(&installed.db()?, from, to)?;
+    let lines = reports::summarize_bookings(&rows);
     match format {
         Format::Table => {
             let config = installed.config()?;
@@ -127,36 +127,36 @@ fn appointments(
                 "{} — lịch hẹn · appointments — {from} … {to}\n",
                 config.center.name
             );
-            print!("{}", hub::report::booking_table(&lines));
+            print!("{}", reports::booking_table(&lines));
         }
-        Format::Csv => print!("{}", hub::report::booking_csv(&lines)),
+        Format::Csv => print!("{}", reports::booking_csv(&lines)),
     }
     Ok(())
 }
 
 fn province_appointments(
-    link: hub::province::Link,
+    link: province::Link,
     from: NaiveDate,
     to: NaiveDate,
     format: Format,
 ) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let client = link.connect().await?;
-        let rows = hub::province::figures::load_bookings(&client, from, to).await?;
-        let lines = hub::report::summarize_bookings(&rows);
+        let rows = province::figures::load_bookings(&client, from, to).await?;
+        let lines = reports::summarize_bookings(&rows);
         match format {
             Format::Table => {
                 println!("Lịch hẹn toàn tỉnh · Province appointments — {from} … {to}\n");
-                print!("{}", hub::report::booking_table(&lines));
+                print!("{}", reports::booking_table(&lines));
             }
-            Format::Csv => print!("{}", hub::report::booking_csv(&lines)),
+            Format::Csv => print!("{}", reports::booking_csv(&lines)),
         }
         Ok(())
     })
 }
 
 fn province(
-    link: hub::province::Link,
+    link: province::Link,
     from: NaiveDate,
     to: NaiveDate,
     by: ProvinceBy,
@@ -164,11 +164,11 @@ fn province(
 ) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let client = link.connect().await?;
-        let lines = hub::province::figures::load(&client, from, to, by).await?;
+        let lines = province::figures::load(&client, from, to, by).await?;
         match format {
             Format::Table => {
                 println!("Báo cáo toàn tỉnh · Province report — {from} … {to}\n");
-                use hub::province::figures::{centre_names, service_names};
+                use province::figures::{centre_names, service_names};
                 let names = match by {
                     ProvinceBy::Centre => centre_names(&client).await?,
                     ProvinceBy::Service => service_names(&client).await?,
@@ -180,9 +180,9 @@ fn province(
                 if !names.is_empty() {
                     println!();
                 }
-                print!("{}", hub::report::table(&lines));
+                print!("{}", reports::table(&lines));
             }
-            Format::Csv => print!("{}", hub::report::csv(&lines)),
+            Format::Csv => print!("{}", reports::csv(&lines)),
         }
         Ok(())
     })

@@ -46,7 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )?;
     let config = hub::load_config(&config_arg)?;
     let source = if config_arg == std::path::Path::new(hub::DEMO_BY_NAME) {
-        hub::config::DEMO_CONFIG_NAME.to_string()
+        centre_config::DEMO_CONFIG_NAME.to_string()
     } else {
         config_arg.display().to_string()
     };
@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     runtime()?.block_on(async {
-        let clock = std::sync::Arc::new(hub::clock::SystemClock::new());
+        let clock = std::sync::Arc::new(hub_engine::clock::SystemClock::new());
         let options = hub::Options {
             clock,
             tls,
@@ -87,7 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// `--check-config`: what the file describes, in one line.
-fn print_summary(source: &str, config: &hub::config::Config) {
+fn print_summary(source: &str, config: &centre_config::Config) {
     let ships = config
         .province
         .as_ref()
@@ -109,7 +109,7 @@ const RESERVED_FILES: u64 = 64;
 /// Raises the soft open-file limit to the hard one (1,024 under a default service manager would
 /// cap the hub at about a thousand sockets), and shrinks the shared connection pool to what fits,
 /// keeping one socket for every configured device.
-fn fit_connections_to_file_limit(config: &mut hub::config::Config) {
+fn fit_connections_to_file_limit(config: &mut centre_config::Config) {
     let limit = match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(l) => l,
         Err(e) => {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use hub::clock::SystemClock;
+use hub_engine::clock::SystemClock;
 
 use super::common::{Installed, runtime};
 
@@ -19,7 +19,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = args.installed.config()?;
     let db = args.installed.db()?;
-    let shipper = hub::province::ship::Shipper::from_config(&config, &db).context(
+    let shipper = province::ship::Shipper::from_config(&config, &db).context(
         "this configuration ships nowhere: add a [province] section and [center] id (docs/PROVINCE.md)",
     )?;
     // Read-only, at this hub's schema: a file a serving hub may hold is never migrated here

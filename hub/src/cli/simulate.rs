@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0.05)]
     no_show_share: f64,
     #[arg(long, value_enum, default_value = "service")]
-    by: hub::report::By,
+    by: reports::By,
 }
 
 fn parse_arrival(s: &str) -> Result<(ServiceId, f64), String> {
@@ -95,8 +95,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "{} — simulated {day} from {start} for {hours} h, seed {seed}\n",
         config.center.name
     );
-    let lines = hub::report::summarize(&outcome.rows, args.by);
-    print!("{}", hub::report::table(&lines));
+    let lines = reports::summarize(&outcome.rows, args.by);
+    print!("{}", reports::table(&lines));
     println!(
         "\nHàng chờ theo giờ (số đang chờ cuối giờ / thời gian chờ TB của số lấy trong giờ):\n"
     );

@@ -48,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let writer = ledger::Writer::open(&args.db)
         .with_context(|| format!("creating {}", args.db.display()))?;
-    writer.set_role(hub::replication::Mode::Standby.stored())?;
+    writer.set_role(hub_engine::pair::Mode::Standby.stored())?;
     println!(
         "{} là cơ sở dữ liệu của máy chủ dự phòng; khởi động lại dịch vụ để theo máy chủ chính {}.\n\
          {} is a standby's database now: (re)start the hub and it follows the primary at {}.",
