@@ -539,18 +539,7 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
     let (services, service_order) = build_services(&raw.services, err)?;
     let counters = build_counters(&raw.counters, &services, err)?;
     let devices = build_devices(&raw.devices, &counters, err)?;
-    for (id, d) in &devices {
-        if let Some(n) = d
-            .counters
-            .iter()
-            .find(|n| !counters.contains_key(&CounterNo(**n)))
-        {
-            return Err(err(
-                None,
-                format!("device {id:?} is bound to counter {n}, which is not configured"),
-            ));
-        }
-    }
+    check_bound_counters(&devices, &counters, err)?;
     let counter_displays = bind_counter_displays(&devices);
     let rating_reasons = build_rating_reasons(&raw.rating_reasons, err)?;
     let rating_levels = build_rating_levels(&raw.rating_levels, err)?;
@@ -558,33 +547,8 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
     if *raw.rules.max_priority_in_row.get_ref() == 0 {
         return Err(err(Some(raw.rules.max_priority_in_row.span()), "max_priority_in_row must be at least 1, or normal tickets would never be overtaken fairly".into()));
     }
-    let defaults = Limits::default();
-    let limits = Limits {
-        burst: raw.limits.burst.unwrap_or(defaults.burst).max(1),
-        per_second: raw.limits.per_second.unwrap_or(defaults.per_second).max(1),
-        max_connections: raw
-            .limits
-            .max_connections
-            .unwrap_or(defaults.max_connections)
-            .max(1),
-        offline_alert: raw
-            .limits
-            .offline_alert_s
-            .map_or(defaults.offline_alert, std::time::Duration::from_secs),
-    };
-    let center_id = match &raw.center.id {
-        Some(id) if !valid_centre_id(id.get_ref()) => {
-            return Err(err(
-                Some(id.span()),
-                format!(
-                    "[center] id {:?} must be 1 to 40 lower-case letters, digits or -, e.g. \"thanh-hoa-tp\"",
-                    id.get_ref()
-                ),
-            ));
-        }
-        Some(id) => Some(id.get_ref().clone()),
-        None => None,
-    };
+    let limits = build_limits(&raw.limits);
+    let center_id = build_centre_id(&raw.center, err)?;
     let province = match &raw.province {
         None => None,
         Some(p) => Some(build_province(p, center_id.as_deref(), err)?),
@@ -634,22 +598,7 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
             .iter()
             .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
             .collect(),
-        trusted_proxies: raw
-            .limits
-            .trusted_proxies
-            .iter()
-            .map(|p| {
-                p.get_ref().parse().map_err(|_| {
-                    err(
-                        Some(p.span()),
-                        format!(
-                            "[limits] trusted_proxies: {:?} is not an IP address",
-                            p.get_ref()
-                        ),
-                    )
-                })
-            })
-            .collect::<Result<_, _>>()?,
+        trusted_proxies: build_trusted_proxies(&raw.limits, err)?,
         center_id,
         province,
         rating_prompt_s: raw.rules.rating_prompt_s.clamp(5, 300),
@@ -659,6 +608,79 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
             .map(|r| build_replication(r, err))
             .transpose()?,
     })
+}
+
+/// Every device's counters exist.
+fn check_bound_counters(
+    devices: &BTreeMap<String, Device>,
+    counters: &BTreeMap<CounterNo, queue_core::CounterRule>,
+    err: ErrAt<'_>,
+) -> Result<(), ConfigError> {
+    for (id, d) in devices {
+        if let Some(n) = d
+            .counters
+            .iter()
+            .find(|n| !counters.contains_key(&CounterNo(**n)))
+        {
+            return Err(err(
+                None,
+                format!("device {id:?} is bound to counter {n}, which is not configured"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `[limits]`, each missing number its default (and none below 1).
+fn build_limits(raw: &RawLimits) -> Limits {
+    let defaults = Limits::default();
+    Limits {
+        burst: raw.burst.unwrap_or(defaults.burst).max(1),
+        per_second: raw.per_second.unwrap_or(defaults.per_second).max(1),
+        max_connections: raw
+            .max_connections
+            .unwrap_or(defaults.max_connections)
+            .max(1),
+        offline_alert: raw
+            .offline_alert_s
+            .map_or(defaults.offline_alert, std::time::Duration::from_secs),
+    }
+}
+
+/// `[center] id`, the name the province knows the centre by.
+fn build_centre_id(raw: &RawCenter, err: ErrAt<'_>) -> Result<Option<String>, ConfigError> {
+    match &raw.id {
+        Some(id) if !valid_centre_id(id.get_ref()) => Err(err(
+            Some(id.span()),
+            format!(
+                "[center] id {:?} must be 1 to 40 lower-case letters, digits or -, e.g. \"thanh-hoa-tp\"",
+                id.get_ref()
+            ),
+        )),
+        Some(id) => Ok(Some(id.get_ref().clone())),
+        None => Ok(None),
+    }
+}
+
+/// `[limits] trusted_proxies`: IP addresses, each checked.
+fn build_trusted_proxies(
+    raw: &RawLimits,
+    err: ErrAt<'_>,
+) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    raw.trusted_proxies
+        .iter()
+        .map(|p| {
+            p.get_ref().parse().map_err(|_| {
+                err(
+                    Some(p.span()),
+                    format!(
+                        "[limits] trusted_proxies: {:?} is not an IP address",
+                        p.get_ref()
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 fn build_replication(

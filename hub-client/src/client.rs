@@ -441,12 +441,27 @@ async fn link(
     session: &mut Session,
     welcomed: &mut bool,
 ) -> LinkEnd {
-    let Session {
-        last_seq,
-        pending,
-        offset,
-        term,
-    } = session;
+    let ws = match greet(config, url, session).await {
+        Ok(ws) => ws,
+        Err(end) => return end,
+    };
+    let mut link = Link {
+        ws,
+        updates,
+        session,
+        welcomed,
+    };
+    match link.serve(config, requests).await {
+        Ok(never) => match never {},
+        Err(end) => end,
+    }
+}
+
+type HubSocket = WebSocketStream<Box<dyn AsyncStream>>;
+
+/// Opens the WebSocket and says hello: where the client is in the stream, and the highest
+/// term it has seen.
+async fn greet(config: &ClientConfig, url: &str, session: &Session) -> Result<HubSocket, LinkEnd> {
     let mut ws = match timeout(
         Duration::from_secs(5),
         open_websocket(url, config.tls.clone()),
@@ -454,161 +469,235 @@ async fn link(
     .await
     {
         Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => return LinkEnd::Retry(e),
-        Err(_) => return LinkEnd::Retry("connection timed out".into()),
+        Ok(Err(e)) => return Err(LinkEnd::Retry(e)),
+        Err(_) => return Err(LinkEnd::Retry("connection timed out".into())),
     };
+    let term = &session.term;
     let hello = ClientMessage::Hello(Hello {
         protocol: PROTOCOL_VERSION,
         role: config.role,
         device: config.device.clone(),
         token: config.token.clone(),
-        resume_from: *last_seq,
+        resume_from: session.last_seq,
         light: config.light,
         term: term.as_ref().map(|(t, _)| *t),
         term_proof: term.as_ref().map(|(_, proof)| proof.clone()),
     });
     let Ok(hello) = serde_json::to_string(&hello) else {
-        return LinkEnd::Stop;
+        return Err(LinkEnd::Stop);
     };
     if let Err(e) = ws.send(Message::text(hello)).await {
-        return LinkEnd::Retry(format!("cannot say hello: {e}"));
+        return Err(LinkEnd::Retry(format!("cannot say hello: {e}")));
+    }
+    Ok(ws)
+}
+
+/// One connection to a hub, after hello: what it reads and writes until it ends. Every step
+/// returns `Err(LinkEnd)` when the link is over.
+struct Link<'a> {
+    ws: HubSocket,
+    updates: &'a mpsc::UnboundedSender<Update>,
+    session: &'a mut Session,
+    welcomed: &'a mut bool,
+}
+
+/// A link's step went well and the link goes on; `Err` says how it ended.
+type Step = Result<(), LinkEnd>;
+
+impl Link<'_> {
+    async fn serve(
+        &mut self,
+        config: &ClientConfig,
+        requests: &mut mpsc::UnboundedReceiver<Request>,
+    ) -> Result<std::convert::Infallible, LinkEnd> {
+        let mut last_heard = Instant::now();
+        let mut ping = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            let idle_deadline = last_heard + config.idle_timeout;
+            tokio::select! {
+                req = requests.recv() => self.request(req).await?,
+                _ = next_expiry(&self.session.pending) => expire_due(&mut self.session.pending),
+                _ = ping.tick() => {
+                    if self.ws.send(Message::Ping(Default::default())).await.is_err() {
+                        return Err(LinkEnd::Retry("ping failed".into()));
+                    }
+                }
+                _ = tokio::time::sleep_until(idle_deadline) => {
+                    return Err(LinkEnd::Retry("the hub stopped answering".into()));
+                }
+                msg = self.ws.next() => {
+                    last_heard = Instant::now();
+                    if let Some(msg) = read(msg)? {
+                        self.message(msg).await?;
+                    }
+                }
+            }
+        }
     }
 
-    let mut last_heard = Instant::now();
-    let mut ping = tokio::time::interval(Duration::from_secs(10));
-    loop {
-        let idle_deadline = last_heard + config.idle_timeout;
-        tokio::select! {
-            req = requests.recv() => {
-                let Some(req) = req else { return LinkEnd::Stop };
-                let id = req.message.id.clone();
-                let fresh = add_pending(pending, req);
-                let text = pending.get(&id).and_then(|u| wire_text(u, *offset));
-                if *welcomed && fresh
-                    && let Some(text) = text
-                    && ws.send(Message::text(text)).await.is_err()
+    /// A command from the app: remembered, and sent now if the hub has welcomed us.
+    async fn request(&mut self, req: Option<Request>) -> Step {
+        let Some(req) = req else {
+            return Err(LinkEnd::Stop);
+        };
+        let id = req.message.id.clone();
+        let pending = &mut self.session.pending;
+        let fresh = add_pending(pending, req);
+        let text = pending
+            .get(&id)
+            .and_then(|u| wire_text(u, self.session.offset));
+        if *self.welcomed
+            && fresh
+            && let Some(text) = text
+        {
+            self.send(text).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, text: String) -> Step {
+        self.ws
+            .send(Message::text(text))
+            .await
+            .map_err(|_| LinkEnd::Retry("send failed".into()))
+    }
+
+    fn tell(&self, update: Update) -> Step {
+        self.updates.send(update).map_err(|_| LinkEnd::Stop)
+    }
+
+    async fn message(&mut self, msg: ServerMessage) -> Step {
+        match msg {
+            ServerMessage::Welcome(w) => self.welcome(w).await,
+            ServerMessage::Event(frame) => self.event(frame),
+            ServerMessage::Reply(reply) => self.reply(reply).await,
+            // Only trackers receive these; this client is not one.
+            ServerMessage::Ticket(_) | ServerMessage::Presence(_) => Ok(()),
+            ServerMessage::Error(error) => {
+                if !*self.welcomed && error.code == ErrorCode::NotPrimary {
+                    return Err(LinkEnd::NotPrimary(error.message));
+                }
+                if !*self.welcomed
+                    && matches!(
+                        error.code,
+                        ErrorCode::Unauthorized | ErrorCode::Forbidden | ErrorCode::BadRequest
+                    )
                 {
-                    return LinkEnd::Retry("send failed".into());
+                    return Err(LinkEnd::Refused(error));
                 }
+                tracing::warn!(code = %error.code_str(), message = %error.message, "hub error");
+                Ok(())
             }
-            _ = next_expiry(pending) => expire_due(pending),
-            _ = ping.tick() => {
-                if ws.send(Message::Ping(Default::default())).await.is_err() {
-                    return LinkEnd::Retry("ping failed".into());
-                }
+        }
+    }
+
+    /// The hub's welcome: the term and clock learnt, the snapshot or the resumption handed on,
+    /// and every unanswered command sent again (what expired meanwhile is answered, not sent).
+    async fn welcome(&mut self, w: protocol::Welcome) -> Step {
+        *self.welcomed = true;
+        let session = &mut *self.session;
+        if let (Some(t), Some(proof)) = (w.term, w.term_proof)
+            && session.term.as_ref().is_none_or(|(seen, _)| t > *seen)
+        {
+            session.term = Some((t, proof));
+        }
+        session.offset = w.now.map(|hub_now| hub_now - chrono::Utc::now());
+        session.last_seq = Some(w.seq);
+        match w.snapshot {
+            Some(snapshot) => self.tell(Update::Snapshot {
+                seq: w.seq,
+                snapshot,
+            })?,
+            None => {
+                let head = w.head.unwrap_or(w.seq);
+                self.tell(Update::Resumed { seq: w.seq, head })?;
             }
-            _ = tokio::time::sleep_until(idle_deadline) => {
-                return LinkEnd::Retry("the hub stopped answering".into());
+        }
+        expire_due(&mut self.session.pending);
+        let offset = self.session.offset;
+        let resend: Vec<String> = self
+            .session
+            .pending
+            .values()
+            .filter_map(|u| wire_text(u, offset))
+            .collect();
+        for text in resend {
+            self.send(text).await?;
+        }
+        Ok(())
+    }
+
+    /// An event: applied once and in order; a gap means reconnecting to resume.
+    fn event(&mut self, frame: Box<protocol::EventFrame>) -> Step {
+        let expected = self.session.last_seq.map(|s| s + 1);
+        match expected {
+            Some(e) if frame.seq < e => return Ok(()), // already applied
+            Some(e) if frame.seq > e => {
+                return Err(LinkEnd::Retry(format!("missed events {e}..{}", frame.seq)));
             }
-            msg = ws.next() => {
-                last_heard = Instant::now();
-                let text = match msg {
-                    None => return LinkEnd::Retry("connection closed".into()),
-                    Some(Err(e)) => return LinkEnd::Retry(format!("connection error: {e}")),
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Close(frame))) => {
-                        let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
-                        return LinkEnd::Retry(format!("closed by hub: {reason}"));
-                    }
-                    Some(Ok(_)) => continue,
-                };
-                let Ok(msg) = serde_json::from_str::<ServerMessage>(text.as_str()) else {
-                    tracing::warn!("unreadable message from hub ignored");
-                    continue;
-                };
-                match msg {
-                    ServerMessage::Welcome(w) => {
-                        *welcomed = true;
-                        if let (Some(t), Some(proof)) = (w.term, w.term_proof)
-                            && term.as_ref().is_none_or(|(seen, _)| t > *seen)
-                        {
-                            *term = Some((t, proof));
-                        }
-                        *offset = w.now.map(|hub_now| hub_now - chrono::Utc::now());
-                        match w.snapshot {
-                            Some(snapshot) => {
-                                *last_seq = Some(w.seq);
-                                if updates.send(Update::Snapshot { seq: w.seq, snapshot }).is_err() {
-                                    return LinkEnd::Stop;
-                                }
-                            }
-                            None => {
-                                *last_seq = Some(w.seq);
-                                let head = w.head.unwrap_or(w.seq);
-                                if updates.send(Update::Resumed { seq: w.seq, head }).is_err() {
-                                    return LinkEnd::Stop;
-                                }
-                            }
-                        }
-                        // What expired while offline is answered now and never sent.
-                        expire_due(pending);
-                        for u in pending.values() {
-                            let Some(text) = wire_text(u, *offset) else { continue };
-                            if ws.send(Message::text(text)).await.is_err() {
-                                return LinkEnd::Retry("send failed".into());
-                            }
-                        }
-                    }
-                    ServerMessage::Event(frame) => {
-                        let expected = last_seq.map(|s| s + 1);
-                        match expected {
-                            Some(e) if frame.seq < e => continue, // already applied
-                            Some(e) if frame.seq > e => {
-                                return LinkEnd::Retry(format!("missed events {e}..{}", frame.seq));
-                            }
-                            _ => {}
-                        }
-                        *last_seq = Some(frame.seq);
-                        if updates.send(Update::Event(frame)).is_err() {
-                            return LinkEnd::Stop;
-                        }
-                    }
-                    ServerMessage::Reply(reply) => {
-                        // Refused as expired by a hub whose clock differs from what the welcome
-                        // said (one of the clocks was set since): correct it and, while the
-                        // command's own time has not run out, send it again.
-                        if let Some(hub_now) = reply.now {
-                            *offset = Some(hub_now - chrono::Utc::now());
-                            let retry = pending.get_mut(&reply.id).filter(|u| {
-                                !u.corrected && u.deadline.is_some_and(|d| d > Instant::now())
-                            });
-                            if let Some(u) = retry
-                                && let Some(text) = wire_text(u, *offset)
-                            {
-                                u.corrected = true;
-                                if ws.send(Message::text(text)).await.is_err() {
-                                    return LinkEnd::Retry("send failed".into());
-                                }
-                                continue;
-                            }
-                        }
-                        if let Some(Unanswered { waiters, .. }) = pending.remove(&reply.id) {
-                            let outcome = if reply.ok {
-                                Ok(reply.result.unwrap_or(ReplyResult::Nothing {}))
-                            } else {
-                                Err(CommandError::Rejected(reply.error.unwrap_or(ErrorBody {
-                                    code: ErrorCode::Unknown,
-                                    message: "the hub gave no reason".into(),
-                                })))
-                            };
-                            for w in waiters {
-                                let _ = w.send(outcome.clone());
-                            }
-                        }
-                    }
-                    // Only trackers receive these; this client is not one.
-                    ServerMessage::Ticket(_) | ServerMessage::Presence(_) => continue,
-                    ServerMessage::Error(error) => {
-                        if !*welcomed && error.code == ErrorCode::NotPrimary {
-                            return LinkEnd::NotPrimary(error.message);
-                        }
-                        if !*welcomed && matches!(error.code, ErrorCode::Unauthorized | ErrorCode::Forbidden | ErrorCode::BadRequest) {
-                            return LinkEnd::Refused(error);
-                        }
-                        tracing::warn!(code = %error.code_str(), message = %error.message, "hub error");
-                    }
-                }
+            _ => {}
+        }
+        self.session.last_seq = Some(frame.seq);
+        self.tell(Update::Event(frame))
+    }
+
+    /// A command's answer, handed to whoever waits for it.
+    async fn reply(&mut self, reply: protocol::Reply) -> Step {
+        // Refused as expired by a hub whose clock differs from what the welcome said (one of
+        // the clocks was set since): correct it and, while the command's own time has not run
+        // out, send it again.
+        if let Some(hub_now) = reply.now {
+            self.session.offset = Some(hub_now - chrono::Utc::now());
+            let offset = self.session.offset;
+            let retry = self
+                .session
+                .pending
+                .get_mut(&reply.id)
+                .filter(|u| !u.corrected && u.deadline.is_some_and(|d| d > Instant::now()));
+            if let Some(u) = retry
+                && let Some(text) = wire_text(u, offset)
+            {
+                u.corrected = true;
+                return self.send(text).await;
             }
+        }
+        if let Some(Unanswered { waiters, .. }) = self.session.pending.remove(&reply.id) {
+            let outcome = if reply.ok {
+                Ok(reply.result.unwrap_or(ReplyResult::Nothing {}))
+            } else {
+                Err(CommandError::Rejected(reply.error.unwrap_or(ErrorBody {
+                    code: ErrorCode::Unknown,
+                    message: "the hub gave no reason".into(),
+                })))
+            };
+            for w in waiters {
+                let _ = w.send(outcome.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the hub sent, as a message to act on (`None`: nothing to act on — a ping, a pong, an
+/// unreadable text, which is logged).
+fn read(
+    msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+) -> Result<Option<ServerMessage>, LinkEnd> {
+    let text = match msg {
+        None => return Err(LinkEnd::Retry("connection closed".into())),
+        Some(Err(e)) => return Err(LinkEnd::Retry(format!("connection error: {e}"))),
+        Some(Ok(Message::Text(t))) => t,
+        Some(Ok(Message::Close(frame))) => {
+            let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
+            return Err(LinkEnd::Retry(format!("closed by hub: {reason}")));
+        }
+        Some(Ok(_)) => return Ok(None),
+    };
+    match serde_json::from_str::<ServerMessage>(text.as_str()) {
+        Ok(msg) => Ok(Some(msg)),
+        Err(_) => {
+            tracing::warn!("unreadable message from hub ignored");
+            Ok(None)
         }
     }
 }

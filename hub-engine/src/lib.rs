@@ -18,11 +18,11 @@ use rand::Rng;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use centre_config::Config;
 use crate::frames::{Wire, error_reply};
 use crate::pair::{Mode, Pair, PairError, Standing};
 use crate::replies::Replies;
 use crate::timekeeping::{ClockRefused, Reading, Timekeeper};
+use centre_config::Config;
 use ledger::{Batch, LedgerError, Recorded, ReplyKey, StoredReply, Writer};
 use queue_core::{
     self as core, Actor, CommandId, Context, DeviceId, Event, StaffCode, State, Subject, TicketId,
@@ -337,6 +337,17 @@ struct Collected {
 
 /// Where a standby's engine says which `seq` it has on disk (or why it could not keep a batch).
 pub type Acknowledge = oneshot::Sender<Result<u64, String>>;
+
+/// A command as a device asked it, for `answer`.
+struct Asked<'a> {
+    actor: &'a Actor,
+    id: &'a CommandId,
+    command: &'a Command,
+    /// After this (on the engine's clock) it is answered `expired`, undone.
+    expires_at: Option<DateTime<Utc>>,
+    /// Who acts, when the connection knows (a supervisor signed in to the console).
+    staff: Option<StaffCode>,
+}
 
 /// A command's answer, sent after the commit.
 struct Answer {
@@ -676,15 +687,14 @@ impl Engine {
                         });
                         continue;
                     }
-                    let reply = self.answer(
-                        now,
-                        &actor,
-                        &id,
-                        &command,
+                    let asked = Asked {
+                        actor: &actor,
+                        id: &id,
+                        command: &command,
                         expires_at,
                         staff,
-                        &mut c.pending,
-                    );
+                    };
+                    let reply = self.answer(now, asked, &mut c.pending);
                     c.answers.push(Answer { respond, id, reply });
                 }
                 Request::Join {
@@ -757,17 +767,14 @@ impl Engine {
 
     /// One command's reply: from the idempotency memory, `expired`, or the core's decision
     /// (remembered when it changed something).
-    #[allow(clippy::too_many_arguments)]
-    fn answer(
-        &mut self,
-        now: DateTime<Utc>,
-        actor: &Actor,
-        id: &CommandId,
-        command: &Command,
-        expires_at: Option<DateTime<Utc>>,
-        staff: Option<StaffCode>,
-        pending: &mut Pending,
-    ) -> Utf8Bytes {
+    fn answer(&mut self, now: DateTime<Utc>, asked: Asked<'_>, pending: &mut Pending) -> Utf8Bytes {
+        let Asked {
+            actor,
+            id,
+            command,
+            expires_at,
+            staff,
+        } = asked;
         let key = ReplyKey {
             device: actor.device.clone(),
             id: id.clone(),

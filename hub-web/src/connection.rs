@@ -37,8 +37,8 @@ use super::socket::Socket;
 use super::state::{AppState, LiveDevice};
 use super::tracker;
 use super::upgrade::WebSocketUpgrade;
-use hub_engine::clock::Clock;
 use hub_engine::Request;
+use hub_engine::clock::Clock;
 use hub_engine::frames::{self, Wire};
 
 /// `GET /ws`: checks the origin, takes a connection slot, then upgrades.

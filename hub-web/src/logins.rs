@@ -23,8 +23,8 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use centre_config::auth;
 use centre_config::Config;
+use centre_config::auth;
 
 /// Free failures per device, then back-off up to `DEVICE_MAX_WAIT`.
 pub const DEVICE_FREE_FAILURES: u32 = 5;

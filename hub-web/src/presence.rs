@@ -15,8 +15,8 @@ use protocol::{self as p, Role};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use hub_engine::clock::Clock;
 use centre_config::Config;
+use hub_engine::clock::Clock;
 use hub_engine::frames;
 
 struct Seen {

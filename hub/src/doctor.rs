@@ -9,8 +9,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use centre_config::auth::PinVerifier;
 use centre_config::Config;
+use centre_config::auth::PinVerifier;
 
 /// Where the packages put things (docs/INSTALL.md).
 pub const INSTALLED_CONFIG: &str = "/etc/hang-doi/centre.toml";
@@ -677,9 +677,7 @@ fn province_link(province: &centre_config::Province, here: u64) -> Finding {
             .await
             .ok()
             .flatten();
-        Ok::<_, province::ProvinceError>(
-            row.and_then(|r| r.try_get::<_, i64>(0).ok()).unwrap_or(0),
-        )
+        Ok::<_, province::ProvinceError>(row.and_then(|r| r.try_get::<_, i64>(0).ok()).unwrap_or(0))
     };
     let asked = match block_on(
         asked,

@@ -111,7 +111,10 @@ impl Hub {
             );
             // Shipped exactly once: by whichever hub of a pair is the primary (the province
             // keeps what it has, so a new primary goes on from there).
-            tokio::spawn(hub_engine::pair::while_primary(engine.pair.clone(), shipping));
+            tokio::spawn(hub_engine::pair::while_primary(
+                engine.pair.clone(),
+                shipping,
+            ));
         }
         tokio::spawn(service::watchdog(engine.clone()));
         tokio::spawn(hub_web::run_timer(engine, clock, shutdown_rx.clone()));

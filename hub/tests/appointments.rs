@@ -49,6 +49,12 @@ async fn cancel(addr: std::net::SocketAddr, code: &str, phone: &str) -> (u16, Va
     from_another_address(addr, "DELETE", &format!("/api/appointments/{code}"), &body).await
 }
 
+/// The clock set to Monday at `hm` in Hà Nội.
+fn set_clock(clock: &ManualClock, hm: &str) {
+    let at = chrono::DateTime::parse_from_rfc3339(&monday(hm)).expect("a time");
+    clock.set(at.into());
+}
+
 fn error_code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("")
 }
@@ -59,7 +65,21 @@ async fn booking_over_http_as_the_shared_contract_says() {
     let clock = Arc::new(ManualClock::at(&monday("07:00")));
     let hub = start_hub_on(&clock, &dir.path().join("hub.db")).await;
     let addr = hub.addr;
+    slots_as_listed(addr, &clock).await;
+    let code = refusals_then_a_booking(addr).await;
+    limits_per_phone_and_slot(addr).await;
+    look_up_and_cancel(addr, &clock, &code).await;
+    bad_bodies_harm_nothing(addr).await;
+    hub.stop().await.expect("stop");
+    // The phone numbers are nowhere in the database, in any form.
+    let bytes = std::fs::read(dir.path().join("hub.db")).expect("db");
+    let text = String::from_utf8_lossy(&bytes);
+    for phone in [PHONE, "912345678", "0901000001", "901000003"] {
+        assert!(!text.contains(phone), "{phone} is in the database");
+    }
+}
 
+async fn slots_as_listed(addr: std::net::SocketAddr, clock: &ManualClock) {
     // Slots: DD takes appointments in office hours, 30 minutes, 3 places.
     let (status, slots) = get(addr, "/api/appointments/slots?service=DD&date=2026-11-23").await;
     assert_eq!(status, 200, "{slots}");
@@ -107,7 +127,10 @@ async fn booking_over_http_as_the_shared_contract_says() {
     clock.advance(TimeDelta::hours(1));
     let (_, later) = get(addr, "/api/appointments/slots?service=DD&date=2026-11-23").await;
     assert_eq!(later["slots"][0]["start"], monday("08:30"), "{later}");
+}
 
+/// Returns the booking's code.
+async fn refusals_then_a_booking(addr: std::net::SocketAddr) -> String {
     // Booking.
     let (status, refused) = book(addr, "DD", &monday("09:00"), "12345").await;
     assert_eq!((status, error_code(&refused)), (400, "bad_request"));
@@ -142,7 +165,10 @@ async fn booking_over_http_as_the_shared_contract_says() {
     assert_eq!(booked["check_in_from"], monday("08:30"));
     assert_eq!(booked["check_in_until"], monday("09:15"));
     assert_eq!(booked["status"], "booked");
+    code
+}
 
+async fn limits_per_phone_and_slot(addr: std::net::SocketAddr) {
     // Two a phone a day, all fields together; the number written another way is the same.
     let (status, _) = book(addr, "TP", &monday("10:00"), "+84 912 345 678").await;
     assert_eq!(status, 201);
@@ -165,22 +191,24 @@ async fn booking_over_http_as_the_shared_contract_says() {
         .and_then(|l| l.iter().find(|s| s["start"] == monday("09:00")).cloned())
         .expect("09:00");
     assert_eq!(nine["free"], 0);
+}
 
+async fn look_up_and_cancel(addr: std::net::SocketAddr, clock: &ManualClock, code: &str) {
     // Look-up, by the code in any case.
     let (status, seen) = get(addr, &format!("/api/appointments/{}", code.to_lowercase())).await;
     assert_eq!(status, 200, "{seen}");
     assert_eq!(
         (seen["code"].as_str(), seen["status"].as_str()),
-        (Some(code.as_str()), Some("booked"))
+        (Some(code), Some("booked"))
     );
     assert_eq!(seen["ticket"], Value::Null);
     let (status, unknown) = get(addr, "/api/appointments/AAAAAAAA").await;
     assert_eq!((status, error_code(&unknown)), (404, "not_found"));
 
     // Cancelling: a wrong phone is an unknown code; the place stays closed for a while.
-    let (status, refused) = cancel(addr, &code, "0901000001").await;
+    let (status, refused) = cancel(addr, code, "0901000001").await;
     assert_eq!((status, error_code(&refused)), (404, "not_found"));
-    let (status, cancelled) = cancel(addr, &code, PHONE).await;
+    let (status, cancelled) = cancel(addr, code, PHONE).await;
     assert_eq!(
         (status, cancelled["status"].as_str()),
         (200, Some("cancelled")),
@@ -197,7 +225,9 @@ async fn booking_over_http_as_the_shared_contract_says() {
     clock.advance(TimeDelta::minutes(10));
     let (status, _) = book(addr, "DD", &monday("09:00"), "0901000003").await;
     assert_eq!(status, 201, "free again after the quarantine");
+}
 
+async fn bad_bodies_harm_nothing(addr: std::net::SocketAddr) {
     // Malformed bodies, and oversized ones, harm nothing.
     let (status, response) = raw::request(
         addr,
@@ -211,14 +241,6 @@ async fn booking_over_http_as_the_shared_contract_says() {
     let huge = json!({"service": "DD", "start": monday("09:30"), "phone": "0".repeat(5000)});
     let (status, _) = raw::request(addr, "POST", "/api/appointments", None, Some(&huge)).await;
     assert_eq!(status, 413, "bodies are bounded");
-
-    hub.stop().await.expect("stop");
-    // The phone numbers are nowhere in the database, in any form.
-    let bytes = std::fs::read(dir.path().join("hub.db")).expect("db");
-    let text = String::from_utf8_lossy(&bytes);
-    for phone in [PHONE, "912345678", "0901000001", "901000003"] {
-        assert!(!text.contains(phone), "{phone} is in the database");
-    }
 }
 
 #[tokio::test]
@@ -248,11 +270,7 @@ async fn check_in_at_the_kiosk_within_the_window_gives_one_ticket() {
         .expect_err("unknown");
     assert!(unknown.to_string().contains("not_found"), "{unknown}");
 
-    clock.set(
-        chrono::DateTime::parse_from_rfc3339(&monday("08:40"))
-            .expect("t")
-            .into(),
-    );
+    set_clock(&clock, "08:40");
     let ticket = kiosk.send(check_in(&code)).await.expect("checked in");
     let ticket = ticket.ticket().cloned().expect("a ticket");
     assert_eq!(ticket.service, "TP");
@@ -293,20 +311,12 @@ async fn check_in_at_the_kiosk_within_the_window_gives_one_ticket() {
     assert_eq!((status, error_code(&refused)), (409, "invalid_state"));
 
     // The early one joins its queue when its slot starts.
-    clock.set(
-        chrono::DateTime::parse_from_rfc3339(&monday("09:00"))
-            .expect("t")
-            .into(),
-    );
+    set_clock(&clock, "09:00");
     let (_, queued) = board.event(EventKind::TicketQueued).await;
     assert_eq!(queued.ticket.map(|t| t.id), Some(ticket.id));
 
     // Not checked in by the end of its window: missed, announced by the clock.
-    clock.set(
-        chrono::DateTime::parse_from_rfc3339(&monday("09:30"))
-            .expect("t")
-            .into(),
-    );
+    set_clock(&clock, "09:30");
     let (_, missed) = board.event(EventKind::AppointmentMissed).await;
     assert_eq!(
         missed.appointment.as_ref().map(|a| a.code.as_str()),
@@ -319,11 +329,7 @@ async fn check_in_at_the_kiosk_within_the_window_gives_one_ticket() {
 
     // Called 12 minutes after its slot began: the figures say so.
     let clerk = Client::clerk(addr, 1).await;
-    clock.set(
-        chrono::DateTime::parse_from_rfc3339(&monday("09:12"))
-            .expect("t")
-            .into(),
-    );
+    set_clock(&clock, "09:12");
     let called = clerk.send(Command::CallNext {}).await.expect("call");
     assert_eq!(
         called.ticket().map(|t| t.id),

@@ -6,8 +6,8 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use centre_config::Config;
+use chrono::{DateTime, NaiveDate, Utc};
 use queue_core::persisted;
 use queue_core::{Event, Recorded, Rules, State};
 

@@ -541,14 +541,22 @@ async fn the_provinces_figures_are_the_centres_own() {
             .all(|b| b.contains(r#""holder": "phone""#)),
         "no hash of a phone number leaves the centre: {shipped_holders:?}"
     );
-    // A technician's `hub doctor` says how far the province has this centre, or that it is out
-    // of reach.
+    doctor_says_how_far_the_province_is(pg, &config_path, &db);
+}
+
+/// A technician's `hub doctor` says how far the province has this centre, or that it is out of
+/// reach.
+fn doctor_says_how_far_the_province_is(
+    pg: Postgres,
+    config_path: &std::path::Path,
+    db: &std::path::Path,
+) {
     let doctor = || {
         let out = Command::new(HUB)
             .args(["doctor", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&config_path)
+            .arg(config_path)
             .arg("--db")
-            .arg(&db)
+            .arg(db)
             .output()
             .expect("hub doctor runs");
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -561,7 +569,7 @@ async fn the_provinces_figures_are_the_centres_own() {
             .unwrap_or_else(|| panic!("no finding with {english:?} in {report}"))
             .to_string()
     };
-    let last = local_last_seq(&db);
+    let last = local_last_seq(db);
     let link = finding(
         &doctor(),
         &format!(

@@ -21,8 +21,8 @@ use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 
 use super::{Link, ProvinceError, schema};
-use hub_engine::clock::Clock;
 use centre_config::Config;
+use hub_engine::clock::Clock;
 
 /// How often a caught-up shipper without a hub to wake it (`hub ship --follow`) looks for new
 /// events.

@@ -14,9 +14,9 @@ use tokio::sync::{broadcast, watch};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
+use hub_engine::clock::Clock;
 use hub_engine::pair::messages::{self, Batch, FromPrimary, FromStandby};
 use hub_engine::pair::{Mode, Pair};
-use hub_engine::clock::Clock;
 use ledger::Reader;
 
 /// Events read at a time for a catch-up.
@@ -51,119 +51,142 @@ pub async fn serve<S>(mut ws: WebSocketStream<S>, served: Served)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let Served {
-        pair,
-        db,
-        clock,
-        display_generations,
-        requests,
-        mut shutdown,
-        peer,
-    } = served;
-    let mut log = Log::new(db);
+    let mut log = Log::new(served.db.clone());
+    match first_word(&mut ws, &served).await {
+        Some(Wish::Promote { force }) => promote(&mut ws, &served, &mut log, force).await,
+        Some(Wish::Ask) => say_standing(&mut ws, &served.pair, &mut log).await,
+        Some(Wish::Follow { seq, term }) => follow(ws, served, log, seq, term).await,
+        None => {}
+    }
+}
+
+/// What the other hub asked for in its first message, its secret checked.
+enum Wish {
+    /// Be sent every event after `seq` (of `term`), then each commit.
+    Follow { seq: u64, term: u64 },
+    /// Be told what this hub is.
+    Ask,
+    /// Make this hub the primary (`hub promote` on this PC).
+    Promote { force: bool },
+}
+
+/// The first message, refused (and `None`) when it is late, unreadable or has the wrong secret.
+async fn first_word<S>(ws: &mut WebSocketStream<S>, served: &Served) -> Option<Wish>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let first = match tokio::time::timeout(FIRST_MESSAGE, ws.next()).await {
         Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str::<FromStandby>(t.as_str()).ok(),
         _ => None,
     };
-    let (token, follow, promote) = match first {
-        Some(FromStandby::Follow { token, seq, term }) => (token, Some((seq, term)), None),
-        Some(FromStandby::Ask { token }) => (token, None, None),
-        Some(FromStandby::Promote { token, force }) => (token, None, Some(force)),
+    let (token, wish) = match first {
+        Some(FromStandby::Follow { token, seq, term }) => (token, Wish::Follow { seq, term }),
+        Some(FromStandby::Ask { token }) => (token, Wish::Ask),
+        Some(FromStandby::Promote { token, force }) => (token, Wish::Promote { force }),
         _ => {
-            refuse(&mut ws, "bad_request", "say follow or ask first").await;
-            return;
+            refuse(ws, "bad_request", "say follow or ask first").await;
+            return None;
         }
     };
-    if !pair.token_matches(&token) {
-        tracing::warn!(%peer, "REPLICATION: refused a hub with the wrong secret");
-        refuse(&mut ws, "unauthorized", "wrong replication secret").await;
-        return;
+    if !served.pair.token_matches(&token) {
+        tracing::warn!(peer = %served.peer, "REPLICATION: refused a hub with the wrong secret");
+        refuse(ws, "unauthorized", "wrong replication secret").await;
+        return None;
     }
-    if let Some(force) = promote {
-        tracing::warn!(%peer, force, "REPLICATION: asked to promote this hub");
-        let (respond, answer) = tokio::sync::oneshot::channel();
-        let asked = requests
-            .send(hub_engine::Request::Promote { force, respond })
-            .await;
-        let answer = match (asked, answer.await) {
-            (Ok(()), Ok(Ok(term))) => {
-                let seq = log.read(|r| r.last_seq()).await.unwrap_or(0);
-                FromPrimary::Promoted { term, seq }
-            }
-            (Ok(()), Ok(Err(message))) => FromPrimary::Refused {
-                reason: "not_promoted".into(),
-                message,
-            },
-            _ => FromPrimary::Refused {
-                reason: "internal".into(),
-                message: "the engine has stopped".into(),
-            },
-        };
-        let _ = ws.send(Message::text(messages::text(&answer))).await;
-        let _ = ws.close(None).await;
-        return;
-    }
-    let standing = pair.standing();
-    let Some((from, their_term)) = follow else {
-        let seq = log.read(|r| r.last_seq()).await.unwrap_or(0);
-        let answer = FromPrimary::Standing {
-            mode: standing.mode,
-            term: standing.term,
-            seq,
-        };
-        let _ = ws.send(Message::text(messages::text(&answer))).await;
-        let _ = ws.close(None).await;
-        return;
-    };
-    if standing.mode != Mode::Primary {
-        refuse(
-            &mut ws,
-            "not_primary",
-            &format!("this hub is not the primary ({:?})", standing.mode),
-        )
+    Some(wish)
+}
+
+/// `hub promote`, asked of this standby: the engine decides, the answer is said and the link
+/// closed.
+async fn promote<S>(ws: &mut WebSocketStream<S>, served: &Served, log: &mut Log, force: bool)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    tracing::warn!(peer = %served.peer, force, "REPLICATION: asked to promote this hub");
+    let (respond, answer) = tokio::sync::oneshot::channel();
+    let asked = served
+        .requests
+        .send(hub_engine::Request::Promote { force, respond })
         .await;
+    let answer = match (asked, answer.await) {
+        (Ok(()), Ok(Ok(term))) => {
+            let seq = log.read(|r| r.last_seq()).await.unwrap_or(0);
+            FromPrimary::Promoted { term, seq }
+        }
+        (Ok(()), Ok(Err(message))) => FromPrimary::Refused {
+            reason: "not_promoted".into(),
+            message,
+        },
+        _ => FromPrimary::Refused {
+            reason: "internal".into(),
+            message: "the engine has stopped".into(),
+        },
+    };
+    let _ = ws.send(Message::text(messages::text(&answer))).await;
+    let _ = ws.close(None).await;
+}
+
+/// The other hub asks what this one is: its mode, term and last `seq`.
+async fn say_standing<S>(ws: &mut WebSocketStream<S>, pair: &Pair, log: &mut Log)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let standing = pair.standing();
+    let seq = log.read(|r| r.last_seq()).await.unwrap_or(0);
+    let answer = FromPrimary::Standing {
+        mode: standing.mode,
+        term: standing.term,
+        seq,
+    };
+    let _ = ws.send(Message::text(messages::text(&answer))).await;
+    let _ = ws.close(None).await;
+}
+
+/// A standby follows from `from` (of `their_term`): refused unless this hub is the primary and
+/// the two logs agree there; then started, caught up and kept in step until the link ends.
+async fn follow<S>(
+    mut ws: WebSocketStream<S>,
+    served: Served,
+    mut log: Log,
+    from: u64,
+    their_term: u64,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Served {
+        pair,
+        clock,
+        display_generations,
+        mut shutdown,
+        peer,
+        ..
+    } = served;
+    let standing = pair.standing();
+    if standing.mode != Mode::Primary {
+        let message = format!("this hub is not the primary ({:?})", standing.mode);
+        refuse(&mut ws, "not_primary", &message).await;
         return;
     }
     // Subscribed before the database is read: nothing committed in between is missed.
     let mut live = pair.live.subscribe();
-    let checked = log
-        .read(move |r| {
-            let head = r.last_seq()?;
-            let ours = r.term_at(from)?;
-            let secrets = r.secrets()?;
-            Ok((head, ours, secrets))
-        })
-        .await;
-    let (head, our_term, secrets) = match checked {
-        Ok(c) => c,
-        Err(e) => {
-            refuse(&mut ws, "internal", &format!("cannot read the log: {e}")).await;
+    let (head, secrets) = match agreed_log(&mut log, from, their_term).await {
+        Ok(checked) => checked,
+        Err((code, message)) => {
+            if code == "diverged" {
+                tracing::error!(%peer, %message, "REPLICATION: refused a standby whose log diverged");
+            }
+            refuse(&mut ws, code, &message).await;
             return;
         }
     };
-    if from > head || our_term != their_term {
-        let message = format!(
-            "the standby's log differs from the primary's: it has event {from} of term {their_term}, \
-             the primary {} — re-join it with `hub standby --resync`",
-            if from > head {
-                format!("only {head} events")
-            } else {
-                format!("term {our_term} there")
-            }
-        );
-        tracing::error!(%peer, %message, "REPLICATION: refused a standby whose log diverged");
-        refuse(&mut ws, "diverged", &message).await;
-        return;
-    }
     let connection = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
     let in_step = pair.standby_connected(connection, from, clock.now());
     tracing::info!(%peer, from, head, "REPLICATION: a standby follows from event {from}");
-    let generations = hub_engine::generations_by_name(&display_generations);
     let start = FromPrimary::Start {
         term: standing.term,
         head,
         secrets: secrets.into_iter().collect(),
-        display_generations: generations,
+        display_generations: hub_engine::generations_by_name(&display_generations),
     };
     let mut said = ws
         .send(Message::text(messages::text(&start)))
@@ -190,6 +213,40 @@ where
     pair.standby_gone(connection, clock.now());
     tracing::warn!(%peer, reason = %ended, "REPLICATION: the standby's link ended");
     let _ = ws.close(None).await;
+}
+
+/// This log's head and the centre's secrets, if a standby holding event `from` of
+/// `their_term` agrees with it; otherwise the refusal's code and message.
+async fn agreed_log(
+    log: &mut Log,
+    from: u64,
+    their_term: u64,
+) -> Result<(u64, Vec<(String, String)>), (&'static str, String)> {
+    let checked = log
+        .read(move |r| {
+            let head = r.last_seq()?;
+            let ours = r.term_at(from)?;
+            let secrets = r.secrets()?;
+            Ok((head, ours, secrets))
+        })
+        .await;
+    let (head, our_term, secrets) =
+        checked.map_err(|e| ("internal", format!("cannot read the log: {e}")))?;
+    if from > head || our_term != their_term {
+        let theirs = if from > head {
+            format!("only {head} events")
+        } else {
+            format!("term {our_term} there")
+        };
+        return Err((
+            "diverged",
+            format!(
+                "the standby's log differs from the primary's: it has event {from} of term {their_term}, \
+                 the primary {theirs} — re-join it with `hub standby --resync`"
+            ),
+        ));
+    }
+    Ok((head, secrets.into_iter().collect()))
 }
 
 /// Catch-up, then live commits, until the link ends; returns why it ended.

@@ -88,35 +88,11 @@ async fn link(
     standing: &mut watch::Receiver<hub_engine::pair::Standing>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Ended {
-    let url = pair.peer_url();
-    let mut ws = match tokio::time::timeout(
-        CONNECT,
-        hub_client::client::open_websocket(&url, pair.tls.clone()),
-    )
-    .await
-    {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => return Ended::down(format!("cannot reach the primary at {url}: {e}")),
-        Err(_) => return Ended::down(format!("the primary at {url} does not answer")),
-    };
     let seq = health.borrow().seq;
-    let db_path = db.to_path_buf();
-    let term = tokio::task::spawn_blocking(move || ledger::Reader::open(&db_path)?.term_at(seq))
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()));
-    let term = match term {
-        Ok(t) => t,
-        Err(e) => return Ended::down(format!("cannot read this hub's log: {e}")),
+    let mut ws = match say_follow(pair, db, seq).await {
+        Ok(ws) => ws,
+        Err(ended) => return ended,
     };
-    let hello = FromStandby::Follow {
-        token: pair.token.clone(),
-        seq,
-        term,
-    };
-    if let Err(e) = ws.send(Message::text(messages::text(&hello))).await {
-        return Ended::down(format!("cannot say follow: {e}"));
-    }
     loop {
         let message = tokio::select! {
             m = tokio::time::timeout(SILENCE, ws.next()) => m,
@@ -126,19 +102,12 @@ async fn link(
                 return Ended::down("no longer a standby");
             }
         };
-        let text = match message {
-            Err(_) => return Ended::down("the primary went silent"),
-            Ok(None) => return Ended::down("the primary closed the link"),
-            Ok(Some(Err(e))) => return Ended::down(format!("link error: {e}")),
-            Ok(Some(Ok(Message::Text(t)))) => t,
-            Ok(Some(Ok(Message::Close(_)))) => return Ended::down("the primary closed the link"),
-            Ok(Some(Ok(_))) => continue,
+        let message = match read(message) {
+            Ok(Some(m)) => m,
+            Ok(None) => continue,
+            Err(ended) => return ended,
         };
-        let message = match serde_json::from_str::<FromPrimary>(text.as_str()) {
-            Ok(m) => m,
-            Err(e) => return Ended::down(format!("unreadable message from the primary: {e}")),
-        };
-        match message {
+        let heard = match message {
             FromPrimary::Start {
                 term,
                 head,
@@ -146,62 +115,138 @@ async fn link(
                 display_generations,
             } => {
                 tracing::info!(from = seq, head, term, "REPLICATION: following the primary");
-                let _ = requests
-                    .send(Request::Settings {
-                        secrets,
-                        display_generations,
-                    })
-                    .await;
+                settings(requests, secrets, display_generations).await;
                 pair.update_follow(|f| {
                     f.connected = true;
                     f.problem = None;
                     f.primary_seq = head;
                 });
+                Ok(())
             }
             FromPrimary::Settings {
                 display_generations,
             } => {
-                let _ = requests
-                    .send(Request::Settings {
-                        secrets: Default::default(),
-                        display_generations,
-                    })
-                    .await;
+                settings(requests, Default::default(), display_generations).await;
+                Ok(())
             }
-            FromPrimary::Batch(batch) => {
-                let mut seq = 0;
-                for part in batch.by_day() {
-                    let (respond, answer) = oneshot::channel();
-                    let batch = Box::new(part);
-                    if requests
-                        .send(Request::Replicated { batch, respond })
-                        .await
-                        .is_err()
-                    {
-                        return Ended::down("the engine stopped");
-                    }
-                    seq = match answer.await {
-                        Ok(Ok(seq)) => seq,
-                        Ok(Err(e)) => {
-                            return Ended::down(format!("cannot keep the primary's events: {e}"));
-                        }
-                        Err(_) => return Ended::down("the engine stopped"),
-                    };
-                }
-                let ack = FromStandby::Ack { seq };
-                if let Err(e) = ws.send(Message::text(messages::text(&ack))).await {
-                    return Ended::down(format!("cannot acknowledge: {e}"));
-                }
-            }
-            FromPrimary::Refused { reason, message } => {
-                return Ended {
-                    reason: format!("{reason}: {message}"),
-                    is_refusal: true,
-                };
-            }
-            FromPrimary::Standing { .. } | FromPrimary::Promoted { .. } => {}
+            FromPrimary::Batch(batch) => keep_and_acknowledge(&mut ws, requests, *batch).await,
+            FromPrimary::Refused { reason, message } => Err(Ended {
+                reason: format!("{reason}: {message}"),
+                is_refusal: true,
+            }),
+            FromPrimary::Standing { .. } | FromPrimary::Promoted { .. } => Ok(()),
+        };
+        if let Err(ended) = heard {
+            return ended;
         }
     }
+}
+
+type PrimarySocket = tokio_tungstenite::WebSocketStream<Box<dyn hub_client::client::AsyncStream>>;
+
+/// Reaches the primary and asks to follow from `seq`, naming that event's term (read from
+/// this hub's log) so the primary can tell whether the two logs agree.
+async fn say_follow(pair: &Pair, db: &std::path::Path, seq: u64) -> Result<PrimarySocket, Ended> {
+    let url = pair.peer_url();
+    let mut ws = match tokio::time::timeout(
+        CONNECT,
+        hub_client::client::open_websocket(&url, pair.tls.clone()),
+    )
+    .await
+    {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            return Err(Ended::down(format!(
+                "cannot reach the primary at {url}: {e}"
+            )));
+        }
+        Err(_) => return Err(Ended::down(format!("the primary at {url} does not answer"))),
+    };
+    let db_path = db.to_path_buf();
+    let term = tokio::task::spawn_blocking(move || ledger::Reader::open(&db_path)?.term_at(seq))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|e| Ended::down(format!("cannot read this hub's log: {e}")))?;
+    let hello = FromStandby::Follow {
+        token: pair.token.clone(),
+        seq,
+        term,
+    };
+    if let Err(e) = ws.send(Message::text(messages::text(&hello))).await {
+        return Err(Ended::down(format!("cannot say follow: {e}")));
+    }
+    Ok(ws)
+}
+
+/// What the primary sent (`Ok(None)`: nothing to act on, such as a ping).
+fn read(
+    message: Result<
+        Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+        tokio::time::error::Elapsed,
+    >,
+) -> Result<Option<FromPrimary>, Ended> {
+    let text = match message {
+        Err(_) => return Err(Ended::down("the primary went silent")),
+        Ok(None) => return Err(Ended::down("the primary closed the link")),
+        Ok(Some(Err(e))) => return Err(Ended::down(format!("link error: {e}"))),
+        Ok(Some(Ok(Message::Text(t)))) => t,
+        Ok(Some(Ok(Message::Close(_)))) => {
+            return Err(Ended::down("the primary closed the link"));
+        }
+        Ok(Some(Ok(_))) => return Ok(None),
+    };
+    serde_json::from_str::<FromPrimary>(text.as_str())
+        .map(Some)
+        .map_err(|e| Ended::down(format!("unreadable message from the primary: {e}")))
+}
+
+/// The primary's secrets and counter display generations, handed to this hub's engine.
+async fn settings(
+    requests: &mpsc::Sender<Request>,
+    secrets: std::collections::HashMap<String, String>,
+    display_generations: std::collections::HashMap<String, u64>,
+) {
+    let _ = requests
+        .send(Request::Settings {
+            secrets,
+            display_generations,
+        })
+        .await;
+}
+
+/// A batch of the primary's: applied and committed by this hub's engine, one service day at a
+/// time, then acknowledged with the last `seq` on disk.
+async fn keep_and_acknowledge(
+    ws: &mut PrimarySocket,
+    requests: &mpsc::Sender<Request>,
+    batch: messages::Batch,
+) -> Result<(), Ended> {
+    let mut seq = 0;
+    for part in batch.by_day() {
+        let (respond, answer) = oneshot::channel();
+        let batch = Box::new(part);
+        if requests
+            .send(Request::Replicated { batch, respond })
+            .await
+            .is_err()
+        {
+            return Err(Ended::down("the engine stopped"));
+        }
+        seq = match answer.await {
+            Ok(Ok(seq)) => seq,
+            Ok(Err(e)) => {
+                return Err(Ended::down(format!(
+                    "cannot keep the primary's events: {e}"
+                )));
+            }
+            Err(_) => return Err(Ended::down("the engine stopped")),
+        };
+    }
+    let ack = FromStandby::Ack { seq };
+    ws.send(Message::text(messages::text(&ack)))
+        .await
+        .map_err(|e| Ended::down(format!("cannot acknowledge: {e}")))
 }
 
 /// What the other hub says it is (`ask`), within `CONNECT`.

@@ -76,6 +76,54 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
     if !(o.hours > 0.0 && o.hours <= 24.0) {
         return Err(SimError::Invalid("--hours must be between 0 and 24".into()));
     }
+    let rules = simulated_rules(rules, o)?;
+    let start = rules
+        .tz
+        .from_local_datetime(&o.day.and_time(o.start))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| SimError::Invalid("the start time does not exist that day".into()))?;
+    let end = start + TimeDelta::milliseconds((o.hours * 3_600_000.0) as i64);
+    let mut sim = Sim::open(rules, o, start);
+    let mut mark = start + TimeDelta::hours(1);
+    while mark <= end {
+        sim.at(mark, Action::HourMark);
+        mark += TimeDelta::hours(1);
+    }
+    let mut hours = vec![];
+    let mut hour_from = start;
+    while let Some(Reverse((t, _, action))) = sim.queue.pop() {
+        if t > end {
+            break;
+        }
+        sim.now = t;
+        for e in core::tick(&sim.rules, &sim.state, t) {
+            sim.state.evolve(&sim.rules, t, &e);
+        }
+        if action == Action::HourMark {
+            hours.push(sim.hour(hour_from));
+            hour_from = t;
+        } else {
+            sim.act(action);
+        }
+    }
+    waits_by_hour(&mut hours, &sim.state, end);
+    let rows = rows_of_day(&sim.state)
+        .into_iter()
+        .map(|mut row| {
+            // What still waits at closing time would expire with the day.
+            if row.status.is_active() {
+                row.status = TicketStatus::Expired;
+            }
+            row
+        })
+        .collect();
+    Ok(Outcome { rows, hours })
+}
+
+/// The centre's rules as the options change them (counters' services, closed counters), with a
+/// simulated clerk for every counter; the options checked against them.
+fn simulated_rules(rules: &Rules, o: &Options) -> Result<Rules, SimError> {
     let mut rules = rules.clone();
     for (n, services) in &o.counters {
         for s in services {
@@ -110,133 +158,16 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
             )));
         }
     }
-    let start = rules
-        .tz
-        .from_local_datetime(&o.day.and_time(o.start))
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| SimError::Invalid("the start time does not exist that day".into()))?;
-    let end = start + TimeDelta::milliseconds((o.hours * 3_600_000.0) as i64);
-    let mut sim = Sim {
-        day: rules.service_day(start),
-        state: State::new_day(&rules, rules.service_day(start), TicketId(1), &[]),
-        rules,
-        rng: StdRng::seed_from_u64(o.seed),
-        queue: BinaryHeap::new(),
-        tracks: 0,
-        o: o.clone(),
-        now: start,
-    };
-    let day_started = core::Event::DayStarted {
-        day: sim.day,
-        next_ticket_id: TicketId(1),
-        sessions: vec![],
-    };
-    sim.state.evolve(&sim.rules, start, &day_started);
-    let counters: Vec<u32> = sim
-        .rules
-        .counters
-        .keys()
-        .filter(|c| !o.closed.contains(c))
-        .map(|c| c.0)
-        .collect();
-    for &n in &counters {
-        sim.command(
-            n,
-            Command::Login {
-                counter: n,
-                staff: format!("clerk-{n}"),
-                pin: String::new(),
-            },
-        );
-        sim.at(start, Action::Call(n));
-    }
-    for i in 0..o.arrivals.len() {
-        let first = sim.next_arrival(i, start);
-        sim.at(first, Action::Arrive(i));
-    }
-    let mut mark = start + TimeDelta::hours(1);
-    while mark <= end {
-        sim.at(mark, Action::HourMark);
-        mark += TimeDelta::hours(1);
-    }
-    let mut hours = vec![];
-    let mut hour_from = start;
-    while let Some(Reverse((t, _, action))) = sim.queue.pop() {
-        if t > end {
-            break;
-        }
-        sim.now = t;
-        for e in core::tick(&sim.rules, &sim.state, t) {
-            sim.state.evolve(&sim.rules, t, &e);
-        }
-        match action {
-            Action::HourMark => {
-                hours.push(sim.hour(hour_from));
-                hour_from = t;
-            }
-            Action::Arrive(i) => {
-                let (service, _) = sim.o.arrivals[i].clone();
-                let priority = sim
-                    .rng
-                    .random_bool(sim.o.priority_share.clamp(0.0, 1.0))
-                    .then(|| sim.rules.categories.first().map(|c| c.id.0.clone()))
-                    .flatten();
-                sim.command_as(
-                    Role::Kiosk,
-                    "kiosk",
-                    Command::IssueTicket {
-                        service: service.0,
-                        priority,
-                    },
-                );
-                let next = sim.next_arrival(i, t);
-                sim.at(next, Action::Arrive(i));
-            }
-            Action::Call(n) => {
-                if sim.command(n, Command::CallNext {}) {
-                    if sim.rng.random_bool(sim.o.no_show_share.clamp(0.0, 1.0)) {
-                        sim.after(1.0, Action::Recall(n));
-                    } else {
-                        let walk = sim.rng.random_range(0.5..2.0);
-                        sim.after(walk, Action::Start(n));
-                    }
-                } else {
-                    // Nobody waiting for this counter: look again in half a minute.
-                    sim.after(0.5, Action::Call(n));
-                }
-            }
-            Action::Recall(n) => {
-                sim.command(n, Command::Recall {});
-                let recalls = sim.counter_ticket_recalls(n);
-                let next = if recalls >= sim.rules.recalls_before_no_show {
-                    Action::NoShow(n)
-                } else {
-                    Action::Recall(n)
-                };
-                sim.after(1.0, next);
-            }
-            Action::NoShow(n) => {
-                sim.command(n, Command::NoShow {});
-                sim.after(0.1, Action::Call(n));
-            }
-            Action::Start(n) => {
-                sim.command(n, Command::StartServing {});
-                let minutes = sim.service_minutes(n);
-                sim.after(minutes, Action::Finish(n));
-            }
-            Action::Finish(n) => {
-                let rating = sim.rng.random_range(3..=4);
-                sim.finish_rated(n, rating);
-                sim.after(0.2, Action::Call(n));
-            }
-        }
-    }
-    // Waits are known only at the end: a ticket never called waited until closing time.
-    for h in &mut hours {
+    Ok(rules)
+}
+
+/// Each hour's average wait, known only at the end: a ticket never called waited until closing
+/// time.
+fn waits_by_hour(hours: &mut [Hour], state: &State, end: DateTime<Utc>) {
+    for h in hours {
         let to = h.from + TimeDelta::hours(1);
         let mut waits: BTreeMap<ServiceId, Vec<f64>> = BTreeMap::new();
-        for t in sim.state.tickets() {
+        for t in state.tickets() {
             if t.issued_at >= h.from && t.issued_at < to {
                 let called = t.called_at.unwrap_or(end).min(end);
                 waits
@@ -250,23 +181,119 @@ pub fn run(rules: &Rules, o: &Options) -> Result<Outcome, SimError> {
             .map(|(k, v)| (k, v.iter().sum::<f64>() / v.len() as f64))
             .collect();
     }
-    let rows = rows_of_day(&sim.state)
-        .into_iter()
-        .map(|mut row| {
-            // What still waits at closing time would expire with the day.
-            if row.status.is_active() {
-                row.status = TicketStatus::Expired;
+}
+
+impl Sim {
+    /// The day started at `start`: clerks logged in at every open counter, each calling, and
+    /// every service's first arrival on the calendar.
+    fn open(rules: Rules, o: &Options, start: DateTime<Utc>) -> Sim {
+        let day = rules.service_day(start);
+        let mut sim = Sim {
+            state: State::new_day(&rules, day, TicketId(1), &[]),
+            rules,
+            rng: StdRng::seed_from_u64(o.seed),
+            queue: BinaryHeap::new(),
+            tracks: 0,
+            o: o.clone(),
+            now: start,
+        };
+        let day_started = core::Event::DayStarted {
+            day,
+            next_ticket_id: TicketId(1),
+            sessions: vec![],
+        };
+        sim.state.evolve(&sim.rules, start, &day_started);
+        let counters: Vec<u32> = sim
+            .rules
+            .counters
+            .keys()
+            .filter(|c| !o.closed.contains(c))
+            .map(|c| c.0)
+            .collect();
+        for n in counters {
+            sim.command(
+                n,
+                Command::Login {
+                    counter: n,
+                    staff: format!("clerk-{n}"),
+                    pin: String::new(),
+                },
+            );
+            sim.at(start, Action::Call(n));
+        }
+        for i in 0..o.arrivals.len() {
+            let first = sim.next_arrival(i, start);
+            sim.at(first, Action::Arrive(i));
+        }
+        sim
+    }
+
+    /// What a citizen or a clerk does now, and what each will do next.
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::HourMark => {}
+            Action::Arrive(i) => {
+                let (service, _) = self.o.arrivals[i].clone();
+                let priority = self
+                    .rng
+                    .random_bool(self.o.priority_share.clamp(0.0, 1.0))
+                    .then(|| self.rules.categories.first().map(|c| c.id.0.clone()))
+                    .flatten();
+                self.command_as(
+                    Role::Kiosk,
+                    "kiosk",
+                    Command::IssueTicket {
+                        service: service.0,
+                        priority,
+                    },
+                );
+                let next = self.next_arrival(i, self.now);
+                self.at(next, Action::Arrive(i));
             }
-            row
-        })
-        .collect();
-    Ok(Outcome { rows, hours })
+            Action::Call(n) => {
+                if self.command(n, Command::CallNext {}) {
+                    if self.rng.random_bool(self.o.no_show_share.clamp(0.0, 1.0)) {
+                        self.after(1.0, Action::Recall(n));
+                    } else {
+                        let walk = self.rng.random_range(0.5..2.0);
+                        self.after(walk, Action::Start(n));
+                    }
+                } else {
+                    // Nobody waiting for this counter: look again in half a minute.
+                    self.after(0.5, Action::Call(n));
+                }
+            }
+            Action::Recall(n) => {
+                self.command(n, Command::Recall {});
+                let recalls = self.counter_ticket_recalls(n);
+                let next = if recalls >= self.rules.recalls_before_no_show {
+                    Action::NoShow(n)
+                } else {
+                    Action::Recall(n)
+                };
+                self.after(1.0, next);
+            }
+            Action::NoShow(n) => {
+                self.command(n, Command::NoShow {});
+                self.after(0.1, Action::Call(n));
+            }
+            Action::Start(n) => {
+                self.command(n, Command::StartServing {});
+                let minutes = self.service_minutes(n);
+                self.after(minutes, Action::Finish(n));
+            }
+            Action::Finish(n) => {
+                let rating = self.rng.random_range(3..=4);
+                self.finish_rated(n, rating);
+                self.after(0.2, Action::Call(n));
+            }
+        }
+    }
 }
 
 struct Sim {
     rules: Rules,
     state: State,
-    day: NaiveDate,
     rng: StdRng,
     /// (time, order of insertion, action): equal times keep their order, so runs repeat exactly.
     queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, Action)>>,

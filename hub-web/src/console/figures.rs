@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::guard::{guarded, refuse, signed_in};
 use crate::charts::{self, ServiceWaits};
-use reports::{By, Row};
 use crate::state::AppState;
+use reports::{By, Row};
 
 /// The longest range one request may read (a year of a busy centre is about 2 million rows).
 const MAX_DAYS: i64 = 366;

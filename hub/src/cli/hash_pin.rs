@@ -15,6 +15,9 @@ pub fn run() -> anyhow::Result<()> {
         pin.len() >= 4 && pin.chars().all(|c| c.is_ascii_digit()),
         "a PIN is at least 4 digits"
     );
-    println!("{}", centre_config::auth::hash_pin(pin).map_err(anyhow::Error::msg)?);
+    println!(
+        "{}",
+        centre_config::auth::hash_pin(pin).map_err(anyhow::Error::msg)?
+    );
     Ok(())
 }
