@@ -55,6 +55,31 @@ pub struct Config {
     /// The other hub of a pair (`[replication]`): the primary's standby, or the standby's
     /// primary (docs/OPERATIONS.md, "Two hub PCs").
     pub replication: Option<Replication>,
+    /// When a citizen following a ticket is told the turn is near (`[notify]`).
+    pub notify: Notify,
+}
+
+/// `[notify]`: when a ticket's people ahead are few enough for its citizen to be told the turn
+/// is near.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notify {
+    /// "Near" at this many people ahead or fewer, unless the service sets its own.
+    pub near_ahead: u32,
+    /// A service's own `near_ahead`.
+    pub near_ahead_by_service: BTreeMap<ServiceId, u32>,
+}
+
+/// `[notify] near_ahead` when the file says nothing.
+pub const DEFAULT_NEAR_AHEAD: u32 = 3;
+
+impl Notify {
+    /// The people ahead at or below which a ticket of `service` is near its turn.
+    pub fn near_ahead(&self, service: &ServiceId) -> u32 {
+        self.near_ahead_by_service
+            .get(service)
+            .copied()
+            .unwrap_or(self.near_ahead)
+    }
 }
 
 /// `[replication]`: this hub and the other hub PC of the centre.
@@ -227,6 +252,15 @@ struct RawConfig {
     appointments: Option<Spanned<RawAppointmentLimits>>,
     #[serde(default)]
     replication: Option<Spanned<RawReplication>>,
+    #[serde(default)]
+    notify: Option<RawNotify>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotify {
+    #[serde(default)]
+    near_ahead: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -377,6 +411,8 @@ struct RawService {
     appointments: Option<Spanned<RawAppointments>>,
     #[serde(default)]
     icon: Option<Spanned<String>>,
+    #[serde(default)]
+    near_ahead: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -535,6 +571,7 @@ fn valid_id(s: &str) -> bool {
 type ErrAt<'a> = &'a dyn Fn(Option<std::ops::Range<usize>>, String) -> ConfigError;
 
 fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
+    let notify = build_notify(&raw);
     let categories = build_categories(&raw.priorities, err)?;
     let (services, service_order) = build_services(&raw.services, err)?;
     let counters = build_counters(&raw.counters, &services, err)?;
@@ -607,7 +644,27 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
             .as_ref()
             .map(|r| build_replication(r, err))
             .transpose()?,
+        notify,
     })
+}
+
+/// `[notify]` and the services' own `near_ahead`.
+fn build_notify(raw: &RawConfig) -> Notify {
+    Notify {
+        near_ahead: raw
+            .notify
+            .as_ref()
+            .and_then(|n| n.near_ahead)
+            .unwrap_or(DEFAULT_NEAR_AHEAD),
+        near_ahead_by_service: raw
+            .services
+            .iter()
+            .filter_map(|s| {
+                let s = s.get_ref();
+                Some((ServiceId(s.id.clone()), s.near_ahead?))
+            })
+            .collect(),
+    }
 }
 
 /// Every device's counters exist.
@@ -1279,6 +1336,27 @@ services = ["TP"]
             e.to_string().starts_with(&format!("centre.toml:{line}: ")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn near_ahead_is_the_centres_unless_a_service_sets_its_own() {
+        let tp = ServiceId::from("TP");
+        let c = Config::parse(MINIMAL, "centre.toml").expect("valid");
+        assert_eq!(c.notify.near_ahead(&tp), DEFAULT_NEAR_AHEAD);
+        let text = format!("{MINIMAL}\n[notify]\nnear_ahead = 5\n");
+        let c = Config::parse(&text, "centre.toml").expect("valid");
+        assert_eq!(c.notify.near_ahead(&tp), 5);
+        let text = MINIMAL.replacen(
+            "target_service_min = 10\n",
+            "target_service_min = 10\nnear_ahead = 1\n",
+            1,
+        ) + "\n[notify]\nnear_ahead = 5\n";
+        let c = Config::parse(&text, "centre.toml").expect("valid");
+        assert_eq!(c.notify.near_ahead(&tp), 1, "the service's own");
+        // What the hub cannot do yet is refused, not silently ignored.
+        let text = format!("{MINIMAL}\n[notify.sms]\nurl = \"https://gw.example.vn\"\n");
+        let e = Config::parse(&text, "centre.toml").expect_err("unknown");
+        assert!(e.reason.contains("sms"), "{e}");
     }
 
     #[test]

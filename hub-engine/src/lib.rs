@@ -1186,6 +1186,7 @@ impl Engine {
             service_en: service.map(|s| s.name_en.clone()).unwrap_or_default(),
             center: self.config.center.name.clone(),
             center_en: self.config.center.name_en.clone(),
+            near_ahead: Some(self.config.notify.near_ahead(&t.service)),
         })
     }
 

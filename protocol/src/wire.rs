@@ -270,6 +270,10 @@ pub struct Tracked {
     pub service_en: String,
     pub center: String,
     pub center_en: String,
+    /// The tracking page tells the citizen the turn is near once `ticket.ahead` is at most this
+    /// (the service's `near_ahead`); absent from older hubs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub near_ahead: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,139 @@
+//! The tracking page tells a citizen who stepped out: in headless Chromium at a phone's size, the
+//! alert is turned on with one tap, the page says "near" when the people ahead fall to the
+//! service's `near_ahead`, and on a call and a recall it takes the whole screen («Mời số … đến
+//! Quầy …»), vibrates and changes its title. `TRACK_SCREENSHOTS=docs/screenshots` keeps the
+//! screens.
+
+use protocol::{Command, Role};
+use serde_json::json;
+use testkit::{Browser, Client, issue, start_hub, ticket_of};
+
+async fn shot(browser: &Browser, name: &str) {
+    if let Some(dir) = std::env::var_os("TRACK_SCREENSHOTS") {
+        let path = std::path::PathBuf::from(dir).join(format!("{name}.png"));
+        browser.screenshot(&path).await;
+    }
+}
+
+async fn script(browser: &Browser, js: &str) -> serde_json::Value {
+    browser.client.execute(js, vec![]).await.expect("script")
+}
+
+/// One ticket seen through at counter 1: called, served, finished.
+async fn serve_one(clerk: &Client) {
+    clerk.send(Command::CallNext {}).await.expect("call");
+    clerk.send(Command::StartServing {}).await.expect("serve");
+    clerk
+        .send(Command::Finish { rating: None })
+        .await
+        .expect("finish");
+}
+
+#[tokio::test]
+async fn the_tracking_page_alerts_when_near_and_when_called() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    // Four people ahead; the demo centre's `near_ahead` is 3.
+    for _ in 0..4 {
+        kiosk.send(issue("TP")).await.expect("issued");
+    }
+    let mine = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
+    let track = mine.track.clone().expect("a tracking code");
+
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.set_window_size(390, 844).await.expect("a phone's size");
+    c.goto(&format!("http://{}/t/{track}", hub.addr))
+        .await
+        .expect("open");
+    browser.wait_for_text("ahead", "4").await;
+    browser.wait_for_text("alerts", "Bật chuông báo").await;
+    assert_eq!(
+        script(&browser, "return document.querySelector('#near').hidden;").await,
+        json!(true),
+        "four ahead is not near yet"
+    );
+    // What the phone's vibrator is asked, recorded (headless Chromium has none).
+    script(
+        &browser,
+        "window.vibrations = []; navigator.vibrate = (p) => { window.vibrations.push(p); return true; }; return null;",
+    )
+    .await;
+    browser.click("#alerts").await;
+    browser.wait_for_text("alerts", "Chuông báo đã bật").await;
+    shot(&browser, "track-alerts-on").await;
+
+    let clerk = Client::clerk(hub.addr, 1).await;
+    serve_one(&clerk).await;
+    browser.wait_for_text("ahead", "3").await;
+    let near = browser.text_of("#near:not([hidden])").await;
+    assert!(near.contains("Sắp đến lượt bạn"), "{near}");
+    let title = script(&browser, "return document.title;").await;
+    assert!(
+        title.as_str().is_some_and(|t| t.contains("Sắp đến lượt")),
+        "{title}"
+    );
+    assert_eq!(
+        script(&browser, "return window.vibrations.length;").await,
+        json!(1),
+        "near vibrates once"
+    );
+    shot(&browser, "track-near").await;
+    // Still near with fewer ahead: not told again.
+    serve_one(&clerk).await;
+    browser.wait_for_text("ahead", "2").await;
+    assert_eq!(
+        script(&browser, "return window.vibrations.length;").await,
+        json!(1),
+        "near is said once"
+    );
+
+    serve_one(&clerk).await;
+    serve_one(&clerk).await;
+    let called = clerk.send(Command::CallNext {}).await.expect("call");
+    assert_eq!(called.ticket().map(|t| t.id), Some(mine.id));
+    browser.text_of("#alert.shown").await;
+    browser.wait_for_text("alert-who", &mine.number).await;
+    browser.wait_for_text("alert-where", "đến Quầy 1").await;
+    browser.wait_for_text("alert-what", "Mời số").await;
+    let title = script(&browser, "return document.title;").await;
+    assert!(
+        title
+            .as_str()
+            .is_some_and(|t| t.contains(&mine.number) && t.contains("Quầy 1")),
+        "{title}"
+    );
+    assert_eq!(
+        script(&browser, "return window.vibrations.length;").await,
+        json!(2),
+        "the call vibrates"
+    );
+    shot(&browser, "track-alert-called").await;
+
+    // Dismissed, then recalled: shown again, saying so.
+    browser.click("#alert-ok").await;
+    assert_eq!(
+        script(
+            &browser,
+            "return document.querySelector('#alert.shown') === null;"
+        )
+        .await,
+        json!(true)
+    );
+    clerk.send(Command::Recall {}).await.expect("recall");
+    browser.text_of("#alert.shown").await;
+    browser.wait_for_text("alert-what", "Gọi lại").await;
+    assert_eq!(
+        script(&browser, "return window.vibrations.length;").await,
+        json!(3),
+        "each recall vibrates"
+    );
+    // In English too.
+    browser.click("#alert-ok").await;
+    browser.click("#lang").await;
+    browser.wait_for_text("alerts", "Alert on").await;
+    browser.wait_for_text("alert-where", "to counter 1").await;
+    browser.close().await;
+    hub.stop().await.expect("stop");
+}
