@@ -39,6 +39,8 @@ pub use crate::clock::{Clock, SystemClock};
 
 /// How many recent event frames are kept in memory for `resume_from` replays.
 const RING: usize = 20_000;
+/// The id of a citizen's leaving in the engine's replies.
+const LEAVE: &str = "leave";
 /// Largest batch of requests committed together.
 const MAX_BATCH: usize = 1024;
 
@@ -76,6 +78,12 @@ pub enum Request {
     /// `id` "dat-lich") after the commit.
     Booking {
         ask: booking::BookingAsk,
+        respond: oneshot::Sender<Utf8Bytes>,
+    },
+    /// From the tracking page: the citizen gives the place up (`POST /t/{track}/leave`),
+    /// answered (a reply's JSON, `id` "leave") after the commit.
+    Leave {
+        track: String,
         respond: oneshot::Sender<Utf8Bytes>,
     },
     /// From the booking page: free slots, or a booking by its code.
@@ -725,6 +733,17 @@ impl Engine {
                         reply,
                     });
                 }
+                Request::Leave { track, respond } => {
+                    let reply = match self.not_primary(LEAVE) {
+                        Some(refusal) => refusal,
+                        None => self.leave(now, &track, &mut c.pending),
+                    };
+                    c.answers.push(Answer {
+                        respond,
+                        id: CommandId::from(LEAVE),
+                        reply,
+                    });
+                }
                 Request::BookingLook { look, respond } => c.looks.push((look, respond)),
                 Request::RevokeDisplay { device, respond } => {
                     let _ = respond.send(self.revoke_display(device));
@@ -1009,6 +1028,31 @@ impl Engine {
                 "the booking went missing",
             ),
         }
+    }
+
+    /// A citizen gives the place up from the tracking page: recorded as the citizen's.
+    fn leave(&mut self, now: DateTime<Utc>, track: &str, pending: &mut Pending) -> Utf8Bytes {
+        let Some(ticket) = self.state.ticket_by_track(track).map(|t| t.id) else {
+            return error_reply(LEAVE, ErrorCode::NotFound, "no ticket with this code today");
+        };
+        let decision = match core::decide::citizen::leave(&self.state, ticket) {
+            Ok(d) => d,
+            Err(r) => return error_reply(LEAVE, r.code, r.message),
+        };
+        let citizen = Actor {
+            device: core::decide::citizen::CITIZEN.into(),
+            role: Role::Tracker,
+        };
+        for e in decision.events {
+            self.apply(now, &citizen, None, e, pending);
+        }
+        frames::reply(p::Reply {
+            id: LEAVE.to_string(),
+            ok: true,
+            result: None,
+            error: None,
+            now: None,
+        })
     }
 
     fn revoke_display(&mut self, device: DeviceId) -> Result<u64, String> {

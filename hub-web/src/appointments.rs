@@ -48,13 +48,13 @@ pub(super) fn allowed(app: &AppState, peer: SocketAddr, headers: &HeaderMap, wri
 }
 
 /// `{"error": {"code", "message"}}` with its status.
-fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+pub(super) fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     let code = serde_json::to_value(code).unwrap_or_default();
     let body = serde_json::json!({"error": {"code": code, "message": message}});
     (status, Json(body)).into_response()
 }
 
-fn status_of(code: ErrorCode) -> StatusCode {
+pub(super) fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
         ErrorCode::UnknownService | ErrorCode::NotFound => StatusCode::NOT_FOUND,
@@ -66,7 +66,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
     }
 }
 
-fn rate_limited() -> Response {
+pub(super) fn rate_limited() -> Response {
     refuse(
         StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::RateLimited,

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/ws", get(connection::upgrade))
         .route("/t/{track}", get(tracker::page))
+        .route("/t/{track}/leave", axum::routing::post(tracker::leave))
         .merge(console::routes())
         .merge(counter_display::routes())
         .merge(fonts::routes())

@@ -69,6 +69,67 @@ pub async fn page(State(app): State<AppState>, Path(track): Path<String>) -> Res
     }
 }
 
+/// `POST /t/{track}/leave`: the citizen gives the place up (only while waiting). Answers the
+/// tracked ticket, now `cancelled`; `404` for an unknown code, `409` once called. Counted with the
+/// booking API's changes per address, so it is no way to guess codes.
+pub async fn leave(
+    State(app): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+    Path(track): Path<String>,
+) -> Response {
+    use super::appointments::{allowed, rate_limited, refuse, status_of};
+    if !allowed(&app, peer, &headers, true) {
+        return rate_limited();
+    }
+    let unknown = || {
+        refuse(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "Không tìm thấy số này hôm nay. / No ticket with this code today.",
+        )
+    };
+    if lookup(&app, &track).await.is_none() {
+        return unknown();
+    }
+    let (respond, answer) = oneshot::channel();
+    let asked = app.engine.requests.send(Request::Leave {
+        track: track.clone(),
+        respond,
+    });
+    let gone = || {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal,
+            "the hub cannot answer now; try again",
+        )
+    };
+    if asked.await.is_err() {
+        return gone();
+    }
+    let Ok(reply) = answer.await else {
+        return gone();
+    };
+    match serde_json::from_str::<p::ServerMessage>(reply.as_str()) {
+        Ok(p::ServerMessage::Reply(p::Reply { ok: true, .. })) => {
+            match lookup(&app, &track).await {
+                Some(tracked) => (StatusCode::OK, axum::Json(tracked)).into_response(),
+                None => unknown(),
+            }
+        }
+        Ok(p::ServerMessage::Reply(p::Reply { error: Some(e), .. })) => {
+            let message = match e.code {
+                ErrorCode::InvalidState => {
+                    "Số đã được gọi hoặc đã kết thúc. / This number was already called or has ended."
+                }
+                _ => e.message.as_str(),
+            };
+            refuse(status_of(e.code), e.code, message)
+        }
+        _ => gone(),
+    }
+}
+
 /// One phone among those following a tracking code; it leaves when dropped.
 struct CodeFollowers {
     per_code: Arc<Mutex<HashMap<String, usize>>>,

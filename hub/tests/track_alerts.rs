@@ -137,3 +137,67 @@ async fn the_tracking_page_alerts_when_near_and_when_called() {
     browser.close().await;
     hub.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn a_citizen_gives_the_place_up_from_the_page() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = start_hub(&dir.path().join("hub.db")).await;
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    let (mut board, _) = Client::connect(hub.addr, Role::Display, "display-1").await;
+    let first = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
+    let mine = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
+    let track = mine.track.clone().expect("a tracking code");
+
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.set_window_size(390, 844).await.expect("a phone's size");
+    c.goto(&format!("http://{}/t/{track}", hub.addr))
+        .await
+        .expect("open");
+    browser.wait_for_text("ahead", "1").await;
+    browser.click("#leave").await;
+    browser.wait_for_text("leave-ask", "Trả lại số này?").await;
+    shot(&browser, "track-leave-confirm").await;
+    // Thinking better of it changes nothing.
+    browser.click("#leave-no").await;
+    browser.click("#leave").await;
+    browser.click("#leave-yes").await;
+    browser.wait_for_text("status", "Số đã bị hủy").await;
+    let (_, event) = board.event(protocol::EventKind::TicketCancelled).await;
+    assert_eq!(event.ticket.as_ref().map(|t| t.id), Some(mine.id));
+    assert_eq!(
+        event.by.as_ref().map(|b| b.device.as_str()),
+        Some("citizen"),
+        "recorded as the citizen's own"
+    );
+    let waiting = event
+        .services
+        .iter()
+        .find(|s| s.id == "TP")
+        .map(|s| s.waiting);
+    assert_eq!(waiting, Some(1), "the board counts only who still waits");
+    browser.close().await;
+
+    // Over HTTP, as the contract says: once only, and never for a called ticket.
+    let leave = |track: String| async move {
+        let path = format!("/t/{track}/leave");
+        let (status, body) = testkit::raw::request(hub.addr, "POST", &path, None, None).await;
+        (status, testkit::raw::json_body(&body))
+    };
+    let (status, body) = leave(track.clone()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("invalid_state")),
+        "{body}"
+    );
+    let (status, body) = leave("NOSUCHCODE".into()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let clerk = Client::clerk(hub.addr, 1).await;
+    clerk.send(Command::CallNext {}).await.expect("call");
+    let (status, _) = leave(first.track.clone().expect("code")).await;
+    assert_eq!(status, 409, "a called ticket is the clerk's to decide");
+    hub.stop().await.expect("stop");
+}

@@ -890,6 +890,36 @@ fn check_invariants(w: &World) {
     assert_eq!(waiting, indexed, "waiting tickets and queue index disagree");
 }
 
+#[test]
+fn a_citizen_gives_up_a_waiting_place_but_not_a_called_one() {
+    let mut w = World::new();
+    w.login(1);
+    let first = w.issue("TP", None);
+    let second = w.issue("TP", None);
+    let id = |w: &World, label: &str| {
+        w.state
+            .tickets()
+            .find(|t| t.label == label)
+            .map(|t| t.id)
+            .expect("issued")
+    };
+    let second_id = id(&w, &second);
+    let d = decide::citizen::leave(&w.state, second_id).expect("waiting");
+    assert_eq!(d.events, vec![Event::TicketCancelled { ticket: second_id }]);
+    for e in d.events {
+        w.apply(e);
+    }
+    assert_eq!(
+        w.next(1),
+        Ok(first.clone()),
+        "the one who left is not called"
+    );
+    let called = decide::citizen::leave(&w.state, id(&w, &first)).expect_err("called");
+    assert_eq!(called.code, ErrorCode::InvalidState);
+    let again = decide::citizen::leave(&w.state, second_id).expect_err("gone");
+    assert_eq!(again.code, ErrorCode::InvalidState);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 

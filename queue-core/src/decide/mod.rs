@@ -12,6 +12,7 @@ use crate::state::State;
 
 mod admin;
 pub mod appointments;
+pub mod citizen;
 mod common;
 mod counter;
 mod issue;
