@@ -61,7 +61,16 @@ impl Browser {
 
     /// Waits until an element matching `css` is on the page; returns its text.
     pub async fn text_of(&self, css: &str) -> String {
-        self.element(css).await.text().await.expect("text")
+        // A page that redraws (a pushed event) may replace the element between finding it and
+        // reading it: found again, as a person's eye would.
+        let mut stale = 0;
+        loop {
+            match self.element(css).await.text().await {
+                Ok(text) => return text,
+                Err(e) if is_stale(&e) && stale < 20 => stale += 1,
+                Err(e) => panic!("the text of {css}: {e}"),
+            }
+        }
     }
 
     /// Waits until an element with `id` shows text containing `needle` (WebDriver's own wait,
@@ -75,7 +84,12 @@ impl Browser {
             .for_element(Locator::XPath(&xpath))
             .await
             .unwrap_or_else(|e| panic!("#{id} never showed {needle:?}: {e}"));
-        element.text().await.expect("text")
+        match element.text().await {
+            Ok(text) => text,
+            // Redrawn since it matched: it matched, so the wait is over; read it afresh.
+            Err(e) if is_stale(&e) => self.text_of(&format!("#{id}")).await,
+            Err(e) => panic!("the text of #{id}: {e}"),
+        }
     }
 
     /// Waits until an element matching `css` is on the page, then clicks it.
@@ -117,4 +131,13 @@ impl Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// The element was replaced since it was found (the page redrew it).
+fn is_stale(e: &fantoccini::error::CmdError) -> bool {
+    matches!(
+        e,
+        fantoccini::error::CmdError::Standard(w)
+            if w.error == fantoccini::error::ErrorStatus::StaleElementReference
+    )
 }
