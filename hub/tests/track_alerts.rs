@@ -19,6 +19,17 @@ async fn script(browser: &Browser, js: &str) -> serde_json::Value {
     browser.client.execute(js, vec![]).await.expect("script")
 }
 
+/// Chromium at a phone's size (390×844), on the tracking page of `track`.
+async fn open_on_a_phone(addr: std::net::SocketAddr, track: &str) -> Browser {
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.set_window_size(390, 844).await.expect("a phone's size");
+    c.goto(&format!("http://{addr}/t/{track}"))
+        .await
+        .expect("open");
+    browser
+}
+
 /// One ticket seen through at counter 1: called, served, finished.
 async fn serve_one(clerk: &Client) {
     clerk.send(Command::CallNext {}).await.expect("call");
@@ -41,12 +52,7 @@ async fn the_tracking_page_alerts_when_near_and_when_called() {
     let mine = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
     let track = mine.track.clone().expect("a tracking code");
 
-    let browser = Browser::start().await;
-    let c = &browser.client;
-    c.set_window_size(390, 844).await.expect("a phone's size");
-    c.goto(&format!("http://{}/t/{track}", hub.addr))
-        .await
-        .expect("open");
+    let browser = open_on_a_phone(hub.addr, &track).await;
     browser.wait_for_text("ahead", "4").await;
     browser.wait_for_text("alerts", "Bật chuông báo").await;
     assert_eq!(
@@ -148,12 +154,7 @@ async fn a_citizen_gives_the_place_up_from_the_page() {
     let mine = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
     let track = mine.track.clone().expect("a tracking code");
 
-    let browser = Browser::start().await;
-    let c = &browser.client;
-    c.set_window_size(390, 844).await.expect("a phone's size");
-    c.goto(&format!("http://{}/t/{track}", hub.addr))
-        .await
-        .expect("open");
+    let browser = open_on_a_phone(hub.addr, &track).await;
     browser.wait_for_text("ahead", "1").await;
     browser.click("#leave").await;
     browser.wait_for_text("leave-ask", "Trả lại số này?").await;

@@ -93,12 +93,16 @@ impl Browser {
     }
 
     /// Waits until an element matching `css` is on the page, then clicks it.
+    /// (Found again if the page redrew it meanwhile.)
     pub async fn click(&self, css: &str) {
-        self.element(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+        let mut stale = 0;
+        loop {
+            match self.element(css).await.click().await {
+                Ok(()) => return,
+                Err(e) if is_stale(&e) && stale < 20 => stale += 1,
+                Err(e) => panic!("clicking {css}: {e}"),
+            }
+        }
     }
 
     /// Replaces the text of the field matching `css` with `text`.
