@@ -90,7 +90,7 @@ fn unreadable(e: &JsonRejection, expected: &str) -> Response {
     bad_request(expected)
 }
 
-fn engine_gone() -> Response {
+pub(super) fn engine_gone() -> Response {
     refuse(
         StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal,

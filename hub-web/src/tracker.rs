@@ -26,13 +26,16 @@ use hub_engine::frames::{self, close};
 const PAGE: &str = include_str!("track.html");
 const NOT_FOUND: &str = include_str!("track-not-found.html");
 
+/// Codes are letters and digits; anything else is not looked up at all.
+fn plausible(track: &str) -> bool {
+    !track.is_empty()
+        && track.len() <= MAX_TRACK_CODE
+        && track.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// The ticket behind a tracking code, as of the last commit.
 pub async fn lookup(app: &AppState, track: &str) -> Option<p::Tracked> {
-    // Codes are letters and digits; anything else is not looked up at all.
-    if track.is_empty()
-        || track.len() > MAX_TRACK_CODE
-        || !track.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
+    if !plausible(track) {
         return None;
     }
     let (tx, rx) = oneshot::channel();
@@ -78,7 +81,7 @@ pub async fn leave(
     headers: axum::http::HeaderMap,
     Path(track): Path<String>,
 ) -> Response {
-    use super::appointments::{allowed, rate_limited, refuse, status_of};
+    use super::appointments::{allowed, engine_gone, rate_limited, refuse, status_of};
     if !allowed(&app, peer, &headers, true) {
         return rate_limited();
     }
@@ -89,7 +92,7 @@ pub async fn leave(
             "Không tìm thấy số này hôm nay. / No ticket with this code today.",
         )
     };
-    if lookup(&app, &track).await.is_none() {
+    if !plausible(&track) {
         return unknown();
     }
     let (respond, answer) = oneshot::channel();
@@ -97,18 +100,11 @@ pub async fn leave(
         track: track.clone(),
         respond,
     });
-    let gone = || {
-        refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal,
-            "the hub cannot answer now; try again",
-        )
-    };
     if asked.await.is_err() {
-        return gone();
+        return engine_gone();
     }
     let Ok(reply) = answer.await else {
-        return gone();
+        return engine_gone();
     };
     match serde_json::from_str::<p::ServerMessage>(reply.as_str()) {
         Ok(p::ServerMessage::Reply(p::Reply { ok: true, .. })) => {
@@ -117,16 +113,16 @@ pub async fn leave(
                 None => unknown(),
             }
         }
-        Ok(p::ServerMessage::Reply(p::Reply { error: Some(e), .. })) => {
-            let message = match e.code {
-                ErrorCode::InvalidState => {
-                    "Số đã được gọi hoặc đã kết thúc. / This number was already called or has ended."
-                }
-                _ => e.message.as_str(),
-            };
-            refuse(status_of(e.code), e.code, message)
-        }
-        _ => gone(),
+        Ok(p::ServerMessage::Reply(p::Reply { error: Some(e), .. })) => match e.code {
+            ErrorCode::NotFound => unknown(),
+            ErrorCode::InvalidState => refuse(
+                status_of(e.code),
+                e.code,
+                "Số đã được gọi hoặc đã kết thúc. / This number was already called or has ended.",
+            ),
+            _ => refuse(status_of(e.code), e.code, &e.message),
+        },
+        _ => engine_gone(),
     }
 }
 
