@@ -67,7 +67,34 @@ pub struct Notify {
     pub near_ahead: u32,
     /// A service's own `near_ahead`.
     pub near_ahead_by_service: BTreeMap<ServiceId, u32>,
+    /// The VAPID subject (RFC 8292 `sub`): whom a push service writes to about this centre.
+    pub contact: String,
+    /// `[notify.web_push]`: Web Push on (the tracking page offers it over HTTPS).
+    pub web_push: Option<WebPush>,
+    /// `[notify.sms]`: the SMS or chat gateway the province contracts.
+    pub sms: Option<SmsGateway>,
 }
+
+/// `[notify.web_push]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebPush {
+    /// A test bench's only: `http` and loopback endpoints allowed.
+    #[serde(default)]
+    pub allow_insecure_endpoints: bool,
+}
+
+/// `[notify.sms]`: where the `near` and `called` notices of a ticket with a phone number go.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsGateway {
+    pub url: String,
+    /// Holds the bearer token (read at start, never logged).
+    pub token_file: std::path::PathBuf,
+}
+
+/// `[notify] contact` when the file says nothing.
+pub const DEFAULT_CONTACT: &str = "mailto:admin@localhost";
 
 /// `[notify] near_ahead` when the file says nothing.
 pub const DEFAULT_NEAR_AHEAD: u32 = 3;
@@ -261,6 +288,12 @@ struct RawConfig {
 struct RawNotify {
     #[serde(default)]
     near_ahead: Option<u32>,
+    #[serde(default)]
+    contact: Option<String>,
+    #[serde(default)]
+    web_push: Option<WebPush>,
+    #[serde(default)]
+    sms: Option<SmsGateway>,
 }
 
 #[derive(Deserialize)]
@@ -664,6 +697,13 @@ fn build_notify(raw: &RawConfig) -> Notify {
                 Some((ServiceId(s.id.clone()), s.near_ahead?))
             })
             .collect(),
+        contact: raw
+            .notify
+            .as_ref()
+            .and_then(|n| n.contact.clone())
+            .unwrap_or_else(|| DEFAULT_CONTACT.to_string()),
+        web_push: raw.notify.as_ref().and_then(|n| n.web_push.clone()),
+        sms: raw.notify.as_ref().and_then(|n| n.sms.clone()),
     }
 }
 
@@ -1353,10 +1393,22 @@ services = ["TP"]
         ) + "\n[notify]\nnear_ahead = 5\n";
         let c = Config::parse(&text, "centre.toml").expect("valid");
         assert_eq!(c.notify.near_ahead(&tp), 1, "the service's own");
-        // What the hub cannot do yet is refused, not silently ignored.
+        assert_eq!((c.notify.web_push.as_ref(), c.notify.sms.as_ref()), (None, None));
+        assert_eq!(c.notify.contact, DEFAULT_CONTACT);
+        let text = format!(
+            "{MINIMAL}\n[notify]\ncontact = \"mailto:it@hcc.vn\"\n[notify.web_push]\n[notify.sms]\nurl = \"https://gw.example.vn/send\"\ntoken_file = \"/etc/hang-doi/sms-token\"\n"
+        );
+        let c = Config::parse(&text, "centre.toml").expect("valid");
+        assert_eq!(c.notify.contact, "mailto:it@hcc.vn");
+        assert_eq!(c.notify.web_push, Some(WebPush { allow_insecure_endpoints: false }));
+        let sms = c.notify.sms.expect("a gateway");
+        assert_eq!(sms.url, "https://gw.example.vn/send");
+        // A gateway without its token, or a misspelt key, is refused, not silently ignored.
         let text = format!("{MINIMAL}\n[notify.sms]\nurl = \"https://gw.example.vn\"\n");
-        let e = Config::parse(&text, "centre.toml").expect_err("unknown");
-        assert!(e.reason.contains("sms"), "{e}");
+        let e = Config::parse(&text, "centre.toml").expect_err("no token");
+        assert!(e.reason.contains("token_file"), "{e}");
+        let text = format!("{MINIMAL}\n[notify.web_push]\nallow_insecure = true\n");
+        assert!(Config::parse(&text, "centre.toml").is_err());
     }
 
     #[test]

@@ -217,8 +217,14 @@ impl Writer {
     }
 
     /// Keeps the primary's secret under `key` (a standby's own, if it made one, is replaced).
+    /// The value it replaces is overwritten on its page (`secure_delete`), and the write-ahead
+    /// log, which still holds the old page, is emptied: a replaced key is gone from the files.
     pub fn set_secret(&self, key: &str, value: &str) -> Result<(), LedgerError> {
-        self.set_maintenance(&format!("secret:{key}"), value)
+        self.set_maintenance(&format!("secret:{key}"), value)?;
+        // A reader holding an old snapshot makes the truncation partial; the next one finishes.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// The log's current term (0: no hub has taken over yet).

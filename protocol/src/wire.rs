@@ -333,6 +333,13 @@ pub enum EventKind {
     TicketQueued,
     /// A standby hub took over: from this event on, the hub of `term` is the one that issues.
     TermStarted,
+    /// The citizen will be told by push or SMS when the turn is near (`ticket.told` counts).
+    TicketFollowed,
+    /// A phone no longer follows the ticket (the citizen turned it off, or its push service
+    /// said the subscription is gone).
+    TicketUnfollowed,
+    /// A notice went to the citizen's phone, or failed for good (`notice`, `delivered`).
+    TicketNotified,
     #[serde(other)]
     Unknown,
 }
@@ -385,6 +392,14 @@ pub struct EventBody {
     /// `term_started`: the new term of the hub that issues from now on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub term: Option<u64>,
+    /// `ticket_followed`, `ticket_unfollowed`: by which way (never the phone or its address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<FollowChannel>,
+    /// `ticket_notified`: what the citizen was told, and whether it reached the phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified: Option<NoticeKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<bool>,
     /// `day_started`: the complete state of the new service day; replace everything with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Box<Snapshot>>,
@@ -619,6 +634,9 @@ pub enum ErrorCode {
     /// This hub is a standby (or was replaced): it serves nothing. The message names the
     /// primary's address; a client with several hub addresses tries the next one.
     NotPrimary,
+    /// A push subscription's endpoint the hub will not send to (not `https`, or an address
+    /// inside a network: loopback, private, link-local, multicast).
+    EndpointRefused,
     #[serde(other)]
     Unknown,
 }
@@ -684,6 +702,62 @@ pub struct Ticket {
     /// The appointment the ticket was checked in for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appointment: Option<AppointmentRef>,
+    /// Who follows the ticket from afar and what they were told (absent: nobody ever did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub told: Option<Told>,
+}
+
+/// A ticket's followers by push and SMS and what reached them: a clerk waits a minute for a
+/// citizen told "called" who is walking back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Told {
+    /// Phones following by Web Push, and by SMS, now.
+    #[serde(default)]
+    pub push: u32,
+    #[serde(default)]
+    pub sms: u32,
+    /// "Your turn is near" reached a phone.
+    #[serde(default)]
+    pub near: bool,
+    /// "Please go to counter N" reached a phone (for the last call or recall).
+    #[serde(default)]
+    pub called: bool,
+    /// Notices that failed for good (after their retries).
+    #[serde(default)]
+    pub failed: u32,
+}
+
+/// How a citizen follows a ticket from afar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowChannel {
+    Push,
+    Sms,
+    #[serde(other)]
+    Unknown,
+}
+
+/// What a citizen following from afar is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// The people ahead fell to the service's `near_ahead`.
+    Near,
+    Called,
+    Recalled,
+    #[serde(other)]
+    Unknown,
+}
+
+impl NoticeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Near => "near",
+            NoticeKind::Called => "called",
+            NoticeKind::Recalled => "recalled",
+            NoticeKind::Unknown => "unknown",
+        }
+    }
 }
 
 /// A ticket's appointment: its code and its slot's start.

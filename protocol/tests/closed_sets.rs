@@ -156,11 +156,14 @@ fn kind_index(k: EventKind) -> usize {
         EventKind::AppointmentMissed => 17,
         EventKind::TicketQueued => 18,
         EventKind::TermStarted => 19,
-        EventKind::Unknown => 20,
+        EventKind::TicketFollowed => 20,
+        EventKind::TicketUnfollowed => 21,
+        EventKind::TicketNotified => 22,
+        EventKind::Unknown => 23,
     }
 }
 
-const KINDS: [EventKind; 20] = [
+const KINDS: [EventKind; 23] = [
     EventKind::TicketIssued,
     EventKind::TicketCalled,
     EventKind::TicketServing,
@@ -181,6 +184,9 @@ const KINDS: [EventKind; 20] = [
     EventKind::AppointmentMissed,
     EventKind::TicketQueued,
     EventKind::TermStarted,
+    EventKind::TicketFollowed,
+    EventKind::TicketUnfollowed,
+    EventKind::TicketNotified,
 ];
 
 fn body(kind: EventKind) -> EventBody {
@@ -201,6 +207,9 @@ fn body(kind: EventKind) -> EventBody {
         reasons: None,
         source: None,
         term: None,
+        channel: None,
+        notified: None,
+        delivered: None,
         appointment: None,
         snapshot: None,
         by: None,

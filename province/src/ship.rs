@@ -394,14 +394,16 @@ fn read_after(db: &Path, after: u64, limit: usize) -> Result<Shipment, ProvinceE
 
 /// An event body as the province gets it: without a ticket's tracking code, and a booking's
 /// holder only as `"phone"` or `"staff"` (the hash of a number stays in the centre, with the
-/// key that made it).
+/// key that made it), a follower's sealed address (phone number or push endpoint) not at all.
 fn for_the_province(body: &str) -> String {
-    if !body.contains("\"track\"") && !body.contains("\"holder\"") {
+    if !body.contains("\"track\"") && !body.contains("\"holder\"") && !body.contains("\"sealed\"")
+    {
         return body.to_string();
     }
     match serde_json::from_str::<serde_json::Value>(body) {
         Ok(serde_json::Value::Object(mut map)) => {
             let mut changed = map.remove("track").is_some();
+            changed |= map.remove("sealed").is_some();
             if let Some(holder) = map.get_mut("holder")
                 && holder.get("phone").is_some()
             {
@@ -612,6 +614,10 @@ mod tests {
         assert!(shipped.contains(r#""holder":"phone""#), "{shipped}");
         let by_staff = r#"{"kind":"appointment_booked","code":"KE4PX9MT","holder":"staff"}"#;
         assert_eq!(for_the_province(by_staff), by_staff);
+        let followed = r#"{"kind":"ticket_followed","ticket":7,"follower":1,"channel":"sms","sealed":"q8Zx"}"#;
+        let shipped = for_the_province(followed);
+        assert!(!shipped.contains("q8Zx"), "{shipped}");
+        assert!(shipped.contains(r#""channel":"sms""#), "{shipped}");
     }
 
     fn log_up_to(last_seq: u64) -> Shipment {

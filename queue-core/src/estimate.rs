@@ -91,3 +91,28 @@ pub fn ahead_of(state: &State, ticket: super::state::TicketId) -> Option<u32> {
     }
     Some(day.queue.range(..key).count() as u32)
 }
+
+/// Whether a waiting ticket has at most `limit` tickets ahead of it: walks at most `limit + 1`
+/// places, so checking every followed ticket after each change stays cheap.
+pub fn ahead_at_most(state: &State, ticket: super::state::TicketId, limit: u32) -> bool {
+    let Some(t) = state.ticket(ticket) else {
+        return false;
+    };
+    if t.status != protocol::TicketStatus::Waiting {
+        return false;
+    }
+    let take = limit as usize + 1;
+    if let Some(c) = t.for_counter {
+        return state
+            .directed
+            .get(&c)
+            .is_some_and(|q| q.iter().take(take).any(|k| k.id == ticket));
+    }
+    let Some(day) = state.services.get(&t.service) else {
+        return false;
+    };
+    if t.held {
+        return day.queue.len() <= limit as usize;
+    }
+    day.queue.range(..t.queue_key()).take(take).count() <= limit as usize
+}

@@ -106,6 +106,7 @@ impl<'a> Views<'a> {
                 code: a.code.clone(),
                 start: self.time(a.start),
             }),
+            told: self.state.following.get(&t.id).map(told),
         }
     }
 
@@ -326,6 +327,9 @@ impl<'a> Views<'a> {
             reasons: None,
             source: None,
             term: None,
+            channel: None,
+            notified: None,
+            delivered: None,
             appointment: None,
             snapshot: None,
             by: Some(p::Actor {
@@ -398,6 +402,18 @@ impl<'a> Views<'a> {
             }
             Event::NoticeChanged { notice } => body.notice = Some(notice.clone()),
             Event::TermStarted { term } => body.term = Some(*term),
+            Event::TicketFollowed { channel, .. } => {
+                body.channel = Some(*channel);
+                services.clear();
+            }
+            Event::TicketUnfollowed { .. } => services.clear(),
+            Event::TicketNotified {
+                notice, delivered, ..
+            } => {
+                body.notified = Some(*notice);
+                body.delivered = Some(*delivered);
+                services.clear();
+            }
             Event::AppointmentBooked { code, .. }
             | Event::AppointmentCancelled { code }
             | Event::AppointmentCheckedIn { code, .. }
@@ -423,5 +439,17 @@ impl<'a> Views<'a> {
             at: self.time(rec.at),
             event: body,
         }
+    }
+}
+
+/// A ticket's followers as the wire shows them: how many, by which way, what reached them.
+fn told(f: &crate::state::Following) -> p::Told {
+    let count = |c: p::FollowChannel| f.followers.iter().filter(|x| x.channel == c).count() as u32;
+    p::Told {
+        push: count(p::FollowChannel::Push),
+        sms: count(p::FollowChannel::Sms),
+        near: f.near,
+        called: f.called,
+        failed: f.failed,
     }
 }

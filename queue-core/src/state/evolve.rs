@@ -29,7 +29,78 @@ impl State {
             | Event::AppointmentCancelled { .. }
             | Event::AppointmentCheckedIn { .. }
             | Event::AppointmentMissed { .. } => self.evolve_book(rules, at, event),
-            _ => self.evolve_ticket(rules, at, event),
+            Event::TicketFollowed { .. }
+            | Event::TicketUnfollowed { .. }
+            | Event::TicketNotified { .. } => self.evolve_following(event),
+            _ => {
+                self.evolve_ticket(rules, at, event);
+                if let Some(id) = event.ticket() {
+                    self.ticket_moved(id, event);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ followers
+
+    fn evolve_following(&mut self, event: &Event) {
+        match event {
+            Event::TicketFollowed {
+                ticket,
+                follower,
+                channel,
+                sealed,
+            } => {
+                let f = self.following.entry(*ticket).or_default();
+                f.followers.push(super::Follower {
+                    id: *follower,
+                    channel: *channel,
+                    sealed: sealed.clone(),
+                    told_near: false,
+                });
+                f.next_id = f.next_id.max(follower.saturating_add(1));
+            }
+            Event::TicketUnfollowed {
+                ticket, follower, ..
+            } => {
+                if let Some(f) = self.following.get_mut(ticket) {
+                    f.followers.retain(|x| x.id != *follower);
+                }
+            }
+            Event::TicketNotified {
+                ticket,
+                follower,
+                notice,
+                delivered,
+            } => {
+                let Some(f) = self.following.get_mut(ticket) else {
+                    return;
+                };
+                if *notice == protocol::NoticeKind::Near
+                    && let Some(x) = f.followers.iter_mut().find(|x| x.id == *follower)
+                {
+                    x.told_near = true;
+                }
+                match (notice, delivered) {
+                    (_, false) => f.failed += 1,
+                    (protocol::NoticeKind::Near, true) => f.near = true,
+                    (_, true) => f.called = true,
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A ticket that ends takes its followers with it; a new call is not yet told.
+    fn ticket_moved(&mut self, id: TicketId, event: &Event) {
+        let Some(f) = self.following.get_mut(&id) else {
+            return;
+        };
+        if matches!(event, Event::TicketCalled { .. }) {
+            f.called = false;
+        }
+        if self.tickets.get(&id).is_none_or(|t| !t.status.is_active()) {
+            f.followers.clear();
         }
     }
 

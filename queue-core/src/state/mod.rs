@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use protocol::TicketStatus;
+use protocol::{FollowChannel, NoticeKind, TicketStatus};
 use serde::{Deserialize, Serialize};
 
 use super::appointments::{Book, Holder};
@@ -325,6 +325,30 @@ pub enum Event {
     TermStarted {
         term: u64,
     },
+    /// A phone follows the ticket from afar: `sealed` is its address (a push subscription or a
+    /// phone number), encrypted under the service day's key, which the hub destroys when the
+    /// day ends. Changes nothing in the queue.
+    TicketFollowed {
+        ticket: TicketId,
+        follower: u8,
+        channel: FollowChannel,
+        sealed: String,
+    },
+    /// The follower is gone: turned off by the citizen, or `gone` (its push service said so).
+    TicketUnfollowed {
+        ticket: TicketId,
+        follower: u8,
+        #[serde(default)]
+        gone: bool,
+    },
+    /// What a follower was told, once the sending is over (`delivered` false: it failed for
+    /// good, after its retries).
+    TicketNotified {
+        ticket: TicketId,
+        follower: u8,
+        notice: NoticeKind,
+        delivered: bool,
+    },
 }
 
 impl Event {
@@ -341,6 +365,9 @@ impl Event {
             | Event::TicketCancelled { ticket }
             | Event::TicketQueued { ticket, .. }
             | Event::AppointmentCheckedIn { ticket, .. }
+            | Event::TicketFollowed { ticket, .. }
+            | Event::TicketUnfollowed { ticket, .. }
+            | Event::TicketNotified { ticket, .. }
             | Event::TicketRated { ticket, .. } => Some(*ticket),
             _ => None,
         }
@@ -373,6 +400,9 @@ impl Event {
             Event::AppointmentCheckedIn { .. } => "appointment_checked_in",
             Event::AppointmentMissed { .. } => "appointment_missed",
             Event::TermStarted { .. } => "term_started",
+            Event::TicketFollowed { .. } => "ticket_followed",
+            Event::TicketUnfollowed { .. } => "ticket_unfollowed",
+            Event::TicketNotified { .. } => "ticket_notified",
         }
     }
 }
@@ -409,6 +439,35 @@ pub struct State {
     pub book: Book,
     /// The boards' notice set for today (`None`: the configured one).
     pub notice: Option<String>,
+    /// Tickets of the day followed from afar (by push or SMS), kept after they end: the
+    /// console counts them.
+    pub following: BTreeMap<TicketId, Following>,
+}
+
+/// Who follows one ticket from afar, and what reached them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Following {
+    /// Followers now; none once the ticket has ended.
+    pub followers: Vec<Follower>,
+    /// The id the next follower gets.
+    pub next_id: u8,
+    /// "Near" reached a phone.
+    pub near: bool,
+    /// "Called" reached a phone for the ticket's last call.
+    pub called: bool,
+    /// Notices that failed for good.
+    pub failed: u32,
+}
+
+/// One phone following a ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Follower {
+    pub id: u8,
+    pub channel: FollowChannel,
+    /// Its address, sealed under the day's key (see `Event::TicketFollowed`).
+    pub sealed: String,
+    /// "Near" was sent to it and is not to be sent again (whether or not it arrived).
+    pub told_near: bool,
 }
 
 impl State {
@@ -472,6 +531,7 @@ impl State {
             held: BTreeSet::new(),
             book: Book::default(),
             notice: None,
+            following: BTreeMap::new(),
             device_status: BTreeMap::new(),
             device_status_at: BTreeMap::new(),
         }
