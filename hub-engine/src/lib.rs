@@ -120,6 +120,22 @@ pub enum Request {
         by: String,
         respond: oneshot::Sender<()>,
     },
+    /// From the tracking page: a phone follows the ticket (`POST /t/{track}/push`, the
+    /// endpoint already checked), answered (a reply's JSON, `id` "push") after the commit.
+    Follow {
+        track: String,
+        contact: notices::Contact,
+        respond: oneshot::Sender<Utf8Bytes>,
+    },
+    /// `DELETE /t/{track}/push`: the ticket's push followers leave.
+    Unfollow {
+        track: String,
+        respond: oneshot::Sender<Utf8Bytes>,
+    },
+    /// The sender says how a notice ended.
+    Notified(notices::Report),
+    /// Where notices go from now on (the hub starts the sender once the engine runs).
+    AttachNotifier(notices::Notifier),
 }
 
 /// Each counter display's cookie generation, written by the engine only (`RevokeDisplay`) and
@@ -260,6 +276,8 @@ pub struct EngineHandle {
     pub phone_key: PhoneKey,
     /// The other hub of a pair, when there is one (`[replication]`).
     pub pair: Option<Arc<Pair>>,
+    /// The centre's VAPID key (`[notify.web_push]`), made with the database.
+    pub vapid: following::SharedVapid,
 }
 
 /// The phone numbers' hashing key, replaced once on a standby by its primary's.
@@ -299,6 +317,7 @@ struct Engine {
     mode: Mode,
     term: u64,
     pair: Option<Arc<Pair>>,
+    following: following::Following,
 }
 
 /// The last welcome with a snapshot: joins within a second of each other at the same `seq`
@@ -470,6 +489,13 @@ fn open(
             .map(|(d, g)| (DeviceId::from(d.as_str()), g))
             .collect(),
     ));
+    let following = following::Following::open(
+        &store,
+        state.day,
+        mode == Mode::Primary,
+        config.notify.web_push.is_some(),
+    )?;
+    let vapid = following.vapid.clone();
     // A standby's log begins with its primary's first event.
     let fresh = seq == 0 && mode == Mode::Primary;
     let clock_elapsed = clock.elapsed();
@@ -491,6 +517,7 @@ fn open(
         mode,
         term,
         pair: pair.clone(),
+        following,
     };
     if fresh {
         // Every log begins with the day it was started on.
@@ -520,6 +547,7 @@ fn open(
         display_generations,
         phone_key,
         pair,
+        vapid,
     };
     Ok((engine, req_rx, handle))
 }
@@ -763,6 +791,34 @@ impl Engine {
                     self.depose(term, &by);
                     let _ = respond.send(());
                 }
+                Request::Follow {
+                    track,
+                    contact,
+                    respond,
+                } => {
+                    let reply = match self.not_primary(following::PUSH) {
+                        Some(refusal) => refusal,
+                        None => self.follow(now, &track, contact, &mut c.pending),
+                    };
+                    c.answers.push(Answer {
+                        respond,
+                        id: CommandId::from(following::PUSH),
+                        reply,
+                    });
+                }
+                Request::Unfollow { track, respond } => {
+                    let reply = match self.not_primary(following::PUSH) {
+                        Some(refusal) => refusal,
+                        None => self.unfollow(now, &track, &mut c.pending),
+                    };
+                    c.answers.push(Answer {
+                        respond,
+                        id: CommandId::from(following::PUSH),
+                        reply,
+                    });
+                }
+                Request::Notified(report) => self.notified(now, report, &mut c.pending),
+                Request::AttachNotifier(notifier) => self.following.attach(notifier),
             }
         }
         for id in std::mem::take(&mut c.pending.touched) {
@@ -918,8 +974,10 @@ impl Engine {
             let _ = respond.send(seen);
         }
         if c.day_before.is_some_and(|d| d != self.state.day) {
+            self.new_day_key();
             prune(&mut self.store, self.state.day);
         }
+        self.send_notices(&c.pending.out.events);
         let mut next = core::next_deadline(&self.config.rules, &self.state, now);
         if held.is_some() {
             // The held day's start is in the past: look again in a while, not at once.
@@ -1311,6 +1369,7 @@ impl Engine {
 }
 
 pub mod booking;
+pub mod following;
 mod replica;
 #[cfg(test)]
 mod tests;

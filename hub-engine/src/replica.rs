@@ -68,8 +68,16 @@ impl Engine {
             return;
         }
         let display_generations = super::generations_by_name(&self.display_generations);
+        let secrets = match self.store.secrets() {
+            Ok(s) => s.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the secrets to send the standby");
+                Default::default()
+            }
+        };
         let text = messages::text(&messages::FromPrimary::Settings {
             display_generations,
+            secrets,
         });
         let _ = pair.live.send(std::sync::Arc::new(Shipped {
             first: 0,
@@ -152,6 +160,7 @@ impl Engine {
                 *self.phone_key.write().unwrap_or_else(|e| e.into_inner()) =
                     super::phone_key(value);
             }
+            self.following.kept_secret(key, value);
         }
         let mut generations = self
             .display_generations

@@ -14,6 +14,7 @@
 //! - `log_safe` — client text escaped and cut before it is logged;
 //! - `statuses` — device statuses coalesced per device (at most one change every 2 s);
 //! - `tracker` — the citizen's tracking page and its one-ticket session;
+//! - `push` — Web Push: the centre's key, a browser's subscription to a ticket, the worker;
 //! - `timer` — wakes the engine when its next deadline passes;
 //! - `replication` — `/replicate` for the other hub of a pair, and the gate that keeps a
 //!   standby (or a replaced primary) from serving anything but its health.
@@ -38,6 +39,7 @@ pub mod logins;
 mod origin;
 mod pending;
 mod presence;
+mod push;
 mod replicate;
 mod socket;
 mod state;
@@ -67,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(fonts::routes())
         .merge(appointments::routes())
         .merge(booking_page::routes())
+        .merge(push::routes())
         .route("/replicate", get(replicate::upgrade))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

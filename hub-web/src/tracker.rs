@@ -27,7 +27,7 @@ const PAGE: &str = include_str!("track.html");
 const NOT_FOUND: &str = include_str!("track-not-found.html");
 
 /// Codes are letters and digits; anything else is not looked up at all.
-fn plausible(track: &str) -> bool {
+pub(super) fn plausible(track: &str) -> bool {
     !track.is_empty()
         && track.len() <= MAX_TRACK_CODE
         && track.bytes().all(|b| b.is_ascii_alphanumeric())

@@ -116,6 +116,7 @@ impl Hub {
                 shipping,
             ));
         }
+        start_notices(&config, &engine).await?;
         tokio::spawn(service::watchdog(engine.clone()));
         tokio::spawn(hub_web::run_timer(engine, clock, shutdown_rx.clone()));
         let router = hub_web::router(app);
@@ -272,5 +273,52 @@ pub fn check_start(
     if config.uses_demo_tokens() && !listen.ip().is_loopback() {
         return Err(RefusedStart::DemoTokensOnNetwork(listen));
     }
+    Ok(())
+}
+
+/// The sender of "your turn is near" (`[notify.web_push]`, `[notify.sms]`), attached to the
+/// engine: it reports each notice's end back as a request. Nothing to start when both are off.
+async fn start_notices(config: &Config, engine: &hub_engine::EngineHandle) -> anyhow::Result<()> {
+    let notify = &config.notify;
+    if notify.web_push.is_none() && notify.sms.is_none() {
+        return Ok(());
+    }
+    let sms = match &notify.sms {
+        Some(gateway) => {
+            let token = std::fs::read_to_string(&gateway.token_file).map_err(|e| {
+                anyhow::anyhow!(
+                    "[notify.sms] token_file {}: {e}",
+                    gateway.token_file.display()
+                )
+            })?;
+            Some(notices::SmsGateway {
+                url: gateway.url.clone(),
+                token: token.trim().to_string(),
+            })
+        }
+        None => None,
+    };
+    let settings = notices::Settings {
+        vapid: engine.vapid.clone(),
+        contact: notify.contact.clone(),
+        allow_insecure_endpoints: notify
+            .web_push
+            .as_ref()
+            .is_some_and(|w| w.allow_insecure_endpoints),
+        sms,
+        first_retry: std::time::Duration::from_secs(1),
+        client: notices::http::Client::new(),
+    };
+    let requests = engine.requests.clone();
+    let notifier = notices::start(settings, move |report| {
+        // A full engine queue drops the report: the notice's end goes unrecorded, and a
+        // "near" not recorded may be sent again after a restart — never the queue delayed.
+        let _ = requests.try_send(hub_engine::Request::Notified(report));
+    });
+    engine
+        .requests
+        .send(hub_engine::Request::AttachNotifier(notifier))
+        .await
+        .map_err(|_| anyhow::anyhow!("the engine stopped before the notices' sender started"))?;
     Ok(())
 }

@@ -125,8 +125,9 @@ async fn link(
             }
             FromPrimary::Settings {
                 display_generations,
+                secrets,
             } => {
-                settings(requests, Default::default(), display_generations).await;
+                settings(requests, secrets, display_generations).await;
                 Ok(())
             }
             FromPrimary::Batch(batch) => keep_and_acknowledge(&mut ws, requests, *batch).await,

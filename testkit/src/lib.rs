@@ -19,6 +19,7 @@ pub mod pair;
 mod port;
 mod postgres;
 mod process;
+pub mod push;
 pub mod raw;
 
 pub use browser::{BROWSER_WAIT, Browser};

@@ -38,9 +38,12 @@ pub enum FromPrimary {
     },
     /// Committed events in order, with the replies committed with them.
     Batch(Box<Batch>),
-    /// A counter display was revoked.
+    /// A counter display was revoked, or a secret replaced (the service day's key at a new
+    /// day: the standby destroys the old one with its primary).
     Settings {
         display_generations: HashMap<String, u64>,
+        #[serde(default)]
+        secrets: HashMap<String, String>,
     },
     /// The answer to `promote`: the new term, and the last event (its `term_started`).
     Promoted { term: u64, seq: u64 },
