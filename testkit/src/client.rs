@@ -117,8 +117,11 @@ impl Client {
     /// Waits for the next full snapshot, skipping anything else.
     pub async fn snapshot(&mut self) -> Snapshot {
         loop {
-            if let Update::Snapshot { snapshot, .. } = self.next_update().await {
-                return *snapshot;
+            match self.next_update().await {
+                Update::Snapshot { snapshot, .. } => return *snapshot,
+                // A refusal repeats on every retry: waiting on would only hide it.
+                Update::Refused { error } => panic!("the hub refused the client: {error:?}"),
+                _ => {}
             }
         }
     }
