@@ -160,6 +160,7 @@ async fn citizens(kiosk: HubClient, speed: u32) {
             .send(Command::IssueTicket {
                 service: service.into(),
                 priority,
+                phone: None,
             })
             .await;
         pause(speed, wait).await;

@@ -797,6 +797,7 @@ impl<'a> Issuer<'a> {
         let command = protocol::Command::IssueTicket {
             service: format!("S{:02}", n % 20),
             priority: None,
+            phone: None,
         };
         self.send("kiosk-1", protocol::Role::Kiosk, command, n)
             .await
@@ -931,6 +932,7 @@ fn storage(config: &Path, db: &Path, days: u32, visits: u64) -> anyhow::Result<V
                 let issue = Command::IssueTicket {
                     service: "S00".into(),
                     priority: None,
+                    phone: None,
                 };
                 centre.send("kiosk-1", Role::Kiosk, issue, n).await?;
                 for command in [

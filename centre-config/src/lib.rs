@@ -1393,14 +1393,22 @@ services = ["TP"]
         ) + "\n[notify]\nnear_ahead = 5\n";
         let c = Config::parse(&text, "centre.toml").expect("valid");
         assert_eq!(c.notify.near_ahead(&tp), 1, "the service's own");
-        assert_eq!((c.notify.web_push.as_ref(), c.notify.sms.as_ref()), (None, None));
+        assert_eq!(
+            (c.notify.web_push.as_ref(), c.notify.sms.as_ref()),
+            (None, None)
+        );
         assert_eq!(c.notify.contact, DEFAULT_CONTACT);
         let text = format!(
             "{MINIMAL}\n[notify]\ncontact = \"mailto:it@hcc.vn\"\n[notify.web_push]\n[notify.sms]\nurl = \"https://gw.example.vn/send\"\ntoken_file = \"/etc/hang-doi/sms-token\"\n"
         );
         let c = Config::parse(&text, "centre.toml").expect("valid");
         assert_eq!(c.notify.contact, "mailto:it@hcc.vn");
-        assert_eq!(c.notify.web_push, Some(WebPush { allow_insecure_endpoints: false }));
+        assert_eq!(
+            c.notify.web_push,
+            Some(WebPush {
+                allow_insecure_endpoints: false
+            })
+        );
         let sms = c.notify.sms.expect("a gateway");
         assert_eq!(sms.url, "https://gw.example.vn/send");
         // A gateway without its token, or a misspelt key, is refused, not silently ignored.

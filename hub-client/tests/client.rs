@@ -77,6 +77,7 @@ async fn a_gap_makes_the_client_resume_and_an_unanswered_command_is_resent() {
             .send(Command::IssueTicket {
                 service: "TP".into(),
                 priority: None,
+                phone: None,
             })
             .await
     });

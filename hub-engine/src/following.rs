@@ -130,7 +130,9 @@ impl Engine {
         let replaces = self.state.following.get(&ticket).and_then(|f| {
             f.followers
                 .iter()
-                .find(|x| open(&self.following.day_key, &x.sealed).is_some_and(|c| same_endpoint(&c)))
+                .find(|x| {
+                    open(&self.following.day_key, &x.sealed).is_some_and(|c| same_endpoint(&c))
+                })
                 .map(|x| x.id)
         });
         let sealed = seal(&self.following.day_key, &contact);
@@ -143,6 +145,49 @@ impl Engine {
             self.apply(now, &citizen, None, e, pending);
         }
         ok_reply()
+    }
+
+    /// The SMS follower a kiosk's `issue_ticket` or `check_in` asks for with its `phone`, sealed
+    /// before the command goes any further: `Ok(None)` without one.
+    pub(crate) fn sms_follower(
+        &self,
+        command: &p::Command,
+    ) -> Result<Option<String>, &'static str> {
+        let typed = match command {
+            p::Command::IssueTicket { phone, .. } | p::Command::CheckIn { phone, .. } => phone,
+            _ => &None,
+        };
+        let Some(typed) = typed else {
+            return Ok(None);
+        };
+        if self.config.notify.sms.is_none() {
+            return Err("this centre sends no SMS: leave the phone number out");
+        }
+        let Some(phone) = p::phone::national(typed) else {
+            return Err("not a Vietnamese phone number (10 digits starting with 0)");
+        };
+        Ok(Some(seal(&self.following.day_key, &Contact::Sms(phone))))
+    }
+
+    /// The ticket a kiosk just issued follows its citizen's phone, in the same commit.
+    pub(crate) fn follow_by_sms(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &Actor,
+        ticket: TicketId,
+        sealed: String,
+        pending: &mut Pending,
+    ) {
+        match citizen::follow(&self.state, ticket, FollowChannel::Sms, sealed, None) {
+            Ok(decision) => {
+                for e in decision.events {
+                    self.apply(now, actor, None, e, pending);
+                }
+            }
+            Err(r) => {
+                tracing::warn!(ticket = ticket.0, code = ?r.code, "an SMS follower was refused")
+            }
+        }
     }
 
     /// The citizen turns push off (`DELETE /t/{track}/push`).
@@ -206,7 +251,12 @@ impl Engine {
                 } else {
                     NoticeKind::Called
                 };
-                due.extend(f.followers.iter().map(|x| (*ticket, x.id, kind)));
+                // An SMS costs the centre money: "near" and "called", not each recall.
+                let told = f
+                    .followers
+                    .iter()
+                    .filter(|x| kind != NoticeKind::Recalled || x.channel == FollowChannel::Push);
+                due.extend(told.map(|x| (*ticket, x.id, kind)));
             }
         }
         let notify = &self.config.notify;
@@ -214,10 +264,7 @@ impl Engine {
         due.extend(near.into_iter().map(|(t, f)| (t, f, NoticeKind::Near)));
         for (ticket, follower, kind) in due {
             if kind == NoticeKind::Near
-                && self
-                    .following
-                    .in_flight
-                    .contains(&(ticket, follower, kind))
+                && self.following.in_flight.contains(&(ticket, follower, kind))
             {
                 continue;
             }
@@ -238,7 +285,10 @@ impl Engine {
         let f = self.state.following.get(&ticket)?;
         let x = f.followers.iter().find(|x| x.id == follower)?;
         let Some(to) = open(&self.following.day_key, &x.sealed) else {
-            tracing::warn!(ticket = ticket.0, "a follower's address is sealed under another day's key");
+            tracing::warn!(
+                ticket = ticket.0,
+                "a follower's address is sealed under another day's key"
+            );
             return None;
         };
         let service_vi = self

@@ -1161,6 +1161,10 @@ impl Engine {
                 .counter_of_device(actor.device.as_str())
                 .and_then(|c| c.session.as_ref().map(|s| s.staff.clone())),
         };
+        let sms = match self.sms_follower(command) {
+            Ok(sealed) => sealed,
+            Err(message) => return (error_reply(id, ErrorCode::BadRequest, message), false),
+        };
         match core::decide(&self.config.rules, &self.state, actor, command, cx) {
             Err(rejection) => {
                 // Business refusals (nobody waiting, a closed service) are routine: not logged
@@ -1172,6 +1176,9 @@ impl Engine {
                 let changed = !decision.events.is_empty();
                 for e in decision.events {
                     self.apply(now, actor, staff.clone(), e, pending);
+                }
+                if let (Some(sealed), Subject::Ticket(t)) = (sms, &decision.subject) {
+                    self.follow_by_sms(now, actor, *t, sealed, pending);
                 }
                 let views = self.views(now);
                 let with_track = matches!(actor.role, Role::Kiosk | Role::Admin);

@@ -42,6 +42,7 @@ fn press(id: &str, expires_at: Option<DateTime<Utc>>) -> (Request, Reply) {
         command: Command::IssueTicket {
             service: "TP".into(),
             priority: None,
+            phone: None,
         },
         expires_at,
         staff: None,

@@ -104,10 +104,14 @@ async fn subscribe(
         return unknown();
     }
     let Ok(subscription) = serde_json::from_slice::<Subscription>(&body) else {
-        return bad("expected a PushSubscription's JSON: {\"endpoint\", \"keys\": {\"p256dh\", \"auth\"}}");
+        return bad(
+            "expected a PushSubscription's JSON: {\"endpoint\", \"keys\": {\"p256dh\", \"auth\"}}",
+        );
     };
     if subscription.receiver().is_none() {
-        return bad("keys.p256dh must be a P-256 point (65 bytes) and keys.auth 16 bytes, base64url");
+        return bad(
+            "keys.p256dh must be a P-256 point (65 bytes) and keys.auth 16 bytes, base64url",
+        );
     }
     if let Err(refused) =
         endpoint::resolve(&subscription.endpoint, web_push.allow_insecure_endpoints).await
@@ -147,7 +151,10 @@ async fn unsubscribe(
         return unknown();
     }
     let (respond, answer) = oneshot::channel();
-    let asked = app.engine.requests.send(Request::Unfollow { track, respond });
+    let asked = app
+        .engine
+        .requests
+        .send(Request::Unfollow { track, respond });
     answered(asked.await.is_ok(), answer, StatusCode::NO_CONTENT).await
 }
 

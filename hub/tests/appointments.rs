@@ -256,7 +256,10 @@ async fn check_in_at_the_kiosk_within_the_window_gives_one_ticket() {
     let (kiosk, _) = Client::connect(addr, Role::Kiosk, "kiosk-1").await;
     let (other_kiosk, _) = Client::connect(addr, Role::Kiosk, "kiosk-2").await;
     let (mut board, _) = Client::connect(addr, Role::Display, "display-1").await;
-    let check_in = |code: &str| Command::CheckIn { code: code.into() };
+    let check_in = |code: &str| Command::CheckIn {
+        code: code.into(),
+        phone: None,
+    };
 
     let early = kiosk.send(check_in(&code)).await.expect_err("too early");
     let early = early.to_string();
@@ -423,6 +426,7 @@ async fn staff_book_on_behalf_and_a_restart_keeps_the_book() {
     let ticket = kiosk
         .send(Command::CheckIn {
             code: appointment.code.clone(),
+            phone: None,
         })
         .await
         .expect("checked in");

@@ -189,6 +189,7 @@ async fn figures_with_charts_and_a_csv_excel_reads_in_vietnamese() {
             .send(Command::IssueTicket {
                 service: "TP".into(),
                 priority: priority.map(str::to_string),
+                phone: None,
             })
             .await
             .expect("issued");

@@ -177,6 +177,7 @@ async fn a_busy_stretch(hub: std::net::SocketAddr, rounds: u32) {
                 .send(Cmd::IssueTicket {
                     service: service.into(),
                     priority,
+                    phone: None,
                 })
                 .await
                 .expect("a ticket is issued while the province may be unreachable");
@@ -613,6 +614,7 @@ async fn a_scripted_monday(addr: std::net::SocketAddr, clock: &ManualClock) {
     kiosk
         .send(Cmd::CheckIn {
             code: codes[0].clone(),
+            phone: None,
         })
         .await
         .expect("checked in");
@@ -625,6 +627,7 @@ async fn a_scripted_monday(addr: std::net::SocketAddr, clock: &ManualClock) {
             .send(Cmd::IssueTicket {
                 service: ["TP", "GTVT", "DD"][i % 3].into(),
                 priority: (i == 4).then(|| "elderly".into()),
+                phone: None,
             })
             .await
             .expect("issued");

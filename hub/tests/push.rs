@@ -63,13 +63,25 @@ async fn a_followed_ticket_is_told_near_once_and_each_call() {
     let mine = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
     let track = mine.track.clone().expect("a tracking code");
     let (mut board, _) = Client::connect(hub.addr, Role::Display, "display-1").await;
-    assert_eq!(subscribe(hub.addr, &track, &phone.subscription("a")).await.0, 201);
+    assert_eq!(
+        subscribe(hub.addr, &track, &phone.subscription("a"))
+            .await
+            .0,
+        201
+    );
     // The same browser again (a reloaded page) takes no second place and gets no second notice.
-    assert_eq!(subscribe(hub.addr, &track, &phone.subscription("a")).await.0, 201);
+    assert_eq!(
+        subscribe(hub.addr, &track, &phone.subscription("a"))
+            .await
+            .0,
+        201
+    );
     let (_, followed) = board.event(EventKind::TicketFollowed).await;
     assert_eq!(followed.ticket.as_ref().map(|t| t.id), Some(mine.id));
     assert!(
-        !serde_json::to_string(&followed).expect("json").contains("/push/a"),
+        !serde_json::to_string(&followed)
+            .expect("json")
+            .contains("/push/a"),
         "the endpoint is never shown to other clients"
     );
 
@@ -79,20 +91,33 @@ async fn a_followed_ticket_is_told_near_once_and_each_call() {
     let near = phone.wait_for(1, ARRIVES).await;
     assert_eq!(near.len(), 1, "one near notice: {near:?}");
     let m = &near[0].message;
-    assert_eq!((m["kind"].as_str(), m["ticket"].as_str()), (Some("near"), Some(mine.number.as_str())));
-    assert_eq!((m["service"].as_str(), m["ahead"].as_u64()), (Some("TP"), Some(3)));
+    assert_eq!(
+        (m["kind"].as_str(), m["ticket"].as_str()),
+        (Some("near"), Some(mine.number.as_str()))
+    );
+    assert_eq!(
+        (m["service"].as_str(), m["ahead"].as_u64()),
+        (Some("TP"), Some(3))
+    );
     assert!(m["counter"].is_null());
     assert_eq!(m["title"], format!("Sắp đến lượt số {}", mine.number));
     assert_eq!(near[0].claims["sub"], "mailto:it@hcc.example.vn");
     let exp = near[0].claims["exp"].as_i64().unwrap_or_default();
     let now = chrono::Utc::now().timestamp();
-    assert!(exp > now && exp <= now + 24 * 3600, "exp within 24 h: {exp}");
+    assert!(
+        exp > now && exp <= now + 24 * 3600,
+        "exp within 24 h: {exp}"
+    );
     assert!(near[0].ttl.is_some_and(|t| (1..=3600).contains(&t)));
     assert_eq!(near[0].urgency.as_deref(), Some("high"));
     let (_, told) = board.event(EventKind::TicketNotified).await;
     assert_eq!(told.notified, Some(protocol::NoticeKind::Near));
     assert_eq!(told.delivered, Some(true));
-    assert!(told.ticket.and_then(|t| t.told).is_some_and(|t| t.near && t.push == 1));
+    assert!(
+        told.ticket
+            .and_then(|t| t.told)
+            .is_some_and(|t| t.near && t.push == 1)
+    );
 
     serve_one(&clerk).await;
     serve_one(&clerk).await;
@@ -101,10 +126,20 @@ async fn a_followed_ticket_is_told_near_once_and_each_call() {
     assert_eq!(ticket_of(&called).id, mine.id);
     clerk.send(Command::Recall {}).await.expect("recall");
     let all = phone.wait_for(3, ARRIVES).await;
-    let kinds: Vec<&str> = all.iter().filter_map(|r| r.message["kind"].as_str()).collect();
-    assert_eq!(kinds, ["near", "called", "recalled"], "near once, each call");
+    let kinds: Vec<&str> = all
+        .iter()
+        .filter_map(|r| r.message["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["near", "called", "recalled"],
+        "near once, each call"
+    );
     assert_eq!(all[1].message["counter"], 1);
-    assert_eq!(all[1].message["title"], format!("Mời số {} đến Quầy 1", mine.number));
+    assert_eq!(
+        all[1].message["title"],
+        format!("Mời số {} đến Quầy 1", mine.number)
+    );
     assert!(phone.refused().is_empty(), "{:?}", phone.refused());
 
     // The counter sees that the citizen was told.
@@ -115,9 +150,16 @@ async fn a_followed_ticket_is_told_near_once_and_each_call() {
     }
     // A ticket that ends takes its subscriptions with it.
     clerk.send(Command::StartServing {}).await.expect("serve");
-    clerk.send(Command::Finish { rating: None }).await.expect("finish");
+    clerk
+        .send(Command::Finish { rating: None })
+        .await
+        .expect("finish");
     let (status, body) = subscribe(hub.addr, &track, &phone.subscription("b")).await;
-    assert_eq!((status, code_of(&body)), (404, json!("not_found")), "{body}");
+    assert_eq!(
+        (status, code_of(&body)),
+        (404, json!("not_found")),
+        "{body}"
+    );
 
     // The database holds the subscription only sealed.
     drop(hub);
@@ -153,15 +195,28 @@ async fn what_a_stranger_sends_is_refused() {
         "https://224.0.0.251/x",
     ] {
         let (status, body) = subscribe(hub.addr, &track, &with(refused)).await;
-        assert_eq!((status, code_of(&body)), (403, json!("endpoint_refused")), "{refused}: {body}");
+        assert_eq!(
+            (status, code_of(&body)),
+            (403, json!("endpoint_refused")),
+            "{refused}: {body}"
+        );
     }
     let mut short = phone.subscription("x");
     short["keys"]["auth"] = json!("AAAA");
     let mut off_curve = phone.subscription("x");
     off_curve["keys"]["p256dh"] = json!(notices::b64::encode(&[4u8; 65]));
-    for bad in [short, off_curve, json!({"endpoint": "https://push.example.net/x"}), json!([1, 2])] {
+    for bad in [
+        short,
+        off_curve,
+        json!({"endpoint": "https://push.example.net/x"}),
+        json!([1, 2]),
+    ] {
         let (status, body) = subscribe(hub.addr, &track, &bad).await;
-        assert_eq!((status, code_of(&body)), (400, json!("bad_request")), "{bad}: {body}");
+        assert_eq!(
+            (status, code_of(&body)),
+            (400, json!("bad_request")),
+            "{bad}: {body}"
+        );
     }
     // A public address (never reached: the code is unknown) so only the code decides.
     let public = with("https://93.184.216.34/push/x");
@@ -179,13 +234,32 @@ async fn two_phones_per_ticket_and_turning_push_off() {
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     let mine = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
     let track = mine.track.clone().expect("a tracking code");
-    assert_eq!(subscribe(hub.addr, &track, &phone.subscription("a")).await.0, 201);
-    assert_eq!(subscribe(hub.addr, &track, &phone.subscription("b")).await.0, 201);
+    assert_eq!(
+        subscribe(hub.addr, &track, &phone.subscription("a"))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        subscribe(hub.addr, &track, &phone.subscription("b"))
+            .await
+            .0,
+        201
+    );
     let (status, body) = subscribe(hub.addr, &track, &phone.subscription("c")).await;
-    assert_eq!((status, code_of(&body)), (429, json!("limit_reached")), "{body}");
+    assert_eq!(
+        (status, code_of(&body)),
+        (429, json!("limit_reached")),
+        "{body}"
+    );
     let (status, _) = request(hub.addr, "DELETE", &format!("/t/{track}/push"), None, None).await;
     assert_eq!(status, 204);
-    assert_eq!(subscribe(hub.addr, &track, &phone.subscription("c")).await.0, 201);
+    assert_eq!(
+        subscribe(hub.addr, &track, &phone.subscription("c"))
+            .await
+            .0,
+        201
+    );
     // Nobody ahead: each subscription is told "near" at once; the call goes only to the one
     // left after the DELETE.
     let clerk = Client::clerk(hub.addr, 1).await;
@@ -196,12 +270,18 @@ async fn two_phones_per_ticket_and_turning_push_off() {
         .iter()
         .map(|r| {
             let name = r.path.rsplit('/').next().unwrap_or_default().to_string();
-            (name, r.message["kind"].as_str().unwrap_or_default().to_string())
+            (
+                name,
+                r.message["kind"].as_str().unwrap_or_default().to_string(),
+            )
         })
         .collect();
     seen.sort();
     let want = [("a", "near"), ("b", "near"), ("c", "called"), ("c", "near")];
-    let want: Vec<(String, String)> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     assert_eq!(seen, want);
 }
 
@@ -216,7 +296,12 @@ async fn a_gone_busy_or_hanging_endpoint_holds_up_nothing() {
     for name in ["hang", "gone", "busy"] {
         let t = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
         let track = t.track.clone().expect("code");
-        assert_eq!(subscribe(hub.addr, &track, &phone.subscription(name)).await.0, 201);
+        assert_eq!(
+            subscribe(hub.addr, &track, &phone.subscription(name))
+                .await
+                .0,
+            201
+        );
         tracks.push(t);
     }
     // All three are near at once (≤ 3 ahead). The hanging one never answers; the gone one is

@@ -200,6 +200,7 @@ fn kiosk(
             let cmd = Command::IssueTicket {
                 service: services[i % services.len()].into(),
                 priority: (i % 5 == 0).then(|| "elderly".into()),
+                phone: None,
             };
             match client.send(cmd).await {
                 Ok(v) => {

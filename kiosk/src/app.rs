@@ -183,11 +183,12 @@ impl App {
         self.send_for_ticket(Command::IssueTicket {
             service: r.service,
             priority: r.priority,
+            phone: None,
         });
     }
 
     fn check_in(&mut self, code: String) {
-        self.send_for_ticket(Command::CheckIn { code });
+        self.send_for_ticket(Command::CheckIn { code, phone: None });
     }
 
     /// A command whose answer is a ticket: one press, one command id.

@@ -19,11 +19,28 @@ pub enum Output<'a> {
     File(&'a Path),
 }
 
+/// The libraries that carry the wire: at their `trace` they write each frame whole, and a
+/// frame may hold a citizen's phone number (`issue_ticket`'s `phone`). Held at `info` even
+/// when `RUST_LOG` asks for more: the rule that no number is logged outranks a debugging wish.
+const WIRE_LIBRARIES: [&str; 6] = [
+    "tungstenite=info",
+    "tokio_tungstenite=info",
+    "hyper=info",
+    "hyper_util=info",
+    "h2=info",
+    "rustls=info",
+];
+
 /// Installs the global logger: lines at `default_filter` (e.g. `"info"`, `"warn,hub=info"`)
 /// unless `RUST_LOG` says otherwise. Call once, first thing in `main`.
 pub fn init(default_filter: &str, output: Output<'_>) -> anyhow::Result<()> {
-    let filter =
+    let mut filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    for quiet in WIRE_LIBRARIES {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let result = match output {
         Output::Stderr => builder.with_writer(std::io::stderr).try_init(),

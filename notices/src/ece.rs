@@ -108,10 +108,8 @@ pub fn encrypt(plaintext: &[u8], to: &Receiver, sender: &Sender) -> Result<Vec<u
     }
     let ua_public = PublicKey::from_sec1_bytes(&to.public).map_err(|_| EceError::BadKey)?;
     let as_public = uncompressed(&sender.private.public_key());
-    let shared = p256::ecdh::diffie_hellman(
-        sender.private.to_nonzero_scalar(),
-        ua_public.as_affine(),
-    );
+    let shared =
+        p256::ecdh::diffie_hellman(sender.private.to_nonzero_scalar(), ua_public.as_affine());
     let (cek, nonce) = derive(
         shared.raw_secret_bytes(),
         &to.auth,
@@ -136,13 +134,11 @@ pub fn encrypt(plaintext: &[u8], to: &Receiver, sender: &Sender) -> Result<Vec<u
 }
 
 /// What the browser does with a body: the other side, for the tests' push receiver.
-pub fn decrypt(
-    body: &[u8],
-    private: &SecretKey,
-    auth: &[u8; 16],
-) -> Result<Vec<u8>, EceError> {
+pub fn decrypt(body: &[u8], private: &SecretKey, auth: &[u8; 16]) -> Result<Vec<u8>, EceError> {
     let header = body.get(..21).ok_or(EceError::Undecryptable)?;
-    let salt: [u8; 16] = header[..16].try_into().map_err(|_| EceError::Undecryptable)?;
+    let salt: [u8; 16] = header[..16]
+        .try_into()
+        .map_err(|_| EceError::Undecryptable)?;
     let id_len = usize::from(header[20]);
     let as_public: [u8; 65] = body
         .get(21..21 + id_len)
@@ -152,7 +148,13 @@ pub fn decrypt(
     let sender = PublicKey::from_sec1_bytes(&as_public).map_err(|_| EceError::Undecryptable)?;
     let ua_public = uncompressed(&private.public_key());
     let shared = p256::ecdh::diffie_hellman(private.to_nonzero_scalar(), sender.as_affine());
-    let (cek, nonce) = derive(shared.raw_secret_bytes(), auth, &ua_public, &as_public, &salt);
+    let (cek, nonce) = derive(
+        shared.raw_secret_bytes(),
+        auth,
+        &ua_public,
+        &as_public,
+        &salt,
+    );
     let mut record = Aes128Gcm::new(&cek.into())
         .decrypt(Nonce::from_slice(&nonce), sealed)
         .map_err(|_| EceError::Undecryptable)?;
@@ -216,22 +218,41 @@ mod tests {
         let opened = decrypt(&bytes(BODY), &private, &auth).expect("decrypts");
         assert_eq!(opened, PLAINTEXT.as_bytes());
 
-        let fresh = encrypt(b"{\"kind\":\"near\"}", &receiver(), &Sender::fresh()).expect("encrypts");
-        assert_eq!(decrypt(&fresh, &private, &auth).expect("decrypts"), b"{\"kind\":\"near\"}");
+        let fresh =
+            encrypt(b"{\"kind\":\"near\"}", &receiver(), &Sender::fresh()).expect("encrypts");
+        assert_eq!(
+            decrypt(&fresh, &private, &auth).expect("decrypts"),
+            b"{\"kind\":\"near\"}"
+        );
         let mut altered = fresh.clone();
         let last = altered.len() - 1;
         altered[last] ^= 1;
-        assert_eq!(decrypt(&altered, &private, &auth), Err(EceError::Undecryptable));
-        assert_eq!(decrypt(&fresh[..30], &private, &auth), Err(EceError::Undecryptable));
+        assert_eq!(
+            decrypt(&altered, &private, &auth),
+            Err(EceError::Undecryptable)
+        );
+        assert_eq!(
+            decrypt(&fresh[..30], &private, &auth),
+            Err(EceError::Undecryptable)
+        );
     }
 
     #[test]
     fn keys_that_are_not_a_curve_point_or_the_wrong_size_are_refused() {
         let mut off_curve = bytes(UA_PUBLIC);
         off_curve[64] ^= 1;
-        assert_eq!(Receiver::new(&off_curve, &bytes(AUTH)), Err(EceError::BadKey));
-        assert_eq!(Receiver::new(&bytes(UA_PUBLIC)[..64], &bytes(AUTH)), Err(EceError::BadKey));
-        assert_eq!(Receiver::new(&bytes(UA_PUBLIC), &[0; 15]), Err(EceError::BadKey));
+        assert_eq!(
+            Receiver::new(&off_curve, &bytes(AUTH)),
+            Err(EceError::BadKey)
+        );
+        assert_eq!(
+            Receiver::new(&bytes(UA_PUBLIC)[..64], &bytes(AUTH)),
+            Err(EceError::BadKey)
+        );
+        assert_eq!(
+            Receiver::new(&bytes(UA_PUBLIC), &[0; 15]),
+            Err(EceError::BadKey)
+        );
         let long = vec![b'x'; MAX_PLAINTEXT + 1];
         assert!(matches!(
             encrypt(&long, &receiver(), &Sender::fresh()),

@@ -101,7 +101,10 @@ fn parse(endpoint: &str, insecure: bool) -> Result<(bool, String, u16, String), 
     if authority.as_str().contains('@') {
         return Err(Refused::Malformed);
     }
-    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     if host.is_empty() {
         return Err(Refused::Malformed);
     }
@@ -143,13 +146,30 @@ mod tests {
     #[tokio::test]
     async fn only_https_to_public_addresses() {
         let ok = resolve("https://203.0.113.7/push/abc?x=1", false).await;
-        assert!(matches!(ok, Err(Refused::Inside(_))), "documentation range: {ok:?}");
-        let ok = resolve("https://8.8.8.8:8443/push/abc?x=1", false).await.expect("public");
-        assert_eq!((ok.https, ok.port, ok.path.as_str()), (true, 8443, "/push/abc?x=1"));
+        assert!(
+            matches!(ok, Err(Refused::Inside(_))),
+            "documentation range: {ok:?}"
+        );
+        let ok = resolve("https://8.8.8.8:8443/push/abc?x=1", false)
+            .await
+            .expect("public");
+        assert_eq!(
+            (ok.https, ok.port, ok.path.as_str()),
+            (true, 8443, "/push/abc?x=1")
+        );
         assert_eq!(ok.origin(), "https://8.8.8.8:8443");
-        assert_eq!(resolve("http://8.8.8.8/p", false).await, Err(Refused::NotHttps));
-        assert_eq!(resolve("ftp://8.8.8.8/p", false).await, Err(Refused::NotHttps));
-        assert_eq!(resolve("https://user@8.8.8.8/p", false).await, Err(Refused::Malformed));
+        assert_eq!(
+            resolve("http://8.8.8.8/p", false).await,
+            Err(Refused::NotHttps)
+        );
+        assert_eq!(
+            resolve("ftp://8.8.8.8/p", false).await,
+            Err(Refused::NotHttps)
+        );
+        assert_eq!(
+            resolve("https://user@8.8.8.8/p", false).await,
+            Err(Refused::Malformed)
+        );
         assert_eq!(resolve("not a url", false).await, Err(Refused::Malformed));
         let long = format!("https://8.8.8.8/{}", "a".repeat(MAX_ENDPOINT));
         assert_eq!(resolve(&long, false).await, Err(Refused::Malformed));
@@ -180,13 +200,20 @@ mod tests {
             );
         }
         // A test bench may send to its own loopback receiver.
-        let bench = resolve("http://127.0.0.1:9/p", true).await.expect("allowed");
+        let bench = resolve("http://127.0.0.1:9/p", true)
+            .await
+            .expect("allowed");
         assert!(!bench.https);
     }
 
     #[test]
     fn public_addresses_are_public() {
-        for ip in ["8.8.8.8", "142.250.4.95", "2001:4860:4860::8888", "2a00:1450::1"] {
+        for ip in [
+            "8.8.8.8",
+            "142.250.4.95",
+            "2001:4860:4860::8888",
+            "2a00:1450::1",
+        ] {
             assert!(is_public(ip.parse().expect("ip")), "{ip}");
         }
     }

@@ -94,11 +94,7 @@ impl Client {
         if target.https {
             let name = ServerName::try_from(target.host.clone())
                 .map_err(|e| PostError::Http(e.to_string()))?;
-            let tls = self
-                .tls
-                .connect(name, tcp)
-                .await
-                .map_err(PostError::Tls)?;
+            let tls = self.tls.connect(name, tcp).await.map_err(PostError::Tls)?;
             send(TokioIo::new(tls), target, headers, body).await
         } else {
             send(TokioIo::new(tcp), target, headers, body).await

@@ -270,7 +270,9 @@ async fn push_once(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let ttl = PUSH_TTL_SECS.saturating_sub(started.elapsed().as_secs()).max(1);
+    let ttl = PUSH_TTL_SECS
+        .saturating_sub(started.elapsed().as_secs())
+        .max(1);
     let headers = [
         ("ttl", ttl.to_string()),
         ("urgency", "high".to_string()),

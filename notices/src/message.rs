@@ -31,8 +31,12 @@ impl Message {
             NoticeKind::Near => (
                 format!("Sắp đến lượt số {ticket}"),
                 match ahead {
-                    Some(0) => format!("{service_vi}: quý khách là người tiếp theo. Xin quay lại sảnh."),
-                    Some(n) => format!("{service_vi}: còn {n} người trước quý khách. Xin quay lại sảnh."),
+                    Some(0) => {
+                        format!("{service_vi}: quý khách là người tiếp theo. Xin quay lại sảnh.")
+                    }
+                    Some(n) => {
+                        format!("{service_vi}: còn {n} người trước quý khách. Xin quay lại sảnh.")
+                    }
                     None => format!("{service_vi}: xin quay lại sảnh."),
                 },
             ),
@@ -49,8 +53,16 @@ impl Message {
             kind,
             ticket: ticket.to_string(),
             service: service.to_string(),
-            ahead: if kind == NoticeKind::Near { ahead } else { None },
-            counter: if kind == NoticeKind::Near { None } else { counter },
+            ahead: if kind == NoticeKind::Near {
+                ahead
+            } else {
+                None
+            },
+            counter: if kind == NoticeKind::Near {
+                None
+            } else {
+                counter
+            },
             title,
             body,
         }
@@ -75,7 +87,14 @@ mod tests {
         assert_eq!(json["kind"], "near");
         assert_eq!(json["ahead"], 2);
         assert!(json["counter"].is_null());
-        let called = Message::new(NoticeKind::Called, "A012", "TP", "Tư pháp", Some(0), Some(5));
+        let called = Message::new(
+            NoticeKind::Called,
+            "A012",
+            "TP",
+            "Tư pháp",
+            Some(0),
+            Some(5),
+        );
         assert_eq!(called.title, "Mời số A012 đến Quầy 5");
         let json = serde_json::to_value(&called).expect("json");
         assert_eq!(json["counter"], 5);

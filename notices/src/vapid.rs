@@ -1,9 +1,9 @@
 //! The centre's voluntary application server identification (RFC 8292): a P-256 key made with
 //! the database, and the ES256 token that proves each push request comes from it.
 
+use p256::SecretKey;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
-use p256::SecretKey;
 
 use crate::b64;
 use crate::ece::{random_secret, uncompressed};
@@ -93,7 +93,11 @@ mod tests {
     fn a_token_is_signed_by_the_centres_key_and_names_audience_expiry_and_contact() {
         let key = VapidKey::from_secret(&VapidKey::fresh_secret()).expect("a fresh key reads");
         assert_eq!(b64::decode(key.public_key()).map(|k| k.len()), Some(65));
-        let header = key.authorization("https://push.example.net", 1_800_000_000, "mailto:it@hcc.vn");
+        let header = key.authorization(
+            "https://push.example.net",
+            1_800_000_000,
+            "mailto:it@hcc.vn",
+        );
         let claims = verify(&header).expect("the signature checks");
         assert_eq!(claims["aud"], "https://push.example.net");
         assert_eq!(claims["exp"], 1_800_000_000);

@@ -2,6 +2,7 @@
 //! that connects, spawns or reads a clock. The reconnecting client is in `hub-client`.
 
 pub mod booking_code;
+pub mod phone;
 pub mod wire;
 
 pub use wire::*;

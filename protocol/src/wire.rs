@@ -110,6 +110,9 @@ pub enum Command {
         service: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         priority: Option<String>,
+        /// To be told by SMS when the turn is near (needs `[notify.sms]`); never stored readable.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
     },
     Login {
         counter: u32,
@@ -169,6 +172,9 @@ pub enum Command {
     /// code already checked in.
     CheckIn {
         code: String,
+        /// As for `issue_ticket`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
     },
     /// Staff book on behalf of a citizen (a return appointment), without a phone number.
     BookAppointment {

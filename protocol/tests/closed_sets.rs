@@ -12,6 +12,7 @@ fn one_of_each_command() -> Vec<Command> {
         Command::IssueTicket {
             service: "TP".into(),
             priority: Some("elderly".into()),
+            phone: None,
         },
         Command::Login {
             counter: 2,
@@ -56,6 +57,7 @@ fn one_of_each_command() -> Vec<Command> {
         Command::CloseCounter { counter: 4 },
         Command::CheckIn {
             code: "K7PX3MQ2".into(),
+            phone: None,
         },
         Command::BookAppointment {
             service: "TP".into(),

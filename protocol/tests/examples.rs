@@ -120,7 +120,8 @@ fn commands_and_replies() {
         Command::from_message(c),
         Ok(Command::IssueTicket {
             service: "TP".into(),
-            priority: Some("elderly".into())
+            priority: Some("elderly".into()),
+            phone: None,
         })
     );
     // No args, null args and {} all mean "no arguments".

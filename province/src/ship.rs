@@ -396,8 +396,7 @@ fn read_after(db: &Path, after: u64, limit: usize) -> Result<Shipment, ProvinceE
 /// holder only as `"phone"` or `"staff"` (the hash of a number stays in the centre, with the
 /// key that made it), a follower's sealed address (phone number or push endpoint) not at all.
 fn for_the_province(body: &str) -> String {
-    if !body.contains("\"track\"") && !body.contains("\"holder\"") && !body.contains("\"sealed\"")
-    {
+    if !body.contains("\"track\"") && !body.contains("\"holder\"") && !body.contains("\"sealed\"") {
         return body.to_string();
     }
     match serde_json::from_str::<serde_json::Value>(body) {
@@ -614,7 +613,8 @@ mod tests {
         assert!(shipped.contains(r#""holder":"phone""#), "{shipped}");
         let by_staff = r#"{"kind":"appointment_booked","code":"KE4PX9MT","holder":"staff"}"#;
         assert_eq!(for_the_province(by_staff), by_staff);
-        let followed = r#"{"kind":"ticket_followed","ticket":7,"follower":1,"channel":"sms","sealed":"q8Zx"}"#;
+        let followed =
+            r#"{"kind":"ticket_followed","ticket":7,"follower":1,"channel":"sms","sealed":"q8Zx"}"#;
         let shipped = for_the_province(followed);
         assert!(!shipped.contains("q8Zx"), "{shipped}");
         assert!(shipped.contains(r#""channel":"sms""#), "{shipped}");

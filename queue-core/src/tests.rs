@@ -121,6 +121,7 @@ impl World {
                 Command::IssueTicket {
                     service: service.into(),
                     priority: priority.map(str::to_string),
+                    phone: None,
                 },
             )
             .expect("issue");
@@ -192,6 +193,7 @@ fn a_used_up_range_or_daily_limit_stops_issuing() {
         Command::IssueTicket {
             service: "GT".into(),
             priority: None,
+            phone: None,
         },
     );
     assert_eq!(code, ErrorCode::DailyLimitReached);
@@ -205,7 +207,8 @@ fn unknown_services_and_categories_are_refused() {
             &kiosk(),
             Command::IssueTicket {
                 service: "XX".into(),
-                priority: None
+                priority: None,
+                phone: None,
             }
         ),
         ErrorCode::UnknownService
@@ -215,7 +218,8 @@ fn unknown_services_and_categories_are_refused() {
             &kiosk(),
             Command::IssueTicket {
                 service: "TP".into(),
-                priority: Some("vip".into())
+                priority: Some("vip".into()),
+                phone: None,
             }
         ),
         ErrorCode::BadRequest
@@ -233,7 +237,8 @@ fn services_close_outside_their_hours() {
             &kiosk(),
             Command::IssueTicket {
                 service: "DD".into(),
-                priority: None
+                priority: None,
+                phone: None,
             }
         ),
         ErrorCode::ServiceClosed
@@ -274,7 +279,8 @@ fn roles_are_enforced() {
             &display,
             Command::IssueTicket {
                 service: "TP".into(),
-                priority: None
+                priority: None,
+                phone: None,
             }
         ),
         ErrorCode::Forbidden
@@ -818,6 +824,7 @@ fn play(ops: &[Op]) -> (World, Vec<(u32, TicketId, bool, bool)>) {
                     Command::IssueTicket {
                         service: SERVICES[*service].into(),
                         priority: priority.map(|p| CATEGORIES[p].to_string()),
+                        phone: None,
                     },
                 );
                 continue;

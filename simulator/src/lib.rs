@@ -245,6 +245,7 @@ impl Sim {
                     Command::IssueTicket {
                         service: service.0,
                         priority,
+                        phone: None,
                     },
                 );
                 let next = self.next_arrival(i, self.now);

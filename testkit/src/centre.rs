@@ -175,6 +175,7 @@ impl Centre {
             Command::IssueTicket {
                 service: service.into(),
                 priority: priority.map(str::to_string),
+                phone: None,
             },
         );
         result

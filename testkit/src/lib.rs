@@ -21,6 +21,7 @@ mod postgres;
 mod process;
 pub mod push;
 pub mod raw;
+pub mod sms;
 
 pub use browser::{BROWSER_WAIT, Browser};
 pub use centre::Centre;
@@ -39,6 +40,7 @@ pub fn issue(service: &str) -> protocol::Command {
     protocol::Command::IssueTicket {
         service: service.into(),
         priority: None,
+        phone: None,
     }
 }
 
@@ -47,6 +49,7 @@ pub fn issue_with(service: &str, priority: Option<&str>) -> protocol::Command {
     protocol::Command::IssueTicket {
         service: service.into(),
         priority: priority.map(str::to_string),
+        phone: None,
     }
 }
 

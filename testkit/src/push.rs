@@ -101,12 +101,18 @@ impl PushReceiver {
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Requests that were not a valid push (no signature, undecryptable): why, each.
     pub fn refused(&self) -> Vec<String> {
-        self.refused.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Waits until `count` messages have arrived (or `within` passes), and returns them.

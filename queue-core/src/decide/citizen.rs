@@ -44,7 +44,10 @@ pub fn follow(
     replaces: Option<u8>,
 ) -> Result<Decision, Rejection> {
     let Some(t) = state.ticket(ticket).filter(|t| t.status.is_active()) else {
-        return reject(ErrorCode::NotFound, "no ticket of today in the queue has this code");
+        return reject(
+            ErrorCode::NotFound,
+            "no ticket of today in the queue has this code",
+        );
     };
     let following = state.following.get(&ticket);
     let others = following.map_or(0, |f| {
@@ -56,15 +59,23 @@ pub fn follow(
     if channel == FollowChannel::Push && others >= MAX_PUSH_FOLLOWERS {
         return reject(
             ErrorCode::LimitReached,
-            format!("ticket {} is already followed by {MAX_PUSH_FOLLOWERS} phones", t.label),
+            format!(
+                "ticket {} is already followed by {MAX_PUSH_FOLLOWERS} phones",
+                t.label
+            ),
         );
     }
     let next = following.map_or(0, |f| f.next_id);
     if next == u8::MAX {
-        return reject(ErrorCode::LimitReached, "this ticket was followed too many times");
+        return reject(
+            ErrorCode::LimitReached,
+            "this ticket was followed too many times",
+        );
     }
     let mut events = Vec::new();
-    if let Some(old) = replaces.filter(|r| following.is_some_and(|f| f.followers.iter().any(|x| x.id == *r))) {
+    if let Some(old) =
+        replaces.filter(|r| following.is_some_and(|f| f.followers.iter().any(|x| x.id == *r)))
+    {
         events.push(Event::TicketUnfollowed {
             ticket,
             follower: old,
@@ -162,7 +173,12 @@ pub fn due_near(
         if !crate::estimate::ahead_at_most(state, *id, near_ahead(&t.service)) {
             continue;
         }
-        due.extend(f.followers.iter().filter(|x| !x.told_near).map(|x| (*id, x.id)));
+        due.extend(
+            f.followers
+                .iter()
+                .filter(|x| !x.told_near)
+                .map(|x| (*id, x.id)),
+        );
     }
     due
 }

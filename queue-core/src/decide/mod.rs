@@ -63,9 +63,9 @@ pub fn decide(
     }
     use Command as C;
     match command {
-        C::IssueTicket { service, priority } => {
-            issue::issue(rules, state, actor, service, priority.as_deref(), cx)
-        }
+        C::IssueTicket {
+            service, priority, ..
+        } => issue::issue(rules, state, actor, service, priority.as_deref(), cx),
         C::Login { counter, staff, .. } => {
             counter::login(rules, state, actor, CounterNo(*counter), staff)
         }
@@ -96,7 +96,7 @@ pub fn decide(
         }
         C::CloseCounter { counter } => admin::close_counter(state, *counter),
         C::SetNotice { notice } => admin::set_notice(state, notice),
-        C::CheckIn { code } => appointments::check_in(rules, state, code, cx),
+        C::CheckIn { code, .. } => appointments::check_in(rules, state, code, cx),
         C::BookAppointment { service, start } => appointments::book(
             rules,
             state,

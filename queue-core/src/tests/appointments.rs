@@ -74,7 +74,13 @@ impl World {
 
     fn check_in(&mut self, code: &str) -> Result<(TicketId, usize), ErrorCode> {
         let d = self
-            .run(&kiosk(), Command::CheckIn { code: code.into() })
+            .run(
+                &kiosk(),
+                Command::CheckIn {
+                    code: code.into(),
+                    phone: None,
+                },
+            )
             .map_err(|r| r.code)?;
         let Subject::Ticket(id) = d.subject else {
             panic!("a check-in answers with a ticket")
@@ -204,7 +210,13 @@ fn check_in_opens_early_closes_late_and_gives_one_ticket() {
     w.at("08:29");
     assert_eq!(w.check_in(&code), Err(ErrorCode::AppointmentEarly));
     let message = w
-        .run(&kiosk(), Command::CheckIn { code: code.clone() })
+        .run(
+            &kiosk(),
+            Command::CheckIn {
+                code: code.clone(),
+                phone: None,
+            },
+        )
         .expect_err("early")
         .message;
     assert!(message.contains("08:30"), "says when it opens: {message}");
@@ -214,7 +226,13 @@ fn check_in_opens_early_closes_late_and_gives_one_ticket() {
         "not a code"
     );
     assert_eq!(
-        w.rejects(&counter(1), Command::CheckIn { code: code.clone() }),
+        w.rejects(
+            &counter(1),
+            Command::CheckIn {
+                code: code.clone(),
+                phone: None
+            }
+        ),
         ErrorCode::Forbidden
     );
     w.at("08:30");
