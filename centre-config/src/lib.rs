@@ -658,6 +658,7 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
                 .center
                 .public_url
                 .map(|u| u.trim_end_matches('/').to_string()),
+            sms: raw.notify.as_ref().is_some_and(|n| n.sms.is_some()),
         },
         devices,
         staff,

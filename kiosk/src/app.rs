@@ -136,6 +136,26 @@ impl App {
         self.carry_out(effects);
     }
 
+    pub fn phone_key(&mut self, key: &str) {
+        self.ctrl.phone_key(key, Instant::now());
+        self.render();
+    }
+
+    pub fn phone_delete(&mut self) {
+        self.ctrl.phone_delete(Instant::now());
+        self.render();
+    }
+
+    pub fn phone_submit(&mut self) {
+        let effects = self.ctrl.phone_submit(Instant::now());
+        self.carry_out(effects);
+    }
+
+    pub fn phone_skip(&mut self) {
+        let effects = self.ctrl.phone_skip(Instant::now());
+        self.carry_out(effects);
+    }
+
     pub fn back(&mut self) {
         self.ctrl.back(Instant::now());
         self.render();
@@ -157,7 +177,7 @@ impl App {
         for effect in effects {
             match effect {
                 Effect::Issue(r) => self.issue(r),
-                Effect::CheckIn(code) => self.check_in(code),
+                Effect::CheckIn { code, phone } => self.check_in(code, phone),
                 Effect::Print(ticket) => self.print(&ticket),
                 Effect::ReportPrinter(status) => {
                     let client = self.client.clone();
@@ -183,12 +203,12 @@ impl App {
         self.send_for_ticket(Command::IssueTicket {
             service: r.service,
             priority: r.priority,
-            phone: None,
+            phone: r.phone,
         });
     }
 
-    fn check_in(&mut self, code: String) {
-        self.send_for_ticket(Command::CheckIn { code, phone: None });
+    fn check_in(&mut self, code: String, phone: Option<String>) {
+        self.send_for_ticket(Command::CheckIn { code, phone });
     }
 
     /// A command whose answer is a ticket: one press, one command id.
@@ -273,6 +293,7 @@ impl App {
             Page::Services => UiPage::Services,
             Page::Category => UiPage::Category,
             Page::CheckIn => UiPage::Checkin,
+            Page::Phone => UiPage::Phone,
             Page::Ticket => UiPage::Ticket,
         });
         a.set_has_appointments(s.has_appointments);
@@ -286,6 +307,8 @@ impl App {
             })
             .collect();
         a.set_code_chars(ModelRc::new(VecModel::from(boxes)));
+        a.set_phone_typed(s.phone_typed.as_str().into());
+        a.set_phone_complete(s.phone_complete);
         if let Some(t) = &s.ticket {
             a.set_ticket_number(t.number.as_str().into());
             a.set_ticket_service(t.service.as_str().into());
@@ -314,6 +337,7 @@ impl Pump for App {
         let effects = match m {
             Incoming::Hub(u) => {
                 self.mirror.apply(&u);
+                self.ctrl.offer_sms = self.mirror.center.as_ref().is_some_and(|c| c.sms);
                 vec![]
             }
             Incoming::Issued(result) => self.ctrl.issued(result.map(|t| *t), now),
@@ -364,6 +388,14 @@ fn wire_callbacks(ui: &KioskWindow, app: Weak<RefCell<App>>) {
     a.on_code_delete(move || with_app(&w, App::code_delete));
     let w = app.clone();
     a.on_code_submit(move || with_app(&w, App::code_submit));
+    let w = app.clone();
+    a.on_phone_key(move |key| with_app(&w, |app| app.phone_key(&key)));
+    let w = app.clone();
+    a.on_phone_delete(move || with_app(&w, App::phone_delete));
+    let w = app.clone();
+    a.on_phone_submit(move || with_app(&w, App::phone_submit));
+    let w = app.clone();
+    a.on_phone_skip(move || with_app(&w, App::phone_skip));
     let w = app.clone();
     a.on_toggle_language(move || {
         with_app(&w, |app| {

@@ -1,8 +1,10 @@
 //! What a tap does, without Slint or sockets: three steps (services → who the ticket is for →
 //! the ticket), or the check-in of a booked appointment (its code typed on the screen's
-//! keyboard or its QR scanned → the ticket), the language, the idle return, the CCCD decision,
-//! the printer's state, and the rule that one press makes at most one ticket. Inputs come in; effects (ask the hub for a
-//! ticket, print it, tell the hub about the printer) go out for the app to carry out.
+//! keyboard or its QR scanned → the ticket); where the centre sends SMS, a phone screen before
+//! the ticket (a number on a keypad, or skipped in one tap); the language, the idle return, the
+//! CCCD decision, the printer's state, and the rule that one press makes at most one ticket.
+//! Inputs come in; effects (ask the hub for a ticket, print it, tell the hub about the printer)
+//! go out for the app to carry out.
 
 use std::time::{Duration, Instant};
 
@@ -24,8 +26,24 @@ pub enum Step {
     CheckIn {
         typed: String,
     },
+    /// "To be told when your turn is near": a phone number, optional, before the ticket (only
+    /// where the centre sends SMS). The digits live here only until the press is sent.
+    Phone {
+        asked: Asked,
+        typed: String,
+    },
     Ticket,
 }
+
+/// What the phone screen sends on when the citizen is done with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    Issue(IssueRequest),
+    CheckIn(String),
+}
+
+/// The longest number the phone keypad takes (a landline: 11 digits).
+pub const PHONE_DIGITS: usize = 11;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrintState {
@@ -46,6 +64,8 @@ pub struct Issued {
 pub struct IssueRequest {
     pub service: String,
     pub priority: Option<String>,
+    /// To be told by SMS (national form), if the citizen gave one.
+    pub phone: Option<String>,
 }
 
 /// What the controller asks the app to do.
@@ -54,7 +74,7 @@ pub enum Effect {
     /// Ask the hub for this ticket: one command id per press, resent unchanged after a reconnect.
     Issue(IssueRequest),
     /// Check this booking code in: its ticket (the same one for a code already checked in).
-    CheckIn(String),
+    CheckIn { code: String, phone: Option<String> },
     /// Print this ticket (off the UI thread: printers are slow and may hang).
     Print(Box<Ticket>),
     /// Tell the hub the printer's state changed (`ok`, `paper_out`, `printer_offline` …).
@@ -82,6 +102,8 @@ pub struct Controller {
     scan: ScanBuffer,
     /// The request with the hub is a check-in (its refusals are told differently).
     checking_in: bool,
+    /// The centre sends SMS notices: a ticket is asked for after the phone screen.
+    pub offer_sms: bool,
 }
 
 impl Controller {
@@ -99,6 +121,7 @@ impl Controller {
             printer_status: String::new(),
             scan: ScanBuffer::default(),
             checking_in: false,
+            offer_sms: false,
         }
     }
 
@@ -187,9 +210,90 @@ impl Controller {
     }
 
     fn check_in(&mut self, code: String) -> Vec<Effect> {
+        self.ask(Asked::CheckIn(code))
+    }
+
+    /// A ticket is asked for: at once, or after the phone screen where the centre sends SMS.
+    fn ask(&mut self, asked: Asked) -> Vec<Effect> {
+        if self.offer_sms {
+            self.message.clear();
+            self.step = Step::Phone {
+                asked,
+                typed: String::new(),
+            };
+            return vec![];
+        }
+        self.send(asked, None)
+    }
+
+    fn send(&mut self, asked: Asked, phone: Option<String>) -> Vec<Effect> {
         self.issuing = true;
-        self.checking_in = true;
-        vec![Effect::CheckIn(code)]
+        match asked {
+            Asked::Issue(mut request) => {
+                request.phone = phone;
+                vec![Effect::Issue(request)]
+            }
+            Asked::CheckIn(code) => {
+                self.checking_in = true;
+                vec![Effect::CheckIn { code, phone }]
+            }
+        }
+    }
+
+    /// A key of the phone screen's keypad: a digit.
+    pub fn phone_key(&mut self, key: &str, now: Instant) {
+        self.touched(now);
+        let Step::Phone { typed, .. } = &mut self.step else {
+            return;
+        };
+        if key.len() == 1 && key.as_bytes()[0].is_ascii_digit() && typed.len() < PHONE_DIGITS {
+            typed.push_str(key);
+            self.message.clear();
+        }
+    }
+
+    pub fn phone_delete(&mut self, now: Instant) {
+        self.touched(now);
+        if let Step::Phone { typed, .. } = &mut self.step {
+            typed.pop();
+        }
+    }
+
+    /// "Nhắn tin cho tôi": the number with the press, if it is one.
+    pub fn phone_submit(&mut self, now: Instant) -> Vec<Effect> {
+        self.touched(now);
+        let Step::Phone { asked, typed } = &mut self.step else {
+            return vec![];
+        };
+        if self.issuing {
+            return vec![];
+        }
+        let Some(phone) = protocol::phone::national(typed) else {
+            self.message = if self.english {
+                "This is not a phone number: 10 digits, starting with 0.".into()
+            } else {
+                "Số điện thoại chưa đúng: 10 chữ số, bắt đầu bằng số 0.".into()
+            };
+            return vec![];
+        };
+        typed.clear();
+        let asked = asked.clone();
+        self.send(asked, Some(phone))
+    }
+
+    /// "Bỏ qua": the ticket without a number, in one tap.
+    pub fn phone_skip(&mut self, now: Instant) -> Vec<Effect> {
+        self.touched(now);
+        let Step::Phone { asked, typed } = &mut self.step else {
+            return vec![];
+        };
+        if self.issuing {
+            return vec![];
+        }
+        typed.clear();
+        let asked = asked.clone();
+        self.message.clear();
+        self.send(asked, None)
     }
 
     /// Screen 2: normal (`None`) or a priority category was tapped.
@@ -206,11 +310,11 @@ impl Controller {
     }
 
     fn request(&mut self, service: &str, priority: Option<&str>) -> Vec<Effect> {
-        self.issuing = true;
-        vec![Effect::Issue(IssueRequest {
+        self.ask(Asked::Issue(IssueRequest {
             service: service.to_string(),
             priority: priority.map(str::to_string),
-        })]
+            phone: None,
+        }))
     }
 
     pub fn back(&mut self, now: Instant) {
@@ -474,7 +578,8 @@ pub(crate) mod tests {
             first,
             vec![Effect::Issue(IssueRequest {
                 service: "TP".into(),
-                priority: None
+                priority: None,
+                phone: None,
             })]
         );
         assert_eq!(
@@ -532,7 +637,8 @@ pub(crate) mod tests {
             c.choose_service(&m, "TP", t0),
             vec![Effect::Issue(IssueRequest {
                 service: "TP".into(),
-                priority: Some(ELDERLY.into())
+                priority: Some(ELDERLY.into()),
+                phone: None,
             })]
         );
         // Screen 2: issues at once.
@@ -618,7 +724,13 @@ pub(crate) mod tests {
         c.code_delete(t0);
         assert_eq!(c.code_submit(t0), vec![], "not whole");
         c.code_key("T", t0);
-        assert_eq!(c.code_submit(t0), vec![Effect::CheckIn("KE4PX9MT".into())]);
+        assert_eq!(
+            c.code_submit(t0),
+            vec![Effect::CheckIn {
+                code: "KE4PX9MT".into(),
+                phone: None
+            }]
+        );
         assert_eq!(c.code_submit(t0), vec![], "once");
         assert!(c.issuing);
     }
@@ -680,7 +792,10 @@ pub(crate) mod tests {
         c.choose_service(&m, "TP", t0);
         assert_eq!(
             c.scanned("ke4p-x9mt", day(), t0),
-            vec![Effect::CheckIn("KE4PX9MT".into())]
+            vec![Effect::CheckIn {
+                code: "KE4PX9MT".into(),
+                phone: None
+            }]
         );
         let mut ticket = a1001();
         ticket.appointment = Some(protocol::AppointmentRef {
@@ -692,5 +807,75 @@ pub(crate) mod tests {
             vec![Effect::Print(Box::new(ticket))]
         );
         assert_eq!(c.step, Step::Ticket);
+    }
+
+    #[test]
+    fn where_the_centre_sends_sms_the_phone_screen_comes_before_the_ticket() {
+        let m = mirror();
+        let t0 = Instant::now();
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
+        c.offer_sms = true;
+        c.choose_service(&m, "TP", t0);
+        assert_eq!(
+            c.choose_category(None, t0),
+            vec![],
+            "the phone screen first"
+        );
+        assert!(matches!(c.step, Step::Phone { .. }));
+        for key in ["0", "9", "1", "2", "x", "34", "3", "4", "5", "6", "7", "8"] {
+            c.phone_key(key, t0);
+        }
+        assert!(matches!(&c.step, Step::Phone { typed, .. } if typed == "0912345678"));
+        let sent = c.phone_submit(t0);
+        assert_eq!(
+            sent,
+            vec![Effect::Issue(IssueRequest {
+                service: "TP".into(),
+                priority: None,
+                phone: Some("0912345678".into()),
+            })]
+        );
+        assert!(
+            matches!(&c.step, Step::Phone { typed, .. } if typed.is_empty()),
+            "the digits are gone once sent"
+        );
+        assert_eq!(c.phone_submit(t0), vec![], "one press, one ticket");
+    }
+
+    #[test]
+    fn the_phone_screen_is_skipped_in_one_tap_and_a_wrong_number_is_said() {
+        let m = mirror();
+        let t0 = Instant::now();
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
+        c.offer_sms = true;
+        c.choose_service(&m, "TP", t0);
+        c.choose_category(None, t0);
+        for key in ["1", "2", "3"] {
+            c.phone_key(key, t0);
+        }
+        assert_eq!(c.phone_submit(t0), vec![]);
+        assert!(
+            c.message.contains("Số điện thoại chưa đúng"),
+            "{}",
+            c.message
+        );
+        assert!(
+            matches!(
+                c.phone_skip(t0).as_slice(),
+                [Effect::Issue(IssueRequest { phone: None, .. })]
+            ),
+            "skipped: the ticket without a number"
+        );
+        // A check-in passes the same screen; idle, the screen forgets what was typed.
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
+        c.offer_sms = true;
+        c.start_check_in(t0);
+        for key in "KE4PX9MT".chars() {
+            c.code_key(&key.to_string(), t0);
+        }
+        assert_eq!(c.code_submit(t0), vec![]);
+        c.phone_key("0", t0);
+        assert!(c.tick(t0 + Duration::from_secs(21)));
+        assert_eq!(c.step, Step::Services);
     }
 }

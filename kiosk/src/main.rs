@@ -58,6 +58,10 @@ struct Cli {
     /// checked in (a real ticket) and the answer rendered.
     #[arg(long, requires = "snapshot", conflicts_with = "tap")]
     check_in: Option<String>,
+    /// With --category, where the centre sends SMS: type these digits on the phone screen and
+    /// render it (without one, the phone screen is skipped and the ticket rendered).
+    #[arg(long, requires = "category")]
+    phone: Option<String>,
 }
 
 #[derive(clap::Args, Clone)]
@@ -189,6 +193,23 @@ fn run_snapshot(
         );
         if let Some(category) = &cli.category {
             a.choose_category(if category == "normal" { "" } else { category });
+            if let Some(digits) = &cli.phone {
+                anyhow::ensure!(
+                    matches!(a.ctrl.step, kiosk::controller::Step::Phone { .. }),
+                    "no phone screen: this centre sends no SMS ([notify.sms])"
+                );
+                for digit in digits.chars() {
+                    a.phone_key(&digit.to_string());
+                }
+                a.render();
+                ui.show()?;
+                snapshot::write_png(&window, path)?;
+                println!("{}", path.display());
+                return Ok(());
+            }
+            if matches!(a.ctrl.step, kiosk::controller::Step::Phone { .. }) {
+                a.phone_skip();
+            }
             anyhow::ensure!(
                 a.pump_until(Duration::from_secs(15), |a| a
                     .ctrl

@@ -15,6 +15,8 @@ pub enum Page {
     Category,
     /// "I have an appointment": the code's keyboard.
     CheckIn,
+    /// "To be told when your turn is near": the phone keypad.
+    Phone,
     Ticket,
 }
 
@@ -72,6 +74,10 @@ pub struct Screen {
     pub has_appointments: bool,
     /// The booking code typed so far on the check-in screen.
     pub code_typed: String,
+    /// The phone number typed so far, in groups ("0912 345 678").
+    pub phone_typed: String,
+    /// Long enough to be a number: "Nhắn tin cho tôi" can be tapped.
+    pub phone_complete: bool,
 }
 
 /// The keys of the check-in screen: the codes' characters, letters then digits.
@@ -152,11 +158,19 @@ pub fn screen(ctrl: &Controller, mirror: &Mirror, now: DateTime<Utc>) -> Screen 
         Step::Services => (Page::Services, String::new()),
         Step::Category { service } => (Page::Category, service_name(service)),
         Step::CheckIn { .. } => (Page::CheckIn, String::new()),
+        Step::Phone { asked, .. } => match asked {
+            crate::controller::Asked::Issue(r) => (Page::Phone, service_name(&r.service)),
+            crate::controller::Asked::CheckIn(_) => (Page::Phone, String::new()),
+        },
         Step::Ticket => (Page::Ticket, String::new()),
     };
     let code_typed = match &ctrl.step {
         Step::CheckIn { typed } => typed.clone(),
         _ => String::new(),
+    };
+    let phone = match &ctrl.step {
+        Step::Phone { typed, .. } => typed.as_str(),
+        _ => "",
     };
     let zone = app_shell::centre_time::zone(mirror);
     let ticket = ctrl.issued.as_ref().map(|i| TicketView {
@@ -201,7 +215,26 @@ pub fn screen(ctrl: &Controller, mirror: &Mirror, now: DateTime<Utc>) -> Screen 
         ticket,
         has_appointments: mirror.services.iter().any(|s| s.appointments),
         code_typed,
+        phone_typed: grouped(phone),
+        phone_complete: phone.len() >= 10,
     }
+}
+
+/// A phone number as it is read aloud: "0912 345 678" (a landline's 11: "024 3826 1234").
+fn grouped(digits: &str) -> String {
+    let cuts: &[usize] = if digits.starts_with("02") {
+        &[3, 7]
+    } else {
+        &[4, 7]
+    };
+    let mut out = String::with_capacity(digits.len() + 2);
+    for (i, c) in digits.chars().enumerate() {
+        if cuts.contains(&i) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]

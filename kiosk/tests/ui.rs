@@ -383,3 +383,66 @@ fn an_appointment_is_checked_in_by_its_typed_code_or_its_qr() {
         "two tickets, not three"
     );
 }
+
+#[test]
+fn where_the_centre_sends_sms_a_number_typed_on_the_keypad_is_told_near() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().expect("tmp");
+    let token_file = dir.path().join("sms-token");
+    std::fs::write(&token_file, "t0k").expect("token");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let gateway = runtime.block_on(testkit::sms::SmsGateway::start(0));
+    let mut config = testkit::real_clock_config();
+    config.notify.sms = Some(centre_config::SmsGateway {
+        url: gateway.url(),
+        token_file,
+    });
+    config.center.sms = true;
+    let c = Centre::with_config(config);
+    let app = kiosk(&c, None);
+    assert!(app.borrow().ctrl.offer_sms, "the hub says it sends SMS");
+    tap(&app, "Tư pháp – Hộ tịch");
+    tap(&app, "Công dân");
+    assert_eq!(
+        app.borrow().ui.global::<KioskAdapter>().get_page(),
+        UiPage::Phone
+    );
+    for key in "0912345678".chars() {
+        tap(&app, &key.to_string());
+    }
+    assert_eq!(
+        app.borrow()
+            .ui
+            .global::<KioskAdapter>()
+            .get_phone_typed()
+            .as_str(),
+        "0912 345 678"
+    );
+    tap(&app, "Nhắn tin cho tôi");
+    let number = {
+        let mut a = app.borrow_mut();
+        assert!(
+            a.pump_until(WAIT, |a| a.ctrl.step == Step::Ticket),
+            "{}",
+            a.ctrl.message
+        );
+        a.ctrl
+            .issued
+            .as_ref()
+            .map(|i| i.ticket.number.clone())
+            .expect("ticket")
+    };
+    // Nobody ahead: "near" at once, to the number typed.
+    let sent = runtime.block_on(gateway.wait_for(1, WAIT));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["to"], "0912345678");
+    assert_eq!(sent[0].body["ticket"], number.as_str());
+    // The next citizen skips in one tap.
+    tap(&app, "Xong");
+    tap(&app, "Tư pháp – Hộ tịch");
+    tap(&app, "Công dân");
+    tap(&app, "Bỏ qua, nhận số ngay");
+    let mut a = app.borrow_mut();
+    assert!(a.pump_until(WAIT, |a| a.ctrl.step == Step::Ticket));
+    assert!(a.pump_until(WAIT, |a| issued_today(a, "TP") == 2));
+}

@@ -893,6 +893,9 @@ pub struct CenterView {
     /// Base URL of the hub as citizens' phones reach it (tracking pages), if configured.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// The centre sends "near" and "called" by SMS: a kiosk offers to take a phone number.
+    #[serde(default)]
+    pub sms: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -146,5 +146,6 @@ pub fn center() -> CenterInfo {
         timezone: "Asia/Ho_Chi_Minh".into(),
         notice: String::new(),
         public_url: None,
+        sms: false,
     }
 }

@@ -19,6 +19,8 @@ pub struct CenterInfo {
     pub timezone: String,
     pub notice: String,
     pub public_url: Option<String>,
+    /// The centre sends SMS notices (`[notify.sms]`): a kiosk offers its phone keypad.
+    pub sms: bool,
 }
 
 pub struct Views<'a> {
@@ -270,6 +272,7 @@ impl<'a> Views<'a> {
                     .clone()
                     .unwrap_or_else(|| self.center.notice.clone()),
                 public_url: self.center.public_url.clone(),
+                sms: self.center.sms,
             },
             categories: self
                 .rules
