@@ -751,26 +751,12 @@ impl Engine {
                     let _ = respond.send(());
                 }
                 Request::Booking { ask, respond } => {
-                    let reply = match self.not_primary(booking::BOOKING_PAGE) {
-                        Some(refusal) => refusal,
-                        None => self.booking(now, ask, &mut c.pending),
-                    };
-                    c.answers.push(Answer {
-                        respond,
-                        id: CommandId::from(booking::BOOKING_PAGE),
-                        reply,
+                    self.for_a_page(&mut c, booking::BOOKING_PAGE, respond, |e, p| {
+                        e.booking(now, ask, p)
                     });
                 }
                 Request::Leave { track, respond } => {
-                    let reply = match self.not_primary(LEAVE) {
-                        Some(refusal) => refusal,
-                        None => self.leave(now, &track, &mut c.pending),
-                    };
-                    c.answers.push(Answer {
-                        respond,
-                        id: CommandId::from(LEAVE),
-                        reply,
-                    });
+                    self.for_a_page(&mut c, LEAVE, respond, |e, p| e.leave(now, &track, p));
                 }
                 Request::BookingLook { look, respond } => c.looks.push((look, respond)),
                 Request::RevokeDisplay { device, respond } => {
@@ -795,32 +781,43 @@ impl Engine {
                     track,
                     contact,
                     respond,
-                } => {
-                    let reply = match self.not_primary(following::PUSH) {
-                        Some(refusal) => refusal,
-                        None => self.follow(now, &track, contact, &mut c.pending),
-                    };
-                    c.answers.push(Answer {
-                        respond,
-                        id: CommandId::from(following::PUSH),
-                        reply,
-                    });
-                }
+                } => self.for_a_page(&mut c, following::PUSH, respond, |e, p| {
+                    e.follow(now, &track, contact, p)
+                }),
                 Request::Unfollow { track, respond } => {
-                    let reply = match self.not_primary(following::PUSH) {
-                        Some(refusal) => refusal,
-                        None => self.unfollow(now, &track, &mut c.pending),
-                    };
-                    c.answers.push(Answer {
-                        respond,
-                        id: CommandId::from(following::PUSH),
-                        reply,
+                    self.for_a_page(&mut c, following::PUSH, respond, |e, p| {
+                        e.unfollow(now, &track, p)
                     });
                 }
                 Request::Notified(report) => self.notified(now, report, &mut c.pending),
                 Request::AttachNotifier(notifier) => self.following.attach(notifier),
             }
         }
+        self.rows_touched(&mut c);
+        c
+    }
+
+    /// A citizen's page asks (booking, leaving, following): only a primary acts on it.
+    fn for_a_page(
+        &mut self,
+        c: &mut Collected,
+        id: &'static str,
+        respond: oneshot::Sender<Utf8Bytes>,
+        act: impl FnOnce(&mut Engine, &mut Pending) -> Utf8Bytes,
+    ) {
+        let reply = match self.not_primary(id) {
+            Some(refusal) => refusal,
+            None => act(self, &mut c.pending),
+        };
+        c.answers.push(Answer {
+            respond,
+            id: CommandId::from(id),
+            reply,
+        });
+    }
+
+    /// The rows of the tickets and bookings the batch changed, for the same transaction.
+    fn rows_touched(&mut self, c: &mut Collected) {
         for id in std::mem::take(&mut c.pending.touched) {
             if let Some(t) = self.state.ticket(id) {
                 c.pending.out.tickets.push((self.state.day, t.clone()));
@@ -837,7 +834,6 @@ impl Engine {
                 c.pending.out.appointments.push((day, b.clone(), target));
             }
         }
-        c
     }
 
     /// One command's reply: from the idempotency memory, `expired`, or the core's decision

@@ -53,25 +53,11 @@ async fn near_and_called_by_sms_and_nothing_readable_after_the_day() {
     // The hub's own logging, as a technician who asks for everything would have it.
     let log_file = dir.path().join("hub.log");
     logging::init("trace", logging::Output::File(&log_file)).expect("logging");
-    let token_file = dir.path().join("sms-token");
-    std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token file");
     // The gateway fails twice: the hub tries again, with backoff.
     let gateway = SmsGateway::start(2).await;
-    let mut config = demo_config();
-    config.notify.sms = Some(centre_config::SmsGateway {
-        url: gateway.url(),
-        token_file,
-    });
     let clock = Arc::new(ManualClock::at("2026-11-23T10:00:00+07:00"));
     let db = dir.path().join("hub.db");
-    let hub = hub::Hub::start_with_clock(
-        config,
-        &db,
-        "127.0.0.1:0".parse().expect("addr"),
-        clock.clone(),
-    )
-    .await
-    .expect("hub");
+    let hub = hub_with_sms(dir.path(), &gateway, &clock).await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
 
     for malformed in ["12345", "0912 345 67x", "+1 212 555 0100"] {
@@ -185,11 +171,39 @@ async fn near_and_called_by_sms_and_nothing_readable_after_the_day() {
         .expect("issued the next day");
     hub.stop().await.expect("stop");
 
+    nothing_readable(dir.path(), &log_file, &day_key);
+}
+
+/// The centre's hub on the kit's clock, sending SMS through `gateway` with the token in a file.
+async fn hub_with_sms(
+    dir: &std::path::Path,
+    gateway: &SmsGateway,
+    clock: &Arc<ManualClock>,
+) -> hub::Hub {
+    let token_file = dir.join("sms-token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token file");
+    let mut config = demo_config();
+    config.notify.sms = Some(centre_config::SmsGateway {
+        url: gateway.url(),
+        token_file,
+    });
+    hub::Hub::start_with_clock(
+        config,
+        &dir.join("hub.db"),
+        "127.0.0.1:0".parse().expect("addr"),
+        clock.clone(),
+    )
+    .await
+    .expect("hub")
+}
+
+/// Neither the database's files nor the log hold a number, the token, or `day_key`.
+fn nothing_readable(dir: &std::path::Path, log_file: &std::path::Path, day_key: &str) {
     let secret = day_key.split(':').nth(1).unwrap_or_default().to_string();
     assert!(secret.len() > 20, "a real key: {day_key}");
     let files = ["hub.db", "hub.db-wal", "hub.db-shm"]
-        .map(|f| std::fs::read(dir.path().join(f)).unwrap_or_default());
-    let logged = std::fs::read(&log_file).expect("the log");
+        .map(|f| std::fs::read(dir.join(f)).unwrap_or_default());
+    let logged = std::fs::read(log_file).expect("the log");
     assert!(!logged.is_empty(), "the hub logged");
     for (name, bytes) in ["hub.db", "hub.db-wal", "hub.db-shm", "the log"]
         .iter()

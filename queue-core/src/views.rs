@@ -313,33 +313,7 @@ impl<'a> Views<'a> {
     pub fn event(&self, rec: &Recorded, before: &Before) -> p::EventFrame {
         let kind = serde_json::from_value(serde_json::Value::String(rec.event.kind().to_string()))
             .unwrap_or(p::EventKind::Unknown);
-        let mut body = p::EventBody {
-            kind,
-            ticket: None,
-            counter: None,
-            services: vec![],
-            recall: None,
-            phase: None,
-            change: None,
-            from_counter: None,
-            from_service: None,
-            device: None,
-            status: None,
-            notice: None,
-            rating: None,
-            reasons: None,
-            source: None,
-            term: None,
-            channel: None,
-            notified: None,
-            delivered: None,
-            appointment: None,
-            snapshot: None,
-            by: Some(p::Actor {
-                device: rec.device.0.clone(),
-                staff: rec.staff.as_ref().map(|s| s.0.clone()),
-            }),
-        };
+        let mut body = blank_body(kind, rec);
         let mut services: Vec<ServiceId> = Vec::new();
         let mut counter = before.counter;
         if let Some(id) = rec.event.ticket()
@@ -442,6 +416,37 @@ impl<'a> Views<'a> {
             at: self.time(rec.at),
             event: body,
         }
+    }
+}
+
+/// An event's body with nothing but its kind and who caused it.
+fn blank_body(kind: p::EventKind, rec: &Recorded) -> p::EventBody {
+    p::EventBody {
+        kind,
+        ticket: None,
+        counter: None,
+        services: vec![],
+        recall: None,
+        phase: None,
+        change: None,
+        from_counter: None,
+        from_service: None,
+        device: None,
+        status: None,
+        notice: None,
+        rating: None,
+        reasons: None,
+        source: None,
+        term: None,
+        channel: None,
+        notified: None,
+        delivered: None,
+        appointment: None,
+        snapshot: None,
+        by: Some(p::Actor {
+            device: rec.device.0.clone(),
+            staff: rec.staff.as_ref().map(|s| s.0.clone()),
+        }),
     }
 }
 
