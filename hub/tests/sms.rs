@@ -154,15 +154,9 @@ async fn near_and_called_by_sms_and_nothing_readable_after_the_day() {
     );
 
     // While the day lasts the number rests sealed, under a key the database holds.
-    let day_key = {
-        let conn = rusqlite::Connection::open(&db).expect("the database");
-        conn.query_row(
-            "SELECT value FROM maintenance WHERE key = 'secret:day_key'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .expect("today's key")
-    };
+    let day_key = ledger::testing::secret(&db, "day_key")
+        .expect("the database")
+        .expect("today's key");
     // The next morning: a new key; yesterday's is gone, and the sealed numbers with it.
     clock.advance(TimeDelta::hours(24));
     kiosk

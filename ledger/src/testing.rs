@@ -16,6 +16,14 @@ pub fn hold_write_lock(path: &Path) -> rusqlite::Result<WriteLock> {
     Ok(WriteLock(conn))
 }
 
+/// A secret of the centre as the database holds it now (read by a second connection): a test
+/// that shows a secret is gone once replaced needs its old value.
+pub fn secret(path: &Path, key: &str) -> Result<Option<String>, crate::LedgerError> {
+    let conn = Connection::open(path)?;
+    let found = crate::writer::secrets(&conn)?;
+    Ok(found.into_iter().find(|(k, _)| k == key).map(|(_, v)| v))
+}
+
 /// Overwrites the first page of the tickets table in the file itself (after checkpointing the
 /// WAL into it), as a failing disk would.
 pub fn damage_the_tickets_table(path: &Path) -> std::io::Result<()> {
