@@ -418,10 +418,7 @@ impl Controller {
                 service: mirror.service_name(&t.service),
                 priority: Self::priority_label(mirror, t, now.offset()),
                 status: match t.status {
-                    TicketStatus::Called if t.recalls > 0 => {
-                        format!("Đã gọi lại {} lần", t.recalls)
-                    }
-                    TicketStatus::Called => "Đang mời".into(),
+                    TicketStatus::Called => called_status(t.recalls, t.told.as_ref()),
                     TicketStatus::Serving => "Đang phục vụ".into(),
                     _ => String::new(),
                 },
@@ -511,6 +508,23 @@ impl Controller {
     }
 }
 
+/// A called ticket's status for the clerk, and whether the citizen's phone was told: someone
+/// told by push or SMS may be walking back from outside, worth a minute's wait.
+fn called_status(recalls: u32, told: Option<&protocol::Told>) -> String {
+    let called = if recalls > 0 {
+        format!("Đã gọi lại {recalls} lần")
+    } else {
+        "Đang mời".into()
+    };
+    match told {
+        Some(t) if t.called => {
+            format!("{called} · đã báo qua điện thoại")
+        }
+        Some(t) if t.near => format!("{called} · đã báo sắp đến lượt"),
+        _ => called,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,6 +537,26 @@ mod tests {
         assert_eq!(clock_text(75), "01:15");
         assert_eq!(clock_text(3725), "1:02:05");
         assert_eq!(clock_text(-3), "00:00");
+    }
+
+    #[test]
+    fn the_clerk_sees_that_the_citizens_phone_was_told() {
+        assert_eq!(called_status(0, None), "Đang mời");
+        assert_eq!(called_status(2, None), "Đã gọi lại 2 lần");
+        let mut told = protocol::Told {
+            push: 1,
+            sms: 0,
+            near: true,
+            called: false,
+            failed: 0,
+        };
+        assert!(called_status(0, Some(&told)).contains("sắp đến lượt"));
+        told.called = true;
+        let s = called_status(1, Some(&told));
+        assert!(
+            s.starts_with("Đã gọi lại 1 lần") && s.contains("qua điện thoại"),
+            "{s}"
+        );
     }
 
     #[test]
