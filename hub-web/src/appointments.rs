@@ -75,7 +75,7 @@ pub(super) fn rate_limited() -> Response {
     )
 }
 
-fn bad_request(message: &str) -> Response {
+pub(super) fn bad_request(message: &str) -> Response {
     refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
 }
 

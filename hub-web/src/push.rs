@@ -16,7 +16,7 @@ use notices::{Contact, Subscription};
 use protocol::{self as p, ErrorCode};
 use tokio::sync::oneshot;
 
-use super::appointments::{allowed, engine_gone, rate_limited, refuse, status_of};
+use super::appointments::{allowed, bad_request, engine_gone, rate_limited, refuse, status_of};
 use super::state::AppState;
 use hub_engine::Request;
 
@@ -82,10 +82,6 @@ fn unknown() -> Response {
     )
 }
 
-fn bad(message: &str) -> Response {
-    refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
-}
-
 /// `POST /t/{track}/push`: `201` once the subscription is in the log.
 async fn subscribe(
     State(app): State<AppState>,
@@ -104,12 +100,12 @@ async fn subscribe(
         return unknown();
     }
     let Ok(subscription) = serde_json::from_slice::<Subscription>(&body) else {
-        return bad(
+        return bad_request(
             "expected a PushSubscription's JSON: {\"endpoint\", \"keys\": {\"p256dh\", \"auth\"}}",
         );
     };
     if subscription.receiver().is_none() {
-        return bad(
+        return bad_request(
             "keys.p256dh must be a P-256 point (65 bytes) and keys.auth 16 bytes, base64url",
         );
     }
@@ -117,7 +113,7 @@ async fn subscribe(
         endpoint::resolve(&subscription.endpoint, web_push.allow_insecure_endpoints).await
     {
         return match refused {
-            Refused::Malformed => bad("the endpoint is not a URL the hub can send to"),
+            Refused::Malformed => bad_request("the endpoint is not a URL the hub can send to"),
             other => refuse(
                 StatusCode::FORBIDDEN,
                 ErrorCode::EndpointRefused,

@@ -36,15 +36,6 @@ fn code_of(body: &str) -> Value {
     json_body(body)["error"]["code"].clone()
 }
 
-async fn serve_one(clerk: &Client) {
-    clerk.send(Command::CallNext {}).await.expect("call");
-    clerk.send(Command::StartServing {}).await.expect("serve");
-    clerk
-        .send(Command::Finish { rating: None })
-        .await
-        .expect("finish");
-}
-
 #[tokio::test]
 async fn a_followed_ticket_is_told_near_once_and_each_call() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -86,8 +77,8 @@ async fn a_followed_ticket_is_told_near_once_and_each_call() {
     );
 
     let clerk = Client::clerk(hub.addr, 1).await;
-    serve_one(&clerk).await; // 4 ahead: not yet near (the demo's near_ahead is 3)
-    serve_one(&clerk).await; // 3 ahead: near
+    clerk.serve_one().await; // 4 ahead: not yet near (the demo's near_ahead is 3)
+    clerk.serve_one().await; // 3 ahead: near
     let near = phone.wait_for(1, ARRIVES).await;
     assert_eq!(near.len(), 1, "one near notice: {near:?}");
     let m = &near[0].message;
@@ -119,9 +110,9 @@ async fn a_followed_ticket_is_told_near_once_and_each_call() {
             .is_some_and(|t| t.near && t.push == 1)
     );
 
-    serve_one(&clerk).await;
-    serve_one(&clerk).await;
-    serve_one(&clerk).await;
+    clerk.serve_one().await;
+    clerk.serve_one().await;
+    clerk.serve_one().await;
     let called = clerk.send(Command::CallNext {}).await.expect("call");
     assert_eq!(ticket_of(&called).id, mine.id);
     clerk.send(Command::Recall {}).await.expect("recall");

@@ -30,16 +30,6 @@ async fn open_on_a_phone(addr: std::net::SocketAddr, track: &str) -> Browser {
     browser
 }
 
-/// One ticket seen through at counter 1: called, served, finished.
-async fn serve_one(clerk: &Client) {
-    clerk.send(Command::CallNext {}).await.expect("call");
-    clerk.send(Command::StartServing {}).await.expect("serve");
-    clerk
-        .send(Command::Finish { rating: None })
-        .await
-        .expect("finish");
-}
-
 #[tokio::test]
 async fn the_tracking_page_alerts_when_near_and_when_called() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -71,7 +61,7 @@ async fn the_tracking_page_alerts_when_near_and_when_called() {
     shot(&browser, "track-alerts-on").await;
 
     let clerk = Client::clerk(hub.addr, 1).await;
-    serve_one(&clerk).await;
+    clerk.serve_one().await;
     browser.wait_for_text("ahead", "3").await;
     let near = browser.text_of("#near:not([hidden])").await;
     assert!(near.contains("Sắp đến lượt bạn"), "{near}");
@@ -87,7 +77,7 @@ async fn the_tracking_page_alerts_when_near_and_when_called() {
     );
     shot(&browser, "track-near").await;
     // Still near with fewer ahead: not told again.
-    serve_one(&clerk).await;
+    clerk.serve_one().await;
     browser.wait_for_text("ahead", "2").await;
     assert_eq!(
         script(&browser, "return window.vibrations.length;").await,
@@ -95,8 +85,8 @@ async fn the_tracking_page_alerts_when_near_and_when_called() {
         "near is said once"
     );
 
-    serve_one(&clerk).await;
-    serve_one(&clerk).await;
+    clerk.serve_one().await;
+    clerk.serve_one().await;
     let called = clerk.send(Command::CallNext {}).await.expect("call");
     assert_eq!(called.ticket().map(|t| t.id), Some(mine.id));
     browser.text_of("#alert.shown").await;

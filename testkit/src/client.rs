@@ -107,6 +107,19 @@ impl Client {
         clerk
     }
 
+    /// A clerk's client sees one ticket through: called, served, finished.
+    pub async fn serve_one(&self) {
+        self.send(protocol::Command::CallNext {})
+            .await
+            .expect("call");
+        self.send(protocol::Command::StartServing {})
+            .await
+            .expect("serve");
+        self.send(protocol::Command::Finish { rating: None })
+            .await
+            .expect("finish");
+    }
+
     pub async fn next_update(&mut self) -> Update {
         tokio::time::timeout(WAIT, self.updates.recv())
             .await
