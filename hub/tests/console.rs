@@ -431,3 +431,65 @@ async fn sign_in_over_http(addr: std::net::SocketAddr, staff: &str, pin: &str) -
     assert_eq!(status, 200, "{response}");
     raw::cookie_set(&response)
 }
+
+#[tokio::test]
+async fn the_console_counts_citizens_following_from_afar_and_notices_that_failed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // A gateway that never takes a message: the notice fails for good after its retries.
+    let gateway = testkit::sms::SmsGateway::start(usize::MAX).await;
+    let token_file = dir.path().join("sms-token");
+    std::fs::write(&token_file, "tok").expect("token file");
+    let mut config = testkit::real_clock_config();
+    config.notify.sms = Some(centre_config::SmsGateway {
+        url: gateway.url(),
+        token_file,
+    });
+    let hub = testkit::start_hub_with(
+        config,
+        &dir.path().join("hub.db"),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &format!("http://{}", hub.addr), "ql01", "1234").await;
+    browser.wait_for_text("who", "Trần Văn Quản").await;
+
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    kiosk
+        .send(Command::IssueTicket {
+            service: "TP".into(),
+            priority: None,
+            phone: Some("0912345678".into()),
+        })
+        .await
+        .expect("issued with a phone");
+    browser.wait_for_text("following", "1 số qua SMS").await;
+    // Nobody ahead: "near" is due at once, and the gateway refuses it three times.
+    browser
+        .wait_for_text("alerts", "không gửi được tới điện thoại")
+        .await;
+    let alert = browser.text_of("[data-alert='notices']").await;
+    assert!(alert.starts_with("1 thông báo"), "{alert}");
+    let line = browser.wait_for_text("following", "1 không gửi được").await;
+    assert!(line.contains("0 thông báo đã đến"), "{line}");
+    assert_eq!(
+        gateway.failed(),
+        4,
+        "tried again three times, then given up"
+    );
+    // Today's figures follow the floor without a reload.
+    browser.wait_for_text("today", "Cấp 1 ").await;
+    if let Some(d) = screenshot_dir() {
+        browser
+            .client
+            .execute(
+                "document.getElementById('following').scrollIntoView({block: 'center'})",
+                vec![],
+            )
+            .await
+            .expect("scrolled");
+        browser.screenshot(&d.join("console-notices.png")).await;
+    }
+    browser.close().await;
+    hub.stop().await.expect("stop");
+}

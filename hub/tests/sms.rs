@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use protocol::{Command, ErrorCode, Role};
+use protocol::{Command, ErrorCode, EventKind, FollowingFigures, Role};
 use testkit::sms::SmsGateway;
 use testkit::{Client, ManualClock, demo_config, ticket_of};
 
@@ -59,6 +59,8 @@ async fn near_and_called_by_sms_and_nothing_readable_after_the_day() {
     let db = dir.path().join("hub.db");
     let hub = hub_with_sms(dir.path(), &gateway, &clock).await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    let (mut console, snapshot) = Client::connect(hub.addr, Role::Admin, "admin").await;
+    assert_eq!(snapshot.following, Some(Default::default()));
 
     for malformed in ["12345", "0912 345 67x", "+1 212 555 0100"] {
         let refused = kiosk.send(issue_with_phone("TP", malformed)).await;
@@ -151,6 +153,20 @@ async fn near_and_called_by_sms_and_nothing_readable_after_the_day() {
     assert_eq!(
         called.map(|b| b["counter"].clone()),
         Some(serde_json::json!(1))
+    );
+    // The console counts them: two tickets by SMS, four notices delivered, none failed.
+    let mut figures = None;
+    for _ in 0..4 {
+        figures = console.event(EventKind::TicketNotified).await.1.following;
+    }
+    assert_eq!(
+        figures,
+        Some(FollowingFigures {
+            push: 0,
+            sms: 2,
+            delivered: 4,
+            failed: 0
+        })
     );
 
     // While the day lasts the number rests sealed, under a key the database holds.

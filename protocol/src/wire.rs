@@ -406,6 +406,10 @@ pub struct EventBody {
     pub notified: Option<NoticeKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered: Option<bool>,
+    /// `ticket_followed`, `ticket_unfollowed`, `ticket_notified`: the day's figures of
+    /// following from afar after it (the console's counts; no ticket or phone in them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub following: Option<FollowingFigures>,
     /// `day_started`: the complete state of the new service day; replace everything with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Box<Snapshot>>,
@@ -733,6 +737,20 @@ pub struct Told {
     pub failed: u32,
 }
 
+/// The day's following from afar, for the console: tickets followed by each way (at any time
+/// today, ended ones too) and the notices that reached a phone or failed for good.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowingFigures {
+    #[serde(default)]
+    pub push: u32,
+    #[serde(default)]
+    pub sms: u32,
+    #[serde(default)]
+    pub delivered: u32,
+    #[serde(default)]
+    pub failed: u32,
+}
+
 /// How a citizen follows a ticket from afar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -930,6 +948,9 @@ pub struct Snapshot {
     /// Admin only: today's figures so far, all services together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub today: Option<DayFigures>,
+    /// Admin only: how today's citizens followed their tickets from afar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub following: Option<FollowingFigures>,
     /// The rating scale, best first (for counter displays and counters).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ratings: Vec<RatingLevel>,

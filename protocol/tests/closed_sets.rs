@@ -212,6 +212,7 @@ fn body(kind: EventKind) -> EventBody {
         channel: None,
         notified: None,
         delivered: None,
+        following: None,
         appointment: None,
         snapshot: None,
         by: None,

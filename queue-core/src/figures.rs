@@ -98,6 +98,19 @@ pub fn day_total(state: &crate::State) -> Figures {
     figures(&rows.iter().collect::<Vec<_>>())
 }
 
+/// How today's citizens followed their tickets from afar: tickets by each way (ended ones too),
+/// notices that reached a phone and that failed for good.
+pub fn following(state: &crate::State) -> protocol::FollowingFigures {
+    let mut figures = protocol::FollowingFigures::default();
+    for f in state.following.values() {
+        figures.push += u32::from(f.by_push);
+        figures.sms += u32::from(f.by_sms);
+        figures.delivered += f.delivered;
+        figures.failed += f.failed;
+    }
+    figures
+}
+
 impl FromStr for By {
     type Err = String;
     fn from_str(s: &str) -> Result<By, String> {

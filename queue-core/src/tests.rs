@@ -1122,3 +1122,50 @@ fn an_admin_sets_the_boards_notice_for_the_day() {
 }
 
 mod appointments;
+
+#[test]
+fn the_days_following_is_counted_for_the_console_after_tickets_end() {
+    use crate::decide::citizen::{Delivery, follow, notified};
+    use protocol::{FollowChannel, NoticeKind};
+    let mut w = World::new();
+    w.login(1);
+    w.issue("TP", None);
+    w.issue("TP", None);
+    let ids: Vec<TicketId> = w.state.tickets().map(|t| t.id).collect();
+    let (first, second) = (ids[0], ids[1]);
+    for (ticket, channel) in [
+        (first, FollowChannel::Push),
+        (first, FollowChannel::Push),
+        (second, FollowChannel::Sms),
+    ] {
+        let d = follow(&w.state, ticket, channel, "sealed".into(), None).expect("followed");
+        for e in d.events {
+            w.apply(e);
+        }
+    }
+    for (ticket, delivery) in [(first, Delivery::Delivered), (second, Delivery::Failed)] {
+        for e in notified(&w.state, ticket, 0, NoticeKind::Near, delivery) {
+            w.apply(e);
+        }
+    }
+    let expected = protocol::FollowingFigures {
+        push: 1,
+        sms: 1,
+        delivered: 1,
+        failed: 1,
+    };
+    assert_eq!(crate::figures::following(&w.state), expected);
+    // Both served: their followers are gone, the day's figures stay.
+    w.next(1).expect("first called");
+    w.next(1).expect("second called");
+    w.run(&counter(1), Command::StartServing {})
+        .expect("serving");
+    w.run(&counter(1), Command::Finish { rating: None })
+        .expect("done");
+    assert!(w.state.following.values().all(|f| f.followers.is_empty()));
+    assert_eq!(crate::figures::following(&w.state), expected);
+    let center = crate::sample::center();
+    let views = Views::new(&w.rules, &center, &w.state, w.now);
+    assert_eq!(views.snapshot(true).following, Some(expected));
+    assert_eq!(views.snapshot(false).following, None, "admins only");
+}

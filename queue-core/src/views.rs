@@ -304,6 +304,7 @@ impl<'a> Views<'a> {
                 })
                 .collect(),
             today: admin.then(|| crate::figures::day_total(self.state)),
+            following: admin.then(|| crate::figures::following(self.state)),
             ratings: self.rules.rating_levels.clone(),
             rating_reasons: self.rules.rating_reasons.clone(),
         }
@@ -381,14 +382,19 @@ impl<'a> Views<'a> {
             Event::TermStarted { term } => body.term = Some(*term),
             Event::TicketFollowed { channel, .. } => {
                 body.channel = Some(*channel);
+                body.following = Some(crate::figures::following(self.state));
                 services.clear();
             }
-            Event::TicketUnfollowed { .. } => services.clear(),
+            Event::TicketUnfollowed { .. } => {
+                body.following = Some(crate::figures::following(self.state));
+                services.clear();
+            }
             Event::TicketNotified {
                 notice, delivered, ..
             } => {
                 body.notified = Some(*notice);
                 body.delivered = Some(*delivered);
+                body.following = Some(crate::figures::following(self.state));
                 services.clear();
             }
             Event::AppointmentBooked { code, .. }
@@ -441,6 +447,7 @@ fn blank_body(kind: p::EventKind, rec: &Recorded) -> p::EventBody {
         channel: None,
         notified: None,
         delivered: None,
+        following: None,
         appointment: None,
         snapshot: None,
         by: Some(p::Actor {

@@ -59,6 +59,11 @@ impl State {
                     told_near: false,
                 });
                 f.next_id = f.next_id.max(follower.saturating_add(1));
+                match channel {
+                    protocol::FollowChannel::Push => f.by_push = true,
+                    protocol::FollowChannel::Sms => f.by_sms = true,
+                    protocol::FollowChannel::Unknown => {}
+                }
             }
             Event::TicketUnfollowed {
                 ticket, follower, ..
@@ -80,6 +85,9 @@ impl State {
                     && let Some(x) = f.followers.iter_mut().find(|x| x.id == *follower)
                 {
                     x.told_near = true;
+                }
+                if *delivered {
+                    f.delivered += 1;
                 }
                 match (notice, delivered) {
                     (_, false) => f.failed += 1,

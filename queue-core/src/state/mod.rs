@@ -455,8 +455,12 @@ pub struct Following {
     pub near: bool,
     /// "Called" reached a phone for the ticket's last call.
     pub called: bool,
-    /// Notices that failed for good.
+    /// Notices that failed for good, and those that reached a phone.
     pub failed: u32,
+    pub delivered: u32,
+    /// It was followed by push, by SMS, at some time today (the console counts these).
+    pub by_push: bool,
+    pub by_sms: bool,
 }
 
 /// One phone following a ticket.
