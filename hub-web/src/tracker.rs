@@ -75,6 +75,19 @@ pub async fn page(State(app): State<AppState>, Path(track): Path<String>) -> Res
 /// `POST /t/{track}/leave`: the citizen gives the place up (only while waiting). Answers the
 /// tracked ticket, now `cancelled`; `404` for an unknown code, `409` once called. Counted with the
 /// booking API's changes per address, so it is no way to guess codes.
+/// The tracked ticket as the tracker's message has it, and its `status` at the top as well:
+/// the shared contract's "the tracked ticket with `"status": "cancelled"`" is read either way.
+fn left(tracked: &p::Tracked) -> serde_json::Value {
+    let mut body = serde_json::to_value(tracked).unwrap_or_default();
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert(
+            "status".into(),
+            serde_json::to_value(tracked.ticket.status).unwrap_or_default(),
+        );
+    }
+    body
+}
+
 pub async fn leave(
     State(app): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
@@ -109,7 +122,7 @@ pub async fn leave(
     match serde_json::from_str::<p::ServerMessage>(reply.as_str()) {
         Ok(p::ServerMessage::Reply(p::Reply { ok: true, .. })) => {
             match lookup(&app, &track).await {
-                Some(tracked) => (StatusCode::OK, axum::Json(tracked)).into_response(),
+                Some(tracked) => (StatusCode::OK, axum::Json(left(&tracked))).into_response(),
                 None => unknown(),
             }
         }

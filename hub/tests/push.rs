@@ -307,3 +307,83 @@ async fn a_gone_busy_or_hanging_endpoint_holds_up_nothing() {
     let called = clerk.send(Command::CallNext {}).await.expect("call");
     assert_eq!(ticket_of(&called).id, tracks[0].id);
 }
+
+/// The tracking page's own opt-in in a real headless Chromium: the tap that turns the alert on
+/// asks permission, registers the hub's worker for the ticket and posts the browser's
+/// subscription, which the hub then pushes to. Headless Chromium reaches no push service, so
+/// the browser's `subscribe` hands over the loopback receiver's subscription instead; the rest
+/// (secure context on loopback, the worker, the key the page passes, the POST) is the browser's.
+#[tokio::test]
+async fn the_tracking_page_subscribes_on_the_tap_that_turns_the_alert_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = hub(&dir, true).await;
+    let phone = PushReceiver::start().await;
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    let mine = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
+    let track = mine.track.clone().expect("a tracking code");
+
+    let browser = testkit::Browser::start().await;
+    let c = &browser.client;
+    c.set_window_size(390, 844).await.expect("a phone's size");
+    c.goto(&format!("http://{}/t/{track}", hub.addr))
+        .await
+        .expect("open");
+    browser.wait_for_text("alerts", "Bật chuông báo").await;
+    let stub = format!(
+        "window.asked = null;
+         Notification.requestPermission = async () => 'granted';
+         PushManager.prototype.subscribe = async function (options) {{
+           window.asked = {{ visible: options.userVisibleOnly,
+                            key: Array.from(new Uint8Array(options.applicationServerKey)) }};
+           const sub = {};
+           return {{ toJSON: () => sub }};
+         }};
+         return window.isSecureContext;",
+        phone.subscription("page")
+    );
+    assert_eq!(
+        c.execute(&stub, vec![]).await.expect("stubbed"),
+        json!(true),
+        "a page on loopback is a secure context"
+    );
+    browser.click("#alerts").await;
+    browser
+        .wait_for_text("alerts", "Điện thoại cũng sẽ nhận thông báo")
+        .await;
+
+    // The page passed the centre's key, asked for visible notices only, and registered the
+    // hub's worker for this ticket alone.
+    let asked = c
+        .execute("return window.asked;", vec![])
+        .await
+        .expect("asked");
+    let (_, body) = request(hub.addr, "GET", "/push/key", None, None).await;
+    let key = json_body(&body)["public_key"]
+        .as_str()
+        .and_then(notices::b64::decode)
+        .expect("the centre's key");
+    assert_eq!(asked["visible"], json!(true));
+    assert_eq!(asked["key"], json!(key));
+    let scope = c
+        .execute_async(
+            "const done = arguments[0];
+             navigator.serviceWorker.getRegistrations()
+               .then((rs) => done(rs.map((r) => [r.scope, !!r.active])));",
+            vec![],
+        )
+        .await
+        .expect("registrations");
+    assert_eq!(
+        scope,
+        json!([[format!("http://{}/t/{track}/", hub.addr), true]]),
+        "the worker is the ticket's own, and running"
+    );
+
+    // Nobody ahead: the hub pushes "near" to what the page subscribed, at once.
+    let near = phone.wait_for(1, ARRIVES).await;
+    assert_eq!(near.len(), 1, "refused: {:?}", phone.refused());
+    assert_eq!(near[0].message["kind"], "near");
+    assert_eq!(near[0].message["ticket"], mine.number.as_str());
+    browser.close().await;
+    hub.stop().await.expect("stop");
+}

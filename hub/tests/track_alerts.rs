@@ -186,6 +186,17 @@ async fn a_citizen_gives_the_place_up_from_the_page() {
         (status, body["error"]["code"].as_str()),
         (404, Some("not_found"))
     );
+    let third = ticket_of(&kiosk.send(issue("TP")).await.expect("issued"));
+    let (status, body) = leave(third.track.clone().expect("code")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["status"], "cancelled",
+        "the shared contract's form: {body}"
+    );
+    assert_eq!(
+        body["ticket"]["status"], "cancelled",
+        "the tracker's form: {body}"
+    );
     let clerk = Client::clerk(hub.addr, 1).await;
     clerk.send(Command::CallNext {}).await.expect("call");
     let (status, _) = leave(first.track.clone().expect("code")).await;

@@ -516,11 +516,58 @@ pub enum CounterChange {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Who caused an event: `{"device": "counter-3", "staff": "nv03"}`, or for what a citizen did
+/// from the tracking page (no device of the centre's) the bare string `"citizen"`, as the shared
+/// contract writes it. Either form is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub device: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staff: Option<String>,
+}
+
+/// The `by` of what a citizen did from the tracking page.
+pub const CITIZEN_ACTOR: &str = "citizen";
+
+#[derive(Serialize, Deserialize)]
+struct ActorObject {
+    device: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    staff: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ActorForm {
+    Name(String),
+    Object(ActorObject),
+}
+
+impl Serialize for Actor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.device == CITIZEN_ACTOR && self.staff.is_none() {
+            return serializer.serialize_str(CITIZEN_ACTOR);
+        }
+        ActorObject {
+            device: self.device.clone(),
+            staff: self.staff.clone(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Actor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match ActorForm::deserialize(deserializer)? {
+            ActorForm::Name(device) => Actor {
+                device,
+                staff: None,
+            },
+            ActorForm::Object(o) => Actor {
+                device: o.device,
+                staff: o.staff,
+            },
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -239,3 +239,30 @@ fn every_error_code_of_the_contract_exists() {
         assert_ne!(c, ErrorCode::Unknown, "{code}");
     }
 }
+
+#[test]
+fn a_citizen_is_named_by_a_bare_string_a_device_by_an_object() {
+    use protocol::Actor;
+    let citizen = Actor {
+        device: "citizen".into(),
+        staff: None,
+    };
+    assert_eq!(
+        serde_json::to_value(&citizen).expect("json"),
+        serde_json::json!("citizen")
+    );
+    let clerk = Actor {
+        device: "counter-3".into(),
+        staff: Some("nv03".into()),
+    };
+    let json = serde_json::json!({"device": "counter-3", "staff": "nv03"});
+    assert_eq!(serde_json::to_value(&clerk).expect("json"), json);
+    for (wire, actor) in [
+        (json, &clerk),
+        (serde_json::json!("citizen"), &citizen),
+        (serde_json::json!({"device": "citizen"}), &citizen),
+    ] {
+        assert_eq!(&serde_json::from_value::<Actor>(wire).expect("read"), actor);
+    }
+    assert!(serde_json::from_value::<Actor>(serde_json::json!(7)).is_err());
+}

@@ -7,7 +7,7 @@ use super::common::{Decision, Rejection, Subject, done, reject};
 use crate::state::{Event, State, TicketId};
 
 /// The device name a citizen's own changes are recorded under (the event's `by`).
-pub const CITIZEN: &str = "citizen";
+pub const CITIZEN: &str = protocol::CITIZEN_ACTOR;
 
 /// The citizen gives the place up, so that the board and the counters stop counting them. Only
 /// while waiting: once called, the clerk at the counter decides (a no-show, or serving).
