@@ -26,6 +26,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod appointments;
 mod province;
+mod push;
 mod raw_display;
 mod standby;
 
@@ -88,6 +89,10 @@ struct Cli {
     /// every commit.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     standby: bool,
+    /// Calls timed in each phase of the push figures (no subscription, 1,000, 2,000 with half
+    /// hanging; 0: skip them).
+    #[arg(long, default_value_t = 100)]
+    push_rounds: usize,
     /// The hub binary (default: `hub` next to this program).
     #[arg(long)]
     hub: Option<PathBuf>,
@@ -317,6 +322,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if cli.waiting > 0 {
         join_figure(&config, dir.path().join("queue.db"), cli.waiting)?;
+    }
+    if cli.push_rounds > 0 {
+        let base = bench_config(0, 1)?;
+        push::figures(&bin, dir.path(), &base, cli.push_rounds).await?;
     }
     if cli.booking_seconds > 0 {
         let base = bench_config(1, 1)?;

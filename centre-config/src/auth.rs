@@ -16,13 +16,42 @@ pub fn device_allowed(config: &Config, device: &str, role: Role, token: &str) ->
     }
 }
 
-/// Checks staff PINs against their stored Argon2 hashes, reusing one working memory (19 MiB for
-/// the default cost) for every check: allocating and freeing it per check leaves the allocator
-/// holding hundreds of MB after a login storm. Slow on purpose (tens of milliseconds): run it on
-/// a thread of its own.
+/// Checks staff PINs against their stored Argon2 hashes. Slow on purpose (tens of
+/// milliseconds): run it on a thread of its own.
+///
+/// Each check's working memory (19 MiB at the default cost) is mapped from the kernel for that
+/// check and unmapped after it. Kept between checks, as it once was, it stayed resident for
+/// ever (two PIN threads: 38 MiB, twice what the rest of a hub holds); allocated and freed per
+/// check through the allocator, a login storm left it holding hundreds of MB.
 #[derive(Default)]
-pub struct PinVerifier {
-    blocks: Vec<argon2::Block>,
+pub struct PinVerifier;
+
+/// Argon2's memory for one check: anonymous pages, returned to the kernel when dropped.
+struct WorkingMemory {
+    map: memmap2::MmapMut,
+    blocks: usize,
+}
+
+// `blocks` is sized in `Block::SIZE` bytes: that must be what a Block takes in memory.
+const _: () = assert!(std::mem::size_of::<argon2::Block>() == argon2::Block::SIZE);
+
+impl WorkingMemory {
+    fn new(blocks: usize) -> Option<WorkingMemory> {
+        let map = memmap2::MmapMut::map_anon(blocks.checked_mul(argon2::Block::SIZE)?).ok()?;
+        Some(WorkingMemory { map, blocks })
+    }
+
+    fn blocks(&mut self) -> &mut [argon2::Block] {
+        // SAFETY: the map is page-aligned (a Block needs 64 bytes), exactly `blocks` Blocks
+        // long (checked above), zero-filled by the kernel, and a Block is 128 plain u64s, valid
+        // for any bytes. The slice borrows the map mutably, so nothing else reaches it.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.map.as_mut_ptr().cast::<argon2::Block>(),
+                self.blocks,
+            )
+        }
+    }
 }
 
 impl PinVerifier {
@@ -57,15 +86,13 @@ impl PinVerifier {
         let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
             return false;
         };
-        if self.blocks.len() < params.block_count() {
-            self.blocks
-                .resize(params.block_count(), argon2::Block::default());
-        }
+        let Some(mut memory) = WorkingMemory::new(params.block_count()) else {
+            return false;
+        };
         let mut out = vec![0u8; expected.len()];
         let argon = Argon2::new(algorithm, version, params.clone());
-        let memory = &mut self.blocks[..params.block_count()];
         if argon
-            .hash_password_into_with_memory(pin.as_bytes(), salt, &mut out, memory)
+            .hash_password_into_with_memory(pin.as_bytes(), salt, &mut out, memory.blocks())
             .is_err()
         {
             return false;
@@ -83,7 +110,7 @@ fn unknown_staff_hash() -> &'static str {
 /// Checks a staff PIN against its stored Argon2 hash (a fresh working memory each time; the
 /// hub's PIN threads use a `PinVerifier`).
 pub fn pin_matches(config: &Config, staff: &str, pin: &str) -> bool {
-    PinVerifier::default().matches(config, staff, pin)
+    PinVerifier.matches(config, staff, pin)
 }
 
 /// The Argon2id hash of a PIN, as the configuration stores it.
@@ -114,7 +141,7 @@ mod tests {
 
     #[test]
     fn the_reusing_verifier_agrees_with_the_library() {
-        let mut verifier = PinVerifier::default();
+        let mut verifier = PinVerifier;
         for pin in ["8642", "0000"] {
             let h = hash_pin(pin).expect("hash");
             let parsed = PasswordHash::new(&h).expect("PHC string");

@@ -62,7 +62,7 @@ impl PinChecker {
             let started = std::thread::Builder::new()
                 .name(format!("pin-check-{n}"))
                 .spawn(move || {
-                    let mut verifier = auth::PinVerifier::default();
+                    let mut verifier = auth::PinVerifier;
                     loop {
                         let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
                         let Ok(job) = job else { return };

@@ -305,7 +305,7 @@ fn configuration(path: &Path, findings: &mut Vec<Finding>) -> Option<Config> {
             ),
         ));
     }
-    let mut verifier = PinVerifier::default();
+    let mut verifier = PinVerifier;
     let example_pins: Vec<&str> = config
         .staff
         .keys()

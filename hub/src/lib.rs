@@ -308,6 +308,7 @@ async fn start_notices(config: &Config, engine: &hub_engine::EngineHandle) -> an
         sms,
         first_retry: std::time::Duration::from_secs(1),
         client: notices::http::Client::new(),
+        tokens: Default::default(),
     };
     let requests = engine.requests.clone();
     let notifier = notices::start(settings, move |report| {

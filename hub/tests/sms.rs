@@ -155,12 +155,8 @@ async fn near_and_called_by_sms_and_nothing_readable_after_the_day() {
         Some(serde_json::json!(1))
     );
     // The console counts them: two tickets by SMS, four notices delivered, none failed.
-    let mut figures = None;
-    for _ in 0..4 {
-        figures = console.event(EventKind::TicketNotified).await.1.following;
-    }
     assert_eq!(
-        figures,
+        figures_after(&mut console, 4).await,
         Some(FollowingFigures {
             push: 0,
             sms: 2,
@@ -182,6 +178,15 @@ async fn near_and_called_by_sms_and_nothing_readable_after_the_day() {
     hub.stop().await.expect("stop");
 
     nothing_readable(dir.path(), &log_file, &day_key);
+}
+
+/// The day's following figures an admin is shown after `notices` ends of notices.
+async fn figures_after(console: &mut Client, notices: usize) -> Option<FollowingFigures> {
+    let mut figures = None;
+    for _ in 0..notices {
+        figures = console.event(EventKind::TicketNotified).await.1.following;
+    }
+    figures
 }
 
 /// The centre's hub on the kit's clock, sending SMS through `gateway` with the token in a file.

@@ -113,6 +113,8 @@ pub struct Settings {
     /// The wait before the first retry; each next one waits twice as long.
     pub first_retry: Duration,
     pub client: http::Client,
+    /// VAPID tokens signed so far, by push service.
+    pub tokens: Arc<vapid::Tokens>,
 }
 
 /// A push's `TTL`: a "near" older than a quarter of an hour is of no use.
@@ -264,7 +266,13 @@ async fn push_once(
         return Attempt::Done(Outcome::Failed);
     };
     let plaintext = serde_json::to_vec(message).unwrap_or_default();
-    let Ok(body) = ece::encrypt(&plaintext, &receiver, &ece::Sender::fresh()) else {
+    // Off the runtime's threads: on a hub PC's two cores, a burst of encryptions there would
+    // keep the devices' connections waiting for a thread.
+    let encrypted = tokio::task::spawn_blocking(move || {
+        ece::encrypt(&plaintext, &receiver, &ece::Sender::fresh())
+    })
+    .await;
+    let Ok(Ok(body)) = encrypted else {
         return Attempt::Done(Outcome::Failed);
     };
     let now = std::time::SystemTime::now()
@@ -280,11 +288,9 @@ async fn push_once(
         ("content-type", "application/octet-stream".to_string()),
         (
             "authorization",
-            vapid.authorization(
-                &target.origin(),
-                now + vapid::TOKEN_LIFETIME_SECS,
-                &settings.contact,
-            ),
+            settings
+                .tokens
+                .authorization(&vapid, &target.origin(), now, &settings.contact),
         ),
     ];
     match settings.client.post(&target, &headers, body).await {

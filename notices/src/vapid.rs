@@ -10,6 +10,11 @@ use crate::ece::{random_secret, uncompressed};
 
 /// How long a token is good for: RFC 8292 allows at most 24 hours.
 pub const TOKEN_LIFETIME_SECS: i64 = 12 * 3600;
+/// A kept token is signed again once it has less than this left.
+const RENEW_BEFORE_SECS: i64 = 3600;
+/// Audiences (push services' origins) whose tokens are kept; a phone names its push service,
+/// so a stranger could name many: beyond this, the expired are forgotten, then all.
+const MAX_AUDIENCES: usize = 256;
 
 /// The centre's VAPID key.
 #[derive(Clone)]
@@ -53,6 +58,37 @@ impl VapidKey {
         let signature: Signature = self.signing.sign(signed.as_bytes());
         let token = format!("{signed}.{}", b64::encode(&signature.to_bytes()));
         format!("vapid t={token}, k={}", self.public)
+    }
+}
+
+/// Tokens already signed, by key and audience: a push service is shown the same token for
+/// hours, as RFC 8292 allows, and the hub signs once per push service rather than once per
+/// push (an ES256 signature costs more CPU than the rest of a push but its encryption).
+#[derive(Default)]
+pub struct Tokens {
+    signed: std::sync::Mutex<std::collections::HashMap<(String, String), (String, i64)>>,
+}
+
+impl Tokens {
+    /// The `Authorization` header for a push to `audience` at `now` (seconds since the epoch).
+    pub fn authorization(&self, key: &VapidKey, audience: &str, now: i64, contact: &str) -> String {
+        let mut signed = self.signed.lock().unwrap_or_else(|e| e.into_inner());
+        let which = (key.public.clone(), audience.to_string());
+        if let Some((header, expires)) = signed.get(&which)
+            && expires - now > RENEW_BEFORE_SECS
+        {
+            return header.clone();
+        }
+        let expires = now + TOKEN_LIFETIME_SECS;
+        let header = key.authorization(audience, expires, contact);
+        if signed.len() >= MAX_AUDIENCES {
+            signed.retain(|_, (_, e)| *e - now > RENEW_BEFORE_SECS);
+            if signed.len() >= MAX_AUDIENCES {
+                signed.clear();
+            }
+        }
+        signed.insert(which, (header.clone(), expires));
+        header
     }
 }
 
@@ -113,6 +149,48 @@ mod tests {
         let (head, _) = signed.split_once('.').expect("header");
         let claims = b64::encode(br#"{"aud":"https://evil.example","exp":1800000000,"sub":"x"}"#);
         assert_eq!(verify(&format!("{head}.{claims}.{signature}, k={k}")), None);
+    }
+
+    #[test]
+    fn a_token_is_kept_per_push_service_until_its_last_hour() {
+        let key = VapidKey::from_secret(&VapidKey::fresh_secret()).expect("a fresh key reads");
+        let tokens = Tokens::default();
+        let now = 1_800_000_000;
+        let contact = "mailto:it@hcc.vn";
+        let fcm = tokens.authorization(&key, "https://fcm.googleapis.com", now, contact);
+        assert_eq!(
+            tokens.authorization(&key, "https://fcm.googleapis.com", now + 600, contact),
+            fcm,
+            "the same token for the same push service"
+        );
+        let mozilla = tokens.authorization(
+            &key,
+            "https://updates.push.services.mozilla.com",
+            now,
+            contact,
+        );
+        assert_ne!(mozilla, fcm);
+        assert_eq!(
+            verify(&mozilla).map(|c| c["aud"].clone()),
+            Some("https://updates.push.services.mozilla.com".into())
+        );
+        // With less than an hour left it is signed again, good for another twelve hours.
+        let late = now + TOKEN_LIFETIME_SECS - RENEW_BEFORE_SECS + 1;
+        let renewed = tokens.authorization(&key, "https://fcm.googleapis.com", late, contact);
+        assert_ne!(renewed, fcm);
+        assert_eq!(
+            verify(&renewed).map(|c| c["exp"].clone()),
+            Some((late + TOKEN_LIFETIME_SECS).into())
+        );
+        // Another key (a standby's replaced by its primary's) is never shown an old token.
+        let other = VapidKey::from_secret(&VapidKey::fresh_secret()).expect("reads");
+        let theirs = tokens.authorization(&other, "https://fcm.googleapis.com", late, contact);
+        assert!(theirs.ends_with(other.public_key()));
+        // A stranger naming many push services does not grow the cache without end.
+        for i in 0..3 * MAX_AUDIENCES {
+            tokens.authorization(&key, &format!("https://p{i}.example"), now, contact);
+        }
+        assert!(tokens.signed.lock().map(|s| s.len()).unwrap_or(0) <= MAX_AUDIENCES);
     }
 
     #[test]
