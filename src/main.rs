@@ -5,6 +5,7 @@
 //! Without a display (or with `--headless`): the hub with simulated citizens and clerks at an
 //! accelerated pace, printing the centre's life as a readable log.
 
+mod demo_sms;
 mod headless;
 mod windows;
 

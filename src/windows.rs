@@ -27,7 +27,10 @@ struct Windows {
 
 pub fn run(data: &Path, listen: SocketAddr) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
-    let config = centre_config::Config::demo()?;
+    let mut config = centre_config::Config::demo()?;
+    // The kiosk offers to text the citizen; the demo's gateway prints what it would send.
+    config.notify.sms = Some(runtime.block_on(crate::demo_sms::start(data))?);
+    config.center.sms = true;
     let db = data.join("hub.db");
     let hub = runtime.block_on(hub::Hub::start(config, &db, listen))?;
     let url = format!("ws://{}/ws", hub.addr);
@@ -201,6 +204,7 @@ fn print_guide(url: &str, addr: SocketAddr, tickets: &Path, data: &Path) {
          \n  tracking   scan a ticket's QR code, or open http://{addr}/t/<code>\
          \n  booking    http://{addr}/dat-lich   (book from a phone; then at the kiosk: «Tôi đã đặt lịch hẹn»)\
          \n  counter    http://{addr}/quay?device=pad-1&token=demo-pad-1   (the citizen's screen at Quầy 1)\
+         \n  SMS        a number typed at the kiosk is «texted» here, masked, when the turn is near\
          \n  more       counter-client --device counter-3, kiosk --device kiosk-2, display-board …\
          \n\nCtrl-C (or closing the windows) stops everything.\n",
         tickets = tickets.display(),
