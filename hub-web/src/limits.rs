@@ -105,7 +105,7 @@ const READS_PER_SECOND: f64 = 5.0;
 /// hoarder is this and the per-phone limit together.
 const WRITES_BURST: f64 = 30.0;
 const WRITES_PER_SECOND: f64 = 1.0 / 20.0;
-/// Addresses remembered before the full buckets are forgotten.
+/// Addresses remembered: beyond, the full buckets are forgotten, then the longest unused.
 const MAX_ADDRESSES: usize = 4096;
 
 /// Each address's allowance, for reads and for changes.
@@ -124,8 +124,13 @@ impl BookingLimits {
         };
         if map.len() >= MAX_ADDRESSES && !map.contains_key(&ip) {
             map.retain(|_, b| !b.is_full());
-            if map.len() >= MAX_ADDRESSES {
-                return false;
+            // Still full (thousands of addresses busy at once): the one unused the longest
+            // makes room, never everyone new refused. Those just now held back stay held.
+            while map.len() >= MAX_ADDRESSES {
+                let Some(oldest) = map.iter().min_by_key(|(_, b)| b.last).map(|(a, _)| *a) else {
+                    break;
+                };
+                map.remove(&oldest);
             }
         }
         map.entry(ip)
@@ -136,3 +141,32 @@ impl BookingLimits {
 
 /// What handlers share of the booking limits.
 pub type SharedBookingLimits = std::sync::Arc<std::sync::Mutex<BookingLimits>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(n: u32) -> IpAddr {
+        IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + n))
+    }
+
+    #[test]
+    fn thousands_of_busy_addresses_never_lock_out_a_new_one() {
+        let mut limits = BookingLimits::default();
+        // An address that used all its changes, and keeps trying…
+        for _ in 0..WRITES_BURST as usize {
+            assert!(limits.take(address(0), true));
+        }
+        // …among more busy addresses (buckets not full again) than are remembered.
+        for n in 1..=MAX_ADDRESSES as u32 + 100 {
+            assert!(limits.take(address(n), true), "address {n} is let in");
+            if n % 500 == 0 {
+                assert!(!limits.take(address(0), true), "still held back at {n}");
+            }
+        }
+        assert!(limits.writes.len() <= MAX_ADDRESSES);
+        // The longest unused made room; the one that keeps trying is still held back.
+        assert!(!limits.writes.contains_key(&address(1)));
+        assert!(!limits.take(address(0), true));
+    }
+}

@@ -5,7 +5,9 @@
 //! - a request's head must arrive whole within `HEADER_TIMEOUT`;
 //! - one address may hold at most `PENDING_PER_ADDRESS` connections that have not said hello
 //!   yet (plain HTTP, or a WebSocket before its hello): a phone cannot use up the hub's sockets.
-//!   The hub's own machine (127.0.0.1, ::1) has no such cap;
+//!   The hub's own machine (127.0.0.1, ::1) and the reverse proxies it trusts (`[limits]
+//!   trusted_proxies`, which carry every phone behind them) have no such cap: a proxy's clients
+//!   are held to their own allowances by the address it names (`client_address.rs`);
 //! - when the process runs out of file descriptors, accepting pauses instead of spinning.
 //!
 //! WebSocket sessions are counted where they are known (`connection.rs`): devices outside any
@@ -42,9 +44,13 @@ pub struct Pending {
 }
 
 impl Pending {
-    fn take(counts: &PerAddress, ip: IpAddr) -> Option<Pending> {
-        // The hub's own machine (the demo's windows, a local proxy, the bench) is not a phone.
-        if ip == IpAddr::from([127, 0, 0, 1]) || ip == IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]) {
+    fn take(counts: &PerAddress, ip: IpAddr, uncapped: &[IpAddr]) -> Option<Pending> {
+        // The hub's own machine (the demo's windows, a local proxy, the bench) is not a phone,
+        // and neither is a trusted proxy.
+        if ip == IpAddr::from([127, 0, 0, 1])
+            || ip == IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])
+            || uncapped.contains(&ip)
+        {
             return Some(Pending {
                 counts: counts.clone(),
                 ip,
@@ -92,11 +98,12 @@ impl AddressSlot {
 }
 
 /// Serves `router` on `listener` until `shutdown` turns true, then lets connections finish
-/// (bounded by `SHUTDOWN_GRACE`).
+/// (bounded by `SHUTDOWN_GRACE`). `trusted_proxies` are not held to one address's cap.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsAcceptor>,
+    trusted_proxies: Vec<IpAddr>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let counts = PerAddress::default();
@@ -115,7 +122,7 @@ pub async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             _ = async { drop(shutdown.wait_for(|s| *s).await) } => break,
         };
-        let Some(pending) = Pending::take(&counts, peer.ip()) else {
+        let Some(pending) = Pending::take(&counts, peer.ip(), &trusted_proxies) else {
             tracing::debug!(%peer, "connection refused: too many from this address");
             continue;
         };

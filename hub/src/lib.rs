@@ -121,7 +121,8 @@ impl Hub {
         tokio::spawn(hub_web::run_timer(engine, clock, shutdown_rx.clone()));
         let router = hub_web::router(app);
         let tls = tls.map(tokio_rustls::TlsAcceptor::from);
-        let task = tokio::spawn(hub_web::serve(listener, router, tls, shutdown_rx));
+        let proxies = config.trusted_proxies.clone();
+        let task = tokio::spawn(hub_web::serve(listener, router, tls, proxies, shutdown_rx));
         Ok(Hub {
             addr,
             shutdown: shutdown_tx,

@@ -467,6 +467,60 @@ async fn half_sent_requests_from_the_lobby_neither_stay_nor_lock_out_a_kiosk() {
     hub.kill();
 }
 
+/// A connection from `local` (another loopback address of this machine), with `GET /healthz`
+/// sent whole; its status, or `None` when the hub closed it unanswered.
+async fn healthz_from(local: &str, addr: SocketAddr) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind(local.parse().expect("addr")).expect("bind");
+    let mut tcp = socket.connect(addr).await.ok()?;
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n")
+        .await
+        .ok()?;
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer).await.ok()?;
+    let text = String::from_utf8_lossy(&answer);
+    text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_is_not_held_to_one_phones_connections() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut config = testkit::real_clock_config();
+    let proxy: std::net::IpAddr = "127.0.0.3".parse().expect("ip");
+    config.trusted_proxies = vec![proxy];
+    let hub = testkit::start_hub_with(
+        config,
+        &dir.path().join("hub.db"),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await;
+    // A phone and the proxy each hold 40 slow connections (a proxy carries many phones).
+    let mut held = Vec::new();
+    for local in ["127.0.0.2:0", "127.0.0.3:0"] {
+        for _ in 0..40 {
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket.bind(local.parse().expect("addr")).expect("bind");
+            let mut tcp = socket.connect(hub.addr).await.expect("connect");
+            let _ = tcp.write_all(b"GET /healthz HTTP/1.1\r\nX-Slow: ").await;
+            held.push(tcp);
+        }
+    }
+    assert_eq!(
+        healthz_from("127.0.0.2:0", hub.addr).await,
+        None,
+        "a phone over its 32 is refused"
+    );
+    assert_eq!(
+        healthz_from("127.0.0.3:0", hub.addr).await,
+        Some(200),
+        "the proxy is served: its phones are held to their own allowances"
+    );
+    drop(held);
+    hub.stop().await.expect("stop");
+}
+
 #[tokio::test]
 async fn one_printed_code_takes_three_phones_not_the_hub() {
     let dir = tempfile::tempdir().expect("tmp");
