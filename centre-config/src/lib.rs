@@ -121,7 +121,13 @@ pub struct Replication {
     /// For a `wss://` peer: the centre's CA (PEM), or the peer's certificate pin (SHA-256 hex).
     pub ca_file: Option<std::path::PathBuf>,
     pub pin: Option<String>,
+    /// Commits the primary keeps for a standby's link that is slow to send them; beyond, the
+    /// link reads what it missed from the database instead (`live_buffer`, 1024).
+    pub live_buffer: usize,
 }
+
+/// `[replication] live_buffer` when not given: a few seconds of the busiest burst.
+pub const DEFAULT_LIVE_BUFFER: usize = 1024;
 
 /// `[replication] sync_timeout_ms` when not given: longer than any fsync of a healthy disk,
 /// short enough that a kiosk's press is still answered while the citizen stands there.
@@ -307,6 +313,8 @@ struct RawReplication {
     ca_file: Option<std::path::PathBuf>,
     #[serde(default)]
     pin: Option<String>,
+    #[serde(default)]
+    live_buffer: Option<usize>,
 }
 
 /// `[appointments]`: the centre's limits on bookings.
@@ -818,6 +826,10 @@ fn build_replication(
         sync_timeout: std::time::Duration::from_millis(timeout_ms),
         ca_file: r.ca_file.clone(),
         pin: r.pin.clone(),
+        live_buffer: r
+            .live_buffer
+            .unwrap_or(DEFAULT_LIVE_BUFFER)
+            .clamp(1, 1 << 20),
     })
 }
 

@@ -114,6 +114,12 @@ pub enum Request {
         force: bool,
         respond: oneshot::Sender<Result<u64, String>>,
     },
+    /// A device's hello said how far it has seen the log (`pair::Witness`); answered with
+    /// whether this hub may serve it.
+    Witness {
+        witness: pair::Witness,
+        respond: oneshot::Sender<bool>,
+    },
     /// A hub of a higher term exists: this one stops issuing (for ever, until re-joined).
     Depose {
         term: u64,
@@ -316,6 +322,9 @@ struct Engine {
     /// What this hub is to its pair, and the log's term.
     mode: Mode,
     term: u64,
+    /// The term whose promotion the technician forced against a device's witness: the old
+    /// primary's numbers are given up, and further witnesses of it stop nothing.
+    loss_accepted: Option<u64>,
     pair: Option<Arc<Pair>>,
     following: following::Following,
 }
@@ -516,6 +525,7 @@ fn open(
         phone_key: phone_key.clone(),
         mode,
         term,
+        loss_accepted: None,
         pair: pair.clone(),
         following,
     };
@@ -772,6 +782,9 @@ impl Engine {
                 } => self.settings(secrets, display_generations),
                 Request::Promote { force, respond } => {
                     let _ = respond.send(self.promote(now, force, &hub, &mut c.pending));
+                }
+                Request::Witness { witness, respond } => {
+                    let _ = respond.send(self.witnessed(witness));
                 }
                 Request::Depose { term, by, respond } => {
                     self.depose(term, &by);

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::{Collected, Engine, Pending};
 use crate::frames::error_reply;
 use crate::pair::messages::{self, Batch};
-use crate::pair::{Mode, Shipped, Standing};
+use crate::pair::{Mode, Shipped, Standing, Witness};
 
 impl Engine {
     /// The proof of this hub's term for its welcomes (none before the first takeover).
@@ -200,6 +200,22 @@ impl Engine {
             }
             Mode::Standby => {}
         }
+        // A device that has seen more than this hub holds outweighs what the primary said.
+        let against_witness = self.pair.as_ref().and_then(|p| p.contradicted());
+        if let Some((witness, held)) = &against_witness {
+            if !force {
+                return Err(format!(
+                    "CẢNH BÁO · WARNING: {}. Tickets issued since would be issued again under the same numbers. \
+                     Bring the old primary back instead if you can; promote with --force only if its disk is lost",
+                    witness.words(*held)
+                ));
+            }
+            tracing::error!(device = %witness.device, seq = witness.seq, held,
+                "PROMOTED AGAINST A WITNESS (--force): numbers a device has seen may be given again");
+            if let Some(pair) = &self.pair {
+                pair.set_contradicted(None);
+            }
+        }
         // What the primary last said of itself (a standby always has its pair).
         let heard = self.pair.as_ref().map(|p| p.follow()).unwrap_or_default();
         let behind = heard.primary_seq.saturating_sub(self.seq);
@@ -238,6 +254,9 @@ impl Engine {
         self.mode = Mode::Primary;
         self.term += 1;
         let term = self.term;
+        if against_witness.is_some() {
+            self.loss_accepted = Some(term);
+        }
         self.apply(
             now,
             hub,
@@ -257,6 +276,77 @@ impl Engine {
             "PROMOTED: this hub is the primary now"
         );
         Ok(term)
+    }
+
+    /// A device says how far it has seen the log (its hello: the highest term it was told and
+    /// the last event it applied). Whether this hub may serve it.
+    ///
+    /// A standby keeps the word of a device that has seen more than it holds: `hub promote`
+    /// then refuses without `--force`. A primary of a newer term that meets a device which saw
+    /// events of the old term it does not hold — it was promoted while cut off, and the old
+    /// primary went on alone — stops issuing at once: it is a standby again, and only `hub
+    /// promote --force` makes it go on.
+    pub(super) fn witnessed(&mut self, witness: Witness) -> bool {
+        let Some(pair) = self.pair.clone() else {
+            return true;
+        };
+        match self.mode {
+            Mode::Deposed => false,
+            Mode::Standby => {
+                let more = witness.term > self.term
+                    || (witness.term == self.term && witness.seq > self.seq);
+                let known = pair.contradicted().map_or(0, |(w, _)| w.seq);
+                if more && witness.seq > known {
+                    tracing::error!(device = %witness.device, term = witness.term, seq = witness.seq, held = self.seq,
+                        "WITNESS: a device has seen more than this standby holds: it must not be promoted without --force");
+                    pair.set_contradicted(Some((witness, self.seq)));
+                }
+                false
+            }
+            Mode::Primary => {
+                if witness.term >= self.term {
+                    return true;
+                }
+                if self.loss_accepted == Some(self.term) {
+                    tracing::warn!(device = %witness.device, seq = witness.seq,
+                        "WITNESS of the old primary after a promotion forced past it: serving on");
+                    return true;
+                }
+                let held = self.last_of_term(witness.term);
+                if witness.seq <= held {
+                    return true;
+                }
+                if let Err(e) = self.store.set_role(Mode::Standby.stored()) {
+                    tracing::error!(error = %e, "cannot record that this hub stopped issuing");
+                }
+                self.mode = Mode::Standby;
+                tracing::error!(device = %witness.device, term = witness.term, seq = witness.seq, held,
+                    "SPLIT: a device has seen events of the old primary that this hub does not hold: it stops issuing now. \
+                     Bring the old primary back (and re-join this hub: hub standby --resync), or hub promote --force to go on without them");
+                pair.set_contradicted(Some((witness, held)));
+                pair.set_standing(Standing {
+                    mode: self.mode,
+                    term: self.term,
+                });
+                false
+            }
+        }
+    }
+
+    /// The last event of `term` (and those before) this hub holds: the event before the first
+    /// of a later term, or the head of its log.
+    fn last_of_term(&self, term: u64) -> u64 {
+        let later = |seq: u64| self.store.term_at(seq).map_or(true, |t| t > term);
+        if !later(self.seq) {
+            return self.seq;
+        }
+        // `term_at` grows with `seq`: the first event of a later term, by halves.
+        let (mut lo, mut hi) = (0u64, self.seq);
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            if later(mid) { hi = mid } else { lo = mid }
+        }
+        lo
     }
 
     /// A hub of a higher term serves: this primary stops issuing, for good (recorded), until it

@@ -247,6 +247,7 @@ fn a_standby_engine_keeps_the_primarys_log_across_a_day_and_takes_over() {
         sync_timeout: std::time::Duration::from_millis(100),
         ca_file: None,
         pin: None,
+        live_buffer: centre_config::DEFAULT_LIVE_BUFFER,
     });
     let db = dir.path().join("standby.db");
     Writer::open(&db)

@@ -73,13 +73,18 @@ pub async fn greet(
         refuse(socket, ErrorCode::BadRequest, &msg, "unsupported protocol").await;
         return None;
     }
-    if let Some(message) = app
+    let not_primary = app
         .engine
         .pair
         .as_ref()
-        .and_then(|p| p.not_primary_message())
+        .and_then(|p| p.not_primary_message());
+    // A phone or a browser is turned away at once; a device is heard first (its token, then
+    // how far it has seen the log: `witness`).
+    if let Some(message) = &not_primary
+        && (hello.role == Role::Tracker
+            || hello.role == Role::Admin && hello.device == CONSOLE_DEVICE)
     {
-        refuse(socket, ErrorCode::NotPrimary, &message, "not the primary").await;
+        refuse(socket, ErrorCode::NotPrimary, message, "not the primary").await;
         return None;
     }
     if hello.role == Role::Tracker {
@@ -117,6 +122,11 @@ pub async fn greet(
         .await;
         return None;
     }
+    if let Some(message) = not_primary {
+        witness(app, &hello).await;
+        refuse(socket, ErrorCode::NotPrimary, &message, "not the primary").await;
+        return None;
+    }
     // A configured device that has seen a newer primary: this hub was replaced. (Only after
     // its token is checked: a stranger's hello must not stop the centre.)
     if let Some(pair) = &app.engine.pair
@@ -133,7 +143,51 @@ pub async fn greet(
         refuse(socket, ErrorCode::NotPrimary, &message, "not the primary").await;
         return None;
     }
+    // A device that saw events of an older term this hub does not hold: it stops issuing.
+    if !witness(app, &hello).await {
+        let message = app
+            .engine
+            .pair
+            .as_ref()
+            .and_then(|p| p.not_primary_message())
+            .unwrap_or_default();
+        refuse(socket, ErrorCode::NotPrimary, &message, "not the primary").await;
+        return None;
+    }
     Some(Greeting::Device(hello))
+}
+
+/// Tells the engine how far a device (its token checked) has seen the log; whether this hub
+/// may serve it. A term is believed with its proof only; no `resume_from`, nothing to witness.
+async fn witness(app: &AppState, hello: &Hello) -> bool {
+    let Some(pair) = &app.engine.pair else {
+        return true;
+    };
+    let Some(seq) = hello.resume_from else {
+        return true;
+    };
+    let term = match (hello.term, hello.term_proof.as_deref()) {
+        (None | Some(0), _) => 0,
+        (Some(t), Some(proof)) if pair.proves(t, proof) => t,
+        _ => return true,
+    };
+    let standing = pair.standing();
+    if standing.mode == hub_engine::pair::Mode::Primary && term >= standing.term {
+        // It has seen nothing of an older term: nothing this primary could lack.
+        return true;
+    }
+    let witness = hub_engine::pair::Witness {
+        device: hello.device.clone(),
+        term,
+        seq,
+    };
+    let (respond, answer) = tokio::sync::oneshot::channel();
+    let asked = app
+        .engine
+        .requests
+        .send(hub_engine::Request::Witness { witness, respond })
+        .await;
+    asked.is_ok() && answer.await.unwrap_or(false)
 }
 
 /// Says why, then closes with 1008 (policy violation).

@@ -3,26 +3,39 @@
 //! standby, a replaced primary) from serving anything but its health.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::time::Instant;
 
+use axum::Extension;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use super::listener::AddressSlot;
+use super::pending::PendingSockets;
 use super::state::AppState;
 use super::upgrade::WebSocketUpgrade;
 use hub_engine::pair::Mode;
 use replication::primary;
+
+/// Wrong secrets since the hub started: logged as a count, at 1, 2, 4, 8 … of them, so that a
+/// guesser cannot fill the journal.
+static WRONG_SECRETS: AtomicU64 = AtomicU64::new(0);
 
 /// What the other hub sends here is small (follow, ask, promote, acknowledgements; the large
 /// messages go the other way): a stranger cannot make the hub hold megabytes before its secret
 /// is checked.
 const MAX_INCOMING_MESSAGE: usize = 4 << 10;
 
+/// `GET /replicate`. Held like any connection until the other hub's secret is checked (its
+/// address's place, a place among the sockets that have not said who they are); wrong secrets
+/// are throttled per address as wrong PINs are.
 pub async fn upgrade(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    slot: Option<Extension<AddressSlot>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let Some(pair) = app.engine.pair.clone() else {
@@ -32,6 +45,22 @@ pub async fn upgrade(
         )
             .into_response();
     };
+    let place = format!("replicate@{}", peer.ip());
+    let throttle = || app.logins.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(wait) = throttle().check(&place, "", Instant::now()) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(
+                axum::http::header::RETRY_AFTER,
+                wait.as_secs().max(1).to_string(),
+            )],
+            "too many wrong replication secrets from this address: wait",
+        )
+            .into_response();
+    }
+    let address_place = slot.and_then(|Extension(s)| s.take());
+    let waiting = PendingSockets::admit(&app.pending);
+    let evicted = waiting.evicted.clone();
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_INCOMING_MESSAGE))
         .max_frame_size(Some(MAX_INCOMING_MESSAGE));
@@ -43,8 +72,26 @@ pub async fn upgrade(
         requests: app.engine.requests.clone(),
         shutdown: app.shutdown.clone(),
         peer: peer.to_string(),
+        until_checked: primary::Checking {
+            places: Box::new((waiting, address_place)),
+            evicted,
+        },
     };
-    ws.on_upgrade(config, move |socket| primary::serve(socket, served))
+    ws.on_upgrade(config, move |socket| async move {
+        let ended = primary::serve(socket, served).await;
+        let mut throttle = app.logins.lock().unwrap_or_else(|e| e.into_inner());
+        match ended {
+            primary::Ended::WrongSecret => {
+                throttle.failed(&place, "", false, Instant::now());
+                let n = WRONG_SECRETS.fetch_add(1, Ordering::Relaxed) + 1;
+                if n.is_power_of_two() {
+                    tracing::warn!(%peer, refused = n, "REPLICATION: refused a hub with the wrong secret ({n} since the start)");
+                }
+            }
+            primary::Ended::Served => throttle.succeeded(&place, ""),
+            primary::Ended::Refused => {}
+        }
+    })
 }
 
 /// Paths a hub that does not issue still answers: its health, the other hub, and `/ws` (whose

@@ -459,6 +459,69 @@ async fn the_console_says_when_the_centre_runs_without_its_standby() {
     browser.close().await;
 }
 
+/// A standby's link that falls behind the commits (here: a live buffer of one commit while the
+/// standby is frozen and the primary serves a burst alone) reads what it missed from the
+/// database — events and the replies of their day — and the standby comes back in step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lagged_link_catches_up_from_the_database_with_the_replies() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut pair = HubPair::new(dir.path(), HUB, 300).await;
+    let mut text = std::fs::read_to_string(&pair.a.config).expect("a's configuration");
+    assert!(
+        text.trim_end()
+            .ends_with(&format!("sync_timeout_ms = {}", 300))
+    );
+    text.push_str("live_buffer = 1\n");
+    std::fs::write(&pair.a.config, text).expect("written");
+    pair.start_in_step(HUB).await;
+
+    pair.b.hub().freeze();
+    let kiosks: Vec<HubClient> = (1..=4).map(|n| kiosk(&pair.hub_list(), n)).collect();
+    let mut presses = Vec::new();
+    for (k, kiosk) in kiosks.iter().enumerate() {
+        let kiosk = kiosk.clone();
+        presses.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for i in 0..60 {
+                let id = format!("kiosk-{}:lag-{i}", k + 1);
+                let reply = kiosk
+                    .send_with_id(id.clone(), issue(if i % 2 == 0 { "TP" } else { "DD" }))
+                    .await
+                    .unwrap_or_else(|e| panic!("{id}: {e}"));
+                mine.push((id, ticket_of(&reply).number));
+            }
+            mine
+        }));
+    }
+    let mut issued = Vec::new();
+    for p in presses {
+        issued.extend(p.await.expect("the presses"));
+    }
+    pair.b.hub().thaw();
+    pair.a.wait_health("back in step", in_sync).await;
+    assert!(
+        pair.a
+            .hub()
+            .wait_for_log("link fell behind the commits", testkit::WAIT)
+            .is_some(),
+        "the burst overran a live buffer of one"
+    );
+    assert_eq!(events(&pair.a.db), events(&pair.b.db));
+
+    // The replies came with them: each press retried on the promoted standby, the same ticket.
+    pair.a.kill();
+    let (promoted, said) = promote(&pair.b, false).await;
+    assert!(promoted, "{said}");
+    for (id, number) in &issued {
+        let n: usize = id[6..7].parse().expect("kiosk number");
+        let again = kiosks[n - 1]
+            .send_with_id(id.clone(), issue("TP"))
+            .await
+            .expect("retried on the new primary");
+        assert_eq!(&ticket_of(&again).number, number, "{id}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_standby_started_late_catches_up_with_the_day_and_its_replies() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -571,6 +634,57 @@ async fn replicate_refuses_whoever_lacks_the_pairs_secret() {
     .await;
     assert_eq!(answer["type"], "standing", "{answer}");
     assert_eq!(answer["mode"], "primary", "{answer}");
+
+    // A guesser on another address: five free tries, then refused before the WebSocket opens
+    // (as wrong PINs are); the log counts them rather than writing a line each.
+    let primary = pair.a.hub().addr;
+    let from_the_lan = |first: serde_json::Value| async move {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind("127.0.0.2:0".parse().expect("addr"))
+            .expect("bind");
+        let tcp = socket.connect(primary).await.expect("connect");
+        let url = format!("ws://{primary}/replicate");
+        let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await.ok()?;
+        ws.send(Message::text(first.to_string())).await.ok()?;
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => {
+                serde_json::from_str::<serde_json::Value>(t.as_str()).ok()
+            }
+            _ => None,
+        }
+    };
+    let guess = serde_json::json!({"type": "ask", "token": wrong});
+    for n in 0..5 {
+        let answer = from_the_lan(guess.clone()).await;
+        assert_eq!(
+            answer.map(|a| a["reason"].clone()),
+            Some("unauthorized".into()),
+            "guess {n}"
+        );
+    }
+    assert_eq!(
+        from_the_lan(guess.clone()).await,
+        None,
+        "the sixth is refused at once"
+    );
+    let right = serde_json::json!({"type": "ask", "token": testkit::pair::PAIR_SECRET});
+    assert_eq!(
+        from_the_lan(right).await,
+        None,
+        "even with the secret, until the wait is over"
+    );
+    let lines = pair
+        .a
+        .hub()
+        .log_lines()
+        .iter()
+        .filter(|l| l.contains("the wrong secret"))
+        .count();
+    // 3 + 5 wrong secrets on this hub: lines at the 1st, 2nd, 4th and 8th.
+    assert_eq!(lines, 4, "{:?}", pair.a.hub().log_lines());
+    // The pair itself was not disturbed.
+    assert!(in_sync(&pair.a.health().await));
 }
 
 /// Both PCs set up as primaries (a set-up mistake): each says so, loudly.
@@ -596,5 +710,130 @@ async fn two_primaries_by_mistake_say_so() {
                 .wait_for_log("TWO PRIMARIES", testkit::WAIT)
                 .is_some()
         );
+    }
+}
+
+/// The standby's cable out while the primary serves alone, then the primary dead: the standby
+/// (its process stopped, so that it hears nothing, as through a cut cable) is started again
+/// and looks as it did, but a board served by the primary has seen more. Returns the pair (the
+/// primary killed, the standby up) and the last event the board saw.
+async fn cut_off_standby_and_dead_primary(dir: &Path) -> (HubPair, u64) {
+    let mut pair = HubPair::in_step(dir, HUB, 300).await;
+    let kiosk = kiosk(&pair.a.ws(), 1);
+    kiosk.send(issue("TP")).await.expect("in step");
+    pair.b.kill();
+    let (mut board, _) = testkit::raw::device(pair.a.hub().addr, "display", "display-1").await;
+    for _ in 0..5 {
+        kiosk.send(issue("TP")).await.expect("issued alone");
+    }
+    // The board has each of them (the primary announces only what it committed).
+    let head = pair.a.health().await["seq"].as_u64().expect("a seq");
+    let mut seen = 0;
+    while seen < head {
+        let m = testkit::raw::next(&mut board).await.expect("an event");
+        seen = seen.max(m["seq"].as_u64().unwrap_or(0));
+    }
+    pair.a.kill();
+    pair.b.start(exe());
+    pair.b
+        .wait_health("the standby up again", |h| h["status"] == "standby")
+        .await;
+    (pair, seen)
+}
+
+/// The board's hello, as any client says it after a lost connection: the last event applied.
+async fn board_knocks(addr: std::net::SocketAddr, seen: u64) -> serde_json::Value {
+    let mut ws = testkit::raw::open(addr).await;
+    let mut hello = testkit::raw::demo_hello("display", "display-1");
+    hello["resume_from"] = seen.into();
+    testkit::raw::send(&mut ws, &hello).await;
+    testkit::raw::next(&mut ws).await.expect("an answer")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_board_that_saw_more_keeps_a_cut_off_standby_from_being_promoted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (pair, seen) = cut_off_standby_and_dead_primary(dir.path()).await;
+    let held = pair.b.health().await["seq"].as_u64().expect("a seq");
+    assert!(
+        held < seen,
+        "the standby lacks what the primary issued alone"
+    );
+    // The board knocks on the standby: refused, and heard.
+    let refused = board_knocks(pair.b.hub().addr, seen).await;
+    assert_eq!(refused["code"], "not_primary", "{refused}");
+    let health = pair
+        .b
+        .wait_health("the witness kept", |h| {
+            h["replication"]["witness"].is_object()
+        })
+        .await;
+    assert_eq!(health["replication"]["witness"]["seq"], seen, "{health:#}");
+    assert_eq!(health["replication"]["witness"]["device"], "display-1");
+    // The technician's `hub promote` is refused at once, and says why.
+    let (promoted, said) = promote(&pair.b, false).await;
+    assert!(!promoted, "{said}");
+    assert!(
+        said.contains("display-1") && said.contains(&format!("event {seen}")),
+        "{said}"
+    );
+    // With --force (the old primary's disk is lost), it goes on, loudly.
+    let (promoted, said) = promote(&pair.b, true).await;
+    assert!(promoted, "{said}");
+    assert!(
+        pair.b
+            .hub()
+            .wait_for_log("PROMOTED AGAINST A WITNESS", testkit::WAIT)
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_standby_promoted_while_cut_off_stops_issuing_when_a_board_has_seen_more() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (pair, seen) = cut_off_standby_and_dead_primary(dir.path()).await;
+    // Promoted before any device came, by force: the technician believed the old primary's
+    // disk lost (without, it is refused: the standby never heard the primary since it started).
+    let (promoted, said) = promote(&pair.b, false).await;
+    assert!(!promoted, "{said}");
+    let (promoted, said) = promote(&pair.b, true).await;
+    assert!(promoted, "{said}");
+    // The board comes back: it has seen events of the old term this hub gave other numbers.
+    let refused = board_knocks(pair.b.hub().addr, seen).await;
+    assert_eq!(refused["code"], "not_primary", "{refused}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("KHÔNG ĐƯỢC CẤP SỐ") && message.contains("display-1"),
+        "{message}"
+    );
+    let health = pair.b.health().await;
+    assert_eq!(health["replication"]["mode"], "standby", "{health:#}");
+    assert!(
+        health["replication"]["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("issued more"))
+    );
+    assert!(pair.b.hub().wait_for_log("SPLIT", testkit::WAIT).is_some());
+    // Nothing is issued now: a kiosk is refused.
+    let mut kiosk = testkit::raw::open(pair.b.hub().addr).await;
+    testkit::raw::send(&mut kiosk, &testkit::raw::demo_hello("kiosk", "kiosk-1")).await;
+    let answer = testkit::raw::next(&mut kiosk).await.expect("an answer");
+    assert_eq!(answer["code"], "not_primary", "{answer}");
+    // Until the technician decides, knowing now what is lost: --force, and it issues again,
+    // the board included.
+    let (promoted, said) = promote(&pair.b, true).await;
+    assert!(promoted, "{said}");
+    let welcome = board_knocks(pair.b.hub().addr, seen).await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    let (mut kiosk, _) = testkit::raw::device(pair.b.hub().addr, "kiosk", "kiosk-1").await;
+    let press = serde_json::json!({"type": "cmd", "id": "kiosk-1:after", "cmd": "issue_ticket",
+                                   "args": {"service": "TP"}});
+    testkit::raw::send(&mut kiosk, &press).await;
+    loop {
+        let m = testkit::raw::next(&mut kiosk).await.expect("an answer");
+        if m["type"] == "reply" {
+            assert_eq!(m["ok"], true, "{m}");
+            break;
+        }
     }
 }

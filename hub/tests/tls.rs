@@ -160,6 +160,7 @@ async fn a_standby_follows_its_primary_over_tls_and_refuses_an_untrusted_one() {
             sync_timeout: Duration::from_secs(2),
             ca_file: ca,
             pin,
+            live_buffer: centre_config::DEFAULT_LIVE_BUFFER,
         });
         config
     };

@@ -44,20 +44,45 @@ pub struct Served {
     pub shutdown: watch::Receiver<bool>,
     /// Who connected, for the log.
     pub peer: String,
+    pub until_checked: Checking,
+}
+
+/// What a connection holds until the other hub's secret is checked: its places among the
+/// server's connections that have not said who they are (dropped once it has), and the
+/// signal that a newcomer needed its place (it is then closed).
+pub struct Checking {
+    pub places: Box<dyn Send + Sync>,
+    pub evicted: watch::Receiver<bool>,
+}
+
+/// How a connection on `/replicate` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Its first message had the wrong secret: the server throttles and counts these.
+    WrongSecret,
+    /// Late, unreadable, or its place needed by a newcomer.
+    Refused,
+    /// The other hub, its secret right.
+    Served,
 }
 
 /// Serves one connection on `/replicate` until it ends.
-pub async fn serve<S>(mut ws: WebSocketStream<S>, served: Served)
+pub async fn serve<S>(mut ws: WebSocketStream<S>, mut served: Served) -> Ended
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut log = Log::new(served.db.clone());
-    match first_word(&mut ws, &served).await {
-        Some(Wish::Promote { force }) => promote(&mut ws, &served, &mut log, force).await,
-        Some(Wish::Ask) => say_standing(&mut ws, &served.pair, &mut log).await,
-        Some(Wish::Follow { seq, term }) => follow(ws, served, log, seq, term).await,
-        None => {}
+    let mut evicted = served.until_checked.evicted.clone();
+    let wish = first_word(&mut ws, &mut evicted, &served).await;
+    // Checked (or refused): no longer one of the connections that say nothing.
+    served.until_checked.places = Box::new(());
+    match wish {
+        Ok(Wish::Promote { force }) => promote(&mut ws, &served, &mut log, force).await,
+        Ok(Wish::Ask) => say_standing(&mut ws, &served.pair, &mut log).await,
+        Ok(Wish::Follow { seq, term }) => follow(ws, served, log, seq, term).await,
+        Err(ended) => return ended,
     }
+    Ended::Served
 }
 
 /// What the other hub asked for in its first message, its secret checked.
@@ -70,12 +95,20 @@ enum Wish {
     Promote { force: bool },
 }
 
-/// The first message, refused (and `None`) when it is late, unreadable or has the wrong secret.
-async fn first_word<S>(ws: &mut WebSocketStream<S>, served: &Served) -> Option<Wish>
+/// The first message, refused when it is late, unreadable or has the wrong secret.
+async fn first_word<S>(
+    ws: &mut WebSocketStream<S>,
+    evicted: &mut watch::Receiver<bool>,
+    served: &Served,
+) -> Result<Wish, Ended>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let first = match tokio::time::timeout(FIRST_MESSAGE, ws.next()).await {
+    let first = tokio::select! {
+        first = tokio::time::timeout(FIRST_MESSAGE, ws.next()) => first,
+        _ = evicted.changed() => return Err(Ended::Refused),
+    };
+    let first = match first {
         Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str::<FromStandby>(t.as_str()).ok(),
         _ => None,
     };
@@ -85,15 +118,14 @@ where
         Some(FromStandby::Promote { token, force }) => (token, Wish::Promote { force }),
         _ => {
             refuse(ws, "bad_request", "say follow or ask first").await;
-            return None;
+            return Err(Ended::Refused);
         }
     };
     if !served.pair.token_matches(&token) {
-        tracing::warn!(peer = %served.peer, "REPLICATION: refused a hub with the wrong secret");
         refuse(ws, "unauthorized", "wrong replication secret").await;
-        return None;
+        return Err(Ended::WrongSecret);
     }
-    Some(wish)
+    Ok(wish)
 }
 
 /// `hub promote`, asked of this standby: the engine decides, the answer is said and the link
@@ -263,20 +295,21 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut sent = from;
-    // Each stretch read from the database starts with the replies of its days: the live batches
-    // it stands for (missed, or dropped when the standby lagged) carried them.
-    let mut replies_sent = false;
+    // Each stretch read from the database is preceded by the replies of its days, read after
+    // its events: they cover every event up to the head as it was then (`replies_cover`). The
+    // live batches those events came in (skipped, or dropped when the link lagged) carried
+    // them; a stretch that goes past that head reads them again.
+    let mut replies_cover = 0;
     let mut behind = true;
     let mut ping = tokio::time::interval(PING);
     loop {
         if behind {
-            match catch_up(ws, log, sent, !replies_sent).await {
+            match catch_up(ws, log, sent, &mut replies_cover).await {
                 Ok(Some(last)) => {
                     sent = last;
-                    replies_sent = true;
                     continue;
                 }
-                Ok(None) => (behind, replies_sent) = (false, true),
+                Ok(None) => behind = false,
                 Err(e) => return e,
             }
         }
@@ -288,14 +321,17 @@ where
                     }
                 }
                 Ok(s) if s.last <= sent => {}
-                Ok(s) if s.first > sent + 1 => (behind, replies_sent) = (true, false),
+                Ok(s) if s.first > sent + 1 => behind = true,
                 Ok(s) => {
                     if let Err(e) = ws.send(Message::text(s.text.clone())).await {
                         return e.to_string();
                     }
                     sent = s.last;
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => (behind, replies_sent) = (true, false),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::info!(connection, missed, "REPLICATION: the standby's link fell behind the commits; reading what it missed from the database");
+                    behind = true;
+                }
                 Err(broadcast::error::RecvError::Closed) => return "the hub is stopping".into(),
             },
             incoming = ws.next() => match incoming {
@@ -331,25 +367,32 @@ async fn catch_up<S>(
     ws: &mut WebSocketStream<S>,
     log: &mut Log,
     after: u64,
-    with_replies: bool,
+    replies_cover: &mut u64,
 ) -> Result<Option<u64>, String>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let covered = *replies_cover;
     let read_batch = log
         .read(move |r| {
-            let head = r.last_seq()?;
             let rows = r.replication_after(after, CATCH_UP_EVENTS)?;
-            let replies = match (with_replies, rows.first()) {
-                (true, Some((first, _))) => r.replies_since(first.day)?,
-                _ => vec![],
+            // Read after the events, the replies cover at least them (each reply is committed
+            // with its events), and every event up to the head read just before them.
+            let past_cover = rows.last().is_some_and(|(last, _)| last.seq > covered);
+            let (head, replies) = match rows.first() {
+                Some((first, _)) if past_cover => (r.last_seq()?, r.replies_since(first.day)?),
+                _ => (r.last_seq()?, vec![]),
             };
-            Ok((head, rows, replies))
+            Ok((head, rows, replies, past_cover))
         })
         .await;
-    let (head, rows, replies) = read_batch.map_err(|e| format!("cannot read the log: {e}"))?;
+    let (head, rows, replies, past_cover) =
+        read_batch.map_err(|e| format!("cannot read the log: {e}"))?;
     if rows.is_empty() {
         return Ok(None);
+    }
+    if past_cover {
+        *replies_cover = head;
     }
     // The idempotency memory of the days to come first, in parts.
     for part in replies.chunks(CATCH_UP_REPLIES) {

@@ -111,6 +111,27 @@ pub struct Follow {
     pub problem: Option<String>,
 }
 
+/// A device's word of how far it has seen the log (its hello's `term` and `resume_from`): the
+/// highest term it was told and the last event it applied. Devices are the pair's witnesses:
+/// a standby cut off from its primary cannot know what the primary issued alone, but the
+/// boards, kiosks and counters that were served by it do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Witness {
+    pub device: String,
+    pub term: u64,
+    pub seq: u64,
+}
+
+impl Witness {
+    /// What this hub must say of it, Vietnamese then English.
+    pub fn words(&self, held: u64) -> String {
+        format!(
+            "thiết bị {} đã thấy đến sự kiện {} (nhiệm kỳ {}), máy chủ này chỉ có đến {held}: máy chủ chính cũ đã cấp thêm số ·              device {} has seen event {} of term {}, this hub holds {held}: the old primary issued more",
+            self.device, self.seq, self.term, self.device, self.seq, self.term
+        )
+    }
+}
+
 /// This hub's side of a pair: the configuration, its standing, and what each side knows of
 /// the other. Shared by the engine (which ships and waits), the server and the tasks.
 pub struct Pair {
@@ -126,6 +147,9 @@ pub struct Pair {
     /// The peer said it is a primary of this very term (a set-up mistake: both PCs made
     /// primaries).
     two_primaries: std::sync::atomic::AtomicBool,
+    /// A device that has seen more of the log than this hub holds, and what this hub holds
+    /// (set by the engine): it neither promotes nor issues on its own word.
+    contradicted: Mutex<Option<(Witness, u64)>>,
 }
 
 /// Why a pair cannot be set up.
@@ -159,7 +183,7 @@ impl Pair {
         }
         let tls = hub_client::tls::trusting(config.ca_file.as_deref(), config.pin.as_deref())?;
         let (standing, _) = watch::channel(standing);
-        let (live, _) = broadcast::channel(1024);
+        let (live, _) = broadcast::channel(config.live_buffer);
         Ok(Arc::new(Pair {
             config,
             token,
@@ -170,6 +194,7 @@ impl Pair {
             acked: Condvar::new(),
             follow: Mutex::new(Follow::default()),
             two_primaries: std::sync::atomic::AtomicBool::new(false),
+            contradicted: Mutex::new(None),
         }))
     }
 
@@ -362,7 +387,25 @@ impl Pair {
         if let Some(warning) = self.alone() {
             out["warning"] = warning.into();
         }
+        if let Some((witness, held)) = self.contradicted() {
+            out["witness"] = serde_json::json!({"device": witness.device, "term": witness.term,
+                                                "seq": witness.seq, "held": held});
+            out["warning"] = witness.words(held).into();
+        }
         out
+    }
+
+    /// The device that has seen more than this hub holds, if one has said so.
+    pub fn contradicted(&self) -> Option<(Witness, u64)> {
+        self.contradicted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Set by the engine only.
+    pub(crate) fn set_contradicted(&self, found: Option<(Witness, u64)>) {
+        *self.contradicted.lock().unwrap_or_else(|e| e.into_inner()) = found;
     }
 
     /// Why this hub refuses to serve, naming the primary, in Vietnamese then English (`None`:
@@ -371,9 +414,15 @@ impl Pair {
         let peer = &self.config.peer;
         match self.standing().mode {
             Mode::Primary => None,
-            Mode::Standby => Some(format!(
-                "máy chủ dự phòng, hãy kết nối máy chủ chính {peer} · this is the standby hub; connect to the primary at {peer}"
-            )),
+            Mode::Standby => Some(match self.contradicted() {
+                Some((witness, held)) => format!(
+                    "MÁY CHỦ DỰ PHÒNG KHÔNG ĐƯỢC CẤP SỐ, gọi kỹ thuật viên: {} · THE STANDBY MUST NOT ISSUE, call the technician",
+                    witness.words(held)
+                ),
+                None => format!(
+                    "máy chủ dự phòng, hãy kết nối máy chủ chính {peer} · this is the standby hub; connect to the primary at {peer}"
+                ),
+            }),
             Mode::Deposed => Some(format!(
                 "máy chủ này đã được thay thế, hãy kết nối {peer} · this hub was replaced; connect to {peer}"
             )),
