@@ -138,6 +138,17 @@ impl Engine {
                 mode: self.mode,
                 term: self.term,
             });
+            // The old primary came back and sent what the witness had seen: nothing is lost.
+            if pair
+                .contradicted()
+                .is_some_and(|(w, _)| w.term <= self.term && w.seq <= self.seq)
+            {
+                tracing::warn!(
+                    seq = self.seq,
+                    "WITNESS answered: this standby now holds what the device had seen"
+                );
+                pair.set_contradicted(None);
+            }
         }
         Ok(self.seq)
     }

@@ -15,6 +15,7 @@ mod browser;
 mod centre;
 mod client;
 mod clock;
+pub mod netns;
 pub mod pair;
 mod port;
 mod postgres;
