@@ -236,7 +236,7 @@ async fn narrate(first: Option<Update>, mut updates: tokio::sync::mpsc::Unbounde
                 continue;
             }
             Update::Event(f) => f,
-            Update::Offline { reason } => {
+            Update::Offline { reason, .. } => {
                 println!("(mất kết nối: {reason})");
                 continue;
             }

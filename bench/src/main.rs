@@ -304,7 +304,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     sustained(hub.addr, cli.kiosks, cli.seconds, "sustained issue_ticket").await?;
     hub.kill();
     if cli.standby {
-        let base = bench_config(0, cli.kiosks)?;
+        // A hundred screens for the takeover figure.
+        let base = bench_config(100, cli.kiosks)?;
         standby::figures(&bin, dir.path(), &base, &cli).await?;
     }
     let (hub, _) = start_hub(&bin, &config, &dir.path().join("fanout.db")).await?;

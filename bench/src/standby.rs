@@ -91,8 +91,91 @@ pub async fn figures(bin: &Path, dir: &Path, base: &str, cli: &super::Cli) -> an
         "a re-joined standby catching up",
         head as f64 / secs
     );
-    primary.kill();
+    takeover(bin, &config_b, primary, &standby, &port_a, &port_b).await?;
     standby.kill();
+    Ok(())
+}
+
+/// Screens connected to the pair (both addresses, as installed), the primary killed, the
+/// standby promoted: from the promotion to each screen served again.
+async fn takeover(
+    bin: &Path,
+    config_b: &Path,
+    primary: testkit::HubProcess,
+    standby: &testkit::HubProcess,
+    port_a: &StablePort,
+    port_b: &StablePort,
+) -> anyhow::Result<()> {
+    use hub_client::{ClientConfig, HubClient, Update};
+    const SCREENS: usize = 100;
+    let started = Instant::now();
+    loop {
+        let (_, response) = testkit::raw::get_whole(primary.addr, "/healthz").await;
+        if testkit::raw::json_body(&response)["replication"]["standby"]["sync"] == true {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "the standby is not in step"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let hubs = format!("ws://{}/ws,ws://{}/ws", port_a.addr, port_b.addr);
+    let (served_tx, mut served) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let mut clients = Vec::new();
+    for n in 1..=SCREENS {
+        let mut config = ClientConfig::new(
+            &hubs,
+            protocol::Role::Display,
+            format!("display-{n}"),
+            "bench-token",
+        );
+        config.light = true;
+        let (client, mut updates) = HubClient::connect(config);
+        let tx = served_tx.clone();
+        tokio::spawn(async move {
+            while let Some(u) = updates.recv().await {
+                if matches!(u, Update::Snapshot { .. } | Update::Resumed { .. }) {
+                    let _ = tx.send((n, Instant::now()));
+                }
+            }
+        });
+        clients.push(client);
+    }
+    // Every screen served by the primary first.
+    let mut first = std::collections::HashSet::new();
+    while first.len() < SCREENS {
+        let (n, _) = served
+            .recv()
+            .await
+            .ok_or_else(|| anyhow::anyhow!("a screen stopped"))?;
+        first.insert(n);
+    }
+    port_a.refuse();
+    primary.kill();
+    let promoted = Process::new(bin)
+        .args(["promote", "--config"])
+        .arg(config_b)
+        .args(["--hub", &format!("ws://{}", standby.addr)])
+        .output()?;
+    let at = Instant::now();
+    anyhow::ensure!(
+        promoted.status.success(),
+        "hub promote: {}",
+        String::from_utf8_lossy(&promoted.stderr)
+    );
+    let mut again: std::collections::HashMap<usize, Duration> = std::collections::HashMap::new();
+    while again.len() < SCREENS {
+        let (n, when) = tokio::time::timeout(Duration::from_secs(60), served.recv())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("a screen stopped"))?;
+        again.entry(n).or_insert(when.saturating_duration_since(at));
+    }
+    super::show(
+        &format!("takeover: promotion → each of {SCREENS} screens served"),
+        again.into_values().collect(),
+    );
+    drop(clients);
     Ok(())
 }
 

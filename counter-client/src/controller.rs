@@ -384,6 +384,9 @@ impl Controller {
             online: mirror.online,
             banner: match (&mirror.refused, mirror.online) {
                 (Some(reason), _) => format!("Máy chủ từ chối thiết bị này: {reason}"),
+                (None, false) if mirror.switching => {
+                    "Đang chuyển máy chủ… — thao tác sẽ được gửi khi kết nối lại / Switching to the other hub…".into()
+                }
                 (None, false) => {
                     "Mất kết nối với máy chủ — đang kết nối lại… / Offline, reconnecting…".into()
                 }
@@ -567,6 +570,13 @@ mod tests {
         assert_eq!(s.enabled, Enabled::default());
         assert!(s.banner.contains("Mất kết nối"));
         assert!(c.command(Action::CallNext, &s).is_none());
+        // A takeover in progress is said as one, not as a lost hub.
+        let switching = Mirror {
+            switching: true,
+            ..Mirror::default()
+        };
+        let s = c.screen(&switching, chrono::Utc::now().fixed_offset());
+        assert!(s.banner.starts_with("Đang chuyển máy chủ"), "{}", s.banner);
     }
 
     fn working_screen() -> Screen {

@@ -256,7 +256,14 @@ mod tests {
             .on_update(&call(6, "A1001", 1, true), &all, now())
             .expect("recall");
         assert!(recall.recall);
-        w.on_update(&Update::Offline { reason: "x".into() }, &all, now());
+        w.on_update(
+            &Update::Offline {
+                reason: "x".into(),
+                switching: false,
+            },
+            &all,
+            now(),
+        );
         // Back after a break: 7 and 8 happened meanwhile, 9 is live.
         assert_eq!(
             w.on_update(&Update::Resumed { seq: 6, head: 8 }, &all, now()),

@@ -68,6 +68,7 @@ impl App {
         a.set_date(screen.date.as_str().into());
         a.set_clock(screen.clock.as_str().into());
         a.set_online(screen.online);
+        a.set_switching(screen.switching);
         a.set_offline_reason(screen.offline_reason.as_str().into());
         a.set_calling(items(&screen.calling));
         a.set_history(items(&screen.history));

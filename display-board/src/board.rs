@@ -89,6 +89,8 @@ pub struct Screen {
     pub date: String,
     pub clock: String,
     pub online: bool,
+    /// Offline for a moment while the other hub takes over: said so, not "offline".
+    pub switching: bool,
     /// Why the board is offline, shown over the dimmed last state.
     pub offline_reason: String,
     pub calling: Vec<CallRow>,
@@ -120,7 +122,7 @@ impl Board {
     /// (the announcer's `CallWatcher` decides what is live and tells us through `flash`).
     pub fn apply(&mut self, update: &Update) {
         match update {
-            Update::Offline { reason } => self.offline_reason = reason.clone(),
+            Update::Offline { reason, .. } => self.offline_reason = reason.clone(),
             Update::Refused { error } => self.offline_reason = error.message.clone(),
             _ => self.offline_reason.clear(),
         }
@@ -172,6 +174,7 @@ impl Board {
             ),
             clock: local.format("%H:%M").to_string(),
             online: m.online,
+            switching: m.switching,
             offline_reason: self.offline_reason.clone(),
             calling,
             history,

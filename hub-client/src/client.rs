@@ -79,6 +79,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncStream for T {}
 /// The largest message taken from the hub.
 const MAX_MESSAGE: usize = 64 << 20;
 
+/// How long a client that knows two hubs calls an outage a switch from one to the other.
+pub const SWITCHING_FOR: Duration = Duration::from_secs(15);
+
 /// The hub addresses a `url` lists (comma-separated), in order.
 pub fn addresses(url: &str) -> Vec<String> {
     let listed: Vec<String> = url
@@ -154,7 +157,11 @@ pub enum Update {
     /// The next event, `seq` exactly one more than the previous one.
     Event(Box<EventFrame>),
     /// The link is down; the client keeps retrying. Show "offline" and keep the last state.
-    Offline { reason: String },
+    /// `switching`: the client knows another hub and lost this one less than
+    /// [`SWITCHING_FOR`] ago — a takeover, most likely: show «Đang chuyển máy chủ…» rather than
+    /// "offline", and let presses wait (they are sent on reconnect, with the same ids). Said
+    /// again with `switching: false` if the outage outlasts it.
+    Offline { reason: String, switching: bool },
     /// The hub refused this device (bad token or role). Retried slowly in case the hub's
     /// configuration is being fixed.
     Refused { error: ErrorBody },
@@ -336,8 +343,10 @@ async fn run(
     let mut at = 0;
     let mut session = Session::default();
     let mut backoff = config.backoff_min;
-    // "Offline" is said once per outage, not once per failed attempt.
+    // "Offline" is said once per outage, not once per failed attempt (with two hubs: first as
+    // a switch, then, after `SWITCHING_FOR`, as offline).
     let mut offline_told = false;
+    let mut switching_until: Option<Instant> = None;
     loop {
         let mut welcomed = false;
         let end = link(
@@ -351,6 +360,7 @@ async fn run(
         .await;
         if welcomed {
             offline_told = false;
+            switching_until = None;
             backoff = config.backoff_min;
         }
         if !matches!(end, LinkEnd::Stop) {
@@ -360,19 +370,16 @@ async fn run(
         }
         match end {
             LinkEnd::Stop => return,
-            LinkEnd::NotPrimary(reason) => {
-                tracing::info!(device = %config.device, %reason, "not the primary hub; trying the next address");
+            LinkEnd::NotPrimary(reason) | LinkEnd::Retry(reason) => {
                 if !offline_told {
-                    if updates.send(Update::Offline { reason }).is_err() {
-                        return;
+                    tracing::warn!(device = %config.device, %reason, "hub link down, or not the primary; trying the next address");
+                    let switching = addresses.len() > 1;
+                    if switching {
+                        switching_until = Some(Instant::now() + SWITCHING_FOR);
+                        // The other hub at once: it may be the one that took over.
+                        backoff = Duration::ZERO;
                     }
-                    offline_told = true;
-                }
-            }
-            LinkEnd::Retry(reason) => {
-                if !offline_told {
-                    tracing::warn!(device = %config.device, %reason, "hub link down");
-                    if updates.send(Update::Offline { reason }).is_err() {
+                    if updates.send(Update::Offline { reason, switching }).is_err() {
                         return;
                     }
                     offline_told = true;
@@ -393,6 +400,13 @@ async fn run(
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => break,
+                _ = async { tokio::time::sleep_until(switching_until.unwrap_or(wake)).await }, if switching_until.is_some() => {
+                    switching_until = None;
+                    let reason = "the other hub has not answered either".to_string();
+                    if updates.send(Update::Offline { reason, switching: false }).is_err() {
+                        return;
+                    }
+                }
                 _ = next_expiry(&session.pending) => expire_due(&mut session.pending),
                 req = requests.recv() => match req {
                     Some(r) => { add_pending(&mut session.pending, r); }
@@ -400,7 +414,7 @@ async fn run(
                 },
             }
         }
-        backoff = (backoff * 2).min(config.backoff_max);
+        backoff = (backoff * 2).clamp(config.backoff_min, config.backoff_max);
     }
 }
 

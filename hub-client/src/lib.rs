@@ -8,5 +8,5 @@ pub mod pictograms;
 pub mod printer_address;
 pub mod tls;
 
-pub use client::{ClientConfig, CommandError, HubClient, Update};
+pub use client::{ClientConfig, CommandError, HubClient, SWITCHING_FOR, Update};
 pub use mirror::Mirror;

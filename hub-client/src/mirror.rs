@@ -15,6 +15,9 @@ pub struct Mirror {
     pub seq: u64,
     /// False until the first snapshot, and while the link is down.
     pub online: bool,
+    /// The link is down, but only just, and another hub is known: most likely the standby
+    /// taking over. Apps say «Đang chuyển máy chủ…» and let presses wait.
+    pub switching: bool,
     /// Set when the hub refused this device (bad token or role).
     pub refused: Option<String>,
     pub center: Option<CenterView>,
@@ -40,21 +43,25 @@ impl Mirror {
                 self.load(snapshot);
                 self.seq = *seq;
                 self.online = true;
+                self.switching = false;
                 self.refused = None;
                 None
             }
             Update::Resumed { seq, .. } => {
                 self.seq = *seq;
                 self.online = true;
+                self.switching = false;
                 self.refused = None;
                 None
             }
-            Update::Offline { .. } => {
+            Update::Offline { switching, .. } => {
                 self.online = false;
+                self.switching = *switching;
                 None
             }
             Update::Refused { error } => {
                 self.online = false;
+                self.switching = false;
                 self.refused = Some(error.message.clone());
                 None
             }

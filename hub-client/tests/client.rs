@@ -180,3 +180,32 @@ async fn the_client_moves_to_the_hub_that_serves_and_says_the_term_it_saw() {
     assert_eq!(hello["term_proof"], "proof-of-2", "{hello}");
     assert_eq!(hello["resume_from"], 1, "{hello}");
 }
+
+/// A port nobody listens on.
+fn closed_port() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr")
+}
+
+async fn offline(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Update>) -> bool {
+    match tokio::time::timeout(Duration::from_secs(60), rx.recv()).await {
+        Ok(Some(Update::Offline { switching, .. })) => switching,
+        other => panic!("expected offline, got {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_two_hubs_an_outage_is_a_switch_for_fifteen_seconds_then_offline() {
+    let url = format!("ws://{}/ws,ws://{}/ws", closed_port(), closed_port());
+    let (_client, mut rx) =
+        HubClient::connect(ClientConfig::new(&url, Role::Kiosk, "kiosk-1", "token"));
+    let started = tokio::time::Instant::now();
+    assert!(offline(&mut rx).await, "first: switching");
+    assert!(!offline(&mut rx).await, "then: offline");
+    assert!(started.elapsed() >= SWITCHING_FOR);
+    // With one hub there is nothing to switch to: offline at once.
+    let url = format!("ws://{}/ws", closed_port());
+    let (_client, mut rx) =
+        HubClient::connect(ClientConfig::new(&url, Role::Kiosk, "kiosk-1", "token"));
+    assert!(!offline(&mut rx).await);
+}

@@ -259,6 +259,7 @@ impl App {
         let a = self.ui.global::<KioskAdapter>();
         a.set_english(s.english);
         a.set_online(s.online);
+        a.set_switching(s.switching);
         a.set_issuing(s.issuing);
         a.set_message(s.message.as_str().into());
         a.set_center(s.center.as_str().into());

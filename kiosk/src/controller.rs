@@ -135,9 +135,10 @@ impl Controller {
         self.english = !self.english;
     }
 
-    /// Whether a service's tile can be tapped.
+    /// Whether a service's tile can be tapped: also while the other hub takes over (the press
+    /// is sent when it answers, and gets the same ticket whichever hub first heard it).
     pub fn available(mirror: &Mirror, service: &str) -> bool {
-        mirror.online
+        (mirror.online || mirror.switching)
             && mirror
                 .service(service)
                 .is_some_and(|s| s.open && s.state == ServiceState::Open)
@@ -545,6 +546,33 @@ pub(crate) mod tests {
             snapshot: Box::new(snapshot),
         });
         m
+    }
+
+    #[test]
+    fn a_press_waits_while_the_other_hub_takes_over_but_not_when_offline() {
+        let mut m = mirror();
+        let switching = hub_client::Update::Offline {
+            reason: "lost".into(),
+            switching: true,
+        };
+        m.apply(&switching);
+        assert!(
+            Controller::available(&m, "TP"),
+            "a switch lets the press wait"
+        );
+        assert!(
+            !Controller::available(&m, "DD"),
+            "a sold-out field stays closed"
+        );
+        let offline = hub_client::Update::Offline {
+            reason: "still lost".into(),
+            switching: false,
+        };
+        m.apply(&offline);
+        assert!(
+            !Controller::available(&m, "TP"),
+            "offline: never promise a number"
+        );
     }
 
     /// The ticket the hub issues in these tests.

@@ -62,6 +62,8 @@ pub struct Screen {
     pub page: Page,
     pub english: bool,
     pub online: bool,
+    /// The other hub is taking over: presses wait rather than being refused.
+    pub switching: bool,
     pub issuing: bool,
     pub message: String,
     pub center: String,
@@ -199,6 +201,7 @@ pub fn screen(ctrl: &Controller, mirror: &Mirror, now: DateTime<Utc>) -> Screen 
         page,
         english,
         online: mirror.online,
+        switching: !mirror.online && mirror.switching,
         issuing: ctrl.issuing,
         message: ctrl.message.clone(),
         center: mirror

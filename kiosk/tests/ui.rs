@@ -446,3 +446,51 @@ fn where_the_centre_sends_sms_a_number_typed_on_the_keypad_is_told_near() {
     assert!(a.pump_until(WAIT, |a| a.ctrl.step == Step::Ticket));
     assert!(a.pump_until(WAIT, |a| issued_today(a, "TP") == 2));
 }
+
+#[test]
+fn a_press_while_the_other_hub_takes_over_waits_and_completes() {
+    let mut c = centre();
+    // The kiosk knows a second hub PC (here a port nobody answers on, as a standby's would
+    // refuse): losing the first is a switch, not an outage.
+    let other = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let ui = KioskWindow::new().expect("window");
+    ui.show().expect("show");
+    let options = Options {
+        connection: Connection::demo(format!("{},ws://{other}/ws", c.url()), "kiosk-1"),
+        printer: None,
+        idle: Duration::from_secs(20),
+        save_tickets: None,
+    };
+    let app = App::new(ui, options, c.runtime());
+    assert!(app.borrow_mut().pump_until(WAIT, |a| a.mirror.online));
+    c.stop_hub();
+    assert!(app.borrow_mut().pump_until(WAIT, |a| a.mirror.switching));
+    let ui = app.borrow().ui.clone_strong();
+    assert!(
+        ElementHandle::find_by_accessible_label(&ui, "Đang chuyển máy chủ")
+            .next()
+            .is_some(),
+        "the band says a switch, not «Tạm thời chưa thể cấp số»"
+    );
+    assert!(
+        ElementHandle::find_by_accessible_label(&ui, "Mất kết nối")
+            .next()
+            .is_none()
+    );
+    // The citizen presses now: the press waits…
+    tap(&app, "Tư pháp – Hộ tịch");
+    tap(&app, "Công dân");
+    assert!(app.borrow().ctrl.issuing);
+    // …and completes once a hub serves again, with one ticket.
+    c.start_hub();
+    assert!(
+        app.borrow_mut()
+            .pump_until(WAIT, |a| a.ctrl.step == Step::Ticket)
+    );
+    assert!(
+        app.borrow_mut()
+            .pump_until(WAIT, |a| issued_today(a, "TP") == 1)
+    );
+}
