@@ -94,10 +94,22 @@ pub async fn upgrade(
     })
 }
 
-/// Paths a hub that does not issue still answers: its health, the other hub, and `/ws` (whose
-/// hello is refused with `not_primary`, naming the primary).
+/// Paths a hub that does not issue still answers: its health, the other hub, `/ws` (whose
+/// hello is refused with `not_primary`, naming the primary), and its console.
 fn open_to_all(path: &str) -> bool {
-    matches!(path, "/healthz" | "/replicate" | "/ws")
+    matches!(
+        path,
+        "/healthz"
+            | "/replicate"
+            | "/ws"
+            // The standby's own console (`console/standby.rs`): read only, and the promotion.
+            | "/console"
+            | "/console/sign-in"
+            | "/console/sign-out"
+            | "/console/me"
+            | "/console/pair"
+            | "/console/promote"
+    )
 }
 
 /// Refuses every other path while this hub is a standby or was replaced.

@@ -837,3 +837,107 @@ async fn a_standby_promoted_while_cut_off_stops_issuing_when_a_board_has_seen_mo
         }
     }
 }
+
+/// The standby's own console: read only, and the supervisor's promotion with the PIN again and
+/// the same refusals as `hub promote`. `CONSOLE_SCREENSHOTS=docs/screenshots` keeps its screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_standbys_console_shows_its_state_and_promotes_only_when_it_may() {
+    use testkit::raw::{cookie_set, json_body, request};
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut pair = HubPair::in_step(dir.path(), HUB, 2000).await;
+    let standby = pair.b.hub().addr;
+    let body = serde_json::json!({"staff": "ql01", "pin": "1234"});
+    let (status, response) = request(standby, "POST", "/console/sign-in", None, Some(&body)).await;
+    assert_eq!(status, 200, "{response}");
+    let cookie = cookie_set(&response);
+    let (status, page) = request(standby, "GET", "/console", Some(&cookie), None).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Chuyển thành máy chủ chính"),
+        "the standby's own page"
+    );
+    let (_, answer) = request(standby, "GET", "/console/pair", Some(&cookie), None).await;
+    let seen = json_body(&answer);
+    assert_eq!(seen["mode"], "standby", "{seen}");
+    assert_eq!(seen["primary"]["connected"], true, "{seen}");
+    // Nothing else of the console is served here.
+    let (status, _) = request(
+        standby,
+        "GET",
+        "/console/figures?from=2026-01-01",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(status, 503);
+
+    let promote = |pin: &str| serde_json::json!({"pin": pin, "confirm": true});
+    let (status, answer) = request(
+        standby,
+        "POST",
+        "/console/promote",
+        Some(&cookie),
+        Some(&promote("9999")),
+    )
+    .await;
+    assert_eq!(status, 401, "a wrong PIN: {answer}");
+    let (status, answer) = request(
+        standby,
+        "POST",
+        "/console/promote",
+        None,
+        Some(&promote("1234")),
+    )
+    .await;
+    assert_eq!(status, 401, "not signed in: {answer}");
+    let (status, answer) = request(
+        standby,
+        "POST",
+        "/console/promote",
+        Some(&cookie),
+        Some(&promote("1234")),
+    )
+    .await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer.contains("still serves"),
+        "the primary is alive: {answer}"
+    );
+    if let Some(dir) = std::env::var_os("CONSOLE_SCREENSHOTS") {
+        let browser = testkit::Browser::start().await;
+        browser
+            .client
+            .goto(&format!("http://{standby}/console"))
+            .await
+            .expect("open");
+        browser.type_into("#staff", "ql01").await;
+        browser.type_into("#pin", "1234").await;
+        browser.click("#signin-form button[type=submit]").await;
+        browser.wait_for_text("link", "đang kết nối").await;
+        browser.click("#ask-open").await;
+        browser
+            .client
+            .execute("window.scrollTo(0, 0); return null;", vec![])
+            .await
+            .expect("scrolled");
+        browser
+            .screenshot(&std::path::PathBuf::from(dir).join("console-standby.png"))
+            .await;
+        browser.close().await;
+    }
+
+    // The primary gone: the supervisor promotes, and this hub issues.
+    pair.a.kill();
+    let (status, answer) = request(
+        standby,
+        "POST",
+        "/console/promote",
+        Some(&cookie),
+        Some(&promote("1234")),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(json_body(&answer)["term"], 1);
+    let health = pair.b.health().await;
+    assert_eq!(health["replication"]["mode"], "primary", "{health:#}");
+}

@@ -19,6 +19,7 @@
 mod figures;
 mod guard;
 pub mod sessions;
+mod standby;
 
 pub use guard::{guarded, own_page, refuse, signed_in};
 
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/sign-out", post(sign_out))
         .route("/console/me", get(me))
         .route("/console/pair", get(pair))
+        .route("/console/promote", post(standby::promote))
         .route("/console/figures", get(figures::table))
         .route("/console/figures.csv", get(figures::csv))
         .route("/console/appointments", get(figures::appointments))
@@ -55,8 +57,15 @@ pub fn routes() -> Router<AppState> {
         .route("/console/charts/waits.svg", get(figures::waits))
 }
 
-async fn page() -> Response {
-    own_page(StatusCode::OK, PAGE.to_string())
+/// The console; on a hub that does not issue (a standby), its own read-only page.
+async fn page(State(app): State<AppState>) -> Response {
+    let issuing = app
+        .engine
+        .pair
+        .as_ref()
+        .is_none_or(|p| p.standing().mode == hub_engine::pair::Mode::Primary);
+    let page = if issuing { PAGE } else { standby::PAGE };
+    own_page(StatusCode::OK, page.to_string())
 }
 
 #[derive(Deserialize)]
