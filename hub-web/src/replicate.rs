@@ -95,15 +95,17 @@ pub async fn upgrade(
 }
 
 /// Paths a hub that does not issue still answers: its health, the other hub, `/ws` (whose
-/// hello is refused with `not_primary`, naming the primary), and its console.
+/// hello is refused with `not_primary`, naming the primary).
 fn open_to_all(path: &str) -> bool {
+    matches!(path, "/healthz" | "/replicate" | "/ws")
+}
+
+/// A standby's own console (`console/standby.rs`): read only, and the promotion. A replaced
+/// hub has none: a person is sent to the primary's.
+fn standby_console(path: &str) -> bool {
     matches!(
         path,
-        "/healthz"
-            | "/replicate"
-            | "/ws"
-            // The standby's own console (`console/standby.rs`): read only, and the promotion.
-            | "/console"
+        "/console"
             | "/console/sign-in"
             | "/console/sign-out"
             | "/console/me"
@@ -118,7 +120,11 @@ pub async fn gate(State(app): State<AppState>, request: Request, next: Next) -> 
         return next.run(request).await;
     };
     let standing = pair.standing();
-    if standing.mode == Mode::Primary || open_to_all(request.uri().path()) {
+    let path = request.uri().path();
+    if standing.mode == Mode::Primary
+        || open_to_all(path)
+        || (standing.mode == Mode::Standby && standby_console(path))
+    {
         return next.run(request).await;
     }
     let peer = &pair.config.peer;
