@@ -33,18 +33,7 @@ pub async fn figures(bin: &Path, dir: &Path, base: &str, cli: &super::Cli) -> an
     port_a.forward_to(primary.addr);
     let (standby, _) = start_hub(bin, &config_b, &db_b).await?;
     port_b.forward_to(standby.addr);
-    let started = Instant::now();
-    loop {
-        let (_, response) = testkit::raw::get_whole(primary.addr, "/healthz").await;
-        if testkit::raw::json_body(&response)["replication"]["standby"]["sync"] == true {
-            break;
-        }
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(60),
-            "the standby did not come in step"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    in_step(primary.addr).await?;
     round_trips(
         primary.addr,
         cli.round_trips,
@@ -108,18 +97,7 @@ async fn takeover(
 ) -> anyhow::Result<()> {
     use hub_client::{ClientConfig, HubClient, Update};
     const SCREENS: usize = 100;
-    let started = Instant::now();
-    loop {
-        let (_, response) = testkit::raw::get_whole(primary.addr, "/healthz").await;
-        if testkit::raw::json_body(&response)["replication"]["standby"]["sync"] == true {
-            break;
-        }
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(60),
-            "the standby is not in step"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    in_step(primary.addr).await?;
     let hubs = format!("ws://{}/ws,ws://{}/ws", port_a.addr, port_b.addr);
     let (served_tx, mut served) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
     let mut clients = Vec::new();
@@ -177,6 +155,22 @@ async fn takeover(
     );
     drop(clients);
     Ok(())
+}
+
+/// Waits until the primary at `addr` says its standby is in step.
+async fn in_step(addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        let (_, response) = testkit::raw::get_whole(addr, "/healthz").await;
+        if testkit::raw::json_body(&response)["replication"]["standby"]["sync"] == true {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "the standby did not come in step"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// `hub standby [FLAGS] --config CONFIG --db DB`.

@@ -72,6 +72,15 @@ impl Centre {
         }
     }
 
+    /// Both PCs started, once the primary's answers wait for its standby.
+    async fn in_step(lan: Lan, dir: &Path) -> Centre {
+        let mut centre = Centre::new(lan, dir);
+        centre.start(Pc::A);
+        centre.start(Pc::B);
+        centre.wait_health(Pc::A, "in step", in_sync).await;
+        centre
+    }
+
     fn start(&mut self, pc: Pc) {
         let i = index(pc);
         let hub = self
@@ -103,6 +112,8 @@ impl Centre {
         ok: impl Fn(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
         let deadline = tokio::time::Instant::now() + testkit::WAIT;
+        // /healthz has no stream to wait on: asked again at each tick, as `testkit::pair` does.
+        let mut ticks = tokio::time::interval(Duration::from_millis(20));
         loop {
             let health = self.health(pc).await;
             if ok(&health) {
@@ -112,7 +123,7 @@ impl Centre {
                 tokio::time::Instant::now() < deadline,
                 "{pc:?} never {what}: {health:#}"
             );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            ticks.tick().await;
         }
     }
 
@@ -177,10 +188,7 @@ async fn the_standbys_cable_out_then_the_primary_dead_is_caught_by_a_board() {
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let mut centre = Centre::new(lan, dir.path());
-    centre.start(Pc::A);
-    centre.start(Pc::B);
-    centre.wait_health(Pc::A, "in step", in_sync).await;
+    let mut centre = Centre::in_step(lan, dir.path()).await;
     let kiosk = centre.kiosk();
     let mut issued = vec![press(&kiosk, "kiosk-1:p0".into()).await];
 
@@ -255,10 +263,7 @@ async fn the_primarys_devices_cable_out_is_not_a_reason_to_promote() {
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let mut centre = Centre::new(lan, dir.path());
-    centre.start(Pc::A);
-    centre.start(Pc::B);
-    centre.wait_health(Pc::A, "in step", in_sync).await;
+    let mut centre = Centre::in_step(lan, dir.path()).await;
     let kiosk = centre.kiosk();
     let first = press(&kiosk, "kiosk-1:q0".into()).await;
 
