@@ -102,48 +102,84 @@ pub async fn open_websocket(
     url: &str,
     tls: Option<Arc<rustls::ClientConfig>>,
 ) -> Result<WebSocketStream<Box<dyn AsyncStream>>, String> {
-    let request = url
-        .into_client_request()
-        .map_err(|e| format!("bad hub address {url:?}: {e}"))?;
-    let secure = request.uri().scheme_str() == Some("wss");
-    let host = request
-        .uri()
-        .host()
-        .ok_or_else(|| format!("no host in {url:?}"))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = request
-        .uri()
-        .port_u16()
-        .unwrap_or(if secure { 443 } else { 80 });
-    let tcp = TcpStream::connect((host.as_str(), port))
+    let address = HubAddress::parse(url)?;
+    let tcp = TcpStream::connect((address.host.as_str(), address.port))
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
     // Small JSON frames both ways: send each at once.
     let _ = tcp.set_nodelay(true);
-    let io: Box<dyn AsyncStream> = if secure {
+    let io: Box<dyn AsyncStream> = match address.tls_name(tls)? {
+        Some((tls, name)) => {
+            let stream = tokio_rustls::TlsConnector::from(tls)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("TLS: {e}"))?;
+            Box::new(stream)
+        }
+        None => Box::new(tcp),
+    };
+    let (ws, _) =
+        tokio_tungstenite::client_async_with_config(address.request, io, Some(websocket_limits()))
+            .await
+            .map_err(|e| format!("cannot open the WebSocket: {e}"))?;
+    Ok(ws)
+}
+
+/// A frame as large as a message may be: a snapshot of a busy day, or a standby's catch-up,
+/// comes as one frame of several megabytes.
+pub fn websocket_limits() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE))
+}
+
+/// A hub's `ws://` or `wss://` address, read: where to connect and what to ask there.
+pub struct HubAddress {
+    pub request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    pub secure: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl HubAddress {
+    pub fn parse(url: &str) -> Result<HubAddress, String> {
+        let request = url
+            .into_client_request()
+            .map_err(|e| format!("bad hub address {url:?}: {e}"))?;
+        let secure = request.uri().scheme_str() == Some("wss");
+        let host = request
+            .uri()
+            .host()
+            .ok_or_else(|| format!("no host in {url:?}"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = request
+            .uri()
+            .port_u16()
+            .unwrap_or(if secure { 443 } else { 80 });
+        Ok(HubAddress {
+            request,
+            secure,
+            host,
+            port,
+        })
+    }
+
+    /// For `wss://`: the TLS configuration and the name the hub's certificate must carry.
+    pub fn tls_name(
+        &self,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>, String> {
+        if !self.secure {
+            return Ok(None);
+        }
         let tls =
             tls.ok_or("wss:// needs the hub's CA (--tls-ca) or certificate pin (--tls-pin)")?;
-        let name = ServerName::try_from(host.clone())
-            .map_err(|e| format!("{host:?} is not a name TLS can check: {e}"))?;
-        let stream = tokio_rustls::TlsConnector::from(tls)
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS: {e}"))?;
-        Box::new(stream)
-    } else {
-        Box::new(tcp)
-    };
-    // A frame as large as a message may be: a snapshot of a busy day, or a standby's catch-up,
-    // comes as one frame of several megabytes.
-    let limits = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE));
-    let (ws, _) = tokio_tungstenite::client_async_with_config(request, io, Some(limits))
-        .await
-        .map_err(|e| format!("cannot open the WebSocket: {e}"))?;
-    Ok(ws)
+        let name = ServerName::try_from(self.host.clone())
+            .map_err(|e| format!("{:?} is not a name TLS can check: {e}", self.host))?;
+        Ok(Some((tls, name)))
+    }
 }
 
 /// What the client tells the app, in order.

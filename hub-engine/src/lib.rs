@@ -103,6 +103,9 @@ pub enum Request {
         batch: Box<crate::pair::messages::Batch>,
         respond: Acknowledge,
     },
+    /// A standby's: follow the primary through `dial` on the engine's own thread (read, apply,
+    /// commit, acknowledge), serving the other requests in between, until promoted.
+    FollowPrimary { dial: Box<dyn pair::link::Dial> },
     /// A standby's: the primary's secrets and counter display generations.
     Settings {
         secrets: HashMap<String, String>,
@@ -326,8 +329,14 @@ struct Engine {
     /// primary's numbers are given up, and further witnesses of it stop nothing.
     loss_accepted: Option<u64>,
     pair: Option<Arc<Pair>>,
+    /// A standby's way to its primary, until the engine takes it up (`Request::FollowPrimary`).
+    dial: Option<Box<dyn pair::link::Dial>>,
     following: following::Following,
 }
+
+/// The engine cannot go on (its state cannot be rebuilt, or no one can send it requests).
+#[derive(Debug)]
+struct Stop;
 
 /// The last welcome with a snapshot: joins within a second of each other at the same `seq`
 /// share it (a thousand boards reconnecting after a hub restart).
@@ -527,6 +536,7 @@ fn open(
         term,
         loss_accepted: None,
         pair: pair.clone(),
+        dial: None,
         following,
     };
     if fresh {
@@ -640,28 +650,44 @@ impl Engine {
                     Err(_) => break,
                 }
             }
-            // A bug must not take the centre down: drop the batch (its callers get `internal`),
-            // rebuild from what is on disk, and carry on.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.process(batch, None)
-            }));
-            let failed = match outcome {
-                Ok(Ok(_)) => false,
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "batch not committed");
-                    true
-                }
-                Err(_) => {
-                    tracing::error!("engine panicked while processing a batch");
-                    true
-                }
-            };
-            if failed && let Err(e) = self.reload() {
-                tracing::error!(error = %e, "cannot rebuild the state from the database; stopping");
+            if self.process_guarded(batch).is_err() {
+                return;
+            }
+            // A standby's engine reads its primary itself, serving its requests in between,
+            // until it is promoted (`standby.rs`).
+            if self.mode == Mode::Standby
+                && let Some(mut dial) = self.dial.take()
+                && self.follow_primary(dial.as_mut(), &mut requests).is_err()
+            {
                 return;
             }
         }
         tracing::info!("engine stopped");
+    }
+
+    /// Processes a batch; a bug must not take the centre down: the batch is dropped (its
+    /// callers get `internal`), the state rebuilt from what is on disk, and the engine carries
+    /// on. `Err` only when it cannot rebuild: the engine must stop.
+    fn process_guarded(&mut self, batch: Vec<Request>) -> Result<(), Stop> {
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.process(batch, None)));
+        self.recover(outcome.map(|r| r.map(|_| ())))
+    }
+
+    /// After a batch: logs its failure and rebuilds the state from disk.
+    fn recover(
+        &mut self,
+        outcome: std::thread::Result<Result<(), LedgerError>>,
+    ) -> Result<(), Stop> {
+        match outcome {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => tracing::error!(error = %e, "batch not committed"),
+            Err(_) => tracing::error!("engine panicked while processing a batch"),
+        }
+        self.reload().map_err(|e| {
+            tracing::error!(error = %e, "cannot rebuild the state from the database; stopping");
+            Stop
+        })
     }
 
     /// Rebuilds the in-memory state from the database after a failed batch.
@@ -776,6 +802,7 @@ impl Engine {
                     let outcome = self.replicated(*batch, &mut c.pending);
                     c.replicated.push((respond, outcome));
                 }
+                Request::FollowPrimary { dial } => self.dial = Some(dial),
                 Request::Settings {
                     secrets,
                     display_generations,
@@ -1387,5 +1414,6 @@ impl Engine {
 pub mod booking;
 pub mod following;
 mod replica;
+mod standby;
 #[cfg(test)]
 mod tests;

@@ -88,7 +88,7 @@ impl Hub {
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
         if let Some(pair) = engine.pair.clone() {
-            start_pair(pair, &engine, db, &shutdown_rx).await;
+            start_pair(pair, &engine, &shutdown_rx).await;
         }
         let engine_gone = engine.stopped.clone();
         let health = engine.health.clone();
@@ -188,7 +188,6 @@ impl Hub {
 async fn start_pair(
     pair: Arc<hub_engine::pair::Pair>,
     engine: &hub_engine::EngineHandle,
-    db: &Path,
     shutdown: &watch::Receiver<bool>,
 ) {
     if pair.standing().mode == hub_engine::pair::Mode::Primary {
@@ -199,15 +198,12 @@ async fn start_pair(
         engine.requests.clone(),
         shutdown.clone(),
     ));
-    tokio::spawn(replication::standby::follow(
-        replication::standby::Following {
-            pair,
-            requests: engine.requests.clone(),
-            health: engine.health.clone(),
-            db: db.to_path_buf(),
-            shutdown: shutdown.clone(),
-        },
-    ));
+    // A standby's engine follows on its own thread (a primary's ignores this).
+    let dial = Box::new(replication::standby::Dialer::new(pair));
+    let _ = engine
+        .requests
+        .send(hub_engine::Request::FollowPrimary { dial })
+        .await;
 }
 
 /// Resolves at SIGTERM (a service manager stopping us) or Ctrl-C.

@@ -1,253 +1,150 @@
-//! The standby's side: following the primary — reconnecting after any outage from the last
-//! `seq` on disk — and handing what arrives to the engine, acknowledging each batch once it is
-//! committed. And, on a primary, asking the other hub now and then what it is: a hub of a
-//! higher term means this one was replaced.
+//! The standby's side: the socket its engine follows the primary on (the engine reads,
+//! applies, commits and acknowledges on its own thread: `hub_engine::pair::link`), blocking
+//! and owned by that thread, over TCP or TLS. And, on a primary, asking the other hub now and
+//! then what it is: a hub of a higher term means this one was replaced.
 
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{self, Message, WebSocket};
 
+use hub_client::client::{HubAddress, websocket_limits};
+use hub_engine::Request;
+use hub_engine::pair::link::{Dial, Down, Heard, Link};
 use hub_engine::pair::messages::{self, FromPrimary, FromStandby};
-use hub_engine::pair::{Mode, Pair, RETRY};
-use hub_engine::{Health, Request};
+use hub_engine::pair::{Mode, Pair};
 
-/// A primary silent this long (it pings every 10 s) is taken for gone.
-const SILENCE: Duration = Duration::from_secs(30);
-/// How long connecting to the other hub may take.
+/// How long connecting to the other hub may take, and writing to it.
 const CONNECT: Duration = Duration::from_secs(5);
 /// How often a primary asks its peer what it is.
 const ASK_EVERY: Duration = Duration::from_secs(5);
 
-/// What following needs of the hub.
-pub struct Following {
-    pub pair: Arc<Pair>,
-    pub requests: mpsc::Sender<Request>,
-    pub health: watch::Receiver<Health>,
-    pub db: PathBuf,
-    pub shutdown: watch::Receiver<bool>,
+/// Dials the primary named by the pair's configuration.
+pub struct Dialer {
+    pair: Arc<Pair>,
 }
 
-/// Follows the primary while this hub is a standby; returns when it is promoted or stops.
-pub async fn follow(following: Following) {
-    let Following {
-        pair,
-        requests,
-        health,
-        db,
-        mut shutdown,
-    } = following;
-    let mut standing = pair.watch_standing();
-    while standing.borrow().mode == Mode::Standby && !*shutdown.borrow() {
-        let ended = link(&pair, &requests, &health, &db, &mut standing, &mut shutdown).await;
-        pair.update_follow(|f| {
-            f.connected = false;
-            if f.problem.is_none() || ended.is_refusal {
-                f.problem = Some(ended.reason.clone());
+impl Dialer {
+    pub fn new(pair: Arc<Pair>) -> Dialer {
+        Dialer { pair }
+    }
+}
+
+impl Dial for Dialer {
+    fn dial(&mut self) -> Result<Box<dyn Link>, Down> {
+        let url = self.pair.peer_url();
+        open(&url, self.pair.tls.clone())
+            .map(|link| Box::new(link) as Box<dyn Link>)
+            .map_err(|e| Down::passing(format!("cannot reach the primary at {url}: {e}")))
+    }
+}
+
+trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
+
+/// A blocking WebSocket to the primary; `tcp` is the same socket, for its read timeout.
+struct SocketLink {
+    ws: WebSocket<Box<dyn Stream>>,
+    tcp: TcpStream,
+    wait: Option<Duration>,
+}
+
+fn open(url: &str, tls: Option<Arc<rustls::ClientConfig>>) -> Result<SocketLink, String> {
+    let address = HubAddress::parse(url)?;
+    let places = (address.host.as_str(), address.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot find {}: {e}", address.host))?;
+    let mut last = format!("no address for {}", address.host);
+    let mut tcp = None;
+    for place in places {
+        match TcpStream::connect_timeout(&place, CONNECT) {
+            Ok(t) => {
+                tcp = Some(t);
+                break;
             }
-        });
-        if standing.borrow().mode != Mode::Standby {
-            break;
-        }
-        if ended.is_refusal {
-            tracing::error!(reason = %ended.reason, "REPLICATION: the primary refuses this standby");
-        } else {
-            tracing::warn!(reason = %ended.reason, "REPLICATION: not following the primary");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(if ended.is_refusal { RETRY * 10 } else { RETRY }) => {}
-            _ = shutdown.changed() => {}
-            _ = standing.changed() => {}
+            Err(e) => last = format!("cannot connect: {e}"),
         }
     }
-    pair.update_follow(|f| f.connected = false);
-}
-
-struct Ended {
-    reason: String,
-    is_refusal: bool,
-}
-
-impl Ended {
-    fn down(reason: impl Into<String>) -> Ended {
-        Ended {
-            reason: reason.into(),
-            is_refusal: false,
+    let tcp = tcp.ok_or(last)?;
+    // Small messages both ways, each awaited by the other side: send each at once.
+    let _ = tcp.set_nodelay(true);
+    let timeouts = tcp
+        .set_read_timeout(Some(CONNECT))
+        .and_then(|()| tcp.set_write_timeout(Some(CONNECT)));
+    timeouts.map_err(|e| format!("cannot set the socket's timeouts: {e}"))?;
+    let same = tcp
+        .try_clone()
+        .map_err(|e| format!("cannot hold the socket: {e}"))?;
+    let stream: Box<dyn Stream> = match address.tls_name(tls)? {
+        Some((tls, name)) => {
+            let connection =
+                rustls::ClientConnection::new(tls, name).map_err(|e| format!("TLS: {e}"))?;
+            Box::new(rustls::StreamOwned::new(connection, tcp))
         }
-    }
-}
-
-async fn link(
-    pair: &Pair,
-    requests: &mpsc::Sender<Request>,
-    health: &watch::Receiver<Health>,
-    db: &std::path::Path,
-    standing: &mut watch::Receiver<hub_engine::pair::Standing>,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Ended {
-    let seq = health.borrow().seq;
-    let mut ws = match say_follow(pair, db, seq).await {
-        Ok(ws) => ws,
-        Err(ended) => return ended,
+        None => Box::new(tcp),
     };
-    loop {
-        let message = tokio::select! {
-            m = tokio::time::timeout(SILENCE, ws.next()) => m,
-            _ = shutdown.changed() => return Ended::down("stopping"),
-            _ = standing.changed() => {
-                let _ = ws.close(None).await;
-                return Ended::down("no longer a standby");
-            }
-        };
-        let message = match read(message) {
-            Ok(Some(m)) => m,
-            Ok(None) => continue,
-            Err(ended) => return ended,
-        };
-        let heard = match message {
-            FromPrimary::Start {
-                term,
-                head,
-                secrets,
-                display_generations,
-            } => {
-                tracing::info!(from = seq, head, term, "REPLICATION: following the primary");
-                settings(requests, secrets, display_generations).await;
-                pair.update_follow(|f| {
-                    f.connected = true;
-                    f.problem = None;
-                    f.primary_seq = head;
-                });
-                Ok(())
-            }
-            FromPrimary::Settings {
-                display_generations,
-                secrets,
-            } => {
-                settings(requests, secrets, display_generations).await;
-                Ok(())
-            }
-            FromPrimary::Batch(batch) => keep_and_acknowledge(&mut ws, requests, *batch).await,
-            FromPrimary::Refused { reason, message } => Err(Ended {
-                reason: format!("{reason}: {message}"),
-                is_refusal: true,
-            }),
-            FromPrimary::Standing { .. } | FromPrimary::Promoted { .. } => Ok(()),
-        };
-        if let Err(ended) = heard {
-            return ended;
+    let (ws, _) =
+        tungstenite::client::client_with_config(address.request, stream, Some(websocket_limits()))
+            .map_err(|e| format!("cannot open the WebSocket: {e}"))?;
+    Ok(SocketLink {
+        ws,
+        tcp: same,
+        wait: Some(CONNECT),
+    })
+}
+
+impl Link for SocketLink {
+    fn next(&mut self, wait: Duration) -> Result<Heard, Down> {
+        if self.wait != Some(wait) {
+            self.tcp
+                .set_read_timeout(Some(wait))
+                .map_err(|e| Down::passing(format!("cannot wait on the link: {e}")))?;
+            self.wait = Some(wait);
         }
+        let text = match self.ws.read() {
+            Ok(Message::Text(t)) => t,
+            Ok(Message::Ping(_)) => {
+                // The pong is queued by the read; sent now, not with the next acknowledgement.
+                return self
+                    .ws
+                    .flush()
+                    .map(|()| Heard::Alive)
+                    .map_err(|e| Down::passing(format!("link error: {e}")));
+            }
+            Ok(Message::Close(_)) => return Err(Down::passing("the primary closed the link")),
+            Ok(_) => return Ok(Heard::Alive),
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(Heard::Nothing);
+            }
+            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+                return Err(Down::passing("the primary closed the link"));
+            }
+            Err(e) => return Err(Down::passing(format!("link error: {e}"))),
+        };
+        serde_json::from_str::<FromPrimary>(text.as_str())
+            .map(Heard::Message)
+            .map_err(|e| Down::passing(format!("unreadable message from the primary: {e}")))
     }
-}
 
-type PrimarySocket = tokio_tungstenite::WebSocketStream<Box<dyn hub_client::client::AsyncStream>>;
-
-/// Reaches the primary and asks to follow from `seq`, naming that event's term (read from
-/// this hub's log) so the primary can tell whether the two logs agree.
-async fn say_follow(pair: &Pair, db: &std::path::Path, seq: u64) -> Result<PrimarySocket, Ended> {
-    let url = pair.peer_url();
-    let mut ws = match tokio::time::timeout(
-        CONNECT,
-        hub_client::client::open_websocket(&url, pair.tls.clone()),
-    )
-    .await
-    {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => {
-            return Err(Ended::down(format!(
-                "cannot reach the primary at {url}: {e}"
-            )));
-        }
-        Err(_) => return Err(Ended::down(format!("the primary at {url} does not answer"))),
-    };
-    let db_path = db.to_path_buf();
-    let term = tokio::task::spawn_blocking(move || ledger::Reader::open(&db_path)?.term_at(seq))
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()))
-        .map_err(|e| Ended::down(format!("cannot read this hub's log: {e}")))?;
-    let hello = FromStandby::Follow {
-        token: pair.token.clone(),
-        seq,
-        term,
-    };
-    if let Err(e) = ws.send(Message::text(messages::text(&hello))).await {
-        return Err(Ended::down(format!("cannot say follow: {e}")));
+    fn send(&mut self, message: &FromStandby) -> Result<(), Down> {
+        self.ws
+            .send(Message::text(messages::text(message)))
+            .map_err(|e| Down::passing(format!("cannot write to the primary: {e}")))
     }
-    Ok(ws)
-}
 
-/// What the primary sent (`Ok(None)`: nothing to act on, such as a ping).
-fn read(
-    message: Result<
-        Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-        tokio::time::error::Elapsed,
-    >,
-) -> Result<Option<FromPrimary>, Ended> {
-    let text = match message {
-        Err(_) => return Err(Ended::down("the primary went silent")),
-        Ok(None) => return Err(Ended::down("the primary closed the link")),
-        Ok(Some(Err(e))) => return Err(Ended::down(format!("link error: {e}"))),
-        Ok(Some(Ok(Message::Text(t)))) => t,
-        Ok(Some(Ok(Message::Close(_)))) => {
-            return Err(Ended::down("the primary closed the link"));
-        }
-        Ok(Some(Ok(_))) => return Ok(None),
-    };
-    serde_json::from_str::<FromPrimary>(text.as_str())
-        .map(Some)
-        .map_err(|e| Ended::down(format!("unreadable message from the primary: {e}")))
-}
-
-/// The primary's secrets and counter display generations, handed to this hub's engine.
-async fn settings(
-    requests: &mpsc::Sender<Request>,
-    secrets: std::collections::HashMap<String, String>,
-    display_generations: std::collections::HashMap<String, u64>,
-) {
-    let _ = requests
-        .send(Request::Settings {
-            secrets,
-            display_generations,
-        })
-        .await;
-}
-
-/// A batch of the primary's: applied and committed by this hub's engine, one service day at a
-/// time, then acknowledged with the last `seq` on disk.
-async fn keep_and_acknowledge(
-    ws: &mut PrimarySocket,
-    requests: &mpsc::Sender<Request>,
-    batch: messages::Batch,
-) -> Result<(), Ended> {
-    let mut seq = 0;
-    for part in batch.by_day() {
-        let (respond, answer) = oneshot::channel();
-        let batch = Box::new(part);
-        if requests
-            .send(Request::Replicated { batch, respond })
-            .await
-            .is_err()
-        {
-            return Err(Ended::down("the engine stopped"));
-        }
-        seq = match answer.await {
-            Ok(Ok(seq)) => seq,
-            Ok(Err(e)) => {
-                return Err(Ended::down(format!(
-                    "cannot keep the primary's events: {e}"
-                )));
-            }
-            Err(_) => return Err(Ended::down("the engine stopped")),
-        };
+    fn close(&mut self) {
+        let _ = self.ws.close(None);
+        let _ = self.ws.flush();
     }
-    let ack = FromStandby::Ack { seq };
-    ws.send(Message::text(messages::text(&ack)))
-        .await
-        .map_err(|e| Ended::down(format!("cannot acknowledge: {e}")))
 }
 
 /// What the other hub says it is (`ask`), within `CONNECT`.

@@ -6,7 +6,8 @@
 //!   the peer is `wss://`), says the last `seq` it holds and that event's term, and gets every
 //!   event after it with its wire frame, the commands' replies (the idempotency memory) and the
 //!   centre's secrets. Its engine applies them as the primary did — the rows are derived, not
-//!   copied — commits them, and acknowledges (`standby.rs`).
+//!   copied — commits them, and acknowledges, all on the engine's thread, which owns the link
+//!   (`link.rs`; the socket is `replication::standby`'s).
 //! - The primary's engine hands each committed batch to the [`Pair`] and, while the standby is
 //!   in step, waits for its acknowledgement before anyone hears an answer (synchronous
 //!   replication). A standby silent for `sync_timeout_ms` is left behind: the primary goes on
@@ -20,6 +21,7 @@
 //! has a technician on the phone, not a witness server. The loud refusal to promote a standby
 //! that is behind (without `--force`) is what keeps a number from being given twice.
 
+pub mod link;
 pub mod messages;
 
 use std::sync::{Arc, Condvar, Mutex};
