@@ -273,6 +273,9 @@ pub struct EngineHandle {
     pub events: broadcast::Sender<Wire>,
     pub health: watch::Receiver<Health>,
     pub deadline: watch::Receiver<DateTime<Utc>>,
+    /// Each field's state, people waiting and a new ticket's estimated wait, as the kiosk and
+    /// the board show them, after every commit (the province's door shows them: its shipper).
+    pub waits: watch::Receiver<Waits>,
     /// Turns true when the engine thread has ended, however it ended.
     pub stopped: watch::Receiver<bool>,
     /// When the database was last checked for damage, as the engine found it at start.
@@ -288,6 +291,9 @@ pub struct EngineHandle {
     /// The centre's VAPID key (`[notify.web_push]`), made with the database.
     pub vapid: following::SharedVapid,
 }
+
+/// Every field's view, in the kiosk's order.
+pub type Waits = Arc<Vec<protocol::ServiceView>>;
 
 /// The phone numbers' hashing key, replaced once on a standby by its primary's.
 pub type PhoneKey = Arc<std::sync::RwLock<ring::hmac::Key>>;
@@ -318,6 +324,7 @@ struct Engine {
     events: broadcast::Sender<Wire>,
     health: watch::Sender<Health>,
     deadline: watch::Sender<DateTime<Utc>>,
+    waits: watch::Sender<Waits>,
     snapshot_cache: Option<CachedSnapshot>,
     timekeeper: Timekeeper,
     display_generations: DisplayGenerations,
@@ -494,6 +501,7 @@ fn open(
         clock: None,
     });
     let (deadline_tx, deadline_rx) = watch::channel(now);
+    let (waits_tx, waits_rx) = watch::channel(Arc::new(Vec::new()));
     let (req_tx, req_rx) = mpsc::channel(8192);
     let phone_key = store.secret("phone_key", || {
         let bytes: [u8; 32] = rand::rng().random();
@@ -528,6 +536,7 @@ fn open(
         events,
         health: health_tx,
         deadline: deadline_tx,
+        waits: waits_tx,
         snapshot_cache: None,
         timekeeper: Timekeeper::new(now, clock_elapsed),
         display_generations: display_generations.clone(),
@@ -561,6 +570,7 @@ fn open(
         events: events_for_handle,
         health: health_rx,
         deadline: deadline_rx,
+        waits: waits_rx,
         stopped: watch::channel(false).1,
         last_check,
         clock: engine.clock.clone(),
@@ -688,6 +698,26 @@ impl Engine {
             tracing::error!(error = %e, "cannot rebuild the state from the database; stopping");
             Stop
         })
+    }
+
+    /// Every field's view, for whoever shows the centre's waits elsewhere; unchanged, nothing
+    /// is sent.
+    fn publish_waits(&mut self, now: DateTime<Utc>) {
+        let views = self.views(now);
+        let fields: Vec<protocol::ServiceView> = self
+            .config
+            .rules
+            .service_order
+            .iter()
+            .filter_map(|id| views.service(id))
+            .collect();
+        self.waits.send_if_modified(|w| {
+            let changed = **w != fields;
+            if changed {
+                *w = Arc::new(fields);
+            }
+            changed
+        });
     }
 
     /// Rebuilds the in-memory state from the database after a failed batch.
@@ -964,7 +994,8 @@ impl Engine {
     /// look-ups; then the day's retention and the next deadline.
     fn announce(&mut self, now: DateTime<Utc>, c: Collected, wrote: Wrote) {
         let frames = c.pending.frames;
-        if !frames.is_empty() {
+        let committed = !frames.is_empty();
+        if committed {
             let _ = self
                 .events
                 .send(Wire::encode(frames.iter().map(|(_, f)| f)));
@@ -996,6 +1027,10 @@ impl Engine {
         });
         for a in c.answers {
             let _ = a.respond.send(a.reply);
+        }
+        // After the answers: no one waits for this.
+        if committed || self.waits.borrow().is_empty() {
+            self.publish_waits(now);
         }
         for j in c.joins {
             let joined = self.join(j.role, j.resume_from, j.light, now);

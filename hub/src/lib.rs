@@ -108,6 +108,7 @@ impl Hub {
                 shutdown_rx.clone(),
                 report,
                 Some(health.clone()),
+                Some(engine.waits.clone()),
             );
             // Shipped exactly once: by whichever hub of a pair is the primary (the province
             // keeps what it has, so a new primary goes on from there).

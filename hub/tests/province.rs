@@ -52,6 +52,21 @@ fn start_hub(config: &Path, db: &Path) -> HubProcess {
     HubProcess::start(command)
 }
 
+/// An in-process hub of `config` on a manual clock at a Monday's 08:00 in the centre.
+async fn monday_hub(config: &Path, db: &Path) -> (hub::Hub, Arc<ManualClock>) {
+    let config = centre_config::Config::load(config).expect("config");
+    let clock = Arc::new(ManualClock::at("2026-01-05T08:00:00+07:00"));
+    let hub = hub::Hub::start_with_clock(
+        config,
+        db,
+        "127.0.0.1:0".parse().expect("addr"),
+        clock.clone(),
+    )
+    .await
+    .expect("hub");
+    (hub, clock)
+}
+
 /// A centre's own `hub report`, as CSV.
 fn own_report(config: &Path, db: &Path, from: &str, to: &str, by: &str) -> String {
     let (config, db) = (config.display().to_string(), db.display().to_string());
@@ -447,7 +462,13 @@ async fn the_provinces_figures_are_the_centres_own() {
     let pg = Postgres::start();
     // The province's administrator makes the schema first (the shipper then has nothing to do).
     let made = hub_cli_ok(HUB, &["province-schema", "--province", &pg.url()]);
-    assert_eq!(made.trim(), "the province's schema is at version 3");
+    assert_eq!(
+        made.trim(),
+        format!(
+            "the province's schema is at version {}",
+            province::schema::MIGRATIONS.len()
+        )
+    );
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("hub.db");
     let config_path = manual_clock_centre_config(dir.path(), "mot-cua", &pg, 1000);
@@ -463,16 +484,7 @@ async fn the_provinces_figures_are_the_centres_own() {
         checked.contains("ships to the province as \"mot-cua\""),
         "{checked}"
     );
-    let config = centre_config::Config::load(&config_path).expect("config");
-    let clock = Arc::new(ManualClock::at("2026-01-05T08:00:00+07:00"));
-    let hub = hub::Hub::start_with_clock(
-        config,
-        &db,
-        "127.0.0.1:0".parse().expect("addr"),
-        clock.clone(),
-    )
-    .await
-    .expect("hub");
+    let (hub, clock) = monday_hub(&config_path, &db).await;
     a_scripted_monday(hub.addr, &clock).await;
     shipments(&pg)
         .await
@@ -888,4 +900,87 @@ async fn a_pair_of_hubs_ships_every_event_once_across_a_takeover() {
     let b_last = local_last_seq(&pair.b.db);
     shipped.wait_for("cap-doi", b_last).await;
     every_event_arrived_once(&shipped.client, "cap-doi", &pair.b.db).await;
+}
+
+/// The province's door shows each field as the hub's own kiosk and board do: the shipper writes
+/// the hub's figures (state, people waiting, a new ticket's estimate) with every shipment.
+#[tokio::test]
+async fn a_centres_waits_reach_the_province_as_its_board_shows_them() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("hub.db");
+    let config_path = manual_clock_centre_config(dir.path(), "mot-cua", &pg, 1000);
+    let (hub, _clock) = monday_hub(&config_path, &db).await;
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    let _clerk = Client::clerk(hub.addr, 1).await;
+    for _ in 0..3 {
+        kiosk
+            .send(Cmd::IssueTicket {
+                service: "TP".into(),
+                priority: None,
+                phone: None,
+            })
+            .await
+            .expect("issued");
+    }
+    let (_board, welcome) = raw::device(hub.addr, "display", "display-1").await;
+    let board = welcome["snapshot"]["services"]
+        .as_array()
+        .expect("the board's fields")
+        .clone();
+    let tp = board.iter().find(|s| s["id"] == "TP").expect("TP");
+    assert_eq!(tp["waiting"], 3);
+    assert!(
+        tp["eta_min"].as_u64().is_some(),
+        "a counter serves it: {tp}"
+    );
+    let province = province(&pg).await;
+    let until = Instant::now() + CATCH_UP;
+    let rows = loop {
+        let rows = province
+            .query(
+                "SELECT service, state, waiting, eta_min, c.heard_at IS NOT NULL
+                 FROM service_waits w JOIN centres c ON c.id = w.centre
+                 WHERE centre = 'mot-cua' ORDER BY position",
+                &[],
+            )
+            .await
+            .unwrap_or_default();
+        let tp_waiting = rows
+            .iter()
+            .find(|r| r.get::<_, String>(0) == "TP")
+            .map(|r| r.get::<_, i32>(2));
+        if tp_waiting == Some(3) {
+            break rows;
+        }
+        assert!(
+            Instant::now() < until,
+            "the waits did not reach the province"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let shipped: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            assert!(r.get::<_, bool>(4), "the hub said when it spoke");
+            serde_json::json!({
+                "id": r.get::<_, String>(0),
+                "state": r.get::<_, String>(1),
+                "waiting": r.get::<_, i32>(2),
+                "eta_min": r.get::<_, Option<i32>>(3),
+            })
+        })
+        .collect();
+    let shown: Vec<serde_json::Value> = board
+        .iter()
+        .map(|s| {
+            serde_json::json!({"id": s["id"], "state": s["state"], "waiting": s["waiting"],
+                               "eta_min": s["eta_min"]})
+        })
+        .collect();
+    assert_eq!(
+        shipped, shown,
+        "the province's figures are the board's, in its order"
+    );
+    hub.stop().await.expect("stop");
 }

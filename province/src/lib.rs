@@ -130,9 +130,18 @@ impl Link {
         self.connect_as("hang-doi-hub").await
     }
 
-    /// The same, under a name the province's administrator sees in `pg_stat_activity` (unless
-    /// the connection string names one).
-    pub async fn connect_as(&self, name: &str) -> Result<Client, ProvinceError> {
+    /// The connection's settings and TLS, for a client of its own or a pool's: the address,
+    /// the password file, a connect timeout and keep-alives, `name` as the application.
+    pub fn config(
+        &self,
+        name: &str,
+    ) -> Result<
+        (
+            tokio_postgres::Config,
+            tokio_postgres_rustls::MakeRustlsConnect,
+        ),
+        ProvinceError,
+    > {
         let mut config: tokio_postgres::Config =
             self.database.parse().map_err(|e: tokio_postgres::Error| {
                 ProvinceError::Address(format!(
@@ -165,7 +174,16 @@ impl Link {
                 .with_no_client_auth(),
             ),
         };
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new((*tls).clone());
+        Ok((
+            config,
+            tokio_postgres_rustls::MakeRustlsConnect::new((*tls).clone()),
+        ))
+    }
+
+    /// Connects under a name the province's administrator sees in `pg_stat_activity` (unless
+    /// the connection string names one).
+    pub async fn connect_as(&self, name: &str) -> Result<Client, ProvinceError> {
+        let (config, tls) = self.config(name)?;
         let connecting = config.connect(tls);
         let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT * 2, connecting)
             .await

@@ -153,6 +153,49 @@ impl Shipper {
         Ok(())
     }
 
+    /// What the hub says of its fields now, and that it is there (`heard_at`, on the
+    /// database's clock): the province's door shows these, and a centre silent for minutes as
+    /// silent. Fields no longer in the configuration are taken away.
+    pub async fn publish_waits(
+        &self,
+        client: &mut Client,
+        fields: &[protocol::ServiceView],
+    ) -> Result<(), ProvinceError> {
+        let id = &self.centre.id;
+        let ids: Vec<&str> = fields.iter().map(|f| f.id.as_str()).collect();
+        let positions: Vec<i32> = (0..fields.len() as i32).collect();
+        let states: Vec<&str> = fields.iter().map(|f| state_name(f.state)).collect();
+        let waiting: Vec<i32> = fields
+            .iter()
+            .map(|f| i32::try_from(f.waiting).unwrap_or(i32::MAX))
+            .collect();
+        let etas: Vec<Option<i32>> = fields
+            .iter()
+            .map(|f| f.eta_min.map(|e| i32::try_from(e).unwrap_or(i32::MAX)))
+            .collect();
+        let tx = client.transaction().await?;
+        tx.execute(
+            "DELETE FROM service_waits WHERE centre = $1 AND service <> ALL($2::text[])",
+            &[id, &ids],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO service_waits (centre, service, position, state, waiting, eta_min, as_of)
+             SELECT $1, f.service, f.position, f.state, f.waiting, f.eta_min, now()
+             FROM unnest($2::text[], $3::int[], $4::text[], $5::int[], $6::int[])
+                 AS f(service, position, state, waiting, eta_min)
+             ON CONFLICT (centre, service) DO UPDATE SET position = excluded.position,
+                state = excluded.state, waiting = excluded.waiting, eta_min = excluded.eta_min,
+                as_of = excluded.as_of",
+            &[id, &ids, &positions, &states, &waiting, &etas],
+        )
+        .await?;
+        tx.execute("UPDATE centres SET heard_at = now() WHERE id = $1", &[id])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Ships everything the database holds now, batch by batch.
     pub async fn ship_all(&self, client: &mut Client) -> Result<Progress, ProvinceError> {
         let mut progress = Progress::default();
@@ -243,10 +286,12 @@ impl Shipper {
         mut shutdown: watch::Receiver<bool>,
         report: watch::Sender<Shipping>,
         mut commits: Option<watch::Receiver<hub_engine::Health>>,
+        waits: Option<watch::Receiver<hub_engine::Waits>>,
     ) {
         let mut client: Option<Client> = None;
         let mut backoff = Duration::from_secs(1);
         let mut down_since: Option<(tokio::time::Instant, tokio::time::Instant)> = None;
+        let mut waits_refused = false;
         loop {
             if *shutdown.borrow() {
                 return;
@@ -261,6 +306,20 @@ impl Shipper {
                     _ => self.connect().await?,
                 };
                 let progress = self.ship_all(&mut c).await;
+                if let (Ok(_), Some(w)) = (&progress, &waits) {
+                    let fields = w.borrow().clone();
+                    // The log matters more than the door's figures: a role not yet granted
+                    // `service_waits` still ships every event.
+                    let published = self.publish_waits(&mut c, &fields).await;
+                    match (&published, waits_refused) {
+                        (Err(e), false) => tracing::warn!(centre = %self.centre.id, error = %e,
+                            "cannot tell the province's door this centre's waits (GRANT INSERT, UPDATE, DELETE ON service_waits: docs/PROVINCE.md)"),
+                        (Ok(()), true) => tracing::info!(centre = %self.centre.id,
+                            "the province's door has this centre's waits again"),
+                        _ => {}
+                    }
+                    waits_refused = published.is_err();
+                }
                 client = Some(c);
                 progress
             };
@@ -347,6 +406,14 @@ impl Shipper {
                 }
             }
         }
+    }
+}
+
+fn state_name(state: protocol::ServiceState) -> &'static str {
+    match state {
+        protocol::ServiceState::Open => "open",
+        protocol::ServiceState::Closed => "closed",
+        protocol::ServiceState::SoldOut => "sold_out",
     }
 }
 

@@ -29,8 +29,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if args.follow {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let (report, _) = tokio::sync::watch::channel(Default::default());
-            let task =
-                tokio::spawn(shipper.run(Arc::new(SystemClock::new()), stopped, report, None));
+            let task = tokio::spawn(shipper.run(
+                Arc::new(SystemClock::new()),
+                stopped,
+                report,
+                None,
+                None,
+            ));
             hub::shutdown_signal().await;
             let _ = stop.send(true);
             let _ = task.await;
