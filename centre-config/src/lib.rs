@@ -147,6 +147,9 @@ pub struct Province {
     pub ca_file: Option<std::path::PathBuf>,
     /// Events per transaction.
     pub batch: usize,
+    /// The province's door as phones reach it from anywhere (HTTPS): a ticket's QR opens
+    /// `{public_url}/t/{track}` there rather than on the centre's own network.
+    pub public_url: Option<String>,
 }
 
 /// Events per transaction when `[province] batch` is not given: large enough that a day of a
@@ -356,6 +359,8 @@ struct RawProvince {
     ca_file: Option<std::path::PathBuf>,
     #[serde(default)]
     batch: Option<usize>,
+    #[serde(default)]
+    public_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -667,6 +672,7 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
                 .public_url
                 .map(|u| u.trim_end_matches('/').to_string()),
             sms: raw.notify.as_ref().is_some_and(|n| n.sms.is_some()),
+            track_base: province.as_ref().and_then(|p| p.public_url.clone()),
         },
         devices,
         staff,
@@ -879,7 +885,20 @@ fn build_province(
             "[province] database needs a user (user=… or postgresql://user@host/…)".into(),
         ));
     }
+    let public_url = match &p.public_url {
+        Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+            return Err(err(
+                span(),
+                format!(
+                    "[province] public_url {url:?} must be the door's address, \
+                     e.g. \"https://hanhchinhcong.province.gov.vn\""
+                ),
+            ));
+        }
+        url => url.as_ref().map(|u| u.trim_end_matches('/').to_string()),
+    };
     Ok(Province {
+        public_url,
         centre_id: centre_id.to_string(),
         database: p.database.clone(),
         password_file: p.password_file.clone(),
@@ -1577,6 +1596,17 @@ services = ["TP"]
         let nonsense = province.replace("host=db.province dbname=hang_doi user=centre_a", "host=");
         let e = Config::parse(&format!("{with_id}{nonsense}"), "c").expect_err("address");
         assert!(e.reason.contains("connection string"), "{e}");
+        // The door's address leads the tickets' QR codes; it must be one.
+        assert_eq!(c.center.track_base, None);
+        let door = format!("{province}public_url = \"https://cong.tinh.example/\"\n");
+        let c = Config::parse(&format!("{with_id}{door}"), "c").expect("valid");
+        assert_eq!(
+            c.center.track_base.as_deref(),
+            Some("https://cong.tinh.example")
+        );
+        let not_a_url = door.replace("https://cong.tinh.example/", "cong.tinh.example");
+        let e = Config::parse(&format!("{with_id}{not_a_url}"), "c").expect_err("a url");
+        assert!(e.reason.contains("public_url"), "{e}");
     }
 
     #[test]

@@ -292,8 +292,28 @@ pub struct EngineHandle {
     pub vapid: following::SharedVapid,
 }
 
-/// Every field's view, in the kiosk's order.
-pub type Waits = Arc<Vec<protocol::ServiceView>>;
+/// The centre's waits as the province's door shows them.
+pub type Waits = Arc<CentreWaits>;
+
+/// The service day the hub is in, and every field's view in the kiosk's order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CentreWaits {
+    pub day: Option<NaiveDate>,
+    pub fields: Vec<FieldWaits>,
+}
+
+/// A field as the province's door shows it: the kiosk's view, and what a waiting ticket's
+/// page needs to say its place and wait as the hub would.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldWaits {
+    pub view: protocol::ServiceView,
+    /// The waiting tickets' ids in call order.
+    pub queue: Vec<u64>,
+    /// Seconds each ticket ahead adds, for an ordinary and a priority ticket (`None`: no
+    /// counter serves that class).
+    pub secs_per_ahead: Option<f64>,
+    pub secs_per_ahead_priority: Option<f64>,
+}
 
 /// The phone numbers' hashing key, replaced once on a standby by its primary's.
 pub type PhoneKey = Arc<std::sync::RwLock<ring::hmac::Key>>;
@@ -501,7 +521,7 @@ fn open(
         clock: None,
     });
     let (deadline_tx, deadline_rx) = watch::channel(now);
-    let (waits_tx, waits_rx) = watch::channel(Arc::new(Vec::new()));
+    let (waits_tx, waits_rx) = watch::channel(Arc::new(CentreWaits::default()));
     let (req_tx, req_rx) = mpsc::channel(8192);
     let phone_key = store.secret("phone_key", || {
         let bytes: [u8; 32] = rand::rng().random();
@@ -704,17 +724,34 @@ impl Engine {
     /// is sent.
     fn publish_waits(&mut self, now: DateTime<Utc>) {
         let views = self.views(now);
-        let fields: Vec<protocol::ServiceView> = self
-            .config
-            .rules
+        let (rules, state) = (&self.config.rules, &self.state);
+        let fields: Vec<FieldWaits> = rules
             .service_order
             .iter()
-            .filter_map(|id| views.service(id))
+            .filter_map(|id| {
+                Some(FieldWaits {
+                    view: views.service(id)?,
+                    queue: queue_core::estimate::queue_positions(state, id)
+                        .into_iter()
+                        .map(|(ticket, _)| ticket.0)
+                        .collect(),
+                    secs_per_ahead: queue_core::estimate::secs_per_ticket_ahead(
+                        rules, state, id, false,
+                    ),
+                    secs_per_ahead_priority: queue_core::estimate::secs_per_ticket_ahead(
+                        rules, state, id, true,
+                    ),
+                })
+            })
             .collect();
+        let now_waits = CentreWaits {
+            day: Some(self.state.day),
+            fields,
+        };
         self.waits.send_if_modified(|w| {
-            let changed = **w != fields;
+            let changed = **w != now_waits;
             if changed {
-                *w = Arc::new(fields);
+                *w = Arc::new(now_waits);
             }
             changed
         });
@@ -1029,7 +1066,7 @@ impl Engine {
             let _ = a.respond.send(a.reply);
         }
         // After the answers: no one waits for this.
-        if committed || self.waits.borrow().is_empty() {
+        if committed || self.waits.borrow().day.is_none() {
             self.publish_waits(now);
         }
         for j in c.joins {

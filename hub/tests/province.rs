@@ -15,6 +15,9 @@ use testkit::{Client, HubProcess, ManualClock, Postgres, hub_cli_ok, issue, raw}
 const HUB: &str = env!("CARGO_BIN_EXE_hub");
 /// How long shipping may take to catch up once the province is reachable.
 const CATCH_UP: Duration = Duration::from_secs(90);
+/// How long the door may take to show what a hub did (the issue's bound is 2 s; a loaded CI
+/// machine gets more).
+const FOLLOWED_WITHIN: Duration = Duration::from_secs(20);
 
 /// The demo centre as centre `id` of the province, shipping in batches of `batch` events, for
 /// hubs on the system clock (its day starting far from now).
@@ -982,5 +985,133 @@ async fn a_centres_waits_reach_the_province_as_its_board_shows_them() {
         shipped, shown,
         "the province's figures are the board's, in its order"
     );
+    hub.stop().await.expect("stop");
+}
+
+/// The province's door on loopback, in this process, on the test's database.
+async fn door_on(pg: &Postgres) -> std::net::SocketAddr {
+    let mut link = province::Link::new(pg.database());
+    link.password_file = Some(pg.password_file());
+    let door = province_door::Door::new(&link, 4).expect("a door");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (_stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let _keep = _stop;
+        province_door::serve::serve(listener, province_door::router(door), stopping).await;
+    });
+    addr
+}
+
+/// What the door's page of `track` shows once `ready` holds of it.
+async fn followed(
+    door: std::net::SocketAddr,
+    track: &str,
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let until = Instant::now() + FOLLOWED_WITHIN;
+    loop {
+        let (status, response) = raw::get_whole(door, &format!("/api/t/{track}")).await;
+        if status == 200 {
+            let seen = raw::json_body(&response);
+            if ready(&seen) {
+                return seen;
+            }
+        }
+        assert!(
+            Instant::now() < until,
+            "the door never showed {track} as expected: {response}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A ticket's QR leads to the province's door, which follows it as the hub does — its place,
+/// its wait, its call — from a hash of the code alone.
+#[tokio::test]
+async fn a_ticket_is_followed_from_the_provinces_door() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("hub.db");
+    let config_path = manual_clock_centre_config(dir.path(), "mot-cua", &pg, 1000);
+    let with_door = std::fs::read_to_string(&config_path)
+        .expect("config")
+        .replacen(
+            "[province]\n",
+            "[province]\npublic_url = \"https://cong.tinh.example/\"\n",
+            1,
+        );
+    std::fs::write(&config_path, with_door).expect("write");
+    let (hub, _clock) = monday_hub(&config_path, &db).await;
+    let door = door_on(&pg).await;
+    let (kiosk, welcome) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    assert_eq!(
+        welcome.center.track_base.as_deref(),
+        Some("https://cong.tinh.example"),
+        "the kiosk prints the door's address in the QR"
+    );
+    let clerk = Client::clerk(hub.addr, 1).await;
+    let mut tickets = vec![];
+    for _ in 0..3 {
+        let reply = kiosk
+            .send(Cmd::IssueTicket {
+                service: "TP".into(),
+                priority: None,
+                phone: None,
+            })
+            .await
+            .expect("issued");
+        tickets.push(reply.ticket().expect("a ticket").clone());
+    }
+    let third = &tickets[2];
+    let track = third.track.clone().expect("a tracking code");
+    let seen = followed(door, &track, |t| t["ahead"] == 2).await;
+    assert_eq!(seen["number"], third.number.as_str());
+    assert_eq!(seen["status"], "waiting");
+    assert_eq!(seen["live"], true);
+    assert_eq!(
+        seen["eta_min"].as_u64(),
+        third.eta_min.map(u64::from),
+        "the kiosk's own estimate"
+    );
+    // Only the hash is in the province.
+    let province = province(&pg).await;
+    let codes: i64 = province
+        .query_one(
+            "SELECT count(*) FROM events WHERE body::text LIKE '%' || $1 || '%'",
+            &[&track],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(codes, 0);
+    let hash: String = province
+        .query_one(
+            "SELECT track_hash FROM tickets WHERE centre = 'mot-cua' AND id = $1",
+            &[&(third.id as i64)],
+        )
+        .await
+        .expect("the ticket")
+        .get(0);
+    assert_eq!(hash, province::track_hash(&track));
+    // The first is called: the door says where to go.
+    let first = tickets[0].track.clone().expect("a tracking code");
+    clerk.send(Cmd::CallNext {}).await.expect("called");
+    let called = followed(door, &first, |t| t["status"] == "called").await;
+    assert_eq!(called["counter"], 1);
+    assert!(called["ahead"].is_null());
+    let moved = followed(door, &track, |t| t["ahead"] == 1).await;
+    assert_eq!(moved["status"], "waiting");
+    // A wrong or malformed code is a clear 404, never a query.
+    for bad in [
+        "AAAAAAAAAAAAAAAAAAAA",
+        "x'; DROP TABLE tickets; --",
+        "short",
+    ] {
+        let path = format!("/api/t/{}", bad.replace(' ', "%20"));
+        assert_eq!(raw::get_whole(door, &path).await.0, 404, "{bad}");
+    }
     hub.stop().await.expect("stop");
 }

@@ -56,7 +56,11 @@ impl TicketContent {
                 .to_string(),
             ahead: t.ahead,
             eta_min: t.eta_min,
-            track_url: match (center.and_then(|c| c.public_url.as_ref()), &t.track) {
+            // The province's door first: the citizen may follow from anywhere.
+            track_url: match (
+                center.and_then(|c| c.track_base.as_ref().or(c.public_url.as_ref())),
+                &t.track,
+            ) {
                 (Some(url), Some(track)) => {
                     Some(format!("{}/t/{track}", url.trim_end_matches('/')))
                 }

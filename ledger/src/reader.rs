@@ -35,6 +35,9 @@ pub struct Shipment {
     pub tickets: Vec<TicketRow>,
     /// The bookings those events changed, likewise.
     pub appointments: Vec<AppointmentRow>,
+    /// The tracking codes of those tickets (by id): the province keeps only their hashes, to
+    /// open a ticket's page from anywhere.
+    pub tracks: Vec<(u64, String)>,
     /// The last event of the whole local log.
     pub last_seq: u64,
     /// When the event the shipment follows was recorded (`None`: no such event here).
@@ -212,6 +215,13 @@ impl RawEvent {
             body: self.body,
         })
     }
+}
+
+fn tracks_where(conn: &Connection, range: [i64; 2]) -> Result<Vec<(u64, String)>, LedgerError> {
+    let mut stmt =
+        conn.prepare("SELECT id, track FROM tickets WHERE seq > ?1 AND seq <= ?2 ORDER BY id")?;
+    let rows = stmt.query_map(range, |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 fn tickets_where(
@@ -470,25 +480,22 @@ impl Reader {
             })
             .transpose()?;
         let events = events_after(&tx, after, limit)?;
-        let (tickets, appointments) = match events.last() {
-            Some(last) => (
-                tickets_where(
-                    &tx,
-                    "seq > ?1 AND seq <= ?2",
-                    [after as i64, last.seq as i64],
-                )?,
-                appointments_where(
-                    &tx,
-                    "a.seq > ?1 AND a.seq <= ?2",
-                    [after as i64, last.seq as i64],
-                )?,
-            ),
-            None => (vec![], vec![]),
+        let (tickets, appointments, tracks) = match events.last() {
+            Some(last) => {
+                let range = [after as i64, last.seq as i64];
+                (
+                    tickets_where(&tx, "seq > ?1 AND seq <= ?2", range)?,
+                    appointments_where(&tx, "a.seq > ?1 AND a.seq <= ?2", range)?,
+                    tracks_where(&tx, range)?,
+                )
+            }
+            None => (vec![], vec![], vec![]),
         };
         Ok(Shipment {
             events,
             tickets,
             appointments,
+            tracks,
             last_seq,
             after_at,
         })

@@ -961,6 +961,10 @@ pub struct CenterView {
     /// The centre sends "near" and "called" by SMS: a kiosk offers to take a phone number.
     #[serde(default)]
     pub sms: bool,
+    /// The province's door, when the centre has one: a ticket's QR opens
+    /// `{track_base}/t/{track}` there (reachable from anywhere), not on `public_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_base: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

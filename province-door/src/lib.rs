@@ -6,10 +6,13 @@
 //!
 //! - `waits.rs` — every centre's fields, the people waiting and a new ticket's estimated wait,
 //!   as each hub last said; a centre silent too long shows as silent since then, not as live.
+//! - `tracking.rs` — a ticket's page from anywhere, found by its tracking code's hash: the
+//!   QR on the ticket opens it when the centre has a province.
 //! - `serve.rs` — the accept loop: HTTP/1 with a header timeout (a slow client cannot hold a
 //!   connection open for free), shut down gracefully.
 
 pub mod serve;
+pub mod tracking;
 pub mod waits;
 
 use std::time::Duration;
@@ -82,6 +85,8 @@ pub fn router(door: Door) -> Router {
     Router::new()
         .route("/", get(waits::page))
         .route("/api/waits", get(waits::json))
+        .route("/t/{track}", get(tracking::page))
+        .route("/api/t/{track}", get(tracking::json))
         .route("/healthz", get(healthz))
         .with_state(door)
 }

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hub_engine::{CentreWaits, FieldWaits};
 use protocol::{ServiceState, ServiceView};
 use province::ship::{Centre, Shipper};
 use testkit::{Browser, Postgres, raw};
@@ -76,8 +77,8 @@ fn shipper(pg: &Postgres, id: &str, name: &str, fields: &[(&str, &str, &str)]) -
     }
 }
 
-fn field(id: &str, state: ServiceState, waiting: u32, eta_min: Option<u32>) -> ServiceView {
-    ServiceView {
+fn field(id: &str, state: ServiceState, waiting: u32, eta_min: Option<u32>) -> FieldWaits {
+    let view = ServiceView {
         id: id.into(),
         name_vi: String::new(),
         name_en: String::new(),
@@ -92,6 +93,12 @@ fn field(id: &str, state: ServiceState, waiting: u32, eta_min: Option<u32>) -> S
         target_service_min: 15,
         icon: None,
         appointments: false,
+    };
+    FieldWaits {
+        view,
+        queue: vec![],
+        secs_per_ahead: None,
+        secs_per_ahead_priority: None,
     }
 }
 
@@ -123,10 +130,10 @@ async fn two_centres(pg: &Postgres) -> (Shipper, tokio_postgres::Client) {
     dong_son
         .publish_waits(
             &mut client,
-            &[
+            &waits_of(vec![
                 field("HT", ServiceState::Open, 5, Some(12)),
                 field("DD", ServiceState::Closed, 0, None),
-            ],
+            ]),
         )
         .await
         .expect("published");
@@ -138,7 +145,10 @@ async fn two_centres(pg: &Postgres) -> (Shipper, tokio_postgres::Client) {
     );
     let mut other = quang_xuong.connect().await.expect("the province");
     quang_xuong
-        .publish_waits(&mut other, &[field("HT", ServiceState::Open, 40, Some(90))])
+        .publish_waits(
+            &mut other,
+            &waits_of(vec![field("HT", ServiceState::Open, 40, Some(90))]),
+        )
         .await
         .expect("published");
     other
@@ -183,7 +193,7 @@ async fn two_doors_show_the_same_live_waits_and_withhold_a_silent_centres() {
     assert!(field["waiting"].is_null() && field["eta_min"].is_null() && field["state"].is_null());
     // The hub speaks again, a field gone from its configuration: the other door shows it at once.
     dong_son
-        .publish_waits(&mut client, &[field_now(6)])
+        .publish_waits(&mut client, &waits_of(vec![field_now(6)]))
         .await
         .expect("published");
     let after = waits(&two).await;
@@ -192,7 +202,11 @@ async fn two_doors_show_the_same_live_waits_and_withhold_a_silent_centres() {
     assert_eq!(fields[0]["waiting"], 6);
 }
 
-fn field_now(waiting: u32) -> ServiceView {
+fn waits_of(fields: Vec<FieldWaits>) -> CentreWaits {
+    CentreWaits { day: None, fields }
+}
+
+fn field_now(waiting: u32) -> FieldWaits {
     field("HT", ServiceState::Open, waiting, Some(14))
 }
 
@@ -286,5 +300,72 @@ async fn the_waits_page_on_a_phone_and_a_desktop_in_both_languages() {
     browser.click("#lang").await;
     browser.wait_for_text("centres", "người đang chờ").await;
     shot(&browser, "province-waits-desktop").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_ticket_followed_from_anywhere_on_a_phone() {
+    let pg = Postgres::start();
+    let (dong_son, mut client) = two_centres(&pg).await;
+    // Three waiting in Hộ tịch, ours third in call order, 4 minutes a ticket ahead.
+    let mut ht = field("HT", ServiceState::Open, 3, Some(12));
+    ht.queue = vec![1, 2, 3];
+    ht.secs_per_ahead = Some(240.0);
+    dong_son
+        .publish_waits(&mut client, &waits_of(vec![ht]))
+        .await
+        .expect("published");
+    let track = "Tr4ckC0deOfThirdTkt1";
+    client
+        .execute(
+            "INSERT INTO tickets (centre, id, day, number, service, status, issued_at, recalls,
+                 transfers, overdue_wait, overdue_service, seq, track_hash)
+             VALUES ('dong-son', 3, (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, 'A1003', 'HT',
+                 'waiting', now(), 0, 0, false, false, 10, $1)",
+            &[&province::track_hash(track)],
+        )
+        .await
+        .expect("a ticket");
+    let door = DoorProcess::start(&pg);
+    let (status, head) = raw::get_whole(door.addr, &format!("/t/{track}")).await;
+    assert_eq!(status, 200);
+    assert!(head.contains("referrer-policy: no-referrer"), "{head}");
+    let (status, body) = raw::get_whole(door.addr, &format!("/api/t/{track}")).await;
+    assert_eq!(status, 200, "{body}");
+    let seen = raw::json_body(&body);
+    assert_eq!(
+        (seen["ahead"].as_i64(), seen["eta_min"].as_i64()),
+        (Some(2), Some(8))
+    );
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.set_window_size(390, 844).await.expect("a phone");
+    c.goto(&format!("http://{}/t/{track}", door.addr))
+        .await
+        .expect("open");
+    let detail = browser
+        .wait_for_text("detail", "Còn 2 người trước bạn")
+        .await;
+    assert!(detail.contains("khoảng 8 phút"), "{detail}");
+    assert_eq!(browser.text_of("#number").await, "A1003");
+    shot(&browser, "province-ticket-phone").await;
+    browser.click("#lang").await;
+    browser.wait_for_text("detail", "2 ahead of you").await;
+    // The centre falls silent: the page no longer claims to know the place.
+    client
+        .execute(
+            "UPDATE centres SET heard_at = now() - interval '10 minutes' WHERE id = 'dong-son'",
+            &[],
+        )
+        .await
+        .expect("silenced");
+    browser
+        .wait_for_text("detail", "your turn is not known just now")
+        .await;
+    // A code no centre gave: said plainly.
+    c.goto(&format!("http://{}/t/NoSuchTicketCode000", door.addr))
+        .await
+        .expect("open");
+    browser.wait_for_text("status", "No such ticket").await;
     browser.close().await;
 }

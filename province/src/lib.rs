@@ -197,6 +197,16 @@ impl Link {
     }
 }
 
+/// How the province keeps a ticket's tracking code: its SHA-256, in hex. The codes are random
+/// (about 119 bits), so the hash cannot be walked back; the door hashes the code a phone shows.
+pub fn track_hash(track: &str) -> String {
+    ring::digest::digest(&ring::digest::SHA256, track.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn read_password(path: &Path) -> Result<String, ProvinceError> {
     let text = std::fs::read_to_string(path).map_err(|e| ProvinceError::PasswordFile {
         path: path.display().to_string(),

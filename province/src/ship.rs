@@ -159,20 +159,33 @@ impl Shipper {
     pub async fn publish_waits(
         &self,
         client: &mut Client,
-        fields: &[protocol::ServiceView],
+        waits: &hub_engine::CentreWaits,
     ) -> Result<(), ProvinceError> {
         let id = &self.centre.id;
-        let ids: Vec<&str> = fields.iter().map(|f| f.id.as_str()).collect();
+        let fields = &waits.fields;
+        let day = waits.day.map(|d| d.to_string());
+        let ids: Vec<&str> = fields.iter().map(|f| f.view.id.as_str()).collect();
         let positions: Vec<i32> = (0..fields.len() as i32).collect();
-        let states: Vec<&str> = fields.iter().map(|f| state_name(f.state)).collect();
+        let states: Vec<&str> = fields.iter().map(|f| state_name(f.view.state)).collect();
         let waiting: Vec<i32> = fields
             .iter()
-            .map(|f| i32::try_from(f.waiting).unwrap_or(i32::MAX))
+            .map(|f| i32::try_from(f.view.waiting).unwrap_or(i32::MAX))
             .collect();
         let etas: Vec<Option<i32>> = fields
             .iter()
-            .map(|f| f.eta_min.map(|e| i32::try_from(e).unwrap_or(i32::MAX)))
+            .map(|f| f.view.eta_min.map(|e| i32::try_from(e).unwrap_or(i32::MAX)))
             .collect();
+        // Arrays of arrays must be rectangular in PostgreSQL: each queue as text, cast there.
+        let queues: Vec<String> = fields
+            .iter()
+            .map(|f| {
+                let ids: Vec<String> = f.queue.iter().map(u64::to_string).collect();
+                format!("{{{}}}", ids.join(","))
+            })
+            .collect();
+        let secs: Vec<Option<f64>> = fields.iter().map(|f| f.secs_per_ahead).collect();
+        let secs_priority: Vec<Option<f64>> =
+            fields.iter().map(|f| f.secs_per_ahead_priority).collect();
         let tx = client.transaction().await?;
         tx.execute(
             "DELETE FROM service_waits WHERE centre = $1 AND service <> ALL($2::text[])",
@@ -180,18 +193,36 @@ impl Shipper {
         )
         .await?;
         tx.execute(
-            "INSERT INTO service_waits (centre, service, position, state, waiting, eta_min, as_of)
-             SELECT $1, f.service, f.position, f.state, f.waiting, f.eta_min, now()
-             FROM unnest($2::text[], $3::int[], $4::text[], $5::int[], $6::int[])
-                 AS f(service, position, state, waiting, eta_min)
+            "INSERT INTO service_waits (centre, service, position, state, waiting, eta_min, as_of,
+                queue, secs_per_ahead, secs_per_ahead_priority)
+             SELECT $1, f.service, f.position, f.state, f.waiting, f.eta_min, now(),
+                f.queue::bigint[], f.secs, f.secs_priority
+             FROM unnest($2::text[], $3::int[], $4::text[], $5::int[], $6::int[], $7::text[],
+                 $8::float8[], $9::float8[])
+                 AS f(service, position, state, waiting, eta_min, queue, secs, secs_priority)
              ON CONFLICT (centre, service) DO UPDATE SET position = excluded.position,
                 state = excluded.state, waiting = excluded.waiting, eta_min = excluded.eta_min,
-                as_of = excluded.as_of",
-            &[id, &ids, &positions, &states, &waiting, &etas],
+                as_of = excluded.as_of, queue = excluded.queue,
+                secs_per_ahead = excluded.secs_per_ahead,
+                secs_per_ahead_priority = excluded.secs_per_ahead_priority",
+            &[
+                id,
+                &ids,
+                &positions,
+                &states,
+                &waiting,
+                &etas,
+                &queues,
+                &secs,
+                &secs_priority,
+            ],
         )
         .await?;
-        tx.execute("UPDATE centres SET heard_at = now() WHERE id = $1", &[id])
-            .await?;
+        tx.execute(
+            "UPDATE centres SET heard_at = now(), service_day = $2::text::date WHERE id = $1",
+            &[id, &day],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -250,6 +281,7 @@ impl Shipper {
         };
         insert_events(&tx, id, &local.events).await?;
         upsert_tickets(&tx, id, &local.tickets).await?;
+        keep_track_hashes(&tx, id, &local.tracks).await?;
         upsert_appointments(&tx, id, &local.appointments).await?;
         tx.execute(
             "UPDATE centres SET shipped_seq = $2, shipped_at = now() WHERE id = $1",
@@ -507,6 +539,29 @@ async fn insert_events(
             AS e(seq, at, day, kind, device, staff, body)
          ON CONFLICT (centre, seq) DO NOTHING",
         &params,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The tickets' tracking codes, as their SHA-256 only (`track_hash`): what a phone's address
+/// carries is hashed by the door and looked up; the code itself never leaves the centre.
+async fn keep_track_hashes(
+    tx: &tokio_postgres::Transaction<'_>,
+    centre: &str,
+    tracks: &[(u64, String)],
+) -> Result<(), ProvinceError> {
+    if tracks.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = tracks.iter().map(|(id, _)| *id as i64).collect();
+    let hashes: Vec<String> = tracks.iter().map(|(_, t)| super::track_hash(t)).collect();
+    tx.execute(
+        "UPDATE tickets SET track_hash = h.hash
+         FROM unnest($2::bigint[], $3::text[]) AS h(id, hash)
+         WHERE tickets.centre = $1 AND tickets.id = h.id
+           AND tickets.track_hash IS DISTINCT FROM h.hash",
+        &[&centre, &ids, &hashes],
     )
     .await?;
     Ok(())

@@ -146,6 +146,7 @@ pub fn center() -> CenterInfo {
         timezone: "Asia/Ho_Chi_Minh".into(),
         notice: String::new(),
         public_url: None,
+        track_base: None,
         sms: false,
     }
 }

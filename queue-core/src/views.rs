@@ -21,6 +21,9 @@ pub struct CenterInfo {
     pub public_url: Option<String>,
     /// The centre sends SMS notices (`[notify.sms]`): a kiosk offers its phone keypad.
     pub sms: bool,
+    /// Where a ticket's QR leads when the centre has a province's door (`[province]
+    /// public_url`): reachable from anywhere, unlike `public_url`.
+    pub track_base: Option<String>,
 }
 
 pub struct Views<'a> {
@@ -273,6 +276,7 @@ impl<'a> Views<'a> {
                     .unwrap_or_else(|| self.center.notice.clone()),
                 public_url: self.center.public_url.clone(),
                 sms: self.center.sms,
+                track_base: self.center.track_base.clone(),
             },
             categories: self
                 .rules
