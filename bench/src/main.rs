@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 mod appointments;
+mod door;
 mod province;
 mod push;
 mod raw_display;
@@ -70,6 +71,16 @@ struct Cli {
     /// needs PostgreSQL installed (scripts/ensure-system-packages).
     #[arg(long)]
     province: bool,
+    /// Only the province's door's figures (the waits page under load, a call at a hub to the
+    /// door showing it); needs PostgreSQL installed.
+    #[arg(long)]
+    door: bool,
+    /// Concurrent readers of the door's waits page.
+    #[arg(long, default_value_t = 32)]
+    door_readers: usize,
+    /// Calls watched from the hub to the door.
+    #[arg(long, default_value_t = 30)]
+    door_calls: usize,
     /// Centres shipping at once for the province's ingest figure.
     #[arg(long, default_value_t = 8)]
     province_centres: usize,
@@ -278,6 +289,15 @@ async fn floor(dir: &Path) -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.province {
         return province_figures(&cli).await;
+    }
+    if cli.door {
+        let dir = tempfile::tempdir()?;
+        let options = door::Options {
+            readers: cli.door_readers,
+            seconds: cli.seconds,
+            calls: cli.door_calls,
+        };
+        return door::run(dir.path(), &options).await;
     }
     let bin = match &cli.hub {
         Some(b) => b.clone(),
