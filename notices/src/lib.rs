@@ -18,6 +18,7 @@ pub mod message;
 pub mod seal;
 pub mod vapid;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -164,17 +165,29 @@ pub fn start(settings: Settings, report: impl Fn(Report) + Send + Sync + 'static
     let settings = Arc::new(settings);
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let task_counters = counters.clone();
+    let in_order = Arc::new(InOrder::default());
     tokio::spawn(async move {
+        let mut next = 0u64;
         while let Some(notice) = notices.recv().await {
             let Ok(permit) = in_flight.clone().acquire_owned().await else {
                 break;
             };
             let (settings, report, counters) =
                 (settings.clone(), report.clone(), task_counters.clone());
+            // Taken here, in the queue's order: the notice before it to the same follower.
+            next += 1;
+            let key = (notice.ticket, notice.follower);
+            let (turn, before) = in_order.queue(key, next);
+            let in_order = in_order.clone();
             tokio::spawn(async move {
+                if let Some(before) = before {
+                    let _ = before.await;
+                }
                 let kind = notice.message.kind;
                 let (ticket, follower) = (notice.ticket, notice.follower);
                 let outcome = deliver(&settings, &counters, notice).await;
+                let _ = turn.send(());
+                in_order.done(key, next);
                 let figure = match outcome {
                     Outcome::Delivered => &counters.delivered,
                     Outcome::Failed => &counters.failed,
@@ -192,6 +205,38 @@ pub fn start(settings: Settings, report: impl Fn(Report) + Send + Sync + 'static
         }
     });
     Notifier { queue, counters }
+}
+
+/// Notices to one follower go out in the order they were queued — "called" never after the
+/// "recalled" that followed it, even when one is retried — while different followers' go out
+/// at once. Each notice waits for the one queued before it to the same follower.
+#[derive(Default)]
+struct InOrder {
+    /// The last notice queued to each follower: its number, and the signal that it is done.
+    last: std::sync::Mutex<HashMap<Follower, (u64, Done)>>,
+}
+
+/// A ticket and which of its followers.
+type Follower = (u64, u8);
+/// Resolves when a notice has been sent (or given up).
+type Done = tokio::sync::oneshot::Receiver<()>;
+
+impl InOrder {
+    /// Notice number `n` to `key`: what it signals when done, and what it waits for first.
+    fn queue(&self, key: Follower, n: u64) -> (tokio::sync::oneshot::Sender<()>, Option<Done>) {
+        let (turn, done) = tokio::sync::oneshot::channel();
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let before = last.insert(key, (n, done)).map(|(_, r)| r);
+        (turn, before)
+    }
+
+    /// Notice `n` to `key` is done: forgotten, unless another was queued after it.
+    fn done(&self, key: Follower, n: u64) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.get(&key).is_some_and(|(m, _)| *m == n) {
+            last.remove(&key);
+        }
+    }
 }
 
 /// What one attempt came to.
