@@ -168,11 +168,7 @@ async fn call_to_door(
     let mut tracks = vec![];
     for _ in 0..calls {
         let reply = kiosk
-            .send(Cmd::IssueTicket {
-                service: "TP".into(),
-                priority: None,
-                phone: None,
-            })
+            .send(testkit::issue("TP"))
             .await
             .map_err(|e| anyhow::anyhow!("issue: {e:?}"))?;
         let ticket = reply.ticket().ok_or_else(|| anyhow::anyhow!("no ticket"))?;

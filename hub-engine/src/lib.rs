@@ -1065,8 +1065,10 @@ impl Engine {
         for a in c.answers {
             let _ = a.respond.send(a.reply);
         }
-        // After the answers: no one waits for this.
-        if committed || self.waits.borrow().day.is_none() {
+        // After the answers: no one waits for this. Only a centre that ships to a province has
+        // anyone to show it to.
+        let first = self.waits.borrow().day.is_none();
+        if self.config.province.is_some() && (committed || first) {
             self.publish_waits(now);
         }
         for j in c.joins {

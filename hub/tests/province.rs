@@ -136,8 +136,9 @@ async fn shipped_seq(pg: &tokio_postgres::Client, centre: &str) -> i64 {
         .map_or(0, |r| r.get(0))
 }
 
-/// A connection to the province that hears its `hang_doi_shipped` notifications (one after each
-/// batch), so that a test waits for the shipment itself, not for time to pass.
+/// A connection to the province that hears its `hang_doi_shipped` and `hang_doi_waits`
+/// notifications (one after each batch, one after each word of a centre's waits), so that a
+/// test waits for the shipment itself, not for time to pass.
 struct Shipments {
     client: tokio_postgres::Client,
     arrived: tokio::sync::mpsc::UnboundedReceiver<()>,
@@ -158,13 +159,21 @@ async fn shipments(pg: &Postgres) -> Shipments {
         }
     });
     client
-        .batch_execute("LISTEN hang_doi_shipped")
+        .batch_execute("LISTEN hang_doi_shipped; LISTEN hang_doi_waits")
         .await
         .expect("LISTEN");
     Shipments { client, arrived }
 }
 
 impl Shipments {
+    /// Waits for the next shipment or word of waits, at most `within`; `false` if none came.
+    async fn next(&mut self, within: Duration) -> bool {
+        matches!(
+            tokio::time::timeout(within, self.arrived.recv()).await,
+            Ok(Some(()))
+        )
+    }
+
     /// Waits until the province has centre `centre`'s events up to `seq`.
     async fn wait_for(&mut self, centre: &str, seq: i64) {
         loop {
@@ -913,18 +922,12 @@ async fn a_centres_waits_reach_the_province_as_its_board_shows_them() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("hub.db");
     let config_path = manual_clock_centre_config(dir.path(), "mot-cua", &pg, 1000);
+    let mut heard = shipments(&pg).await;
     let (hub, _clock) = monday_hub(&config_path, &db).await;
     let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
     let _clerk = Client::clerk(hub.addr, 1).await;
     for _ in 0..3 {
-        kiosk
-            .send(Cmd::IssueTicket {
-                service: "TP".into(),
-                priority: None,
-                phone: None,
-            })
-            .await
-            .expect("issued");
+        kiosk.send(issue("TP")).await.expect("issued");
     }
     let (_board, welcome) = raw::device(hub.addr, "display", "display-1").await;
     let board = welcome["snapshot"]["services"]
@@ -937,10 +940,9 @@ async fn a_centres_waits_reach_the_province_as_its_board_shows_them() {
         tp["eta_min"].as_u64().is_some(),
         "a counter serves it: {tp}"
     );
-    let province = province(&pg).await;
-    let until = Instant::now() + CATCH_UP;
     let rows = loop {
-        let rows = province
+        let rows = heard
+            .client
             .query(
                 "SELECT service, state, waiting, eta_min, c.heard_at IS NOT NULL
                  FROM service_waits w JOIN centres c ON c.id = w.centre
@@ -957,10 +959,9 @@ async fn a_centres_waits_reach_the_province_as_its_board_shows_them() {
             break rows;
         }
         assert!(
-            Instant::now() < until,
+            heard.next(CATCH_UP).await,
             "the waits did not reach the province"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let shipped: Vec<serde_json::Value> = rows
         .iter()
@@ -1005,13 +1006,14 @@ async fn door_on(pg: &Postgres) -> std::net::SocketAddr {
     addr
 }
 
-/// What the door's page of `track` shows once `ready` holds of it.
+/// What the door's page of `track` shows once `ready` holds of it: asked again after each
+/// shipment or word of waits the province hears.
 async fn followed(
     door: std::net::SocketAddr,
+    heard: &mut Shipments,
     track: &str,
     ready: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let until = Instant::now() + FOLLOWED_WITHIN;
     loop {
         let (status, response) = raw::get_whole(door, &format!("/api/t/{track}")).await;
         if status == 200 {
@@ -1021,10 +1023,9 @@ async fn followed(
             }
         }
         assert!(
-            Instant::now() < until,
+            heard.next(FOLLOWED_WITHIN).await,
             "the door never showed {track} as expected: {response}"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -1044,6 +1045,7 @@ async fn a_ticket_is_followed_from_the_provinces_door() {
             1,
         );
     std::fs::write(&config_path, with_door).expect("write");
+    let mut heard = shipments(&pg).await;
     let (hub, _clock) = monday_hub(&config_path, &db).await;
     let door = door_on(&pg).await;
     let (kiosk, welcome) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
@@ -1055,19 +1057,12 @@ async fn a_ticket_is_followed_from_the_provinces_door() {
     let clerk = Client::clerk(hub.addr, 1).await;
     let mut tickets = vec![];
     for _ in 0..3 {
-        let reply = kiosk
-            .send(Cmd::IssueTicket {
-                service: "TP".into(),
-                priority: None,
-                phone: None,
-            })
-            .await
-            .expect("issued");
+        let reply = kiosk.send(issue("TP")).await.expect("issued");
         tickets.push(reply.ticket().expect("a ticket").clone());
     }
     let third = &tickets[2];
     let track = third.track.clone().expect("a tracking code");
-    let seen = followed(door, &track, |t| t["ahead"] == 2).await;
+    let seen = followed(door, &mut heard, &track, |t| t["ahead"] == 2).await;
     assert_eq!(seen["number"], third.number.as_str());
     assert_eq!(seen["status"], "waiting");
     assert_eq!(seen["live"], true);
@@ -1077,7 +1072,7 @@ async fn a_ticket_is_followed_from_the_provinces_door() {
         "the kiosk's own estimate"
     );
     // Only the hash is in the province.
-    let province = province(&pg).await;
+    let province = &heard.client;
     let codes: i64 = province
         .query_one(
             "SELECT count(*) FROM events WHERE body::text LIKE '%' || $1 || '%'",
@@ -1099,10 +1094,10 @@ async fn a_ticket_is_followed_from_the_provinces_door() {
     // The first is called: the door says where to go.
     let first = tickets[0].track.clone().expect("a tracking code");
     clerk.send(Cmd::CallNext {}).await.expect("called");
-    let called = followed(door, &first, |t| t["status"] == "called").await;
+    let called = followed(door, &mut heard, &first, |t| t["status"] == "called").await;
     assert_eq!(called["counter"], 1);
     assert!(called["ahead"].is_null());
-    let moved = followed(door, &track, |t| t["ahead"] == 1).await;
+    let moved = followed(door, &mut heard, &track, |t| t["ahead"] == 1).await;
     assert_eq!(moved["status"], "waiting");
     // A wrong or malformed code is a clear 404, never a query.
     for bad in [

@@ -223,8 +223,40 @@ impl Shipper {
             &[id, &day],
         )
         .await?;
+        // Heard by whoever LISTENs (a door that pushes, a test) when the transaction commits.
+        tx.execute("SELECT pg_notify('hang_doi_waits', $1)", &[id])
+            .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The hub's waits to the province's door, unless the same were said within a minute. A
+    /// refusal is logged once and stops nothing: a role not yet granted `service_waits` still
+    /// ships every event, the log mattering more than the door's figures.
+    async fn tell_the_door(
+        &self,
+        client: &mut Client,
+        waits: hub_engine::Waits,
+        told: &mut ToldTheDoor,
+    ) {
+        if let Some((last, at)) = &told.last
+            && Arc::ptr_eq(last, &waits)
+            && at.elapsed() < IDLE_LOOK
+        {
+            return;
+        }
+        let published = self.publish_waits(client, &waits).await;
+        match (&published, told.refused) {
+            (Err(e), false) => tracing::warn!(centre = %self.centre.id, error = %e,
+                "cannot tell the province's door this centre's waits (GRANT INSERT, UPDATE, DELETE ON service_waits: docs/PROVINCE.md)"),
+            (Ok(()), true) => tracing::info!(centre = %self.centre.id,
+                "the province's door has this centre's waits again"),
+            _ => {}
+        }
+        told.refused = published.is_err();
+        told.last = published
+            .is_ok()
+            .then(|| (waits, tokio::time::Instant::now()));
     }
 
     /// Ships everything the database holds now, batch by batch.
@@ -323,7 +355,7 @@ impl Shipper {
         let mut client: Option<Client> = None;
         let mut backoff = Duration::from_secs(1);
         let mut down_since: Option<(tokio::time::Instant, tokio::time::Instant)> = None;
-        let mut waits_refused = false;
+        let mut told = ToldTheDoor::default();
         loop {
             if *shutdown.borrow() {
                 return;
@@ -338,19 +370,11 @@ impl Shipper {
                     _ => self.connect().await?,
                 };
                 let progress = self.ship_all(&mut c).await;
-                if let (Ok(_), Some(w)) = (&progress, &waits) {
-                    let fields = w.borrow().clone();
-                    // The log matters more than the door's figures: a role not yet granted
-                    // `service_waits` still ships every event.
-                    let published = self.publish_waits(&mut c, &fields).await;
-                    match (&published, waits_refused) {
-                        (Err(e), false) => tracing::warn!(centre = %self.centre.id, error = %e,
-                            "cannot tell the province's door this centre's waits (GRANT INSERT, UPDATE, DELETE ON service_waits: docs/PROVINCE.md)"),
-                        (Ok(()), true) => tracing::info!(centre = %self.centre.id,
-                            "the province's door has this centre's waits again"),
-                        _ => {}
-                    }
-                    waits_refused = published.is_err();
+                if progress.is_ok()
+                    && let Some(w) = &waits
+                {
+                    let now = w.borrow().clone();
+                    self.tell_the_door(&mut c, now, &mut told).await;
                 }
                 client = Some(c);
                 progress
@@ -439,6 +463,15 @@ impl Shipper {
             }
         }
     }
+}
+
+/// What the shipper last told the province's door.
+#[derive(Default)]
+struct ToldTheDoor {
+    /// The waits last written, and when.
+    last: Option<(hub_engine::Waits, tokio::time::Instant)>,
+    /// The last try was refused (said once in the log, until it works again).
+    refused: bool,
 }
 
 fn state_name(state: protocol::ServiceState) -> &'static str {
