@@ -150,6 +150,9 @@ pub struct Province {
     /// The province's door as phones reach it from anywhere (HTTPS): a ticket's QR opens
     /// `{public_url}/t/{track}` there rather than on the centre's own network.
     pub public_url: Option<String>,
+    /// The province's public keys whose passes this centre honours (`booking_keys`: more than
+    /// one while the province changes its key).
+    pub booking_keys: Vec<province_pass::PassCheck>,
 }
 
 /// Events per transaction when `[province] batch` is not given: large enough that a day of a
@@ -343,6 +346,8 @@ struct RawAppointments {
     early_min: u32,
     #[serde(default = "fifteen")]
     late_min: u32,
+    #[serde(default)]
+    province_share: u32,
 }
 
 fn fifteen() -> u32 {
@@ -361,6 +366,8 @@ struct RawProvince {
     batch: Option<usize>,
     #[serde(default)]
     public_url: Option<String>,
+    #[serde(default)]
+    booking_keys: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -659,6 +666,13 @@ fn build(raw: RawConfig, err: ErrAt<'_>) -> Result<Config, ConfigError> {
         rating_reasons,
         recent_calls: 12,
         appointment_limits: build_appointment_limits(raw.appointments.as_ref(), err)?,
+        province_passes: province
+            .as_ref()
+            .filter(|p| !p.booking_keys.is_empty())
+            .map(|p| queue_core::rules::ProvincePasses {
+                centre: p.centre_id.clone(),
+                keys: p.booking_keys.clone(),
+            }),
     };
     Ok(Config {
         rules,
@@ -897,8 +911,24 @@ fn build_province(
         }
         url => url.as_ref().map(|u| u.trim_end_matches('/').to_string()),
     };
+    let booking_keys = p
+        .booking_keys
+        .iter()
+        .map(|k| {
+            province_pass::checking_key(k).map_err(|e| {
+                err(
+                    span(),
+                    format!(
+                        "[province] booking_keys: {k:?} is {e}: give the line `hang-doi-province \
+                         keygen` printed (44 letters, digits, - and _)"
+                    ),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Province {
         public_url,
+        booking_keys,
         centre_id: centre_id.to_string(),
         database: p.database.clone(),
         password_file: p.password_file.clone(),
@@ -1097,6 +1127,8 @@ fn build_appointments(
         Some("days_ahead must be 0 (today only) to 60")
     } else if a.early_min > 240 || a.late_min > 240 {
         Some("early_min and late_min must be at most 240 minutes")
+    } else if a.province_share > a.per_slot {
+        Some("province_share must be at most per_slot (it is a part of each slot's places)")
     } else {
         None
     };
@@ -1113,6 +1145,7 @@ fn build_appointments(
         hours: a.hours.clone(),
         early: TimeDelta::minutes(i64::from(a.early_min)),
         late: TimeDelta::minutes(i64::from(a.late_min)),
+        province_share: a.province_share,
     }))
 }
 

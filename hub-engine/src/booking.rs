@@ -16,6 +16,8 @@ use crate::frames;
 
 /// The device name the booking page's changes are recorded under.
 pub const BOOKING_PAGE: &str = "dat-lich";
+/// … and those the province's door tells of.
+pub const PROVINCE_DOOR: &str = "cong-tinh";
 
 /// What the booking page asks to change.
 #[derive(Debug)]
@@ -28,6 +30,13 @@ pub enum BookingAsk {
     Cancel {
         code: String,
         holder: Holder,
+    },
+    /// From the province's door (`province::bookings`): a booking made there, or cancelled.
+    Learn {
+        code: String,
+        service: String,
+        start: DateTime<Utc>,
+        cancelled: bool,
     },
 }
 
@@ -88,6 +97,12 @@ pub fn decide(
             holder,
         } => decide::book(rules, state, &service, start, holder, cx),
         BookingAsk::Cancel { code, holder } => decide::cancel(state, &code, Some(&holder)),
+        BookingAsk::Learn {
+            code,
+            service,
+            start,
+            cancelled,
+        } => decide::learn(rules, state, &code, (&service, start), cancelled, now),
     }
 }
 
@@ -96,6 +111,17 @@ pub fn page_actor() -> Actor {
     Actor {
         device: DeviceId::from(BOOKING_PAGE),
         role: p::Role::Tracker,
+    }
+}
+
+/// Who a change is recorded under: the booking page, or the province's door.
+pub fn actor_of(ask: &BookingAsk) -> Actor {
+    match ask {
+        BookingAsk::Learn { .. } => Actor {
+            device: DeviceId::from(PROVINCE_DOOR),
+            role: p::Role::Tracker,
+        },
+        _ => page_actor(),
     }
 }
 

@@ -1176,11 +1176,11 @@ impl Engine {
         pending: &mut Pending,
     ) -> Utf8Bytes {
         let code = booking::fresh_code(|c| self.state.book.get(c).is_some());
+        let actor = booking::actor_of(&ask);
         let decision = match booking::decide(&self.config.rules, &self.state, now, ask, &code) {
             Ok(d) => d,
             Err(r) => return error_reply(booking::BOOKING_PAGE, r.code, r.message),
         };
-        let actor = booking::page_actor();
         for e in decision.events {
             self.apply(now, &actor, None, e, pending);
         }

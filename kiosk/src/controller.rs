@@ -434,7 +434,13 @@ impl Controller {
         if self.issuing || self.step == Step::Ticket {
             return vec![];
         }
-        // A booking's QR code holds its code alone: checked in from whichever screen is up.
+        // A booking's QR code holds its code alone, or (booked at the province's door) a
+        // signed pass only the hub can check: checked in from whichever screen is up.
+        if protocol::booking_code::looks_like_pass(text) {
+            self.touched(now);
+            self.message.clear();
+            return self.check_in(text.trim().to_string());
+        }
         if let Some(code) = protocol::booking_code::normalise_code(text) {
             self.touched(now);
             self.message.clear();
@@ -810,6 +816,26 @@ pub(crate) mod tests {
         c.choose_category(None, t0);
         c.issued(Err(refused(ErrorCode::DailyLimitReached, "x")), t0);
         assert!(c.message.contains("hết số"), "{}", c.message);
+    }
+
+    #[test]
+    fn a_scanned_province_pass_goes_to_the_hub_as_it_is() {
+        let t0 = Instant::now();
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
+        let pass = "HD1.Y2F1LWdpYXkKVFAKMTc5NjAwMDQwMApLRTRQWDlNVA.c2lnbmF0dXJl";
+        assert_eq!(
+            c.scanned(&format!("{pass}\r"), day(), t0),
+            vec![Effect::CheckIn {
+                code: pass.into(),
+                phone: None
+            }]
+        );
+        let mut c = Controller::new(Duration::from_secs(20), true, t0);
+        assert_eq!(
+            c.scanned("HD1.<script>", day(), t0),
+            vec![],
+            "not a pass, not a code, not a card"
+        );
     }
 
     #[test]

@@ -7,6 +7,23 @@ pub const CODE_ALPHABET: &[u8] = b"ACEFGHJKMNPRTUVWXY34679";
 /// A code's length: 23^8 ≈ 7.8·10^10 codes.
 pub const CODE_LEN: usize = 8;
 
+/// How a booking made at the province's door begins in its QR code: a signed pass naming the
+/// centre, the field, the slot and the booking's code, which the hub checks without asking
+/// anyone (crate `province-pass`). The kiosk sends such a scan to the hub as it is.
+pub const PASS_PREFIX: &str = "HD1.";
+/// A pass is about 160 characters; anything much longer is not one.
+pub const MAX_PASS_LEN: usize = 320;
+
+/// Whether a scanned text is a province pass (not checked: only the hub can).
+pub fn looks_like_pass(text: &str) -> bool {
+    let text = text.trim();
+    text.starts_with(PASS_PREFIX)
+        && text.len() <= MAX_PASS_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+}
+
 /// A code as typed: upper-cased, spaces and dashes dropped; `None` when it cannot be one.
 pub fn normalise_code(typed: &str) -> Option<String> {
     let code: String = typed

@@ -17,7 +17,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::rules::TicketId;
-use crate::rules::{Rules, ServiceId, ServiceRule};
+use crate::rules::{AppointmentRule, Rules, ServiceId, ServiceRule};
 
 pub use protocol::booking_code::{CODE_ALPHABET, CODE_LEN, normalise_code};
 
@@ -87,6 +87,9 @@ pub enum Holder {
     Phone(String),
     /// Booked by staff (the event's `staff` says who): no per-phone limit.
     Staff,
+    /// Booked at the province's door, in the province's share of the slot (the door counts
+    /// phones across the province; the hub knows only that the pass was signed).
+    Province,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -138,8 +141,9 @@ impl Book {
         self.by_code.is_empty()
     }
 
-    /// Places of a slot still free at `now`: the slot's capacity less what is booked, checked
-    /// in or missed, less the places cancelled within the quarantine.
+    /// Places of a slot the centre itself still has free at `now`: its own places (the
+    /// province's share is the door's to book) less what it booked, checked in or missed, less
+    /// the places cancelled within the quarantine.
     pub fn free(
         &self,
         rules: &Rules,
@@ -147,7 +151,10 @@ impl Book {
         start: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> u32 {
-        let capacity = service.appointments.as_ref().map_or(0, |a| a.per_slot);
+        let capacity = service
+            .appointments
+            .as_ref()
+            .map_or(0, AppointmentRule::own_places);
         let quarantine = rules.appointment_limits.quarantine;
         let taken = self
             .by_slot
@@ -155,6 +162,7 @@ impl Book {
             .into_iter()
             .flatten()
             .filter_map(|code| self.by_code.get(code))
+            .filter(|b| b.holder != Holder::Province)
             .filter(|b| match b.status {
                 BookingStatus::Cancelled => b.cancelled_at.is_some_and(|at| now < at + quarantine),
                 _ => true,

@@ -153,6 +153,25 @@ pub struct AppointmentRule {
     pub early: TimeDelta,
     /// … and closes this long after it.
     pub late: TimeDelta,
+    /// Of `per_slot`, the places the province's door books (docs/PROVINCE.md, "Booking any
+    /// centre"); the centre's own page and staff book the rest. Split, not shared, so neither
+    /// side can overbook the other while the link between them is down.
+    pub province_share: u32,
+}
+
+impl AppointmentRule {
+    /// The places of a slot the centre itself books.
+    pub fn own_places(&self) -> u32 {
+        self.per_slot.saturating_sub(self.province_share)
+    }
+}
+
+/// Bookings made at the province's door, as the hub honours them: their passes name this
+/// centre and are signed by one of these keys (`[province] booking_keys`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvincePasses {
+    pub centre: String,
+    pub keys: Vec<province_pass::PassCheck>,
 }
 
 /// The centre's limits on bookings (`[appointments]`).
@@ -226,6 +245,8 @@ pub struct Rules {
     /// How many recent calls the snapshot carries.
     pub recent_calls: usize,
     pub appointment_limits: AppointmentLimits,
+    /// `None`: this centre honours no booking made at the province.
+    pub province_passes: Option<ProvincePasses>,
 }
 
 /// The words of the four levels when the configuration gives none: the scale the satisfaction

@@ -135,6 +135,7 @@ pub fn rules() -> Rules {
         rating_reasons: vec![],
         recent_calls: 12,
         appointment_limits: Default::default(),
+        province_passes: None,
     }
 }
 

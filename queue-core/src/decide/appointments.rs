@@ -8,6 +8,7 @@ use crate::appointments::{
     BookingStatus, Holder, check_in_window, normalise_code, slot_at, within_days_ahead,
 };
 use crate::rules::{Rules, ServiceId};
+
 use crate::state::{Event, Seat, State};
 
 /// A place in `service`'s slot starting at `start`, for `holder`, under the code the context
@@ -95,7 +96,19 @@ pub fn cancel(state: &State, code: &str, holder: Option<&Holder>) -> Result<Deci
     }
 }
 
-/// The ticket of a booking, at the kiosk: the same one again for a code already checked in.
+/// The booking a kiosk's check-in names: one in the book, or one a province pass brings that
+/// the hub has not heard of yet (the link to the province was down).
+struct Named {
+    code: String,
+    service: ServiceId,
+    start: DateTime<Utc>,
+    /// From a pass, not in the book: booked here with its check-in.
+    learned: bool,
+}
+
+/// The ticket of a booking, at the kiosk: the same one again for a code of the centre's own
+/// already checked in. `code` is what was typed or scanned: a booking code, or the pass of a
+/// booking made at the province's door, honoured offline and only once.
 pub fn check_in(
     rules: &Rules,
     state: &State,
@@ -108,13 +121,14 @@ pub fn check_in(
             "Không tìm thấy lịch hẹn với mã này. / No booking with this code.",
         )
     };
-    let Some(code) = normalise_code(code) else {
-        return unknown();
-    };
-    let Some(b) = state.book.get(&code) else {
-        return unknown();
-    };
-    let Some((from, until)) = check_in_window(rules, &b.service, b.start) else {
+    let named = named(rules, state, code)?;
+    let Named {
+        code,
+        service,
+        start,
+        learned,
+    } = named;
+    let Some((from, until)) = check_in_window(rules, &service, start) else {
         return unknown();
     };
     let hm = |t: DateTime<Utc>| t.with_timezone(&rules.tz).format("%H:%M").to_string();
@@ -131,27 +145,41 @@ pub fn check_in(
             ),
         )
     };
-    match b.status {
-        BookingStatus::Cancelled => return unknown(),
-        BookingStatus::Missed => return late(),
-        BookingStatus::CheckedIn => {
-            return match b.ticket.and_then(|t| state.ticket(t)) {
-                Some(t) => done(vec![], Subject::Ticket(t.id)),
-                None => late(),
-            };
+    if let Some(b) = state.book.get(&code) {
+        match b.status {
+            BookingStatus::Cancelled => return unknown(),
+            BookingStatus::Missed => return late(),
+            // A province's booking is counted once: its pass (or code) used again is refused,
+            // and says which number it gave.
+            BookingStatus::CheckedIn if b.holder == Holder::Province => {
+                let number = b.number.as_deref().unwrap_or("?");
+                let at = b.checked_in_at.map(hm).unwrap_or_default();
+                return reject(
+                    ErrorCode::InvalidState,
+                    format!(
+                        "Lịch hẹn này đã được dùng để lấy số {number} lúc {at}. / This booking was already used for ticket {number} at {at}."
+                    ),
+                );
+            }
+            BookingStatus::CheckedIn => {
+                return match b.ticket.and_then(|t| state.ticket(t)) {
+                    Some(t) => done(vec![], Subject::Ticket(t.id)),
+                    None => late(),
+                };
+            }
+            BookingStatus::Booked => {}
         }
-        BookingStatus::Booked => {}
     }
     if cx.now < from {
         return reject(
             ErrorCode::AppointmentEarly,
             format!(
                 "Chưa đến giờ nhận số: lịch hẹn lúc {} ngày {}, nhận số từ {}. / Too early: the appointment is at {} on {}; check-in opens at {}.",
-                hm(b.start),
-                day(b.start),
+                hm(start),
+                day(start),
                 hm(from),
-                hm(b.start),
-                day(b.start),
+                hm(start),
+                day(start),
                 hm(from)
             ),
         );
@@ -160,10 +188,10 @@ pub fn check_in(
     if cx.now >= until {
         return late();
     }
-    let Some(rule) = rules.services.get(&b.service) else {
+    let Some(rule) = rules.services.get(&service) else {
         return unknown();
     };
-    let service_day = state.services.get(&b.service);
+    let service_day = state.services.get(&service);
     if service_day.is_some_and(|d| d.admin_closed) {
         return reject(
             ErrorCode::ServiceClosed,
@@ -179,19 +207,28 @@ pub fn check_in(
     }
     // On time: its place is the one it would have had, issued at its slot's start. Early: held
     // out of the queue until then.
-    let place = (cx.now >= b.start).then(|| state.place_as_of(b.start));
+    let place = (cx.now >= start).then(|| state.place_as_of(start));
     let ticket = state.next_ticket_id;
-    let events = vec![
+    let mut events = Vec::with_capacity(3);
+    if learned {
+        events.push(Event::AppointmentBooked {
+            code: code.clone(),
+            service: service.clone(),
+            start,
+            holder: Holder::Province,
+        });
+    }
+    events.extend([
         Event::TicketIssued {
             ticket,
-            service: b.service.clone(),
+            service: service.clone(),
             priority: None,
             number,
             label: rule.label(number),
             track: cx.fresh_track.to_string(),
             appointment: Some(Seat {
                 code: code.clone(),
-                start: b.start,
+                start,
                 place,
             }),
         },
@@ -200,8 +237,149 @@ pub fn check_in(
             ticket,
             number: rule.label(number),
         },
-    ];
+    ]);
     done(events, Subject::Ticket(ticket))
+}
+
+/// The booking a typed code or a scanned pass names.
+fn named(rules: &Rules, state: &State, code: &str) -> Result<Named, Rejection> {
+    if province_pass::looks_like_pass(code) {
+        return from_pass(rules, state, code);
+    }
+    let unknown = || {
+        reject(
+            ErrorCode::NotFound,
+            "Không tìm thấy lịch hẹn với mã này. / No booking with this code.",
+        )
+    };
+    let Some(code) = normalise_code(code) else {
+        return unknown();
+    };
+    let Some(b) = state.book.get(&code) else {
+        return unknown();
+    };
+    Ok(Named {
+        service: b.service.clone(),
+        start: b.start,
+        code,
+        learned: false,
+    })
+}
+
+/// The booking a province pass names, if this centre honours it: signed by the province, for
+/// this centre and a field that takes appointments, and not the code of another booking.
+fn from_pass(rules: &Rules, state: &State, text: &str) -> Result<Named, Rejection> {
+    let refuse = |message: &str| reject(ErrorCode::NotFound, message.to_string());
+    let Some(passes) = &rules.province_passes else {
+        return refuse(
+            "Trung tâm này không nhận lịch hẹn đặt qua cổng dịch vụ của tỉnh. / This centre takes no bookings made at the province's door.",
+        );
+    };
+    let pass = match province_pass::Pass::verify(text, &passes.keys) {
+        Ok(pass) => pass,
+        Err(province_pass::PassError::BadSignature) => {
+            return refuse(
+                "Mã lịch hẹn không đúng chữ ký của tỉnh. / This booking's code is not signed by the province.",
+            );
+        }
+        Err(_) => {
+            return refuse(
+                "Không đọc được mã lịch hẹn, xin quét lại. / The booking's code could not be read; please scan it again.",
+            );
+        }
+    };
+    if pass.centre != passes.centre {
+        return refuse(
+            "Lịch hẹn này đặt cho một trung tâm khác. / This booking is for another centre.",
+        );
+    }
+    let service = ServiceId::from(pass.service.as_str());
+    if rules
+        .services
+        .get(&service)
+        .and_then(|r| r.appointments.as_ref())
+        .is_none()
+    {
+        return refuse(
+            "Lĩnh vực của lịch hẹn này không còn nhận lịch hẹn. / This booking's field no longer takes appointments.",
+        );
+    }
+    let learned = match state.book.get(&pass.code) {
+        None => true,
+        Some(b)
+            if b.holder == Holder::Province && b.service == service && b.start == pass.start =>
+        {
+            false
+        }
+        // Another booking has this code (one chance in 10^10): the pass is not it.
+        Some(_) => {
+            return refuse(
+                "Mã lịch hẹn trùng với một lịch hẹn khác, xin liên hệ quầy hướng dẫn. / This booking's code is another booking's; please ask at the information desk.",
+            );
+        }
+    };
+    Ok(Named {
+        code: pass.code,
+        service,
+        start: pass.start,
+        learned,
+    })
+}
+
+/// What the hub makes of a booking the province's door tells it of (`cancelled`: cancelled
+/// there): booked in the province's share if new and its check-in not over, cancelled if it
+/// was booked; nothing if the hub already has it so (the door's list is read again and again).
+pub fn learn(
+    rules: &Rules,
+    state: &State,
+    code: &str,
+    (service, start): (&str, DateTime<Utc>),
+    cancelled: bool,
+    now: DateTime<Utc>,
+) -> Result<Decision, Rejection> {
+    let id = ServiceId::from(service);
+    let Some(code) = normalise_code(code).filter(|c| c == code) else {
+        return reject(ErrorCode::BadRequest, "not a booking code");
+    };
+    match state.book.get(&code) {
+        Some(b) if b.holder != Holder::Province || b.service != id || b.start != start => reject(
+            ErrorCode::InvalidState,
+            "the code is another booking's at this centre",
+        ),
+        Some(b) if cancelled && b.status == BookingStatus::Booked => done(
+            vec![Event::AppointmentCancelled { code: code.clone() }],
+            Subject::Appointment(code),
+        ),
+        Some(_) => done(vec![], Subject::Appointment(code)),
+        None if cancelled => done(vec![], Subject::Appointment(code)),
+        None => {
+            if rules
+                .services
+                .get(&id)
+                .and_then(|r| r.appointments.as_ref())
+                .is_none()
+            {
+                return reject(
+                    ErrorCode::UnknownService,
+                    format!("no service {service:?} takes appointments"),
+                );
+            }
+            // A booking whose check-in is over is the province's to count as missed; learned
+            // now, it would be booked and missed at once, and again after the book forgot it.
+            match check_in_window(rules, &id, start) {
+                Some((_, until)) if now < until => done(
+                    vec![Event::AppointmentBooked {
+                        code: code.clone(),
+                        service: id,
+                        start,
+                        holder: Holder::Province,
+                    }],
+                    Subject::Appointment(code),
+                ),
+                _ => done(vec![], Subject::Appointment(code)),
+            }
+        }
+    }
 }
 
 /// What time does to appointments: held tickets join their queue when their slot starts, and

@@ -23,6 +23,7 @@ fn booking_rules() -> crate::Rules {
             hours: Some(Hours::parse_one_line("mon-fri 08:00-11:00").expect("hours")),
             early: TimeDelta::minutes(30),
             late: TimeDelta::minutes(15),
+            province_share: 0,
         });
     }
     r
@@ -466,4 +467,180 @@ proptest! {
         let waiting = w.state.tickets().filter(|t| t.status == TicketStatus::Waiting).count();
         prop_assert_eq!(waiting, 0);
     }
+}
+
+/// The booking rules with one of each slot's two places the province's, and passes of the
+/// province key seeded with `1` honoured for centre "cau-giay".
+fn shared_rules() -> crate::Rules {
+    let mut r = booking_rules();
+    if let Some(a) = r
+        .services
+        .get_mut(&ServiceId::from("TP"))
+        .and_then(|s| s.appointments.as_mut())
+    {
+        a.province_share = 1;
+    }
+    r.province_passes = Some(crate::rules::ProvincePasses {
+        centre: "cau-giay".into(),
+        keys: vec![province_key(1).verifying_key()],
+    });
+    r
+}
+
+fn province_key(seed: u8) -> province_pass::PassKey {
+    province_pass::PassKey::from_bytes(&[seed; 32])
+}
+
+fn pass(centre: &str, start: DateTime<Utc>, code: &str, key: u8) -> String {
+    province_pass::Pass {
+        centre: centre.into(),
+        service: "TP".into(),
+        start,
+        code: code.into(),
+    }
+    .sign(&province_key(key))
+}
+
+#[test]
+fn the_provinces_share_of_a_slot_is_not_the_centres_to_book() {
+    let mut w = World::with_rules(shared_rules());
+    w.now = monday("07:00");
+    let nine = monday("09:00");
+    assert!(w.book(nine, phone(1)).is_ok());
+    assert_eq!(
+        w.book(nine, phone(2)),
+        Err(ErrorCode::SlotFull),
+        "one of two places is the province's"
+    );
+    // The province's booking, learned, takes none of the centre's places.
+    let d = crate::decide::appointments::learn(
+        &w.rules,
+        &w.state,
+        "PRVNCAAA",
+        ("TP", monday("09:15")),
+        false,
+        w.now,
+    )
+    .expect("learned");
+    assert_eq!(d.events.len(), 1);
+    for e in d.events {
+        w.apply(e);
+    }
+    assert!(w.book(monday("09:15"), phone(3)).is_ok());
+}
+
+#[test]
+fn a_province_pass_checks_in_offline_once() {
+    let mut w = World::with_rules(shared_rules());
+    w.at("08:50");
+    let nine = monday("09:00");
+    let text = pass("cau-giay", nine, "KE4PX9MT", 1);
+    let (ticket, events) = w.check_in(&text).expect("the pass is honoured unknown");
+    assert_eq!(events, 3, "booked, issued, checked in");
+    assert_eq!(
+        w.state.book.get("KE4PX9MT").map(|b| (&b.holder, b.status)),
+        Some((&Holder::Province, BookingStatus::CheckedIn))
+    );
+    assert!(w.state.ticket(ticket).is_some());
+    assert_eq!(
+        w.check_in(&text),
+        Err(ErrorCode::InvalidState),
+        "a pass counts once"
+    );
+    assert_eq!(
+        w.check_in("KE4PX9MT"),
+        Err(ErrorCode::InvalidState),
+        "and so does its code typed"
+    );
+    // Learning of it afterwards changes nothing.
+    let d = crate::decide::appointments::learn(
+        &w.rules,
+        &w.state,
+        "KE4PX9MT",
+        ("TP", nine),
+        false,
+        w.now,
+    )
+    .expect("known");
+    assert!(d.events.is_empty());
+}
+
+#[test]
+fn a_pass_of_another_key_centre_or_slot_is_refused() {
+    let mut w = World::with_rules(shared_rules());
+    w.at("08:50");
+    let nine = monday("09:00");
+    for (text, why) in [
+        (pass("cau-giay", nine, "KE4PX9MT", 2), "another key"),
+        (pass("ba-dinh", nine, "KE4PX9MT", 1), "another centre"),
+    ] {
+        assert_eq!(w.check_in(&text), Err(ErrorCode::NotFound), "{why}");
+    }
+    assert_eq!(
+        w.check_in(&pass("cau-giay", monday("10:30"), "KE4PX9MT", 1)),
+        Err(ErrorCode::AppointmentEarly),
+        "its window is not open"
+    );
+    // A code the centre itself gave is not the province's to take.
+    let own = w.book(monday("10:00"), phone(1)).expect("booked");
+    assert_eq!(
+        w.check_in(&pass("cau-giay", nine, &own, 1)),
+        Err(ErrorCode::NotFound)
+    );
+    let mut no_passes = shared_rules();
+    no_passes.province_passes = None;
+    let mut w = World::with_rules(no_passes);
+    w.at("08:50");
+    assert_eq!(
+        w.check_in(&pass("cau-giay", nine, "KE4PX9MT", 1)),
+        Err(ErrorCode::NotFound),
+        "a centre without booking keys honours no pass"
+    );
+}
+
+#[test]
+fn a_booking_cancelled_at_the_province_is_cancelled_here_and_no_later_ones_learned() {
+    let mut w = World::with_rules(shared_rules());
+    w.now = monday("07:00");
+    let learn = |w: &World, start: DateTime<Utc>, cancelled: bool| {
+        crate::decide::appointments::learn(
+            &w.rules,
+            &w.state,
+            "KE4PX9MT",
+            ("TP", start),
+            cancelled,
+            w.now,
+        )
+        .map(|d| d.events)
+    };
+    let booked = learn(&w, monday("09:00"), false).expect("learned");
+    for e in booked {
+        w.apply(e);
+    }
+    assert_eq!(
+        learn(&w, monday("09:00"), false).map(|e| e.len()),
+        Ok(0),
+        "read twice, learned once"
+    );
+    let cancelled = learn(&w, monday("09:00"), true).expect("cancelled");
+    assert_eq!(cancelled.len(), 1);
+    for e in cancelled {
+        w.apply(e);
+    }
+    assert_eq!(
+        w.state.book.get("KE4PX9MT").map(|b| b.status),
+        Some(BookingStatus::Cancelled)
+    );
+    assert!(
+        learn(&w, monday("09:30"), false).is_err(),
+        "the code is another booking's"
+    );
+    w.now = monday("09:20");
+    let mut fresh = World::with_rules(shared_rules());
+    fresh.now = w.now;
+    assert_eq!(
+        learn(&fresh, monday("09:00"), false).map(|e| e.len()),
+        Ok(0),
+        "its check-in is over: the province counts it missed"
+    );
 }
