@@ -57,6 +57,7 @@ async fn centre_waits(link: &province::Link, n: u32) -> anyhow::Result<()> {
         db: std::path::PathBuf::new(),
         link: link.clone(),
         batch: 1000,
+        rules: None,
     };
     let mut client = shipper.connect().await?;
     let waits = hub_engine::CentreWaits {

@@ -69,6 +69,7 @@ pub async fn run(config: &Path, dir: &Path, o: &Options) -> anyhow::Result<()> {
             db,
             link: link.clone(),
             batch,
+            rules: None,
         })
     };
 

@@ -117,6 +117,24 @@ impl Hub {
                 shipping,
             ));
         }
+        if let Some(p) = config
+            .province
+            .as_ref()
+            .filter(|p| !p.booking_keys.is_empty())
+        {
+            // Learned by the primary only, as it ships: the standby has them from its log.
+            let learning = province::bookings::learn(
+                province::Link::from(p),
+                p.centre_id.clone(),
+                engine.clone(),
+                clock.clone(),
+                shutdown_rx.clone(),
+            );
+            tokio::spawn(hub_engine::pair::while_primary(
+                engine.pair.clone(),
+                learning,
+            ));
+        }
         start_notices(&config, &engine).await?;
         tokio::spawn(service::watchdog(engine.clone()));
         tokio::spawn(hub_web::run_timer(engine, clock, shutdown_rx.clone()));

@@ -8,9 +8,15 @@
 //!   as each hub last said; a centre silent too long shows as silent since then, not as live.
 //! - `tracking.rs` — a ticket's page from anywhere, found by its tracking code's hash: the
 //!   QR on the ticket opens it when the centre has a province.
+//! - `booking.rs` — booking any centre in the province's share of its slots: held after a
+//!   proof of work (`proof.rs`), confirmed with a pass the centre's hub checks offline, capped
+//!   per phone across the province; per-address allowances behind trusted proxies (`limits.rs`).
 //! - `serve.rs` — the accept loop: HTTP/1 with a header timeout (a slow client cannot hold a
 //!   connection open for free), shut down gracefully.
 
+pub mod booking;
+pub mod limits;
+pub mod proof;
 pub mod serve;
 pub mod tracking;
 pub mod waits;
@@ -22,6 +28,27 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+/// The largest body a request may have (a hold is about 300 bytes).
+const MAX_BODY: usize = 2048;
+
+/// A page's protective headers: revalidated on each visit, and a content security policy that
+/// lets it load nothing from anywhere else (no outside asset, no frame around it).
+pub(crate) fn protect(h: &mut axum::http::HeaderMap) {
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+             connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
+             frame-ancestors 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
 /// How long a request may wait for a database connection before it is answered 503.
 const POOL_WAIT: Duration = Duration::from_secs(5);
 
@@ -32,6 +59,8 @@ pub enum DoorError {
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("the province's database: {0}")]
     Postgres(#[from] tokio_postgres::Error),
+    #[error("too many bookings at once; try again")]
+    Busy,
 }
 
 impl IntoResponse for DoorError {
@@ -51,6 +80,8 @@ impl IntoResponse for DoorError {
 #[derive(Clone)]
 pub struct Door {
     pool: deadpool_postgres::Pool,
+    /// `None`: this door takes no bookings (it has no signing key).
+    booking: Option<booking::Shared>,
 }
 
 impl Door {
@@ -72,7 +103,20 @@ impl Door {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| province::ProvinceError::Local(e.to_string()))?;
-        Ok(Door { pool })
+        Ok(Door {
+            pool,
+            booking: None,
+        })
+    }
+
+    /// The same door, taking bookings under `key`.
+    pub fn with_booking(
+        mut self,
+        key: province_pass::PassKey,
+        settings: booking::Settings,
+    ) -> Door {
+        self.booking = Some(std::sync::Arc::new(booking::Booking::new(key, settings)));
+        self
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, DoorError> {
@@ -87,6 +131,18 @@ pub fn router(door: Door) -> Router {
         .route("/api/waits", get(waits::json))
         .route("/t/{track}", get(tracking::page))
         .route("/api/t/{track}", get(tracking::json))
+        .route("/dat-lich", get(booking::page))
+        .route("/dat-lich/qr/{pass}", get(booking::qr))
+        .route("/api/bookings", axum::routing::post(booking::hold))
+        .route("/api/bookings/options", get(booking::options))
+        .route("/api/bookings/slots", get(booking::slots))
+        .route("/api/bookings/challenge", get(booking::challenge))
+        .route(
+            "/api/bookings/confirm",
+            axum::routing::post(booking::confirm),
+        )
+        .route("/api/bookings/cancel", axum::routing::post(booking::cancel))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .route("/healthz", get(healthz))
         .with_state(door)
 }

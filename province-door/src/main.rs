@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 
 /// The schema version this door reads (`province/sql/`); a database behind it is refused.
-const NEEDS_SCHEMA: i32 = 4;
+const NEEDS_SCHEMA: i32 = 5;
 
 #[derive(Parser)]
 #[command(
@@ -16,9 +16,10 @@ const NEEDS_SCHEMA: i32 = 4;
     about = "The province's public door: every centre's waits, from the province's PostgreSQL"
 )]
 struct Cli {
-    /// The province's database: a postgresql:// URL or a libpq string (a read-only role does).
-    #[arg(long, env = "PROVINCE_DATABASE")]
-    database: String,
+    /// The province's database: a postgresql:// URL or a libpq string (a read-only role does
+    /// without bookings; with them, the grants of docs/PROVINCE.md).
+    #[arg(long, env = "PROVINCE_DATABASE", required_unless_present_any = ["new_booking_key", "show_booking_key"])]
+    database: Option<String>,
     /// The database password's file (its first line), kept out of the command line.
     #[arg(long, env = "PROVINCE_PASSWORD_FILE")]
     password_file: Option<PathBuf>,
@@ -35,14 +36,81 @@ struct Cli {
     /// province-schema` does).
     #[arg(long)]
     migrate: bool,
+    /// The province's booking key (a file written by --new-booking-key, readable by this service
+    /// alone): with it the door takes bookings for every centre that offers it a share.
+    #[arg(long, env = "PROVINCE_BOOKING_KEY_FILE")]
+    booking_key_file: Option<PathBuf>,
+    /// Bookings one phone number may hold for one service day, across the province.
+    #[arg(long, env = "PROVINCE_PER_PHONE_PER_DAY", default_value_t = 2)]
+    per_phone_per_day: i64,
+    /// Minutes a held place waits for its confirmation.
+    #[arg(long, env = "PROVINCE_HOLD_MIN", default_value_t = 10)]
+    hold_min: u64,
+    /// The proof of work a hold costs, in leading zero bits of SHA-256 (16: ~65,000 hashes).
+    #[arg(long, env = "PROVINCE_PROOF_BITS", default_value_t = 16)]
+    proof_bits: u32,
+    /// The load balancers whose X-Forwarded-For names the client (comma-separated addresses).
+    #[arg(long, env = "PROVINCE_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
+    /// Writes a new booking key to this file (never over an existing one), prints its public
+    /// half for the hubs' `[province] booking_keys`, and exits.
+    #[arg(long, value_name = "FILE")]
+    new_booking_key: Option<PathBuf>,
+    /// Prints the public half of --booking-key-file's key and exits.
+    #[arg(long)]
+    show_booking_key: bool,
+}
+
+/// The key in `path`.
+fn read_key(path: &std::path::Path) -> anyhow::Result<province_pass::PassKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the booking key {}", path.display()))?;
+    province_pass::signing_key(text.lines().next().unwrap_or(""))
+        .with_context(|| format!("the booking key {} is damaged", path.display()))
+}
+
+fn public_line(key: &province_pass::PassKey) -> String {
+    province_pass::key_text(key.verifying_key().as_bytes())
+}
+
+/// `--new-booking-key FILE`: 32 random bytes, in a file only its owner reads.
+fn new_key(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let seed: [u8; 32] = rand::random();
+    let key = province_pass::PassKey::from_bytes(&seed);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    writeln!(file, "{}", province_pass::key_text(&seed))?;
+    file.sync_all()?;
+    println!("{}", public_line(&key));
+    eprintln!(
+        "The booking key is in {}. Each centre's hub honours its passes with, in [province]:\n  booking_keys = [\"{}\"]",
+        path.display(),
+        public_line(&key)
+    );
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     logging::init("info", logging::Output::Stderr)?;
     let cli = Cli::parse();
+    if let Some(path) = &cli.new_booking_key {
+        return new_key(path);
+    }
+    let key = cli.booking_key_file.as_deref().map(read_key).transpose()?;
+    if cli.show_booking_key {
+        let key = key.context("--show-booking-key needs --booking-key-file")?;
+        println!("{}", public_line(&key));
+        return Ok(());
+    }
     let link = province::Link {
-        database: cli.database.clone(),
+        database: cli.database.clone().unwrap_or_default(),
         password_file: cli.password_file.clone(),
         ca_file: cli.ca_file.clone(),
     };
@@ -61,7 +129,21 @@ async fn main() -> anyhow::Result<()> {
          run it once with --migrate as the tables' owner, or `hang-doi-hub province-schema`"
     );
     drop(client);
-    let door = province_door::Door::new(&link, cli.connections)?;
+    let mut door = province_door::Door::new(&link, cli.connections)?;
+    if let Some(key) = key {
+        tracing::info!(key = %public_line(&key), "taking bookings; hubs honour passes of this key");
+        door = door.with_booking(
+            key,
+            province_door::booking::Settings {
+                hold: std::time::Duration::from_secs(cli.hold_min.clamp(1, 60) * 60),
+                per_phone_per_day: cli.per_phone_per_day.clamp(1, 20),
+                proof_bits: cli.proof_bits.min(24),
+                trusted_proxies: cli.trusted_proxies.clone(),
+                ..Default::default()
+            },
+        );
+        tokio::spawn(sweeping(door.clone()));
+    }
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cli.listen))?;
@@ -76,6 +158,18 @@ async fn main() -> anyhow::Result<()> {
     });
     province_door::serve::serve(listener, province_door::router(door), stopping).await;
     Ok(())
+}
+
+/// What the door no longer needs, emptied every few minutes (each instance does it; it is the
+/// same work twice, never a conflict).
+async fn sweeping(door: province_door::Door) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        if let Err(e) = province_door::booking::sweep(&door).await {
+            tracing::warn!(error = %e, "cannot sweep spent challenges and past phone hashes");
+        }
+    }
 }
 
 /// SIGTERM (a service manager) or Ctrl-C.

@@ -55,16 +55,7 @@ pub struct FieldWaits {
 /// The page: a shell that reads `/api/waits` and keeps it current.
 pub async fn page() -> Response {
     let mut response = Html(PAGE).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
-             frame-ancestors 'none'",
-        ),
-    );
+    super::protect(response.headers_mut());
     response
 }
 

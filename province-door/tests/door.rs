@@ -4,77 +4,13 @@
 //! The centres' rows are written by the hub's own shipper code (`province::ship`).
 //! `PROVINCE_SCREENSHOTS=/abs/dir` keeps the screens.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+mod common;
 
+use common::{DoorProcess, shipper};
 use hub_engine::{CentreWaits, FieldWaits};
 use protocol::{ServiceState, ServiceView};
-use province::ship::{Centre, Shipper};
+use province::ship::Shipper;
 use testkit::{Browser, Postgres, raw};
-
-/// One instance of `hang-doi-province`, killed when dropped.
-struct DoorProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl DoorProcess {
-    fn start(pg: &Postgres) -> DoorProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_province-door"))
-            .args(["--database", &pg.database(), "--listen", "127.0.0.1:0"])
-            .arg("--password-file")
-            .arg(pg.password_file())
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the door starts");
-        let stderr = child.stderr.take().expect("piped");
-        let mut lines = BufReader::new(stderr).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("the door says where it serves before it exits")
-                .expect("a readable log");
-            if let Some((_, rest)) = line.split_once("serves on http://") {
-                let addr = rest.split('/').next().unwrap_or_default();
-                break addr.parse().expect("an address");
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        DoorProcess { child, addr }
-    }
-}
-
-impl Drop for DoorProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn shipper(pg: &Postgres, id: &str, name: &str, fields: &[(&str, &str, &str)]) -> Shipper {
-    let mut link = province::Link::new(pg.database());
-    link.password_file = Some(pg.password_file());
-    Shipper {
-        centre: Centre {
-            id: id.into(),
-            name: name.into(),
-            name_en: String::new(),
-            time_zone: "Asia/Ho_Chi_Minh".into(),
-            day_starts_at: "00:00:00".into(),
-            services: fields
-                .iter()
-                .map(|(id, vi, en)| (id.to_string(), vi.to_string(), en.to_string()))
-                .collect(),
-        },
-        db: std::path::PathBuf::new(),
-        link,
-        batch: 1000,
-    }
-}
 
 fn field(id: &str, state: ServiceState, waiting: u32, eta_min: Option<u32>) -> FieldWaits {
     let view = ServiceView {

@@ -3,10 +3,13 @@
 //! - [`schema`]: the central schema, from the versioned SQL files in `province/sql/`.
 //! - [`ship`]: store-and-forward of a hub's event log (`[province]` in its configuration, or
 //!   `hub ship`).
+//! - [`bookings`]: the hub's half of booking any centre at the province's door: its slots
+//!   published with the province's share, the bookings made there learned.
 //! - [`figures`]: `hub report --province`, the figures computed by PostgreSQL.
 //!
 //! docs/PROVINCE.md is the operator's page.
 
+pub mod bookings;
 pub mod figures;
 pub mod schema;
 pub mod ship;

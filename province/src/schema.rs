@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../sql/002-who-rated.sql"),
     include_str!("../sql/003-appointments.sql"),
     include_str!("../sql/004-waits.sql"),
+    include_str!("../sql/005-bookings.sql"),
 ];
 
 /// The advisory lock the migration holds ("hangdoi" in ASCII).

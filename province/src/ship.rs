@@ -80,6 +80,9 @@ pub struct Shipper {
     pub link: Link,
     /// Events per transaction.
     pub batch: usize,
+    /// The centre's rules, whose slots with a share for the province it publishes (`None`:
+    /// none, as for `hub ship`, which has no engine to learn the bookings made there).
+    pub rules: Option<Arc<queue_core::Rules>>,
 }
 
 /// How the shipping goes, as `/healthz` reports it.
@@ -113,6 +116,7 @@ impl Shipper {
             db: db.to_path_buf(),
             link: Link::from(province),
             batch: province.batch,
+            rules: Some(Arc::new(config.rules.clone())),
         })
     }
 
@@ -238,6 +242,7 @@ impl Shipper {
         client: &mut Client,
         waits: hub_engine::Waits,
         told: &mut ToldTheDoor,
+        now: chrono::DateTime<chrono::Utc>,
     ) {
         if let Some((last, at)) = &told.last
             && Arc::ptr_eq(last, &waits)
@@ -254,9 +259,38 @@ impl Shipper {
             _ => {}
         }
         told.refused = published.is_err();
+        if published.is_ok() && told.slots_for != Some(waits.day) {
+            self.tell_the_slots(client, waits.day, told, now).await;
+        }
         told.last = published
             .is_ok()
             .then(|| (waits, tokio::time::Instant::now()));
+    }
+
+    /// The slots with a share for the province, once a service day (and at each start).
+    async fn tell_the_slots(
+        &self,
+        client: &mut Client,
+        day: Option<chrono::NaiveDate>,
+        told: &mut ToldTheDoor,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        let Some(rules) = &self.rules else {
+            return;
+        };
+        let rows = crate::bookings::slots_to_publish(rules, now);
+        if rows.is_empty() && told.slots_for.is_none() && !told.had_slots {
+            told.slots_for = Some(day);
+            return;
+        }
+        match crate::bookings::publish_slots(client, &self.centre.id, &rows, now).await {
+            Ok(()) => {
+                told.slots_for = Some(day);
+                told.had_slots = !rows.is_empty();
+            }
+            Err(e) => tracing::warn!(centre = %self.centre.id, error = %e,
+                "cannot publish the slots the province's door books (GRANT INSERT, UPDATE, DELETE ON province_slots: docs/PROVINCE.md)"),
+        }
     }
 
     /// Ships everything the database holds now, batch by batch.
@@ -373,8 +407,9 @@ impl Shipper {
                 if progress.is_ok()
                     && let Some(w) = &waits
                 {
-                    let now = w.borrow().clone();
-                    self.tell_the_door(&mut c, now, &mut told).await;
+                    let waits_now = w.borrow().clone();
+                    self.tell_the_door(&mut c, waits_now, &mut told, clock.now())
+                        .await;
                 }
                 client = Some(c);
                 progress
@@ -472,6 +507,10 @@ struct ToldTheDoor {
     last: Option<(hub_engine::Waits, tokio::time::Instant)>,
     /// The last try was refused (said once in the log, until it works again).
     refused: bool,
+    /// The service day whose slots were published.
+    slots_for: Option<Option<chrono::NaiveDate>>,
+    /// Some were (so none now means taking them away).
+    had_slots: bool,
 }
 
 fn state_name(state: protocol::ServiceState) -> &'static str {

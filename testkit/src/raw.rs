@@ -153,6 +153,27 @@ pub async fn request_forwarded_for(
     .await
 }
 
+/// The same from the loopback address `local`, forwarding for `client`: a stranger writing
+/// the header a proxy would.
+pub async fn request_from_forwarded_for(
+    local: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    client: &str,
+    json: Option<&Value>,
+) -> (u16, String) {
+    http_request(
+        local,
+        addr,
+        method,
+        path,
+        &[("X-Forwarded-For", client)],
+        json,
+    )
+    .await
+}
+
 /// A request with headers of the caller's (say, a browser's `Accept: text/html`).
 pub async fn request_with_headers(
     addr: SocketAddr,
