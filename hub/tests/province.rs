@@ -1110,3 +1110,234 @@ async fn a_ticket_is_followed_from_the_provinces_door() {
     }
     hub.stop().await.expect("stop");
 }
+
+/// The door on loopback taking bookings under `key` (a cheap proof of work; the client
+/// addresses are the test's own).
+async fn booking_door_on(pg: &Postgres, key: province_pass::PassKey) -> std::net::SocketAddr {
+    let mut link = province::Link::new(pg.database());
+    link.password_file = Some(pg.password_file());
+    let door = province_door::Door::new(&link, 4)
+        .expect("a door")
+        .with_booking(
+            key,
+            province_door::booking::Settings {
+                proof_bits: 4,
+                ..Default::default()
+            },
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (_stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let _keep = _stop;
+        province_door::serve::serve(listener, province_door::router(door), stopping).await;
+    });
+    addr
+}
+
+/// A booking made and confirmed at the door: its code and pass.
+async fn book_at_door(
+    door: std::net::SocketAddr,
+    start: chrono::DateTime<chrono::Utc>,
+    phone: &str,
+) -> (String, String) {
+    let (_, c) = raw::get(door, "/api/bookings/challenge").await;
+    let c: serde_json::Value = serde_json::from_str(&c).expect("a challenge");
+    let challenge = c["challenge"].as_str().expect("challenge").to_string();
+    let nonce = province_door::proof::solve(&challenge, c["bits"].as_u64().unwrap_or(0) as u32);
+    let ask = serde_json::json!({"centre": "mot-cua", "service": "TP", "start": start,
+        "phone": phone, "challenge": challenge, "nonce": nonce});
+    let (status, held) = raw::request(door, "POST", "/api/bookings", None, Some(&ask)).await;
+    assert_eq!(status, 201, "{held}");
+    let code = raw::json_body(&held)["code"]
+        .as_str()
+        .expect("a code")
+        .to_string();
+    let mine = serde_json::json!({"centre": "mot-cua", "code": code, "phone": phone});
+    let (status, confirmed) =
+        raw::request(door, "POST", "/api/bookings/confirm", None, Some(&mine)).await;
+    assert_eq!(status, 200, "{confirmed}");
+    let pass = raw::json_body(&confirmed)["pass"]
+        .as_str()
+        .expect("a pass")
+        .to_string();
+    (code, pass)
+}
+
+/// The province's appointment row of `code`: its status, once the hub shipped it.
+async fn shipped_appointment(heard: &mut Shipments, code: &str, status: &str) {
+    loop {
+        let found = heard
+            .client
+            .query_opt(
+                "SELECT status FROM appointments WHERE centre = 'mot-cua' AND code = $1",
+                &[&code],
+            )
+            .await
+            .ok()
+            .flatten()
+            .map(|r| r.get::<_, String>(0));
+        if found.as_deref() == Some(status) {
+            return;
+        }
+        assert!(
+            heard.next(CATCH_UP).await,
+            "the province never had {code} as {status} (it has {found:?})"
+        );
+    }
+}
+
+/// Booking a centre at the province's door: the hub publishes its share of each slot, learns
+/// a booking made while it is up (checked in with its code typed), and honours at the kiosk a
+/// pass whose booking never reached it — its link to the province down — once.
+#[tokio::test]
+async fn a_booking_made_at_the_door_is_honoured_offline_and_only_once() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("hub.db");
+    let key = province_pass::PassKey::from_bytes(&[9; 32]);
+    let public = province_pass::key_text(key.verifying_key().as_bytes());
+    let config_path = manual_clock_centre_config(dir.path(), "mot-cua", &pg, 1000);
+    let shared = std::fs::read_to_string(&config_path)
+        .expect("config")
+        .replacen(
+            "per_slot = 2            # bookings a slot holds\n",
+            "per_slot = 2\nprovince_share = 1\n",
+            1,
+        )
+        .replacen(
+            "[province]\n",
+            &format!("[province]\nbooking_keys = [\"{public}\"]\n"),
+            1,
+        );
+    std::fs::write(&config_path, shared).expect("write");
+    let config = centre_config::Config::load(&config_path).expect("config");
+    // The hub's clock a day ahead of the database's, on the hour: its slots are the future for
+    // the door too, whatever the time the test runs.
+    let now = chrono::Utc::now();
+    let t0 = chrono::DurationRound::duration_trunc(now, TimeDelta::hours(1)).expect("an hour")
+        + TimeDelta::days(1);
+    let slot = t0 + TimeDelta::hours(1);
+    let mut heard = shipments(&pg).await;
+    let door = booking_door_on(&pg, key).await;
+    let start = |clock: Arc<ManualClock>| {
+        let config = config.clone();
+        let db = db.clone();
+        async move {
+            hub::Hub::start_with_clock(config, &db, "127.0.0.1:0".parse().expect("addr"), clock)
+                .await
+                .expect("hub")
+        }
+    };
+    let clock = Arc::new(ManualClock::new(t0));
+    let hub = start(clock.clone()).await;
+    let places = loop {
+        let row = heard
+            .client
+            .query_opt(
+                "SELECT places FROM province_slots WHERE centre = 'mot-cua' AND service = 'TP'
+                 AND start = $1",
+                &[&slot],
+            )
+            .await
+            .ok()
+            .flatten();
+        if let Some(row) = row {
+            break row.get::<_, i32>(0);
+        }
+        assert!(
+            heard.next(CATCH_UP).await,
+            "the hub never published its slots"
+        );
+    };
+    assert_eq!(places, 1, "the province's share of the slot");
+    // Booked while the hub is up: learned, and checked in with its code typed.
+    let (online, _) = book_at_door(door, slot, "0912000001").await;
+    shipped_appointment(&mut heard, &online, "booked").await;
+    let (status, own) = raw::get(
+        hub.addr,
+        &format!(
+            "/api/appointments/slots?service=TP&date={}",
+            slot.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+                .date_naive()
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{own}");
+    let own: serde_json::Value = serde_json::from_str(&own).expect("slots");
+    let this = own["slots"]
+        .as_array()
+        .and_then(|s| {
+            s.iter().find(|s| {
+                s["start"]
+                    .as_str()
+                    .map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+                    == Some(Some(slot))
+            })
+        })
+        .cloned()
+        .expect("the slot on the hub's own page");
+    assert_eq!(
+        this["free"], 1,
+        "the province's booking takes none of the centre's places"
+    );
+    hub.stop().await.expect("stop");
+    // Booked while the hub is away; then the province goes away too.
+    let other = t0 + TimeDelta::minutes(75);
+    let (offline, pass) = book_at_door(door, other, "0912000002").await;
+    pg.stop();
+    let clock = Arc::new(ManualClock::new(other - TimeDelta::minutes(10)));
+    let hub = start(clock.clone()).await;
+    let (kiosk, _) = Client::connect(hub.addr, Role::Kiosk, "kiosk-1").await;
+    let typed = kiosk
+        .send(Cmd::CheckIn {
+            code: online.clone(),
+            phone: None,
+        })
+        .await;
+    let typed = typed.expect("the learned booking is checked in with its code typed");
+    assert_eq!(
+        typed
+            .ticket()
+            .and_then(|t| t.appointment.as_ref())
+            .map(|a| a.code.as_str()),
+        Some(online.as_str())
+    );
+    let ticket = kiosk
+        .send(Cmd::CheckIn {
+            code: pass.clone(),
+            phone: None,
+        })
+        .await
+        .expect("the pass is honoured with the province away");
+    let ticket = ticket.ticket().expect("a ticket").clone();
+    assert_eq!(
+        ticket.appointment.as_ref().map(|a| a.code.as_str()),
+        Some(offline.as_str())
+    );
+    let again = kiosk
+        .send(Cmd::CheckIn {
+            code: pass.clone(),
+            phone: None,
+        })
+        .await;
+    let refusal = again.expect_err("a pass counts once").to_string();
+    assert!(refusal.contains(&ticket.number), "{refusal}");
+    // The province returns: it hears of the check-in, and nothing is booked twice.
+    pg.start_again();
+    let mut heard = shipments(&pg).await;
+    shipped_appointment(&mut heard, &offline, "checked_in").await;
+    let tickets: i64 = heard
+        .client
+        .query_one(
+            "SELECT count(*) FROM appointments WHERE centre = 'mot-cua' AND code = $1",
+            &[&offline],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(tickets, 1);
+    hub.stop().await.expect("stop");
+}
