@@ -1189,17 +1189,10 @@ async fn shipped_appointment(heard: &mut Shipments, code: &str, status: &str) {
     }
 }
 
-/// Booking a centre at the province's door: the hub publishes its share of each slot, learns
-/// a booking made while it is up (checked in with its code typed), and honours at the kiosk a
-/// pass whose booking never reached it — its link to the province down — once.
-#[tokio::test]
-async fn a_booking_made_at_the_door_is_honoured_offline_and_only_once() {
-    let pg = Postgres::start();
-    let dir = tempfile::tempdir().expect("tmp");
-    let db = dir.path().join("hub.db");
-    let key = province_pass::PassKey::from_bytes(&[9; 32]);
-    let public = province_pass::key_text(key.verifying_key().as_bytes());
-    let config_path = manual_clock_centre_config(dir.path(), "mot-cua", &pg, 1000);
+/// The demo centre as "mot-cua", one of each TP slot's two places the province's, honouring
+/// passes of the key whose public line is `public`.
+fn booking_centre_config(dir: &Path, pg: &Postgres, public: &str) -> centre_config::Config {
+    let config_path = manual_clock_centre_config(dir, "mot-cua", pg, 1000);
     let shared = std::fs::read_to_string(&config_path)
         .expect("config")
         .replacen(
@@ -1213,27 +1206,12 @@ async fn a_booking_made_at_the_door_is_honoured_offline_and_only_once() {
             1,
         );
     std::fs::write(&config_path, shared).expect("write");
-    let config = centre_config::Config::load(&config_path).expect("config");
-    // The hub's clock a day ahead of the database's, on the hour: its slots are the future for
-    // the door too, whatever the time the test runs.
-    let now = chrono::Utc::now();
-    let t0 = chrono::DurationRound::duration_trunc(now, TimeDelta::hours(1)).expect("an hour")
-        + TimeDelta::days(1);
-    let slot = t0 + TimeDelta::hours(1);
-    let mut heard = shipments(&pg).await;
-    let door = booking_door_on(&pg, key).await;
-    let start = |clock: Arc<ManualClock>| {
-        let config = config.clone();
-        let db = db.clone();
-        async move {
-            hub::Hub::start_with_clock(config, &db, "127.0.0.1:0".parse().expect("addr"), clock)
-                .await
-                .expect("hub")
-        }
-    };
-    let clock = Arc::new(ManualClock::new(t0));
-    let hub = start(clock.clone()).await;
-    let places = loop {
+    centre_config::Config::load(&config_path).expect("config")
+}
+
+/// The province's places in TP's slot at `slot`, once the hub published them.
+async fn published_places(heard: &mut Shipments, slot: chrono::DateTime<chrono::Utc>) -> i32 {
+    loop {
         let row = heard
             .client
             .query_opt(
@@ -1251,13 +1229,16 @@ async fn a_booking_made_at_the_door_is_honoured_offline_and_only_once() {
             heard.next(CATCH_UP).await,
             "the hub never published its slots"
         );
-    };
-    assert_eq!(places, 1, "the province's share of the slot");
-    // Booked while the hub is up: learned, and checked in with its code typed.
-    let (online, _) = book_at_door(door, slot, "0912000001").await;
-    shipped_appointment(&mut heard, &online, "booked").await;
+    }
+}
+
+/// The places the hub's own booking page offers in TP's slot at `slot`.
+async fn own_free(
+    hub: std::net::SocketAddr,
+    slot: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
     let (status, own) = raw::get(
-        hub.addr,
+        hub,
         &format!(
             "/api/appointments/slots?service=TP&date={}",
             slot.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
@@ -1279,8 +1260,47 @@ async fn a_booking_made_at_the_door_is_honoured_offline_and_only_once() {
         })
         .cloned()
         .expect("the slot on the hub's own page");
+    this["free"].clone()
+}
+
+/// Booking a centre at the province's door: the hub publishes its share of each slot, learns
+/// a booking made while it is up (checked in with its code typed), and honours at the kiosk a
+/// pass whose booking never reached it — its link to the province down — once.
+#[tokio::test]
+async fn a_booking_made_at_the_door_is_honoured_offline_and_only_once() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("hub.db");
+    let key = province_pass::PassKey::from_bytes(&[9; 32]);
+    let public = province_pass::key_text(key.verifying_key().as_bytes());
+    let config = booking_centre_config(dir.path(), &pg, &public);
+    // The hub's clock a day ahead of the database's, on the hour: its slots are the future for
+    // the door too, whatever the time the test runs.
+    let now = chrono::Utc::now();
+    let t0 = chrono::DurationRound::duration_trunc(now, TimeDelta::hours(1)).expect("an hour")
+        + TimeDelta::days(1);
+    let slot = t0 + TimeDelta::hours(1);
+    let mut heard = shipments(&pg).await;
+    let door = booking_door_on(&pg, key).await;
+    let start = |clock: Arc<ManualClock>| {
+        let config = config.clone();
+        let db = db.clone();
+        async move {
+            hub::Hub::start_with_clock(config, &db, "127.0.0.1:0".parse().expect("addr"), clock)
+                .await
+                .expect("hub")
+        }
+    };
+    let clock = Arc::new(ManualClock::new(t0));
+    let hub = start(clock.clone()).await;
+    let places = published_places(&mut heard, slot).await;
+    assert_eq!(places, 1, "the province's share of the slot");
+    // Booked while the hub is up: learned, and checked in with its code typed.
+    let (online, _) = book_at_door(door, slot, "0912000001").await;
+    shipped_appointment(&mut heard, &online, "booked").await;
     assert_eq!(
-        this["free"], 1,
+        own_free(hub.addr, slot).await,
+        1,
         "the province's booking takes none of the centre's places"
     );
     hub.stop().await.expect("stop");

@@ -29,7 +29,6 @@ use province_pass::{Pass, PassKey};
 use rand::Rng;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
-use tokio_postgres::error::SqlState;
 
 use super::limits::{Limits, client_address};
 use super::proof::{ProofError, Proofs};
@@ -386,22 +385,8 @@ async fn held(door: &Door, booking: &Booking, ask: &HoldAsk) -> Answer {
             "Số điện thoại không đúng. / Not a Vietnamese phone number.",
         ));
     };
-    match booking.proofs.check(&ask.challenge, &ask.nonce) {
-        Ok(()) => {}
-        Err(ProofError::Expired) => {
-            return Err(refuse(
-                StatusCode::FORBIDDEN,
-                "proof_refused",
-                "Phiên đặt lịch đã quá hạn, xin thử lại. / The challenge expired; ask for another.",
-            ));
-        }
-        Err(_) => {
-            return Err(refuse(
-                StatusCode::FORBIDDEN,
-                "proof_refused",
-                "the proof of work does not answer a challenge of this door",
-            ));
-        }
+    if let Some(refused) = refused_proof(booking, ask) {
+        return Err(refused);
     }
     let mut client = door.client().await.map_err(db)?;
     let tx = client.transaction().await.map_err(db)?;
@@ -423,6 +408,45 @@ async fn held(door: &Door, booking: &Booking, ask: &HoldAsk) -> Answer {
             "this challenge was answered already; ask for another",
         ));
     }
+    let day = within_limits(&tx, booking, ask, &phone).await?;
+    let (code, held_until) = insert_hold(&tx, booking, ask, &phone, &day).await?;
+    tx.commit().await.map_err(db)?;
+    let body = serde_json::json!({
+        "centre": ask.centre,
+        "service": ask.service,
+        "start": ask.start,
+        "code": code,
+        "state": "held",
+        "held_until": held_until,
+    });
+    Ok((StatusCode::CREATED, no_store(Json(body).into_response())).into_response())
+}
+
+/// The refusal of a hold whose proof of work does not answer a challenge, if it does not.
+fn refused_proof(booking: &Booking, ask: &HoldAsk) -> Option<Response> {
+    match booking.proofs.check(&ask.challenge, &ask.nonce) {
+        Ok(()) => None,
+        Err(ProofError::Expired) => Some(refuse(
+            StatusCode::FORBIDDEN,
+            "proof_refused",
+            "Phiên đặt lịch đã quá hạn, xin thử lại. / The challenge expired; ask for another.",
+        )),
+        Err(_) => Some(refuse(
+            StatusCode::FORBIDDEN,
+            "proof_refused",
+            "the proof of work does not answer a challenge of this door",
+        )),
+    }
+}
+
+/// Whether the phone may hold one more and the slot has a place: the slot's service day,
+/// under the locks that keep both counts true until the commit.
+async fn within_limits(
+    tx: &tokio_postgres::Transaction<'_>,
+    booking: &Booking,
+    ask: &HoldAsk,
+    phone: &str,
+) -> Result<String, Response> {
     // The slot's service day first (for the phone's cap), then the phone's lock, then the
     // slot's: always in this order, so two holds never wait on each other in a circle.
     let slot = tx
@@ -448,7 +472,6 @@ async fn held(door: &Door, booking: &Booking, ask: &HoldAsk) -> Answer {
     )
     .await
     .map_err(db)?;
-    let quarantine = booking.settings.quarantine.as_secs_f64();
     let holds: i64 = tx
         .query_one(
             "SELECT count(*) FROM province_bookings b WHERE b.phone_hash = $1
@@ -459,8 +482,8 @@ async fn held(door: &Door, booking: &Booking, ask: &HoldAsk) -> Answer {
         .await
         .map_err(db)?
         .get(0);
-    if holds >= booking.settings.per_phone_per_day {
-        let limit = booking.settings.per_phone_per_day;
+    let limit = booking.settings.per_phone_per_day;
+    if holds >= limit {
         return Err(refuse(
             StatusCode::TOO_MANY_REQUESTS,
             "limit_reached",
@@ -478,6 +501,7 @@ async fn held(door: &Door, booking: &Booking, ask: &HoldAsk) -> Answer {
     )
     .await
     .map_err(db)?;
+    let quarantine = booking.settings.quarantine.as_secs_f64();
     let free: i64 = tx
         .query_one(
             &("SELECT s.places - (SELECT count(*) FROM province_bookings b
@@ -498,8 +522,18 @@ async fn held(door: &Door, booking: &Booking, ask: &HoldAsk) -> Answer {
             "Giờ này đã hết chỗ. / That slot is full.",
         ));
     }
+    Ok(day)
+}
+
+/// The hold's row under a fresh code no booking of the centre has (here or at its hub).
+async fn insert_hold(
+    tx: &tokio_postgres::Transaction<'_>,
+    booking: &Booking,
+    ask: &HoldAsk,
+    phone: &str,
+    day: &str,
+) -> Result<(String, DateTime<Utc>), Response> {
     let hold = booking.settings.hold.as_secs_f64();
-    let mut made = None;
     for _ in 0..4 {
         let code = fresh_code();
         let row = tx
@@ -523,29 +557,10 @@ async fn held(door: &Door, booking: &Booking, ask: &HoldAsk) -> Answer {
             .await
             .map_err(db)?;
         if let Some(row) = row {
-            made = Some((code, row.get::<_, DateTime<Utc>>(0)));
-            break;
+            return Ok((code, row.get(0)));
         }
     }
-    let Some((code, held_until)) = made else {
-        return Err(db(DoorError::Busy));
-    };
-    tx.commit().await.map_err(|e| {
-        if e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE) {
-            db(DoorError::Busy)
-        } else {
-            db(e)
-        }
-    })?;
-    let body = serde_json::json!({
-        "centre": ask.centre,
-        "service": ask.service,
-        "start": ask.start,
-        "code": code,
-        "state": "held",
-        "held_until": held_until,
-    });
-    Ok((StatusCode::CREATED, no_store(Json(body).into_response())).into_response())
+    Err(db(DoorError::Busy))
 }
 
 #[derive(Debug, Deserialize)]

@@ -53,10 +53,11 @@ impl Limits {
         } else {
             (&mut self.looks, LOOKS)
         };
-        if map.len() >= MAX_ADDRESSES && !map.contains_key(&client) {
-            if let Some(oldest) = map.iter().min_by_key(|(_, b)| b.last).map(|(a, _)| *a) {
-                map.remove(&oldest);
-            }
+        if map.len() >= MAX_ADDRESSES
+            && !map.contains_key(&client)
+            && let Some(oldest) = map.iter().min_by_key(|(_, b)| b.last).map(|(a, _)| *a)
+        {
+            map.remove(&oldest);
         }
         let bucket = map.entry(client).or_insert(Bucket {
             tokens: allowance.burst,

@@ -303,11 +303,31 @@ async fn a_phone_is_capped_across_the_province_and_a_lapsed_hold_frees_its_place
         "a hub reads what was confirmed or cancelled, never a hold"
     );
     assert_eq!(learned[0].version, version);
-    // Past its day, no phone's hash is left.
-    client_db
-        .execute("UPDATE province_bookings SET day = day - 3", &[])
+}
+
+#[tokio::test]
+async fn past_its_day_a_bookings_phone_hash_is_emptied() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().expect("a directory");
+    let (key, _) = new_booking_key(dir.path());
+    let starts = centre_with_slots(&pg, "dong-son", DONG_SON, 1, 1).await;
+    let door = door(&pg, &key, 8, &["--trusted-proxies", "127.0.0.1"]);
+    let (status, held) = hold(&door, &client(1), "dong-son", starts[0], &phone(1)).await;
+    assert_eq!(status, 201, "{held}");
+    let (client_db, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
         .await
-        .expect("aged");
+        .expect("the database");
+    tokio::spawn(connection);
+    let count = || async {
+        client_db
+            .query_one(
+                "SELECT count(*) FROM province_bookings WHERE phone_hash IS NOT NULL",
+                &[],
+            )
+            .await
+            .expect("count")
+            .get::<_, i64>(0)
+    };
     let link = {
         let mut l = province::Link::new(pg.database());
         l.password_file = Some(pg.password_file());
@@ -317,15 +337,16 @@ async fn a_phone_is_capped_across_the_province_and_a_lapsed_hold_frees_its_place
     province_door::booking::sweep(&sweeper)
         .await
         .expect("swept");
-    let left: i64 = client_db
-        .query_one(
-            "SELECT count(*) FROM province_bookings WHERE phone_hash IS NOT NULL",
-            &[],
-        )
+    assert_eq!(count().await, 1, "its day is not over");
+    // Past its day, no phone's hash is left.
+    client_db
+        .execute("UPDATE province_bookings SET day = day - 3", &[])
         .await
-        .expect("count")
-        .get(0);
-    assert_eq!(left, 0);
+        .expect("aged");
+    province_door::booking::sweep(&sweeper)
+        .await
+        .expect("swept");
+    assert_eq!(count().await, 0);
 }
 
 #[tokio::test]
