@@ -5,6 +5,10 @@
 //! - **From a call at a hub to the door showing it**: a real hub (the demo centre, the system
 //!   clock) shipping to that PostgreSQL; each call's ticket watched on the door's
 //!   `/api/t/{code}` until it says `called`.
+//! - **A thousand bookers at once**: 20 slots of one field with 5 places each for the province,
+//!   every booker holding a place at the same moment over both doors (each from an address of
+//!   its own, as the load balancer names it), then the lucky ones confirming: no slot over its
+//!   places, every booker answered, and how long each answer took.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +23,7 @@ pub struct Options {
     pub readers: usize,
     pub seconds: u64,
     pub calls: usize,
+    pub bookers: usize,
 }
 
 pub async fn run(dir: &std::path::Path, o: &Options) -> anyhow::Result<()> {
@@ -31,6 +36,7 @@ pub async fn run(dir: &std::path::Path, o: &Options) -> anyhow::Result<()> {
     }
     let doors = [door(&link).await?, door(&link).await?];
     waits_under_load(doors, o).await?;
+    bookers(&link, o.bookers).await?;
     call_to_door(&pg, dir, doors[0], o.calls).await
 }
 
@@ -206,4 +212,203 @@ async fn call_to_door(
     super::show("a call at the hub → the door shows it", times);
     hub.stop().await?;
     Ok(())
+}
+
+/// The province's places in each of the bench's slots.
+const PLACES: i32 = 5;
+/// The slots of the field booked.
+const SLOTS: usize = 20;
+/// The bench's proof of work: the hashing is the booker's cost, paid before the clock starts.
+const BENCH_PROOF_BITS: u32 = 8;
+
+/// `bookers` holds at the same moment on 20 slots, over two doors taking bookings.
+async fn bookers(link: &province::Link, bookers: usize) -> anyhow::Result<()> {
+    let key = province_pass::PassKey::from_bytes(&rand::random());
+    let settings = province_door::booking::Settings {
+        proof_bits: BENCH_PROOF_BITS,
+        trusted_proxies: vec![std::net::Ipv4Addr::LOCALHOST.into()],
+        ..Default::default()
+    };
+    let booking_door = || async {
+        let door = province_door::Door::new(link, 16)?.with_booking(key.clone(), settings.clone());
+        let listener = province_door::serve::bind("127.0.0.1:0".parse()?)?;
+        let addr = listener.local_addr()?;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let _running = stop;
+            province_door::serve::serve(listener, province_door::router(door), stopping).await;
+        });
+        anyhow::Ok(addr)
+    };
+    let doors = [booking_door().await?, booking_door().await?];
+    let mut client = province::Link::connect_as(link, "hub-bench").await?;
+    let now = chrono::Utc::now();
+    let first = chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::hours(1))?
+        + chrono::TimeDelta::days(1);
+    let rows: Vec<province::bookings::SlotRow> = (0..SLOTS)
+        .map(|i| {
+            let start = first + chrono::TimeDelta::minutes(15 * i as i64);
+            province::bookings::SlotRow {
+                service: "F0".into(),
+                start,
+                end: start + chrono::TimeDelta::minutes(15),
+                places: PLACES,
+                check_in_from: start - chrono::TimeDelta::minutes(30),
+                check_in_until: start + chrono::TimeDelta::minutes(15),
+            }
+        })
+        .collect();
+    province::bookings::publish_slots(&mut client, "door-bench-00", &rows, now).await?;
+    // Each booker's challenge, solved before the burst: the door's time is what is measured.
+    let mut asks = Vec::with_capacity(bookers);
+    for n in 0..bookers {
+        let addr = doors[n % 2];
+        let from = std::net::Ipv4Addr::from(0x0a00_0000 + n as u32).to_string();
+        let (_, c) =
+            raw::request_forwarded_for(addr, "GET", "/api/bookings/challenge", &from, None).await;
+        let c = raw::json_body(&c);
+        let challenge = c["challenge"].as_str().unwrap_or_default().to_string();
+        let nonce = province_door::proof::solve(&challenge, BENCH_PROOF_BITS);
+        let body = serde_json::json!({"centre": "door-bench-00", "service": "F0",
+            "start": rows[n % SLOTS].start, "phone": format!("09{n:08}"),
+            "challenge": challenge, "nonce": nonce});
+        asks.push((addr, from, body));
+    }
+    // A door in service has its connections to the database open (each costs a SCRAM
+    // handshake to make): open them before the rush, as a running door has.
+    let date = rows[0]
+        .start
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .date_naive();
+    let warm = (0..64).map(|n| {
+        let addr = doors[n % 2];
+        let path = format!("/api/bookings/slots?centre=door-bench-00&service=F0&date={date}");
+        let from = std::net::Ipv4Addr::from(0x0b00_0000 + n as u32).to_string();
+        async move {
+            raw::request_forwarded_for(addr, "GET", &path, &from, None)
+                .await
+                .0
+        }
+    });
+    let warmed = futures_util::future::join_all(warm).await;
+    anyhow::ensure!(
+        warmed.iter().all(|s| *s == 200),
+        "the slots did not load: {warmed:?}"
+    );
+    // The floor: the same rush of connections on a page that asks the database nothing.
+    let floor = all_at_once(asks.iter().cloned().map(|(addr, from, _)| async move {
+        let t = Instant::now();
+        let (status, _) = raw::request_forwarded_for(addr, "GET", "/dat-lich", &from, None).await;
+        (status, t.elapsed())
+    }))
+    .await?;
+    anyhow::ensure!(floor.iter().all(|f| f.0 == 200), "the page did not load");
+    super::show(
+        &format!("  {bookers} at once: GET /dat-lich (no database)"),
+        floor.iter().map(|f| f.1).collect(),
+    );
+    let started = Instant::now();
+    // Each booker a task of its own, as each phone is its own client.
+    let answers = all_at_once(asks.iter().cloned().map(|(addr, from, body)| async move {
+        let t = Instant::now();
+        let (status, response) =
+            raw::request_forwarded_for(addr, "POST", "/api/bookings", &from, Some(&body)).await;
+        (
+            status,
+            raw::json_body(&response),
+            t.elapsed(),
+            from,
+            body["phone"].clone(),
+        )
+    }))
+    .await?;
+    let secs = started.elapsed().as_secs_f64();
+    let held: Vec<_> = answers.iter().filter(|a| a.0 == 201).collect();
+    let full = answers.iter().filter(|a| a.0 == 409).count();
+    let other = answers.len() - held.len() - full;
+    println!(
+        "\n{:<44} {:>9.0} answers/s  ({} held, {full} told full, {other} other, of {} at once in {secs:.2} s)",
+        format!("{bookers} bookers, {SLOTS} slots × {PLACES} places"),
+        answers.len() as f64 / secs,
+        held.len(),
+        answers.len(),
+    );
+    super::show(
+        "  each hold's answer",
+        answers.iter().map(|a| a.2).collect(),
+    );
+    let started = Instant::now();
+    let confirmed = all_at_once(held.iter().enumerate().map(|(i, a)| {
+        let addr = doors[i % 2];
+        let mine =
+            serde_json::json!({"centre": "door-bench-00", "code": a.1["code"], "phone": a.4});
+        let from = a.3.clone();
+        async move {
+            let t = Instant::now();
+            let (status, _) = raw::request_forwarded_for(
+                addr,
+                "POST",
+                "/api/bookings/confirm",
+                &from,
+                Some(&mine),
+            )
+            .await;
+            (status, t.elapsed())
+        }
+    }))
+    .await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{:<44} {:>9.0} bookings/s  ({} of {} confirmed in {secs:.2} s)",
+        "  confirmed with their passes",
+        confirmed.len() as f64 / secs,
+        confirmed.iter().filter(|c| c.0 == 200).count(),
+        held.len()
+    );
+    super::show(
+        "  each confirmation",
+        confirmed.iter().map(|c| c.1).collect(),
+    );
+    let over: i64 = client
+        .query_one(
+            "SELECT count(*) FROM (SELECT start FROM province_bookings
+                WHERE centre = 'door-bench-00' AND state <> 'cancelled'
+                GROUP BY start HAVING count(*) > $1) AS o",
+            &[&i64::from(PLACES)],
+        )
+        .await?
+        .get(0);
+    anyhow::ensure!(over == 0, "{over} slots over their places");
+    if other > 0 {
+        let mut statuses: Vec<u16> = answers
+            .iter()
+            .map(|a| a.0)
+            .filter(|s| *s != 201 && *s != 409)
+            .collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        anyhow::bail!("{other} bookers were not answered held or full (statuses {statuses:?})");
+    }
+    anyhow::ensure!(
+        held.len() == SLOTS * PLACES as usize || bookers < SLOTS * PLACES as usize,
+        "{} held of {} places",
+        held.len(),
+        SLOTS * PLACES as usize
+    );
+    println!("  no slot over its places; every booker answered");
+    Ok(())
+}
+
+/// Runs every future as a task of its own, all at once; their outputs in order.
+async fn all_at_once<F>(futures: impl Iterator<Item = F>) -> anyhow::Result<Vec<F::Output>>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let tasks: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        outputs.push(t.await?);
+    }
+    Ok(outputs)
 }

@@ -81,6 +81,9 @@ struct Cli {
     /// Calls watched from the hub to the door.
     #[arg(long, default_value_t = 30)]
     door_calls: usize,
+    /// Citizens booking at once at the door, on 20 slots of one field.
+    #[arg(long, default_value_t = 1000)]
+    door_bookers: usize,
     /// Centres shipping at once for the province's ingest figure.
     #[arg(long, default_value_t = 8)]
     province_centres: usize,
@@ -296,6 +299,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             readers: cli.door_readers,
             seconds: cli.seconds,
             calls: cli.door_calls,
+            bookers: cli.door_bookers,
         };
         return door::run(dir.path(), &options).await;
     }

@@ -15,6 +15,7 @@
 //!   lock on the slot's row. A cancelled place is free again only after a quarantine, so it
 //!   cannot be handed to someone waiting for it.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,7 +71,18 @@ pub struct Booking {
     proofs: Proofs,
     settings: Settings,
     limits: std::sync::Mutex<Limits>,
+    /// Slots this instance found full, and when: for [`FULL_MEMORY`] a hold of one is told so
+    /// without asking the database (a rush on a few slots is mostly such refusals).
+    full: std::sync::Mutex<HashMap<SlotKey, Instant>>,
 }
+
+type SlotKey = (String, String, DateTime<Utc>);
+
+/// How long a slot found full is believed full. A place freed meanwhile (a lapse, a
+/// cancellation past its quarantine) is offered a moment later, never lost.
+const FULL_MEMORY: Duration = Duration::from_secs(2);
+/// Slots remembered full at most; beyond, the memory starts again.
+const MAX_FULL: usize = 10_000;
 
 impl Booking {
     pub fn new(key: PassKey, settings: Settings) -> Booking {
@@ -87,6 +99,7 @@ impl Booking {
             phones,
             settings,
             limits: std::sync::Mutex::new(Limits::default()),
+            full: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -99,6 +112,23 @@ impl Booking {
                 .map(|b| format!("{b:02x}"))
                 .collect(),
         )
+    }
+
+    fn known_full(&self, ask: &HoldAsk) -> bool {
+        let full = self.full.lock().unwrap_or_else(|e| e.into_inner());
+        full.get(&(ask.centre.clone(), ask.service.clone(), ask.start))
+            .is_some_and(|at| at.elapsed() < FULL_MEMORY)
+    }
+
+    fn found_full(&self, ask: &HoldAsk) {
+        let mut full = self.full.lock().unwrap_or_else(|e| e.into_inner());
+        if full.len() >= MAX_FULL {
+            full.clear();
+        }
+        full.insert(
+            (ask.centre.clone(), ask.service.clone(), ask.start),
+            Instant::now(),
+        );
     }
 
     fn allowed(&self, peer: SocketAddr, headers: &HeaderMap, hold: bool) -> bool {
@@ -388,27 +418,35 @@ async fn held(door: &Door, booking: &Booking, ask: &HoldAsk) -> Answer {
     if let Some(refused) = refused_proof(booking, ask) {
         return Err(refused);
     }
+    // A slot already full is said so at once, with no lock and no write: in a rush on a few
+    // slots that is most answers, and the challenge stays unspent (it bought nothing).
+    if booking.known_full(ask) {
+        return Err(slot_full());
+    }
     let mut client = door.client().await.map_err(db)?;
+    // Again: while this one waited for a connection, others may have found it full.
+    if booking.known_full(ask) {
+        return Err(slot_full());
+    }
+    let Some((day, free)) = slot_now(&client, booking, ask).await.map_err(db)? else {
+        return Err(refuse(
+            StatusCode::CONFLICT,
+            "not_bookable",
+            "Giờ này không còn nhận đặt lịch. / That time cannot be booked.",
+        ));
+    };
+    if free <= 0 {
+        booking.found_full(ask);
+        return Err(slot_full());
+    }
     let tx = client.transaction().await.map_err(db)?;
-    let spent = tx
-        .execute(
-            "INSERT INTO door_spent_challenges (challenge, expires_at)
-             VALUES ($1, now() + make_interval(secs => $2)) ON CONFLICT DO NOTHING",
-            &[
-                &ask.challenge,
-                &(super::proof::CHALLENGE_LIFE.as_secs_f64()),
-            ],
-        )
+    // A hold lost with the database's last half second (a crash) frees its place, which is
+    // what its lapse does anyway; not waiting for the disk keeps a rush's answers quick. The
+    // confirmation — what the pass stands for — is committed durably.
+    tx.batch_execute("SET LOCAL synchronous_commit = off")
         .await
         .map_err(db)?;
-    if spent == 0 {
-        return Err(refuse(
-            StatusCode::FORBIDDEN,
-            "proof_refused",
-            "this challenge was answered already; ask for another",
-        ));
-    }
-    let day = within_limits(&tx, booking, ask, &phone).await?;
+    within_limits(&tx, booking, ask, &phone, &day).await?;
     let (code, held_until) = insert_hold(&tx, booking, ask, &phone, &day).await?;
     tx.commit().await.map_err(db)?;
     let body = serde_json::json!({
@@ -439,49 +477,60 @@ fn refused_proof(booking: &Booking, ask: &HoldAsk) -> Option<Response> {
     }
 }
 
-/// Whether the phone may hold one more and the slot has a place: the slot's service day,
-/// under the locks that keep both counts true until the commit.
+/// Spends the challenge, then whether the phone may hold one more, under the locks that keep
+/// the phone's count and the slot's true until the commit: the phone's first, then the
+/// slot's, always in this order, so two holds never wait on each other in a circle. A
+/// statement sees what was committed before it began (READ COMMITTED), so each count is made
+/// in a statement after the one that took its lock.
 async fn within_limits(
     tx: &tokio_postgres::Transaction<'_>,
     booking: &Booking,
     ask: &HoldAsk,
     phone: &str,
-) -> Result<String, Response> {
-    // The slot's service day first (for the phone's cap), then the phone's lock, then the
-    // slot's: always in this order, so two holds never wait on each other in a circle.
-    let slot = tx
-        .query_opt(
-            "SELECT ((s.start AT TIME ZONE c.time_zone) - c.day_starts_at)::date::text
-             FROM province_slots s JOIN centres c ON c.id = s.centre
-             WHERE s.centre = $1 AND s.service = $2 AND s.start = $3 AND s.start > now()",
-            &[&ask.centre, &ask.service, &ask.start],
+    day: &str,
+) -> Result<(), Response> {
+    let spent: i64 = tx
+        .query_one(
+            "WITH spent AS (
+                INSERT INTO door_spent_challenges (challenge, expires_at)
+                VALUES ($1, now() + make_interval(secs => $2)) ON CONFLICT DO NOTHING
+                RETURNING 1)
+             SELECT (SELECT count(*) FROM spent), pg_advisory_xact_lock(hashtextextended($3, 0))::text",
+            &[
+                &ask.challenge,
+                &(super::proof::CHALLENGE_LIFE.as_secs_f64()),
+                &phone,
+            ],
         )
         .await
-        .map_err(db)?;
-    let Some(slot) = slot else {
+        .map_err(db)?
+        .get(0);
+    if spent == 0 {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "proof_refused",
+            "this challenge was answered already; ask for another",
+        ));
+    }
+    let holds: Option<i64> = tx
+        .query_opt(
+            "SELECT (SELECT count(*) FROM province_bookings b WHERE b.phone_hash = $4
+                    AND b.day = $5::text::date
+                    AND (b.state = 'confirmed' OR (b.state = 'held' AND b.held_until > now())))
+             FROM province_slots s WHERE s.centre = $1 AND s.service = $2 AND s.start = $3
+             FOR UPDATE",
+            &[&ask.centre, &ask.service, &ask.start, &phone, &day],
+        )
+        .await
+        .map_err(db)?
+        .map(|r| r.get(0));
+    let Some(holds) = holds else {
         return Err(refuse(
             StatusCode::CONFLICT,
             "not_bookable",
             "Giờ này không còn nhận đặt lịch. / That time cannot be booked.",
         ));
     };
-    let day: String = slot.get(0);
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        &[&phone],
-    )
-    .await
-    .map_err(db)?;
-    let holds: i64 = tx
-        .query_one(
-            "SELECT count(*) FROM province_bookings b WHERE b.phone_hash = $1
-                AND b.day = $2::text::date
-                AND (b.state = 'confirmed' OR (b.state = 'held' AND b.held_until > now()))",
-            &[&phone, &day],
-        )
-        .await
-        .map_err(db)?
-        .get(0);
     let limit = booking.settings.per_phone_per_day;
     if holds >= limit {
         return Err(refuse(
@@ -492,37 +541,38 @@ async fn within_limits(
             ),
         ));
     }
-    // The slot's lock, then the count in a statement of its own: under READ COMMITTED a
-    // statement sees what was committed before it began, so counting in the locking statement
-    // would miss the hold whose commit it waited for.
-    tx.execute(
-        "SELECT 1 FROM province_slots WHERE centre = $1 AND service = $2 AND start = $3 FOR UPDATE",
-        &[&ask.centre, &ask.service, &ask.start],
+    Ok(())
+}
+
+fn slot_full() -> Response {
+    refuse(
+        StatusCode::CONFLICT,
+        "slot_full",
+        "Giờ này đã hết chỗ. / That slot is full.",
     )
-    .await
-    .map_err(db)?;
+}
+
+/// The slot's service day and places left as last committed (no lock: the hold counts again
+/// under one); `None`: no such slot, or it has started.
+async fn slot_now(
+    client: &tokio_postgres::Client,
+    booking: &Booking,
+    ask: &HoldAsk,
+) -> Result<Option<(String, i64)>, tokio_postgres::Error> {
     let quarantine = booking.settings.quarantine.as_secs_f64();
-    let free: i64 = tx
-        .query_one(
-            &("SELECT s.places - (SELECT count(*) FROM province_bookings b
+    let row = client
+        .query_opt(
+            &("SELECT ((s.start AT TIME ZONE c.time_zone) - c.day_starts_at)::date::text,
+                s.places - (SELECT count(*) FROM province_bookings b
                 WHERE b.centre = s.centre AND b.service = s.service AND b.start = s.start AND "
                 .to_string()
                 + TAKEN
-                + ") FROM province_slots s
-                WHERE s.centre = $1 AND s.service = $2 AND s.start = $3"),
+                + ") FROM province_slots s JOIN centres c ON c.id = s.centre
+                WHERE s.centre = $1 AND s.service = $2 AND s.start = $3 AND s.start > now()"),
             &[&ask.centre, &ask.service, &ask.start, &quarantine],
         )
-        .await
-        .map_err(db)?
-        .get(0);
-    if free <= 0 {
-        return Err(refuse(
-            StatusCode::CONFLICT,
-            "slot_full",
-            "Giờ này đã hết chỗ. / That slot is full.",
-        ));
-    }
-    Ok(day)
+        .await?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
 /// The hold's row under a fresh code no booking of the centre has (here or at its hub).
@@ -534,20 +584,29 @@ async fn insert_hold(
     day: &str,
 ) -> Result<(String, DateTime<Utc>), Response> {
     let hold = booking.settings.hold.as_secs_f64();
+    let quarantine = booking.settings.quarantine.as_secs_f64();
     for _ in 0..4 {
         let code = fresh_code();
         let row = tx
             .query_opt(
-                "INSERT INTO province_bookings (centre, code, service, start, day, phone_hash,
+                &("INSERT INTO province_bookings (centre, code, service, start, day, phone_hash,
                     state, held_until)
-                 SELECT $1, $2, $3, $4, $5::text::date, $6, 'held', now() + make_interval(secs => $7)
+                 SELECT $1, $2, $3, $5, $6::text::date, $7, 'held', now() + make_interval(secs => $8)
                  WHERE NOT EXISTS (SELECT 1 FROM appointments WHERE centre = $1 AND code = $2)
+                    AND (SELECT s.places - (SELECT count(*) FROM province_bookings b
+                        WHERE b.centre = s.centre AND b.service = s.service AND b.start = s.start
+                        AND "
+                    .to_string()
+                    + TAKEN
+                    + ") FROM province_slots s
+                        WHERE s.centre = $1 AND s.service = $3 AND s.start = $5) > 0
                  ON CONFLICT DO NOTHING
-                 RETURNING held_until",
+                 RETURNING held_until"),
                 &[
                     &ask.centre,
                     &code,
                     &ask.service,
+                    &quarantine,
                     &ask.start,
                     &day,
                     &phone,
@@ -558,6 +617,24 @@ async fn insert_hold(
             .map_err(db)?;
         if let Some(row) = row {
             return Ok((code, row.get(0)));
+        }
+        // Full, or the code was taken (one chance in 10^10): which, the slot says.
+        let free: i64 = tx
+            .query_one(
+                &("SELECT s.places - (SELECT count(*) FROM province_bookings b
+                    WHERE b.centre = s.centre AND b.service = s.service AND b.start = s.start AND "
+                    .to_string()
+                    + TAKEN
+                    + ") FROM province_slots s
+                    WHERE s.centre = $1 AND s.service = $2 AND s.start = $3"),
+                &[&ask.centre, &ask.service, &ask.start, &quarantine],
+            )
+            .await
+            .map_err(db)?
+            .get(0);
+        if free <= 0 {
+            booking.found_full(ask);
+            return Err(slot_full());
         }
     }
     Err(db(DoorError::Busy))

@@ -144,8 +144,7 @@ async fn main() -> anyhow::Result<()> {
         );
         tokio::spawn(sweeping(door.clone()));
     }
-    let listener = tokio::net::TcpListener::bind(cli.listen)
-        .await
+    let listener = province_door::serve::bind(cli.listen)
         .with_context(|| format!("cannot listen on {}", cli.listen))?;
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port when asked for port 0.

@@ -16,7 +16,23 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections the kernel queues before they are accepted. A province's rush — a booking day
+/// opening, phones all at once — must not meet a full queue: a dropped SYN is retried by the
+/// phone a whole second later. (The kernel caps it at `net.core.somaxconn`.)
+const BACKLOG: u32 = 4096;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// A listener on `addr` with the door's backlog.
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
 
 /// Serves `router` on `listener` until `shutdown` turns true.
 pub async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
