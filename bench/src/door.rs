@@ -221,80 +221,20 @@ const SLOTS: usize = 20;
 /// The bench's proof of work: the hashing is the booker's cost, paid before the clock starts.
 const BENCH_PROOF_BITS: u32 = 8;
 
+/// A booker's hold, ready to send: the door, the address the balancer names, the body.
+type Ask = (SocketAddr, String, serde_json::Value);
+
 /// `bookers` holds at the same moment on 20 slots, over two doors taking bookings.
 async fn bookers(link: &province::Link, bookers: usize) -> anyhow::Result<()> {
     let key = province_pass::PassKey::from_bytes(&rand::random());
-    let settings = province_door::booking::Settings {
-        proof_bits: BENCH_PROOF_BITS,
-        trusted_proxies: vec![std::net::Ipv4Addr::LOCALHOST.into()],
-        ..Default::default()
-    };
-    let booking_door = || async {
-        let door = province_door::Door::new(link, 16)?.with_booking(key.clone(), settings.clone());
-        let listener = province_door::serve::bind("127.0.0.1:0".parse()?)?;
-        let addr = listener.local_addr()?;
-        let (stop, stopping) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            let _running = stop;
-            province_door::serve::serve(listener, province_door::router(door), stopping).await;
-        });
-        anyhow::Ok(addr)
-    };
-    let doors = [booking_door().await?, booking_door().await?];
+    let doors = [
+        booking_door(link, &key).await?,
+        booking_door(link, &key).await?,
+    ];
     let mut client = province::Link::connect_as(link, "hub-bench").await?;
-    let now = chrono::Utc::now();
-    let first = chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::hours(1))?
-        + chrono::TimeDelta::days(1);
-    let rows: Vec<province::bookings::SlotRow> = (0..SLOTS)
-        .map(|i| {
-            let start = first + chrono::TimeDelta::minutes(15 * i as i64);
-            province::bookings::SlotRow {
-                service: "F0".into(),
-                start,
-                end: start + chrono::TimeDelta::minutes(15),
-                places: PLACES,
-                check_in_from: start - chrono::TimeDelta::minutes(30),
-                check_in_until: start + chrono::TimeDelta::minutes(15),
-            }
-        })
-        .collect();
-    province::bookings::publish_slots(&mut client, "door-bench-00", &rows, now).await?;
-    // Each booker's challenge, solved before the burst: the door's time is what is measured.
-    let mut asks = Vec::with_capacity(bookers);
-    for n in 0..bookers {
-        let addr = doors[n % 2];
-        let from = std::net::Ipv4Addr::from(0x0a00_0000 + n as u32).to_string();
-        let (_, c) =
-            raw::request_forwarded_for(addr, "GET", "/api/bookings/challenge", &from, None).await;
-        let c = raw::json_body(&c);
-        let challenge = c["challenge"].as_str().unwrap_or_default().to_string();
-        let nonce = province_door::proof::solve(&challenge, BENCH_PROOF_BITS);
-        let body = serde_json::json!({"centre": "door-bench-00", "service": "F0",
-            "start": rows[n % SLOTS].start, "phone": format!("09{n:08}"),
-            "challenge": challenge, "nonce": nonce});
-        asks.push((addr, from, body));
-    }
-    // A door in service has its connections to the database open (each costs a SCRAM
-    // handshake to make): open them before the rush, as a running door has.
-    let date = rows[0]
-        .start
-        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-        .date_naive();
-    let warm = (0..64).map(|n| {
-        let addr = doors[n % 2];
-        let path = format!("/api/bookings/slots?centre=door-bench-00&service=F0&date={date}");
-        let from = std::net::Ipv4Addr::from(0x0b00_0000 + n as u32).to_string();
-        async move {
-            raw::request_forwarded_for(addr, "GET", &path, &from, None)
-                .await
-                .0
-        }
-    });
-    let warmed = futures_util::future::join_all(warm).await;
-    anyhow::ensure!(
-        warmed.iter().all(|s| *s == 200),
-        "the slots did not load: {warmed:?}"
-    );
+    let rows = bench_slots(&mut client).await?;
+    let asks = prepared(doors, &rows, bookers).await;
+    warm_up(doors, &rows).await?;
     // The floor: the same rush of connections on a page that asks the database nothing.
     let floor = all_at_once(asks.iter().cloned().map(|(addr, from, _)| async move {
         let t = Instant::now();
@@ -337,38 +277,17 @@ async fn bookers(link: &province::Link, bookers: usize) -> anyhow::Result<()> {
         "  each hold's answer",
         answers.iter().map(|a| a.2).collect(),
     );
-    let started = Instant::now();
-    let confirmed = all_at_once(held.iter().enumerate().map(|(i, a)| {
-        let addr = doors[i % 2];
-        let mine =
-            serde_json::json!({"centre": "door-bench-00", "code": a.1["code"], "phone": a.4});
-        let from = a.3.clone();
-        async move {
-            let t = Instant::now();
-            let (status, _) = raw::request_forwarded_for(
-                addr,
-                "POST",
-                "/api/bookings/confirm",
-                &from,
-                Some(&mine),
+    let held: Vec<(String, String, serde_json::Value)> = held
+        .iter()
+        .map(|a| {
+            (
+                a.1["code"].as_str().unwrap_or_default().to_string(),
+                a.3.clone(),
+                a.4.clone(),
             )
-            .await;
-            (status, t.elapsed())
-        }
-    }))
-    .await?;
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "{:<44} {:>9.0} bookings/s  ({} of {} confirmed in {secs:.2} s)",
-        "  confirmed with their passes",
-        confirmed.len() as f64 / secs,
-        confirmed.iter().filter(|c| c.0 == 200).count(),
-        held.len()
-    );
-    super::show(
-        "  each confirmation",
-        confirmed.iter().map(|c| c.1).collect(),
-    );
+        })
+        .collect();
+    confirm_all(doors, &held).await?;
     let over: i64 = client
         .query_one(
             "SELECT count(*) FROM (SELECT start FROM province_bookings
@@ -396,6 +315,143 @@ async fn bookers(link: &province::Link, bookers: usize) -> anyhow::Result<()> {
         SLOTS * PLACES as usize
     );
     println!("  no slot over its places; every booker answered");
+    Ok(())
+}
+
+/// A door instance taking bookings under `key`, its clients named by a balancer on loopback.
+async fn booking_door(
+    link: &province::Link,
+    key: &province_pass::PassKey,
+) -> anyhow::Result<SocketAddr> {
+    let settings = province_door::booking::Settings {
+        proof_bits: BENCH_PROOF_BITS,
+        ..Default::default()
+    };
+    let door = province_door::Door::new(link, 16)?
+        .trusting(vec![std::net::Ipv4Addr::LOCALHOST.into()])
+        .with_booking(key.clone(), settings);
+    let listener = province_door::serve::bind("127.0.0.1:0".parse()?)?;
+    let addr = listener.local_addr()?;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let _running = stop;
+        province_door::serve::serve(listener, province_door::router(door), stopping).await;
+    });
+    Ok(addr)
+}
+
+/// The field's slots tomorrow, published as a hub would.
+async fn bench_slots(
+    client: &mut tokio_postgres::Client,
+) -> anyhow::Result<Vec<province::bookings::SlotRow>> {
+    let now = chrono::Utc::now();
+    let first = chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::hours(1))?
+        + chrono::TimeDelta::days(1);
+    let rows: Vec<province::bookings::SlotRow> = (0..SLOTS)
+        .map(|i| {
+            let start = first + chrono::TimeDelta::minutes(15 * i as i64);
+            province::bookings::SlotRow {
+                service: "F0".into(),
+                start,
+                end: start + chrono::TimeDelta::minutes(15),
+                places: PLACES,
+                check_in_from: start - chrono::TimeDelta::minutes(30),
+                check_in_until: start + chrono::TimeDelta::minutes(15),
+            }
+        })
+        .collect();
+    province::bookings::publish_slots(client, "door-bench-00", &rows, now).await?;
+    Ok(rows)
+}
+
+/// Each booker's challenge, solved before the burst: the door's time is what is measured.
+async fn prepared(
+    doors: [SocketAddr; 2],
+    rows: &[province::bookings::SlotRow],
+    bookers: usize,
+) -> Vec<Ask> {
+    let mut asks = Vec::with_capacity(bookers);
+    for n in 0..bookers {
+        let addr = doors[n % 2];
+        let from = std::net::Ipv4Addr::from(0x0a00_0000 + n as u32).to_string();
+        let (_, c) =
+            raw::request_forwarded_for(addr, "GET", "/api/bookings/challenge", &from, None).await;
+        let c = raw::json_body(&c);
+        let challenge = c["challenge"].as_str().unwrap_or_default().to_string();
+        let nonce = province_door::proof::solve(&challenge, BENCH_PROOF_BITS);
+        let body = serde_json::json!({"centre": "door-bench-00", "service": "F0",
+            "start": rows[n % SLOTS].start, "phone": format!("09{n:08}"),
+            "challenge": challenge, "nonce": nonce});
+        asks.push((addr, from, body));
+    }
+    asks
+}
+
+/// A door in service has its connections to the database open (each costs a SCRAM handshake
+/// to make): they are opened before the rush, as a running door has them.
+async fn warm_up(
+    doors: [SocketAddr; 2],
+    rows: &[province::bookings::SlotRow],
+) -> anyhow::Result<()> {
+    let date = rows[0]
+        .start
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .date_naive();
+    let warm = (0..64).map(|n| {
+        let addr = doors[n % 2];
+        let path = format!("/api/bookings/slots?centre=door-bench-00&service=F0&date={date}");
+        let from = std::net::Ipv4Addr::from(0x0b00_0000 + n as u32).to_string();
+        async move {
+            raw::request_forwarded_for(addr, "GET", &path, &from, None)
+                .await
+                .0
+        }
+    });
+    let warmed = futures_util::future::join_all(warm).await;
+    anyhow::ensure!(
+        warmed.iter().all(|s| *s == 200),
+        "the slots did not load: {warmed:?}"
+    );
+    Ok(())
+}
+
+/// The held ones (code, address, phone) confirm at once.
+async fn confirm_all(
+    doors: [SocketAddr; 2],
+    held: &[(String, String, serde_json::Value)],
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let confirmed = all_at_once(held.iter().cloned().enumerate().map(
+        |(i, (code, from, phone))| {
+            let addr = doors[i % 2];
+            let mine = serde_json::json!({"centre": "door-bench-00", "code": code, "phone": phone});
+            async move {
+                let t = Instant::now();
+                let (status, _) = raw::request_forwarded_for(
+                    addr,
+                    "POST",
+                    "/api/bookings/confirm",
+                    &from,
+                    Some(&mine),
+                )
+                .await;
+                (status, t.elapsed())
+            }
+        },
+    ))
+    .await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{:<44} {:>9.0} bookings/s  ({} of {} confirmed in {secs:.2} s)",
+        "  confirmed with their passes",
+        confirmed.len() as f64 / secs,
+        confirmed.iter().filter(|c| c.0 == 200).count(),
+        held.len()
+    );
+    super::show(
+        "  each confirmation",
+        confirmed.iter().map(|c| c.1).collect(),
+    );
     Ok(())
 }
 

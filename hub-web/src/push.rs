@@ -22,7 +22,7 @@ use hub_engine::Request;
 
 /// A subscription's JSON is a few hundred bytes.
 const MAX_BODY: usize = 4096;
-const WORKER: &str = include_str!("push-sw.js");
+const WORKER: &str = notices::SERVICE_WORKER;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

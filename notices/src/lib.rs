@@ -28,6 +28,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc};
 
 pub use message::Message;
+
+/// The service worker a tracking page registers (per ticket: its scope is the ticket's page):
+/// it shows a push's title and body, and a tap opens that ticket. Served by a hub's page and by
+/// the province's door alike.
+pub const SERVICE_WORKER: &str = include_str!("push-sw.js");
 pub use seal::DayKey;
 pub use vapid::VapidKey;
 

@@ -31,7 +31,6 @@ use rand::Rng;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 
-use super::limits::{Limits, client_address};
 use super::proof::{ProofError, Proofs};
 use super::{Door, DoorError};
 
@@ -48,8 +47,6 @@ pub struct Settings {
     pub quarantine: Duration,
     /// The proof of work's difficulty, in leading zero bits.
     pub proof_bits: u32,
-    /// Proxies whose `X-Forwarded-For` names the client.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Settings {
@@ -59,7 +56,6 @@ impl Default for Settings {
             per_phone_per_day: 2,
             quarantine: Duration::from_secs(10 * 60),
             proof_bits: 16,
-            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -70,7 +66,6 @@ pub struct Booking {
     phones: hmac::Key,
     proofs: Proofs,
     settings: Settings,
-    limits: std::sync::Mutex<Limits>,
     /// Slots this instance found full, and when: for [`FULL_MEMORY`] a hold of one is told so
     /// without asking the database (a rush on a few slots is mostly such refusals).
     full: std::sync::Mutex<HashMap<SlotKey, Instant>>,
@@ -98,7 +93,6 @@ impl Booking {
             key,
             phones,
             settings,
-            limits: std::sync::Mutex::new(Limits::default()),
             full: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -130,14 +124,6 @@ impl Booking {
             Instant::now(),
         );
     }
-
-    fn allowed(&self, peer: SocketAddr, headers: &HeaderMap, hold: bool) -> bool {
-        let client = client_address(&self.settings.trusted_proxies, peer, headers);
-        self.limits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take(client, hold, Instant::now())
-    }
 }
 
 /// `{"error": {"code", "message"}}`, as the hubs' booking API answers.
@@ -154,7 +140,7 @@ fn not_offered() -> Response {
     )
 }
 
-fn rate_limited() -> Response {
+pub(crate) fn rate_limited() -> Response {
     let mut r = refuse(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
@@ -226,7 +212,7 @@ pub async fn options(
     let Some(booking) = &door.booking else {
         return not_offered();
     };
-    if !booking.allowed(peer, &headers, false) {
+    if !door.allowed(peer, &headers, false) {
         return rate_limited();
     }
     let rows = async {
@@ -302,7 +288,7 @@ pub async fn slots(
     let Some(booking) = &door.booking else {
         return not_offered();
     };
-    if !booking.allowed(peer, &headers, false) {
+    if !door.allowed(peer, &headers, false) {
         return rate_limited();
     }
     let Ok(Query(q)) = query else {
@@ -365,7 +351,7 @@ pub async fn challenge(
     let Some(booking) = &door.booking else {
         return not_offered();
     };
-    if !booking.allowed(peer, &headers, false) {
+    if !door.allowed(peer, &headers, false) {
         return rate_limited();
     }
     no_store(
@@ -397,7 +383,7 @@ pub async fn hold(
     let Some(booking) = door.booking.clone() else {
         return not_offered();
     };
-    if !booking.allowed(peer, &headers, true) {
+    if !door.allowed(peer, &headers, true) {
         return rate_limited();
     }
     let ask = match body {
@@ -658,7 +644,7 @@ pub async fn confirm(
     let Some(booking) = door.booking.clone() else {
         return not_offered();
     };
-    if !booking.allowed(peer, &headers, false) {
+    if !door.allowed(peer, &headers, false) {
         return rate_limited();
     }
     let mine = match body {
@@ -762,7 +748,7 @@ pub async fn cancel(
     let Some(booking) = door.booking.clone() else {
         return not_offered();
     };
-    if !booking.allowed(peer, &headers, false) {
+    if !door.allowed(peer, &headers, false) {
         return rate_limited();
     }
     let mine = match body {
@@ -823,7 +809,7 @@ pub async fn qr(
     let Some(booking) = &door.booking else {
         return not_offered();
     };
-    if !booking.allowed(peer, &headers, false) {
+    if !door.allowed(peer, &headers, false) {
         return rate_limited();
     }
     if Pass::verify(&pass, &[booking.key.verifying_key()]).is_err() {

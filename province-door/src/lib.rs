@@ -17,6 +17,7 @@
 pub mod booking;
 pub mod limits;
 pub mod proof;
+pub mod push;
 pub mod serve;
 pub mod tracking;
 pub mod waits;
@@ -82,6 +83,12 @@ pub struct Door {
     pool: deadpool_postgres::Pool,
     /// `None`: this door takes no bookings (it has no signing key).
     booking: Option<booking::Shared>,
+    /// `None`: this door sends no Web Push (it has no VAPID key).
+    push: Option<push::Shared>,
+    /// Each address's allowances (this instance's own count).
+    limits: std::sync::Arc<std::sync::Mutex<limits::Limits>>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    trusted_proxies: std::sync::Arc<Vec<std::net::IpAddr>>,
 }
 
 impl Door {
@@ -106,7 +113,37 @@ impl Door {
         Ok(Door {
             pool,
             booking: None,
+            push: None,
+            limits: Default::default(),
+            trusted_proxies: Default::default(),
         })
+    }
+
+    /// The same door, taking the client's address from these proxies' `X-Forwarded-For`.
+    pub fn trusting(mut self, proxies: Vec<std::net::IpAddr>) -> Door {
+        self.trusted_proxies = std::sync::Arc::new(proxies);
+        self
+    }
+
+    /// The same door, sending Web Push for the tickets followed on it.
+    pub fn with_push(mut self, settings: push::Settings) -> Door {
+        self.push = Some(std::sync::Arc::new(settings));
+        self
+    }
+
+    /// Whether the client behind `peer` may make one more request of this kind now.
+    pub(crate) fn allowed(
+        &self,
+        peer: std::net::SocketAddr,
+        headers: &axum::http::HeaderMap,
+        hold: bool,
+    ) -> bool {
+        let client = limits::client_address(&self.trusted_proxies, peer, headers);
+        self.limits.lock().unwrap_or_else(|e| e.into_inner()).take(
+            client,
+            hold,
+            std::time::Instant::now(),
+        )
     }
 
     /// The same door, taking bookings under `key`.
@@ -143,6 +180,12 @@ pub fn router(door: Door) -> Router {
         )
         .route("/api/bookings/cancel", axum::routing::post(booking::cancel))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .route("/push/key", get(push::key))
+        .route(
+            "/t/{track}/push",
+            axum::routing::post(push::subscribe).delete(push::unsubscribe),
+        )
+        .route("/t/{track}/push-sw.js", get(push::worker))
         .route("/healthz", get(healthz))
         .with_state(door)
 }

@@ -18,7 +18,7 @@ const NEEDS_SCHEMA: i32 = 5;
 struct Cli {
     /// The province's database: a postgresql:// URL or a libpq string (a read-only role does
     /// without bookings; with them, the grants of docs/PROVINCE.md).
-    #[arg(long, env = "PROVINCE_DATABASE", required_unless_present_any = ["new_booking_key", "show_booking_key"])]
+    #[arg(long, env = "PROVINCE_DATABASE", required_unless_present_any = ["new_booking_key", "show_booking_key", "new_push_key"])]
     database: Option<String>,
     /// The database password's file (its first line), kept out of the command line.
     #[arg(long, env = "PROVINCE_PASSWORD_FILE")]
@@ -59,6 +59,51 @@ struct Cli {
     /// Prints the public half of --booking-key-file's key and exits.
     #[arg(long)]
     show_booking_key: bool,
+    /// The door's Web Push (VAPID) key, a file written by --new-push-key: with it, the tracking
+    /// page opened from a ticket's QR can be told on a locked phone. The same file on every
+    /// instance.
+    #[arg(long, env = "PROVINCE_PUSH_KEY_FILE")]
+    push_key_file: Option<PathBuf>,
+    /// How a push service reaches the province: `mailto:…` or an `https://` page (VAPID `sub`).
+    #[arg(
+        long,
+        env = "PROVINCE_PUSH_CONTACT",
+        default_value = "mailto:hanhchinhcong@example.gov.vn"
+    )]
+    push_contact: String,
+    /// People ahead at which a ticket's follower is told its turn is near.
+    #[arg(long, env = "PROVINCE_NEAR_AHEAD", default_value_t = 3)]
+    near_ahead: u32,
+    /// Writes a new Web Push key to this file (never over an existing one) and exits.
+    #[arg(long, value_name = "FILE")]
+    new_push_key: Option<PathBuf>,
+    /// Tests only: push endpoints over plain http and on loopback are allowed.
+    #[arg(long, hide = true)]
+    allow_insecure_push_endpoints: bool,
+}
+
+/// `--new-push-key FILE`: a fresh VAPID key, in a file only its owner reads.
+fn new_push_key(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let secret = notices::VapidKey::fresh_secret();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    writeln!(file, "{secret}")?;
+    file.sync_all()?;
+    eprintln!("The door's Web Push key is in {}.", path.display());
+    Ok(())
+}
+
+fn read_push_key(path: &std::path::Path) -> anyhow::Result<notices::VapidKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the push key {}", path.display()))?;
+    notices::VapidKey::from_secret(text.trim())
+        .map_err(|_| anyhow::anyhow!("the push key {} is damaged", path.display()))
 }
 
 /// The key in `path`.
@@ -103,6 +148,14 @@ async fn main() -> anyhow::Result<()> {
     if let Some(path) = &cli.new_booking_key {
         return new_key(path);
     }
+    if let Some(path) = &cli.new_push_key {
+        return new_push_key(path);
+    }
+    let push_key = cli
+        .push_key_file
+        .as_deref()
+        .map(read_push_key)
+        .transpose()?;
     let key = cli.booking_key_file.as_deref().map(read_key).transpose()?;
     if cli.show_booking_key {
         let key = key.context("--show-booking-key needs --booking-key-file")?;
@@ -129,7 +182,8 @@ async fn main() -> anyhow::Result<()> {
          run it once with --migrate as the tables' owner, or `hang-doi-hub province-schema`"
     );
     drop(client);
-    let mut door = province_door::Door::new(&link, cli.connections)?;
+    let mut door =
+        province_door::Door::new(&link, cli.connections)?.trusting(cli.trusted_proxies.clone());
     if let Some(key) = key {
         tracing::info!(key = %public_line(&key), "taking bookings; hubs honour passes of this key");
         door = door.with_booking(
@@ -138,12 +192,30 @@ async fn main() -> anyhow::Result<()> {
                 hold: std::time::Duration::from_secs(cli.hold_min.clamp(1, 60) * 60),
                 per_phone_per_day: cli.per_phone_per_day.clamp(1, 20),
                 proof_bits: cli.proof_bits.min(24),
-                trusted_proxies: cli.trusted_proxies.clone(),
                 ..Default::default()
             },
         );
-        tokio::spawn(sweeping(door.clone()));
     }
+    if let Some(vapid) = push_key {
+        let settings = province_door::push::Settings {
+            vapid,
+            contact: cli.push_contact.clone(),
+            near_ahead: cli.near_ahead,
+            allow_insecure_endpoints: cli.allow_insecure_push_endpoints,
+        };
+        door = door.with_push(settings.clone());
+        tokio::spawn(province_door::push::run(
+            door.clone(),
+            std::sync::Arc::new(settings),
+            link.clone(),
+        ));
+        tracing::info!("sending Web Push for the tickets followed here");
+    }
+    tokio::spawn(sweeping(
+        door.clone(),
+        cli.booking_key_file.is_some(),
+        cli.push_key_file.is_some(),
+    ));
     let listener = province_door::serve::bind(cli.listen)
         .with_context(|| format!("cannot listen on {}", cli.listen))?;
     let addr = listener.local_addr()?;
@@ -161,12 +233,15 @@ async fn main() -> anyhow::Result<()> {
 
 /// What the door no longer needs, emptied every few minutes (each instance does it; it is the
 /// same work twice, never a conflict).
-async fn sweeping(door: province_door::Door) {
+async fn sweeping(door: province_door::Door, booking: bool, push: bool) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
     loop {
         every.tick().await;
-        if let Err(e) = province_door::booking::sweep(&door).await {
+        if booking && let Err(e) = province_door::booking::sweep(&door).await {
             tracing::warn!(error = %e, "cannot sweep spent challenges and past phone hashes");
+        }
+        if push && let Err(e) = province_door::push::sweep(&door).await {
+            tracing::warn!(error = %e, "cannot sweep old push subscriptions");
         }
     }
 }

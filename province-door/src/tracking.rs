@@ -39,7 +39,7 @@ pub struct Followed {
 }
 
 /// A tracking code as hubs make them (letters and digits); anything else is not looked up.
-fn plausible(track: &str) -> bool {
+pub(crate) fn plausible(track: &str) -> bool {
     (8..=64).contains(&track.len()) && track.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
@@ -59,7 +59,8 @@ pub async fn page(Path(track): Path<String>) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+             connect-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; \
+             frame-ancestors 'none'",
         ),
     );
     response

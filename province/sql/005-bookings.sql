@@ -56,3 +56,20 @@ CREATE TABLE door_spent_challenges (
     challenge  text PRIMARY KEY,
     expires_at timestamptz NOT NULL
 );
+
+-- Web Push from the door (docs/PROVINCE.md, "Web Push from the door"): a browser's
+-- subscription to one ticket, found by its tracking code's hash as the ticket is. Deleted when
+-- the ticket ends, when the push service says it is gone, and a day after it was made at most.
+CREATE TABLE door_push (
+    track_hash   text NOT NULL,
+    endpoint     text NOT NULL,
+    p256dh       text NOT NULL,
+    auth         text NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    -- "near" was sent (once per subscription).
+    near_sent    boolean NOT NULL DEFAULT false,
+    -- The call last told (`tickets.called_at`) and its recalls then.
+    called_told  timestamptz,
+    recalls_told integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (track_hash, endpoint)
+);
