@@ -299,18 +299,15 @@ pub async fn slots(
         let client = door.client().await?;
         let rows = client
             .query(
-                &("SELECT s.start, s.end_at, s.check_in_from, s.check_in_until,
-                    s.places - (SELECT count(*) FROM province_bookings b
-                        WHERE b.centre = s.centre AND b.service = s.service AND b.start = s.start
-                        AND "
-                    .to_string()
-                    + TAKEN
-                    + ")
+                &format!(
+                    "SELECT s.start, s.end_at, s.check_in_from, s.check_in_until,
+                    {FREE}
                  FROM province_slots s JOIN centres c ON c.id = s.centre
                  WHERE s.centre = $1 AND s.service = $2
                     AND (s.start AT TIME ZONE c.time_zone)::date = $3::text::date
                     AND s.start > now()
-                 ORDER BY s.start"),
+                 ORDER BY s.start"
+                ),
                 &[&q.centre, &q.service, &q.date.to_string(), &quarantine],
             )
             .await?;
@@ -337,10 +334,13 @@ pub async fn slots(
     no_store(Json(serde_json::json!({ "slots": slots })).into_response())
 }
 
-/// A booking that takes a place: confirmed, held and not lapsed, or cancelled within the
-/// quarantine (`$4`: its seconds).
-const TAKEN: &str = "(b.state = 'confirmed' OR (b.state = 'held' AND b.held_until > now())
-    OR (b.state = 'cancelled' AND b.changed_at > now() - make_interval(secs => $4)))";
+/// The places of slot `s` still free: the province's share less the bookings that take a
+/// place — confirmed, held and not lapsed, or cancelled within the quarantine (`$4`: its
+/// seconds).
+const FREE: &str = "s.places - (SELECT count(*) FROM province_bookings b
+    WHERE b.centre = s.centre AND b.service = s.service AND b.start = s.start
+    AND (b.state = 'confirmed' OR (b.state = 'held' AND b.held_until > now())
+        OR (b.state = 'cancelled' AND b.changed_at > now() - make_interval(secs => $4))))";
 
 /// `GET /api/bookings/challenge`: a proof-of-work challenge for one hold.
 pub async fn challenge(
@@ -415,11 +415,7 @@ async fn held(door: &Door, booking: &Booking, ask: &HoldAsk) -> Answer {
         return Err(slot_full());
     }
     let Some((day, free)) = slot_now(&client, booking, ask).await.map_err(db)? else {
-        return Err(refuse(
-            StatusCode::CONFLICT,
-            "not_bookable",
-            "Giờ này không còn nhận đặt lịch. / That time cannot be booked.",
-        ));
+        return Err(not_bookable());
     };
     if free <= 0 {
         booking.found_full(ask);
@@ -511,11 +507,7 @@ async fn within_limits(
         .map_err(db)?
         .map(|r| r.get(0));
     let Some(holds) = holds else {
-        return Err(refuse(
-            StatusCode::CONFLICT,
-            "not_bookable",
-            "Giờ này không còn nhận đặt lịch. / That time cannot be booked.",
-        ));
+        return Err(not_bookable());
     };
     let limit = booking.settings.per_phone_per_day;
     if holds >= limit {
@@ -528,6 +520,14 @@ async fn within_limits(
         ));
     }
     Ok(())
+}
+
+fn not_bookable() -> Response {
+    refuse(
+        StatusCode::CONFLICT,
+        "not_bookable",
+        "Giờ này không còn nhận đặt lịch. / That time cannot be booked.",
+    )
 }
 
 fn slot_full() -> Response {
@@ -548,13 +548,11 @@ async fn slot_now(
     let quarantine = booking.settings.quarantine.as_secs_f64();
     let row = client
         .query_opt(
-            &("SELECT ((s.start AT TIME ZONE c.time_zone) - c.day_starts_at)::date::text,
-                s.places - (SELECT count(*) FROM province_bookings b
-                WHERE b.centre = s.centre AND b.service = s.service AND b.start = s.start AND "
-                .to_string()
-                + TAKEN
-                + ") FROM province_slots s JOIN centres c ON c.id = s.centre
-                WHERE s.centre = $1 AND s.service = $2 AND s.start = $3 AND s.start > now()"),
+            &format!(
+                "SELECT ((s.start AT TIME ZONE c.time_zone) - c.day_starts_at)::date::text,
+                {FREE} FROM province_slots s JOIN centres c ON c.id = s.centre
+                WHERE s.centre = $1 AND s.service = $2 AND s.start = $3 AND s.start > now()"
+            ),
             &[&ask.centre, &ask.service, &ask.start, &quarantine],
         )
         .await?;
@@ -575,16 +573,11 @@ async fn insert_hold(
         let code = fresh_code();
         let row = tx
             .query_opt(
-                &("INSERT INTO province_bookings (centre, code, service, start, day, phone_hash,
+                &format!("INSERT INTO province_bookings (centre, code, service, start, day, phone_hash,
                     state, held_until)
                  SELECT $1, $2, $3, $5, $6::text::date, $7, 'held', now() + make_interval(secs => $8)
                  WHERE NOT EXISTS (SELECT 1 FROM appointments WHERE centre = $1 AND code = $2)
-                    AND (SELECT s.places - (SELECT count(*) FROM province_bookings b
-                        WHERE b.centre = s.centre AND b.service = s.service AND b.start = s.start
-                        AND "
-                    .to_string()
-                    + TAKEN
-                    + ") FROM province_slots s
+                    AND (SELECT {FREE} FROM province_slots s
                         WHERE s.centre = $1 AND s.service = $3 AND s.start = $5) > 0
                  ON CONFLICT DO NOTHING
                  RETURNING held_until"),
@@ -607,12 +600,10 @@ async fn insert_hold(
         // Full, or the code was taken (one chance in 10^10): which, the slot says.
         let free: i64 = tx
             .query_one(
-                &("SELECT s.places - (SELECT count(*) FROM province_bookings b
-                    WHERE b.centre = s.centre AND b.service = s.service AND b.start = s.start AND "
-                    .to_string()
-                    + TAKEN
-                    + ") FROM province_slots s
-                    WHERE s.centre = $1 AND s.service = $2 AND s.start = $3"),
+                &format!(
+                    "SELECT {FREE} FROM province_slots s
+                    WHERE s.centre = $1 AND s.service = $2 AND s.start = $3"
+                ),
                 &[&ask.centre, &ask.service, &ask.start, &quarantine],
             )
             .await
